@@ -1,0 +1,9 @@
+// Everything a C++ user of rnnkit includes.
+#pragma once
+
+#include "rnnkit/activation.h"
+#include "rnnkit/cell.h"
+#include "rnnkit/error.h"
+#include "rnnkit/sequence.h"
+#include "rnnkit/tensor.h"
+#include "rnnkit/threads.h"

@@ -1,0 +1,370 @@
+// Backward through time: the reverse loop turns output and state gradients into gate gradients
+// (one fused pointwise pass per step, plus one small GEMM with the packed transposed recurrent
+// weights); the weight and input gradients are then ONE large GEMM each over all B*T rows.
+#include <omp.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include <Eigen/Core>
+
+#include "cpu/activations.h"
+#include "cpu/dense.h"
+#include "cpu/gemm.h"
+#include "cpu/kernels.h"
+#include "cpu/partition.h"
+#include "cpu/plan.h"
+#include "rnnkit/threads.h"
+
+namespace rnnkit::cpu {
+
+namespace {
+
+template <typename T>
+class BackwardPass {
+ public:
+  BackwardPass(const CellSpec& cell, const SequenceOptions& options, const BackwardArgs& args,
+               const CallSizes& sizes)
+      : cell_(cell), opt_(options), args_(args), d_(cell, sizes.batch, sizes.timesteps) {
+    Arena arena(Arena::align(args.workspace.data));
+    s_ = BackwardScratch<T>::carve(arena, cell, d_);
+    reserve_ = Reserve<T>::at(args.reserve.as<T>(), cell, d_);
+    mask_ = args.mask.present() ? args.mask.as<const std::uint8_t>() : nullptr;
+    input_dropout_ = args.input_dropout.present() ? args.input_dropout.as<const T>() : nullptr;
+    input_dropout_count_ = args.input_dropout.present() ? (args.input_dropout.rank == 3 ? d_.G : 1) : 0;
+    recurrent_dropout_ = args.recurrent_dropout.present() ? args.recurrent_dropout.as<const T>() : nullptr;
+    recurrent_dropout_count_ =
+        args.recurrent_dropout.present() ? (args.recurrent_dropout.rank == 3 ? d_.G : 1) : 0;
+    d_output_ = args.d_output.as<const T>();
+    d_rec_ = s_.d_rec ? s_.d_rec : s_.d_pre;
+  }
+
+  void run() {
+    Eigen::setNbThreads(get_num_threads());
+    packed_.data = s_.packed_recurrent_t;
+    packed_.rows = d_.GH;
+    packed_.cols = d_.H;
+    pack_panels(args_.recurrent_kernel.as<const T>(), 1, d_.GH, packed_);
+    init_gradients();
+    const int loop = loop_threads<T>(d_.B, d_.H, d_.GH);
+#pragma omp parallel num_threads(loop)
+    {
+      const UnitRange units = unit_range<T>(omp_get_thread_num(), omp_get_num_threads(), d_.H);
+      for (std::int64_t s = d_.T - 1; s >= 0; --s) {
+        step(s, opt_.go_backwards ? d_.T - 1 - s : s, units);
+      }
+    }
+    weight_gradients();
+  }
+
+ private:
+  void init_gradients() {
+    const std::int64_t n = d_.B * d_.H;
+    const auto copy_or_zero = [n](const TensorView& from, T* to) {
+      if (from.present()) std::memcpy(to, from.as<const T>(), n * sizeof(T));
+      else std::fill(to, to + n, T(0));
+    };
+    copy_or_zero(args_.d_final_h, s_.dh);
+    copy_or_zero(args_.d_final_c, s_.dc);
+    std::fill(s_.carry, s_.carry + n, T(0));
+  }
+
+  bool real_step(std::int64_t b, std::int64_t t) const { return !mask_ || mask_[b * d_.T + t]; }
+  T* scratch(int k) const { return s_.gates + k * d_.H; }
+  std::int64_t row(std::int64_t b, std::int64_t t) const { return b * d_.T + t; }
+
+  // The recurrent dropout multiplier of gate g, row b; nullptr when there is none.
+  const T* recurrent_mask(int g, std::int64_t b) const {
+    if (recurrent_dropout_count_ == 0) return nullptr;
+    const int slot = recurrent_dropout_count_ == 1 ? 0 : g;
+    return recurrent_dropout_ + (slot * d_.B + b) * d_.H;
+  }
+
+  void step(std::int64_t s, std::int64_t t, const UnitRange& u) {
+    for (std::int64_t b = 0; b < d_.B; ++b) pointwise_row(s, t, b, u);
+#pragma omp barrier
+    const bool two_phase = cell_.kind == CellKind::gru && !cell_.reset_after;
+    if (two_phase) {
+      gemm_panels(d_.B, s_.d_pre + t * d_.GH, d_.T * d_.GH, packed_, 2 * d_.H, 3 * d_.H,
+                  u.panel_begin, u.panel_end, s_.tmp, d_.H, false);
+      for (std::int64_t b = 0; b < d_.B; ++b) gru_reset_gate_row(t, b, u);
+#pragma omp barrier
+    }
+    recurrent_gradient(t, 0, two_phase ? 2 : static_cast<int>(d_.G), u);
+  }
+
+  // dh[:, own units] = direct + sum over gates [g0, g1) of (dR_g R_g^T) * recurrent_mask_g.
+  void recurrent_gradient(std::int64_t t, int g0, int g1, const UnitRange& u) {
+    const T* dR = d_rec_ + t * d_.GH;
+    const std::int64_t ld = d_.T * d_.GH;
+    for (std::int64_t b = 0; b < d_.B; ++b) {
+      std::copy(s_.direct + b * d_.H + u.begin, s_.direct + b * d_.H + u.end, s_.dh + b * d_.H + u.begin);
+    }
+    if (recurrent_dropout_count_ == 0) {
+      gemm_panels(d_.B, dR, ld, packed_, g0 * d_.H, g1 * d_.H, u.panel_begin, u.panel_end, s_.dh,
+                  d_.H, true);
+      return;
+    }
+    const bool shared = recurrent_dropout_count_ == 1;
+    for (int g = g0; g < g1; ++g) {
+      const int k0 = shared ? g0 : g, k1 = shared ? g1 : g + 1;
+      gemm_panels(d_.B, dR, ld, packed_, k0 * d_.H, k1 * d_.H, u.panel_begin, u.panel_end, s_.tmp,
+                  d_.H, false);
+      for (std::int64_t b = 0; b < d_.B; ++b) {
+        const T* m = recurrent_mask(g, b);
+        const T* tmp = s_.tmp + b * d_.H;
+        T* dh = s_.dh + b * d_.H;
+        for (std::int64_t j = u.begin; j < u.end; ++j) dh[j] += tmp[j] * m[j];
+      }
+      if (shared) break;
+    }
+  }
+
+  // Output gradient for (b, s) plus what masked later steps carried back; routes it to dh.
+  void pointwise_row(std::int64_t s, std::int64_t t, std::int64_t b, const UnitRange& u) {
+    const std::int64_t H = d_.H;
+    T* carry = s_.carry + b * H;
+    T* dh = s_.dh + b * H;
+    T* dh_total = scratch(static_cast<int>(2 * d_.G));
+    const T* dy = nullptr;
+    if (opt_.return_sequences) dy = d_output_ + (b * d_.T + s) * H;
+    else if (s == d_.T - 1) dy = d_output_ + b * H;
+    for (std::int64_t j = u.begin; j < u.end; ++j) dh_total[j] = carry[j] + (dy ? dy[j] : T(0));
+    if (!real_step(b, t)) {
+      // The state passes through unchanged; the output repeated the previous one (or was zero).
+      for (std::int64_t j = u.begin; j < u.end; ++j) carry[j] = opt_.zero_output_for_mask ? T(0) : dh_total[j];
+      std::copy(dh + u.begin, dh + u.end, s_.direct + b * H + u.begin);
+      T* dpre = s_.d_pre + row(b, t) * d_.GH;
+      for (std::int64_t g = 0; g < d_.G; ++g) std::fill(dpre + g * H + u.begin, dpre + g * H + u.end, T(0));
+      if (s_.d_rec) {
+        T* drec = s_.d_rec + row(b, t) * d_.GH;
+        for (std::int64_t g = 0; g < d_.G; ++g) std::fill(drec + g * H + u.begin, drec + g * H + u.end, T(0));
+      }
+      return;
+    }
+    for (std::int64_t j = u.begin; j < u.end; ++j) {
+      dh_total[j] += dh[j];
+      carry[j] = T(0);
+    }
+    switch (cell_.kind) {
+      case CellKind::simple_rnn: simple_rnn_row(t, b, dh_total, u); break;
+      case CellKind::lstm: lstm_row(t, b, dh_total, u); break;
+      case CellKind::gru: gru_row(t, b, dh_total, u); break;
+    }
+  }
+
+  void simple_rnn_row(std::int64_t t, std::int64_t b, const T* dh, const UnitRange& u) {
+    const std::int64_t n = u.end - u.begin, j0 = u.begin;
+    const T* pre = reserve_.pre + row(b, t) * d_.GH;
+    T* dpre = s_.d_pre + row(b, t) * d_.GH;
+    T *y = scratch(0), *dy = scratch(1);
+    activate_grad(cell_.activation, pre + j0, y + j0, dy + j0, n);
+    for (std::int64_t j = u.begin; j < u.end; ++j) dpre[j] = dh[j] * dy[j];
+    std::fill(s_.direct + b * d_.H + u.begin, s_.direct + b * d_.H + u.end, T(0));
+  }
+
+  void lstm_row(std::int64_t t, std::int64_t b, const T* dh, const UnitRange& u) {
+    const std::int64_t H = d_.H, n = u.end - u.begin, j0 = u.begin;
+    const T* pre = reserve_.pre + row(b, t) * d_.GH;
+    const T* c_prev = reserve_.c_prev + row(b, t) * H;
+    T* dpre = s_.d_pre + row(b, t) * d_.GH;
+    T *i = scratch(0), *f = scratch(1), *g = scratch(2), *o = scratch(3);
+    T *di = scratch(4), *df = scratch(5), *dg = scratch(6), *d_o = scratch(7);
+    T *c = scratch(9), *tc = scratch(10), *dtc = scratch(11);
+    activate_grad(cell_.recurrent_activation, pre + j0, i + j0, di + j0, n);
+    activate_grad(cell_.recurrent_activation, pre + H + j0, f + j0, df + j0, n);
+    activate_grad(cell_.activation, pre + 2 * H + j0, g + j0, dg + j0, n);
+    activate_grad(cell_.recurrent_activation, pre + 3 * H + j0, o + j0, d_o + j0, n);
+    for (std::int64_t j = u.begin; j < u.end; ++j) c[j] = f[j] * c_prev[j] + i[j] * g[j];
+    activate_grad(cell_.activation, c + j0, tc + j0, dtc + j0, n);
+    T* dc = s_.dc + b * H;
+    for (std::int64_t j = u.begin; j < u.end; ++j) {
+      const T dct = dc[j] + dh[j] * o[j] * dtc[j];
+      dpre[j] = dct * g[j] * di[j];
+      dpre[H + j] = dct * c_prev[j] * df[j];
+      dpre[2 * H + j] = dct * i[j] * dg[j];
+      dpre[3 * H + j] = dh[j] * tc[j] * d_o[j];
+      dc[j] = dct * f[j];
+    }
+    std::fill(s_.direct + b * H + u.begin, s_.direct + b * H + u.end, T(0));
+  }
+
+  // GRU: z, candidate (both variants) and, with reset_after, r. Without reset_after, r needs
+  // dL/d(r * h) from the candidate GEMM first: gru_reset_gate_row finishes it.
+  void gru_row(std::int64_t t, std::int64_t b, const T* dh, const UnitRange& u) {
+    const std::int64_t H = d_.H, n = u.end - u.begin, j0 = u.begin;
+    const T* pre = reserve_.pre + row(b, t) * d_.GH;
+    const T* h_prev = reserve_.h_prev + row(b, t) * H;
+    T* dpre = s_.d_pre + row(b, t) * d_.GH;
+    T *z = scratch(0), *r = scratch(1), *cand = scratch(2);
+    T *dz = scratch(3), *dr = scratch(4), *dcand = scratch(5);
+    activate_grad(cell_.recurrent_activation, pre + j0, z + j0, dz + j0, n);
+    activate_grad(cell_.activation, pre + 2 * H + j0, cand + j0, dcand + j0, n);
+    T* direct = s_.direct + b * H;
+    for (std::int64_t j = u.begin; j < u.end; ++j) {
+      dpre[j] = dh[j] * (h_prev[j] - cand[j]) * dz[j];
+      dpre[2 * H + j] = dh[j] * (T(1) - z[j]) * dcand[j];
+      direct[j] = dh[j] * z[j];
+    }
+    if (!cell_.reset_after) return;
+    activate_grad(cell_.recurrent_activation, pre + H + j0, r + j0, dr + j0, n);
+    const T* hh = reserve_.hh + row(b, t) * H;
+    T* drec = s_.d_rec + row(b, t) * d_.GH;
+    for (std::int64_t j = u.begin; j < u.end; ++j) {
+      const T da_cand = dpre[2 * H + j];
+      dpre[H + j] = da_cand * hh[j] * dr[j];
+      drec[j] = dpre[j];
+      drec[H + j] = dpre[H + j];
+      drec[2 * H + j] = da_cand * r[j];
+    }
+  }
+
+  // GRU reset_after = false, after tmp = d(candidate pre) R_h^T = dL/d(r * h_in).
+  void gru_reset_gate_row(std::int64_t t, std::int64_t b, const UnitRange& u) {
+    const std::int64_t H = d_.H, n = u.end - u.begin, j0 = u.begin;
+    T* reset_h = s_.seq_h + row(b, t) * H;
+    T* dpre = s_.d_pre + row(b, t) * d_.GH;
+    if (!real_step(b, t)) {
+      std::fill(reset_h + u.begin, reset_h + u.end, T(0));
+      return;
+    }
+    const T* pre = reserve_.pre + row(b, t) * d_.GH;
+    const T* h_prev = reserve_.h_prev + row(b, t) * H;
+    const T* m = recurrent_mask(2, b);
+    T *r = scratch(1), *dr = scratch(4);
+    activate_grad(cell_.recurrent_activation, pre + H + j0, r + j0, dr + j0, n);
+    const T* q = s_.tmp + b * H;
+    T* direct = s_.direct + b * H;
+    for (std::int64_t j = u.begin; j < u.end; ++j) {
+      const T h_in = m ? h_prev[j] * m[j] : h_prev[j];
+      reset_h[j] = r[j] * h_in;
+      dpre[H + j] = q[j] * h_in * dr[j];
+      direct[j] += q[j] * r[j] * (m ? m[j] : T(1));
+    }
+  }
+
+  // ---- after the loop: one large GEMM per weight ------------------------------------------------
+
+  void weight_gradients() {
+    const std::int64_t n = d_.B * d_.H, rows = d_.B * d_.T;
+    std::memcpy(args_.d_initial_h.as<T>(), s_.dh, n * sizeof(T));
+    if (args_.d_initial_c.present()) std::memcpy(args_.d_initial_c.as<T>(), s_.dc, n * sizeof(T));
+    if (args_.d_bias.present()) {
+      T* db = args_.d_bias.as<T>();
+      auto bias_row = matrix(db, 1, d_.GH, d_.GH);
+      bias_row.noalias() = matrix(static_cast<const T*>(s_.d_pre), rows, d_.GH, d_.GH).colwise().sum();
+      if (s_.d_rec) {
+        matrix(db + d_.GH, 1, d_.GH, d_.GH).noalias() =
+            matrix(static_cast<const T*>(s_.d_rec), rows, d_.GH, d_.GH).colwise().sum();
+      }
+    }
+    input_gradients();
+    recurrent_kernel_gradient();
+  }
+
+  // Copies a [B, T, width] sequence scaled by a per-(b, feature) dropout mask [B, width].
+  void masked_sequence(const T* src, const T* m, std::int64_t width, T* dst) const {
+    for (std::int64_t b = 0; b < d_.B; ++b) {
+      const T* mb = m + b * width;
+      for (std::int64_t t = 0; t < d_.T; ++t) {
+        const T* x = src + row(b, t) * width;
+        T* y = dst + row(b, t) * width;
+        for (std::int64_t i = 0; i < width; ++i) y[i] = x[i] * mb[i];
+      }
+    }
+  }
+
+  void input_gradients() {
+    const std::int64_t rows = d_.B * d_.T, I = d_.I, GH = d_.GH;
+    const T* x = args_.x.as<const T>();
+    const T* W = args_.kernel.as<const T>();
+    T* dW = args_.d_kernel.as<T>();
+    T* dx = args_.d_x.as<T>();
+    const T* dA = s_.d_pre;
+    if (input_dropout_count_ == 0) {
+      matrix(dW, I, GH, GH).noalias() = matrix(x, rows, I, I).transpose() * matrix(dA, rows, GH, GH);
+      matrix(dx, rows, I, I).noalias() = matrix(dA, rows, GH, GH) * matrix(W, I, GH, GH).transpose();
+      return;
+    }
+    const bool shared = input_dropout_count_ == 1;
+    const std::int64_t cols = shared ? GH : d_.H;
+    T* x_masked = s_.seq_x[0];
+    T* dx_gate = shared ? dx : s_.seq_x[1];
+    if (!shared) std::fill(dx, dx + rows * I, T(0));
+    for (int g = 0; g < input_dropout_count_; ++g) {
+      const T* m = input_dropout_ + g * d_.B * I;
+      masked_sequence(x, m, I, x_masked);
+      matrix(dW + g * cols, I, cols, GH).noalias() =
+          matrix(static_cast<const T*>(x_masked), rows, I, I).transpose() * matrix(dA + g * cols, rows, cols, GH);
+      matrix(dx_gate, rows, I, I).noalias() =
+          matrix(dA + g * cols, rows, cols, GH) * matrix(W + g * cols, I, cols, GH).transpose();
+      for (std::int64_t b = 0; b < d_.B; ++b) {
+        const T* mb = m + b * I;
+        for (std::int64_t t = 0; t < d_.T; ++t) {
+          const T* from = dx_gate + row(b, t) * I;
+          T* to = dx + row(b, t) * I;
+          if (shared) {
+            for (std::int64_t i = 0; i < I; ++i) to[i] = from[i] * mb[i];
+          } else {
+            for (std::int64_t i = 0; i < I; ++i) to[i] += from[i] * mb[i];
+          }
+        }
+      }
+    }
+  }
+
+  void recurrent_kernel_gradient() {
+    const std::int64_t rows = d_.B * d_.T, H = d_.H, GH = d_.GH;
+    T* dU = args_.d_recurrent_kernel.as<T>();
+    const T* dR = d_rec_;
+    std::int64_t gates = d_.G;
+    if (cell_.kind == CellKind::gru && !cell_.reset_after) {
+      // The candidate's recurrent GEMM read r * h_in, kept by the loop in seq_h.
+      matrix(dU + 2 * H, H, H, GH).noalias() =
+          matrix(static_cast<const T*>(s_.seq_h), rows, H, H).transpose() * matrix(dR + 2 * H, rows, H, GH);
+      gates = 2;
+    }
+    const T* h_prev = reserve_.h_prev;
+    if (recurrent_dropout_count_ == 0) {
+      matrix(dU, H, gates * H, GH).noalias() =
+          matrix(h_prev, rows, H, H).transpose() * matrix(dR, rows, gates * H, GH);
+      return;
+    }
+    const bool shared = recurrent_dropout_count_ == 1;
+    for (std::int64_t g = 0; g < gates; ++g) {
+      const std::int64_t c0 = shared ? 0 : g * H, cols = shared ? gates * H : H;
+      masked_sequence(h_prev, recurrent_dropout_ + (shared ? 0 : g) * d_.B * H, H, s_.seq_h);
+      matrix(dU + c0, H, cols, GH).noalias() =
+          matrix(static_cast<const T*>(s_.seq_h), rows, H, H).transpose() * matrix(dR + c0, rows, cols, GH);
+      if (shared) break;
+    }
+  }
+
+  const CellSpec& cell_;
+  const SequenceOptions& opt_;
+  const BackwardArgs& args_;
+  Dims d_;
+  BackwardScratch<T> s_{};
+  Reserve<T> reserve_{};
+  PackedPanels<T> packed_;
+  const std::uint8_t* mask_;
+  const T* input_dropout_;
+  int input_dropout_count_;
+  const T* recurrent_dropout_;
+  int recurrent_dropout_count_;
+  const T* d_output_;
+  T* d_rec_;
+};
+
+}  // namespace
+
+template <typename T>
+void backward(const CellSpec& cell, const SequenceOptions& options, const BackwardArgs& args,
+              const CallSizes& sizes) {
+  BackwardPass<T>(cell, options, args, sizes).run();
+}
+
+template void backward<float>(const CellSpec&, const SequenceOptions&, const BackwardArgs&, const CallSizes&);
+template void backward<double>(const CellSpec&, const SequenceOptions&, const BackwardArgs&, const CallSizes&);
+
+}  // namespace rnnkit::cpu

@@ -1,0 +1,330 @@
+// Forward over a whole sequence: one GEMM projects the inputs of many timesteps at once; each step
+// then runs one small GEMM against the packed recurrent weights and one fused pointwise pass.
+#include <omp.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include <Eigen/Core>
+
+#include "cpu/activations.h"
+#include "cpu/dense.h"
+#include "cpu/gemm.h"
+#include "cpu/kernels.h"
+#include "cpu/partition.h"
+#include "cpu/plan.h"
+#include "rnnkit/threads.h"
+
+namespace rnnkit::cpu {
+
+namespace {
+
+template <typename T>
+class ForwardPass {
+ public:
+  ForwardPass(const CellSpec& cell, const SequenceOptions& options, const ForwardArgs& args,
+              const CallSizes& sizes)
+      : cell_(cell), opt_(options), d_(cell, sizes.batch, sizes.timesteps) {
+    Arena arena(Arena::align(args.workspace.data));
+    s_ = ForwardScratch<T>::carve(arena, cell, options, d_);
+    if (options.training) reserve_ = Reserve<T>::at(args.reserve.as<T>(), cell, d_);
+    x_ = args.x.as<const T>();
+    kernel_ = args.kernel.as<const T>();
+    recurrent_kernel_ = args.recurrent_kernel.as<const T>();
+    std::fill(s_.zeros, s_.zeros + 2 * d_.GH, T(0));
+    bias_in_ = args.bias.present() ? args.bias.as<const T>() : s_.zeros;
+    bias_rec_ = has_candidate_projection(cell) && args.bias.present() ? bias_in_ + d_.GH : s_.zeros;
+    mask_ = args.mask.present() ? args.mask.as<const std::uint8_t>() : nullptr;
+    input_dropout_ = args.input_dropout.present() ? args.input_dropout.as<const T>() : nullptr;
+    input_dropout_count_ = args.input_dropout.present() ? (args.input_dropout.rank == 3 ? d_.G : 1) : 0;
+    recurrent_dropout_ = args.recurrent_dropout.present() ? args.recurrent_dropout.as<const T>() : nullptr;
+    recurrent_dropout_count_ =
+        args.recurrent_dropout.present() ? (args.recurrent_dropout.rank == 3 ? d_.G : 1) : 0;
+    output_ = args.output.as<T>();
+    final_h_ = args.final_h.as<T>();
+    final_c_ = args.final_c.present() ? args.final_c.as<T>() : nullptr;
+    initial_h_ = args.initial_h.present() ? args.initial_h.as<const T>() : nullptr;
+    initial_c_ = args.initial_c.present() ? args.initial_c.as<const T>() : nullptr;
+  }
+
+  void run() {
+    const int threads = get_num_threads();
+    Eigen::setNbThreads(threads);
+    pack_recurrent_weights();
+    init_states();
+    const std::int64_t chunk = projection_chunk(d_, opt_.training);
+    const int loop = loop_threads<T>(d_.B, d_.H, d_.GH);
+    for (std::int64_t s0 = 0; s0 < d_.T; s0 += chunk) {
+      const std::int64_t n = std::min(chunk, d_.T - s0);
+      // Original time range [t_lo, t_lo + n) read by processing steps [s0, s0 + n).
+      const std::int64_t t_lo = opt_.go_backwards ? d_.T - s0 - n : s0;
+      T* proj = opt_.training ? reserve_.pre : s_.proj;
+      project(t_lo, n, proj);
+#pragma omp parallel num_threads(loop)
+      {
+        const UnitRange units = unit_range<T>(omp_get_thread_num(), omp_get_num_threads(), d_.H);
+        for (std::int64_t s = s0; s < s0 + n; ++s) {
+          const std::int64_t t = opt_.go_backwards ? d_.T - 1 - s : s;
+          step(s, t, proj + (t - t_lo) * d_.GH, n * d_.GH, units);
+#pragma omp barrier
+        }
+      }
+    }
+    finish();
+  }
+
+ private:
+  // ---- setup ----------------------------------------------------------------------------------
+
+  void pack_recurrent_weights() {
+    const std::int64_t per_gate = PackedPanels<T>::elements_for(d_.H, d_.H);
+    for (std::int64_t g = 0; g < d_.G; ++g) {
+      packed_[g].data = s_.packed_recurrent + g * per_gate;
+      packed_[g].rows = d_.H;
+      packed_[g].cols = d_.H;
+      pack_panels(recurrent_kernel_ + g * d_.H, d_.GH, 1, packed_[g]);
+    }
+  }
+
+  void init_states() {
+    const std::int64_t n = d_.B * d_.H;
+    T* h = s_.h[0];
+    if (initial_h_) std::memcpy(h, initial_h_, n * sizeof(T)); else std::fill(h, h + n, T(0));
+    if (s_.c) {
+      if (initial_c_) std::memcpy(s_.c, initial_c_, n * sizeof(T)); else std::fill(s_.c, s_.c + n, T(0));
+    }
+    std::fill(s_.last_output, s_.last_output + n, T(0));
+    for (int g = 0; g < recurrent_dropout_count_; ++g) {
+      const T* m = recurrent_dropout_ + g * n;
+      T* hd = s_.dropped_h[0] + g * n;
+      for (std::int64_t i = 0; i < n; ++i) hd[i] = h[i] * m[i];
+    }
+  }
+
+  // proj[b, tt, :] = x[b, t_lo + tt, :] W (times the input dropout mask), bias excluded: the
+  // pointwise pass adds it.
+  void project(std::int64_t t_lo, std::int64_t n, T* proj) {
+    const std::int64_t rows = d_.B * n;
+    auto P = matrix(proj, rows, d_.GH, d_.GH);
+    if (input_dropout_count_ == 0 && n == d_.T) {
+      P.noalias() = matrix(x_, rows, d_.I, d_.I) * matrix(kernel_, d_.I, d_.GH, d_.GH);
+      return;
+    }
+    const int passes = std::max(1, input_dropout_count_);
+    const std::int64_t cols = passes == 1 ? d_.GH : d_.H;
+    for (int g = 0; g < passes; ++g) {
+      const T* m = input_dropout_ ? input_dropout_ + g * d_.B * d_.I : nullptr;
+      for (std::int64_t b = 0; b < d_.B; ++b) {
+        const T* src = x_ + (b * d_.T + t_lo) * d_.I;
+        T* dst = s_.x_chunk + b * n * d_.I;
+        if (!m) {
+          std::memcpy(dst, src, n * d_.I * sizeof(T));
+          continue;
+        }
+        const T* mb = m + b * d_.I;
+        for (std::int64_t tt = 0; tt < n; ++tt) {
+          for (std::int64_t i = 0; i < d_.I; ++i) dst[tt * d_.I + i] = src[tt * d_.I + i] * mb[i];
+        }
+      }
+      matrix(proj + g * cols, rows, cols, d_.GH).noalias() =
+          matrix(static_cast<const T*>(s_.x_chunk), rows, d_.I, d_.I) * matrix(kernel_ + g * cols, d_.I, cols, d_.GH);
+    }
+  }
+
+  // ---- the time loop ----------------------------------------------------------------------------
+
+  // The recurrent GEMM of gate g for this thread's units: recurrent[:, g] = A_g R_g.
+  void recurrent_gemm(int g, const T* A, const UnitRange& u) {
+    gemm_panels(d_.B, A, d_.H, packed_[g], 0, d_.H, u.panel_begin, u.panel_end,
+                s_.recurrent + g * d_.H, d_.GH, false);
+  }
+
+  // h_{t-1} as the recurrent GEMM of gate g sees it (recurrent dropout applied).
+  const T* gemm_input(std::int64_t s, int g) const {
+    const T* h = s_.h[s & 1];
+    if (recurrent_dropout_count_ == 0) return h;
+    const int slot = recurrent_dropout_count_ == 1 ? 0 : g;
+    return s_.dropped_h[s & 1] + slot * d_.B * d_.H;
+  }
+
+  void step(std::int64_t s, std::int64_t t, T* proj_t, std::int64_t proj_ld, const UnitRange& u) {
+    const bool two_phase = cell_.kind == CellKind::gru && !cell_.reset_after;
+    const int first_phase_gates = two_phase ? 2 : static_cast<int>(d_.G);
+    for (int g = 0; g < first_phase_gates; ++g) recurrent_gemm(g, gemm_input(s, g), u);
+    for (std::int64_t b = 0; b < d_.B; ++b) {
+      T* pre = proj_t + b * proj_ld;
+      const T* rec = s_.recurrent + b * d_.GH;
+      switch (cell_.kind) {
+        case CellKind::simple_rnn: simple_rnn_row(s, t, b, pre, rec, u); break;
+        case CellKind::lstm: lstm_row(s, t, b, pre, rec, u); break;
+        case CellKind::gru:
+          if (two_phase) gru_reset_gate_row(s, t, b, pre, rec, u); else gru_row(s, t, b, pre, rec, u);
+          break;
+      }
+    }
+    if (!two_phase) return;
+#pragma omp barrier
+    recurrent_gemm(2, s_.reset_h, u);
+    for (std::int64_t b = 0; b < d_.B; ++b) {
+      gru_candidate_row(s, t, b, proj_t + b * proj_ld, s_.recurrent + b * d_.GH, u);
+    }
+  }
+
+  // a[g, u] = proj + bias_in + recurrent (+ bias_rec) for gates [g0, g1); saved in place.
+  void sum_pre(T* pre, const T* rec, int g0, int g1, const UnitRange& u, bool recurrent_bias) {
+    for (int g = g0; g < g1; ++g) {
+      const std::int64_t o = g * d_.H;
+      const T* bi = bias_in_ + o;
+      const T* br = recurrent_bias ? bias_rec_ + o : s_.zeros;
+      for (std::int64_t j = u.begin; j < u.end; ++j) pre[o + j] += bi[j] + rec[o + j] + br[j];
+    }
+  }
+
+  T* gate(int k) const { return s_.gates + k * d_.H; }
+
+  bool real_step(std::int64_t b, std::int64_t t) const { return !mask_ || mask_[b * d_.T + t]; }
+
+  // Shared tail of every cell: mask select, state and output writes, dropout of the next h.
+  // h_new holds the candidate state for this thread's units.
+  void commit_row(std::int64_t s, std::int64_t t, std::int64_t b, const T* h_new,
+                  const UnitRange& u) {
+    const std::int64_t row = b * d_.H;
+    const T* h_old = s_.h[s & 1] + row;
+    T* h_next = s_.h[(s + 1) & 1] + row;
+    T* out = s_.last_output + row;
+    if (opt_.training) {
+      T* saved = reserve_.h_prev + (b * d_.T + t) * d_.H;
+      std::copy(h_old + u.begin, h_old + u.end, saved + u.begin);
+    }
+    if (real_step(b, t)) {
+      std::copy(h_new + u.begin, h_new + u.end, h_next + u.begin);
+      std::copy(h_new + u.begin, h_new + u.end, out + u.begin);
+    } else {
+      std::copy(h_old + u.begin, h_old + u.end, h_next + u.begin);
+      if (opt_.zero_output_for_mask) std::fill(out + u.begin, out + u.end, T(0));
+    }
+    if (opt_.return_sequences) {
+      std::copy(out + u.begin, out + u.end, output_ + (b * d_.T + s) * d_.H + u.begin);
+    }
+    const std::int64_t plane = d_.B * d_.H;
+    for (int g = 0; g < recurrent_dropout_count_; ++g) {
+      const T* m = recurrent_dropout_ + g * plane + row;
+      T* hd = s_.dropped_h[(s + 1) & 1] + g * plane + row;
+      for (std::int64_t j = u.begin; j < u.end; ++j) hd[j] = h_next[j] * m[j];
+    }
+  }
+
+  void simple_rnn_row(std::int64_t s, std::int64_t t, std::int64_t b, T* pre, const T* rec,
+                      const UnitRange& u) {
+    sum_pre(pre, rec, 0, 1, u, false);
+    const std::int64_t n = u.end - u.begin;
+    activate(cell_.activation, pre + u.begin, gate(0) + u.begin, n);
+    commit_row(s, t, b, gate(0), u);
+  }
+
+  void lstm_row(std::int64_t s, std::int64_t t, std::int64_t b, T* pre, const T* rec,
+                const UnitRange& u) {
+    const std::int64_t H = d_.H, n = u.end - u.begin, j0 = u.begin;
+    sum_pre(pre, rec, 0, 4, u, false);
+    T *i = gate(0), *f = gate(1), *g = gate(2), *o = gate(3), *c_new = gate(4), *h_new = gate(5);
+    activate(cell_.recurrent_activation, pre + j0, i + j0, n);
+    activate(cell_.recurrent_activation, pre + H + j0, f + j0, n);
+    activate(cell_.activation, pre + 2 * H + j0, g + j0, n);
+    activate(cell_.recurrent_activation, pre + 3 * H + j0, o + j0, n);
+    T* c = s_.c + b * H;
+    if (opt_.training) {
+      std::copy(c + u.begin, c + u.end, reserve_.c_prev + (b * d_.T + t) * H + u.begin);
+    }
+    for (std::int64_t j = u.begin; j < u.end; ++j) c_new[j] = f[j] * c[j] + i[j] * g[j];
+    activate(cell_.activation, c_new + j0, h_new + j0, n);
+    for (std::int64_t j = u.begin; j < u.end; ++j) h_new[j] *= o[j];
+    if (real_step(b, t)) std::copy(c_new + u.begin, c_new + u.end, c + u.begin);
+    commit_row(s, t, b, h_new, u);
+  }
+
+  // GRU, reset_after = true: n = act(x W_h + b_ih + r * (h R_h + b_rh)).
+  void gru_row(std::int64_t s, std::int64_t t, std::int64_t b, T* pre, const T* rec,
+               const UnitRange& u) {
+    const std::int64_t H = d_.H, n = u.end - u.begin, j0 = u.begin;
+    sum_pre(pre, rec, 0, 2, u, true);
+    T *z = gate(0), *r = gate(1), *cand = gate(2), *hh = gate(3);
+    activate(cell_.recurrent_activation, pre + j0, z + j0, n);
+    activate(cell_.recurrent_activation, pre + H + j0, r + j0, n);
+    const T* bi = bias_in_ + 2 * H;
+    const T* br = bias_rec_ + 2 * H;
+    T* a = pre + 2 * H;
+    for (std::int64_t j = u.begin; j < u.end; ++j) {
+      hh[j] = rec[2 * H + j] + br[j];
+      a[j] += bi[j] + r[j] * hh[j];
+    }
+    if (opt_.training) {
+      std::copy(hh + u.begin, hh + u.end, reserve_.hh + (b * d_.T + t) * H + u.begin);
+    }
+    activate(cell_.activation, a + j0, cand + j0, n);
+    const T* h = s_.h[s & 1] + b * H;
+    for (std::int64_t j = u.begin; j < u.end; ++j) cand[j] = z[j] * h[j] + (T(1) - z[j]) * cand[j];
+    commit_row(s, t, b, cand, u);
+  }
+
+  // GRU, reset_after = false, phase 1: z and r, then the candidate GEMM's input r * h_{t-1}.
+  void gru_reset_gate_row(std::int64_t s, std::int64_t t, std::int64_t b, T* pre, const T* rec,
+                          const UnitRange& u) {
+    (void)t;
+    const std::int64_t H = d_.H, n = u.end - u.begin, j0 = u.begin;
+    sum_pre(pre, rec, 0, 2, u, false);
+    T* r = gate(1);
+    activate(cell_.recurrent_activation, pre + H + j0, r + j0, n);
+    const T* h = gemm_input(s, 2) + b * H;
+    T* rh = s_.reset_h + b * H;
+    for (std::int64_t j = u.begin; j < u.end; ++j) rh[j] = r[j] * h[j];
+  }
+
+  // GRU, reset_after = false, phase 2: n = act(x W_h + b_h + (r * h_{t-1}) R_h), then h.
+  void gru_candidate_row(std::int64_t s, std::int64_t t, std::int64_t b, T* pre, const T* rec,
+                         const UnitRange& u) {
+    const std::int64_t H = d_.H, n = u.end - u.begin, j0 = u.begin;
+    sum_pre(pre, rec, 2, 3, u, false);
+    T *z = gate(0), *cand = gate(2);
+    activate(cell_.recurrent_activation, pre + j0, z + j0, n);
+    activate(cell_.activation, pre + 2 * H + j0, cand + j0, n);
+    const T* h = s_.h[s & 1] + b * H;
+    for (std::int64_t j = u.begin; j < u.end; ++j) cand[j] = z[j] * h[j] + (T(1) - z[j]) * cand[j];
+    commit_row(s, t, b, cand, u);
+  }
+
+  void finish() {
+    const std::int64_t n = d_.B * d_.H;
+    const T* h = s_.h[d_.T & 1];
+    std::memcpy(final_h_, h, n * sizeof(T));
+    if (final_c_) std::memcpy(final_c_, s_.c, n * sizeof(T));
+    if (!opt_.return_sequences) std::memcpy(output_, s_.last_output, n * sizeof(T));
+  }
+
+  const CellSpec& cell_;
+  const SequenceOptions& opt_;
+  Dims d_;
+  ForwardScratch<T> s_{};
+  Reserve<T> reserve_{};
+  PackedPanels<T> packed_[4];
+  const T *x_, *kernel_, *recurrent_kernel_, *bias_in_, *bias_rec_;
+  const std::uint8_t* mask_;
+  const T* input_dropout_;
+  int input_dropout_count_;
+  const T* recurrent_dropout_;
+  int recurrent_dropout_count_;
+  T *output_, *final_h_, *final_c_;
+  const T *initial_h_, *initial_c_;
+};
+
+}  // namespace
+
+template <typename T>
+void forward(const CellSpec& cell, const SequenceOptions& options, const ForwardArgs& args,
+             const CallSizes& sizes) {
+  ForwardPass<T>(cell, options, args, sizes).run();
+}
+
+template void forward<float>(const CellSpec&, const SequenceOptions&, const ForwardArgs&, const CallSizes&);
+template void forward<double>(const CellSpec&, const SequenceOptions&, const ForwardArgs&, const CallSizes&);
+
+}  // namespace rnnkit::cpu

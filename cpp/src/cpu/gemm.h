@@ -1,0 +1,57 @@
+// The recurrent GEMM of the time loop: C[M, N] (+)= A[M, K] * B[K, N] where B (the recurrent
+// weights) is packed ONCE per call into column panels and stays hot across all timesteps, M (the
+// batch) is small, and each thread computes its own column range. The big GEMMs outside the loop
+// use Eigen (see dense.h).
+#pragma once
+
+#include <cstdint>
+
+namespace rnnkit::cpu {
+
+#if defined(__AVX512F__)
+inline constexpr int kVectorBytes = 64;
+#elif defined(__AVX__)
+inline constexpr int kVectorBytes = 32;
+#else
+inline constexpr int kVectorBytes = 16;
+#endif
+
+// Columns per packed panel: two SIMD vectors.
+template <typename T>
+inline constexpr std::int64_t kPanelWidth = 2 * kVectorBytes / static_cast<std::int64_t>(sizeof(T));
+
+// B of shape [K, N], packed as ceil(N / kPanelWidth) panels of [K, kPanelWidth] (k-major, the last
+// panel zero-padded). Packing is cheap (one pass over B) compared with the T GEMMs that reuse it.
+template <typename T>
+struct PackedPanels {
+  T* data = nullptr;
+  std::int64_t rows = 0;  // K
+  std::int64_t cols = 0;  // N
+
+  static std::int64_t panels_for(std::int64_t cols) {
+    return (cols + kPanelWidth<T> - 1) / kPanelWidth<T>;
+  }
+  static std::int64_t elements_for(std::int64_t rows, std::int64_t cols) {
+    return panels_for(cols) * rows * kPanelWidth<T>;
+  }
+  std::int64_t panels() const { return panels_for(cols); }
+  const T* panel(std::int64_t p) const { return data + p * rows * kPanelWidth<T>; }
+};
+
+// Packs the [K, N] matrix whose element (k, n) is src[k * row_stride + n * col_stride] into `out`
+// (out.data must hold elements_for(K, N) and be 64-byte aligned). Transposed sources use
+// row_stride = 1, col_stride = ld.
+template <typename T>
+void pack_panels(const T* src, std::int64_t row_stride, std::int64_t col_stride,
+                 PackedPanels<T>& out);
+
+// C[:, panel_begin*W .. min(panel_end*W, N)) (+)= A[M, k_begin:k_end] * B[k_begin:k_end, same cols]
+// with W = kPanelWidth<T>. A is row-major with leading dimension lda and points at column 0 of A
+// (the k range indexes it). C is row-major with leading dimension ldc and points at column 0 of
+// B's columns. Overwrites C when accumulate is false.
+template <typename T>
+void gemm_panels(std::int64_t M, const T* A, std::int64_t lda, const PackedPanels<T>& B,
+                 std::int64_t k_begin, std::int64_t k_end, std::int64_t panel_begin,
+                 std::int64_t panel_end, T* C, std::int64_t ldc, bool accumulate);
+
+}  // namespace rnnkit::cpu

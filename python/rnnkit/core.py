@@ -1,0 +1,173 @@
+"""Whole-sequence recurrent kernels of the C++ core, on NumPy arrays.
+
+`rnn_forward` runs one recurrent layer over a batch of sequences; `rnn_backward` returns every
+gradient of it (BPTT). Weights use the Keras layout and gate order:
+
+    kernel            (I, G*H)
+    recurrent_kernel  (H, G*H)
+    bias              (G*H,), or (2, 3H) for GRU with reset_after=True
+
+with G = 1 (simple_rnn), 3 (gru: z, r, h) or 4 (lstm: i, f, c, o). The semantics of masks,
+go_backwards and dropout masks are Keras 3's; see cpp/include/rnnkit/sequence.h.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple, Optional, Sequence
+
+import numpy as np
+
+from rnnkit import _core
+
+CELLS = ("simple_rnn", "gru", "lstm")
+GATES = {"simple_rnn": 1, "gru": 3, "lstm": 4}
+
+
+def set_num_threads(n: int) -> None:
+    """Threads used by every kernel; 0 restores the default (all available cores)."""
+    _core.set_num_threads(int(n))
+
+
+def get_num_threads() -> int:
+    return _core.get_num_threads()
+
+
+class ForwardResult(NamedTuple):
+    output: np.ndarray              # (B, T, H) with return_sequences, else (B, H)
+    states: list                    # [h] or, for lstm, [h, c]; each (B, H)
+    reserve: Optional[np.ndarray]   # what rnn_backward needs; None unless training=True
+
+
+class Gradients(NamedTuple):
+    d_x: np.ndarray
+    d_initial_state: list           # [dh0] or [dh0, dc0]
+    d_kernel: np.ndarray
+    d_recurrent_kernel: np.ndarray
+    d_bias: Optional[np.ndarray]    # None when bias is None
+
+
+def _as_kernel_array(value, name):
+    """A C-contiguous, aligned array sharing memory with `value` whenever its layout allows."""
+    if value is None:
+        return None
+    if not isinstance(value, np.ndarray):
+        value = np.asarray(value)
+    return np.require(value, requirements=("C", "A"))
+
+
+def _as_mask(mask):
+    if mask is None:
+        return None
+    mask = np.asarray(mask)
+    if mask.dtype == np.uint8:
+        return np.require(mask, requirements=("C", "A"))
+    if mask.dtype == np.bool_:
+        return np.ascontiguousarray(mask).view(np.uint8)
+    if mask.dtype.kind not in "biuf":
+        raise TypeError(f"mask must hold booleans or numbers, got dtype {mask.dtype}")
+    return (mask != 0).astype(np.uint8)
+
+
+def _split_states(cell, states, name):
+    if cell not in CELLS:
+        raise ValueError(f"cell must be one of {CELLS}, got {cell!r}")
+    count = 2 if cell == "lstm" else 1
+    if states is None:
+        return [None] * count
+    if isinstance(states, np.ndarray) or not isinstance(states, (list, tuple)):
+        states = [states]
+    states = list(states)
+    if len(states) != count:
+        raise ValueError(
+            f"{name} must hold {count} array(s) for a {cell} cell ({'[h, c]' if count == 2 else '[h]'}), "
+            f"got {len(states)}")
+    return states
+
+
+def _activation_name(activation, argument):
+    if activation is None:
+        return "linear"
+    if not isinstance(activation, str):
+        raise TypeError(f"{argument} must be a string name or None, got {type(activation).__name__}")
+    return activation
+
+
+def _common(cell, x, kernel, recurrent_kernel, bias, initial_state, mask, input_dropout_mask,
+            recurrent_dropout_mask, activation, recurrent_activation, reset_after, go_backwards,
+            return_sequences, zero_output_for_mask):
+    states = _split_states(cell, initial_state, "initial_state")
+    h0 = _as_kernel_array(states[0], "initial_state")
+    c0 = _as_kernel_array(states[1], "initial_state") if cell == "lstm" else None
+    x = _as_kernel_array(x, "x")
+    recurrent_kernel = _as_kernel_array(recurrent_kernel, "recurrent_kernel")
+    return dict(
+        cell=cell,
+        # Sizes as the arrays state them; the core checks every other array against these.
+        input_size=x.shape[-1] if x.ndim >= 1 else 1,
+        units=recurrent_kernel.shape[0] if recurrent_kernel.ndim >= 1 else 1,
+        activation=_activation_name(activation, "activation"),
+        recurrent_activation=_activation_name(recurrent_activation, "recurrent_activation"),
+        reset_after=bool(reset_after),
+        go_backwards=bool(go_backwards),
+        return_sequences=bool(return_sequences),
+        zero_output_for_mask=bool(zero_output_for_mask),
+        x=x,
+        kernel=_as_kernel_array(kernel, "kernel"),
+        recurrent_kernel=recurrent_kernel,
+        bias=_as_kernel_array(bias, "bias"),
+        initial_h=h0,
+        initial_c=c0,
+        mask=_as_mask(mask),
+        input_dropout=_as_kernel_array(input_dropout_mask, "input_dropout_mask"),
+        recurrent_dropout=_as_kernel_array(recurrent_dropout_mask, "recurrent_dropout_mask"),
+    )
+
+
+def rnn_forward(cell: str, x, kernel, recurrent_kernel, bias=None, *, initial_state=None,
+                mask=None, input_dropout_mask=None, recurrent_dropout_mask=None,
+                activation="tanh", recurrent_activation="sigmoid", reset_after: bool = True,
+                go_backwards: bool = False, return_sequences: bool = False,
+                zero_output_for_mask: bool = False, training: bool = False) -> ForwardResult:
+    """Runs `cell` ("simple_rnn", "gru" or "lstm") over x of shape (B, T, I).
+
+    mask: (B, T), truthy = real step. Dropout masks: (B, I) / (B, H) shared by all gates, or
+    (G, B, I) / (G, B, H) one per gate, holding the already scaled multipliers.
+    With training=True the result carries the `reserve` that rnn_backward needs.
+    """
+    args = _common(cell, x, kernel, recurrent_kernel, bias, initial_state, mask,
+                   input_dropout_mask, recurrent_dropout_mask, activation, recurrent_activation,
+                   reset_after, go_backwards, return_sequences, zero_output_for_mask)
+    output, h, c, reserve = _core.forward(training=bool(training), **args)
+    states = [h, c] if cell == "lstm" else [h]
+    return ForwardResult(output, states, reserve)
+
+
+def rnn_backward(cell: str, x, kernel, recurrent_kernel, bias=None, *, reserve, d_output,
+                 d_states=None, initial_state=None, mask=None, input_dropout_mask=None,
+                 recurrent_dropout_mask=None, activation="tanh", recurrent_activation="sigmoid",
+                 reset_after: bool = True, go_backwards: bool = False,
+                 return_sequences: bool = False, zero_output_for_mask: bool = False) -> Gradients:
+    """Gradients of one rnn_forward(..., training=True) call.
+
+    Pass the same inputs and options as the forward call, its `reserve`, the gradient of its
+    output (`d_output`, same shape) and optionally of its final states (`d_states`, like
+    `states`; None means zero).
+    """
+    args = _common(cell, x, kernel, recurrent_kernel, bias, initial_state, mask,
+                   input_dropout_mask, recurrent_dropout_mask, activation, recurrent_activation,
+                   reset_after, go_backwards, return_sequences, zero_output_for_mask)
+    d_states = _split_states(cell, d_states, "d_states")
+    if reserve is None:
+        raise ValueError("reserve is None: run rnn_forward with training=True first")
+    d_x, d_h0, d_c0, d_kernel, d_recurrent, d_bias = _core.backward(
+        reserve=_as_kernel_array(reserve, "reserve"),
+        d_output=_as_kernel_array(d_output, "d_output"),
+        d_final_h=_as_kernel_array(d_states[0], "d_states"),
+        d_final_c=_as_kernel_array(d_states[1], "d_states") if cell == "lstm" else None,
+        **args)
+    d_initial = [d_h0, d_c0] if cell == "lstm" else [d_h0]
+    return Gradients(d_x, d_initial, d_kernel, d_recurrent, d_bias)
+
+
+__all__ = ["CELLS", "GATES", "ForwardResult", "Gradients", "rnn_forward", "rnn_backward",
+           "set_num_threads", "get_num_threads"]
