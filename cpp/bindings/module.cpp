@@ -3,7 +3,7 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
-#include <optional>
+#include <memory>
 #include <string>
 
 #include "rnnkit/rnnkit.h"
@@ -83,11 +83,17 @@ rnnkit::TensorView out_view(py::array& array, rnnkit::DType dtype) {
   return view;
 }
 
+// Scratch memory for one call. Kept per thread between calls: a fresh multi-megabyte buffer
+// would cost page faults (and zeroing) on every call.
 struct Workspace {
-  std::vector<std::uint8_t> bytes;
   rnnkit::TensorView view(std::int64_t size) {
-    bytes.resize(static_cast<std::size_t>(size));
-    return rnnkit::make_view(bytes.data(), rnnkit::DType::uint8, {size});
+    thread_local std::unique_ptr<std::uint8_t[]> buffer;
+    thread_local std::int64_t capacity = 0;
+    if (size > capacity) {
+      buffer.reset(new std::uint8_t[static_cast<std::size_t>(size)]);
+      capacity = size;
+    }
+    return rnnkit::make_view(buffer.get(), rnnkit::DType::uint8, {size});
   }
 };
 
@@ -214,9 +220,10 @@ py::tuple backward(const std::string& cell, std::int64_t input_size, std::int64_
 PYBIND11_MODULE(_core, m) {
   m.doc() = "rnnkit C++ core: whole-sequence recurrent forward and backward on NumPy arrays";
 
+  // pybind11 tries the most recently registered translator first: the base class goes first.
+  py::register_exception<rnnkit::Error>(m, "Error", PyExc_RuntimeError);
   py::register_exception<rnnkit::InvalidArgument>(m, "InvalidArgument", PyExc_ValueError);
   py::register_exception<rnnkit::TypeMismatch>(m, "TypeMismatch", PyExc_TypeError);
-  py::register_exception<rnnkit::Error>(m, "Error", PyExc_RuntimeError);
 
   m.def("forward", &forward, py::kw_only(), py::arg("cell"), py::arg("input_size"),
         py::arg("units"), py::arg("activation"), py::arg("recurrent_activation"),

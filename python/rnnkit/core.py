@@ -92,6 +92,17 @@ def _activation_name(activation, argument):
     return activation
 
 
+def _units(cell, kernel, recurrent_kernel):
+    """H as the weights state it: recurrent_kernel is (H, G*H); fall back on kernel (I, G*H) so
+    that a malformed recurrent_kernel is reported as itself."""
+    if recurrent_kernel.ndim == 2:
+        return recurrent_kernel.shape[0]
+    kernel = np.asarray(kernel)
+    if kernel.ndim == 2 and kernel.shape[1] % GATES[cell] == 0 and kernel.shape[1] > 0:
+        return kernel.shape[1] // GATES[cell]
+    return 1
+
+
 def _common(cell, x, kernel, recurrent_kernel, bias, initial_state, mask, input_dropout_mask,
             recurrent_dropout_mask, activation, recurrent_activation, reset_after, go_backwards,
             return_sequences, zero_output_for_mask):
@@ -104,7 +115,7 @@ def _common(cell, x, kernel, recurrent_kernel, bias, initial_state, mask, input_
         cell=cell,
         # Sizes as the arrays state them; the core checks every other array against these.
         input_size=x.shape[-1] if x.ndim >= 1 else 1,
-        units=recurrent_kernel.shape[0] if recurrent_kernel.ndim >= 1 else 1,
+        units=_units(cell, kernel, recurrent_kernel),
         activation=_activation_name(activation, "activation"),
         recurrent_activation=_activation_name(recurrent_activation, "recurrent_activation"),
         reset_after=bool(reset_after),

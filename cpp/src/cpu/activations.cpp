@@ -9,11 +9,6 @@ namespace rnnkit::cpu {
 
 namespace {
 
-template <typename T>
-using Span = Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>;
-template <typename T>
-using ConstSpan = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>;
-
 constexpr double kSeluAlpha = 1.6732632423543772848170429916717;
 constexpr double kSeluScale = 1.0507009873554804934193349852946;
 constexpr double kLeakySlope = 0.2;
@@ -135,21 +130,41 @@ void scalar_activation(Activation f, T x, T& y, T& d) {
   d = 1;
 }
 
+// Eigen evaluates the unaligned head and tail of a span with scalar code that rounds differently
+// from its SIMD code, which would make results depend on buffer addresses. The vectorized
+// activations therefore run on an aligned block padded to whole vectors: every element takes the
+// same SIMD path wherever the caller's data lives.
+constexpr std::int64_t kBlock = 256;
+
+template <typename T, typename Apply>
+void blockwise(const T* x, T* y, T* dydx, std::int64_t n, Apply apply) {
+  alignas(64) T in[kBlock], out[kBlock], grad[kBlock];
+  for (std::int64_t start = 0; start < n; start += kBlock) {
+    const std::int64_t len = std::min(kBlock, n - start);
+    const std::int64_t padded = std::min(kBlock, (len + 15) / 16 * 16);
+    std::copy(x + start, x + start + len, in);
+    std::fill(in + len, in + padded, T(0));
+    using Block = Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>, Eigen::Aligned64>;
+    apply(Block(in, padded), Block(out, padded), Block(grad, padded));
+    std::copy(out, out + len, y + start);
+    if (dydx) std::copy(grad, grad + len, dydx + start);
+  }
+}
+
 }  // namespace
 
 template <typename T>
 void activate(Activation f, const T* x, T* y, std::int64_t n) {
-  ConstSpan<T> in(x, n);
-  Span<T> out(y, n);
   switch (f) {
     case Activation::linear:
-      if (x != y) out = in;
+      if (x != y) std::copy(x, x + n, y);
       return;
-    case Activation::tanh: out = in.tanh(); return;
-    case Activation::sigmoid: out = in.logistic(); return;
-    case Activation::exponential: out = in.exp(); return;
-    case Activation::relu: out = in.max(T(0)); return;
-    case Activation::hard_sigmoid: out = (in * T(1.0 / 6.0) + T(0.5)).max(T(0)).min(T(1)); return;
+    case Activation::tanh:
+      blockwise(x, y, static_cast<T*>(nullptr), n, [](auto in, auto out, auto) { out = in.tanh(); });
+      return;
+    case Activation::sigmoid:
+      blockwise(x, y, static_cast<T*>(nullptr), n, [](auto in, auto out, auto) { out = in.logistic(); });
+      return;
     default: break;
   }
   T d;
@@ -158,20 +173,22 @@ void activate(Activation f, const T* x, T* y, std::int64_t n) {
 
 template <typename T>
 void activate_grad(Activation f, const T* x, T* y, T* dydx, std::int64_t n) {
-  ConstSpan<T> in(x, n);
-  Span<T> out(y, n), grad(dydx, n);
   switch (f) {
     case Activation::linear:
-      if (x != y) out = in;
-      grad.setConstant(T(1));
+      if (x != y) std::copy(x, x + n, y);
+      std::fill(dydx, dydx + n, T(1));
       return;
     case Activation::tanh:
-      out = in.tanh();
-      grad = T(1) - out.square();
+      blockwise(x, y, dydx, n, [](auto in, auto out, auto grad) {
+        out = in.tanh();
+        grad = T(1) - out.square();
+      });
       return;
     case Activation::sigmoid:
-      out = in.logistic();
-      grad = out * (T(1) - out);
+      blockwise(x, y, dydx, n, [](auto in, auto out, auto grad) {
+        out = in.logistic();
+        grad = out * (T(1) - out);
+      });
       return;
     default: break;
   }

@@ -251,15 +251,20 @@ class BackwardPass {
     if (args_.d_initial_c.present()) std::memcpy(args_.d_initial_c.as<T>(), s_.dc, n * sizeof(T));
     if (args_.d_bias.present()) {
       T* db = args_.d_bias.as<T>();
-      auto bias_row = matrix(db, 1, d_.GH, d_.GH);
-      bias_row.noalias() = matrix(static_cast<const T*>(s_.d_pre), rows, d_.GH, d_.GH).colwise().sum();
-      if (s_.d_rec) {
-        matrix(db + d_.GH, 1, d_.GH, d_.GH).noalias() =
-            matrix(static_cast<const T*>(s_.d_rec), rows, d_.GH, d_.GH).colwise().sum();
-      }
+      column_sums(s_.d_pre, rows, d_.GH, db);
+      if (s_.d_rec) column_sums(s_.d_rec, rows, d_.GH, db + d_.GH);
     }
     input_gradients();
     recurrent_kernel_gradient();
+  }
+
+  // Sums rows in order, so the result does not depend on how the buffers happen to be aligned.
+  static void column_sums(const T* m, std::int64_t rows, std::int64_t cols, T* out) {
+    std::fill(out, out + cols, T(0));
+    for (std::int64_t r = 0; r < rows; ++r) {
+      const T* row = m + r * cols;
+      for (std::int64_t c = 0; c < cols; ++c) out[c] += row[c];
+    }
   }
 
   // Copies a [B, T, width] sequence scaled by a per-(b, feature) dropout mask [B, width].

@@ -118,15 +118,19 @@ void gemm_panels(std::int64_t M, const T* A, std::int64_t lda, const PackedPanel
                  std::int64_t k_begin, std::int64_t k_end, std::int64_t panel_begin,
                  std::int64_t panel_end, T* C, std::int64_t ldc, bool accumulate) {
   constexpr std::int64_t W = kPanelWidth<T>;
-  const std::int64_t K = k_end - k_begin;
+  // A 16 KiB slice of the panel stays in L1 while every row block of A streams past it.
+  constexpr std::int64_t kDepth = 16384 / (W * static_cast<std::int64_t>(sizeof(T)));
   for (std::int64_t p = panel_begin; p < panel_end; ++p) {
-    const T* Bp = B.panel(p) + k_begin * W;
     const int cols = static_cast<int>(std::min(W, B.cols - p * W));
     T* Cp = C + p * W;
-    // The panel (K x W) stays in L1/L2 while every row block of A streams past it.
-    for (std::int64_t i = 0; i < M; i += kMaxRows) {
-      const int rows = static_cast<int>(std::min<std::int64_t>(kMaxRows, M - i));
-      row_block(rows, K, A + i * lda + k_begin, lda, Bp, Cp + i * ldc, ldc, cols, accumulate);
+    for (std::int64_t k0 = k_begin; k0 < k_end; k0 += kDepth) {
+      const std::int64_t depth = std::min(kDepth, k_end - k0);
+      const T* Bp = B.panel(p) + k0 * W;
+      const bool add = accumulate || k0 > k_begin;
+      for (std::int64_t i = 0; i < M; i += kMaxRows) {
+        const int rows = static_cast<int>(std::min<std::int64_t>(kMaxRows, M - i));
+        row_block(rows, depth, A + i * lda + k0, lda, Bp, Cp + i * ldc, ldc, cols, add);
+      }
     }
   }
 }

@@ -1,0 +1,352 @@
+"""rnn_backward against central finite differences of rnn_forward (float64).
+
+Scalar loss: L = sum(output * W_out) + sum_k sum(state_k * W_k), with fixed random W's, so the
+analytic call gets d_output = W_out and d_states = [W_k].
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+pytest.importorskip("rnnkit._core")
+
+from rnnkit import core  # noqa: E402
+
+from conftest import (MASK_PATTERNS, VARIANT_IDS, VARIANTS, make_case,  # noqa: E402
+                      numeric_gradient)
+from reference import ACTIVATION_KINKS, ACTIVATIONS, reference_forward  # noqa: E402
+
+EPS = 1e-6
+RTOL = 1e-6
+ATOL = 1e-8
+
+# Tiny sizes: every weight and input is perturbed one at a time.
+B, T, I, H = 2, 3, 3, 3
+
+
+def loss_weights(rng, args, kw):
+    """Random fixed W_out (like the output) and W_k (like each state)."""
+    cell, x, _, recurrent, _ = args
+    b, t, _ = x.shape
+    h = recurrent.shape[0]
+    out_shape = (b, t, h) if kw.get("return_sequences") else (b, h)
+    n_states = 2 if cell == "lstm" else 1
+    w_out = rng.normal(size=out_shape).astype(x.dtype)
+    w_states = [rng.normal(size=(b, h)).astype(x.dtype) for _ in range(n_states)]
+    return w_out, w_states
+
+
+def forward_loss(args, kw, w_out, w_states):
+    res = core.rnn_forward(*args, **kw)
+    total = float(np.sum(res.output * w_out))
+    for s, w in zip(res.states, w_states):
+        total += float(np.sum(s * w))
+    return total
+
+
+def analytic(args, kw, w_out, w_states, *, pass_d_states=True):
+    fwd = core.rnn_forward(*args, **kw, training=True)
+    return core.rnn_backward(*args, **kw, reserve=fwd.reserve, d_output=w_out,
+                             d_states=w_states if pass_d_states else None)
+
+
+def check_gradients(rng, args, kw, *, explicit_initial_state=True):
+    """Compares every gradient rnn_backward returns with finite differences.
+
+    With explicit_initial_state=False the analytic call gets initial_state=None and its
+    d_initial_state is compared with the derivative at zero initial states."""
+    cell, x, kernel, recurrent, bias = args
+    n_states = 2 if cell == "lstm" else 1
+    states = kw.get("initial_state")
+    if states is None:
+        states = [np.zeros((x.shape[0], recurrent.shape[0])) for _ in range(n_states)]
+    states = [s.copy() for s in states]
+    x, kernel, recurrent = x.copy(), kernel.copy(), recurrent.copy()
+    bias = None if bias is None else bias.copy()
+    w_out, w_states = loss_weights(rng, args, kw)
+
+    fd_args = (cell, x, kernel, recurrent, bias)
+    fd_kw = dict(kw, initial_state=states)
+
+    def loss():
+        return forward_loss(fd_args, fd_kw, w_out, w_states)
+
+    an_kw = dict(kw, initial_state=states if explicit_initial_state else None)
+    grads = analytic(fd_args, an_kw, w_out, w_states)
+
+    # Rounding in the finite difference grows with |L| (about 1e-16 |L| / EPS).
+    atol = ATOL * max(1.0, abs(loss()))
+
+    def cmp(got, arr, what):
+        assert got is not None, f"{what} is None"
+        assert got.shape == arr.shape and got.dtype == arr.dtype, (what, got.shape, got.dtype)
+        want = numeric_gradient(loss, arr, EPS)
+        np.testing.assert_allclose(got, want, rtol=RTOL, atol=atol, err_msg=what)
+
+    cmp(grads.d_x, x, "d_x")
+    cmp(grads.d_kernel, kernel, "d_kernel")
+    cmp(grads.d_recurrent_kernel, recurrent, "d_recurrent_kernel")
+    if bias is None:
+        assert grads.d_bias is None
+    else:
+        cmp(grads.d_bias, bias, "d_bias")
+    assert len(grads.d_initial_state) == n_states
+    for k, (g, s) in enumerate(zip(grads.d_initial_state, states)):
+        cmp(g, s, f"d_initial_state[{k}]")
+    return grads
+
+
+def tame(args, name):
+    """exponential grows fast (LSTM's exp(c), SimpleRNN's exp(h R)): smaller weights keep the
+    values, and so the finite differences, well conditioned."""
+    if name != "exponential":
+        return args
+    cell, x, kernel, recurrent, bias = args
+    return (cell, x, kernel * 0.3, recurrent * 0.3, None if bias is None else bias * 0.3)
+
+
+def guard_kinks(args, kw, margin=1e-4):
+    """Skips when a pre-activation of a piecewise activation sits within `margin` of a kink,
+    where a finite difference is meaningless."""
+    names = {kw.get("activation", "tanh"), kw.get("recurrent_activation", "sigmoid")}
+    if not any(n in ACTIVATION_KINKS for n in names):
+        return
+    trace = []
+    reference_forward(*args, **kw, trace=trace)
+    for name, z in trace:
+        for p in ACTIVATION_KINKS.get(name, ()):
+            d = np.abs(z - p).min()
+            if d < margin:
+                pytest.skip(f"pre-activation of {name} within {d:.1e} of its kink at {p}")
+
+
+# ------------------------------------------------------------------ option grid
+
+
+def _grid():
+    r = np.random.default_rng(777)
+    cases = []
+    for (variant, vid), mask, gb, rs, zo in itertools.product(
+            zip(VARIANTS, VARIANT_IDS), MASK_PATTERNS, [False, True], [False, True],
+            [False, True]):
+        cases.append(pytest.param(
+            dict(variant=variant, mask=mask, go_backwards=gb, return_sequences=rs,
+                 zero_output_for_mask=zo, use_bias=bool(r.random() < 0.75),
+                 initial_state=bool(r.random() < 0.7),
+                 input_dropout=[None, "shared", "per_gate"][r.integers(3)],
+                 recurrent_dropout=[None, "shared", "per_gate"][r.integers(3)],
+                 seed=int(r.integers(2**31))),
+            id=f"{vid}-{mask}-gb{int(gb)}-rs{int(rs)}-zo{int(zo)}"))
+    return cases
+
+
+@pytest.mark.parametrize("case", _grid())
+def test_gradient_grid(case):
+    rng = np.random.default_rng(case["seed"])
+    cell, reset_after = case["variant"]
+    args, kw = make_case(rng, cell, B, T, I, H, reset_after=reset_after,
+                         use_bias=case["use_bias"], initial_state=case["initial_state"],
+                         mask=case["mask"], input_dropout=case["input_dropout"],
+                         recurrent_dropout=case["recurrent_dropout"])
+    kw.update(go_backwards=case["go_backwards"], return_sequences=case["return_sequences"],
+              zero_output_for_mask=case["zero_output_for_mask"])
+    check_gradients(rng, args, kw, explicit_initial_state=case["initial_state"])
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=VARIANT_IDS)
+@pytest.mark.parametrize("use_bias", [True, False], ids=["bias", "nobias"])
+@pytest.mark.parametrize("input_dropout", [None, "shared", "per_gate"])
+@pytest.mark.parametrize("recurrent_dropout", [None, "shared", "per_gate"])
+def test_gradient_bias_and_dropout(rng, variant, use_bias, input_dropout, recurrent_dropout):
+    cell, reset_after = variant
+    args, kw = make_case(rng, cell, B, T, I, H, reset_after=reset_after, use_bias=use_bias,
+                         initial_state=True, mask="holes", input_dropout=input_dropout,
+                         recurrent_dropout=recurrent_dropout)
+    kw["return_sequences"] = True
+    check_gradients(rng, args, kw)
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=VARIANT_IDS)
+@pytest.mark.parametrize("sizes", [(1, 1, 1, 1), (1, 4, 2, 1), (3, 2, 1, 2), (2, 5, 4, 5)],
+                         ids=lambda s: "B{}T{}I{}H{}".format(*s))
+def test_gradient_sizes(rng, variant, sizes):
+    cell, reset_after = variant
+    b, t, i, h = sizes
+    args, kw = make_case(rng, cell, b, t, i, h, reset_after=reset_after, initial_state=True,
+                         mask="holes" if t > 1 else "none")
+    kw["return_sequences"] = True
+    check_gradients(rng, args, kw)
+
+
+# ------------------------------------------------------------------ activations
+
+SMOOTH_HIGHLIGHTS = ["gelu", "silu", "elu", "softplus", "mish", "selu", "tanh", "sigmoid"]
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=VARIANT_IDS)
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_gradient_activation(rng, variant, name):
+    cell, reset_after = variant
+    args, kw = make_case(rng, cell, B, T, I, H, reset_after=reset_after, initial_state=True,
+                         mask="holes")
+    kw.update(activation=name, return_sequences=True)
+    args = tame(args, name)
+    guard_kinks(args, kw)
+    check_gradients(rng, args, kw)
+
+
+@pytest.mark.parametrize("variant", VARIANTS[1:], ids=VARIANT_IDS[1:])
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_gradient_recurrent_activation(rng, variant, name):
+    cell, reset_after = variant
+    args, kw = make_case(rng, cell, B, T, I, H, reset_after=reset_after, initial_state=True,
+                         input_dropout="per_gate", recurrent_dropout="per_gate")
+    kw.update(recurrent_activation=name, return_sequences=True)
+    args = tame(args, name)
+    guard_kinks(args, kw)
+    check_gradients(rng, args, kw)
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=VARIANT_IDS)
+@pytest.mark.parametrize("name", SMOOTH_HIGHLIGHTS)
+@pytest.mark.parametrize("go_backwards", [False, True])
+def test_gradient_smooth_activation_both_roles(rng, variant, name, go_backwards):
+    cell, reset_after = variant
+    args, kw = make_case(rng, cell, B, T, I, H, reset_after=reset_after, initial_state=True,
+                         mask="right", input_dropout="shared", recurrent_dropout="per_gate")
+    kw.update(activation=name, recurrent_activation=name, go_backwards=go_backwards)
+    check_gradients(rng, args, kw)
+
+
+# ------------------------------------------------------------------ properties
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("variant", VARIANTS, ids=VARIANT_IDS)
+def test_backward_deterministic(rng, variant, dtype):
+    cell, reset_after = variant
+    args, kw = make_case(rng, cell, 6, 15, 10, 24, reset_after=reset_after, dtype=dtype,
+                         initial_state=True, mask="holes", input_dropout="per_gate",
+                         recurrent_dropout="shared")
+    kw["return_sequences"] = True
+    w_out = rng.normal(size=(6, 15, 24)).astype(dtype)
+    w_states = [rng.normal(size=(6, 24)).astype(dtype) for _ in kw["initial_state"]]
+    fwd = core.rnn_forward(*args, **kw, training=True)
+    first = core.rnn_backward(*args, **kw, reserve=fwd.reserve, d_output=w_out,
+                              d_states=w_states)
+    heap = []
+    for trial in range(6):
+        # Shift the heap between calls, so buffers the core allocates land at other addresses.
+        heap.append(np.empty(int(rng.integers(1, 4096)), np.uint8))
+        again = core.rnn_backward(*args, **kw, reserve=fwd.reserve, d_output=w_out,
+                                  d_states=w_states)
+        for (name, a), (_, b) in zip(_named(first), _named(again)):
+            assert a.dtype == dtype
+            np.testing.assert_array_equal(a, b, err_msg=f"{name}, call {trial + 2}")
+
+
+def _named(g):
+    out = [("d_x", g.d_x)]
+    out += [(f"d_initial_state[{k}]", d) for k, d in enumerate(g.d_initial_state)]
+    out += [("d_kernel", g.d_kernel), ("d_recurrent_kernel", g.d_recurrent_kernel)]
+    if g.d_bias is not None:
+        out.append(("d_bias", g.d_bias))
+    return out
+
+
+def _flat(g):
+    out = [g.d_x, *g.d_initial_state, g.d_kernel, g.d_recurrent_kernel]
+    if g.d_bias is not None:
+        out.append(g.d_bias)
+    return out
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=VARIANT_IDS)
+def test_d_states_none_equals_zeros(rng, variant):
+    cell, reset_after = variant
+    args, kw = make_case(rng, cell, B, T, I, H, reset_after=reset_after, initial_state=True,
+                         mask="holes")
+    w_out, w_states = loss_weights(rng, args, kw)
+    zeros = [np.zeros_like(w) for w in w_states]
+    a = analytic(args, kw, w_out, zeros)
+    b = analytic(args, kw, w_out, None, pass_d_states=False)
+    for x, y in zip(_flat(a), _flat(b)):
+        # (Bit-identity of repeated calls is test_backward_deterministic's business.)
+        np.testing.assert_allclose(x, y, rtol=1e-14, atol=1e-14)
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=VARIANT_IDS)
+@pytest.mark.parametrize("options", [
+    dict(),
+    dict(go_backwards=True, return_sequences=True, mask="holes", input_dropout="per_gate"),
+    dict(zero_output_for_mask=True, mask="right", recurrent_dropout="per_gate"),
+], ids=["plain", "backwards_holes", "zero_output_right"])
+def test_float32_gradients_match_float64(rng, variant, options):
+    cell, reset_after = variant
+    options = dict(options)
+    make_opts = {k: options.pop(k) for k in ("mask", "input_dropout", "recurrent_dropout")
+                 if k in options}
+    seed = int(rng.integers(2**31))
+    results = {}
+    for dtype in (np.float64, np.float32):
+        r = np.random.default_rng(seed)
+        args, kw = make_case(r, cell, 3, 6, 4, 5, reset_after=reset_after, dtype=dtype,
+                             initial_state=True, **make_opts)
+        kw.update(options)
+        out_shape = (3, 6, 5) if kw.get("return_sequences") else (3, 5)
+        w_out = r.normal(size=out_shape).astype(dtype)
+        w_states = [r.normal(size=(3, 5)).astype(dtype) for _ in kw["initial_state"]]
+        results[dtype] = analytic(args, kw, w_out, w_states)
+    for a, b in zip(_flat(results[np.float32]), _flat(results[np.float64])):
+        assert a.dtype == np.float32 and b.dtype == np.float64
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=VARIANT_IDS)
+def test_reserve_none_without_training(rng, variant):
+    cell, reset_after = variant
+    args, kw = make_case(rng, cell, B, T, I, H, reset_after=reset_after)
+    fwd = core.rnn_forward(*args, **kw, training=False)
+    assert fwd.reserve is None
+    with pytest.raises(ValueError, match="reserve"):
+        core.rnn_backward(*args, **kw, reserve=fwd.reserve, d_output=np.ones((B, H)))
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=VARIANT_IDS)
+def test_backward_does_not_modify_inputs(rng, variant):
+    cell, reset_after = variant
+    args, kw = make_case(rng, cell, B, T, I, H, reset_after=reset_after, initial_state=True,
+                         mask="holes", input_dropout="per_gate", recurrent_dropout="shared")
+    w_out, w_states = loss_weights(rng, args, kw)
+    fwd = core.rnn_forward(*args, **kw, training=True)
+    reserve = fwd.reserve.copy()
+    snapshot = [a.copy() for a in args[1:] if a is not None]
+    core.rnn_backward(*args, **kw, reserve=fwd.reserve, d_output=w_out, d_states=w_states)
+    np.testing.assert_array_equal(fwd.reserve, reserve)
+    for a, s in zip([a for a in args[1:] if a is not None], snapshot):
+        np.testing.assert_array_equal(a, s)
+    # The reserve can be reused: a second backward gives the same gradients.
+    g1 = core.rnn_backward(*args, **kw, reserve=fwd.reserve, d_output=w_out, d_states=w_states)
+    g2 = core.rnn_backward(*args, **kw, reserve=fwd.reserve, d_output=w_out, d_states=w_states)
+    for a, b in zip(_flat(g1), _flat(g2)):
+        np.testing.assert_allclose(a, b, rtol=1e-14, atol=1e-14)
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=VARIANT_IDS)
+def test_all_masked_batch_gradients(rng, variant):
+    """Nothing is processed: d_initial_state passes d_states straight through, weights get 0."""
+    cell, reset_after = variant
+    args, kw = make_case(rng, cell, B, T, I, H, reset_after=reset_after, initial_state=True)
+    kw.update(mask=np.zeros((B, T), bool), return_sequences=True)
+    w_out, w_states = loss_weights(rng, args, kw)
+    g = analytic(args, kw, w_out, w_states)
+    np.testing.assert_array_equal(g.d_x, 0.0)
+    np.testing.assert_array_equal(g.d_kernel, 0.0)
+    np.testing.assert_array_equal(g.d_recurrent_kernel, 0.0)
+    if g.d_bias is not None:
+        np.testing.assert_array_equal(g.d_bias, 0.0)
+    for d, w in zip(g.d_initial_state, w_states):
+        np.testing.assert_array_equal(d, w)
