@@ -1,0 +1,435 @@
+// Forward against a reference written from the equations, backward against central finite
+// differences (float64), float32 against float64, and determinism — for every cell and a set of
+// sequence options (masks with holes, initial states, go_backwards, return_sequences both ways,
+// shared and per-gate dropout masks, no bias, non-default activations).
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <sstream>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "test_harness.h"
+#include "test_util.h"
+
+namespace rnnkit_test {
+namespace {
+
+struct CellVariant {
+  const char* name;
+  CellKind kind;
+  bool reset_after;
+  std::int64_t units;
+};
+
+constexpr CellVariant kCells[] = {
+    {"simple_rnn", CellKind::simple_rnn, true, 3},
+    {"gru_reset_after", CellKind::gru, true, 2},
+    {"gru_reset_before", CellKind::gru, false, 3},
+    {"lstm", CellKind::lstm, true, 2},
+};
+
+// The sequence options every cell is tested with. B = 2, T = 3, I = 3.
+std::vector<Config> configs() {
+  std::vector<Config> out;
+  std::uint64_t seed = 11;
+  for (const CellVariant& cell : kCells) {
+    Config base;
+    base.kind = cell.kind;
+    base.reset_after = cell.reset_after;
+    base.H = cell.units;
+
+    Config a = base;  // sequences, a hole in sample 0, right padding in sample 1
+    a.name = std::string(cell.name) + "/sequences_mask";
+    a.return_sequences = true;
+    a.mask = {1, 0, 1, 1, 1, 0};
+    a.seed = seed++;
+    out.push_back(a);
+
+    Config b = base;  // last output, go_backwards, shared [B, .] dropout masks
+    b.name = std::string(cell.name) + "/last_backwards_shared_dropout";
+    b.go_backwards = true;
+    b.mask = {1, 0, 1, 0, 1, 1};  // sample 1: the last processed step (t = 0) is masked
+    b.dropout = Dropout::shared;
+    b.seed = seed++;
+    out.push_back(b);
+
+    Config c = base;  // last output, zero_output_for_mask, per-gate [G, B, .] dropout masks
+    c.name = std::string(cell.name) + "/last_zero_output_per_gate_dropout";
+    c.zero_output_for_mask = true;
+    c.mask = {1, 0, 1, 1, 1, 0};  // sample 1 ends masked: its last output is zero
+    c.dropout = Dropout::per_gate;
+    c.seed = seed++;
+    out.push_back(c);
+
+    Config d = base;  // sequences, go_backwards, no mask, no initial states, no bias
+    d.name = std::string(cell.name) + "/sequences_backwards_nobias_softsign";
+    d.return_sequences = true;
+    d.go_backwards = true;
+    d.use_bias = false;
+    d.initial_states = false;
+    d.activation = Activation::softsign;
+    d.recurrent_activation = Activation::hard_sigmoid;
+    d.seed = seed++;
+    out.push_back(d);
+  }
+  return out;
+}
+
+template <typename T>
+void check_all_close(const std::string& what, const Array<T>& actual, const Array<double>& expected,
+                     double rtol, double atol) {
+  if (actual.size() != expected.size()) {
+    RNNKIT_TEST_FAIL(what + ": size " + std::to_string(actual.size()) + " vs " +
+                     std::to_string(expected.size()));
+    return;
+  }
+  for (std::size_t i = 0; i < actual.size(); ++i) {
+    if (!close_enough(double(actual.data[i]), expected.data[i], rtol, atol)) {
+      std::ostringstream os;
+      os.precision(17);
+      os << what << "[" << i << "]: " << double(actual.data[i]) << " vs expected " << expected.data[i]
+         << " (rtol " << rtol << ", atol " << atol << ")";
+      RNNKIT_TEST_FAIL(os.str());
+    }
+  }
+}
+
+// Forward (inference and training) against the reference.
+void test_forward(const Config& c) {
+  Inputs<double> in = make_inputs(c);
+  Outputs<double> ref;
+  reference_forward(c, in, ref);
+  for (bool training : {false, true}) {
+    Outputs<double> out = run_forward<double>(c, in, training);
+    const std::string mode = training ? " (training)" : " (inference)";
+    check_all_close("output" + mode, out.output, ref.output, 1e-12, 1e-13);
+    check_all_close("final_h" + mode, out.final_h, ref.final_h, 1e-12, 1e-13);
+    if (c.lstm()) check_all_close("final_c" + mode, out.final_c, ref.final_c, 1e-12, 1e-13);
+  }
+}
+
+// Every gradient of L against central differences of L (computed with inference forwards).
+// `samples` > 0 checks that many random elements instead of all of them. The rounding noise of
+// the finite difference is about DBL_EPSILON * sum|terms of L| / eps: ~1e-9 for the tiny problems,
+// more for larger ones (pass a larger atol).
+void check_against_finite_differences(const std::string& what, const Config& c, Inputs<double>& in,
+                                      Array<double>& parameter, const Array<double>& analytic,
+                                      int samples = 0, double kAtol = 1e-9) {
+  constexpr double kEps = 1e-6, kRtol = 1e-6;
+  if (analytic.size() != parameter.size()) {
+    RNNKIT_TEST_FAIL(what + ": gradient has " + std::to_string(analytic.size()) +
+                     " elements, the parameter " + std::to_string(parameter.size()));
+    return;
+  }
+  std::vector<std::size_t> indices;
+  if (samples > 0) {
+    std::mt19937_64 rng(parameter.size() * 7919 + samples);
+    for (int k = 0; k < samples; ++k) indices.push_back(rng() % parameter.size());
+  } else {
+    for (std::size_t i = 0; i < parameter.size(); ++i) indices.push_back(i);
+  }
+  for (std::size_t i : indices) {
+    const double saved = parameter.data[i];
+    parameter.data[i] = saved + kEps;
+    Outputs<double> plus = run_forward<double>(c, in, false);
+    const double l_plus = loss(c, in, plus);
+    parameter.data[i] = saved - kEps;
+    Outputs<double> minus = run_forward<double>(c, in, false);
+    const double l_minus = loss(c, in, minus);
+    parameter.data[i] = saved;
+    const double numeric = (l_plus - l_minus) / (2 * kEps);
+    if (!close_enough(analytic.data[i], numeric, kRtol, kAtol)) {
+      std::ostringstream os;
+      os.precision(17);
+      os << what << "[" << i << "]: analytic " << analytic.data[i] << " vs finite difference "
+         << numeric;
+      RNNKIT_TEST_FAIL(os.str());
+    }
+  }
+}
+
+void test_gradients(const Config& c) {
+  Inputs<double> in = make_inputs(c);
+  Outputs<double> fwd = run_forward<double>(c, in, true);
+  Gradients<double> g = run_backward<double>(c, in, fwd);
+
+  check_against_finite_differences("d_x", c, in, in.x, g.d_x);
+  check_against_finite_differences("d_kernel", c, in, in.kernel, g.d_kernel);
+  check_against_finite_differences("d_recurrent_kernel", c, in, in.recurrent_kernel, g.d_recurrent_kernel);
+  if (c.use_bias) check_against_finite_differences("d_bias", c, in, in.bias, g.d_bias);
+  else CHECK(g.d_bias.absent);
+
+  // Without initial states the forward started from zeros: differentiate at explicit zeros.
+  Inputs<double> with_states = in;
+  if (!c.initial_states) {
+    with_states.initial_h = Array<double>({c.B, c.H}, 0.0);
+    if (c.lstm()) with_states.initial_c = Array<double>({c.B, c.H}, 0.0);
+  }
+  check_against_finite_differences("d_initial_h", c, with_states, with_states.initial_h, g.d_initial_h);
+  if (c.lstm())
+    check_against_finite_differences("d_initial_c", c, with_states, with_states.initial_c, g.d_initial_c);
+}
+
+// float32 agrees with float64, forward and backward.
+void test_float32(const Config& c) {
+  Inputs<double> in64 = make_inputs(c);
+  Inputs<float> in32 = in64.as<float>();
+  Outputs<double> f64 = run_forward<double>(c, in64, true);
+  Outputs<float> f32 = run_forward<float>(c, in32, true);
+  check_all_close("output", f32.output, f64.output, 1e-5, 1e-5);
+  check_all_close("final_h", f32.final_h, f64.final_h, 1e-5, 1e-5);
+  if (c.lstm()) check_all_close("final_c", f32.final_c, f64.final_c, 1e-5, 1e-5);
+  Outputs<float> f32_inference = run_forward<float>(c, in32, false);
+  check_all_close("output (inference)", f32_inference.output, f64.output, 1e-5, 1e-5);
+
+  Gradients<double> g64 = run_backward<double>(c, in64, f64);
+  Gradients<float> g32 = run_backward<float>(c, in32, f32);
+  constexpr double kRtol = 1e-4, kAtol = 1e-5;
+  check_all_close("d_x", g32.d_x, g64.d_x, kRtol, kAtol);
+  check_all_close("d_initial_h", g32.d_initial_h, g64.d_initial_h, kRtol, kAtol);
+  if (c.lstm()) check_all_close("d_initial_c", g32.d_initial_c, g64.d_initial_c, kRtol, kAtol);
+  check_all_close("d_kernel", g32.d_kernel, g64.d_kernel, kRtol, kAtol);
+  check_all_close("d_recurrent_kernel", g32.d_recurrent_kernel, g64.d_recurrent_kernel, kRtol, kAtol);
+  if (c.use_bias) check_all_close("d_bias", g32.d_bias, g64.d_bias, kRtol, kAtol);
+}
+
+// Output memory at a chosen offset (in elements) past a 64-byte boundary, so two calls can write
+// to buffers of different alignment.
+template <typename T>
+struct Placement {
+  int offset = 0;
+  std::vector<std::vector<std::uint8_t>> stores;
+
+  void place(TensorView& view, std::int64_t bytes_per_element) {
+    if (!view.present()) return;
+    const std::int64_t bytes = view.numel() * bytes_per_element;
+    stores.emplace_back(bytes + 128 + offset * sizeof(T), std::uint8_t(0xA5));
+    const auto at = reinterpret_cast<std::uintptr_t>(stores.back().data());
+    view.data = reinterpret_cast<void*>((at + 63) / 64 * 64 + offset * sizeof(T));
+  }
+  void place(TensorView& view) { place(view, sizeof(T)); }
+};
+
+template <typename T>
+std::vector<T> contents(const TensorView& view) {
+  if (!view.present()) return {};
+  const T* p = view.as<const T>();
+  return std::vector<T>(p, p + view.numel());
+}
+
+template <typename T>
+bool bit_identical(const std::vector<T>& a, const std::vector<T>& b) {
+  return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0);
+}
+
+// Three forward and three backward calls on the same inputs: two with 64-byte aligned outputs,
+// workspace and reserve, one with all of them one element off. All give bit-identical results.
+template <typename T>
+void test_determinism(const Config& c) {
+  const char* type = std::is_same<T, float>::value ? "float32" : "float64";
+  Inputs<T> in = make_inputs(c).as<T>();
+  const int offsets[3] = {0, 0, 1};
+  std::vector<std::vector<T>> fwd[3];
+  Placement<T> keep_reserve;
+  rnnkit::ForwardArgs first_forward;
+  for (int k = 0; k < 3; ++k) {
+    Outputs<T> out = make_outputs<T>(c, true);
+    auto sizes = rnnkit::forward_memory(c.cell(), c.options(true), dtype_of<T>(), c.B, c.T);
+    rnnkit::ForwardArgs a = forward_args(in, out);
+    a.workspace = view_of(nullptr, DType::uint8, {sizes.workspace_bytes});
+    Placement<T>& placement = keep_reserve;
+    placement.offset = offsets[k];
+    for (TensorView* v : {&a.output, &a.final_h, &a.final_c, &a.reserve}) placement.place(*v);
+    placement.place(a.workspace, 1);
+    rnnkit::forward(c.cell(), c.options(true), a);
+    for (const TensorView* v : {&a.output, &a.final_h, &a.final_c, &a.reserve}) fwd[k].push_back(contents<T>(*v));
+    if (k == 0) first_forward = a;
+  }
+  const char* names[] = {"output", "final_h", "final_c", "reserve"};
+  for (int i = 0; i < 4; ++i) {
+    CHECK_MSG(bit_identical(fwd[0][i], fwd[1][i]), type << " forward " << names[i] << ": a repeated call differs");
+    CHECK_MSG(bit_identical(fwd[0][i], fwd[2][i]),
+              type << " forward " << names[i] << ": differs when the buffers are aligned differently");
+  }
+
+  Outputs<T> saved;  // the first forward's reserve
+  std::vector<std::vector<T>> bwd[3];
+  for (int k = 0; k < 3; ++k) {
+    Gradients<T> g = make_gradients<T>(c, in);
+    auto sizes = rnnkit::backward_memory(c.cell(), c.options(true), dtype_of<T>(), c.B, c.T);
+    rnnkit::BackwardArgs a = backward_args(in, saved, g);
+    a.reserve = first_forward.reserve;
+    a.workspace = view_of(nullptr, DType::uint8, {sizes.workspace_bytes});
+    Placement<T> placement;
+    placement.offset = offsets[k];
+    for (TensorView* v : {&a.d_x, &a.d_initial_h, &a.d_initial_c, &a.d_kernel, &a.d_recurrent_kernel, &a.d_bias})
+      placement.place(*v);
+    placement.place(a.workspace, 1);
+    rnnkit::backward(c.cell(), c.options(true), a);
+    for (const TensorView* v : {&a.d_x, &a.d_initial_h, &a.d_initial_c, &a.d_kernel, &a.d_recurrent_kernel, &a.d_bias})
+      bwd[k].push_back(contents<T>(*v));
+  }
+  const char* grad_names[] = {"d_x", "d_initial_h", "d_initial_c", "d_kernel", "d_recurrent_kernel", "d_bias"};
+  for (int i = 0; i < 6; ++i) {
+    CHECK_MSG(bit_identical(bwd[0][i], bwd[1][i]), type << " backward " << grad_names[i] << ": a repeated call differs");
+    CHECK_MSG(bit_identical(bwd[0][i], bwd[2][i]),
+              type << " backward " << grad_names[i] << ": differs when the buffers are aligned differently");
+  }
+}
+
+const bool registered = [] {
+  for (const Config& c : configs()) {
+    add_test("forward_reference/" + c.name, [c] { test_forward(c); }, __FILE__, __LINE__);
+    add_test("gradients_fd/" + c.name, [c] { test_gradients(c); }, __FILE__, __LINE__);
+    add_test("float32_vs_float64/" + c.name, [c] { test_float32(c); }, __FILE__, __LINE__);
+    add_test("determinism/" + c.name, [c] {
+      test_determinism<double>(c);
+      test_determinism<float>(c);
+    }, __FILE__, __LINE__);
+  }
+  return true;
+}();
+
+}  // namespace
+}  // namespace rnnkit_test
+
+// A longer sequence with more units, so the threaded paths (units split across threads, time chunks
+// of the inference projection) see more than one chunk: inference and training forwards agree with
+// the reference, and float32 with float64.
+TEST_CASE(forward_reference_larger_lstm_and_gru) {
+  using namespace rnnkit_test;
+  for (CellKind kind : {CellKind::lstm, CellKind::gru, CellKind::simple_rnn}) {
+    Config c;
+    c.kind = kind;
+    c.B = 5;
+    c.T = 37;
+    c.I = 7;
+    c.H = 33;
+    c.return_sequences = kind != CellKind::gru;
+    c.mask.assign(c.B * c.T, 1);
+    for (std::int64_t t = 30; t < c.T; ++t) c.mask[2 * c.T + t] = 0;  // sample 2 right-padded
+    c.mask[4 * c.T + 5] = 0;                                          // sample 4 has a hole
+    c.seed = 99;
+    Inputs<double> in = make_inputs(c);
+    Outputs<double> ref;
+    reference_forward(c, in, ref);
+    for (bool training : {false, true}) {
+      Outputs<double> out = run_forward<double>(c, in, training);
+      check_all_close(std::string(rnnkit::cell_kind_name(kind)) + " output", out.output, ref.output, 1e-11, 1e-12);
+      check_all_close(std::string(rnnkit::cell_kind_name(kind)) + " final_h", out.final_h, ref.final_h, 1e-11, 1e-12);
+      Inputs<float> in32 = in.as<float>();
+      Outputs<float> out32 = run_forward<float>(c, in32, training);
+      check_all_close(std::string(rnnkit::cell_kind_name(kind)) + " output float32", out32.output, ref.output, 1e-4, 1e-5);
+    }
+  }
+}
+
+namespace {
+
+// Restores the default thread count when a test ends.
+struct ThreadCount {
+  explicit ThreadCount(int n) { rnnkit::set_num_threads(n); }
+  ~ThreadCount() { rnnkit::set_num_threads(0); }
+};
+
+rnnkit_test::Config medium_config(rnnkit::CellKind kind, bool reset_after, std::int64_t T) {
+  rnnkit_test::Config c;
+  c.kind = kind;
+  c.reset_after = reset_after;
+  c.B = 16;  // B * H * G*H large enough that the time loop splits the units over 2 threads
+  c.T = T;
+  c.I = 5;
+  c.H = 40;
+  c.return_sequences = true;
+  c.mask.assign(c.B * c.T, 1);
+  c.mask[1 * c.T + 1] = 0;        // a hole
+  c.mask[3 * c.T + c.T - 1] = 0;  // right padding
+  c.dropout = rnnkit_test::Dropout::per_gate;
+  c.seed = 2024 + T;
+  return c;
+}
+
+}  // namespace
+
+// The threaded time loop (units split over 2 threads): forward against the reference, gradients
+// against finite differences on random elements, and 1 thread against 2 threads.
+TEST_CASE(threaded_loop_forward_gradients_and_thread_counts) {
+  using namespace rnnkit_test;
+  struct Case { CellKind kind; bool reset_after; };
+  for (Case k : {Case{CellKind::lstm, true}, Case{CellKind::gru, true}, Case{CellKind::gru, false},
+                 Case{CellKind::simple_rnn, true}}) {
+    const std::string name = std::string(rnnkit::cell_kind_name(k.kind)) +
+                             (k.kind == CellKind::gru ? (k.reset_after ? "(reset_after)" : "(reset_before)") : "");
+    Config c = medium_config(k.kind, k.reset_after, 4);
+    if (k.kind == CellKind::simple_rnn) c.H = 96;  // G = 1: more units for the same work per step
+    Inputs<double> in = make_inputs(c);
+    Outputs<double> ref;
+    reference_forward(c, in, ref);
+
+    Outputs<double> f1, f2;
+    Gradients<double> g1, g2;
+    {
+      ThreadCount one(1);
+      f1 = run_forward<double>(c, in, true);
+      g1 = run_backward<double>(c, in, f1);
+    }
+    {
+      ThreadCount two(2);
+      f2 = run_forward<double>(c, in, true);
+      g2 = run_backward<double>(c, in, f2);
+      // L sums B*T*H = 2560 output terms: finite-difference noise ~3e-8.
+      constexpr double kAtol = 2e-7;
+      check_all_close(name + " output (2 threads)", f2.output, ref.output, 1e-12, 1e-13);
+      check_all_close(name + " final_h (2 threads)", f2.final_h, ref.final_h, 1e-12, 1e-13);
+      if (c.lstm()) check_all_close(name + " final_c (2 threads)", f2.final_c, ref.final_c, 1e-12, 1e-13);
+      check_against_finite_differences(name + " d_x", c, in, in.x, g2.d_x, 30, kAtol);
+      check_against_finite_differences(name + " d_kernel", c, in, in.kernel, g2.d_kernel, 30, kAtol);
+      check_against_finite_differences(name + " d_recurrent_kernel", c, in, in.recurrent_kernel,
+                                       g2.d_recurrent_kernel, 30, kAtol);
+      check_against_finite_differences(name + " d_bias", c, in, in.bias, g2.d_bias, 30, kAtol);
+      check_against_finite_differences(name + " d_initial_h", c, in, in.initial_h, g2.d_initial_h, 30, kAtol);
+      if (c.lstm())
+        check_against_finite_differences(name + " d_initial_c", c, in, in.initial_c, g2.d_initial_c, 30, kAtol);
+    }
+    check_all_close(name + " output 1 vs 2 threads", f1.output, f2.output, 1e-13, 1e-14);
+    check_all_close(name + " d_x 1 vs 2 threads", g1.d_x, g2.d_x, 1e-12, 1e-13);
+    check_all_close(name + " d_kernel 1 vs 2 threads", g1.d_kernel, g2.d_kernel, 1e-12, 1e-13);
+    check_all_close(name + " d_recurrent_kernel 1 vs 2 threads", g1.d_recurrent_kernel,
+                    g2.d_recurrent_kernel, 1e-12, 1e-13);
+    check_all_close(name + " d_bias 1 vs 2 threads", g1.d_bias, g2.d_bias, 1e-12, 1e-13);
+    check_all_close(name + " d_initial_h 1 vs 2 threads", g1.d_initial_h, g2.d_initial_h, 1e-12, 1e-13);
+  }
+}
+
+// Inference projects the input in chunks of timesteps (a bounded buffer); a sequence long enough
+// for more than one chunk gives the same result as training (one projection) and the reference.
+TEST_CASE(forward_inference_projection_in_chunks) {
+  using namespace rnnkit_test;
+  Config c = medium_config(CellKind::lstm, true, 2000);  // B*T*G*H = 5.1M > one 4M-element chunk
+  c.return_sequences = false;
+  c.dropout = Dropout::none;
+  for (std::int64_t t = 1500; t < c.T; ++t) c.mask[5 * c.T + t] = 0;  // long right padding
+  Inputs<double> in = make_inputs(c);
+  Outputs<double> ref;
+  reference_forward(c, in, ref);
+  Outputs<double> inference = run_forward<double>(c, in, false);
+  Outputs<double> training = run_forward<double>(c, in, true);
+  check_all_close("output (inference)", inference.output, ref.output, 1e-10, 1e-11);
+  check_all_close("final_c (inference)", inference.final_c, ref.final_c, 1e-10, 1e-11);
+  check_all_close("output (training)", training.output, ref.output, 1e-10, 1e-11);
+  check_all_close("inference vs training", inference.final_h, training.final_h, 1e-12, 1e-13);
+}
+
+// Determinism at a size where the big GEMMs take Eigen's blocked path and the time loop runs on
+// 2 threads.
+TEST_CASE(determinism_threaded_medium) {
+  using namespace rnnkit_test;
+  ThreadCount two(2);
+  for (CellKind kind : {CellKind::lstm, CellKind::gru}) {
+    Config c = medium_config(kind, kind == CellKind::gru, 6);
+    test_determinism<double>(c);
+    test_determinism<float>(c);
+  }
+}
