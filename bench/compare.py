@@ -1,0 +1,331 @@
+#!/usr/bin/env python
+"""rnnkit vs PyTorch on the CPU, side by side.
+
+    python bench/compare.py [--cells lstm,gru] [--shapes seed_mnist,large|BxTxIxH] \
+                            [--modes forward,train] [--threads N] [--quick] [--json]
+
+For every cell, shape and mode the parent process starts one worker subprocess per framework
+(`compare.py --worker torch|rnnkit ...`), each pinned to the same thread count, so the two never
+share a process, an allocator or a thread pool. A worker builds the layer, warms up (at least two calls,
+which also estimate the cost of a call), then times as many calls as fit in the target time
+(about 2 s, or 0.3 s with --quick; never more than 200, never fewer than 2, or 1 with --quick)
+and prints one JSON object per mode on stdout. Reported times are medians, in seconds per call.
+
+Modes (rows):
+    forward  inference: rnnkit training=False, return_sequences=False;
+             torch under torch.inference_mode() (it computes the whole sequence regardless).
+    train    forward with return_sequences=True, then the gradients of sum(output * g) with
+             respect to the inputs and every weight: rnnkit rnn_forward(training=True) +
+             rnn_backward; torch autograd.grad(out, [x, *params], g).
+
+To add a row, add its name to MODES and a `mode_<name>` method to both runner classes returning
+a zero-argument callable that runs one step.
+
+PyTorch is a benchmark-only extra: `pip install torch==2.13.0` (the CPU build).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+CELLS = ("lstm", "gru", "simple_rnn")
+GATES = {"simple_rnn": 1, "gru": 3, "lstm": 4}
+MODES = ("forward", "train")
+FRAMEWORKS = ("torch", "rnnkit")
+SHAPES = {  # name: (B, T, I, H)
+    "seed_mnist": (64, 28, 28, 64),
+    "small_stream": (1, 1000, 32, 128),
+    "medium": (32, 100, 128, 256),
+    "large": (64, 200, 512, 1024),
+    "text_cls": (128, 80, 64, 128),
+}
+
+
+def flops(cell, mode, shape):
+    B, T, I, H = shape
+    fwd = 2.0 * B * T * (I + H) * GATES[cell] * H
+    return fwd if mode == "forward" else 3.0 * fwd
+
+
+# --------------------------------------------------------------------------------------------
+# Workers: one framework, one cell, one shape, one or more modes.
+# --------------------------------------------------------------------------------------------
+
+class TorchRunner:
+    name = "torch"
+
+    def __init__(self, cell, shape, threads, seed=0):
+        import torch
+
+        self.torch = torch
+        torch.set_num_threads(threads)
+        torch.manual_seed(seed)
+        B, T, I, H = shape
+        layer = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU, "simple_rnn": torch.nn.RNN}[cell]
+        kwargs = {"nonlinearity": "tanh"} if cell == "simple_rnn" else {}
+        self.layer = layer(I, H, batch_first=True, dtype=torch.float32, **kwargs)
+        self.x = torch.randn(B, T, I, dtype=torch.float32)
+        self.g = torch.randn(B, T, H, dtype=torch.float32)
+
+    @staticmethod
+    def version():
+        import torch
+        return torch.__version__
+
+    def mode_forward(self):
+        torch, layer, x = self.torch, self.layer, self.x
+
+        def step():
+            with torch.inference_mode():
+                out, _ = layer(x)
+                return out[:, -1]
+        return step
+
+    def mode_train(self):
+        torch, layer, g = self.torch, self.layer, self.g
+        x = self.x.clone().requires_grad_(True)
+        params = [p for p in layer.parameters() if p.requires_grad]
+
+        def step():
+            out, _ = layer(x)
+            return torch.autograd.grad(out, [x, *params], g)
+        return step
+
+
+class RnnkitRunner:
+    name = "rnnkit"
+
+    def __init__(self, cell, shape, threads, seed=0):
+        import numpy as np
+        from rnnkit import core
+
+        self.core = core
+        core.set_num_threads(threads)
+        rng = np.random.default_rng(seed)
+        B, T, I, H = shape
+        G = GATES[cell]
+        f32 = np.float32
+        self.cell = cell
+        self.x = rng.standard_normal((B, T, I), dtype=f32)
+        self.kernel = rng.uniform(-0.1, 0.1, (I, G * H)).astype(f32)
+        self.recurrent_kernel = rng.uniform(-0.1, 0.1, (H, G * H)).astype(f32)
+        bias_shape = (2, G * H) if cell == "gru" else (G * H,)  # GRU: reset_after=True
+        self.bias = rng.uniform(-0.1, 0.1, bias_shape).astype(f32)
+        self.g = rng.standard_normal((B, T, H), dtype=f32)
+
+    @staticmethod
+    def version():
+        import rnnkit
+        return getattr(rnnkit, "__version__", "?")
+
+    def _weights(self):
+        return (self.cell, self.x, self.kernel, self.recurrent_kernel, self.bias)
+
+    def mode_forward(self):
+        core, w = self.core, self._weights()
+
+        def step():
+            return core.rnn_forward(*w, training=False, return_sequences=False).output
+        return step
+
+    def mode_train(self):
+        core, w, g = self.core, self._weights(), self.g
+
+        def step():
+            res = core.rnn_forward(*w, training=True, return_sequences=True)
+            return core.rnn_backward(*w, reserve=res.reserve, d_output=g, return_sequences=True)
+        return step
+
+
+RUNNERS = {"torch": TorchRunner, "rnnkit": RnnkitRunner}
+
+
+def time_step(step, target_s, min_repeats, max_repeats):
+    """Warm-up, then as many timed calls as fit in target_s (within the bounds).
+
+    Warm-up: at least two calls (the first ones pay for lazy initialisation and first-touch page
+    faults) and up to a quarter of target_s, unless one call alone takes longer than target_s.
+    The fastest warm-up call after the first estimates the cost of a call.
+    """
+    warm = []
+    start = time.perf_counter()
+    while True:
+        t0 = time.perf_counter()
+        step()
+        warm.append(time.perf_counter() - t0)
+        if warm[-1] >= target_s:
+            break
+        if len(warm) >= 2 and time.perf_counter() - start >= 0.25 * target_s:
+            break
+        if len(warm) >= 50:
+            break
+    estimate = min(warm[1:]) if len(warm) > 1 else warm[0]
+    repeats = int(min(max(target_s // max(estimate, 1e-6), min_repeats), max_repeats))
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), times
+
+
+def worker_main(args):
+    shape = parse_shape(args.shape)[1]
+    runner = RUNNERS[args.worker](args.cell, shape, args.threads)
+    for mode in args.modes.split(","):
+        step = getattr(runner, f"mode_{mode}")()
+        med, times = time_step(step, args.target_s, args.min_repeats, args.max_repeats)
+        del step
+        print(json.dumps({"framework": args.worker, "version": runner.version(),
+                          "cell": args.cell, "mode": mode, "shape": list(shape),
+                          "threads": args.threads, "median_s": med, "repeats": len(times),
+                          "gflops": flops(args.cell, mode, shape) / med * 1e-9,
+                          "times_s": times}), flush=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Parent: runs the workers one after another and prints the table.
+# --------------------------------------------------------------------------------------------
+
+def parse_shape(text):
+    """A shape name from SHAPES, or BxTxIxH. Returns (name, (B, T, I, H))."""
+    if text in SHAPES:
+        return text, SHAPES[text]
+    parts = text.lower().split("x")
+    try:
+        dims = tuple(int(p) for p in parts)
+    except ValueError:
+        dims = ()
+    if len(dims) != 4 or min(dims) < 1:
+        raise argparse.ArgumentTypeError(
+            f"shape must be one of {', '.join(SHAPES)} or BxTxIxH, got {text!r}")
+    return text, dims
+
+
+def parse_list(text, allowed, what):
+    items = [s.strip() for s in text.split(",") if s.strip()]
+    for item in items:
+        if allowed is not None and item not in allowed:
+            raise SystemExit(f"error: unknown {what} {item!r}; choose from {', '.join(allowed)}")
+    return items
+
+
+def run_worker(framework, cell, shape_text, modes, args):
+    cmd = [sys.executable, os.path.abspath(__file__), "--worker", framework, "--cell", cell,
+           "--shape", shape_text, "--modes", ",".join(modes), "--threads", str(args.threads),
+           "--target-s", str(args.target_s), "--min-repeats", str(args.min_repeats),
+           "--max-repeats", str(args.max_repeats)]
+    env = dict(os.environ)
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        env[var] = str(args.threads)
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    results = {}
+    for line in proc.stdout.splitlines():
+        if line.startswith("{"):
+            row = json.loads(line)
+            results[row["mode"]] = row
+    if proc.returncode != 0:
+        tail = "\n".join(proc.stderr.strip().splitlines()[-5:])
+        print(f"error: {framework} worker failed for {cell} {shape_text} "
+              f"(exit {proc.returncode}):\n{tail}", file=sys.stderr, flush=True)
+    return results
+
+
+def check_importable(framework):
+    """None if `framework` imports in a fresh interpreter, else the error text."""
+    module = {"torch": "torch", "rnnkit": "rnnkit.core"}[framework]
+    proc = subprocess.run([sys.executable, "-c", f"import {module}"], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True)
+    if proc.returncode == 0:
+        return None
+    lines = proc.stderr.strip().splitlines()
+    return lines[-1] if lines else f"exit status {proc.returncode}"
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--cells", default=",".join(CELLS), help="comma-separated (default: all)")
+    p.add_argument("--shapes", default=",".join(SHAPES),
+                   help="comma-separated names or BxTxIxH (default: all five)")
+    p.add_argument("--modes", default=",".join(MODES), help="comma-separated (default: all)")
+    p.add_argument("--frameworks", default=",".join(FRAMEWORKS),
+                   help="comma-separated subset of torch,rnnkit (default: both)")
+    p.add_argument("--threads", type=int, default=os.cpu_count() or 1,
+                   help="threads for both frameworks (default: os.cpu_count())")
+    p.add_argument("--quick", action="store_true", help="fewer repeats (about 0.3 s per case)")
+    p.add_argument("--target-s", type=float, default=None,
+                   help="seconds of timed calls per case (default 2, or 0.3 with --quick)")
+    p.add_argument("--max-repeats", type=int, default=200)
+    p.add_argument("--json", action="store_true",
+                   help="one JSON object per case: cell, mode, shape, torch_s, rnnkit_s, ratio")
+    # Internal: run one framework in this process.
+    p.add_argument("--worker", choices=FRAMEWORKS, help=argparse.SUPPRESS)
+    p.add_argument("--cell", choices=CELLS, help=argparse.SUPPRESS)
+    p.add_argument("--shape", help=argparse.SUPPRESS)
+    p.add_argument("--min-repeats", type=int, default=None, help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+
+    if args.threads < 1:
+        p.error("--threads must be >= 1")
+    if args.target_s is None:
+        args.target_s = 0.3 if args.quick else 2.0
+    if args.min_repeats is None:
+        args.min_repeats = 1 if args.quick else 2
+
+    if args.worker:
+        return worker_main(args)
+
+    cells = parse_list(args.cells, CELLS, "cell")
+    modes = parse_list(args.modes, MODES, "mode")
+    frameworks = parse_list(args.frameworks, FRAMEWORKS, "framework")
+    try:
+        shapes = [parse_shape(s) for s in parse_list(args.shapes, None, "shape")]
+    except argparse.ArgumentTypeError as e:
+        p.error(str(e))
+
+    for fw in frameworks:
+        err = check_importable(fw)
+        if err is not None:
+            hint = ("PyTorch is a benchmark-only extra: pip install torch==2.13.0 (CPU build)"
+                    if fw == "torch" else "build and install rnnkit first (pip install -e .)")
+            print(f"error: cannot import {fw}: {err}\n{hint}", file=sys.stderr)
+            return 1
+
+    if not args.json:
+        print(f"# threads={args.threads}, float32, median seconds per call "
+              f"(target {args.target_s:g} s of timed calls per case); ratio > 1: rnnkit faster")
+        print(f"{'cell':<10} {'mode':<7} {'shape':<13} {'B,T,I,H':<17} {'torch ms':>11} "
+              f"{'rnnkit ms':>11} {'torch/rnnkit':>12}", flush=True)
+
+    failed = False
+    for cell in cells:
+        for shape_name, shape in shapes:
+            per_fw = {fw: run_worker(fw, cell, shape_name, modes, args) for fw in frameworks}
+            for mode in modes:
+                t = {fw: per_fw.get(fw, {}).get(mode, {}).get("median_s") for fw in FRAMEWORKS}
+                failed |= any(t[fw] is None for fw in frameworks)
+                ratio = (t["torch"] / t["rnnkit"]
+                         if t["torch"] is not None and t["rnnkit"] else None)
+                if args.json:
+                    print(json.dumps({"cell": cell, "mode": mode, "shape": shape_name,
+                                      "torch_s": t["torch"], "rnnkit_s": t["rnnkit"],
+                                      "ratio": ratio}), flush=True)
+                else:
+                    torch_ms = f"{t['torch'] * 1e3:.3f}" if t["torch"] is not None else "-"
+                    rnnkit_ms = f"{t['rnnkit'] * 1e3:.3f}" if t["rnnkit"] is not None else "-"
+                    ratio_text = f"{ratio:.2f}" if ratio is not None else "-"
+                    dims = ",".join(map(str, shape))
+                    print(f"{cell:<10} {mode:<7} {shape_name:<13} {dims:<17} {torch_ms:>11} "
+                          f"{rnnkit_ms:>11} {ratio_text:>12}", flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
