@@ -6,10 +6,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include <Eigen/Core>
-
 #include "cpu/activations.h"
-#include "cpu/dense.h"
 #include "cpu/gemm.h"
 #include "cpu/kernels.h"
 #include "cpu/partition.h"
@@ -40,7 +37,6 @@ class BackwardPass {
   }
 
   void run() {
-    Eigen::setNbThreads(get_num_threads());
     packed_.data = s_.packed_recurrent_t;
     packed_.rows = d_.GH;
     packed_.cols = d_.H;
@@ -287,8 +283,8 @@ class BackwardPass {
     T* dx = args_.d_x.as<T>();
     const T* dA = s_.d_pre;
     if (input_dropout_count_ == 0) {
-      matrix(dW, I, GH, GH).noalias() = matrix(x, rows, I, I).transpose() * matrix(dA, rows, GH, GH);
-      matrix(dx, rows, I, I).noalias() = matrix(dA, rows, GH, GH) * matrix(W, I, GH, GH).transpose();
+      gemm<T>(I, GH, rows, {x, 1, I}, {dA, GH, 1}, dW, GH, false, threads_);
+      gemm<T>(rows, I, GH, {dA, GH, 1}, {W, 1, GH}, dx, I, false, threads_);
       return;
     }
     const bool shared = input_dropout_count_ == 1;
@@ -299,10 +295,10 @@ class BackwardPass {
     for (int g = 0; g < input_dropout_count_; ++g) {
       const T* m = input_dropout_ + g * d_.B * I;
       masked_sequence(x, m, I, x_masked);
-      matrix(dW + g * cols, I, cols, GH).noalias() =
-          matrix(static_cast<const T*>(x_masked), rows, I, I).transpose() * matrix(dA + g * cols, rows, cols, GH);
-      matrix(dx_gate, rows, I, I).noalias() =
-          matrix(dA + g * cols, rows, cols, GH) * matrix(W + g * cols, I, cols, GH).transpose();
+      gemm<T>(I, cols, rows, {x_masked, 1, I}, {dA + g * cols, GH, 1}, dW + g * cols, GH, false,
+              threads_);
+      gemm<T>(rows, I, cols, {dA + g * cols, GH, 1}, {W + g * cols, 1, GH}, dx_gate, I, false,
+              threads_);
       for (std::int64_t b = 0; b < d_.B; ++b) {
         const T* mb = m + b * I;
         for (std::int64_t t = 0; t < d_.T; ++t) {
@@ -325,22 +321,19 @@ class BackwardPass {
     std::int64_t gates = d_.G;
     if (cell_.kind == CellKind::gru && !cell_.reset_after) {
       // The candidate's recurrent GEMM read r * h_in, kept by the loop in seq_h.
-      matrix(dU + 2 * H, H, H, GH).noalias() =
-          matrix(static_cast<const T*>(s_.seq_h), rows, H, H).transpose() * matrix(dR + 2 * H, rows, H, GH);
+      gemm<T>(H, H, rows, {s_.seq_h, 1, H}, {dR + 2 * H, GH, 1}, dU + 2 * H, GH, false, threads_);
       gates = 2;
     }
     const T* h_prev = reserve_.h_prev;
     if (recurrent_dropout_count_ == 0) {
-      matrix(dU, H, gates * H, GH).noalias() =
-          matrix(h_prev, rows, H, H).transpose() * matrix(dR, rows, gates * H, GH);
+      gemm<T>(H, gates * H, rows, {h_prev, 1, H}, {dR, GH, 1}, dU, GH, false, threads_);
       return;
     }
     const bool shared = recurrent_dropout_count_ == 1;
     for (std::int64_t g = 0; g < gates; ++g) {
       const std::int64_t c0 = shared ? 0 : g * H, cols = shared ? gates * H : H;
       masked_sequence(h_prev, recurrent_dropout_ + (shared ? 0 : g) * d_.B * H, H, s_.seq_h);
-      matrix(dU + c0, H, cols, GH).noalias() =
-          matrix(static_cast<const T*>(s_.seq_h), rows, H, H).transpose() * matrix(dR + c0, rows, cols, GH);
+      gemm<T>(H, cols, rows, {s_.seq_h, 1, H}, {dR + c0, GH, 1}, dU + c0, GH, false, threads_);
       if (shared) break;
     }
   }
@@ -349,6 +342,7 @@ class BackwardPass {
   const SequenceOptions& opt_;
   const BackwardArgs& args_;
   Dims d_;
+  const int threads_ = get_num_threads();
   BackwardScratch<T> s_{};
   Reserve<T> reserve_{};
   PackedPanels<T> packed_;

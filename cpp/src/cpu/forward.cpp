@@ -5,10 +5,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include <Eigen/Core>
-
 #include "cpu/activations.h"
-#include "cpu/dense.h"
 #include "cpu/gemm.h"
 #include "cpu/kernels.h"
 #include "cpu/partition.h"
@@ -48,8 +45,6 @@ class ForwardPass {
   }
 
   void run() {
-    const int threads = get_num_threads();
-    Eigen::setNbThreads(threads);
     pack_recurrent_weights();
     init_states();
     const std::int64_t chunk = projection_chunk(d_, opt_.training);
@@ -105,9 +100,8 @@ class ForwardPass {
   // pointwise pass adds it.
   void project(std::int64_t t_lo, std::int64_t n, T* proj) {
     const std::int64_t rows = d_.B * n;
-    auto P = matrix(proj, rows, d_.GH, d_.GH);
     if (input_dropout_count_ == 0 && n == d_.T) {
-      P.noalias() = matrix(x_, rows, d_.I, d_.I) * matrix(kernel_, d_.I, d_.GH, d_.GH);
+      gemm<T>(rows, d_.GH, d_.I, {x_, d_.I, 1}, {kernel_, d_.GH, 1}, proj, d_.GH, false, threads_);
       return;
     }
     const int passes = std::max(1, input_dropout_count_);
@@ -126,8 +120,8 @@ class ForwardPass {
           for (std::int64_t i = 0; i < d_.I; ++i) dst[tt * d_.I + i] = src[tt * d_.I + i] * mb[i];
         }
       }
-      matrix(proj + g * cols, rows, cols, d_.GH).noalias() =
-          matrix(static_cast<const T*>(s_.x_chunk), rows, d_.I, d_.I) * matrix(kernel_ + g * cols, d_.I, cols, d_.GH);
+      gemm<T>(rows, cols, d_.I, {s_.x_chunk, d_.I, 1}, {kernel_ + g * cols, d_.GH, 1},
+              proj + g * cols, d_.GH, false, threads_);
     }
   }
 
@@ -303,6 +297,7 @@ class ForwardPass {
   const CellSpec& cell_;
   const SequenceOptions& opt_;
   Dims d_;
+  const int threads_ = get_num_threads();
   ForwardScratch<T> s_{};
   Reserve<T> reserve_{};
   PackedPanels<T> packed_[4];

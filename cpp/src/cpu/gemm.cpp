@@ -1,7 +1,11 @@
 #include "cpu/gemm.h"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <cstring>
+#include <memory>
+#include <new>
 
 namespace rnnkit::cpu {
 
@@ -34,10 +38,12 @@ inline void store(T* p, V v) {
 
 constexpr int kMaxRows = 6;  // rows per micro-tile: 2 * kMaxRows accumulators + 2 B vectors + 1
 
-// One MR x W tile of C over k in [0, K). Bp points at the panel's row k_begin.
-template <typename T, int MR>
+// One MR x W tile of C over k in [0, K). Bp points at the panel's row k_begin. A is either
+// row-major with leading dimension lda, or (kPackedA) a sliver holding the MR values of each k
+// contiguously.
+template <typename T, int MR, bool kPackedA>
 inline void micro_tile(std::int64_t K, const T* A, std::int64_t lda, const T* Bp, T* C,
-                       std::int64_t ldc, int cols, bool accumulate) {
+                       std::int64_t ldc, int rows, int cols, bool accumulate) {
   using V = typename SimdOf<T>::type;
   constexpr int L = static_cast<int>(sizeof(V) / sizeof(T));
   constexpr int W = 2 * L;
@@ -52,12 +58,12 @@ inline void micro_tile(std::int64_t K, const T* A, std::int64_t lda, const T* Bp
     const V b1 = load<V>(Bp + k * W + L);
 #pragma GCC unroll 6
     for (int r = 0; r < MR; ++r) {
-      const T a = A[r * lda + k];
+      const T a = kPackedA ? A[k * MR + r] : A[r * lda + k];
       acc0[r] += a * b0;
       acc1[r] += a * b1;
     }
   }
-  if (cols == W) {
+  if (cols == W && rows == MR) {
 #pragma GCC unroll 6
     for (int r = 0; r < MR; ++r) {
       T* c = C + r * ldc;
@@ -70,7 +76,7 @@ inline void micro_tile(std::int64_t K, const T* A, std::int64_t lda, const T* Bp
     }
   } else {
     alignas(64) T tile[W];
-    for (int r = 0; r < MR; ++r) {
+    for (int r = 0; r < rows; ++r) {
       store(tile, acc0[r]);
       store(tile + L, acc1[r]);
       T* c = C + r * ldc;
@@ -83,12 +89,12 @@ template <typename T>
 inline void row_block(int rows, std::int64_t K, const T* A, std::int64_t lda, const T* Bp, T* C,
                       std::int64_t ldc, int cols, bool accumulate) {
   switch (rows) {
-    case 6: micro_tile<T, 6>(K, A, lda, Bp, C, ldc, cols, accumulate); break;
-    case 5: micro_tile<T, 5>(K, A, lda, Bp, C, ldc, cols, accumulate); break;
-    case 4: micro_tile<T, 4>(K, A, lda, Bp, C, ldc, cols, accumulate); break;
-    case 3: micro_tile<T, 3>(K, A, lda, Bp, C, ldc, cols, accumulate); break;
-    case 2: micro_tile<T, 2>(K, A, lda, Bp, C, ldc, cols, accumulate); break;
-    default: micro_tile<T, 1>(K, A, lda, Bp, C, ldc, cols, accumulate); break;
+    case 6: micro_tile<T, 6, false>(K, A, lda, Bp, C, ldc, 6, cols, accumulate); break;
+    case 5: micro_tile<T, 5, false>(K, A, lda, Bp, C, ldc, 5, cols, accumulate); break;
+    case 4: micro_tile<T, 4, false>(K, A, lda, Bp, C, ldc, 4, cols, accumulate); break;
+    case 3: micro_tile<T, 3, false>(K, A, lda, Bp, C, ldc, 3, cols, accumulate); break;
+    case 2: micro_tile<T, 2, false>(K, A, lda, Bp, C, ldc, 2, cols, accumulate); break;
+    default: micro_tile<T, 1, false>(K, A, lda, Bp, C, ldc, 1, cols, accumulate); break;
   }
 }
 
@@ -127,13 +133,154 @@ void gemm_panels(std::int64_t M, const T* A, std::int64_t lda, const PackedPanel
       const std::int64_t depth = std::min(kDepth, k_end - k0);
       const T* Bp = B.panel(p) + k0 * W;
       const bool add = accumulate || k0 > k_begin;
-      for (std::int64_t i = 0; i < M; i += kMaxRows) {
-        const int rows = static_cast<int>(std::min<std::int64_t>(kMaxRows, M - i));
+      // Rows split into equal tiles (32 = 6+6+5+5+5+5, not 6*5+2): a tiny last tile would
+      // waste most of its FMA slots.
+      const std::int64_t tiles = (M + kMaxRows - 1) / kMaxRows;
+      for (std::int64_t tile = 0, i = 0; tile < tiles; ++tile) {
+        const int rows = static_cast<int>((M - i) / (tiles - tile) + ((M - i) % (tiles - tile) != 0));
         row_block(rows, depth, A + i * lda + k0, lda, Bp, Cp + i * ldc, ldc, cols, add);
+        i += rows;
       }
     }
   }
 }
+
+namespace {
+
+// Cache blocking: a KC x W slice of B stays in L1 across the MR-row slivers of an MC x KC block of
+// A in L2, and a KC x NC block of B in L3.
+constexpr std::int64_t kBlockK = 256, kBlockM = 64 * kMaxRows, kBlockN = 1024;
+
+template <typename T>
+T* thread_buffer(int which, std::int64_t elements) {
+  struct Buffer {
+    std::unique_ptr<T[]> data;
+    std::int64_t size = 0;
+  };
+  thread_local Buffer buffers[2];
+  Buffer& b = buffers[which];
+  if (b.size < elements) {
+    b.data.reset(new (std::align_val_t(64)) T[elements]);
+    b.size = elements;
+  }
+  return b.data.get();
+}
+
+template <typename T>
+void pack_b_block(Operand<T> B, std::int64_t k0, std::int64_t kc, std::int64_t n0,
+                  std::int64_t nc, T* out) {
+  constexpr std::int64_t W = kPanelWidth<T>;
+  for (std::int64_t p = 0; p * W < nc; ++p) {
+    T* panel = out + p * kc * W;
+    const std::int64_t width = std::min(W, nc - p * W);
+    for (std::int64_t k = 0; k < kc; ++k) {
+      const T* src = B.data + (k0 + k) * B.row_stride + (n0 + p * W) * B.col_stride;
+      T* dst = panel + k * W;
+      std::int64_t j = 0;
+      for (; j < width; ++j) dst[j] = src[j * B.col_stride];
+      for (; j < W; ++j) dst[j] = T(0);
+    }
+  }
+}
+
+template <typename T>
+void pack_a_block(Operand<T> A, std::int64_t m0, std::int64_t mc, std::int64_t k0,
+                  std::int64_t kc, T* out) {
+  for (std::int64_t s = 0; s * kMaxRows < mc; ++s) {
+    T* sliver = out + s * kc * kMaxRows;
+    const std::int64_t rows = std::min<std::int64_t>(kMaxRows, mc - s * kMaxRows);
+    const T* src = A.data + (m0 + s * kMaxRows) * A.row_stride + k0 * A.col_stride;
+    if (A.row_stride < A.col_stride) {  // a transposed view: the rows of a sliver are adjacent
+      for (std::int64_t k = 0; k < kc; ++k) {
+        for (std::int64_t r = 0; r < kMaxRows; ++r) {
+          sliver[k * kMaxRows + r] = r < rows ? src[k * A.col_stride + r * A.row_stride] : T(0);
+        }
+      }
+      continue;
+    }
+    for (std::int64_t r = 0; r < kMaxRows; ++r) {
+      for (std::int64_t k = 0; k < kc; ++k) {
+        sliver[k * kMaxRows + r] = r < rows ? src[r * A.row_stride + k * A.col_stride] : T(0);
+      }
+    }
+  }
+}
+
+template <typename T>
+void gemm_serial(std::int64_t M, std::int64_t N, std::int64_t K, Operand<T> A, Operand<T> B,
+                 T* C, std::int64_t ldc, bool accumulate) {
+  constexpr std::int64_t W = kPanelWidth<T>;
+  T* packed_a = thread_buffer<T>(0, kBlockM * kBlockK);
+  T* packed_b = thread_buffer<T>(1, kBlockK * kBlockN);
+  for (std::int64_t n0 = 0; n0 < N; n0 += kBlockN) {
+    const std::int64_t nc = std::min(kBlockN, N - n0);
+    for (std::int64_t k0 = 0; k0 < K; k0 += kBlockK) {
+      const std::int64_t kc = std::min(kBlockK, K - k0);
+      const bool add = accumulate || k0 > 0;
+      pack_b_block(B, k0, kc, n0, nc, packed_b);
+      for (std::int64_t m0 = 0; m0 < M; m0 += kBlockM) {
+        const std::int64_t mc = std::min(kBlockM, M - m0);
+        pack_a_block(A, m0, mc, k0, kc, packed_a);
+        for (std::int64_t p = 0; p * W < nc; ++p) {
+          const int cols = static_cast<int>(std::min(W, nc - p * W));
+          for (std::int64_t s = 0; s * kMaxRows < mc; ++s) {
+            const int rows = static_cast<int>(std::min<std::int64_t>(kMaxRows, mc - s * kMaxRows));
+            micro_tile<T, kMaxRows, true>(kc, packed_a + s * kc * kMaxRows, 0,
+                                          packed_b + p * kc * W,
+                                          C + (m0 + s * kMaxRows) * ldc + n0 + p * W, ldc, rows,
+                                          cols, add);
+          }
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
+template <typename T>
+void gemm(std::int64_t M, std::int64_t N, std::int64_t K, Operand<T> A, Operand<T> B, T* C,
+          std::int64_t ldc, bool accumulate, int threads) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) {
+    if (!accumulate) {
+      for (std::int64_t i = 0; i < M; ++i) std::fill(C + i * ldc, C + i * ldc + N, T(0));
+    }
+    return;
+  }
+  constexpr std::int64_t W = kPanelWidth<T>;
+  const std::int64_t slivers = (M + kMaxRows - 1) / kMaxRows, panels = (N + W - 1) / W;
+  // Split the longer side of C; each thread packs what its part needs.
+  const bool split_rows = slivers >= panels;
+  const std::int64_t units = split_rows ? slivers : panels;
+  // Below ~64K multiply-adds a thread costs more to wake than it saves.
+  const std::int64_t work_threads = std::max<std::int64_t>(1, M * N * K / (std::int64_t(1) << 16));
+  const int team = static_cast<int>(std::max<std::int64_t>(
+      1, std::min({static_cast<std::int64_t>(threads), units, work_threads})));
+#pragma omp parallel num_threads(team)
+  {
+    const std::int64_t t = omp_get_thread_num(), n = omp_get_num_threads();
+    const std::int64_t u0 = units * t / n, u1 = units * (t + 1) / n;
+    if (split_rows) {
+      const std::int64_t m0 = u0 * kMaxRows, m1 = std::min(M, u1 * kMaxRows);
+      if (m1 > m0) {
+        Operand<T> a{A.data + m0 * A.row_stride, A.row_stride, A.col_stride};
+        gemm_serial(m1 - m0, N, K, a, B, C + m0 * ldc, ldc, accumulate);
+      }
+    } else {
+      const std::int64_t n0 = u0 * W, n1 = std::min(N, u1 * W);
+      if (n1 > n0) {
+        Operand<T> b{B.data + n0 * B.col_stride, B.row_stride, B.col_stride};
+        gemm_serial(M, n1 - n0, K, A, b, C + n0, ldc, accumulate);
+      }
+    }
+  }
+}
+
+template void gemm<float>(std::int64_t, std::int64_t, std::int64_t, Operand<float>, Operand<float>,
+                          float*, std::int64_t, bool, int);
+template void gemm<double>(std::int64_t, std::int64_t, std::int64_t, Operand<double>,
+                           Operand<double>, double*, std::int64_t, bool, int);
 
 template struct PackedPanels<float>;
 template struct PackedPanels<double>;

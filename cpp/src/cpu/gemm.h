@@ -54,4 +54,20 @@ void gemm_panels(std::int64_t M, const T* A, std::int64_t lda, const PackedPanel
                  std::int64_t k_begin, std::int64_t k_end, std::int64_t panel_begin,
                  std::int64_t panel_end, T* C, std::int64_t ldc, bool accumulate);
 
+// A matrix operand by element strides: element (i, j) is data[i * row_stride + j * col_stride],
+// so transposed views cost nothing.
+template <typename T>
+struct Operand {
+  const T* data;
+  std::int64_t row_stride, col_stride;
+};
+
+// C[M, N] (+)= A[M, K] * B[K, N] for the large products outside the time loop (input projection,
+// weight and input gradients). Blocked for the caches with both operands packed; the threads
+// split C, never K, so every element is summed in the same order whatever the thread count.
+// C is row-major with leading dimension ldc.
+template <typename T>
+void gemm(std::int64_t M, std::int64_t N, std::int64_t K, Operand<T> A, Operand<T> B, T* C,
+          std::int64_t ldc, bool accumulate, int threads);
+
 }  // namespace rnnkit::cpu
