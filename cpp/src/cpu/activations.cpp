@@ -130,24 +130,61 @@ void scalar_activation(Activation f, T x, T& y, T& d) {
   d = 1;
 }
 
-// Eigen evaluates the unaligned head and tail of a span with scalar code that rounds differently
-// from its SIMD code, which would make results depend on buffer addresses. The vectorized
-// activations therefore run on an aligned block padded to whole vectors: every element takes the
-// same SIMD path wherever the caller's data lives.
-constexpr std::int64_t kBlock = 256;
+// The vectorized activations (float) run Eigen's SIMD functions on whole packets loaded from
+// wherever the data lives; the tail goes through the same packet code on a padded copy. Every
+// element therefore takes the same path whatever the buffer's alignment, so results never depend
+// on addresses. Double precision (used for gradient checks) takes the scalar path.
+template <typename PacketFn>
+void packetwise(const float* x, float* y, float* dydx, std::int64_t n, PacketFn fn) {
+  using Packet = Eigen::internal::packet_traits<float>::type;
+  constexpr std::int64_t L = Eigen::internal::unpacket_traits<Packet>::size;
+  std::int64_t i = 0;
+  Packet out, grad;
+  for (; i + L <= n; i += L) {
+    fn(Eigen::internal::ploadu<Packet>(x + i), out, grad);
+    Eigen::internal::pstoreu(y + i, out);
+    if (dydx) Eigen::internal::pstoreu(dydx + i, grad);
+  }
+  if (i == n) return;
+  alignas(64) float in[L] = {}, o[L], g[L];
+  std::copy(x + i, x + n, in);
+  fn(Eigen::internal::pload<Packet>(in), out, grad);
+  Eigen::internal::pstore(o, out);
+  Eigen::internal::pstore(g, grad);
+  std::copy(o, o + (n - i), y + i);
+  if (dydx) std::copy(g, g + (n - i), dydx + i);
+}
 
-template <typename T, typename Apply>
-void blockwise(const T* x, T* y, T* dydx, std::int64_t n, Apply apply) {
-  alignas(64) T in[kBlock], out[kBlock], grad[kBlock];
-  for (std::int64_t start = 0; start < n; start += kBlock) {
-    const std::int64_t len = std::min(kBlock, n - start);
-    const std::int64_t padded = std::min(kBlock, (len + 15) / 16 * 16);
-    std::copy(x + start, x + start + len, in);
-    std::fill(in + len, in + padded, T(0));
-    using Block = Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>, Eigen::Aligned64>;
-    apply(Block(in, padded), Block(out, padded), Block(grad, padded));
-    std::copy(out, out + len, y + start);
-    if (dydx) std::copy(grad, grad + len, dydx + start);
+template <typename Packet>
+Packet packet_sigmoid(const Packet& v) {
+  return Eigen::internal::scalar_logistic_op<float>().packetOp(v);
+}
+
+// True when f has a SIMD path for T (and `packetwise` handled it).
+template <typename T>
+bool simd_activate(Activation, const T*, T*, T*, std::int64_t) {
+  return false;
+}
+
+template <>
+bool simd_activate<float>(Activation f, const float* x, float* y, float* dydx, std::int64_t n) {
+  using Packet = Eigen::internal::packet_traits<float>::type;
+  const Packet one = Eigen::internal::pset1<Packet>(1.0f);
+  switch (f) {
+    case Activation::tanh:
+      packetwise(x, y, dydx, n, [&](const Packet& v, Packet& out, Packet& grad) {
+        out = Eigen::internal::ptanh(v);
+        if (dydx) grad = Eigen::internal::psub(one, Eigen::internal::pmul(out, out));
+      });
+      return true;
+    case Activation::sigmoid:
+      packetwise(x, y, dydx, n, [&](const Packet& v, Packet& out, Packet& grad) {
+        out = packet_sigmoid(v);
+        if (dydx) grad = Eigen::internal::pmul(out, Eigen::internal::psub(one, out));
+      });
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -155,43 +192,18 @@ void blockwise(const T* x, T* y, T* dydx, std::int64_t n, Apply apply) {
 
 template <typename T>
 void activate(Activation f, const T* x, T* y, std::int64_t n) {
-  switch (f) {
-    case Activation::linear:
-      if (x != y) std::copy(x, x + n, y);
-      return;
-    case Activation::tanh:
-      blockwise(x, y, static_cast<T*>(nullptr), n, [](auto in, auto out, auto) { out = in.tanh(); });
-      return;
-    case Activation::sigmoid:
-      blockwise(x, y, static_cast<T*>(nullptr), n, [](auto in, auto out, auto) { out = in.logistic(); });
-      return;
-    default: break;
+  if (f == Activation::linear) {
+    if (x != y) std::copy(x, x + n, y);
+    return;
   }
+  if (simd_activate<T>(f, x, y, nullptr, n)) return;
   T d;
   for (std::int64_t i = 0; i < n; ++i) scalar_activation(f, x[i], y[i], d);
 }
 
 template <typename T>
 void activate_grad(Activation f, const T* x, T* y, T* dydx, std::int64_t n) {
-  switch (f) {
-    case Activation::linear:
-      if (x != y) std::copy(x, x + n, y);
-      std::fill(dydx, dydx + n, T(1));
-      return;
-    case Activation::tanh:
-      blockwise(x, y, dydx, n, [](auto in, auto out, auto grad) {
-        out = in.tanh();
-        grad = T(1) - out.square();
-      });
-      return;
-    case Activation::sigmoid:
-      blockwise(x, y, dydx, n, [](auto in, auto out, auto grad) {
-        out = in.logistic();
-        grad = out * (T(1) - out);
-      });
-      return;
-    default: break;
-  }
+  if (simd_activate<T>(f, x, y, dydx, n)) return;
   for (std::int64_t i = 0; i < n; ++i) scalar_activation(f, x[i], y[i], dydx[i]);
 }
 

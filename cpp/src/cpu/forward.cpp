@@ -186,19 +186,17 @@ class ForwardPass {
     const T* h_old = s_.h[s & 1] + row;
     T* h_next = s_.h[(s + 1) & 1] + row;
     T* out = s_.last_output + row;
-    if (opt_.training) {
-      T* saved = reserve_.h_prev + (b * d_.T + t) * d_.H;
-      std::copy(h_old + u.begin, h_old + u.end, saved + u.begin);
-    }
-    if (real_step(b, t)) {
-      std::copy(h_new + u.begin, h_new + u.end, h_next + u.begin);
-      std::copy(h_new + u.begin, h_new + u.end, out + u.begin);
-    } else {
-      std::copy(h_old + u.begin, h_old + u.end, h_next + u.begin);
-      if (opt_.zero_output_for_mask) std::fill(out + u.begin, out + u.end, T(0));
-    }
-    if (opt_.return_sequences) {
-      std::copy(out + u.begin, out + u.end, output_ + (b * d_.T + s) * d_.H + u.begin);
+    T* saved = opt_.training ? reserve_.h_prev + (b * d_.T + t) * d_.H : nullptr;
+    T* sequence = opt_.return_sequences ? output_ + (b * d_.T + s) * d_.H : nullptr;
+    const bool real = real_step(b, t);
+    // Masked steps keep the state and repeat the last output (or output zeros).
+    const T* h_kept = real ? h_new : h_old;
+    const T* out_kept = real ? h_new : (opt_.zero_output_for_mask ? s_.zeros : out);
+    for (std::int64_t j = u.begin; j < u.end; ++j) {
+      if (saved) saved[j] = h_old[j];
+      h_next[j] = h_kept[j];
+      out[j] = out_kept[j];
+      if (sequence) sequence[j] = out_kept[j];
     }
     const std::int64_t plane = d_.B * d_.H;
     for (int g = 0; g < recurrent_dropout_count_; ++g) {

@@ -106,7 +106,6 @@ struct ForwardScratch {
 template <typename T>
 struct BackwardScratch {
   T* packed_recurrent_t;  // PackedPanels of R^T: [G*H, H]
-  T* zeros;               // [2 * G * H]
   T* d_pre;               // [B, T, G*H] gradient of the gate pre-activations (input side)
   T* d_rec;               // [B, T, G*H] GRU reset_after: gradient of h R + b_r (recurrent side)
   T* dh;                  // [B, H] gradient of the state h after the current step
@@ -122,7 +121,6 @@ struct BackwardScratch {
     BackwardScratch s{};
     const std::int64_t rows = d.B * d.T;
     s.packed_recurrent_t = arena.take<T>(PackedPanels<T>::elements_for(d.GH, d.H));
-    s.zeros = arena.take<T>(2 * d.GH);
     s.d_pre = arena.take<T>(rows * d.GH);
     s.d_rec = has_candidate_projection(cell) ? arena.take<T>(rows * d.GH) : nullptr;
     s.dh = arena.take<T>(d.B * d.H);
