@@ -139,7 +139,7 @@ void packetwise(const float* x, float* y, float* dydx, std::int64_t n, PacketFn 
   using Packet = Eigen::internal::packet_traits<float>::type;
   constexpr std::int64_t L = Eigen::internal::unpacket_traits<Packet>::size;
   std::int64_t i = 0;
-  Packet out, grad;
+  Packet out = Eigen::internal::pset1<Packet>(0.0f), grad = out;
   for (; i + L <= n; i += L) {
     fn(Eigen::internal::ploadu<Packet>(x + i), out, grad);
     Eigen::internal::pstoreu(y + i, out);
@@ -155,8 +155,9 @@ void packetwise(const float* x, float* y, float* dydx, std::int64_t n, PacketFn 
   if (dydx) std::copy(g, g + (n - i), dydx + i);
 }
 
-template <typename Packet>
-Packet packet_sigmoid(const Packet& v) {
+using FloatPacket = Eigen::internal::packet_traits<float>::type;
+
+FloatPacket packet_sigmoid(const FloatPacket& v) {
   return Eigen::internal::scalar_logistic_op<float>().packetOp(v);
 }
 
