@@ -97,15 +97,12 @@ struct Workspace {
   }
 };
 
-py::tuple forward(const std::string& cell, std::int64_t input_size, std::int64_t units,
-                  const std::string& activation, const std::string& recurrent_activation,
-                  bool reset_after, bool go_backwards, bool return_sequences,
-                  bool zero_output_for_mask, bool training, const py::object& x,
-                  const py::object& kernel, const py::object& recurrent_kernel,
-                  const py::object& bias, const py::object& initial_h, const py::object& initial_c,
-                  const py::object& mask, const py::object& input_dropout,
-                  const py::object& recurrent_dropout) {
-  rnnkit::ForwardArgs args;
+// The inputs and options a forward call and its backward call share.
+template <typename Args>
+void read_inputs(Args& args, const py::object& x, const py::object& kernel,
+                 const py::object& recurrent_kernel, const py::object& bias,
+                 const py::object& initial_h, const py::object& initial_c, const py::object& mask,
+                 const py::object& input_dropout, const py::object& recurrent_dropout) {
   args.x = view_of(x, "x");
   args.kernel = view_of(kernel, "kernel");
   args.recurrent_kernel = view_of(recurrent_kernel, "recurrent_kernel");
@@ -115,16 +112,38 @@ py::tuple forward(const std::string& cell, std::int64_t input_size, std::int64_t
   args.mask = view_of(mask, "mask");
   args.input_dropout = view_of(input_dropout, "input_dropout");
   args.recurrent_dropout = view_of(recurrent_dropout, "recurrent_dropout");
-  const auto spec = cell_spec(cell, input_size, units, activation, recurrent_activation,
-                              !bias.is_none(), reset_after);
+}
+
+rnnkit::SequenceOptions sequence_options(bool go_backwards, bool return_sequences,
+                                         bool zero_output_for_mask, bool training) {
   rnnkit::SequenceOptions options;
   options.go_backwards = go_backwards;
   options.return_sequences = return_sequences;
   options.zero_output_for_mask = zero_output_for_mask;
   options.training = training;
+  return options;
+}
 
+rnnkit::DType float_dtype_of(const rnnkit::TensorView& x) {
+  return x.dtype == rnnkit::DType::float64 ? rnnkit::DType::float64 : rnnkit::DType::float32;
+}
+
+py::tuple forward(const std::string& cell, std::int64_t input_size, std::int64_t units,
+                  const std::string& activation, const std::string& recurrent_activation,
+                  bool reset_after, bool go_backwards, bool return_sequences,
+                  bool zero_output_for_mask, bool training, const py::object& x,
+                  const py::object& kernel, const py::object& recurrent_kernel,
+                  const py::object& bias, const py::object& initial_h, const py::object& initial_c,
+                  const py::object& mask, const py::object& input_dropout,
+                  const py::object& recurrent_dropout) {
+  rnnkit::ForwardArgs args;
+  read_inputs(args, x, kernel, recurrent_kernel, bias, initial_h, initial_c, mask, input_dropout,
+              recurrent_dropout);
+  const auto spec = cell_spec(cell, input_size, units, activation, recurrent_activation,
+                              !bias.is_none(), reset_after);
+  const auto options = sequence_options(go_backwards, return_sequences, zero_output_for_mask, training);
   const auto [B, T] = batch_and_time(args.x);
-  const auto dtype = args.x.dtype == rnnkit::DType::float64 ? rnnkit::DType::float64 : rnnkit::DType::float32;
+  const auto dtype = float_dtype_of(args.x);
   const auto memory = rnnkit::forward_memory(spec, options, dtype, B, T);
   py::array output = return_sequences ? new_array(dtype, {B, T, units}) : new_array(dtype, {B, units});
   py::array final_h = new_array(dtype, {B, units});
@@ -161,29 +180,17 @@ py::tuple backward(const std::string& cell, std::int64_t input_size, std::int64_
                    const py::object& d_output, const py::object& d_final_h,
                    const py::object& d_final_c) {
   rnnkit::BackwardArgs args;
-  args.x = view_of(x, "x");
-  args.kernel = view_of(kernel, "kernel");
-  args.recurrent_kernel = view_of(recurrent_kernel, "recurrent_kernel");
-  args.bias = view_of(bias, "bias");
-  args.initial_h = view_of(initial_h, "initial_h");
-  args.initial_c = view_of(initial_c, "initial_c");
-  args.mask = view_of(mask, "mask");
-  args.input_dropout = view_of(input_dropout, "input_dropout");
-  args.recurrent_dropout = view_of(recurrent_dropout, "recurrent_dropout");
+  read_inputs(args, x, kernel, recurrent_kernel, bias, initial_h, initial_c, mask, input_dropout,
+              recurrent_dropout);
   args.reserve = view_of(reserve, "reserve");
   args.d_output = view_of(d_output, "d_output");
   args.d_final_h = view_of(d_final_h, "d_final_h");
   args.d_final_c = view_of(d_final_c, "d_final_c");
   const auto spec = cell_spec(cell, input_size, units, activation, recurrent_activation,
                               !bias.is_none(), reset_after);
-  rnnkit::SequenceOptions options;
-  options.go_backwards = go_backwards;
-  options.return_sequences = return_sequences;
-  options.zero_output_for_mask = zero_output_for_mask;
-  options.training = true;
-
+  const auto options = sequence_options(go_backwards, return_sequences, zero_output_for_mask, true);
   const auto [B, T] = batch_and_time(args.x);
-  const auto dtype = args.x.dtype == rnnkit::DType::float64 ? rnnkit::DType::float64 : rnnkit::DType::float32;
+  const auto dtype = float_dtype_of(args.x);
   const auto memory = rnnkit::backward_memory(spec, options, dtype, B, T);
   const std::int64_t GH = spec.gates() * units;
   py::array d_x = new_array(dtype, {B, T, input_size});

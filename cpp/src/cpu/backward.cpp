@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "cpu/activations.h"
+#include "cpu/dropout.h"
 #include "cpu/gemm.h"
 #include "cpu/kernels.h"
 #include "cpu/partition.h"
@@ -22,16 +23,13 @@ class BackwardPass {
  public:
   BackwardPass(const CellSpec& cell, const SequenceOptions& options, const BackwardArgs& args,
                const CallSizes& sizes)
-      : cell_(cell), opt_(options), args_(args), d_(cell, sizes.batch, sizes.timesteps) {
+      : cell_(cell), opt_(options), args_(args), d_(cell, sizes.batch, sizes.timesteps),
+        input_dropout_(args.input_dropout, d_.G, d_.B, d_.I),
+        recurrent_dropout_(args.recurrent_dropout, d_.G, d_.B, d_.H) {
     Arena arena(Arena::align(args.workspace.data));
     s_ = BackwardScratch<T>::carve(arena, cell, d_);
     reserve_ = Reserve<T>::at(args.reserve.as<T>(), cell, d_);
     mask_ = args.mask.present() ? args.mask.as<const std::uint8_t>() : nullptr;
-    input_dropout_ = args.input_dropout.present() ? args.input_dropout.as<const T>() : nullptr;
-    input_dropout_count_ = args.input_dropout.present() ? (args.input_dropout.rank == 3 ? d_.G : 1) : 0;
-    recurrent_dropout_ = args.recurrent_dropout.present() ? args.recurrent_dropout.as<const T>() : nullptr;
-    recurrent_dropout_count_ =
-        args.recurrent_dropout.present() ? (args.recurrent_dropout.rank == 3 ? d_.G : 1) : 0;
     d_output_ = args.d_output.as<const T>();
     d_rec_ = s_.d_rec ? s_.d_rec : s_.d_pre;
   }
@@ -71,9 +69,8 @@ class BackwardPass {
 
   // The recurrent dropout multiplier of gate g, row b; nullptr when there is none.
   const T* recurrent_mask(int g, std::int64_t b) const {
-    if (recurrent_dropout_count_ == 0) return nullptr;
-    const int slot = recurrent_dropout_count_ == 1 ? 0 : g;
-    return recurrent_dropout_ + (slot * d_.B + b) * d_.H;
+    const T* m = recurrent_dropout_.gate(g);
+    return m ? m + b * d_.H : nullptr;
   }
 
   void step(std::int64_t s, std::int64_t t, const UnitRange& u) {
@@ -96,12 +93,12 @@ class BackwardPass {
     for (std::int64_t b = 0; b < d_.B; ++b) {
       std::copy(s_.direct + b * d_.H + u.begin, s_.direct + b * d_.H + u.end, s_.dh + b * d_.H + u.begin);
     }
-    if (recurrent_dropout_count_ == 0) {
+    if (recurrent_dropout_.none()) {
       gemm_panels(d_.B, dR, ld, packed_, g0 * d_.H, g1 * d_.H, u.panel_begin, u.panel_end, s_.dh,
                   d_.H, true);
       return;
     }
-    const bool shared = recurrent_dropout_count_ == 1;
+    const bool shared = recurrent_dropout_.shared();
     for (int g = g0; g < g1; ++g) {
       const int k0 = shared ? g0 : g, k1 = shared ? g1 : g + 1;
       gemm_panels(d_.B, dR, ld, packed_, k0 * d_.H, k1 * d_.H, u.panel_begin, u.panel_end, s_.tmp,
@@ -282,18 +279,18 @@ class BackwardPass {
     T* dW = args_.d_kernel.as<T>();
     T* dx = args_.d_x.as<T>();
     const T* dA = s_.d_pre;
-    if (input_dropout_count_ == 0) {
+    if (input_dropout_.none()) {
       gemm<T>(I, GH, rows, {x, 1, I}, {dA, GH, 1}, dW, GH, false, threads_);
       gemm<T>(rows, I, GH, {dA, GH, 1}, {W, 1, GH}, dx, I, false, threads_);
       return;
     }
-    const bool shared = input_dropout_count_ == 1;
+    const bool shared = input_dropout_.shared();
     const std::int64_t cols = shared ? GH : d_.H;
     T* x_masked = s_.seq_x[0];
     T* dx_gate = shared ? dx : s_.seq_x[1];
     if (!shared) std::fill(dx, dx + rows * I, T(0));
-    for (int g = 0; g < input_dropout_count_; ++g) {
-      const T* m = input_dropout_ + g * d_.B * I;
+    for (int g = 0; g < input_dropout_.count; ++g) {
+      const T* m = input_dropout_.gate(g);
       masked_sequence(x, m, I, x_masked);
       gemm<T>(I, cols, rows, {x_masked, 1, I}, {dA + g * cols, GH, 1}, dW + g * cols, GH, false,
               threads_);
@@ -325,14 +322,14 @@ class BackwardPass {
       gates = 2;
     }
     const T* h_prev = reserve_.h_prev;
-    if (recurrent_dropout_count_ == 0) {
+    if (recurrent_dropout_.none()) {
       gemm<T>(H, gates * H, rows, {h_prev, 1, H}, {dR, GH, 1}, dU, GH, false, threads_);
       return;
     }
-    const bool shared = recurrent_dropout_count_ == 1;
-    for (std::int64_t g = 0; g < gates; ++g) {
+    const bool shared = recurrent_dropout_.shared();
+    for (int g = 0; g < gates; ++g) {
       const std::int64_t c0 = shared ? 0 : g * H, cols = shared ? gates * H : H;
-      masked_sequence(h_prev, recurrent_dropout_ + (shared ? 0 : g) * d_.B * H, H, s_.seq_h);
+      masked_sequence(h_prev, recurrent_dropout_.gate(g), H, s_.seq_h);
       gemm<T>(H, cols, rows, {s_.seq_h, 1, H}, {dR + c0, GH, 1}, dU + c0, GH, false, threads_);
       if (shared) break;
     }
@@ -343,14 +340,11 @@ class BackwardPass {
   const BackwardArgs& args_;
   Dims d_;
   const int threads_ = get_num_threads();
+  DropoutMasks<T> input_dropout_, recurrent_dropout_;
   BackwardScratch<T> s_{};
   Reserve<T> reserve_{};
   PackedPanels<T> packed_;
   const std::uint8_t* mask_;
-  const T* input_dropout_;
-  int input_dropout_count_;
-  const T* recurrent_dropout_;
-  int recurrent_dropout_count_;
   const T* d_output_;
   T* d_rec_;
 };

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "cpu/activations.h"
+#include "cpu/dropout.h"
 #include "cpu/gemm.h"
 #include "cpu/kernels.h"
 #include "cpu/partition.h"
@@ -21,7 +22,9 @@ class ForwardPass {
  public:
   ForwardPass(const CellSpec& cell, const SequenceOptions& options, const ForwardArgs& args,
               const CallSizes& sizes)
-      : cell_(cell), opt_(options), d_(cell, sizes.batch, sizes.timesteps) {
+      : cell_(cell), opt_(options), d_(cell, sizes.batch, sizes.timesteps),
+        input_dropout_(args.input_dropout, d_.G, d_.B, d_.I),
+        recurrent_dropout_(args.recurrent_dropout, d_.G, d_.B, d_.H) {
     Arena arena(Arena::align(args.workspace.data));
     s_ = ForwardScratch<T>::carve(arena, cell, options, d_);
     if (options.training) reserve_ = Reserve<T>::at(args.reserve.as<T>(), cell, d_);
@@ -32,11 +35,6 @@ class ForwardPass {
     bias_in_ = args.bias.present() ? args.bias.as<const T>() : s_.zeros;
     bias_rec_ = has_candidate_projection(cell) && args.bias.present() ? bias_in_ + d_.GH : s_.zeros;
     mask_ = args.mask.present() ? args.mask.as<const std::uint8_t>() : nullptr;
-    input_dropout_ = args.input_dropout.present() ? args.input_dropout.as<const T>() : nullptr;
-    input_dropout_count_ = args.input_dropout.present() ? (args.input_dropout.rank == 3 ? d_.G : 1) : 0;
-    recurrent_dropout_ = args.recurrent_dropout.present() ? args.recurrent_dropout.as<const T>() : nullptr;
-    recurrent_dropout_count_ =
-        args.recurrent_dropout.present() ? (args.recurrent_dropout.rank == 3 ? d_.G : 1) : 0;
     output_ = args.output.as<T>();
     final_h_ = args.final_h.as<T>();
     final_c_ = args.final_c.present() ? args.final_c.as<T>() : nullptr;
@@ -89,8 +87,8 @@ class ForwardPass {
       if (initial_c_) std::memcpy(s_.c, initial_c_, n * sizeof(T)); else std::fill(s_.c, s_.c + n, T(0));
     }
     std::fill(s_.last_output, s_.last_output + n, T(0));
-    for (int g = 0; g < recurrent_dropout_count_; ++g) {
-      const T* m = recurrent_dropout_ + g * n;
+    for (int g = 0; g < recurrent_dropout_.count; ++g) {
+      const T* m = recurrent_dropout_.gate(g);
       T* hd = s_.dropped_h[0] + g * n;
       for (std::int64_t i = 0; i < n; ++i) hd[i] = h[i] * m[i];
     }
@@ -100,14 +98,14 @@ class ForwardPass {
   // pointwise pass adds it.
   void project(std::int64_t t_lo, std::int64_t n, T* proj) {
     const std::int64_t rows = d_.B * n;
-    if (input_dropout_count_ == 0 && n == d_.T) {
+    if (input_dropout_.none() && n == d_.T) {
       gemm<T>(rows, d_.GH, d_.I, {x_, d_.I, 1}, {kernel_, d_.GH, 1}, proj, d_.GH, false, threads_);
       return;
     }
-    const int passes = std::max(1, input_dropout_count_);
+    const int passes = std::max(1, input_dropout_.count);
     const std::int64_t cols = passes == 1 ? d_.GH : d_.H;
     for (int g = 0; g < passes; ++g) {
-      const T* m = input_dropout_ ? input_dropout_ + g * d_.B * d_.I : nullptr;
+      const T* m = input_dropout_.gate(g);
       for (std::int64_t b = 0; b < d_.B; ++b) {
         const T* src = x_ + (b * d_.T + t_lo) * d_.I;
         T* dst = s_.x_chunk + b * n * d_.I;
@@ -136,8 +134,8 @@ class ForwardPass {
   // h_{t-1} as the recurrent GEMM of gate g sees it (recurrent dropout applied).
   const T* gemm_input(std::int64_t s, int g) const {
     const T* h = s_.h[s & 1];
-    if (recurrent_dropout_count_ == 0) return h;
-    const int slot = recurrent_dropout_count_ == 1 ? 0 : g;
+    if (recurrent_dropout_.none()) return h;
+    const int slot = recurrent_dropout_.shared() ? 0 : g;
     return s_.dropped_h[s & 1] + slot * d_.B * d_.H;
   }
 
@@ -199,8 +197,8 @@ class ForwardPass {
       if (sequence) sequence[j] = out_kept[j];
     }
     const std::int64_t plane = d_.B * d_.H;
-    for (int g = 0; g < recurrent_dropout_count_; ++g) {
-      const T* m = recurrent_dropout_ + g * plane + row;
+    for (int g = 0; g < recurrent_dropout_.count; ++g) {
+      const T* m = recurrent_dropout_.gate(g) + row;
       T* hd = s_.dropped_h[(s + 1) & 1] + g * plane + row;
       for (std::int64_t j = u.begin; j < u.end; ++j) hd[j] = h_next[j] * m[j];
     }
@@ -296,15 +294,12 @@ class ForwardPass {
   const SequenceOptions& opt_;
   Dims d_;
   const int threads_ = get_num_threads();
+  DropoutMasks<T> input_dropout_, recurrent_dropout_;
   ForwardScratch<T> s_{};
   Reserve<T> reserve_{};
   PackedPanels<T> packed_[4];
   const T *x_, *kernel_, *recurrent_kernel_, *bias_in_, *bias_rec_;
   const std::uint8_t* mask_;
-  const T* input_dropout_;
-  int input_dropout_count_;
-  const T* recurrent_dropout_;
-  int recurrent_dropout_count_;
   T *output_, *final_h_, *final_c_;
   const T *initial_h_, *initial_c_;
 };
