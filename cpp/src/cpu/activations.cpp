@@ -137,7 +137,7 @@ void scalar_activation(Activation f, T x, T& y, T& d) {
 template <typename PacketFn>
 void packetwise(const float* x, float* y, float* dydx, std::int64_t n, PacketFn fn) {
   using Packet = Eigen::internal::packet_traits<float>::type;
-  constexpr std::int64_t L = Eigen::internal::unpacket_traits<Packet>::size;
+  constexpr std::int64_t L = sizeof(Packet) / sizeof(float);
   std::int64_t i = 0;
   Packet out = Eigen::internal::pset1<Packet>(0.0f), grad = out;
   for (; i + L <= n; i += L) {
