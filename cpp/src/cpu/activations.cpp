@@ -155,11 +155,6 @@ void packetwise(const float* x, float* y, float* dydx, std::int64_t n, PacketFn 
   if (dydx) std::copy(g, g + (n - i), dydx + i);
 }
 
-using FloatPacket = Eigen::internal::packet_traits<float>::type;
-
-FloatPacket packet_sigmoid(const FloatPacket& v) {
-  return Eigen::internal::scalar_logistic_op<float>().packetOp(v);
-}
 
 // True when f has a SIMD path for T (and `packetwise` handled it).
 template <typename T>
@@ -169,24 +164,11 @@ bool simd_activate(Activation, const T*, T*, T*, std::int64_t) {
 
 template <>
 bool simd_activate<float>(Activation f, const float* x, float* y, float* dydx, std::int64_t n) {
-  using Packet = Eigen::internal::packet_traits<float>::type;
-  const Packet one = Eigen::internal::pset1<Packet>(1.0f);
-  switch (f) {
-    case Activation::tanh:
-      packetwise(x, y, dydx, n, [&](const Packet& v, Packet& out, Packet& grad) {
-        out = Eigen::internal::ptanh(v);
-        if (dydx) grad = Eigen::internal::psub(one, Eigen::internal::pmul(out, out));
-      });
-      return true;
-    case Activation::sigmoid:
-      packetwise(x, y, dydx, n, [&](const Packet& v, Packet& out, Packet& grad) {
-        out = packet_sigmoid(v);
-        if (dydx) grad = Eigen::internal::pmul(out, Eigen::internal::psub(one, out));
-      });
-      return true;
-    default:
-      return false;
-  }
+  if (f != Activation::tanh && f != Activation::sigmoid) return false;
+  packetwise(x, y, dydx, n, [&](const FloatPacket& v, FloatPacket& out, FloatPacket& grad) {
+    out = dydx ? activate_grad_packet(f, v, grad) : activate_packet(f, v);
+  });
+  return true;
 }
 
 }  // namespace
@@ -206,6 +188,14 @@ template <typename T>
 void activate_grad(Activation f, const T* x, T* y, T* dydx, std::int64_t n) {
   if (simd_activate<T>(f, x, y, dydx, n)) return;
   for (std::int64_t i = 0; i < n; ++i) scalar_activation(f, x[i], y[i], dydx[i]);
+}
+
+FloatPacket activate_grad_packet_lanes(Activation f, const FloatPacket& x, FloatPacket& dydx) {
+  alignas(64) float in[kFloatLanes], out[kFloatLanes], grad[kFloatLanes];
+  Eigen::internal::pstore(in, x);
+  for (std::int64_t i = 0; i < kFloatLanes; ++i) scalar_activation(f, in[i], out[i], grad[i]);
+  dydx = Eigen::internal::pload<FloatPacket>(grad);
+  return Eigen::internal::pload<FloatPacket>(out);
 }
 
 template void activate<float>(Activation, const float*, float*, std::int64_t);

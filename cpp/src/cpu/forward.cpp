@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 
 #include "cpu/activations.h"
 #include "cpu/dropout.h"
@@ -148,7 +149,17 @@ class ForwardPass {
       const T* rec = s_.recurrent + b * d_.GH;
       switch (cell_.kind) {
         case CellKind::simple_rnn: simple_rnn_row(s, t, b, pre, rec, u); break;
-        case CellKind::lstm: lstm_row(s, t, b, pre, rec, u); break;
+        case CellKind::lstm: {
+          if constexpr (std::is_same_v<T, float>) {
+            // Whole SIMD packets in one fused pass; the last few units (H % lanes) below.
+            const std::int64_t body = u.begin + (u.end - u.begin) / kFloatLanes * kFloatLanes;
+            lstm_row_fused(s, t, b, pre, rec, u.begin, body);
+            if (body < u.end) lstm_row(s, t, b, pre, rec, UnitRange{0, 0, body, u.end});
+          } else {
+            lstm_row(s, t, b, pre, rec, u);
+          }
+          break;
+        }
         case CellKind::gru:
           if (two_phase) gru_reset_gate_row(s, t, b, pre, rec, u); else gru_row(s, t, b, pre, rec, u);
           break;
@@ -230,6 +241,54 @@ class ForwardPass {
     for (std::int64_t j = u.begin; j < u.end; ++j) h_new[j] *= o[j];
     if (real_step(b, t)) std::copy(c_new + u.begin, c_new + u.end, c + u.begin);
     commit_row(s, t, b, h_new, u);
+  }
+
+  // The LSTM step for units [j0, j1) (whole packets) in ONE pass over registers: gate sums,
+  // activations, c and h, mask select, saved state, outputs and the next step's dropped h.
+  void lstm_row_fused(std::int64_t s, std::int64_t t, std::int64_t b, float* pre, const float* rec,
+                      std::int64_t j0, std::int64_t j1) {
+    using Eigen::internal::ploadu;
+    using Eigen::internal::pstoreu;
+    using P = FloatPacket;
+    const std::int64_t H = d_.H, plane = d_.B * H, row = b * H;
+    const Activation act = cell_.activation, gate_act = cell_.recurrent_activation;
+    float* c = s_.c + row;
+    const float* h_old = s_.h[s & 1] + row;
+    float* h_next = s_.h[(s + 1) & 1] + row;
+    float* out = s_.last_output + row;
+    float* saved_h = opt_.training ? reserve_.h_prev + (b * d_.T + t) * H : nullptr;
+    float* saved_c = opt_.training ? reserve_.c_prev + (b * d_.T + t) * H : nullptr;
+    float* sequence = opt_.return_sequences ? output_ + (b * d_.T + s) * H : nullptr;
+    const bool real = real_step(b, t);
+    const P zero = Eigen::internal::pset1<P>(0.0f);
+    for (std::int64_t j = j0; j < j1; j += kFloatLanes) {
+      P a[4];
+      for (int g = 0; g < 4; ++g) {
+        const std::int64_t k = g * H + j;
+        // Same order as sum_pre: pre + ((bias + recurrent) + 0).
+        a[g] = ploadu<P>(pre + k) + (ploadu<P>(bias_in_ + k) + ploadu<P>(rec + k) + zero);
+        pstoreu(pre + k, a[g]);
+      }
+      const P i = activate_packet(gate_act, a[0]), f = activate_packet(gate_act, a[1]);
+      const P g = activate_packet(act, a[2]), o = activate_packet(gate_act, a[3]);
+      const P c_old = ploadu<P>(c + j), h_prev = ploadu<P>(h_old + j);
+      if (saved_h) {
+        pstoreu(saved_h + j, h_prev);
+        pstoreu(saved_c + j, c_old);
+      }
+      const P c_new = f * c_old + i * g;
+      const P h_new = o * activate_packet(act, c_new);
+      const P h_kept = real ? h_new : h_prev;
+      const P out_kept = real ? h_new : (opt_.zero_output_for_mask ? zero : ploadu<P>(out + j));
+      if (real) pstoreu(c + j, c_new);
+      pstoreu(h_next + j, h_kept);
+      pstoreu(out + j, out_kept);
+      if (sequence) pstoreu(sequence + j, out_kept);
+      for (int m = 0; m < recurrent_dropout_.count; ++m) {
+        pstoreu(s_.dropped_h[(s + 1) & 1] + m * plane + row + j,
+                h_kept * ploadu<P>(recurrent_dropout_.gate(m) + row + j));
+      }
+    }
   }
 
   // GRU, reset_after = true: n = act(x W_h + b_ih + r * (h R_h + b_rh)).

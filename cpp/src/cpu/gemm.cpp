@@ -250,8 +250,9 @@ void gemm(std::int64_t M, std::int64_t N, std::int64_t K, Operand<T> A, Operand<
   }
   constexpr std::int64_t W = kPanelWidth<T>;
   const std::int64_t slivers = (M + kMaxRows - 1) / kMaxRows, panels = (N + W - 1) / W;
-  // Split the longer side of C; each thread packs what its part needs.
-  const bool split_rows = slivers >= panels;
+  // Each thread packs all of the operand it does not split: splitting rows repacks B (K x N) per
+  // thread, splitting columns repacks A (M x K). Split where the copy is smaller, given enough parts.
+  const bool split_rows = panels < threads || (M >= N && slivers >= threads);
   const std::int64_t units = split_rows ? slivers : panels;
   // Below ~64K multiply-adds a thread costs more to wake than it saves.
   const std::int64_t work_threads = std::max<std::int64_t>(1, M * N * K / (std::int64_t(1) << 16));

@@ -63,7 +63,7 @@ struct Reserve {
 // Timesteps whose input projection is computed at once. Training projects the whole sequence
 // straight into the reserve; inference bounds the buffer to about kChunkElements.
 inline std::int64_t projection_chunk(const Dims& d, bool training) {
-  constexpr std::int64_t kChunkElements = std::int64_t(1) << 22;
+  constexpr std::int64_t kChunkElements = std::int64_t(1) << 23;
   if (training) return d.T;
   return std::clamp<std::int64_t>(kChunkElements / (d.B * d.GH), 1, d.T);
 }
