@@ -407,10 +407,15 @@ TEST_CASE(threaded_loop_forward_gradients_and_thread_counts) {
 // for more than one chunk gives the same result as training (one projection) and the reference.
 TEST_CASE(forward_inference_projection_in_chunks) {
   using namespace rnnkit_test;
-  Config c = medium_config(CellKind::lstm, true, 2000);  // B*T*G*H = 5.1M > one 4M-element chunk
+  Config c = medium_config(CellKind::lstm, true, 4000);  // B*T*G*H = 10.2M > one 8M-element chunk
   c.return_sequences = false;
   c.dropout = Dropout::none;
-  for (std::int64_t t = 1500; t < c.T; ++t) c.mask[5 * c.T + t] = 0;  // long right padding
+  for (std::int64_t t = 3000; t < c.T; ++t) c.mask[5 * c.T + t] = 0;  // long right padding
+  // The inference scratch must be smaller than one projection of the whole sequence, or this test
+  // would not see a second chunk.
+  const std::int64_t whole = c.B * c.T * 4 * c.H * static_cast<std::int64_t>(sizeof(double));
+  CHECK(rnnkit::forward_memory(c.cell(), c.options(false), rnnkit::DType::float64, c.B, c.T)
+            .workspace_bytes < whole);
   Inputs<double> in = make_inputs(c);
   Outputs<double> ref;
   reference_forward(c, in, ref);
@@ -422,8 +427,7 @@ TEST_CASE(forward_inference_projection_in_chunks) {
   check_all_close("inference vs training", inference.final_h, training.final_h, 1e-12, 1e-13);
 }
 
-// Determinism at a size where the big GEMMs take Eigen's blocked path and the time loop runs on
-// 2 threads.
+// Determinism at a size where the big GEMMs and the time loop run on 2 threads.
 TEST_CASE(determinism_threaded_medium) {
   using namespace rnnkit_test;
   ThreadCount two(2);
