@@ -52,7 +52,12 @@ inline void micro_tile(std::int64_t K, const T* A, std::int64_t lda, const T* Bp
   for (int r = 0; r < MR; ++r) {
     acc0[r] = V{};
     acc1[r] = V{};
+    // The rows of a C tile lie far apart, beyond the hardware prefetcher's reach: ask for them
+    // now so that they arrive while the k loop runs.
+    __builtin_prefetch(C + r * ldc, 1);
+    __builtin_prefetch(C + r * ldc + W - 1, 1);
   }
+#pragma GCC unroll 4
   for (std::int64_t k = 0; k < K; ++k) {
     const V b0 = load<V>(Bp + k * W);
     const V b1 = load<V>(Bp + k * W + L);
