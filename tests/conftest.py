@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import zlib
 
@@ -15,6 +16,28 @@ VARIANTS = [("simple_rnn", True), ("gru", True), ("gru", False), ("lstm", True)]
 VARIANT_IDS = ["simple_rnn", "gru_reset_after", "gru_reset_before", "lstm"]
 
 MASK_PATTERNS = ("none", "right", "left", "holes", "all_masked_row")
+
+
+def option_grid(seed, sizes=False, p_bias=0.7, p_initial_state=0.6):
+    """Every cell variant x mask pattern x go_backwards x return_sequences x zero_output_for_mask,
+    with seeded random use_bias, initial state, dropout kinds and (with `sizes`) B, T, I, H."""
+    r = np.random.default_rng(seed)
+    cases = []
+    for (variant, vid), mask, gb, rs, zo in itertools.product(
+            zip(VARIANTS, VARIANT_IDS), MASK_PATTERNS, [False, True], [False, True],
+            [False, True]):
+        case = dict(variant=variant, mask=mask, go_backwards=gb, return_sequences=rs,
+                    zero_output_for_mask=zo)
+        if sizes:
+            case.update(B=int(r.choice([1, 2, 3, 5])), T=int(r.choice([1, 2, 5, 7])),
+                        I=int(r.choice([1, 2, 3, 6])), H=int(r.choice([1, 2, 3, 5, 9])))
+        case.update(use_bias=bool(r.random() < p_bias),
+                    initial_state=bool(r.random() < p_initial_state),
+                    input_dropout=[None, "shared", "per_gate"][r.integers(3)],
+                    recurrent_dropout=[None, "shared", "per_gate"][r.integers(3)],
+                    seed=int(r.integers(2**31)))
+        cases.append(pytest.param(case, id=f"{vid}-{mask}-gb{int(gb)}-rs{int(rs)}-zo{int(zo)}"))
+    return cases
 
 DROPOUT_RATE = 0.3
 

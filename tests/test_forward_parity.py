@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 
 import numpy as np
 import pytest
@@ -12,7 +11,7 @@ pytest.importorskip("rnnkit._core")
 import rnnkit  # noqa: E402
 from rnnkit import core  # noqa: E402
 
-from conftest import (MASK_PATTERNS, VARIANT_IDS, VARIANTS, make_case, make_mask,  # noqa: E402
+from conftest import (option_grid, VARIANT_IDS, VARIANTS, make_case, make_mask,  # noqa: E402
                       make_x)
 from reference import ACTIVATION_ALIASES, ACTIVATIONS, GATES, reference_forward  # noqa: E402
 
@@ -50,29 +49,8 @@ def check(args, kwargs, T=None):
 
 # ------------------------------------------------------------------ option grid
 
-def _option_grid():
-    """Every cell variant x mask pattern x go_backwards x return_sequences x zero_output_for_mask,
-    with seeded random sizes, use_bias, initial state and dropout kinds."""
-    r = np.random.default_rng(20240601)
-    cases = []
-    for (variant, vid), mask, gb, rs, zo in itertools.product(
-            zip(VARIANTS, VARIANT_IDS), MASK_PATTERNS, [False, True], [False, True],
-            [False, True]):
-        cases.append(pytest.param(
-            dict(variant=variant, mask=mask, go_backwards=gb, return_sequences=rs,
-                 zero_output_for_mask=zo,
-                 B=int(r.choice([1, 2, 3, 5])), T=int(r.choice([1, 2, 5, 7])),
-                 I=int(r.choice([1, 2, 3, 6])), H=int(r.choice([1, 2, 3, 5, 9])),
-                 use_bias=bool(r.random() < 0.7), initial_state=bool(r.random() < 0.6),
-                 input_dropout=[None, "shared", "per_gate"][r.integers(3)],
-                 recurrent_dropout=[None, "shared", "per_gate"][r.integers(3)],
-                 seed=int(r.integers(2**31))),
-            id=f"{vid}-{mask}-gb{int(gb)}-rs{int(rs)}-zo{int(zo)}"))
-    return cases
-
-
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
-@pytest.mark.parametrize("case", _option_grid())
+@pytest.mark.parametrize("case", option_grid(20240601, sizes=True))
 def test_option_grid(case, dtype):
     rng = np.random.default_rng(case["seed"])
     cell, reset_after = case["variant"]

@@ -6,7 +6,6 @@ analytic call gets d_output = W_out and d_states = [W_k].
 
 from __future__ import annotations
 
-import itertools
 
 import numpy as np
 import pytest
@@ -15,7 +14,7 @@ pytest.importorskip("rnnkit._core")
 
 from rnnkit import core  # noqa: E402
 
-from conftest import (MASK_PATTERNS, VARIANT_IDS, VARIANTS, make_case,  # noqa: E402
+from conftest import (option_grid, VARIANT_IDS, VARIANTS, make_case,  # noqa: E402
                       numeric_gradient)
 from reference import ACTIVATION_KINKS, ACTIVATIONS, reference_forward  # noqa: E402
 
@@ -132,24 +131,7 @@ def case_away_from_kinks(draw, attempts=20):
 # ------------------------------------------------------------------ option grid
 
 
-def _grid():
-    r = np.random.default_rng(777)
-    cases = []
-    for (variant, vid), mask, gb, rs, zo in itertools.product(
-            zip(VARIANTS, VARIANT_IDS), MASK_PATTERNS, [False, True], [False, True],
-            [False, True]):
-        cases.append(pytest.param(
-            dict(variant=variant, mask=mask, go_backwards=gb, return_sequences=rs,
-                 zero_output_for_mask=zo, use_bias=bool(r.random() < 0.75),
-                 initial_state=bool(r.random() < 0.7),
-                 input_dropout=[None, "shared", "per_gate"][r.integers(3)],
-                 recurrent_dropout=[None, "shared", "per_gate"][r.integers(3)],
-                 seed=int(r.integers(2**31))),
-            id=f"{vid}-{mask}-gb{int(gb)}-rs{int(rs)}-zo{int(zo)}"))
-    return cases
-
-
-@pytest.mark.parametrize("case", _grid())
+@pytest.mark.parametrize("case", option_grid(777, p_bias=0.75, p_initial_state=0.7))
 def test_gradient_grid(case):
     rng = np.random.default_rng(case["seed"])
     cell, reset_after = case["variant"]

@@ -230,9 +230,9 @@ inline TensorView workspace_view(std::vector<std::uint8_t>& ws, std::int64_t byt
   return view_of(ws.data(), DType::uint8, {bytes});
 }
 
-template <typename T>
-rnnkit::ForwardArgs forward_args(Inputs<T>& in, Outputs<T>& out) {
-  rnnkit::ForwardArgs a;
+// The inputs a forward call and its backward call share.
+template <typename Args, typename T>
+void set_inputs(Args& a, Inputs<T>& in) {
   a.x = in.x.view();
   a.kernel = in.kernel.view();
   a.recurrent_kernel = in.recurrent_kernel.view();
@@ -242,6 +242,12 @@ rnnkit::ForwardArgs forward_args(Inputs<T>& in, Outputs<T>& out) {
   a.mask = in.mask.view();
   a.input_dropout = in.input_dropout.view();
   a.recurrent_dropout = in.recurrent_dropout.view();
+}
+
+template <typename T>
+rnnkit::ForwardArgs forward_args(Inputs<T>& in, Outputs<T>& out) {
+  rnnkit::ForwardArgs a;
+  set_inputs(a, in);
   a.output = out.output.view();
   a.final_h = out.final_h.view();
   a.final_c = out.final_c.view();
@@ -277,15 +283,7 @@ Outputs<T> run_forward(const Config& c, Inputs<T>& in, bool training) {
 template <typename T>
 rnnkit::BackwardArgs backward_args(Inputs<T>& in, Outputs<T>& fwd, Gradients<T>& g) {
   rnnkit::BackwardArgs a;
-  a.x = in.x.view();
-  a.kernel = in.kernel.view();
-  a.recurrent_kernel = in.recurrent_kernel.view();
-  a.bias = in.bias.view();
-  a.initial_h = in.initial_h.view();
-  a.initial_c = in.initial_c.view();
-  a.mask = in.mask.view();
-  a.input_dropout = in.input_dropout.view();
-  a.recurrent_dropout = in.recurrent_dropout.view();
+  set_inputs(a, in);
   a.reserve = fwd.reserve.view();
   a.d_output = in.w_output.view();
   a.d_final_h = in.w_h.view();
