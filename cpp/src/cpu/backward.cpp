@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 
 #include "cpu/activations.h"
 #include "cpu/dropout.h"
@@ -141,7 +142,17 @@ class BackwardPass {
     }
     switch (cell_.kind) {
       case CellKind::simple_rnn: simple_rnn_row(t, b, dh_total, u); break;
-      case CellKind::lstm: lstm_row(t, b, dh_total, u); break;
+      case CellKind::lstm: {
+        if constexpr (std::is_same_v<T, float>) {
+          // Whole SIMD packets in one fused pass; the last few units (H % lanes) below.
+          const std::int64_t body = u.begin + (u.end - u.begin) / kFloatLanes * kFloatLanes;
+          lstm_row_fused(t, b, dh_total, u.begin, body);
+          if (body < u.end) lstm_row(t, b, dh_total, UnitRange{0, 0, body, u.end});
+        } else {
+          lstm_row(t, b, dh_total, u);
+        }
+        break;
+      }
       case CellKind::gru: gru_row(t, b, dh_total, u); break;
     }
   }
@@ -180,6 +191,38 @@ class BackwardPass {
       dc[j] = dct * f[j];
     }
     std::fill(s_.direct + b * H + u.begin, s_.direct + b * H + u.end, T(0));
+  }
+
+  // lstm_row for units [j0, j1) (whole packets) in one pass over registers.
+  void lstm_row_fused(std::int64_t t, std::int64_t b, const float* dh, std::int64_t j0,
+                      std::int64_t j1) {
+    using Eigen::internal::ploadu;
+    using Eigen::internal::pstoreu;
+    using P = FloatPacket;
+    const std::int64_t H = d_.H;
+    const Activation act = cell_.activation, gate_act = cell_.recurrent_activation;
+    const float* pre = reserve_.pre + row(b, t) * d_.GH;
+    const float* c_prev = reserve_.c_prev + row(b, t) * H;
+    float* dpre = s_.d_pre + row(b, t) * d_.GH;
+    float* dc = s_.dc + b * H;
+    float* direct = s_.direct + b * H;
+    const P zero = Eigen::internal::pset1<P>(0.0f);
+    for (std::int64_t j = j0; j < j1; j += kFloatLanes) {
+      P di, df, dg, d_o, dtc;
+      const P i = activate_grad_packet(gate_act, ploadu<P>(pre + j), di);
+      const P f = activate_grad_packet(gate_act, ploadu<P>(pre + H + j), df);
+      const P g = activate_grad_packet(act, ploadu<P>(pre + 2 * H + j), dg);
+      const P o = activate_grad_packet(gate_act, ploadu<P>(pre + 3 * H + j), d_o);
+      const P cp = ploadu<P>(c_prev + j), dh_j = ploadu<P>(dh + j);
+      const P tc = activate_grad_packet(act, f * cp + i * g, dtc);
+      const P dct = ploadu<P>(dc + j) + dh_j * o * dtc;
+      pstoreu(dpre + j, dct * g * di);
+      pstoreu(dpre + H + j, dct * cp * df);
+      pstoreu(dpre + 2 * H + j, dct * i * dg);
+      pstoreu(dpre + 3 * H + j, dh_j * tc * d_o);
+      pstoreu(dc + j, dct * f);
+      pstoreu(direct + j, zero);
+    }
   }
 
   // GRU: z, candidate (both variants) and, with reset_after, r. Without reset_after, r needs
