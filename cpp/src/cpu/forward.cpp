@@ -201,12 +201,12 @@ class ForwardPass {
     // Masked steps keep the state and repeat the last output (or output zeros).
     const T* h_kept = real ? h_new : h_old;
     const T* out_kept = real ? h_new : (opt_.zero_output_for_mask ? s_.zeros : out);
-    for (std::int64_t j = u.begin; j < u.end; ++j) {
-      if (saved) saved[j] = h_old[j];
-      h_next[j] = h_kept[j];
-      out[j] = out_kept[j];
-      if (sequence) sequence[j] = out_kept[j];
-    }
+    // Separate copies: a loop with conditional stores would not vectorize.
+    const std::int64_t j0 = u.begin, j1 = u.end;
+    if (saved) std::copy(h_old + j0, h_old + j1, saved + j0);
+    std::copy(h_kept + j0, h_kept + j1, h_next + j0);
+    if (out_kept != out) std::copy(out_kept + j0, out_kept + j1, out + j0);
+    if (sequence) std::copy(out + j0, out + j1, sequence + j0);
     const std::int64_t plane = d_.B * d_.H;
     for (int g = 0; g < recurrent_dropout_.count; ++g) {
       const T* m = recurrent_dropout_.gate(g) + row;
