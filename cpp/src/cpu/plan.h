@@ -33,15 +33,6 @@ struct Reserve {
   T* c_prev;  // [B, T, H]   LSTM: c before that step
   T* hh;      // [B, T, H]   GRU reset_after: h_{t-1} R_h + b_rh, the term the reset gate scales
 
-  static Reserve carve(Arena& arena, const CellSpec& cell, const Dims& d) {
-    Reserve r{};
-    const std::int64_t rows = d.B * d.T;
-    r.pre = arena.take<T>(rows * d.GH);
-    r.h_prev = arena.take<T>(rows * d.H);
-    r.c_prev = cell.kind == CellKind::lstm ? arena.take<T>(rows * d.H) : nullptr;
-    r.hh = has_candidate_projection(cell) ? arena.take<T>(rows * d.H) : nullptr;
-    return r;
-  }
   // Reserve is a plain element array: no alignment padding between its parts.
   static std::int64_t elements(const CellSpec& cell, const Dims& d) {
     const std::int64_t rows = d.B * d.T;
