@@ -91,6 +91,13 @@ class BackwardPass {
   void recurrent_gradient(std::int64_t t, int g0, int g1, const UnitRange& u) {
     const T* dR = d_rec_ + t * d_.GH;
     const std::int64_t ld = d_.T * d_.GH;
+    // Only GRU's z * h_{t-1} and masked steps make the direct path non-zero.
+    const bool direct = mask_ || cell_.kind == CellKind::gru;
+    if (recurrent_dropout_.none() && !direct) {
+      gemm_panels(d_.B, dR, ld, packed_, g0 * d_.H, g1 * d_.H, u.panel_begin, u.panel_end, s_.dh,
+                  d_.H, false);
+      return;
+    }
     for (std::int64_t b = 0; b < d_.B; ++b) {
       std::copy(s_.direct + b * d_.H + u.begin, s_.direct + b * d_.H + u.end, s_.dh + b * d_.H + u.begin);
     }

@@ -194,19 +194,22 @@ class ForwardPass {
     const std::int64_t row = b * d_.H;
     const T* h_old = s_.h[s & 1] + row;
     T* h_next = s_.h[(s + 1) & 1] + row;
-    T* out = s_.last_output + row;
     T* saved = opt_.training ? reserve_.h_prev + (b * d_.T + t) * d_.H : nullptr;
     T* sequence = opt_.return_sequences ? output_ + (b * d_.T + s) * d_.H : nullptr;
     const bool real = real_step(b, t);
     // Masked steps keep the state and repeat the last output (or output zeros).
     const T* h_kept = real ? h_new : h_old;
-    const T* out_kept = real ? h_new : (opt_.zero_output_for_mask ? s_.zeros : out);
     // Separate copies: a loop with conditional stores would not vectorize.
     const std::int64_t j0 = u.begin, j1 = u.end;
     if (saved) std::copy(h_old + j0, h_old + j1, saved + j0);
     std::copy(h_kept + j0, h_kept + j1, h_next + j0);
-    if (out_kept != out) std::copy(out_kept + j0, out_kept + j1, out + j0);
-    if (sequence) std::copy(out + j0, out + j1, sequence + j0);
+    const T* out_kept = h_new;
+    if (mask_) {  // without a mask every output is the new state: no running output to keep
+      T* out = s_.last_output + row;
+      out_kept = real ? h_new : (opt_.zero_output_for_mask ? s_.zeros : out);
+      if (out_kept != out) std::copy(out_kept + j0, out_kept + j1, out + j0);
+    }
+    if (sequence) std::copy(out_kept + j0, out_kept + j1, sequence + j0);
     const std::int64_t plane = d_.B * d_.H;
     for (int g = 0; g < recurrent_dropout_.count; ++g) {
       const T* m = recurrent_dropout_.gate(g) + row;
@@ -282,7 +285,7 @@ class ForwardPass {
       const P out_kept = real ? h_new : (opt_.zero_output_for_mask ? zero : ploadu<P>(out + j));
       if (real) pstoreu(c + j, c_new);
       pstoreu(h_next + j, h_kept);
-      pstoreu(out + j, out_kept);
+      if (mask_) pstoreu(out + j, out_kept);
       if (sequence) pstoreu(sequence + j, out_kept);
       for (int m = 0; m < recurrent_dropout_.count; ++m) {
         pstoreu(s_.dropped_h[(s + 1) & 1] + m * plane + row + j,
@@ -346,7 +349,7 @@ class ForwardPass {
     const T* h = s_.h[d_.T & 1];
     std::memcpy(final_h_, h, n * sizeof(T));
     if (final_c_) std::memcpy(final_c_, s_.c, n * sizeof(T));
-    if (!opt_.return_sequences) std::memcpy(output_, s_.last_output, n * sizeof(T));
+    if (!opt_.return_sequences) std::memcpy(output_, mask_ ? s_.last_output : h, n * sizeof(T));
   }
 
   const CellSpec& cell_;
