@@ -66,6 +66,11 @@ def sanity(args, kw):
 
 CELL_PARAMS = pytest.mark.parametrize("variant", VARIANTS, ids=VARIANT_IDS)
 
+
+def x_kernel_mismatch():
+    """x and kernel disagree on I (one has I + 1): blaming either is fair, with both sizes shown."""
+    return rf"(?s)(?=.*(?:{names('x')}|{names('kernel')}))(?=.*{I + 1})(?=.*{I})"
+
 # ------------------------------------------------------------------ forward: shapes
 
 
@@ -84,9 +89,7 @@ def test_x_feature_mismatch(variant):
     cell, reset_after = variant
     args, kw = build(*variant)
     args[1] = np.ones((B, T, I + 1))
-    # x and kernel disagree on I: either may be blamed, and the message shows both sizes.
-    with pytest.raises(ValueError, match=rf"(?s)(?=.*(?:{names('x')}|{names('kernel')}))"
-                                         rf"(?=.*{I + 1})(?=.*{I})"):
+    with pytest.raises(ValueError, match=x_kernel_mismatch()):
         call(args, kw)
 
 
@@ -101,8 +104,7 @@ def test_kernel_shape(variant, which):
     args[2] = np.ones(shape)
     pattern = shape_error("kernel", shape)
     if which == "rows":
-        # kernel and x disagree on I: blaming either is fair, with both sizes shown.
-        pattern = rf"(?s)(?=.*(?:{names('x')}|{names('kernel')}))(?=.*{I + 1})(?=.*{I})"
+        pattern = x_kernel_mismatch()
     with pytest.raises(ValueError, match=pattern):
         call(args, kw)
 
