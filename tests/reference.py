@@ -290,5 +290,89 @@ def reference_forward(cell, x, kernel, recurrent_kernel, bias=None, *, initial_s
     return output.astype(out_dtype), [s.astype(out_dtype) for s in final]
 
 
+# --------------------------------------------------------------------------------------------
+# Layer semantics around the cell: stacks and Bidirectional
+# --------------------------------------------------------------------------------------------
+
+
+def reference_stacked(cells, x, *, initial_states=None, mask=None, go_backwards=False,
+                      return_sequences=False, zero_output_for_mask=False):
+    """RNN([cell_1, ..., cell_n]) step by step, as Keras' StackedRNNCells runs it.
+
+    `cells` is a list of dicts with the arguments of reference_forward (cell, kernel,
+    recurrent_kernel, bias, activation, recurrent_activation, reset_after). At each step cell k
+    reads cell k-1's raw output; the mask then selects, for every state of every cell and for
+    the stack's output, between the new value and the previous one. Returns (output,
+    [[states of cell 1], ..., [states of cell n]]).
+    """
+    out_dtype = np.asarray(x).dtype
+    x = np.asarray(x, dtype=np.float64)
+    B, T, _ = x.shape
+    mask = np.ones((B, T), dtype=bool) if mask is None else np.asarray(mask) != 0
+    states = []
+    for k, spec in enumerate(cells):
+        H = np.asarray(spec["recurrent_kernel"]).shape[0]
+        count = 2 if spec["cell"] == "lstm" else 1
+        given = None if initial_states is None else initial_states[k]
+        states.append([np.zeros((B, H)) for _ in range(count)] if given is None else
+                      [np.asarray(s, dtype=np.float64) for s in given])
+    prev_out = None
+    outputs = []
+    for t in (range(T - 1, -1, -1) if go_backwards else range(T)):
+        inp = x[:, t:t + 1, :]
+        new_states = []
+        for spec, cell_states in zip(cells, states):
+            out, cell_new = reference_forward(
+                spec["cell"], inp, spec["kernel"], spec["recurrent_kernel"], spec.get("bias"),
+                initial_state=cell_states, activation=spec.get("activation", "tanh"),
+                recurrent_activation=spec.get("recurrent_activation", "sigmoid"),
+                reset_after=spec.get("reset_after", True))
+            new_states.append(cell_new)
+            inp = out[:, None, :]
+        out = inp[:, 0, :]
+        m = mask[:, t][:, None]
+        states = [[np.where(m, n, o) for n, o in zip(ns, os)]
+                  for ns, os in zip(new_states, states)]
+        if prev_out is None:
+            prev_out = np.zeros_like(out)
+        out = np.where(m, out, 0.0 if zero_output_for_mask else prev_out)
+        prev_out = out
+        outputs.append(out)
+    output = np.stack(outputs, axis=1) if return_sequences else outputs[-1]
+    return output.astype(out_dtype), [[s.astype(out_dtype) for s in cs] for cs in states]
+
+
+def reference_bidirectional(forward, backward, x, *, merge_mode="concat", mask=None,
+                            return_sequences=False, initial_states=None):
+    """Keras' Bidirectional: `forward` and `backward` are dicts of reference_forward arguments.
+
+    Both halves run with zero_output_for_mask = return_sequences (Keras forces it); the
+    backward half runs with go_backwards=True and its sequence is flipped back onto the input's
+    time axis. Returns (merged output, forward states, backward states); merged output is a
+    list [forward, backward] for merge_mode=None.
+    """
+    fwd_init = bwd_init = None
+    if initial_states is not None:
+        half = len(initial_states) // 2
+        fwd_init, bwd_init = initial_states[:half], initial_states[half:]
+    common = dict(mask=mask, return_sequences=return_sequences,
+                  zero_output_for_mask=return_sequences)
+    y_f, s_f = reference_forward(x=x, initial_state=fwd_init, go_backwards=False,
+                                 **forward, **common)
+    y_b, s_b = reference_forward(x=x, initial_state=bwd_init, go_backwards=True,
+                                 **backward, **common)
+    if return_sequences:
+        y_b = y_b[:, ::-1]
+    merged = {
+        "concat": lambda: np.concatenate([y_f, y_b], axis=-1),
+        "sum": lambda: y_f + y_b,
+        "mul": lambda: y_f * y_b,
+        "ave": lambda: (y_f + y_b) / 2,
+        None: lambda: [y_f, y_b],
+    }[merge_mode]()
+    return merged, s_f, s_b
+
+
 __all__ = ["ACTIVATIONS", "ACTIVATION_ALIASES", "ACTIVATION_KINKS", "CELLS", "GATES",
-           "canonical_activation", "reference_forward"]
+           "canonical_activation", "reference_bidirectional", "reference_forward",
+           "reference_stacked"]

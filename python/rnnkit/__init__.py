@@ -1,8 +1,20 @@
-"""rnnkit: recurrent neural networks with the Keras API on a C++ core."""
+"""rnnkit: recurrent neural networks with the Keras API on a C++ core.
+
+`import rnnkit as keras`: `keras.layers.LSTM(64)`, `keras.ops`, `keras.initializers`, ... take
+the arguments of their Keras 3 namesakes and give the same numbers; `rnnkit.core` is the C++
+core on NumPy arrays.
+"""
 
 from rnnkit import core
 from rnnkit.core import get_num_threads, set_num_threads
+from rnnkit import (activations, constraints, initializers, ops, random, regularizers, saving,
+                    tree, utils)
+from rnnkit import layers
+from rnnkit.autodiff import GradientTape
+from rnnkit.variables import Variable
 
 __version__ = "0.1.0"
 
-__all__ = ["core", "get_num_threads", "set_num_threads", "__version__"]
+__all__ = ["GradientTape", "Variable", "activations", "constraints", "core", "get_num_threads",
+           "initializers", "layers", "ops", "random", "regularizers", "saving",
+           "set_num_threads", "tree", "utils", "__version__"]

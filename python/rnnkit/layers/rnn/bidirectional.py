@@ -1,0 +1,176 @@
+"""Bidirectional: one RNN reads the sequence forwards, another backwards; outputs merged."""
+
+from __future__ import annotations
+
+from rnnkit import ops
+from rnnkit.layers.layer import Layer
+
+MERGE_MODES = ("sum", "mul", "ave", "concat", None)
+
+
+def _copy_layer(layer, name, **overrides):
+    """A fresh layer (new weights) with `layer`'s configuration, as Keras builds its halves."""
+    config = layer.get_config()
+    config["name"] = name
+    config.update(overrides)
+    try:
+        return type(layer).from_config(config)
+    except Exception as error:  # a user's layer or cell without a usable get_config
+        raise ValueError(
+            f"Bidirectional copies the layer it wraps from its config, and "
+            f"{type(layer).__name__}.from_config(get_config()) failed: {error}. Give the layer "
+            f"(and its cell) a complete `get_config()`, or pass `backward_layer` yourself."
+        ) from error
+
+
+class Bidirectional(Layer):
+    """Runs `layer` forwards and a copy backwards (Keras' `Bidirectional`).
+
+    Args:
+        layer: an RNN layer (SimpleRNN, GRU, LSTM or RNN). It is copied from its config, not
+            used itself: the halves are named `forward_<name>` and `backward_<name>`.
+        merge_mode: "concat" (default), "sum", "mul", "ave", or None (a list of both outputs).
+        weights: accepted and ignored, as in Keras.
+        backward_layer: optional; used as is. It must have the opposite `go_backwards` and the
+            same `return_sequences`, `return_state` and `stateful`.
+    """
+
+    def __init__(self, layer, merge_mode="concat", weights=None, backward_layer=None, **kwargs):
+        if not isinstance(layer, Layer):
+            raise ValueError("Please initialize `Bidirectional` layer with a "
+                             f"`rnnkit.layers.Layer` instance. Received: {layer}")
+        if backward_layer is not None and not isinstance(backward_layer, Layer):
+            raise ValueError("`backward_layer` need to be a `rnnkit.layers.Layer` instance. "
+                             f"Received: {backward_layer}")
+        if merge_mode not in MERGE_MODES:
+            raise ValueError(f"Invalid merge mode. Received: {merge_mode}. Merge mode should be "
+                             'one of {"sum", "mul", "ave", "concat", None}')
+        # The wrapper computes in the wrapped layer's dtype unless told otherwise.
+        kwargs.setdefault("dtype", layer.dtype)
+        super().__init__(**kwargs)
+        base_name = layer.name[len("forward_"):] if layer.name.startswith("forward_") \
+            else layer.name
+        self.forward_layer = _copy_layer(layer, "forward_" + base_name)
+        if backward_layer is None:
+            self.backward_layer = _copy_layer(layer, "backward_" + base_name,
+                                              go_backwards=not layer.go_backwards)
+        else:
+            self.backward_layer = backward_layer
+        self._backward_given = backward_layer is not None
+        if self.forward_layer.go_backwards == self.backward_layer.go_backwards:
+            raise ValueError(
+                "Forward layer and backward layer should have different `go_backwards` value. "
+                f"Received: forward_layer.go_backwards={self.forward_layer.go_backwards}, "
+                f"backward_layer.go_backwards={self.backward_layer.go_backwards}")
+        for attribute in ("stateful", "return_sequences", "return_state"):
+            forward_value = getattr(self.forward_layer, attribute)
+            backward_value = getattr(self.backward_layer, attribute)
+            if forward_value != backward_value:
+                raise ValueError(
+                    "Forward layer and backward layer are expected to have the same value for "
+                    f'attribute "{attribute}", got "{forward_value}" for forward layer and '
+                    f'"{backward_value}" for backward layer')
+        self.merge_mode = merge_mode
+        self.return_sequences = self.forward_layer.return_sequences
+        self.return_state = self.forward_layer.return_state
+        self.stateful = self.forward_layer.stateful
+        # Keras: masked positions of a sequence output are zero in both halves.
+        for half in (self.forward_layer, self.backward_layer):
+            half.zero_output_for_mask = self.return_sequences
+        del weights
+
+    @property
+    def states(self):
+        forward, backward = self.forward_layer.states, self.backward_layer.states
+        if forward is None or backward is None:
+            return None
+        return tuple(forward) + tuple(backward)
+
+    def reset_state(self):
+        if not self.stateful:
+            raise AttributeError("Layer must be stateful.")
+        self.forward_layer.reset_state()
+        self.backward_layer.reset_state()
+
+    def reset_states(self):
+        self.reset_state()
+
+    def build(self, sequences_shape, initial_state_shape=None):
+        if not self.forward_layer.built:
+            self.forward_layer.build(sequences_shape)
+        if not self.backward_layer.built:
+            self.backward_layer.build(sequences_shape)
+
+    def compute_output_shape(self, sequences_shape, initial_state_shape=None):
+        forward = self.forward_layer.compute_output_shape(sequences_shape)
+        backward = self.backward_layer.compute_output_shape(sequences_shape)
+        if self.return_state:
+            forward, forward_states = forward[0], forward[1:]
+            backward, backward_states = backward[0], backward[1:]
+        if self.merge_mode == "concat":
+            output = tuple(forward[:-1]) + (forward[-1] + backward[-1],)
+        elif self.merge_mode is None:
+            output = [tuple(forward), tuple(backward)]
+        else:
+            output = tuple(forward)
+        if not self.return_state:
+            return output
+        outputs = output if self.merge_mode is None else [output]
+        return list(outputs) + list(forward_states) + list(backward_states)
+
+    def call(self, sequences, initial_state=None, mask=None, training=False):
+        forward_state = backward_state = None
+        if initial_state is not None:
+            initial_state = list(initial_state) if isinstance(initial_state, (list, tuple)) \
+                else [initial_state]
+            if len(initial_state) % 2:
+                raise ValueError(
+                    "When passing `initial_state` to a Bidirectional RNN, the state should be a "
+                    "list containing the states of the underlying RNNs (forward states first, "
+                    f"then backward states). Received {len(initial_state)} state(s), an odd "
+                    "number.")
+            half = len(initial_state) // 2
+            forward_state, backward_state = initial_state[:half], initial_state[half:]
+        forward = self.forward_layer(sequences, initial_state=forward_state, mask=mask,
+                                     training=training)
+        backward = self.backward_layer(sequences, initial_state=backward_state, mask=mask,
+                                       training=training)
+        forward_states = backward_states = []
+        if self.return_state:
+            forward, forward_states = forward[0], list(forward[1:])
+            backward, backward_states = backward[0], list(backward[1:])
+        if self.return_sequences:
+            # The backward half comes in processing order; align it with the input's time axis.
+            backward = ops.flip(backward, axis=1)
+        if self.merge_mode == "concat":
+            output = ops.concatenate([forward, backward], axis=-1)
+        elif self.merge_mode == "sum":
+            output = ops.add(forward, backward)
+        elif self.merge_mode == "ave":
+            output = ops.divide(ops.add(forward, backward), 2.0)
+        elif self.merge_mode == "mul":
+            output = ops.multiply(forward, backward)
+        else:
+            output = [forward, backward]
+        if not self.return_state:
+            return output
+        outputs = output if self.merge_mode is None else [output]
+        return list(outputs) + forward_states + backward_states
+
+    def get_config(self):
+        from rnnkit import saving
+        config = {**super().get_config(), "merge_mode": self.merge_mode,
+                  "layer": saving.serialize(self.forward_layer)}
+        if self._backward_given:
+            config["backward_layer"] = saving.serialize(self.backward_layer)
+        return config
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        from rnnkit import saving
+        config = dict(config)
+        config["layer"] = saving.deserialize(config["layer"], custom_objects=custom_objects)
+        if config.get("backward_layer") is not None:
+            config["backward_layer"] = saving.deserialize(config["backward_layer"],
+                                                          custom_objects=custom_objects)
+        return cls(**config)

@@ -1,0 +1,217 @@
+"""What SimpleRNNCell, GRUCell and LSTMCell share: their arguments, weights, dropout masks and
+config. Each subclass states its gate count and writes its step equations in `call`.
+
+The same cell runs two ways: the whole sequence fused in the C++ core (`fused.py`, used
+whenever the cell's configuration allows it), or step by step through `call` in the generic RNN
+loop. Both read the weights and dropout masks defined here, so they compute the same thing.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rnnkit import activations, constraints, initializers, ops, regularizers
+from rnnkit import random as rnn_random
+from rnnkit.layers.layer import Layer
+
+
+def check_units(units):
+    if isinstance(units, bool) or not isinstance(units, (int, np.integer)):
+        raise TypeError(f"Argument `units` must be a positive integer, got {units!r} "
+                        f"of type {type(units).__name__}")
+    if units <= 0:
+        raise ValueError(f"Received an invalid value for argument `units`, expected a positive "
+                         f"integer, got {units}.")
+    return int(units)
+
+
+def clamp_rate(rate, argument):
+    if isinstance(rate, bool) or not isinstance(rate, (int, float, np.integer, np.floating)):
+        raise TypeError(f"Argument `{argument}` must be a float in [0, 1], got {rate!r}")
+    # Keras clamps silently (dropout=1.5 becomes 1.0).
+    return float(min(1.0, max(0.0, float(rate))))
+
+
+def check_seed(seed):
+    if seed is None or isinstance(seed, rnn_random.SeedGenerator):
+        return seed
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"Argument `seed` must be None, an int or a SeedGenerator, got {seed!r}")
+    return int(seed)
+
+
+class BuiltinCell(Layer):
+    """Base of the three built-in cells. `gates` is 1, 3 or 4."""
+
+    gates = 1
+    core_name = None          # the C++ core's name for the cell: simple_rnn, gru, lstm
+    has_recurrent_activation = True
+    # GRU and LSTM apply dropout only for 0 < rate < 1; SimpleRNN for any rate > 0 (Keras).
+    dropout_needs_rate_below_one = True
+
+    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
+                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
+                 bias_initializer="zeros", kernel_regularizer=None, recurrent_regularizer=None,
+                 bias_regularizer=None, kernel_constraint=None, recurrent_constraint=None,
+                 bias_constraint=None, dropout=0.0, recurrent_dropout=0.0, seed=None,
+                 implementation=2, **kwargs):
+        super().__init__(**kwargs)
+        self.units = check_units(units)
+        self.activation = activations.get(activation)
+        self.recurrent_activation = activations.get(recurrent_activation)
+        if not isinstance(use_bias, bool):
+            raise TypeError(f"Argument `use_bias` must be a bool, got {use_bias!r}")
+        self.use_bias = use_bias
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.recurrent_initializer = initializers.get(recurrent_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.recurrent_constraint = constraints.get(recurrent_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
+        self.dropout = clamp_rate(dropout, "dropout")
+        self.recurrent_dropout = clamp_rate(recurrent_dropout, "recurrent_dropout")
+        self.seed = check_seed(seed)
+        self.seed_generator = seed if isinstance(seed, rnn_random.SeedGenerator) else \
+            rnn_random.SeedGenerator(seed)
+        if implementation not in (1, 2):
+            raise ValueError(f"Argument `implementation` must be 1 or 2, got {implementation!r}")
+        # Keras: a recurrent dropout forces implementation 1, with one dropout mask per gate.
+        self.implementation = 1 if self.recurrent_dropout > 0 else implementation
+        self.state_size = self.units
+        self.output_size = self.units
+        self._dropout_mask = None
+        self._recurrent_dropout_mask = None
+
+    # -- weights ---------------------------------------------------------------------------------
+    def bias_shape(self):
+        return (self.gates * self.units,)
+
+    def bias_initial_value(self, shape, dtype=None):
+        return self.bias_initializer(shape, dtype=dtype)
+
+    def build(self, input_shape):
+        input_dim = input_shape[-1]
+        if input_dim is None:
+            raise ValueError(f"The last dimension of the input of {self.name} must be defined, "
+                             f"got input shape {tuple(input_shape)}")
+        width = self.gates * self.units
+        self.kernel = self.add_weight(
+            shape=(input_dim, width), name="kernel", initializer=self.kernel_initializer,
+            regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
+        self.recurrent_kernel = self.add_weight(
+            shape=(self.units, width), name="recurrent_kernel",
+            initializer=self.recurrent_initializer, regularizer=self.recurrent_regularizer,
+            constraint=self.recurrent_constraint)
+        if self.use_bias:
+            self.bias = self.add_weight(
+                shape=self.bias_shape(), name="bias", initializer=self.bias_initial_value,
+                regularizer=self.bias_regularizer, constraint=self.bias_constraint)
+        else:
+            self.bias = None
+
+    def get_initial_state(self, batch_size=None):
+        return [np.zeros((batch_size, self.units), dtype=self.dtype)
+                for _ in range(len(self.state_shapes()))]
+
+    def state_shapes(self):
+        return [(self.units,)]
+
+    # -- dropout ---------------------------------------------------------------------------------
+    def _rate_applies(self, rate):
+        return 0.0 < rate < 1.0 if self.dropout_needs_rate_below_one else rate > 0.0
+
+    @property
+    def per_gate_masks(self):
+        return self.gates > 1 and self.implementation == 1
+
+    def _draw_mask(self, like, rate):
+        count = self.gates if self.per_gate_masks else 1
+        shape = (count,) + tuple(like.shape) if count > 1 else tuple(like.shape)
+        ones = np.ones(shape, dtype=self.dtype)
+        return np.asarray(rnn_random.dropout(ones, rate, seed=self.seed_generator),
+                          dtype=self.dtype)
+
+    def get_dropout_mask(self, step_input):
+        """The input dropout multipliers of the current sequence: (B, D), or (G, B, D) with one
+        mask per gate in implementation 1. None when no input dropout applies."""
+        if self._dropout_mask is None and self._rate_applies(self.dropout):
+            self._dropout_mask = self._draw_mask(step_input, self.dropout)
+        return self._dropout_mask
+
+    def get_recurrent_dropout_mask(self, step_state):
+        if self._recurrent_dropout_mask is None and self._rate_applies(self.recurrent_dropout):
+            self._recurrent_dropout_mask = self._draw_mask(step_state, self.recurrent_dropout)
+        return self._recurrent_dropout_mask
+
+    def reset_dropout_mask(self):
+        self._dropout_mask = None
+
+    def reset_recurrent_dropout_mask(self):
+        self._recurrent_dropout_mask = None
+
+    def _dropped(self, value, mask, gate):
+        """value * the gate's mask (the shared mask when masks are not per gate)."""
+        if mask is None:
+            return value
+        return ops.multiply(value, mask[gate] if mask.ndim == 3 else mask)
+
+    def _gate_projections(self, value, weight, mask):
+        """[value @ weight_g for each gate g], with the gate's dropout mask applied to value."""
+        units = self.units
+        if mask is not None and mask.ndim == 3:
+            return [ops.matmul(ops.multiply(value, mask[g]),
+                               ops.get_item(weight, (slice(None), slice(g * units,
+                                                                        (g + 1) * units))))
+                    for g in range(self.gates)]
+        return ops.split(ops.matmul(self._dropped(value, mask, 0), weight), self.gates, axis=-1)
+
+    def _step_masks(self, inputs, h_prev, training):
+        dp = self.get_dropout_mask(inputs) if training else None
+        rec = self.get_recurrent_dropout_mask(h_prev) if training else None
+        return dp, rec
+
+    # -- the fused kernel ------------------------------------------------------------------------
+    def fused_activations(self):
+        """(activation, recurrent_activation) names for the C++ core, or None when an
+        activation is a callable the core cannot run (the generic loop is used then)."""
+        act = activations.fused_name(self.activation)
+        rec = activations.fused_name(self.recurrent_activation) \
+            if self.has_recurrent_activation else "sigmoid"
+        if act is None or rec is None:
+            return None
+        return act, rec
+
+    def fused_bias(self):
+        return None if self.bias is None else self.bias.value
+
+    # -- config ----------------------------------------------------------------------------------
+    def cell_config(self):
+        """The arguments a layer (SimpleRNN/GRU/LSTM) lists flat in its own config."""
+        config = {
+            "units": self.units,
+            "activation": activations.serialize(self.activation),
+        }
+        if self.has_recurrent_activation:
+            config["recurrent_activation"] = activations.serialize(self.recurrent_activation)
+        config.update({
+            "use_bias": self.use_bias,
+            "kernel_initializer": initializers.serialize(self.kernel_initializer),
+            "recurrent_initializer": initializers.serialize(self.recurrent_initializer),
+            "bias_initializer": initializers.serialize(self.bias_initializer),
+            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+            "recurrent_regularizer": regularizers.serialize(self.recurrent_regularizer),
+            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
+            "recurrent_constraint": constraints.serialize(self.recurrent_constraint),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
+            "dropout": self.dropout,
+            "recurrent_dropout": self.recurrent_dropout,
+            "seed": self.seed if not isinstance(self.seed, rnn_random.SeedGenerator) else None,
+        })
+        return config
+
+    def get_config(self):
+        return {**super().get_config(), **self.cell_config()}

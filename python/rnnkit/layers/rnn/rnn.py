@@ -1,0 +1,476 @@
+"""`RNN`: runs a cell over the time axis (Keras' `keras.layers.RNN`), and `BuiltinRNN`, the base
+of SimpleRNN, GRU and LSTM.
+
+Two ways to run a sequence, with the same results:
+- fused: a built-in cell (or a stack of them) whose configuration the C++ core supports runs
+  the whole sequence in one core call per cell (`fused.py`);
+- generic: any other cell (users' cells, activations given as arbitrary callables) runs step by
+  step in Python, calling `cell.call(inputs_t, states[, training])`.
+Masks, go_backwards, zero_output_for_mask, initial and stateful states and the output structure
+are handled here for both.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+
+import numpy as np
+
+from rnnkit import ops, tree
+from rnnkit.layers.layer import Layer, shape_of, to_snake_case
+from rnnkit.variables import Variable
+
+_generic_only = [False]
+
+
+@contextlib.contextmanager
+def generic_loop_only():
+    """Runs every RNN through the generic Python loop (the second oracle of the tests)."""
+    _generic_only.append(True)
+    try:
+        yield
+    finally:
+        _generic_only.pop()
+
+
+def _is_shape(value):
+    return isinstance(value, (tuple, list)) and all(
+        s is None or (isinstance(s, (int, np.integer)) and not isinstance(s, bool))
+        for s in value)
+
+
+def _as_state_shape(entry):
+    """One state's size: an int (a width) or a shape without the batch axis."""
+    if hasattr(entry, "as_list"):
+        entry = entry.as_list()
+    if isinstance(entry, (int, np.integer)) and not isinstance(entry, bool):
+        return (int(entry),)
+    if _is_shape(entry) and len(entry) > 0:
+        return tuple(int(s) for s in entry)
+    raise ValueError("state_size must be an integer, or a list/tuple of integers (one for each "
+                     f"state tensor), or of shapes. Received: state_size entry {entry!r}")
+
+
+def state_shapes(cell):
+    """The cell's states as shapes without the batch axis: a list with one tuple per state, or
+    for StackedRNNCells a list with one such list per cell."""
+    from rnnkit.layers.rnn.stacked_rnn_cells import StackedRNNCells
+    if isinstance(cell, StackedRNNCells):
+        return [state_shapes(c) for c in cell.cells]
+    size = cell.state_size
+    if hasattr(size, "as_list"):
+        size = size.as_list()
+    if isinstance(size, (int, np.integer)) and not isinstance(size, bool):
+        return [(int(size),)]
+    if isinstance(size, (list, tuple)):
+        return [_as_state_shape(entry) for entry in size]
+    raise ValueError("state_size must be an integer, or a list/tuple of integers (one for each "
+                     f"state tensor). Received: state_size={size!r}")
+
+
+def _is_stacked(shapes):
+    return bool(shapes) and isinstance(shapes[0], list)
+
+
+def _call_accepts_training(cell):
+    try:
+        return "training" in inspect.signature(cell.call).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+class RNN(Layer):
+    """Runs `cell` over sequences (Keras' `RNN`).
+
+    Args:
+        cell: a cell (anything with `call(inputs, states[, training])` and `state_size`), or a
+            list of cells, which is wrapped in `StackedRNNCells`.
+        return_sequences: return the output of every step (B, T, ...) instead of the last.
+        return_state: also return the final states: `[output, *states]`.
+        go_backwards: process the input from the last step to the first; the output sequence is
+            in processing order (reversed), as in Keras.
+        stateful: the final states of a call are the initial states of the next (`states`,
+            `reset_state()`); the batch size is fixed by the first call.
+        unroll: accepted for Keras compatibility; results do not depend on it.
+        zero_output_for_mask: masked steps output zeros instead of the previous output.
+
+    Call: `layer(sequences, initial_state=None, mask=None, training=None)`.
+    """
+
+    def __init__(self, cell, return_sequences=False, return_state=False, go_backwards=False,
+                 stateful=False, unroll=False, zero_output_for_mask=False, **kwargs):
+        from rnnkit.layers.rnn.stacked_rnn_cells import StackedRNNCells
+        if isinstance(cell, (list, tuple)):
+            cell = StackedRNNCells(cell)
+        if not hasattr(cell, "call"):
+            raise ValueError(f"Argument `cell` should have a `call` method. Received: cell={cell}")
+        if not hasattr(cell, "state_size"):
+            raise ValueError(
+                "The RNN cell should have a `state_size` attribute (single integer or list of "
+                f"integers, one integer per RNN state). Received: cell={cell}")
+        self._state_shapes = state_shapes(cell)
+        output_size = getattr(cell, "output_size", None)
+        if output_size is not None and not _is_stacked(self._state_shapes) and not (
+                isinstance(output_size, (int, np.integer)) or hasattr(output_size, "as_list")
+                or isinstance(output_size, (list, tuple))):
+            raise ValueError(f"output_size must be an integer. Received: {output_size!r}")
+        super().__init__(**kwargs)
+        for argument, value in (("return_sequences", return_sequences),
+                                ("return_state", return_state), ("go_backwards", go_backwards),
+                                ("stateful", stateful), ("unroll", unroll),
+                                ("zero_output_for_mask", zero_output_for_mask)):
+            if not isinstance(value, (bool, np.bool_)):
+                raise TypeError(f"Argument `{argument}` must be a bool, got {value!r}")
+        self.cell = cell
+        self.return_sequences = bool(return_sequences)
+        self.return_state = bool(return_state)
+        self.go_backwards = bool(go_backwards)
+        self.stateful = bool(stateful)
+        self.unroll = bool(unroll)
+        self.zero_output_for_mask = bool(zero_output_for_mask)
+        self.states = None
+        self._cell_takes_training = _call_accepts_training(cell)
+
+    # -- shapes ------------------------------------------------------------------------------------
+    @property
+    def state_size(self):
+        return self.cell.state_size
+
+    def _output_shapes(self):
+        """Output shape(s) without the batch axis, from `output_size` or the first state."""
+        size = getattr(self.cell, "output_size", None)
+        if size is None:
+            first = self._state_shapes[-1][0] if _is_stacked(self._state_shapes) \
+                else self._state_shapes[0]
+            return first
+        if hasattr(size, "as_list"):
+            size = size.as_list()
+        if isinstance(size, (int, np.integer)):
+            return (int(size),)
+        if _is_shape(size):
+            return tuple(size)
+        return [tuple(s.as_list()) if hasattr(s, "as_list") else
+                ((int(s),) if isinstance(s, (int, np.integer)) else tuple(s)) for s in size]
+
+    def compute_output_shape(self, sequences_shape, initial_state_shape=None):
+        first = tree.flatten(sequences_shape) if not _is_shape(sequences_shape) else None
+        if _is_shape(sequences_shape):
+            batch, steps = sequences_shape[0], sequences_shape[1]
+        else:
+            leaves = [s for s in _shape_leaves(sequences_shape)]
+            batch, steps = leaves[0][0], leaves[0][1]
+        del first
+        out = self._output_shapes()
+
+        def with_time(shape):
+            return (batch, steps) + tuple(shape) if self.return_sequences else \
+                (batch,) + tuple(shape)
+
+        output_shape = with_time(out) if _is_shape(out) else [with_time(s) for s in out]
+        if not self.return_state:
+            return output_shape
+        if _is_stacked(self._state_shapes):
+            states = [[(batch,) + s for s in cell] for cell in self._state_shapes]
+        else:
+            states = [(batch,) + s for s in self._state_shapes]
+        return [output_shape] + states
+
+    # -- build -------------------------------------------------------------------------------------
+    def build(self, sequences_shape, initial_state_shape=None):
+        leaves = _shape_leaves(sequences_shape)
+        for shape in leaves:
+            if len(shape) < 3:
+                raise ValueError(
+                    f"Layer '{self.name}' expects sequences of shape (batch, timesteps, "
+                    f"features...), got an input of shape {tuple(shape)}")
+        step_shape = _map_shapes(lambda s: (s[0],) + tuple(s[2:]), sequences_shape)
+        if isinstance(self.cell, Layer) and not self.cell.built:
+            self.cell.build(step_shape)
+        if self.stateful:
+            batch = leaves[0][0]
+            if batch is None:
+                raise ValueError(
+                    "When using `stateful=True` in a RNN, the batch size must be static. Found "
+                    f"dynamic batch size: sequence.shape={tuple(leaves[0])}")
+            self._create_state_variables(batch)
+
+    def _create_state_variables(self, batch):
+        initial = self.get_initial_state(batch)
+        self.states = tree.map_structure(
+            lambda value: Variable(np.asarray(value), dtype=self.dtype, trainable=False,
+                                   name="rnn_state", path=f"{self.name}/rnn_state"), initial)
+
+    def get_initial_state(self, batch_size):
+        """Zeros, or what the cell's `get_initial_state(batch_size)` returns; a list."""
+        fn = getattr(self.cell, "get_initial_state", None)
+        if fn is not None:
+            states = fn(batch_size=batch_size)
+            if not isinstance(states, (list, tuple)):
+                states = [states]
+            return list(states)
+        return [np.zeros((batch_size,) + shape, dtype=self.dtype) for shape in self._state_shapes]
+
+    # -- state handling ----------------------------------------------------------------------------
+    def reset_state(self):
+        """Sets every stored state of a stateful layer to zeros."""
+        if not self.stateful:
+            raise AttributeError("Layer must be stateful.")
+        if self.states is not None:
+            for variable in tree.flatten(self.states):
+                variable.assign(np.zeros(variable.shape, dtype=variable.dtype))
+
+    def reset_states(self):
+        self.reset_state()
+
+    def _initial_states(self, initial_state, batch):
+        """The initial states as a list (per cell for stacks), checked against the cell."""
+        if initial_state is None:
+            if self.stateful:
+                if self.states is None:
+                    self._create_state_variables(batch)
+                stored = tree.flatten(self.states)[0]
+                if stored.shape[0] != batch:
+                    raise ValueError(
+                        "If an RNN is stateful, the batch size of the input sequences must be "
+                        "the same as the batch size of the initial state. - Expected batch "
+                        f"size: {stored.shape[0]} - Received batch size: {batch}")
+                return tree.map_structure(lambda v: v.value, self.states)
+            return self.get_initial_state(batch)
+        return self._check_states(initial_state, self._state_shapes, batch, "initial_state")
+
+    def _check_states(self, given, shapes, batch, argument):
+        if _is_stacked(shapes):
+            if not isinstance(given, (list, tuple)) or len(given) != len(shapes):
+                raise ValueError(
+                    f"`{argument}` of a stack of {len(shapes)} cells must be a list with one "
+                    f"entry per cell (each the list of that cell's states), got "
+                    f"{_describe(given)}")
+            return [self._check_states(g, s, batch, f"{argument}[{i}]")
+                    for i, (g, s) in enumerate(zip(given, shapes))]
+        if isinstance(given, Variable) or not isinstance(given, (list, tuple)):
+            given = [given]
+        given = list(given)
+        if len(given) != len(shapes):
+            raise ValueError(
+                f"`{argument}` must hold {len(shapes)} state tensor(s) of shapes "
+                f"{[(batch,) + s for s in shapes]}, got {len(given)}: {_describe(given)}")
+        out = []
+        for index, (value, shape) in enumerate(zip(given, shapes)):
+            value = self._convert_input(value)
+            expected = (batch,) + tuple(shape)
+            if shape_of(value) != expected:
+                raise ValueError(
+                    f"`{argument}[{index}]` must have shape {expected} (batch, state size), got "
+                    f"{shape_of(value)}")
+            out.append(value)
+        return out
+
+    # -- call --------------------------------------------------------------------------------------
+    def call(self, sequences, initial_state=None, mask=None, training=False):
+        leaves = tree.flatten(sequences)
+        batch, steps = shape_of(leaves[0])[:2]
+        for leaf in leaves:
+            shape = shape_of(leaf)
+            if len(shape) < 3:
+                raise ValueError(
+                    f"Layer '{self.name}' expects sequences of shape (batch, timesteps, "
+                    f"features...), got an input of shape {shape}")
+            if shape[:2] != (batch, steps):
+                raise ValueError(
+                    f"Every input sequence of layer '{self.name}' must have the same batch size "
+                    f"and number of timesteps; got shapes {[shape_of(x) for x in leaves]}")
+        mask = _check_mask(mask, batch, steps)
+        states = self._initial_states(initial_state, batch)
+
+        from rnnkit.layers.rnn import fused
+        plan = None if _generic_only[-1] else fused.plan(self, sequences)
+        try:
+            if plan is not None:
+                output, final_states = fused.run(
+                    plan, sequences, states, mask=mask, go_backwards=self.go_backwards,
+                    return_sequences=self.return_sequences,
+                    zero_output_for_mask=self.zero_output_for_mask, training=training)
+            else:
+                self._refuse_forced_fused()
+                output, final_states = self._generic_loop(sequences, states, mask, training)
+        finally:
+            _reset_dropout_masks(self.cell)
+
+        if self.stateful:
+            for variable, value in zip(tree.flatten(self.states), tree.flatten(final_states)):
+                variable.assign(np.asarray(value))
+        if self.return_state:
+            return [output] + list(final_states)
+        return output
+
+    def _refuse_forced_fused(self):
+        """`use_cudnn=True` asks for the fused kernel; say why it cannot run (Keras raises too)."""
+
+    def _generic_loop(self, sequences, states, mask, training):
+        """The per-step loop: any cell, written with rnnkit.ops (so it is differentiable)."""
+        steps = shape_of(tree.flatten(sequences)[0])[1]
+        cell_call = self.cell.call
+        kwargs = {"training": training} if self._cell_takes_training else {}
+        stacked = _is_stacked(self._state_shapes)
+        outputs = []
+        previous_output = None
+        for k in range(steps):
+            t = steps - 1 - k if self.go_backwards else k
+            step_input = tree.map_structure(lambda x: ops.get_item(x, (slice(None), t)), sequences)
+            output, new_states = cell_call(step_input, states, **kwargs)
+            new_states = _as_state_list(new_states, stacked)
+            if mask is not None:
+                step_mask = mask[:, t]
+                new_states = tree.map_structure(
+                    lambda new, old: _select(step_mask, new, old), new_states, states)
+                if previous_output is None:
+                    previous_output = tree.map_structure(ops.zeros_like, output)
+                fallback = tree.map_structure(ops.zeros_like, output) \
+                    if self.zero_output_for_mask else previous_output
+                output = tree.map_structure(
+                    lambda new, old: _select(step_mask, new, old), output, fallback)
+            previous_output = output
+            states = new_states
+            if self.return_sequences:
+                outputs.append(output)
+        if self.return_sequences:
+            result = tree.map_structure(lambda *xs: ops.stack(xs, axis=1), *outputs)
+        else:
+            result = previous_output
+        return result, states
+
+    # -- config ------------------------------------------------------------------------------------
+    def get_config(self):
+        from rnnkit import saving
+        config = {
+            **super().get_config(),
+            "return_sequences": self.return_sequences,
+            "return_state": self.return_state,
+            "go_backwards": self.go_backwards,
+            "stateful": self.stateful,
+            "unroll": self.unroll,
+            "zero_output_for_mask": self.zero_output_for_mask,
+            "cell": saving.serialize(self.cell),
+        }
+        return config
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        from rnnkit import saving
+        config = dict(config)
+        cell = saving.deserialize(config.pop("cell"), custom_objects=custom_objects)
+        return cls(cell, **config)
+
+
+class BuiltinRNN(RNN):
+    """SimpleRNN, GRU and LSTM: an RNN around their own cell, whose arguments they take flat."""
+
+    cell_class = None
+
+    def __init__(self, units, cell_args, *, use_cudnn=None, activity_regularizer=None,
+                 **kwargs):
+        if use_cudnn is not None and not (isinstance(use_cudnn, bool) or use_cudnn == "auto"):
+            raise ValueError(
+                "Invalid valid received for argument `use_cudnn`. Expected one of {'auto', "
+                f"True, False}}. Received: use_cudnn={use_cudnn}")
+        cell_name = to_snake_case(self.cell_class.__name__)
+        base = {key: kwargs[key] for key in ("dtype", "trainable") if key in kwargs}
+        cell = self.cell_class(units, name=cell_name, **cell_args, **base)
+        super().__init__(cell, activity_regularizer=activity_regularizer, **kwargs)
+        from rnnkit.layers.layer import InputSpec
+        self.input_spec = InputSpec(ndim=3)
+        self.use_cudnn = use_cudnn
+
+    def _refuse_forced_fused(self):
+        if self.use_cudnn is True:
+            raise ValueError(
+                f"use_cudnn=True was specified, but the fused kernel does not support this "
+                f"configuration of layer '{self.name}' (an activation that is not one of the "
+                f"built-in elementwise activations). Pass use_cudnn='auto' to fall back to the "
+                f"generic loop.")
+
+    def __getattr__(self, name):
+        # units, activation, dropout, ... read through to the cell, as in Keras.
+        if name.startswith("_") or name in ("cell",):
+            raise AttributeError(name)
+        cell = self.__dict__.get("cell")
+        if cell is not None and hasattr(cell, name):
+            return getattr(cell, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def get_config(self):
+        from rnnkit import regularizers
+        config = super().get_config()
+        del config["cell"]
+        config.update(self.cell.cell_config())
+        config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
+        if self.use_cudnn is not None:
+            config["use_cudnn"] = self.use_cudnn
+        return config
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        return cls(**config)
+
+
+# -- helpers ---------------------------------------------------------------------------------------
+def _shape_leaves(shapes):
+    if _is_shape(shapes):
+        return [tuple(shapes)]
+    out = []
+    for item in (shapes.values() if isinstance(shapes, dict) else shapes):
+        out.extend(_shape_leaves(item))
+    return out
+
+
+def _map_shapes(fn, shapes):
+    if _is_shape(shapes):
+        return fn(tuple(shapes))
+    if isinstance(shapes, dict):
+        return {k: _map_shapes(fn, v) for k, v in shapes.items()}
+    return type(shapes)(_map_shapes(fn, s) for s in shapes)
+
+
+def _describe(value):
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_describe(v) for v in value) + "]"
+    shape = getattr(value, "shape", None)
+    return f"array of shape {tuple(shape)}" if shape is not None else repr(value)
+
+
+def _check_mask(mask, batch, steps):
+    if mask is None:
+        return None
+    if isinstance(mask, (list, tuple)) and mask and not np.isscalar(mask[0]) and \
+            np.ndim(mask[0]) == 2:
+        mask = mask[0]  # one mask per input sequence: they are the same
+    mask = np.asarray(mask.value if isinstance(mask, Variable) else mask)
+    if mask.dtype.kind not in "biuf":
+        raise TypeError(f"`mask` must hold booleans or numbers, got dtype {mask.dtype}")
+    if mask.shape != (batch, steps):
+        raise ValueError(f"`mask` must have shape (batch, timesteps) = {(batch, steps)}, got "
+                         f"{mask.shape}")
+    return mask.astype(bool)
+
+
+def _select(step_mask, new, old):
+    """new where the step is real, old where it is masked, broadcast over feature axes."""
+    shape = (step_mask.shape[0],) + (1,) * (len(shape_of(new)) - 1)
+    return ops.where(step_mask.reshape(shape), new, old)
+
+
+def _as_state_list(new_states, stacked):
+    if stacked:
+        return [list(s) if isinstance(s, (list, tuple)) else [s] for s in new_states]
+    if isinstance(new_states, (list, tuple)):
+        return list(new_states)
+    return [new_states]
+
+
+def _reset_dropout_masks(cell):
+    for c in getattr(cell, "cells", [cell]):
+        for name in ("reset_dropout_mask", "reset_recurrent_dropout_mask"):
+            fn = getattr(c, name, None)
+            if fn is not None:
+                fn()

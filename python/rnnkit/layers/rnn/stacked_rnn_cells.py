@@ -1,0 +1,100 @@
+"""StackedRNNCells: several cells that act as one; the output of cell k is the input of k+1."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rnnkit.layers.layer import Layer
+
+
+def _check_cell(cell):
+    if not hasattr(cell, "call"):
+        raise ValueError(f"All cells must have a `call` method. Received cell without a `call` "
+                         f"method: {cell}")
+    if not hasattr(cell, "state_size"):
+        raise ValueError(f"All cells must have a `state_size` attribute. Received cell without "
+                         f"a `state_size`: {cell}")
+
+
+def _call_accepts_training(cell):
+    import inspect
+    try:
+        return "training" in inspect.signature(cell.call).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+class StackedRNNCells(Layer):
+    """Wraps a list of cells so that `RNN` runs them as one cell per step (Keras'
+    `StackedRNNCells`). States are nested per cell: `[[h1, c1], [h2], ...]`."""
+
+    def __init__(self, cells, **kwargs):
+        if not isinstance(cells, (list, tuple)) or not cells:
+            raise ValueError(f"Argument `cells` must be a non-empty list of cells, got {cells!r}")
+        for cell in cells:
+            _check_cell(cell)
+        super().__init__(**kwargs)
+        self.cells = list(cells)
+
+    @property
+    def state_size(self):
+        return [cell.state_size for cell in self.cells]
+
+    @property
+    def output_size(self):
+        last = self.cells[-1]
+        if getattr(last, "output_size", None) is not None:
+            return last.output_size
+        size = last.state_size
+        return size[0] if isinstance(size, (list, tuple)) else size
+
+    def get_initial_state(self, batch_size=None):
+        from rnnkit.layers.rnn.rnn import state_shapes
+        states = []
+        for cell in self.cells:
+            fn = getattr(cell, "get_initial_state", None)
+            if fn is not None:
+                value = fn(batch_size=batch_size)
+                states.append(list(value) if isinstance(value, (list, tuple)) else [value])
+            else:
+                states.append([np.zeros((batch_size,) + s, dtype=self.dtype)
+                               for s in state_shapes(cell)])
+        return states
+
+    def build(self, input_shape):
+        from rnnkit.layers.rnn.rnn import state_shapes
+        batch = input_shape[0]
+        for cell in self.cells:
+            if isinstance(cell, Layer) and not cell.built:
+                cell.build(input_shape)
+            size = getattr(cell, "output_size", None)
+            if size is None:
+                width = state_shapes(cell)[0]
+            elif isinstance(size, (int, np.integer)):
+                width = (int(size),)
+            else:
+                width = tuple(size.as_list() if hasattr(size, "as_list") else size)
+            input_shape = (batch,) + width
+
+    def call(self, inputs, states, training=False):
+        new_states = []
+        for cell, cell_states in zip(self.cells, states):
+            cell_states = list(cell_states) if isinstance(cell_states, (list, tuple)) \
+                else [cell_states]
+            kwargs = {"training": training} if _call_accepts_training(cell) else {}
+            inputs, cell_states = cell.call(inputs, cell_states, **kwargs)
+            new_states.append(list(cell_states) if isinstance(cell_states, (list, tuple))
+                              else [cell_states])
+        return inputs, new_states
+
+    def get_config(self):
+        from rnnkit import saving
+        return {**super().get_config(), "cells": [saving.serialize(c) for c in self.cells]}
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        from rnnkit import saving
+        config = dict(config)
+        cells = [saving.deserialize(c, custom_objects=custom_objects)
+                 for c in config.pop("cells")]
+        return cls(cells, **config)

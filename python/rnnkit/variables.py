@@ -1,0 +1,149 @@
+"""Variables: the mutable, named arrays that hold a layer's weights and a stateful RNN's states.
+
+A `Variable` behaves like the NumPy array it holds (it converts with `np.asarray`, supports
+arithmetic and indexing) and adds what Keras code expects of `keras.Variable`: `.numpy()`,
+`.assign()`, `.shape`, `.dtype`, `.name`, `.path`, `.trainable`, and an optional constraint that
+optimizers apply after each update.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+_ids = itertools.count()
+
+
+class Variable:
+    """A named array owned by a layer.
+
+    Args:
+        initializer: an array-like initial value, or a callable `(shape, dtype) -> array`.
+        shape: required when `initializer` is a callable.
+        dtype: NumPy dtype name; float32 by default (bool for a bool initial value).
+        trainable: whether optimizers update it.
+        name: the short name (`kernel`); `path` adds the owner (`lstm/lstm_cell/kernel`).
+        constraint: optional callable `array -> array`, applied by `apply_constraint()`.
+    """
+
+    # NumPy defers binary operators with a Variable operand to our reflected methods.
+    __array_priority__ = 100
+
+    def __init__(self, initializer, shape=None, dtype=None, trainable=True, name="variable",
+                 constraint=None, path=None):
+        if callable(initializer) and not isinstance(initializer, np.ndarray):
+            if shape is None:
+                raise ValueError(
+                    f"Variable {name!r}: `shape` is required when `initializer` is a callable")
+            value = initializer(tuple(int(s) for s in shape), dtype=np.dtype(dtype or "float32"))
+        else:
+            value = initializer.numpy() if isinstance(initializer, Variable) else initializer
+        if dtype is None:
+            # Like Keras: numbers become the default float type unless a dtype is asked for.
+            dtype = "bool" if np.asarray(value).dtype == np.bool_ else "float32"
+        value = np.array(value, dtype=np.dtype(dtype), copy=True)
+        if shape is not None and tuple(value.shape) != tuple(shape):
+            raise ValueError(f"Variable {name!r}: initial value has shape {value.shape}, "
+                             f"expected {tuple(shape)}")
+        if not isinstance(trainable, bool):
+            raise ValueError(f"Argument `trainable` must be a bool, got {trainable!r}")
+        self._value = np.ascontiguousarray(value)
+        self._version = 0
+        self.trainable = trainable
+        self.name = name
+        self.path = path or name
+        self.constraint = constraint
+        self._uid = next(_ids)
+
+    # -- the value ---------------------------------------------------------------------------
+    @property
+    def value(self) -> np.ndarray:
+        return self._value
+
+    @property
+    def version(self) -> int:
+        """Bumped on every assignment, so caches derived from the value know when to refresh."""
+        return self._version
+
+    def numpy(self) -> np.ndarray:
+        return self._value.copy()
+
+    def assign(self, value):
+        value = np.asarray(value.value if isinstance(value, Variable) else value)
+        if value.shape != self._value.shape:
+            raise ValueError(
+                f"Cannot assign a value of shape {value.shape} to variable {self.path!r} "
+                f"of shape {self._value.shape}")
+        np.copyto(self._value, value, casting="unsafe")
+        self._version += 1
+        return self
+
+    def assign_add(self, delta):
+        return self.assign(self._value + np.asarray(delta))
+
+    def assign_sub(self, delta):
+        return self.assign(self._value - np.asarray(delta))
+
+    def apply_constraint(self):
+        if self.constraint is not None:
+            self.assign(self.constraint(self._value))
+
+    @property
+    def shape(self):
+        return tuple(self._value.shape)
+
+    @property
+    def dtype(self) -> str:
+        return self._value.dtype.name
+
+    @property
+    def ndim(self):
+        return self._value.ndim
+
+    def __len__(self):
+        return len(self._value)
+
+    def __array__(self, dtype=None, copy=None):
+        if dtype is not None and np.dtype(dtype) != self._value.dtype:
+            return self._value.astype(dtype)
+        return self._value.copy() if copy else self._value
+
+    def __repr__(self):
+        return (f"<Variable path={self.path}, shape={self.shape}, dtype={self.dtype}, "
+                f"value={np.array2string(self._value, threshold=6, edgeitems=2)}>")
+
+    # -- array behaviour: every operator goes through rnnkit.ops, so it is differentiable too --
+    def __getitem__(self, index):
+        from rnnkit import ops
+        return ops.get_item(self, index)
+
+    def _binary(name, reflected=False):
+        def method(self, other):
+            from rnnkit import ops
+            fn = getattr(ops, name)
+            return fn(other, self) if reflected else fn(self, other)
+        return method
+
+    __add__ = _binary("add")
+    __radd__ = _binary("add", True)
+    __sub__ = _binary("subtract")
+    __rsub__ = _binary("subtract", True)
+    __mul__ = _binary("multiply")
+    __rmul__ = _binary("multiply", True)
+    __truediv__ = _binary("divide")
+    __rtruediv__ = _binary("divide", True)
+    __matmul__ = _binary("matmul")
+    __rmatmul__ = _binary("matmul", True)
+    __pow__ = _binary("power")
+    __rpow__ = _binary("power", True)
+    del _binary
+
+    def __neg__(self):
+        from rnnkit import ops
+        return ops.negative(self)
+
+    @property
+    def T(self):
+        from rnnkit import ops
+        return ops.transpose(self)
