@@ -1,0 +1,232 @@
+"""Weight regularizers (`keras.regularizers`).
+
+A regularizer maps a weight (array, Variable or autodiff Tensor) to a scalar penalty. The
+penalties are computed with `rnnkit.ops`, so they are differentiable when recorded on a
+gradient tape.
+
+    L1(l1=0.01)           l1 * sum(|x|)
+    L2(l2=0.01)           l2 * sum(x**2)
+    L1L2(l1=0.0, l2=0.0)  both
+    OrthogonalRegularizer(factor=0.01, mode="rows")
+        factor * 0.5 * sum(|P - diag(P)|) / (n (n - 1) / 2), P = the Gram matrix of the
+        L2-normalized rows (or columns) of a 2-D weight, n = their number.
+
+`get(identifier)` accepts None, 'l1', 'l2', 'l1l2' / 'l1_l2', 'orthogonal_regularizer', the
+class names, a config dict, a Regularizer, a class, or any callable `x -> scalar`.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+
+import numpy as np
+
+from rnnkit import saving as _saving
+
+__all__ = ["L1", "L1L2", "L2", "OrthogonalRegularizer", "Regularizer", "deserialize", "get",
+           "l1", "l1_l2", "l2", "orthogonal_regularizer", "serialize"]
+
+_EPSILON = 1e-7
+
+
+def _ops():
+    from rnnkit import ops  # imported lazily: ops is a sibling module built on autodiff
+
+    return ops
+
+
+def validate_float_arg(value, name):
+    """`float(value)` if it is a finite non-negative number, else ValueError (as Keras)."""
+    if (isinstance(value, (bool, np.bool_))
+            or not isinstance(value, (int, float, np.integer, np.floating))
+            or math.isinf(value) or math.isnan(value) or value < 0):
+        raise ValueError(
+            f"Invalid value for argument {name}: expected a non-negative float."
+            f"Received: {name}={value}")
+    return float(value)
+
+
+def _float_dtype(x):
+    dt = getattr(x, "dtype", None)
+    dt = np.asarray(x).dtype if dt is None else np.dtype(dt)
+    return dt if dt.kind == "f" else np.dtype("float32")
+
+
+def _factor(value, x):
+    return np.asarray(value, dtype=_float_dtype(x))
+
+
+class Regularizer:
+    """Base class. Subclasses implement `__call__(x) -> scalar` (with `rnnkit.ops`) and
+    `get_config()`; `from_config(config)` is `cls(**config)`."""
+
+    def __call__(self, x):
+        return 0.0
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def get_config(self):
+        raise NotImplementedError(f"{type(self).__name__} does not implement get_config()")
+
+    def __repr__(self):
+        try:
+            args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        except NotImplementedError:
+            args = ""
+        return f"{type(self).__name__}({args})"
+
+
+class L1L2(Regularizer):
+    """`l1 * sum(|x|) + l2 * sum(x**2)`. None for either factor means 0."""
+
+    def __init__(self, l1=0.0, l2=0.0):
+        l1 = 0.0 if l1 is None else l1
+        l2 = 0.0 if l2 is None else l2
+        self.l1 = validate_float_arg(l1, name="l1")
+        self.l2 = validate_float_arg(l2, name="l2")
+
+    def __call__(self, x):
+        ops = _ops()
+        reg = None
+        if self.l1:
+            reg = ops.multiply(_factor(self.l1, x), ops.sum(ops.abs(x)))
+        if self.l2:
+            term = ops.multiply(_factor(self.l2, x), ops.sum(ops.square(x)))
+            reg = term if reg is None else ops.add(reg, term)
+        if reg is None:
+            return np.zeros((), dtype=_float_dtype(x))
+        return reg
+
+    def get_config(self):
+        return {"l1": float(self.l1), "l2": float(self.l2)}
+
+
+class L1(Regularizer):
+    """`l1 * sum(|x|)`."""
+
+    def __init__(self, l1=0.01):
+        l1 = 0.01 if l1 is None else l1
+        self.l1 = validate_float_arg(l1, name="l1")
+
+    def __call__(self, x):
+        ops = _ops()
+        return ops.multiply(_factor(self.l1, x), ops.sum(ops.abs(x)))
+
+    def get_config(self):
+        return {"l1": float(self.l1)}
+
+
+class L2(Regularizer):
+    """`l2 * sum(x**2)`."""
+
+    def __init__(self, l2=0.01):
+        l2 = 0.01 if l2 is None else l2
+        self.l2 = validate_float_arg(l2, name="l2")
+
+    def __call__(self, x):
+        ops = _ops()
+        return ops.multiply(_factor(self.l2, x), ops.sum(ops.square(x)))
+
+    def get_config(self):
+        return {"l2": float(self.l2)}
+
+
+class OrthogonalRegularizer(Regularizer):
+    """Pushes the rows (`mode="rows"`) or columns (`mode="columns"`) of a 2-D weight towards
+    mutual orthogonality: `factor` times half the mean absolute off-diagonal entry of the Gram
+    matrix of the L2-normalized vectors (summed over the n(n-1) off-diagonal entries and
+    divided by the n(n-1)/2 pairs)."""
+
+    def __init__(self, factor=0.01, mode="rows"):
+        self.factor = validate_float_arg(factor, name="factor")
+        if mode not in {"rows", "columns"}:
+            raise ValueError(
+                "Invalid value for argument `mode`. Expected one of "
+                f'{{"rows", "columns"}}. Received: mode={mode}')
+        self.mode = mode
+
+    def __call__(self, inputs):
+        shape = tuple(np.shape(inputs) if not hasattr(inputs, "shape") else inputs.shape)
+        if len(shape) != 2:
+            raise ValueError(
+                "Inputs to OrthogonalRegularizer must have rank 2. Received: "
+                f"inputs.shape={shape}")
+        ops = _ops()
+        dt = _float_dtype(inputs)
+        axis = 1 if self.mode == "rows" else 0
+        square_sum = ops.sum(ops.square(inputs), axis=axis, keepdims=True)
+        norm = ops.sqrt(ops.maximum(square_sum, np.asarray(_EPSILON ** 2, dtype=dt)))
+        unit = ops.divide(inputs, norm)
+        if self.mode == "rows":
+            product = ops.matmul(unit, ops.transpose(unit))
+            size = shape[0]
+        else:
+            product = ops.matmul(ops.transpose(unit), unit)
+            size = shape[1]
+        off_diagonal = ops.multiply(product, (1.0 - np.eye(size)).astype(dt))
+        num_pairs = size * (size - 1.0) / 2.0
+        scale = np.asarray(self.factor * 0.5 / num_pairs if num_pairs else 0.0, dtype=dt)
+        return ops.multiply(scale, ops.sum(ops.abs(off_diagonal)))
+
+    def get_config(self):
+        return {"factor": float(self.factor), "mode": self.mode}
+
+
+# Lower-case aliases, as Keras exports them (they are the classes).
+l1 = L1
+l2 = L2
+l1_l2 = L1L2
+orthogonal_regularizer = OrthogonalRegularizer
+
+ALL_OBJECTS_DICT = {
+    "Regularizer": Regularizer, "regularizer": Regularizer,
+    "L1": L1, "l1": L1,
+    "L2": L2, "l2": L2,
+    "L1L2": L1L2, "l1l2": L1L2, "l1_l2": L1L2,
+    "OrthogonalRegularizer": OrthogonalRegularizer,
+    "orthogonal_regularizer": OrthogonalRegularizer,
+}
+
+
+def serialize(regularizer):
+    """The config dict of a regularizer (`rnnkit.saving.serialize`)."""
+    return _saving.serialize(regularizer)
+
+
+def deserialize(config, custom_objects=None):
+    """Rebuild a regularizer from `serialize()` output."""
+    obj = _saving.deserialize(config, custom_objects=custom_objects,
+                              module_objects=ALL_OBJECTS_DICT)
+    if isinstance(config, str) and inspect.isclass(obj):
+        obj = obj()  # a bare name means the default instance, as in Keras
+    return obj
+
+
+def get(identifier):
+    """A regularizer from a name, a config dict, a class, an instance or a callable.
+
+    'l1_l2' gives `L1L2(l1=0.01, l2=0.01)` (the Keras documentation's meaning of the string);
+    'l1l2' and 'L1L2' give `L1L2()` (l1 = l2 = 0), as in Keras 3.
+    """
+    if identifier is None:
+        return None
+    if isinstance(identifier, str):
+        if identifier == "l1_l2" and _saving.get_registered_object("l1_l2") is None:
+            return L1L2(l1=0.01, l2=0.01)
+        obj = _saving.get_registered_object(identifier, module_objects=ALL_OBJECTS_DICT)
+    elif isinstance(identifier, dict):
+        try:
+            obj = deserialize(identifier)
+        except _saving.DeserializationError as e:
+            raise ValueError(f"Could not interpret regularizer identifier: {identifier}. {e}") \
+                from e
+    else:
+        obj = identifier
+    if callable(obj):
+        if inspect.isclass(obj):
+            obj = obj()
+        return obj
+    raise ValueError(f"Could not interpret regularizer identifier: {identifier}")
