@@ -287,6 +287,14 @@ class Layer:
     def call(self, *args, **kwargs):
         raise NotImplementedError(f"Layer {type(self).__name__} does not implement `call()`.")
 
+    # Whether the layer passes an input mask on unchanged (Keras' `supports_masking`).
+    supports_masking = False
+
+    def compute_mask(self, inputs, previous_mask=None):
+        """The mask of the outputs, given the inputs and their mask (Keras' protocol): by
+        default the input mask when `supports_masking`, else None."""
+        return previous_mask if self.supports_masking else None
+
     def compute_output_shape(self, *args, **kwargs):
         raise NotImplementedError(
             f"Layer {type(self).__name__} does not implement `compute_output_shape()`.")

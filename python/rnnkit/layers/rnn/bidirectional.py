@@ -101,6 +101,17 @@ class Bidirectional(Layer):
         if not self.backward_layer.built:
             self.backward_layer.build(sequences_shape)
 
+    def compute_mask(self, inputs, previous_mask=None):
+        if isinstance(previous_mask, (list, tuple)):
+            previous_mask = previous_mask[0]
+        output_mask = previous_mask if self.return_sequences else None
+        outputs = [output_mask, output_mask] if self.merge_mode is None else [output_mask]
+        if not self.return_state:
+            return outputs if self.merge_mode is None else output_mask
+        states = len(self.forward_layer.compute_mask(inputs, None)) - 1 + \
+            len(self.backward_layer.compute_mask(inputs, None)) - 1
+        return outputs + [None] * states
+
     def compute_output_shape(self, sequences_shape, initial_state_shape=None):
         forward = self.forward_layer.compute_output_shape(sequences_shape)
         backward = self.backward_layer.compute_output_shape(sequences_shape)

@@ -176,6 +176,17 @@ class RNN(Layer):
             states = [(batch,) + s for s in self._state_shapes]
         return [output_shape] + states
 
+    def compute_mask(self, inputs, previous_mask=None):
+        """The input mask when the whole sequence is returned, else None; None for states."""
+        if isinstance(previous_mask, (list, tuple)):
+            previous_mask = previous_mask[0]
+        output_mask = previous_mask if self.return_sequences else None
+        if self.return_state:
+            count = len(tree.flatten(self._state_shapes)) if not _is_stacked(self._state_shapes) \
+                else len(self._state_shapes)
+            return [output_mask] + [None] * count
+        return output_mask
+
     # -- build -------------------------------------------------------------------------------------
     def build(self, sequences_shape, initial_state_shape=None):
         leaves = _shape_leaves(sequences_shape)
