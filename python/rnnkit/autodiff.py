@@ -1,0 +1,698 @@
+"""Reverse-mode automatic differentiation of `rnnkit.ops`: a gradient tape.
+
+    with GradientTape() as tape:
+        loss = ops.sum(ops.square(ops.matmul(x, w) - y))      # w: a trainable Variable
+    dw = tape.gradient(loss, w)
+
+How it works
+------------
+While a tape is recording (inside its `with` block, on the thread that entered it), every op whose
+inputs include a *tracked* value returns a `Tensor`: the NumPy result plus a graph node holding the
+op's vector-Jacobian product (VJP) and the nodes of its inputs. Tracked values are
+
+- trainable `Variable`s read by an op (watched automatically; `watch_accessed_variables=False`
+  turns that off), and anything passed to `tape.watch()` (a Variable, an array, a Tensor);
+- `Tensor`s produced by ops of the same tape.
+
+Ops whose inputs are all untracked return plain `np.ndarray`s, inside a tape or not, so inference
+pays nothing for autodiff. `tape.gradient()` walks the recorded nodes that connect the target to
+the sources in reverse creation order (a valid reverse topological order), calls each VJP once with
+the summed gradient of its outputs, sums gradients over broadcast axes and casts them to the
+dtype of the value they belong to. Non-floating values (ints, bools) are never tracked, and
+non-differentiable ops (comparisons, argmax, round, casts to int, ...) return untracked arrays.
+
+Primitives computed elsewhere (the fused C++ RNN sequence) join the graph through `record()`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import itertools
+import threading
+
+import numpy as np
+
+from rnnkit.variables import Variable
+
+__all__ = ["GradientTape", "Tensor", "record", "unwrap", "is_tracked", "custom_gradient",
+           "grad", "value_and_grad", "stop_recording", "is_recording"]
+
+
+class _State(threading.local):
+    tape = None          # the tape recording on this thread, or None
+
+
+_state = _State()
+_seq = itertools.count()
+
+
+def _is_float(dtype):
+    return dtype.kind in "fc"
+
+
+# ------------------------------------------------------------------------------------------------
+# Graph
+# ------------------------------------------------------------------------------------------------
+
+class _Node:
+    """One recorded op (or a leaf: vjp is None).
+
+    parents: per input, (parent node, output index) or None for an untracked input.
+    outs: per output, (shape, dtype). vjp(grads, need) -> one gradient (or None) per input, where
+    `grads` is the gradient array of the single output (multi=False) or a tuple with one array per
+    output (multi=True), and `need` a tuple of bools: which inputs need a gradient.
+    """
+
+    __slots__ = ("tape", "seq", "vjp", "parents", "outs", "multi")
+
+    def __init__(self, tape, vjp, parents, outs, multi=False):
+        self.tape = tape
+        self.seq = next(_seq)
+        self.vjp = vjp
+        self.parents = parents
+        self.outs = outs
+        self.multi = multi
+
+
+def _released_vjp(*_):
+    raise RuntimeError("This part of the graph was released by a non-persistent GradientTape "
+                       "after its gradient() call; use GradientTape(persistent=True) to call "
+                       "gradient() several times.")
+
+
+class Tensor:
+    """A value computed under a `GradientTape`: an `np.ndarray` plus its place in the graph.
+
+    It behaves like the array (`np.asarray(t)`, `.numpy()`, `.shape`, `.dtype`, operators,
+    indexing); operators and methods go through `rnnkit.ops`, so they are differentiable.
+    `Tensor(array)` makes an untracked tensor, which `tape.watch()` can track.
+    """
+
+    __slots__ = ("_value", "_node", "_index", "__weakref__")
+    # NumPy defers binary operators with a Tensor operand to our reflected methods.
+    __array_priority__ = 200
+
+    def __init__(self, value, _node=None, _index=0):
+        self._value = value if type(value) is np.ndarray else np.asarray(unwrap(value))
+        self._node = _node
+        self._index = _index
+
+    # -- the value ---------------------------------------------------------------------------
+    @property
+    def value(self):
+        return self._value
+
+    def numpy(self):
+        return self._value.copy()
+
+    def __array__(self, dtype=None, copy=None):
+        v = self._value
+        if dtype is not None and np.dtype(dtype) != v.dtype:
+            return v.astype(dtype)
+        return v.copy() if copy else v
+
+    @property
+    def shape(self):
+        return self._value.shape
+
+    @property
+    def dtype(self):
+        return self._value.dtype
+
+    @property
+    def ndim(self):
+        return self._value.ndim
+
+    @property
+    def size(self):
+        return self._value.size
+
+    def __len__(self):
+        return len(self._value)
+
+    def __iter__(self):
+        for i in range(len(self._value)):
+            yield self[i]
+
+    def __bool__(self):
+        return bool(self._value)
+
+    def __float__(self):
+        return float(self._value)
+
+    def __int__(self):
+        return int(self._value)
+
+    def __format__(self, spec):
+        v = self._value
+        return format(v.item() if v.ndim == 0 else v, spec)
+
+    def __repr__(self):
+        return (f"<Tensor shape={self.shape}, dtype={self.dtype.name}, "
+                f"value={np.array2string(self._value, threshold=6, edgeitems=2)}>")
+
+    __hash__ = object.__hash__
+
+    # -- array behaviour through rnnkit.ops -------------------------------------------------
+    def __getitem__(self, key):
+        return _ops().get_item(self, key)
+
+    @property
+    def T(self):
+        return _ops().transpose(self)
+
+    def astype(self, dtype):
+        return _ops().cast(self, dtype)
+
+    def reshape(self, *shape):
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = shape[0]
+        return _ops().reshape(self, tuple(shape))
+
+    def sum(self, axis=None, keepdims=False):
+        return _ops().sum(self, axis=axis, keepdims=keepdims)
+
+    def mean(self, axis=None, keepdims=False):
+        return _ops().mean(self, axis=axis, keepdims=keepdims)
+
+    def __neg__(self):
+        return _ops().negative(self)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return _ops().abs(self)
+
+    def _binary(name, reflected=False):
+        def method(self, other):
+            fn = getattr(_ops(), name)
+            return fn(other, self) if reflected else fn(self, other)
+        method.__name__ = name
+        return method
+
+    __add__ = _binary("add")
+    __radd__ = _binary("add", True)
+    __sub__ = _binary("subtract")
+    __rsub__ = _binary("subtract", True)
+    __mul__ = _binary("multiply")
+    __rmul__ = _binary("multiply", True)
+    __truediv__ = _binary("divide")
+    __rtruediv__ = _binary("divide", True)
+    __matmul__ = _binary("matmul")
+    __rmatmul__ = _binary("matmul", True)
+    __pow__ = _binary("power")
+    __rpow__ = _binary("power", True)
+    __floordiv__ = _binary("floor_divide")
+    __rfloordiv__ = _binary("floor_divide", True)
+    __mod__ = _binary("mod")
+    __rmod__ = _binary("mod", True)
+    __eq__ = _binary("equal")
+    __ne__ = _binary("not_equal")
+    __lt__ = _binary("less")
+    __le__ = _binary("less_equal")
+    __gt__ = _binary("greater")
+    __ge__ = _binary("greater_equal")
+    __and__ = _binary("logical_and")
+    __rand__ = _binary("logical_and", True)
+    __or__ = _binary("logical_or")
+    __ror__ = _binary("logical_or", True)
+    del _binary
+
+    def __invert__(self):
+        return _ops().logical_not(self)
+
+
+_ops_module = None
+
+
+def _ops():
+    global _ops_module
+    if _ops_module is None:
+        from rnnkit import ops
+        _ops_module = ops
+    return _ops_module
+
+
+# ------------------------------------------------------------------------------------------------
+# Values
+# ------------------------------------------------------------------------------------------------
+
+def unwrap(x):
+    """The plain value of `x`: the array of a Tensor or a Variable, anything else unchanged.
+
+    Inside a recording tape a non-trainable Variable is read as a copy, so that assigning it later
+    in the same tape (a stateful RNN's states) cannot change values a VJP has kept.
+    """
+    t = type(x)
+    if t is np.ndarray:
+        return x
+    if t is Tensor:
+        return x._value
+    if isinstance(x, Variable):
+        v = x.value
+        if _state.tape is not None and not x.trainable:
+            return v.copy()
+        return v
+    return x
+
+
+def _input_node(tape, x, create=True):
+    """(node, output index) of `x` in `tape`, or None when `x` is untracked there."""
+    t = type(x)
+    if t is Tensor:
+        node = x._node
+        if node is not None and node.tape is tape:
+            return (node, x._index)
+        if tape._leaves:
+            entry = tape._leaves.get(id(x))
+            if entry is not None and entry[0] is x:
+                return entry[1]
+        return None
+    if t is np.ndarray:
+        if tape._leaves:
+            entry = tape._leaves.get(id(x))
+            if entry is not None and entry[0] is x:
+                return entry[1]
+        return None
+    if isinstance(x, Variable):
+        entry = tape._leaves.get(id(x))
+        if entry is not None and entry[0] is x:
+            return entry[1]
+        if create and x.trainable and tape._watch_accessed and _is_float(x.value.dtype):
+            return tape._add_leaf(x, x.value)
+        return None
+    return None
+
+
+def is_tracked(x):
+    """Whether `x` is tracked by the tape recording on this thread (always False with none)."""
+    tape = _state.tape
+    return tape is not None and _input_node(tape, x, create=False) is not None
+
+
+def is_recording():
+    """Whether a GradientTape is recording on this thread."""
+    return _state.tape is not None
+
+
+@contextlib.contextmanager
+def stop_recording():
+    """Ops inside this block are not recorded (they return plain arrays)."""
+    tape = _state.tape
+    _state.tape = None
+    try:
+        yield
+    finally:
+        _state.tape = tape
+
+
+def _record_op(tape, y, inputs, vjp):
+    """Single-output internal op: `y` computed from the unwrapped `inputs`; vjp(g, need)."""
+    if type(y) is not np.ndarray:
+        y = np.asarray(y)
+    parents = tuple([_input_node(tape, x) for x in inputs])
+    if not any(parents) or not _is_float(y.dtype):
+        return y
+    return Tensor(y, _Node(tape, vjp, parents, ((y.shape, y.dtype),)), 0)
+
+
+def _record_multi(tape, ys, inputs, vjp):
+    """Multi-output internal op: vjp(grads_tuple, need). Returns a list."""
+    ys = [y if type(y) is np.ndarray else np.asarray(y) for y in ys]
+    parents = tuple([_input_node(tape, x) for x in inputs])
+    if not any(parents):
+        return ys
+    node = _Node(tape, vjp, parents, tuple((y.shape, y.dtype) for y in ys), multi=True)
+    return [Tensor(y, node, i) if _is_float(y.dtype) else y for i, y in enumerate(ys)]
+
+
+def record(outputs, inputs, vjp):
+    """Register a primitive computed outside `rnnkit.ops` (e.g. the fused C++ RNN sequence).
+
+    Args:
+        outputs: a tuple (or list) of np.ndarrays already computed from the *unwrapped* inputs,
+            or a single np.ndarray.
+        inputs: a tuple of the original arguments (Tensors, Variables, arrays; anything else, such
+            as None or a Python number, is treated as a constant).
+        vjp: `vjp(output_grads) -> input_grads`. `output_grads` is a tuple with one C-contiguous
+            array per output, of that output's shape and dtype; an output that received no
+            gradient gets a zeros array (never None). Treat them as read-only. It returns a
+            sequence with one entry per input: an array (broadcastable to the input's shape; it
+            is summed over broadcast axes and cast to the input's dtype) or None (no gradient).
+            It runs outside any recording, so it may call rnnkit.ops freely.
+
+    Returns:
+        If a tape is recording and any input is tracked: the outputs as tracked `Tensor`s (a
+        tuple, or one Tensor for a single array; non-floating outputs stay plain arrays).
+        Otherwise `outputs` unchanged.
+    """
+    tape = _state.tape
+    if tape is None:
+        return outputs
+    single = isinstance(outputs, np.ndarray)
+    ys = [outputs] if single else [np.asarray(o) for o in outputs]
+    n_inputs = len(inputs)
+
+    def node_vjp(grads, need):
+        grads = tuple(np.ascontiguousarray(g) for g in grads)
+        result = vjp(grads)
+        if result is None:
+            return (None,) * n_inputs
+        result = tuple(result)
+        if len(result) != n_inputs:
+            raise ValueError(f"The vjp of a recorded primitive returned {len(result)} gradients "
+                             f"for {n_inputs} inputs")
+        return result
+
+    wrapped = _record_multi(tape, ys, tuple(inputs), node_vjp)
+    if single:
+        return wrapped[0]
+    return tuple(wrapped) if isinstance(outputs, tuple) else list(wrapped)
+
+
+# ------------------------------------------------------------------------------------------------
+# Nested structures (list / tuple / dict) of leaves, without depending on rnnkit.tree
+# ------------------------------------------------------------------------------------------------
+
+def _flatten(x):
+    if isinstance(x, (list, tuple)):
+        return [leaf for item in x for leaf in _flatten(item)]
+    if isinstance(x, dict):
+        return [leaf for k in sorted(x, key=repr) for leaf in _flatten(x[k])]
+    return [x]
+
+
+def _pack_like(structure, leaves):
+    it = iter(leaves)
+
+    def build(s):
+        if isinstance(s, list):
+            return [build(i) for i in s]
+        if isinstance(s, tuple):
+            items = [build(i) for i in s]
+            return type(s)(*items) if hasattr(s, "_fields") else tuple(items)
+        if isinstance(s, dict):
+            built = {k: build(s[k]) for k in sorted(s, key=repr)}
+            return type(s)((k, built[k]) for k in s) if type(s) is not dict else \
+                {k: built[k] for k in s}
+        return next(it)
+
+    return build(structure)
+
+
+# ------------------------------------------------------------------------------------------------
+# The tape
+# ------------------------------------------------------------------------------------------------
+
+def _unbroadcast(g, shape):
+    """Sum `g` over the axes along which a value of `shape` was broadcast to g's shape."""
+    if g.shape == shape:
+        return g
+    extra = g.ndim - len(shape)
+    if extra > 0:
+        g = g.sum(axis=tuple(range(extra)))
+    axes = tuple(i for i, s in enumerate(shape) if s == 1 and g.shape[i] != 1)
+    if axes:
+        g = g.sum(axis=axes, keepdims=True)
+    if g.shape != shape:
+        g = np.array(np.broadcast_to(g, shape))
+    return g
+
+
+class GradientTape:
+    """Records the ops run inside its `with` block, for `gradient()`.
+
+    Args:
+        persistent: allow several `gradient()` calls (otherwise a second call raises
+            RuntimeError, and the recorded graph is released after the first).
+        watch_accessed_variables: watch every trainable Variable an op reads (default True).
+
+    One tape records at a time on a thread: entering a tape while another one records raises
+    RuntimeError (nested tapes / higher-order gradients are not supported).
+    """
+
+    def __init__(self, persistent=False, watch_accessed_variables=True):
+        self._persistent = bool(persistent)
+        self._watch_accessed = bool(watch_accessed_variables)
+        self._leaves = {}          # id(obj) -> (obj, (leaf node, 0))
+        self._used = False
+        self._entered = False
+
+    # -- recording ---------------------------------------------------------------------------
+    def __enter__(self):
+        if _state.tape is not None:
+            raise RuntimeError("Nested GradientTapes are not supported: a GradientTape is "
+                               "already recording on this thread.")
+        if self._entered:
+            raise RuntimeError("A GradientTape can be entered only once.")
+        self._entered = True
+        _state.tape = self
+        return self
+
+    def __exit__(self, *exc):
+        if _state.tape is self:
+            _state.tape = None
+        return False
+
+    @contextlib.contextmanager
+    def stop_recording(self):
+        """Temporarily stop recording (ops in the block return plain arrays)."""
+        if _state.tape is not self:
+            raise RuntimeError("stop_recording() is only valid while this tape is recording.")
+        _state.tape = None
+        try:
+            yield
+        finally:
+            _state.tape = self
+
+    def _add_leaf(self, obj, value):
+        ref = (_Node(self, None, (), ((value.shape, value.dtype),)), 0)
+        self._leaves[id(obj)] = (obj, ref)
+        return ref
+
+    def watch(self, x):
+        """Track `x` (a Variable, array or Tensor, or a nested list/tuple/dict of them): ops on
+        it are recorded and `gradient()` can differentiate with respect to it. Returns None."""
+        for leaf in _flatten(x):
+            if isinstance(leaf, (Variable, Tensor)):
+                value = unwrap(leaf) if isinstance(leaf, Tensor) else leaf.value
+            elif isinstance(leaf, np.ndarray):
+                value = leaf
+            else:
+                raise TypeError(f"GradientTape.watch() expects Variables, arrays or Tensors, "
+                                f"got {type(leaf).__name__}")
+            if not _is_float(value.dtype):
+                continue
+            if isinstance(leaf, Tensor) and leaf._node is not None and leaf._node.tape is self:
+                continue
+            entry = self._leaves.get(id(leaf))
+            if entry is None or entry[0] is not leaf:
+                self._add_leaf(leaf, value)
+
+    def watched_variables(self):
+        return [obj for obj, _ in self._leaves.values() if isinstance(obj, Variable)]
+
+    def reset(self):
+        """Forget everything recorded so far (and the watched values)."""
+        self._leaves = {}
+        self._used = False
+
+    # -- differentiation ---------------------------------------------------------------------
+    def _ref(self, x):
+        return _input_node(self, x, create=False)
+
+    def gradient(self, target, sources, output_gradients=None, unconnected_gradients="none"):
+        """Gradients of `target` (a Tensor, or a nested structure of them, summed) with respect to
+        `sources` (a Variable/Tensor/array or any nested list/tuple/dict of them), in the
+        structure of `sources`. A non-scalar target is summed (its output gradient defaults to
+        ones). Sources the target does not depend on get None, or zeros with
+        `unconnected_gradients="zero"`."""
+        if unconnected_gradients not in ("none", "zero"):
+            raise ValueError(f"unconnected_gradients must be 'none' or 'zero', "
+                             f"got {unconnected_gradients!r}")
+        if self._used and not self._persistent:
+            raise RuntimeError("A non-persistent GradientTape can only be used to compute one "
+                               "set of gradients; use GradientTape(persistent=True) to call "
+                               "gradient() several times.")
+        self._used = True
+
+        src_leaves = _flatten(sources)
+        for s in src_leaves:
+            if not isinstance(s, (Variable, Tensor, np.ndarray)):
+                raise TypeError(f"gradient() sources must be Variables, Tensors or arrays, got "
+                                f"{type(s).__name__}")
+        src_refs = [self._ref(s) for s in src_leaves]
+
+        targets = _flatten(target)
+        if output_gradients is None:
+            seeds = [None] * len(targets)
+        else:
+            seeds = _flatten(output_gradients)
+            if len(seeds) != len(targets):
+                raise ValueError("output_gradients must have the structure of target")
+
+        grads = {}          # node -> list of accumulated output gradients
+
+        def accumulate(ref, g):
+            node, idx = ref
+            shape, dtype = node.outs[idx]
+            g = np.asarray(g)
+            if g.shape != shape:
+                g = _unbroadcast(g, shape)
+            if g.dtype != dtype:
+                g = g.astype(dtype)
+            slots = grads.get(node)
+            if slots is None:
+                slots = grads[node] = [None] * len(node.outs)
+            slots[idx] = g if slots[idx] is None else slots[idx] + g
+
+        roots = []
+        for t, seed in zip(targets, seeds):
+            ref = self._ref(t)
+            if ref is None:
+                continue
+            value = unwrap(t)
+            accumulate(ref, np.ones_like(value) if seed is None else unwrap(seed))
+            roots.append(ref[0])
+
+        # The nodes reachable from the targets, in creation order.
+        seen = set()
+        stack = list(roots)
+        nodes = []
+        while stack:
+            node = stack.pop()
+            if node in seen:
+                continue
+            seen.add(node)
+            nodes.append(node)
+            for p in node.parents:
+                if p is not None and p[0] not in seen:
+                    stack.append(p[0])
+        nodes.sort(key=lambda n: n.seq)
+
+        # Which of them lead to a source (only those need a VJP call).
+        source_nodes = {r[0] for r in src_refs if r is not None}
+        relevant = set()
+        for node in nodes:
+            if node in source_nodes or any(p is not None and p[0] in relevant
+                                           for p in node.parents):
+                relevant.add(node)
+
+        previous, _state.tape = _state.tape, None      # VJPs run unrecorded
+        try:
+            for node in reversed(nodes):
+                if node.vjp is None or node not in relevant:
+                    continue
+                slots = grads.get(node) if node in source_nodes else grads.pop(node, None)
+                if slots is None:
+                    continue
+                need = tuple(p is not None and p[0] in relevant for p in node.parents)
+                if node.multi:
+                    gs = tuple(g if g is not None else np.zeros(shape, dtype)
+                               for g, (shape, dtype) in zip(slots, node.outs))
+                    in_grads = node.vjp(gs, need)
+                else:
+                    in_grads = node.vjp(slots[0], need)
+                for p, n, g in zip(node.parents, need, in_grads):
+                    if n and g is not None:
+                        accumulate(p, g)
+        finally:
+            _state.tape = previous
+
+        out = []
+        for s, ref in zip(src_leaves, src_refs):
+            g = None
+            if ref is not None:
+                slots = grads.get(ref[0])
+                if slots is not None:
+                    g = slots[ref[1]]
+            if g is None and unconnected_gradients == "zero":
+                value = unwrap(s) if not isinstance(s, Variable) else s.value
+                g = np.zeros_like(value)
+            out.append(g)
+
+        if not self._persistent:
+            for node in nodes:           # release what the VJPs kept alive
+                if node.vjp is not None:
+                    node.vjp = _released_vjp
+        return _pack_like(sources, out)
+
+
+# ------------------------------------------------------------------------------------------------
+# Functional helpers
+# ------------------------------------------------------------------------------------------------
+
+def custom_gradient(fn):
+    """Decorator (like tf.custom_gradient): `fn(*args)` returns `(outputs, grad_fn)` where
+    `grad_fn(*output_grads)` returns the gradient of each positional argument (a single value
+    when there is one argument). `outputs` may be one array or a tuple of arrays. Inside `fn`
+    the arguments are plain arrays and nothing is recorded."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        values = [unwrap(a) for a in args]
+        with stop_recording():
+            outputs, grad_fn = fn(*values, **kwargs)
+        single = not isinstance(outputs, (tuple, list))
+        outs = (outputs,) if single else tuple(outputs)
+        outs = tuple(np.asarray(unwrap(o)) for o in outs)
+
+        def vjp(gs):
+            res = grad_fn(*gs)
+            if len(args) == 1 and not isinstance(res, (tuple, list)):
+                res = (res,)
+            return tuple(None if r is None else unwrap(r) for r in res)
+
+        result = record(outs, args, vjp)
+        return result[0] if single else result
+
+    return wrapper
+
+
+def value_and_grad(fn, argnums=0, has_aux=False):
+    """JAX-style: returns `f(*args) -> (value, grads)` with the gradients of the scalar `fn`
+    with respect to the positional arguments `argnums` (an int, or a tuple for a tuple of
+    gradients). An argument may be an array, a Variable or a nested list/dict of them. With
+    `has_aux`, `fn` returns `(value, aux)` and `f` returns `((value, aux), grads)`."""
+    single = isinstance(argnums, int)
+    nums = (argnums,) if single else tuple(argnums)
+
+    def wrapped(*args, **kwargs):
+        args = list(args)
+        watched = []
+        with GradientTape() as tape:
+            for i in nums:
+                leaves = [leaf if isinstance(leaf, Variable) else
+                          Tensor(np.asarray(unwrap(leaf))) for leaf in _flatten(args[i])]
+                args[i] = _pack_like(args[i], leaves)
+                tape.watch(leaves)
+                watched.append(args[i])
+            out = fn(*args, **kwargs)
+        value, aux = out if has_aux else (out, None)
+        grads = tape.gradient(value, watched, unconnected_gradients="zero")
+        value = unwrap(value)
+        if isinstance(value, np.ndarray) or np.isscalar(value):
+            value = np.asarray(value)
+        grads = grads[0] if single else tuple(grads)
+        return ((value, _unwrap_tree(aux)), grads) if has_aux else (value, grads)
+
+    return wrapped
+
+
+def grad(fn, argnums=0, has_aux=False):
+    """JAX-style: `grad(fn)(*args)` is the gradient of the scalar `fn` w.r.t. `args[argnums]`."""
+    vg = value_and_grad(fn, argnums, has_aux)
+
+    def wrapped(*args, **kwargs):
+        (value, grads) = vg(*args, **kwargs)
+        return (grads, value[1]) if has_aux else grads
+
+    return wrapped
+
+
+def _unwrap_tree(x):
+    if isinstance(x, (list, tuple, dict)):
+        return _pack_like(x, [unwrap(leaf) for leaf in _flatten(x)])
+    return unwrap(x)

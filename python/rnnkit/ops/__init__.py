@@ -1,0 +1,36 @@
+"""rnnkit.ops: the `keras.ops` API on NumPy, differentiable under `rnnkit.GradientTape`.
+
+    core   conversion, casts, shapes, stop_gradient, custom_gradient, cond / loops
+    numpy  arithmetic, math, linear algebra, reductions, shape manipulation, indexing, creation
+    nn     activations, softmax / log_softmax, one_hot
+
+Outside a recording GradientTape every op returns a plain np.ndarray; inside one, an op with a
+tracked input returns a tracked `rnnkit.autodiff.Tensor`.
+"""
+
+from rnnkit.ops import core, nn, numpy
+from rnnkit.ops.core import (cast, cond, convert_to_numpy, convert_to_tensor, custom_gradient,
+                             dtype, fori_loop, is_tensor, ndim, shape, size, stop_gradient,
+                             while_loop)
+from rnnkit.ops.nn import (celu, elu, gelu, glu, hard_shrink, hard_sigmoid, hard_silu,
+                           hard_swish, hard_tanh, leaky_relu, log_sigmoid, log_softmax, moments,
+                           normalize, one_hot, relu, relu6, selu, sigmoid, silu, soft_shrink,
+                           softmax, softplus, softsign, sparse_plus, sparse_sigmoid, squareplus,
+                           swish, tanh, tanh_shrink, threshold)
+from rnnkit.ops.numpy import (abs, absolute, add, all, amax, amin, any, append, arange, arctan,
+                              argmax, argmin, argsort, array_split, broadcast_to, ceil, clip,
+                              concatenate, cos, cosh, cumsum, divide, dot, einsum, empty, equal,
+                              exp, exp2, expand_dims, expm1, eye, flip, floor, floor_divide,
+                              full, full_like, get_item, greater, greater_equal, identity, inner,
+                              isfinite,
+                              isinf, isnan, less, less_equal, linspace, log, log1p, log2, log10,
+                              logical_and, logical_not, logical_or, logical_xor, logsumexp,
+                              matmul, max, maximum, mean, min, minimum, mod, moveaxis, multiply,
+                              negative, norm, not_equal, ones, ones_like, outer, pad, power, prod,
+                              ravel, reciprocal, repeat, reshape, round, select, sign, sin, sinh,
+                              slice, split, sqrt, square, squeeze, stack, std, subtract, sum,
+                              swapaxes, take, take_along_axis, tan, tensordot, tile, transpose,
+                              tri, tril, triu, true_divide, unstack, var, where, zeros,
+                              zeros_like)
+
+__all__ = [n for n in dir() if not n.startswith("_") and n not in ("core", "nn", "numpy")]

@@ -1,0 +1,266 @@
+"""Neural-network ops (`keras.ops.nn`): activations, softmax, one_hot.
+
+The elementwise formulas are the Keras 3 definitions, written in their numerically stable forms
+and identical to tests/reference.py and the C++ core (cpp/include/rnnkit/activation.h). Constants
+are Python floats, so a float32 input gives a float32 result.
+"""
+
+from __future__ import annotations
+
+import math
+
+from rnnkit.ops._base import _arr, _record_op, _state, _unary, np, unwrap
+
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+_SQRT2 = math.sqrt(2.0)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+
+
+def _apply(x, forward, derivative):
+    """y = forward(x) elementwise; dL/dx = derivative(g, x, y)."""
+    xv = unwrap(x)
+    y = forward(xv)
+    tape = _state.tape
+    if tape is None:
+        return y if type(y) is np.ndarray else np.asarray(y)
+    return _record_op(tape, y, (x,), lambda g, need: (derivative(g, xv, y),))
+
+
+# ------------------------------------------------------------------------------------------------
+# Forward formulas (on arrays)
+# ------------------------------------------------------------------------------------------------
+
+def _sigmoid(x):
+    # The true logistic without overflow: exp of a non-positive number only.
+    e = np.exp(-np.abs(x))
+    r = 1.0 / (1.0 + e)
+    return np.where(x >= 0, r, e * r)
+
+
+def _softplus(x):
+    return np.logaddexp(0.0, x)
+
+
+def _hard_sigmoid(x):
+    return np.clip(x / 6.0 + 0.5, 0.0, 1.0)
+
+
+_erf_impl = None
+
+
+def _erf(x):
+    """erf, elementwise, in x's float dtype (SciPy's when available, else math.erf)."""
+    global _erf_impl
+    if _erf_impl is None:
+        try:
+            from scipy.special import erf as scipy_erf
+            _erf_impl = scipy_erf
+        except ImportError:          # pragma: no cover - scipy is optional
+            vec = np.vectorize(math.erf, otypes=[np.float64])
+
+            def _erf_impl(a):
+                a = np.asarray(a)
+                out = vec(a)
+                return out.astype(a.dtype) if a.dtype.kind == "f" else out
+    return _erf_impl(x)
+
+
+# ------------------------------------------------------------------------------------------------
+# Elementwise activations
+# ------------------------------------------------------------------------------------------------
+
+sigmoid = _unary("sigmoid", _sigmoid, lambda g, x, y: g * (y * (1.0 - y)),
+                 "The logistic function 1 / (1 + exp(-x)), computed without overflow.")
+tanh = _unary("tanh", np.tanh, lambda g, x, y: g * (1.0 - y * y), "Hyperbolic tangent.")
+relu = _unary("relu", lambda x: np.maximum(x, 0.0), lambda g, x, y: np.where(x > 0, g, 0.0),
+              "max(x, 0).")
+relu6 = _unary("relu6", lambda x: np.clip(x, 0.0, 6.0),
+               lambda g, x, y: np.where((x > 0) & (x < 6), g, 0.0), "min(max(x, 0), 6).")
+selu = _unary("selu", lambda x: SELU_SCALE * np.where(
+    x > 0, x, SELU_ALPHA * np.expm1(np.minimum(x, 0.0))),
+    lambda g, x, y: g * np.where(x > 0, SELU_SCALE,
+                                 (SELU_SCALE * SELU_ALPHA) * np.exp(np.minimum(x, 0.0))),
+    "Scaled exponential linear unit.")
+softplus = _unary("softplus", _softplus, lambda g, x, y: g * _sigmoid(x), "log(1 + exp(x)).")
+softsign = _unary("softsign", lambda x: x / (1.0 + np.abs(x)),
+                  lambda g, x, y: g / np.square(1.0 + np.abs(x)), "x / (1 + |x|).")
+
+
+def _silu_forward(x):
+    return x * _sigmoid(x)
+
+
+def _silu_derivative(g, x, y):
+    s = _sigmoid(x)
+    return g * (s * (1.0 + x * (1.0 - s)))
+
+
+silu = _unary("silu", _silu_forward, _silu_derivative, "x * sigmoid(x).")
+swish = silu
+
+hard_sigmoid = _unary("hard_sigmoid", _hard_sigmoid,
+                      lambda g, x, y: np.where((x > -3) & (x < 3), g / 6.0, 0.0),
+                      "Keras 3: relu6(x + 3) / 6 = clip(x / 6 + 1/2, 0, 1).")
+hard_silu = _unary("hard_silu", lambda x: x * _hard_sigmoid(x),
+                   lambda g, x, y: g * (_hard_sigmoid(x) + np.where(
+                       (x > -3) & (x < 3), x / 6.0, 0.0)),
+                   "x * hard_sigmoid(x).")
+hard_swish = hard_silu
+log_sigmoid = _unary("log_sigmoid", lambda x: -np.logaddexp(0.0, -x),
+                     lambda g, x, y: g * _sigmoid(-x), "log(sigmoid(x)) = -softplus(-x).")
+hard_tanh = _unary("hard_tanh", lambda x: np.clip(x, -1.0, 1.0),
+                   lambda g, x, y: np.where((x > -1) & (x < 1), g, 0.0), "clip(x, -1, 1).")
+
+
+def _tanh_shrink_derivative(g, x, y):
+    t = np.tanh(x)
+    return g * (t * t)
+
+
+tanh_shrink = _unary("tanh_shrink", lambda x: x - np.tanh(x), _tanh_shrink_derivative,
+                     "x - tanh(x).")
+sparse_plus = _unary(
+    "sparse_plus",
+    lambda x: np.where(x <= -1.0, 0.0, np.where(x >= 1.0, x, (x + 1.0) ** 2 / 4.0)),
+    lambda g, x, y: np.where(x <= -1.0, 0.0, np.where(x >= 1.0, g, g * ((x + 1.0) / 2.0))),
+    "0 for x <= -1, x for x >= 1, (x + 1)^2 / 4 between.")
+sparse_sigmoid = _unary(
+    "sparse_sigmoid",
+    lambda x: np.where(x <= -1.0, 0.0, np.where(x >= 1.0, 1.0, (x + 1.0) / 2.0)),
+    lambda g, x, y: np.where((x > -1.0) & (x < 1.0), g * 0.5, 0.0),
+    "0 for x <= -1, 1 for x >= 1, (x + 1) / 2 between.")
+
+
+def leaky_relu(x, negative_slope=0.2):
+    """x for x >= 0, negative_slope * x otherwise."""
+    a = float(negative_slope)
+    return _apply(x, lambda v: np.where(v >= 0, v, a * v),
+                  lambda g, v, y: np.where(v >= 0, g, g * a))
+
+
+def elu(x, alpha=1.0):
+    """x for x > 0, alpha * (exp(x) - 1) otherwise."""
+    a = float(alpha)
+    return _apply(x, lambda v: np.where(v > 0, v, a * np.expm1(np.minimum(v, 0.0))),
+                  lambda g, v, y: np.where(v > 0, g, g * (a * np.exp(np.minimum(v, 0.0)))))
+
+
+def celu(x, alpha=1.0):
+    """max(x, 0) + alpha * (exp(min(x, 0) / alpha) - 1)."""
+    a = float(alpha)
+    return _apply(x, lambda v: np.maximum(v, 0.0) + np.minimum(
+        0.0, a * np.expm1(np.minimum(v, 0.0) / a)),
+        lambda g, v, y: np.where(v > 0, g, g * np.exp(np.minimum(v, 0.0) / a)))
+
+
+def gelu(x, approximate=True):
+    """Gaussian error linear unit: x * Phi(x), or its tanh approximation (the default here, as
+    in keras.ops.gelu; keras.activations.gelu defaults to approximate=False)."""
+    if approximate:
+        def forward(v):
+            return 0.5 * v * (1.0 + np.tanh(_SQRT_2_OVER_PI * (v + 0.044715 * v ** 3)))
+
+        def derivative(g, v, y):
+            t = np.tanh(_SQRT_2_OVER_PI * (v + 0.044715 * v ** 3))
+            du = _SQRT_2_OVER_PI * (1.0 + (3 * 0.044715) * v * v)
+            return g * (0.5 * (1.0 + t) + 0.5 * v * (1.0 - t * t) * du)
+    else:
+        def forward(v):
+            return 0.5 * v * (1.0 + _erf(v / _SQRT2))
+
+        def derivative(g, v, y):
+            return g * (0.5 * (1.0 + _erf(v / _SQRT2)) + v * np.exp(-0.5 * v * v) * _INV_SQRT_2PI)
+    return _apply(x, forward, derivative)
+
+
+def squareplus(x, b=4):
+    """(x + sqrt(x^2 + b)) / 2."""
+    b = float(b)
+    return _apply(x, lambda v: (v + np.sqrt(v * v + b)) / 2.0,
+                  lambda g, v, y: g * (0.5 + 0.5 * v / np.sqrt(v * v + b)))
+
+
+def soft_shrink(x, threshold=0.5):
+    """x - threshold above it, x + threshold below -threshold, 0 between."""
+    t = float(threshold)
+    return _apply(x, lambda v: np.where(v > t, v - t, np.where(v < -t, v + t, 0.0)),
+                  lambda g, v, y: np.where(np.abs(v) > t, g, 0.0))
+
+
+def hard_shrink(x, threshold=0.5):
+    """x where |x| > threshold, 0 elsewhere."""
+    t = float(threshold)
+    return _apply(x, lambda v: np.where(np.abs(v) > t, v, 0.0),
+                  lambda g, v, y: np.where(np.abs(v) > t, g, 0.0))
+
+
+def threshold(x, threshold, default_value):
+    """x where x > threshold, default_value elsewhere."""
+    from rnnkit.ops.numpy import greater, where
+    return where(greater(x, threshold), x, default_value)
+
+
+# ------------------------------------------------------------------------------------------------
+# Along an axis
+# ------------------------------------------------------------------------------------------------
+
+def _axis(axis):
+    return tuple(axis) if isinstance(axis, list) else axis
+
+
+def softmax(x, axis=-1):
+    """exp(x) / sum(exp(x)) along `axis`, computed stably."""
+    xv = unwrap(x)
+    ax = _axis(axis)
+    e = np.exp(xv - np.max(xv, axis=ax, keepdims=True))
+    y = e / np.sum(e, axis=ax, keepdims=True)
+    tape = _state.tape
+    if tape is None:
+        return _arr(y)
+    return _record_op(tape, y, (x,), lambda g, need: (
+        y * (g - np.sum(g * y, axis=ax, keepdims=True)),))
+
+
+def log_softmax(x, axis=-1):
+    """x - logsumexp(x) along `axis`, computed stably."""
+    xv = unwrap(x)
+    ax = _axis(axis)
+    s = xv - np.max(xv, axis=ax, keepdims=True)
+    y = s - np.log(np.sum(np.exp(s), axis=ax, keepdims=True))
+    tape = _state.tape
+    if tape is None:
+        return _arr(y)
+    return _record_op(tape, y, (x,), lambda g, need: (
+        g - np.exp(y) * np.sum(g, axis=ax, keepdims=True),))
+
+
+def glu(x, axis=-1):
+    """Gated linear unit: a * sigmoid(b) with a, b the two halves of x along `axis`."""
+    from rnnkit.ops.numpy import multiply, split
+    a, b = split(x, 2, axis=axis)
+    return multiply(a, sigmoid(b))
+
+
+def normalize(x, axis=-1, order=2, epsilon=None):
+    """x / max(norm(x), epsilon) along `axis`."""
+    from rnnkit.ops.numpy import divide, maximum, norm
+    eps = 1e-7 if epsilon is None else epsilon
+    return divide(x, maximum(norm(x, ord=order, axis=axis, keepdims=True), eps))
+
+
+def moments(x, axes, keepdims=False):
+    """(mean, variance) over `axes`."""
+    from rnnkit.ops.numpy import mean, var
+    return mean(x, axis=axes, keepdims=keepdims), var(x, axis=axes, keepdims=keepdims)
+
+
+def one_hot(x, num_classes, axis=-1, dtype=None, sparse=False):
+    """One-hot encoding of integer `x` (indices outside [0, num_classes) give all zeros)."""
+    del sparse
+    xv = np.asarray(unwrap(x))
+    out = (xv[..., None] == np.arange(num_classes)).astype(dtype or "float32")
+    if axis != -1 and axis != out.ndim - 1:
+        out = np.moveaxis(out, -1, axis)
+    return out
