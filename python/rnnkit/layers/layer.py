@@ -306,20 +306,24 @@ class Layer:
         self.build(shapes)
 
     def _convert_input(self, value):
-        """Array-likes to arrays; floating inputs take the layer's dtype (Keras' autocast)."""
-        from rnnkit import autodiff
+        """Array-likes to arrays; floating inputs take the layer's dtype (Keras' autocast).
+        Under a recording GradientTape, tracked inputs (watched Variables, Tensors) stay
+        tracked."""
+        from rnnkit import autodiff, ops
+        if autodiff.is_recording() and (isinstance(value, Variable) or
+                                        autodiff.is_tracked(value)):
+            value = ops.convert_to_tensor(value)
+            if autodiff.is_tracked(value):
+                if self.autocast and np.dtype(value.dtype).kind == "f" and \
+                        value.dtype != np.dtype(self.dtype):
+                    return ops.cast(value, self.dtype)
+                return value
         if isinstance(value, Variable):
             value = value.value
-        if autodiff.is_tracked(value):
-            if self.autocast and value.dtype != np.dtype(self.dtype) and \
-                    np.dtype(value.dtype).kind == "f":
-                from rnnkit import ops
-                return ops.cast(value, self.dtype)
-            return value
         array = np.asarray(value)
         if array.dtype.kind == "f" and self.autocast and array.dtype != np.dtype(self.dtype):
             array = array.astype(self.dtype)
-        elif array.dtype.kind in "iu" and array.dtype != np.bool_ and self._casts_int_inputs:
+        elif array.dtype.kind in "iu" and self._casts_int_inputs:
             array = array.astype(self.dtype)
         return array
 

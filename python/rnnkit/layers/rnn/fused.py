@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnkit import autodiff, core
+from rnnkit import autodiff, core, ops
 from rnnkit.layers.rnn.cell_base import BuiltinCell
 
 
@@ -31,10 +31,6 @@ def plan(layer, sequences):
     from rnnkit.layers.rnn.stacked_rnn_cells import StackedRNNCells
     if not hasattr(sequences, "shape") or len(sequences.shape) != 3:
         return None
-    if autodiff.is_tracked(sequences):
-        # Gradients through the fused kernel come with the training issue; until then the
-        # generic loop, written with differentiable ops, serves tracked inputs.
-        return None
     cells = layer.cell.cells if isinstance(layer.cell, StackedRNNCells) else [layer.cell]
     steps = []
     for cell in cells:
@@ -49,20 +45,42 @@ def plan(layer, sequences):
 
 def _forward_one(cell, names, x, states, mask, go_backwards, return_sequences,
                  zero_output_for_mask, training):
+    """One cell over the sequence: (output, [states]). Under a recording GradientTape this is
+    one differentiable op whose VJP is the core's BPTT."""
+    x_value = np.asarray(autodiff.unwrap(x))
+    state_values = [np.asarray(autodiff.unwrap(s)) for s in states]
     input_mask = recurrent_mask = None
     if training:
-        input_mask = cell.get_dropout_mask(x[:, 0])
+        input_mask = cell.get_dropout_mask(x_value[:, 0])
         recurrent_mask = cell.get_recurrent_dropout_mask(
-            np.zeros((x.shape[0], cell.units), dtype=x.dtype))
+            np.zeros((x_value.shape[0], cell.units), dtype=x_value.dtype))
     activation, recurrent_activation = names
-    result = core.rnn_forward(
-        cell.core_name, x, cell.kernel.value, cell.recurrent_kernel.value, cell.fused_bias(),
-        initial_state=[np.asarray(s) for s in states], mask=mask,
-        input_dropout_mask=input_mask, recurrent_dropout_mask=recurrent_mask,
+    weights = [cell.kernel, cell.recurrent_kernel] + ([cell.bias] if cell.bias is not None
+                                                      else [])
+    kernel, recurrent_kernel = cell.kernel.value, cell.recurrent_kernel.value
+    bias = cell.fused_bias()
+    options = dict(
+        mask=mask, input_dropout_mask=input_mask, recurrent_dropout_mask=recurrent_mask,
         activation=activation, recurrent_activation=recurrent_activation,
         reset_after=getattr(cell, "reset_after", True), go_backwards=go_backwards,
         return_sequences=return_sequences, zero_output_for_mask=zero_output_for_mask)
-    return result.output, list(result.states)
+    recording = autodiff.is_recording()
+    result = core.rnn_forward(cell.core_name, x_value, kernel, recurrent_kernel, bias,
+                              initial_state=state_values, training=recording, **options)
+    if not recording:
+        return result.output, list(result.states)
+
+    def vjp(grads):
+        d_output, d_states = grads[0], list(grads[1:])
+        g = core.rnn_backward(cell.core_name, x_value, kernel, recurrent_kernel, bias,
+                              reserve=result.reserve, d_output=d_output, d_states=d_states,
+                              initial_state=state_values, **options)
+        weight_grads = [g.d_kernel, g.d_recurrent_kernel] + \
+            ([g.d_bias] if bias is not None else [])
+        return [g.d_x] + list(g.d_initial_state) + weight_grads
+
+    outputs = autodiff.record((result.output, *result.states), (x, *states, *weights), vjp)
+    return outputs[0], list(outputs[1:])
 
 
 def run(steps, x, states, *, mask, go_backwards, return_sequences, zero_output_for_mask,
@@ -74,7 +92,7 @@ def run(steps, x, states, *, mask, go_backwards, return_sequences, zero_output_f
                             zero_output_for_mask, training)
     if go_backwards:
         # The whole stack reads the reversed sequence; its output is in that (processing) order.
-        x = np.ascontiguousarray(x[:, ::-1])
+        x = ops.flip(x, axis=1)
         mask = None if mask is None else np.ascontiguousarray(mask[:, ::-1])
     final_states = []
     for index, (cell, names) in enumerate(steps):
