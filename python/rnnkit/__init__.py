@@ -9,12 +9,15 @@ from rnnkit import core
 from rnnkit.core import get_num_threads, set_num_threads
 from rnnkit import (activations, constraints, initializers, ops, random, regularizers, saving,
                     tree, utils)
-from rnnkit import layers
-from rnnkit.autodiff import GradientTape
+from rnnkit import autodiff, layers
+from rnnkit.autodiff import GradientTape, Tensor
+from rnnkit.initializers import Initializer
+from rnnkit.regularizers import Regularizer
 from rnnkit.variables import Variable
 
 __version__ = "0.1.0"
 
-__all__ = ["GradientTape", "Variable", "activations", "constraints", "core", "get_num_threads",
+__all__ = ["GradientTape", "Initializer", "Regularizer", "Tensor", "Variable", "activations",
+           "autodiff", "constraints", "core", "get_num_threads",
            "initializers", "layers", "ops", "random", "regularizers", "saving",
            "set_num_threads", "tree", "utils", "__version__"]
