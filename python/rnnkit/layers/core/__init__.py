@@ -1,0 +1,8 @@
+"""Core layers: Dense, Embedding, Masking, Activation."""
+
+from rnnkit.layers.core.activation import Activation
+from rnnkit.layers.core.dense import Dense
+from rnnkit.layers.core.embedding import Embedding
+from rnnkit.layers.core.masking import Masking
+
+__all__ = ["Activation", "Dense", "Embedding", "Masking"]

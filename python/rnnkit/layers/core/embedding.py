@@ -1,0 +1,132 @@
+"""Embedding: integer ids -> rows of a trainable `(input_dim, output_dim)` table."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from rnnkit import constraints, initializers, ops, regularizers
+from rnnkit.autodiff import unwrap
+from rnnkit.layers.core._checks import (check_bool, is_int, normalize_shape, refuse_lora,
+                                        refuse_quantization)
+from rnnkit.layers.layer import Layer
+
+
+def _check_dim(value, argument):
+    if not is_int(value) or value <= 0:
+        raise ValueError(f"`{argument}` must be a positive integer. Received: {argument}={value!r} "
+                         f"(of type {type(value).__name__}).")
+    return int(value)
+
+
+class Embedding(Layer):
+    """Turns non-negative integer ids into dense vectors (Keras' `Embedding`).
+
+    Args:
+        input_dim: vocabulary size (the largest id + 1); a positive int.
+        output_dim: size of each vector; a positive int.
+        embeddings_initializer: default "uniform" (`RandomUniform(-0.05, 0.05)`).
+        embeddings_regularizer, embeddings_constraint: for the `embeddings` weight.
+        mask_zero: id 0 is padding: `compute_mask` returns `ids != 0`. Row 0 is still looked
+            up, so `input_dim` must count the padding id.
+        weights: optional `[array]` (or the array) of shape `(input_dim, output_dim)`; the layer
+            is built at once with it.
+        lora_rank / lora_alpha / quantization_config: accepted for Keras configs; LoRA and
+            quantization are not implemented, so a non-None `lora_rank` or
+            `quantization_config` raises ValueError.
+        input_length: deprecated (a warning; ignored).
+
+    Input `(...)` ids (ints, or floats truncated towards zero); output `(..., output_dim)`.
+    Ids outside `[0, input_dim)` raise ValueError (Keras gives NaN rows on JAX). Differentiable
+    with respect to `embeddings` (repeated ids accumulate).
+    """
+
+    # Keep integer ids as they are (the base layer turns other integer inputs into floats).
+    _casts_int_inputs = False
+
+    def __init__(self, input_dim, output_dim, embeddings_initializer="uniform",
+                 embeddings_regularizer=None, embeddings_constraint=None, mask_zero=False,
+                 weights=None, lora_rank=None, lora_alpha=None, quantization_config=None,
+                 **kwargs):
+        input_length = kwargs.pop("input_length", None)
+        if input_length is not None:
+            warnings.warn("Argument `input_length` is deprecated. Just remove it.",
+                          UserWarning, stacklevel=2)
+        super().__init__(**kwargs)
+        self.input_dim = _check_dim(input_dim, "input_dim")
+        self.output_dim = _check_dim(output_dim, "output_dim")
+        self.embeddings_initializer = initializers.get(embeddings_initializer)
+        self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
+        self.embeddings_constraint = constraints.get(embeddings_constraint)
+        self.mask_zero = check_bool(mask_zero, "mask_zero")
+        self.supports_masking = self.mask_zero
+        self.autocast = False
+        refuse_lora("Embedding", lora_rank, lora_alpha)
+        refuse_quantization("Embedding", quantization_config)
+        self.lora_rank = None
+        self.lora_alpha = None
+        if weights is not None:
+            if not (isinstance(weights, (list, tuple)) and len(weights) == 1):
+                weights = [weights]
+            self.build()
+            self.set_weights(weights)
+
+    def build(self, input_shape=None):
+        if self.built:
+            return
+        self.embeddings = self.add_weight(
+            shape=(self.input_dim, self.output_dim), name="embeddings",
+            initializer=self.embeddings_initializer, regularizer=self.embeddings_regularizer,
+            constraint=self.embeddings_constraint, trainable=True)
+
+    def _ids(self, inputs):
+        """The ids as an integer array, checked against [0, input_dim)."""
+        value = np.asarray(unwrap(inputs))
+        kind = value.dtype.kind
+        if kind == "f":
+            if not np.all(np.isfinite(value)):
+                raise ValueError(f"Layer '{self.name}' (Embedding) received non-finite ids "
+                                 f"(NaN or inf); ids must be integers in [0, {self.input_dim}).")
+            # Truncation towards zero, as Keras' cast to int32 (1.7 -> 1; -0.5 -> 0).
+            value = np.trunc(value).astype(np.int64)
+        elif kind == "b":
+            value = value.astype(np.int64)
+        elif kind not in "iu":
+            raise TypeError(f"Layer '{self.name}' (Embedding) expects integer ids, got an input "
+                            f"of dtype {value.dtype}")
+        if value.size:
+            low, high = value.min(), value.max()
+            bad = low if low < 0 else (high if high >= self.input_dim else None)
+            if bad is not None:
+                raise ValueError(
+                    f"Layer '{self.name}' (Embedding) received the id {int(bad)}, outside the "
+                    f"vocabulary: ids must be in [0, input_dim) = [0, {self.input_dim}) "
+                    f"(input_dim={self.input_dim}).")
+        return value
+
+    def call(self, inputs):
+        ids = self._ids(inputs)
+        return ops.take(self.embeddings, ids, axis=0)
+
+    def compute_mask(self, inputs, previous_mask=None):
+        if not self.mask_zero:
+            return None
+        return ops.not_equal(inputs, 0)
+
+    def compute_output_shape(self, input_shape):
+        return normalize_shape(input_shape, self) + (self.output_dim,)
+
+    def get_config(self):
+        config = {
+            **super().get_config(),
+            "input_dim": self.input_dim,
+            "output_dim": self.output_dim,
+            "embeddings_initializer": initializers.serialize(self.embeddings_initializer),
+            "embeddings_regularizer": regularizers.serialize(self.embeddings_regularizer),
+            "activity_regularizer": regularizers.serialize(self.activity_regularizer),
+            "embeddings_constraint": constraints.serialize(self.embeddings_constraint),
+            "mask_zero": self.mask_zero,
+            "quantization_config": None,
+        }
+        return config

@@ -1,0 +1,208 @@
+"""BatchNormalization: normalise with the batch moments while training, the moving ones after."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rnnkit import constraints, initializers, ops, regularizers
+from rnnkit.autodiff import unwrap
+from rnnkit.layers.core._checks import check_bool, check_float, is_int, normalize_shape
+from rnnkit.layers.layer import InputSpec, Layer, shape_of
+
+# Keras' backend epsilon, added to the count of unmasked positions in the masked moments.
+_MASK_EPSILON = 1e-7
+
+
+class BatchNormalization(Layer):
+    """Batch normalization (Keras' `BatchNormalization`).
+
+    Training (`training=True` and `layer.trainable`): the mean and the **biased** variance are
+    taken over every axis but `axis` (over the unmasked positions when a mask is given), the
+    output is `gamma * (x - mean) / sqrt(var + epsilon) + beta`, and the moving statistics
+    become `momentum * moving + (1 - momentum) * batch` (plain value updates, outside the
+    gradient). Inference, or a frozen layer (`trainable=False`), uses the moving statistics.
+
+    Args:
+        axis: the feature axis (an int; default -1).
+        momentum, epsilon: defaults 0.99 and 1e-3.
+        center / scale: whether to add `beta` / multiply by `gamma`.
+        beta_initializer, gamma_initializer, moving_mean_initializer,
+        moving_variance_initializer, beta_regularizer, gamma_regularizer, beta_constraint,
+        gamma_constraint: as in Keras.
+        synchronized: accepted; rnnkit runs on one device, where it changes nothing.
+        renorm, renorm_clipping, renorm_momentum: accepted for Keras configs; batch
+            renormalization is not implemented, so `renorm=True` raises ValueError.
+
+    Weights, in order: `gamma`, `beta` (trainable), `moving_mean`, `moving_variance`
+    (non-trainable), each of shape `(C,)`. Call: `layer(x, training=False, mask=None)`, where
+    `mask` has the input's shape without its last axis. The mask passes through unchanged.
+    """
+
+    supports_masking = True
+
+    def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
+                 beta_initializer="zeros", gamma_initializer="ones",
+                 moving_mean_initializer="zeros", moving_variance_initializer="ones",
+                 beta_regularizer=None, gamma_regularizer=None, beta_constraint=None,
+                 gamma_constraint=None, synchronized=False, renorm=False, renorm_clipping=None,
+                 renorm_momentum=0.99, **kwargs):
+        super().__init__(**kwargs)
+        if not is_int(axis):
+            raise TypeError(f"Argument `axis` must be an int, got {axis!r} "
+                            f"of type {type(axis).__name__}")
+        self.axis = int(axis)
+        self.momentum = check_float(momentum, "momentum")
+        if not 0.0 <= self.momentum <= 1.0:
+            raise ValueError(f"Argument `momentum` must be in [0, 1], got momentum={momentum}")
+        self.epsilon = check_float(epsilon, "epsilon")
+        if not self.epsilon >= 0.0:
+            raise ValueError(f"Argument `epsilon` must be >= 0, got epsilon={epsilon}")
+        self.center = check_bool(center, "center")
+        self.scale = check_bool(scale, "scale")
+        self.beta_initializer = initializers.get(beta_initializer)
+        self.gamma_initializer = initializers.get(gamma_initializer)
+        self.moving_mean_initializer = initializers.get(moving_mean_initializer)
+        self.moving_variance_initializer = initializers.get(moving_variance_initializer)
+        self.beta_regularizer = regularizers.get(beta_regularizer)
+        self.gamma_regularizer = regularizers.get(gamma_regularizer)
+        self.beta_constraint = constraints.get(beta_constraint)
+        self.gamma_constraint = constraints.get(gamma_constraint)
+        self.synchronized = check_bool(synchronized, "synchronized")
+        if check_bool(renorm, "renorm"):
+            raise ValueError("BatchNormalization: argument `renorm=True` (batch "
+                             "renormalization) is not supported by rnnkit; use renorm=False.")
+        self.renorm = False
+        self.renorm_clipping = renorm_clipping
+        self.renorm_momentum = check_float(renorm_momentum, "renorm_momentum")
+        self.gamma = None
+        self.beta = None
+
+    # -- build -----------------------------------------------------------------------------------
+    def _feature_axis(self, rank):
+        if not -rank <= self.axis < rank:
+            raise ValueError(f"Layer '{self.name}' (BatchNormalization): invalid `axis`={self.axis}"
+                             f" for an input of rank {rank}")
+        return self.axis % rank
+
+    def build(self, input_shape):
+        input_shape = normalize_shape(input_shape, self)
+        rank = len(input_shape)
+        if rank < 1:
+            raise ValueError(f"Layer '{self.name}' (BatchNormalization) needs an input of rank "
+                             f">= 1, got input shape {input_shape}")
+        axis = self._feature_axis(rank)
+        channels = input_shape[axis]
+        if channels is None:
+            raise ValueError(f"Layer '{self.name}' (BatchNormalization): axis {self.axis} of the "
+                             f"input must be defined, got input shape {input_shape}")
+        shape = (channels,)
+        if self.scale:
+            self.gamma = self.add_weight(
+                shape=shape, name="gamma", initializer=self.gamma_initializer,
+                regularizer=self.gamma_regularizer, constraint=self.gamma_constraint,
+                trainable=True)
+        if self.center:
+            self.beta = self.add_weight(
+                shape=shape, name="beta", initializer=self.beta_initializer,
+                regularizer=self.beta_regularizer, constraint=self.beta_constraint,
+                trainable=True)
+        self.moving_mean = self.add_weight(
+            shape=shape, name="moving_mean", initializer=self.moving_mean_initializer,
+            trainable=False)
+        self.moving_variance = self.add_weight(
+            shape=shape, name="moving_variance", initializer=self.moving_variance_initializer,
+            trainable=False)
+        self._rank = rank
+        self._channels = channels
+        self._axis_index = axis
+        self._reduction_axes = tuple(i for i in range(rank) if i != axis)
+        self.input_spec = InputSpec(ndim=rank)
+
+    # -- call ------------------------------------------------------------------------------------
+    def _check_input(self, shape):
+        if shape[self._axis_index] != self._channels:
+            raise ValueError(
+                f"Input 0 of layer '{self.name}' is incompatible with the layer: expected axis "
+                f"{self.axis} of input shape to have value {self._channels}, but received input "
+                f"with shape {shape}")
+
+    def _broadcast(self, value):
+        """A (C,) value reshaped to broadcast along the feature axis."""
+        if self._axis_index == self._rank - 1:
+            return value
+        shape = [1] * self._rank
+        shape[self._axis_index] = self._channels
+        return ops.reshape(value, tuple(shape))
+
+    def _moments(self, inputs, mask):
+        axes = self._reduction_axes
+        if mask is None:
+            return ops.mean(inputs, axis=axes), ops.var(inputs, axis=axes)
+        weights = ops.expand_dims(ops.cast(mask, ops.dtype(inputs)), -1)
+        count = ops.sum(weights, axis=axes, keepdims=True)
+        count = ops.add(count, _MASK_EPSILON)
+        weighted = ops.multiply(weights, inputs)
+        mean = ops.divide(ops.sum(weighted, axis=axes, keepdims=True), count)
+        sq = ops.multiply(weights, ops.square(ops.subtract(weighted, mean)))
+        variance = ops.divide(ops.sum(sq, axis=axes, keepdims=True), count)
+        return ops.reshape(mean, (self._channels,)), ops.reshape(variance, (self._channels,))
+
+    def call(self, inputs, training=False, mask=None):
+        shape = shape_of(inputs)
+        self._check_input(shape)
+        if mask is not None:
+            mask = np.asarray(unwrap(mask))
+            if mask.ndim != len(shape) - 1:
+                raise ValueError(
+                    f"Layer '{self.name}' (BatchNormalization): the mask provided should be one "
+                    f"dimension less than the inputs. Received: mask.shape={mask.shape}, "
+                    f"inputs.shape={shape}")
+            if mask.dtype != np.bool_:
+                mask = mask.astype(bool)
+        dtype = ops.dtype(inputs)
+        if training and self.trainable:
+            mean, variance = self._moments(inputs, mask)
+            momentum = self.momentum
+            batch_mean = np.asarray(unwrap(mean))
+            batch_var = np.asarray(unwrap(variance))
+            self.moving_mean.assign(
+                self.moving_mean.numpy() * momentum + batch_mean * (1.0 - momentum))
+            self.moving_variance.assign(
+                self.moving_variance.numpy() * momentum + batch_var * (1.0 - momentum))
+        else:
+            mean = ops.cast(self.moving_mean, dtype)
+            variance = ops.cast(self.moving_variance, dtype)
+        # Keras' batch_normalization: x * inv + (beta - mean * inv), inv = gamma / sqrt(var + eps)
+        inv = ops.divide(1.0, ops.sqrt(ops.add(variance, ops.cast(self.epsilon, dtype))))
+        if self.gamma is not None:
+            inv = ops.multiply(inv, ops.cast(self.gamma, dtype))
+        shift = ops.negative(ops.multiply(mean, inv))
+        if self.beta is not None:
+            shift = ops.add(shift, ops.cast(self.beta, dtype))
+        return ops.add(ops.multiply(inputs, self._broadcast(inv)), self._broadcast(shift))
+
+    def compute_output_shape(self, input_shape):
+        return normalize_shape(input_shape, self)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "axis": self.axis,
+            "momentum": self.momentum,
+            "epsilon": self.epsilon,
+            "center": self.center,
+            "scale": self.scale,
+            "beta_initializer": initializers.serialize(self.beta_initializer),
+            "gamma_initializer": initializers.serialize(self.gamma_initializer),
+            "moving_mean_initializer": initializers.serialize(self.moving_mean_initializer),
+            "moving_variance_initializer":
+                initializers.serialize(self.moving_variance_initializer),
+            "beta_regularizer": regularizers.serialize(self.beta_regularizer),
+            "gamma_regularizer": regularizers.serialize(self.gamma_regularizer),
+            "beta_constraint": constraints.serialize(self.beta_constraint),
+            "gamma_constraint": constraints.serialize(self.gamma_constraint),
+            "synchronized": self.synchronized,
+            "renorm": self.renorm,
+            "renorm_clipping": self.renorm_clipping,
+            "renorm_momentum": self.renorm_momentum,
+        }

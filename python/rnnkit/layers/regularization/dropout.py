@@ -1,0 +1,98 @@
+"""Dropout: zero a random fraction `rate` of the inputs while training, scaling the rest."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from rnnkit import ops
+from rnnkit import random as rnn_random
+from rnnkit.layers.core._checks import is_int, normalize_shape
+from rnnkit.layers.layer import Layer, shape_of
+
+
+def _check_rate(rate):
+    if isinstance(rate, (bool, np.bool_)) or not isinstance(rate, numbers.Real):
+        raise TypeError(f"Invalid value received for argument `rate`. Expected a float value "
+                        f"between 0 and 1. Received: rate={rate!r} (of type "
+                        f"{type(rate).__name__})")
+    if not 0 <= rate <= 1:
+        raise ValueError(f"Invalid value received for argument `rate`. Expected a float value "
+                         f"between 0 and 1. Received: rate={rate}")
+    return float(rate)
+
+
+def _check_noise_shape(noise_shape):
+    if noise_shape is None:
+        return None
+    if not isinstance(noise_shape, (list, tuple)) or \
+            not all(d is None or (is_int(d) and d > 0) for d in noise_shape):
+        raise ValueError(f"Argument `noise_shape` must be None or a tuple of positive ints "
+                         f"(or None for the input's size), got {noise_shape!r}")
+    return tuple(None if d is None else int(d) for d in noise_shape)
+
+
+def _check_seed(seed):
+    if seed is None or isinstance(seed, rnn_random.SeedGenerator):
+        return seed
+    if not is_int(seed):
+        raise TypeError(f"Argument `seed` must be None, an int or a SeedGenerator, got "
+                        f"{seed!r}")
+    return int(seed)
+
+
+class Dropout(Layer):
+    """Inverted dropout (Keras' `Dropout`).
+
+    While training, each element is zeroed with probability `rate` and the others are scaled by
+    `1 / (1 - rate)`, so the expected output equals the input; at inference the layer is the
+    identity. The mask passes through unchanged.
+
+    Args:
+        rate: a float in [0, 1] (ValueError otherwise).
+        noise_shape: optional shape of the binary mask, broadcast to the input; `None` entries
+            take the input's size. `(B, 1, D)` drops the same features at every timestep.
+        seed: None, an int (reproducible masks) or a SeedGenerator.
+    """
+
+    supports_masking = True
+
+    def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.rate = _check_rate(rate)
+        self.noise_shape = _check_noise_shape(noise_shape)
+        self.seed = _check_seed(seed)
+        self.seed_generator = seed if isinstance(seed, rnn_random.SeedGenerator) else \
+            rnn_random.SeedGenerator(self.seed)
+
+    def _mask_shape(self, shape):
+        if self.noise_shape is None:
+            return shape
+        if len(self.noise_shape) != len(shape):
+            raise ValueError(f"Layer '{self.name}' (Dropout): `noise_shape` {self.noise_shape} "
+                             f"must have the rank of the input, got input shape {shape}")
+        out = tuple(s if d is None else d for d, s in zip(self.noise_shape, shape))
+        for d, s in zip(out, shape):
+            if d != 1 and d != s:
+                raise ValueError(f"Layer '{self.name}' (Dropout): `noise_shape` {self.noise_shape}"
+                                 f" cannot be broadcast to the input shape {shape}")
+        return out
+
+    def call(self, inputs, training=False):
+        if not training or self.rate == 0.0:
+            return inputs
+        shape = self._mask_shape(shape_of(inputs))
+        dtype = ops.dtype(inputs)
+        # The mask is a constant ({0, 1/(1-rate)}); the gradient flows through the product.
+        mask = rnn_random.dropout(np.ones(shape, dtype=dtype), self.rate,
+                                  seed=self.seed_generator)
+        return ops.multiply(inputs, mask.astype(dtype, copy=False))
+
+    def compute_output_shape(self, input_shape):
+        return normalize_shape(input_shape, self)
+
+    def get_config(self):
+        seed = None if isinstance(self.seed, rnn_random.SeedGenerator) else self.seed
+        return {**super().get_config(), "rate": self.rate, "seed": seed,
+                "noise_shape": self.noise_shape}

@@ -1,0 +1,115 @@
+"""TimeDistributed: applies a layer to every timestep of a sequence."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rnnkit import ops, tree
+from rnnkit.layers.layer import InputSpec, Layer, shape_of
+
+
+def _as_shape(shape, layer):
+    try:
+        return tuple(None if d is None else int(d) for d in shape)
+    except TypeError:
+        raise ValueError(f"Layer '{layer.name}' (TimeDistributed): `input_shape` must be a tuple "
+                         f"of ints (or None), got {shape!r}") from None
+
+
+def _is_shape(value):
+    return isinstance(value, (tuple, list)) and all(
+        d is None or (isinstance(d, (int, np.integer)) and not isinstance(d, bool)) for d in value)
+
+
+class TimeDistributed(Layer):
+    """Applies `layer` to every temporal slice of an input (Keras' `TimeDistributed`).
+
+    The input `(B, T, ...)` is reshaped to `(B*T, ...)`, passed to `layer` once, and the
+    result reshaped to `(B, T, ...)`. For layers that treat samples independently (Dense,
+    Embedding, Activation, Dropout, ...) this is the same as one call per timestep. A
+    BatchNormalization wrapped in training mode takes its moments over B*T samples at once
+    (Keras 3 loops over timesteps, so its moments are per step).
+
+    Args:
+        layer: a `Layer` instance (ValueError otherwise). Its weights are this layer's weights.
+
+    The input mask `(B, T)` is passed on unchanged, and given to `layer` (as `(B*T, ...)`) when
+    its `call` takes a `mask`.
+    """
+
+    supports_masking = True
+
+    def __init__(self, layer, **kwargs):
+        if not isinstance(layer, Layer):
+            raise ValueError(f"Please initialize `TimeDistributed` layer with a "
+                             f"`rnnkit.layers.Layer` instance. Received: layer={layer!r}")
+        kwargs.setdefault("dtype", layer.dtype)
+        super().__init__(**kwargs)
+        self.layer = layer
+        # Integer ids stay integers when the wrapped layer wants them (an Embedding).
+        self._casts_int_inputs = layer._casts_int_inputs
+        self.autocast = layer.autocast
+        self.input_spec = InputSpec(min_ndim=3)
+
+    @staticmethod
+    def _child_shape(input_shape):
+        return (None if input_shape[0] is None or input_shape[1] is None
+                else input_shape[0] * input_shape[1],) + tuple(input_shape[2:])
+
+    def build(self, input_shape):
+        if not _is_shape(input_shape) or len(input_shape) < 3:
+            raise ValueError(f"`TimeDistributed` Layer should be passed an `input_shape` with at "
+                             f"least 3 dimensions (batch, time, ...), received: {input_shape}")
+        input_shape = _as_shape(input_shape, self)
+        if not self.layer.built:
+            self.layer.build(self._child_shape(input_shape))
+            self.layer.built = True
+
+    def compute_output_shape(self, input_shape):
+        if not isinstance(input_shape, (tuple, list)) or len(input_shape) < 3:
+            raise ValueError(f"`TimeDistributed` Layer should be passed an `input_shape` with at "
+                             f"least 3 dimensions (batch, time, ...), received: {input_shape}")
+        input_shape = _as_shape(input_shape, self)
+        batch, steps = input_shape[0], input_shape[1]
+        child = self.layer.compute_output_shape((batch,) + input_shape[2:])
+
+        def with_time(shape):
+            return (batch, steps) + tuple(shape[1:])
+
+        return with_time(child) if _is_shape(child) else \
+            tree.map_shape_structure(with_time, child)
+
+    def call(self, inputs, training=False, mask=None):
+        shape = shape_of(inputs)
+        batch, steps = shape[0], shape[1]
+        merged = ops.reshape(inputs, (batch * steps,) + shape[2:])
+        kwargs = {}
+        if self.layer._call_has_training_arg:
+            kwargs["training"] = training
+        if mask is not None and self.layer._call_has_mask_arg:
+            mask_shape = shape_of(mask)
+            if mask_shape[:2] != (batch, steps):
+                raise ValueError(f"`TimeDistributed` Layer should be passed a `mask` of shape "
+                                 f"({batch}, {steps}, ...), received: mask.shape={mask_shape}")
+            kwargs["mask"] = ops.reshape(mask, (batch * steps,) + mask_shape[2:])
+        outputs = self.layer(merged, **kwargs)
+
+        def split(value):
+            out_shape = shape_of(value)
+            return ops.reshape(value, (batch, steps) + out_shape[1:])
+
+        return tree.map_structure(split, outputs)
+
+    def compute_mask(self, inputs, previous_mask=None):
+        return previous_mask
+
+    def get_config(self):
+        from rnnkit import saving
+        return {**super().get_config(), "layer": saving.serialize(self.layer)}
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        from rnnkit import saving
+        config = dict(config)
+        config["layer"] = saving.deserialize(config["layer"], custom_objects=custom_objects)
+        return cls(**config)
