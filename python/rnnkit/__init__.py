@@ -9,7 +9,8 @@ from rnnkit import core
 from rnnkit.core import get_num_threads, set_num_threads
 from rnnkit import (activations, constraints, initializers, ops, random, regularizers, saving,
                     tree, utils)
-from rnnkit import autodiff, layers
+from rnnkit import autodiff, layers, models
+from rnnkit.models import Input, Model, Sequential
 from rnnkit.autodiff import GradientTape, Tensor
 from rnnkit.initializers import Initializer
 from rnnkit.regularizers import Regularizer
@@ -17,7 +18,7 @@ from rnnkit.variables import Variable
 
 __version__ = "0.1.0"
 
-__all__ = ["GradientTape", "Initializer", "Regularizer", "Tensor", "Variable", "activations",
+__all__ = ["GradientTape", "Input", "Model", "Sequential", "Initializer", "Regularizer", "Tensor", "Variable", "activations",
            "autodiff", "constraints", "core", "get_num_threads",
-           "initializers", "layers", "ops", "random", "regularizers", "saving",
+           "initializers", "layers", "models", "ops", "random", "regularizers", "saving",
            "set_num_threads", "tree", "utils", "__version__"]

@@ -336,6 +336,9 @@ class Layer:
                 args = (kwargs.pop("inputs"),)
             else:
                 raise TypeError(f"Layer {self.name} was called without inputs")
+        from rnnkit.models import graph
+        if graph.is_symbolic((args, kwargs)):
+            return graph.symbolic_call(self, args, kwargs)
         inputs = tree.map_structure(self._convert_input, args[0])
         args = (inputs,) + args[1:]
         if self.input_spec is not None:

@@ -1,0 +1,313 @@
+"""`Input`, `InputLayer`, `Model` and the functional model (`Model(inputs, outputs)`)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rnnkit import tree
+from rnnkit.layers.layer import Layer, unique_name
+from rnnkit.models import graph
+from rnnkit.models.graph import KerasTensor
+from rnnkit.models.training import Trainer
+
+
+class InputLayer(Layer):
+    """The layer behind `Input`: it owns one symbolic tensor and computes nothing."""
+
+    def __init__(self, shape=None, batch_size=None, dtype=None, batch_shape=None, name=None,
+                 sparse=None, ragged=None, optional=False, **kwargs):
+        if sparse or ragged:
+            raise ValueError("rnnkit.Input: sparse and ragged inputs are not supported")
+        if shape is not None and batch_shape is not None:
+            raise ValueError("You cannot pass both `shape` and `batch_shape` at the same time.")
+        if batch_shape is None:
+            if shape is None:
+                raise ValueError("You must pass a `shape` argument to Input.")
+            if isinstance(shape, (int, np.integer)):
+                shape = (int(shape),)
+            batch_shape = (batch_size,) + tuple(shape)
+        self._input_dtype = np.dtype(dtype or "float32").name
+        super().__init__(name=name or unique_name("input_layer"),
+                         dtype="float64" if self._input_dtype == "float64" else None, **kwargs)
+        self.batch_shape = tuple(None if s is None else int(s) for s in batch_shape)
+        self.optional = optional
+        self.output = KerasTensor(self.batch_shape, self._input_dtype, name=self.name,
+                                  history=(self, 0, 0))
+        self._inbound_nodes = [graph.Node(self, (), {}, self.output)]
+        self.built = True
+
+    def call(self, inputs):
+        return inputs
+
+    def compute_output_shape(self, input_shape):
+        return self.batch_shape
+
+    def get_config(self):
+        return {"batch_shape": list(self.batch_shape), "dtype": self._input_dtype,
+                "name": self.name, "sparse": False, "ragged": False, "optional": self.optional}
+
+
+def Input(shape=None, batch_size=None, dtype=None, sparse=None, ragged=None, batch_shape=None,
+          name=None, tensor=None, optional=False):
+    """A symbolic input of a model: `shape` excludes the batch axis (`Input((None, 28))`)."""
+    if tensor is not None:
+        raise ValueError("rnnkit.Input: the `tensor` argument is not supported")
+    layer = InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, batch_shape=batch_shape,
+                       name=name, sparse=sparse, ragged=ragged, optional=optional)
+    return layer.output
+
+
+class Model(Trainer, Layer):
+    """A model: a layer with training (`compile`, `fit`, ...), `summary` and saving.
+
+    `Model(inputs, outputs, name=None)` builds a functional model from symbolic tensors;
+    subclass `Model` and write `call` for a model of your own.
+    """
+
+    def __new__(cls, *args, **kwargs):
+        if cls is Model and (len(args) >= 2 or "inputs" in kwargs or "outputs" in kwargs):
+            return super().__new__(Functional)
+        return super().__new__(cls)
+
+    def __init__(self, *args, **kwargs):
+        Layer.__init__(self, **kwargs)
+        Trainer.__init__(self)
+
+    @property
+    def layers(self):
+        # As in Keras 3, a functional model lists its InputLayers too; Sequential does not.
+        return list(self._tracked_layers)
+
+    def get_layer(self, name=None, index=None):
+        if index is not None and name is not None:
+            raise ValueError("Provide only a layer name or a layer index. Received: "
+                             f"index={index}, name={name}.")
+        if index is not None:
+            if len(self.layers) <= index:
+                raise ValueError(f"Was asked to retrieve layer at index {index} but model only "
+                                 f"has {len(self.layers)} layers.")
+            return self.layers[index]
+        if name is not None:
+            for layer in self.layers:
+                if layer.name == name:
+                    return layer
+            raise ValueError(f"No such layer: {name}. Existing layers are: "
+                             f"{[layer.name for layer in self.layers]}.")
+        raise ValueError("Provide either a layer name or layer index at `get_layer`.")
+
+    def reset_states(self):
+        """Resets every stateful layer (Keras 3 has no Model.reset_states; Keras 2 did)."""
+        for layer in _all_layers(self):
+            if getattr(layer, "stateful", False) and hasattr(layer, "reset_state"):
+                try:
+                    layer.reset_state()
+                except AttributeError:
+                    pass
+
+    reset_state = reset_states
+
+    def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
+                show_trainable=False, layer_range=None):
+        from rnnkit.models.summary import print_summary
+        print_summary(self, line_length=line_length, positions=positions, print_fn=print_fn,
+                      show_trainable=show_trainable)
+
+    def save(self, filepath, overwrite=True, zipped=None, **kwargs):
+        from rnnkit.models import file_io
+        file_io.save_model(self, filepath, overwrite=overwrite)
+
+    def save_weights(self, filepath, overwrite=True):
+        from rnnkit.models import file_io
+        file_io.save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath, skip_mismatch=False, **kwargs):
+        from rnnkit.models import file_io
+        file_io.load_weights(self, filepath, skip_mismatch=skip_mismatch)
+
+    def to_json(self, **kwargs):
+        import json
+        from rnnkit import saving
+        return json.dumps(saving.serialize(self), **kwargs)
+
+
+def _all_layers(layer):
+    out = []
+    for sub in getattr(layer, "_tracked_layers", []):
+        out.append(sub)
+        out.extend(_all_layers(sub))
+    return out
+
+
+class Functional(Model):
+    """A model defined by symbolic inputs and outputs: `Model(inputs, outputs)`."""
+
+    def __init__(self, inputs, outputs, name=None, **kwargs):
+        for t in tree.flatten(inputs):
+            if not isinstance(t, KerasTensor) or not isinstance(t.history[0], InputLayer):
+                raise ValueError(
+                    "All `inputs` of a functional Model must come from rnnkit.Input(); got "
+                    f"{t!r}")
+        for t in tree.flatten(outputs):
+            if not isinstance(t, KerasTensor):
+                raise ValueError(f"All `outputs` of a functional Model must be symbolic tensors "
+                                 f"produced by layers; got {t!r}")
+        super().__init__(name=name or unique_name("functional"), **kwargs)
+        self._set_graph(inputs, outputs)
+
+    def _set_graph(self, inputs, outputs):
+        if isinstance(inputs, tuple):
+            inputs = list(inputs)
+        self.inputs_structure = inputs
+        self.outputs_structure = outputs
+        self._nodes = graph.collect_nodes(inputs, outputs)
+        input_layers = [t.history[0] for t in tree.flatten(inputs)]
+        layers = list(input_layers)
+        for node in self._nodes:
+            if all(node.layer is not l for l in layers):
+                layers.append(node.layer)
+        self._tracked_layers[:] = layers
+        self.built = True
+
+    @property
+    def inputs(self):
+        return tree.flatten(self.inputs_structure)
+
+    @property
+    def outputs(self):
+        return tree.flatten(self.outputs_structure)
+
+    @property
+    def input_shape(self):
+        shapes = [t.shape for t in self.inputs]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    @property
+    def output_shape(self):
+        shapes = [t.shape for t in self.outputs]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    @property
+    def output_names(self):
+        names, seen = [], {}
+        for t in self.outputs:
+            name = t.history[0].name
+            if name in seen:
+                seen[name] += 1
+                name = f"{name}_{seen[name]}"
+            else:
+                seen[name] = 0
+            names.append(name)
+        return names
+
+    def call(self, inputs, training=None, mask=None):
+        if isinstance(inputs, dict) and not isinstance(self.inputs_structure, dict):
+            inputs = [inputs[t.history[0].name] for t in self.inputs]
+        if isinstance(inputs, tuple):
+            inputs = list(inputs)
+        env = graph.run_graph(self._nodes, self.inputs_structure, inputs, masks=mask,
+                              training=training)
+        return tree.map_structure(lambda t: env[id(t)][0], self.outputs_structure)
+
+    def _convert_input(self, value):
+        # Inputs keep their dtype here; each input's layers cast what they need.
+        return value
+
+    def compute_output_shape(self, input_shape):
+        return tree.map_structure(lambda t: t.shape, self.outputs_structure)
+
+    def compute_mask(self, inputs, previous_mask=None):
+        return None
+
+    def build(self, input_shape):
+        pass
+
+    # -- config ----------------------------------------------------------------------------------
+    def get_config(self):
+        from rnnkit import saving
+        index_of = {}
+        layer_configs = []
+        for layer in self._tracked_layers:
+            entry = saving.serialize(layer)
+            entry["name"] = layer.name
+            nodes = []
+            for node_index, node in enumerate(getattr(layer, "_inbound_nodes", [])):
+                if isinstance(layer, InputLayer) or node not in self._nodes:
+                    continue
+                nodes.append({"args": _encode(node.args), "kwargs": _encode(node.kwargs),
+                              "node_index": node_index})
+            entry["inbound_nodes"] = nodes
+            layer_configs.append(entry)
+            index_of[layer.name] = entry
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "layers": layer_configs,
+            "input_layers": _encode(self.inputs_structure),
+            "output_layers": _encode(self.outputs_structure),
+        }
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        from rnnkit import saving
+        created = {}
+        tensors = {}
+        pending = []
+        for entry in config["layers"]:
+            layer = saving.deserialize({k: entry[k] for k in
+                                        ("module", "class_name", "config", "registered_name")
+                                        if k in entry}, custom_objects=custom_objects)
+            created[entry["name"]] = layer
+            if isinstance(layer, InputLayer):
+                tensors[(layer.name, 0, 0)] = layer.output
+            for node in entry.get("inbound_nodes", []):
+                pending.append((layer, node))
+        # Replay the calls in an order where each call's inputs exist.
+        progress = True
+        while pending and progress:
+            progress = False
+            for item in list(pending):
+                layer, node = item
+                try:
+                    args = _decode(node["args"], tensors)
+                    kwargs = _decode(node["kwargs"], tensors)
+                except KeyError:
+                    continue
+                outputs = layer(*args, **kwargs)
+                for i, t in enumerate(tree.flatten(outputs)):
+                    tensors[(layer.name, node["node_index"], i)] = t
+                pending.remove(item)
+                progress = True
+        if pending:
+            raise ValueError("Could not rebuild the functional model: some layer calls have "
+                             "inputs that no other layer produces")
+        inputs = _decode(config["input_layers"], tensors)
+        outputs = _decode(config["output_layers"], tensors)
+        return cls(inputs, outputs, name=config.get("name"))
+
+
+def _encode(structure):
+    """Symbolic tensors -> {"keras_history": [layer name, node index, tensor index]}."""
+    def encode(x):
+        if isinstance(x, KerasTensor):
+            layer, node_index, tensor_index = x.history
+            return {"keras_history": [layer.name, node_index, tensor_index]}
+        if isinstance(x, np.ndarray):
+            return {"__array__": x.tolist(), "dtype": x.dtype.name}
+        return x
+    if isinstance(structure, dict):
+        return {k: _encode(v) for k, v in structure.items()}
+    if isinstance(structure, (list, tuple)):
+        return [_encode(v) for v in structure]
+    return encode(structure)
+
+
+def _decode(structure, tensors):
+    if isinstance(structure, dict):
+        if "keras_history" in structure:
+            return tensors[tuple(structure["keras_history"])]
+        if "__array__" in structure:
+            return np.asarray(structure["__array__"], dtype=structure["dtype"])
+        return {k: _decode(v, tensors) for k, v in structure.items()}
+    if isinstance(structure, list):
+        return [_decode(v, tensors) for v in structure]
+    return structure
