@@ -36,7 +36,9 @@ __all__ = [
     "get_custom_objects",
     "get_registered_name",
     "get_registered_object",
+    "load_model",
     "register_keras_serializable",
+    "save_model",
     "register_serializable",
     "serialize",
     "serialize_keras_object",
@@ -479,3 +481,14 @@ def deserialize(config, custom_objects=None, safe_mode=True, module_objects=None
 
 deserialize_keras_object = deserialize
 deserialize_rnnkit_object = deserialize
+
+
+def save_model(model, filepath, overwrite=True, **kwargs):
+    """`model.save(filepath)`: a `.keras` zip of the config (JSON) and the weights (.npz)."""
+    model.save(filepath, overwrite=overwrite)
+
+
+def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
+    """Loads a model saved by `model.save()`; classes resolve by name, never by pickle."""
+    from rnnkit.models import load_model as _load
+    return _load(filepath, custom_objects=custom_objects, compile=compile, safe_mode=safe_mode)

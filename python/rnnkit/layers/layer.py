@@ -303,6 +303,7 @@ class Layer:
         if self.built:
             return
         shapes = tree.map_structure(shape_of, inputs)
+        self._build_input_shape = shapes
         self.build(shapes)
 
     def _convert_input(self, value):

@@ -33,7 +33,7 @@ class InputLayer(Layer):
         self.optional = optional
         self.output = KerasTensor(self.batch_shape, self._input_dtype, name=self.name,
                                   history=(self, 0, 0))
-        self._inbound_nodes = [graph.Node(self, (), {}, self.output)]
+        self._inbound_nodes = [graph.Node(self, (), {}, self.output, is_input=True)]
         self.built = True
 
     def call(self, inputs):
@@ -123,6 +123,12 @@ class Model(Trainer, Layer):
     def load_weights(self, filepath, skip_mismatch=False, **kwargs):
         from rnnkit.models import file_io
         file_io.load_weights(self, filepath, skip_mismatch=skip_mismatch)
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        if cls is Model and "layers" in config and "input_layers" in config:
+            return Functional.from_config(config, custom_objects=custom_objects)
+        return cls(**config)
 
     def to_json(self, **kwargs):
         import json

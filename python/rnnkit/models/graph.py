@@ -8,9 +8,13 @@ arrays (`run_graph`), passing each tensor's mask to the layers that take one.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from rnnkit import tree
+
+_node_order = itertools.count()
 
 
 class KerasTensor:
@@ -51,7 +55,8 @@ class KerasTensor:
 class Node:
     """One call of a layer on symbolic tensors."""
 
-    def __init__(self, layer, args, kwargs, outputs):
+    def __init__(self, layer, args, kwargs, outputs, is_input=False):
+        self.order = next(_node_order)   # creation order: always a valid topological order
         self.layer = layer
         self.args = args
         self.kwargs = kwargs
@@ -59,6 +64,7 @@ class Node:
         self.output_tensors = tree.flatten(outputs)
         self.input_tensors = [x for x in tree.flatten((args, kwargs))
                               if isinstance(x, KerasTensor)]
+        self.is_input = is_input
 
 
 def is_symbolic(structure):
@@ -117,12 +123,12 @@ def _state_variables(layer):
 def symbolic_call(layer, args, kwargs):
     """`layer(*args, **kwargs)` on KerasTensors: build, infer shapes, record a Node."""
     first = args[0]
+    if layer.input_spec is not None:
+        layer.input_spec.check(layer, tree.map_structure(_ShapeOnly, first))
     if not layer.built:
         shapes = tree.map_structure(lambda t: t.shape, first) \
             if not isinstance(first, KerasTensor) else first.shape
         layer.build(shapes)
-    if layer.input_spec is not None:
-        layer.input_spec.check(layer, tree.map_structure(_ShapeOnly, first))
     shapes = _output_shapes(layer, args, kwargs)
     nodes = layer.__dict__.setdefault("_inbound_nodes", [])
     node_index = len(nodes)
@@ -161,6 +167,10 @@ def collect_nodes(inputs, outputs):
                 f"but it is not one of the model's inputs {[t.name for t in tree.flatten(inputs)]}")
         layer, node_index, _ = tensor.history
         node = layer._inbound_nodes[node_index]
+        if node.is_input:
+            raise ValueError(
+                f"Graph disconnected: the input {tensor.name} is needed to compute the outputs, "
+                f"but it is not one of the model's inputs {[t.name for t in tree.flatten(inputs)]}")
         if id(node) in seen:
             return
         if id(node) in path:
@@ -172,7 +182,7 @@ def collect_nodes(inputs, outputs):
 
     for tensor in tree.flatten(outputs):
         visit(tensor, frozenset())
-    return ordered
+    return sorted(ordered, key=lambda node: node.order)
 
 
 def run_graph(nodes, inputs, values, masks=None, training=None):
