@@ -8,6 +8,7 @@ import random as _py_random
 import numpy as np
 
 from rnnkit import random as _random
+from rnnkit.progbar import Progbar
 from rnnkit.saving import (
     CustomObjectScope,
     custom_object_scope,
@@ -21,6 +22,7 @@ from rnnkit.saving import (
 
 __all__ = [
     "CustomObjectScope",
+    "Progbar",
     "custom_object_scope",
     "deserialize_keras_object",
     "get_custom_objects",
