@@ -785,3 +785,29 @@ def test_csv_logger(tmp_path):
 def test_exports():
     for name in cbks.__all__:
         assert hasattr(cbks, name)
+
+
+def test_learning_rate_as_one_element_array():
+    model = FakeModel()
+    model.optimizer.learning_rate = np.array([0.5], np.float32)  # a (1,)-shaped variable
+    cb = LearningRateScheduler(lambda epoch, lr: lr / 5)
+    cb.set_model(model)
+    cb.on_epoch_begin(0)
+    assert model.optimizer.learning_rate == pytest.approx(0.1)
+    model.optimizer.learning_rate = np.zeros(2)
+    with pytest.raises(ValueError, match="scalar"):
+        cb.on_epoch_begin(1)
+
+
+def test_schedulers_drive_a_real_optimizer():
+    optimizers = pytest.importorskip("rnnkit.optimizers")
+    model = FakeModel()
+    model.optimizer = optimizers.SGD(learning_rate=0.1)
+    cl = CallbackList([LearningRateScheduler(lambda epoch, lr: lr * 0.5),
+                       ReduceLROnPlateau(monitor="loss", patience=0, factor=0.5)],
+                      add_history=True, model=model)
+    fit_loop(model, cl, [{"loss": 1.0}] * 3, val=False)
+    # the rate is stored in float32, as in Keras
+    assert model.history.history["learning_rate"] == pytest.approx([0.05, 0.025, 0.00625])
+    assert float(np.asarray(model.optimizer.learning_rate).reshape(())) == pytest.approx(
+        0.003125)

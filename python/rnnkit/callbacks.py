@@ -738,7 +738,13 @@ class ModelCheckpoint(Callback):
 
 
 def _learning_rate_value(optimizer):
-    return float(np.asarray(optimizer.learning_rate))
+    """The optimizer's current learning rate as a Python float (from a float, a NumPy scalar
+    or a one-element Variable / array)."""
+    value = np.asarray(optimizer.learning_rate, dtype=np.float64)
+    if value.size != 1:
+        raise ValueError("Expected the optimizer's learning rate to be a scalar. "
+                         f"Received: {optimizer.learning_rate}")
+    return float(value.reshape(()))
 
 
 class LearningRateScheduler(Callback):
@@ -754,8 +760,9 @@ class LearningRateScheduler(Callback):
     def _update_optimizer_lr(self, optimizer, epoch):
         if not hasattr(optimizer, "learning_rate"):
             raise ValueError('Optimizer must have a "learning_rate" attribute.')
+        current = _learning_rate_value(optimizer)
         try:
-            lr = self.schedule(epoch, _learning_rate_value(optimizer))
+            lr = self.schedule(epoch, current)
         except TypeError:  # the old one-argument form
             lr = self.schedule(epoch)
         if not isinstance(lr, (float, np.float32, np.float64)):
