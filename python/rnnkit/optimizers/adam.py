@@ -1,0 +1,74 @@
+"""Adam, Keras 3 update rule (epsilon outside the sqrt, bias correction folded into the step)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rnnkit.optimizers.base_optimizer import Optimizer, _scalar
+
+__all__ = ["Adam"]
+
+
+class Adam(Optimizer):
+    """Adam (`keras.optimizers.Adam`). With `t = iterations + 1`:
+
+        m <- m + (1 - beta_1) (g - m)
+        v <- v + (1 - beta_2) (g^2 - v)
+        (amsgrad: v_hat <- max(v_hat, v), used instead of v)
+        alpha = lr * sqrt(1 - beta_2^t) / (1 - beta_1^t)
+        var <- var - alpha * m / (sqrt(v) + epsilon)
+
+    Slots: `momentum` and `velocity` per variable (+ `velocity_hat` with amsgrad).
+    """
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
+                 amsgrad=False, weight_decay=None, clipnorm=None, clipvalue=None,
+                 global_clipnorm=None, use_ema=False, ema_momentum=0.99,
+                 ema_overwrite_frequency=None, loss_scale_factor=None,
+                 gradient_accumulation_steps=None, name="adam", **kwargs):
+        super().__init__(learning_rate=learning_rate, name=name, weight_decay=weight_decay,
+                         clipnorm=clipnorm, clipvalue=clipvalue,
+                         global_clipnorm=global_clipnorm, use_ema=use_ema,
+                         ema_momentum=ema_momentum,
+                         ema_overwrite_frequency=ema_overwrite_frequency,
+                         loss_scale_factor=loss_scale_factor,
+                         gradient_accumulation_steps=gradient_accumulation_steps, **kwargs)
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.amsgrad = amsgrad
+
+    def build(self, var_list):
+        if self.built:
+            return
+        super().build(var_list)
+        self._momentums, self._velocities = self.add_optimizer_variables(
+            var_list, ["momentum", "velocity"])
+        if self.amsgrad:
+            self._velocity_hats = self.add_optimizer_variables(var_list, "velocity_hat")
+
+    def update_step(self, gradient, variable, learning_rate):
+        dt = np.dtype(variable.dtype)
+        lr = _scalar(learning_rate, dt)
+        g = gradient
+        local_step = np.asarray(int(_scalar(self.iterations)) + 1, dtype=dt)
+        beta_1_power = np.power(np.asarray(self.beta_1, dtype=dt), local_step)
+        beta_2_power = np.power(np.asarray(self.beta_2, dtype=dt), local_step)
+        index = self._get_variable_index(variable)
+        m = self._momentums[index]
+        v = self._velocities[index]
+        alpha = lr * np.sqrt(1 - beta_2_power) / (1 - beta_1_power)
+        self.assign_add(m, (g - m.value) * (1 - self.beta_1))
+        self.assign_add(v, (np.square(g) - v.value) * (1 - self.beta_2))
+        v_used = v.value
+        if self.amsgrad:
+            v_hat = self._velocity_hats[index]
+            self.assign(v_hat, np.maximum(v_hat.value, v.value))
+            v_used = v_hat.value
+        self.assign_sub(variable, (m.value * alpha) / (np.sqrt(v_used) + self.epsilon))
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon,
+                       "amsgrad": self.amsgrad})
+        return config

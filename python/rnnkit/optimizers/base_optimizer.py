@@ -1,0 +1,552 @@
+"""The optimizer base class (Keras 3's `BaseOptimizer` / `keras.optimizers.Optimizer`).
+
+One `apply(grads, trainable_variables)` (or `apply_gradients(zip(grads, vars))`) call:
+
+1. builds the optimizer on the first call (slot variables for each trainable variable);
+2. drops the pairs whose gradient is None (warning), and raises if none is left;
+3. divides by `loss_scale_factor` when set;
+4. clips: `clipnorm` per gradient (`g * c / max(||g||, c)`), `global_clipnorm` over all of
+   them together, or `clipvalue` elementwise (only one of the three may be set);
+5. applies decoupled weight decay when `weight_decay` is set: `v <- v - v * wd * lr`;
+6. runs each optimizer's `update_step(grad, variable, learning_rate)` (NumPy, in the variable's
+   dtype; the learning rate is the float, or the schedule at the current `iterations`);
+7. updates the EMA of the weights when `use_ema` (and overwrites the weights every
+   `ema_overwrite_frequency` steps);
+8. increments `iterations`; then applies each variable's constraint (after the update, as Keras).
+
+`optimizer.variables` lists `iterations`, the `learning_rate` variable (absent when the learning
+rate is a schedule or a callable) and the slots in creation order; Adam therefore holds
+`2 * n_params + 2` values, as Keras' model summary counts them.
+"""
+
+from __future__ import annotations
+
+import collections
+import re
+import warnings
+
+import numpy as np
+
+from rnnkit import initializers as _initializers
+from rnnkit import saving as _saving
+from rnnkit.autodiff import unwrap
+from rnnkit.optimizers import schedules as _schedules
+from rnnkit.variables import Variable
+
+__all__ = ["BaseOptimizer", "Optimizer", "clip_by_global_norm", "global_norm"]
+
+_name_uids: collections.Counter = collections.Counter()
+
+
+def _auto_name(class_name):
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", class_name)
+    prefix = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()
+    count = _name_uids[prefix]
+    _name_uids[prefix] += 1
+    return prefix if count == 0 else f"{prefix}_{count}"
+
+
+def _value(x):
+    """The NumPy value of a Variable / Tensor / array-like (size-1 Variables as 0-d)."""
+    if isinstance(x, Variable):
+        return x.value
+    return np.asarray(unwrap(x))
+
+
+def _scalar(x, dtype=None):
+    v = np.asarray(_value(x) if isinstance(x, Variable) else unwrap(x))
+    if v.size == 1:
+        v = v.reshape(())
+    return v if dtype is None else v.astype(dtype)
+
+
+def _assign(variable, value):
+    value = np.asarray(value)
+    target = tuple(variable.shape)
+    if value.shape != target and value.size == int(np.prod(target, dtype=np.int64)):
+        value = value.reshape(target)
+    variable.assign(value)
+
+
+class _ScalarVariable(Variable):
+    """A Variable holding one number (the learning rate): also converts with float()."""
+
+    def __float__(self):
+        return float(self.value.reshape(()))
+
+    def __int__(self):
+        return int(self.value.reshape(()))
+
+
+def _check_number(value, name, allow_none=True):
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ValueError(f"Argument `{name}` must be a number or None. Received: "
+                         f"{name}={value!r}")
+    return value
+
+
+def global_norm(value_list):
+    """sqrt of the sum of the squares of every entry of the (non-None) arrays."""
+    squared = [np.sum(np.square(v)) for v in value_list if v is not None]
+    return np.sqrt(np.sum(np.stack(squared)))
+
+
+def clip_by_global_norm(value_list, clip_norm):
+    """Scale every array by `clip_norm / max(global_norm, clip_norm)` (NaN for a non-finite
+    norm, as Keras)."""
+    use_norm = global_norm(value_list)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale_for_finite = clip_norm * np.minimum(1.0 / use_norm, 1.0 / clip_norm)
+        scale = scale_for_finite + (use_norm - use_norm)
+    return [v * scale if v is not None else v for v in value_list]
+
+
+class Optimizer:
+    """Base class of rnnkit's optimizers (Keras 3 API).
+
+    Args:
+        learning_rate: a float, a `LearningRateSchedule` (called with `iterations`) or a
+            callable taking no argument.
+        weight_decay: decoupled weight decay factor, or None.
+        clipnorm / clipvalue / global_clipnorm: gradient clipping (at most one).
+        use_ema, ema_momentum, ema_overwrite_frequency: exponential moving average of the weights.
+        loss_scale_factor: gradients are divided by it (`scale_loss()` multiplies the loss).
+        gradient_accumulation_steps: update only every n-th call, with the mean of the n
+            accumulated gradients.
+        name: the optimizer's name (prefix of its variables' paths).
+
+    Subclasses implement `build(var_list)` (calling `super().build(var_list)` first, then
+    creating slots with `add_variable_from_reference`), `update_step(gradient, variable,
+    learning_rate)` and `get_config()`.
+    """
+
+    def __init__(self, learning_rate, weight_decay=None, clipnorm=None, clipvalue=None,
+                 global_clipnorm=None, use_ema=False, ema_momentum=0.99,
+                 ema_overwrite_frequency=None, loss_scale_factor=None,
+                 gradient_accumulation_steps=None, name=None, **kwargs):
+        if kwargs.pop("decay", None) is not None:
+            warnings.warn("Argument `decay` is no longer supported and will be ignored.")
+        if kwargs:
+            raise ValueError(f"Argument(s) not recognized: {kwargs}")
+        self.name = name if name is not None else _auto_name(type(self).__name__)
+        self.weight_decay = _check_number(weight_decay, "weight_decay")
+        self.clipnorm = _check_number(clipnorm, "clipnorm")
+        self.global_clipnorm = _check_number(global_clipnorm, "global_clipnorm")
+        self.clipvalue = _check_number(clipvalue, "clipvalue")
+        self.use_ema = bool(use_ema)
+        self.loss_scale_factor = _check_number(loss_scale_factor, "loss_scale_factor")
+        self.gradient_accumulation_steps = gradient_accumulation_steps
+        if gradient_accumulation_steps:
+            if (isinstance(gradient_accumulation_steps, bool)
+                    or not isinstance(gradient_accumulation_steps, (int, np.integer))
+                    or gradient_accumulation_steps < 2):
+                raise ValueError(
+                    "`gradient_accumulation_steps` must be an integer >= 2. Received: "
+                    f"gradient_accumulation_steps={gradient_accumulation_steps}")
+        if use_ema:
+            if ema_momentum > 1 or ema_momentum < 0:
+                raise ValueError("`ema_momentum` must be in the range [0, 1]. Received: "
+                                 f"ema_momentum={ema_momentum}")
+            if ema_overwrite_frequency and (not isinstance(ema_overwrite_frequency, int)
+                                            or ema_overwrite_frequency < 1):
+                raise ValueError(
+                    "`ema_overwrite_frequency` must be an integer >= 1 or None. Received: "
+                    f"ema_overwrite_frequency={ema_overwrite_frequency}")
+        self.ema_momentum = ema_momentum
+        self.ema_overwrite_frequency = ema_overwrite_frequency
+        if sum(a is not None for a in (clipnorm, clipvalue, global_clipnorm)) > 1:
+            raise ValueError(
+                "Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set. "
+                f"Received: clipnorm={clipnorm}, clipvalue={clipvalue}, "
+                f"global_clipnorm={global_clipnorm}")
+        self.built = False
+        self._variables = []
+        self._trainable_variables = []
+        self._trainable_variables_indices = {}
+
+        self.iterations = Variable(np.int64(0), dtype="int64", trainable=False,
+                                   name="iteration", path=f"{self.name}/iteration")
+        self._variables.append(self.iterations)
+
+        if isinstance(learning_rate, _schedules.LearningRateSchedule) or callable(learning_rate):
+            self._learning_rate = learning_rate
+        else:
+            self._learning_rate = self._make_lr_variable(learning_rate)
+            self._variables.append(self._learning_rate)
+
+    # -- learning rate -------------------------------------------------------------------------
+    def _make_lr_variable(self, learning_rate):
+        if isinstance(learning_rate, (Variable, np.ndarray)) and np.size(learning_rate) == 1:
+            learning_rate = float(_scalar(learning_rate))
+        if isinstance(learning_rate, bool) or not isinstance(
+                learning_rate, (int, float, np.integer, np.floating)):
+            raise ValueError(
+                "Argument `learning_rate` should be float, or an instance of "
+                "LearningRateSchedule, or a callable (that takes in the current iteration "
+                "value and returns the corresponding learning rate value). Received instead: "
+                f"learning_rate={learning_rate}")
+        return _ScalarVariable(np.float32(learning_rate), dtype="float32", trainable=False,
+                               name="learning_rate", path=f"{self.name}/learning_rate")
+
+    @property
+    def learning_rate(self):
+        """The learning rate now: the `learning_rate` Variable (float32, as Keras), or the
+        schedule's value at the current `iterations`, or the callable's value."""
+        return self._get_current_learning_rate()
+
+    @learning_rate.setter
+    def learning_rate(self, learning_rate):
+        previous = self._learning_rate if isinstance(self._learning_rate, Variable) else None
+        if isinstance(learning_rate, _schedules.LearningRateSchedule) or callable(learning_rate):
+            self._learning_rate = learning_rate
+        else:
+            if previous is None:
+                raise TypeError(
+                    "This optimizer was created with a `LearningRateSchedule` object as its "
+                    "`learning_rate` constructor argument, hence its learning rate is not "
+                    "settable. If you need the learning rate to be settable, you should "
+                    "instantiate the optimizer with a float `learning_rate` argument.")
+            _assign(previous, np.float32(float(_scalar(learning_rate))))
+        if previous is not None and not isinstance(self._learning_rate, Variable):
+            self._variables = [v for v in self._variables if v is not previous]
+
+    def _get_current_learning_rate(self):
+        if isinstance(self._learning_rate, _schedules.LearningRateSchedule):
+            return _scalar(self._learning_rate(self.iterations))
+        if isinstance(self._learning_rate, Variable):
+            return self._learning_rate
+        if callable(self._learning_rate):
+            return self._learning_rate()
+        return self._learning_rate
+
+    # -- variables -------------------------------------------------------------------------------
+    @property
+    def variables(self):
+        """iterations, learning_rate (when a float), then the slots, in creation order."""
+        return list(self._variables)
+
+    def _var_key(self, variable):
+        return id(variable)
+
+    def _get_variable_index(self, variable):
+        return self._trainable_variables_indices[self._var_key(variable)]
+
+    def add_variable(self, shape, initializer="zeros", dtype=None, aggregation="mean",
+                     name=None):
+        """A new non-trainable optimizer variable, tracked in `variables`."""
+        del aggregation
+        init = _initializers.get(initializer)
+        name = name or "variable"
+        variable = Variable(init, shape=tuple(int(s) for s in shape), dtype=dtype or "float32",
+                            trainable=False, name=name, path=f"{self.name}/{name}")
+        self._variables.append(variable)
+        return variable
+
+    def add_variable_from_reference(self, reference_variable, name=None, initializer="zeros"):
+        """A slot with the shape and dtype of `reference_variable`, named after its path
+        (`dense/kernel` + `momentum` -> `dense_kernel_momentum`)."""
+        name = name or "var"
+        ref = getattr(reference_variable, "path", None) or str(reference_variable.name)
+        name = ref.replace("/", "_").replace(":", "_") + "_" + name
+        return self.add_variable(shape=reference_variable.shape, initializer=initializer,
+                                 dtype=reference_variable.dtype, name=name)
+
+    def add_optimizer_variables(self, trainable_variables, name, initializer="zeros"):
+        """One slot per variable for each name (a list per name; a single list for a str)."""
+        names = [name] if isinstance(name, str) else list(name)
+        inits = [initializer] * len(names) if not isinstance(initializer, (list, tuple)) \
+            else list(initializer)
+        out = tuple([] for _ in names)
+        for variable in trainable_variables:
+            for i, (n, init) in enumerate(zip(names, inits)):
+                out[i].append(self.add_variable_from_reference(variable, n, init))
+        return out[0] if isinstance(name, str) else out
+
+    def build(self, variables):
+        """Create the optimizer's variables for `variables` (called by the first `apply`)."""
+        variables = list(variables)
+        if self.use_ema:
+            self._model_variables_moving_average = self.add_optimizer_variables(
+                variables, "average")
+        if self.gradient_accumulation_steps:
+            self._accumulated_gradients = self.add_optimizer_variables(
+                variables, "gradient_accumulator")
+        for i, variable in enumerate(variables):
+            self._trainable_variables_indices[self._var_key(variable)] = i
+        self._trainable_variables = variables[:]
+        self.built = True
+
+    def _check_variables_are_known(self, variables):
+        for v in variables:
+            if self._var_key(v) not in self._trainable_variables_indices:
+                raise ValueError(
+                    f"Unknown variable: {v}. This optimizer can only be called for the "
+                    "variables it was originally built with. When working with a new set of "
+                    "variables, you should recreate a new optimizer instance.")
+
+    # -- assignment helpers (for update_step) ----------------------------------------------------
+    def assign(self, variable, value):
+        _assign(variable, value)
+
+    def assign_add(self, variable, value):
+        _assign(variable, _value(variable) + value)
+
+    def assign_sub(self, variable, value):
+        _assign(variable, _value(variable) - value)
+
+    def update_step(self, gradient, variable, learning_rate):
+        raise NotImplementedError(f"{type(self).__name__} must implement `update_step()`.")
+
+    # -- applying gradients ----------------------------------------------------------------------
+    def apply_gradients(self, grads_and_vars):
+        """`apply` for a list of `(gradient, variable)` pairs; returns `iterations`."""
+        pairs = list(grads_and_vars)
+        if not pairs:
+            return self.iterations
+        grads, trainable_variables = zip(*pairs)
+        self.apply(list(grads), list(trainable_variables))
+        return self.iterations
+
+    def apply(self, grads, trainable_variables=None):
+        """Update `trainable_variables` (default: those the optimizer was built with) with
+        `grads` (one per variable; None means no gradient)."""
+        grads = list(grads)
+        if len(grads) == 0:
+            return
+        if trainable_variables is None:
+            if not self.built:
+                raise ValueError(
+                    "When passing `grads` without `variables`, the optimizer must already be "
+                    "built on a list of variables. Call `optimizer.build(trainable_variables)` "
+                    "first.")
+            if len(grads) != len(self._trainable_variables):
+                raise ValueError(
+                    "When passing `grads` as a list of gradient tensors, the gradients must "
+                    f"match `optimizer.variables` one-to-one. Received a list of {len(grads)} "
+                    f"gradients, but the optimizer is tracking "
+                    f"{len(self._trainable_variables)} trainable variables.")
+            trainable_variables = self._trainable_variables
+        else:
+            trainable_variables = list(trainable_variables)
+            if len(trainable_variables) != len(grads):
+                raise ValueError(
+                    f"Received {len(grads)} gradients for {len(trainable_variables)} "
+                    "variables; pass one gradient (or None) per variable.")
+            if not self.built:
+                self.build(trainable_variables)
+                self.built = True
+            self._check_variables_are_known(trainable_variables)
+
+        grads, trainable_variables = self._filter_empty_gradients(grads, trainable_variables)
+        grads = [np.asarray(unwrap(g)) for g in grads]
+        for g, v in zip(grads, trainable_variables):
+            if g.shape != tuple(v.shape):
+                raise ValueError(
+                    f"The gradient for variable '{getattr(v, 'path', v)}' has shape {g.shape}, "
+                    f"but the variable has shape {tuple(v.shape)}.")
+        if self.loss_scale_factor is not None:
+            grads = [g / self.loss_scale_factor for g in grads]
+        self._backend_apply_gradients(grads, trainable_variables)
+        for variable in trainable_variables:
+            if getattr(variable, "constraint", None) is not None:
+                variable.apply_constraint()
+
+    def _backend_apply_gradients(self, grads, trainable_variables):
+        if self.gradient_accumulation_steps:
+            steps = self.gradient_accumulation_steps
+            accumulators = [self._accumulated_gradients[self._get_variable_index(v)]
+                            for v in trainable_variables]
+            if (int(_scalar(self.iterations)) + 1) % steps == 0:
+                grads = [(g + _value(acc)) / steps for g, acc in zip(grads, accumulators)]
+                self._update(grads, trainable_variables)
+                for acc in self._accumulated_gradients:
+                    _assign(acc, np.zeros(acc.shape, dtype=acc.dtype))
+            else:
+                for g, acc in zip(grads, accumulators):
+                    _assign(acc, _value(acc) + g)
+        else:
+            self._update(grads, trainable_variables)
+        if self.use_ema:
+            self._update_model_variables_moving_average(self._trainable_variables)
+            if self.ema_overwrite_frequency and (
+                    int(_scalar(self.iterations)) + 1) % self.ema_overwrite_frequency == 0:
+                self._overwrite_model_variables_with_average_value(self._trainable_variables)
+        _assign(self.iterations, _scalar(self.iterations) + 1)
+
+    def _update(self, grads, trainable_variables):
+        grads = self._clip_gradients(grads)
+        self._apply_weight_decay(trainable_variables)
+        self._backend_update_step(grads, trainable_variables, self.learning_rate)
+
+    def _backend_update_step(self, grads, trainable_variables, learning_rate):
+        for grad, variable in zip(grads, trainable_variables):
+            self.update_step(np.asarray(grad, dtype=variable.dtype), variable, learning_rate)
+
+    def _filter_empty_gradients(self, grads, variables):
+        kept_g, kept_v, missing = [], [], []
+        for g, v in zip(grads, variables):
+            if g is None:
+                missing.append(getattr(v, "name", str(v)))
+            else:
+                kept_g.append(g)
+                kept_v.append(v)
+        if not kept_g:
+            raise ValueError("No gradients provided for any variable.")
+        if missing:
+            warnings.warn(
+                f"Gradients do not exist for variables {missing} when minimizing the loss. "
+                "If using `model.compile()`, did you forget to provide a `loss` argument?")
+        return kept_g, kept_v
+
+    def _clip_by_norm(self, values):
+        l2sum = np.sum(np.square(values), keepdims=True)
+        l2norm = np.sqrt(l2sum)
+        return (values * self.clipnorm) / np.maximum(l2norm, self.clipnorm)
+
+    def _clip_gradients(self, grads):
+        if self.clipnorm and self.clipnorm > 0:
+            return [self._clip_by_norm(g) if g is not None else g for g in grads]
+        if self.global_clipnorm and self.global_clipnorm > 0:
+            return clip_by_global_norm(grads, self.global_clipnorm)
+        if self.clipvalue and self.clipvalue > 0:
+            v = self.clipvalue
+            return [np.clip(g, -v, v) if g is not None else g for g in grads]
+        return grads
+
+    # -- weight decay ------------------------------------------------------------------------------
+    def exclude_from_weight_decay(self, var_list=None, var_names=None):
+        """Exclude variables (objects in `var_list`, or whose name contains one of the strings
+        in `var_names`) from weight decay. Call it before the optimizer is built."""
+        if self.built:
+            raise ValueError("`exclude_from_weight_decay()` can only be configured before the "
+                             "optimizer is built.")
+        self._exclude_from_weight_decay = {self._var_key(v) for v in (var_list or [])}
+        self._exclude_from_weight_decay_pattern = (
+            re.compile("|".join(set(var_names))) if var_names else None)
+
+    def _use_weight_decay(self, variable):
+        if self._var_key(variable) in getattr(self, "_exclude_from_weight_decay", set()):
+            return False
+        pattern = getattr(self, "_exclude_from_weight_decay_pattern", None)
+        if pattern is not None and re.search(pattern, variable.name) is not None:
+            return False
+        return True
+
+    def _apply_weight_decay(self, variables):
+        if self.weight_decay is None:
+            return
+        lr_now = self.learning_rate
+        for variable in variables:
+            if self._use_weight_decay(variable):
+                lr = _scalar(lr_now, variable.dtype)
+                wd = np.asarray(self.weight_decay, dtype=variable.dtype)
+                v = _value(variable)
+                _assign(variable, v - v * wd * lr)
+
+    # -- EMA ---------------------------------------------------------------------------------
+    def _update_model_variables_moving_average(self, trainable_variables):
+        first_step = int(_scalar(self.iterations)) == 0
+        for var, average in zip(trainable_variables, self._model_variables_moving_average):
+            momentum = 0.0 if first_step else self.ema_momentum
+            momentum = np.asarray(momentum, dtype=var.dtype)
+            _assign(average, momentum * _value(average) + (1 - momentum) * _value(var))
+
+    def _overwrite_model_variables_with_average_value(self, trainable_variables):
+        if len(trainable_variables) != len(self._model_variables_moving_average):
+            raise ValueError(
+                f"The length of model variables ({len(trainable_variables)}) to override does "
+                "not match the length of model variables stored in the optimizer "
+                f"({len(self._model_variables_moving_average)}). Please check if the optimizer "
+                "was called on your model.")
+        for var, average in zip(trainable_variables, self._model_variables_moving_average):
+            _assign(var, _value(average))
+
+    def finalize_variable_values(self, var_list):
+        """With `use_ema`, overwrite the variables with their moving averages (end of fit)."""
+        if self.use_ema:
+            self._overwrite_model_variables_with_average_value(var_list)
+
+    # -- loss scaling, weights, config ----------------------------------------------------------
+    def scale_loss(self, loss):
+        if self.loss_scale_factor is not None:
+            return loss * self.loss_scale_factor
+        return loss
+
+    def get_weights(self):
+        """Copies of `variables`' values."""
+        return [np.array(_value(v)) for v in self._variables]
+
+    def set_weights(self, weights):
+        if not self.built:
+            raise ValueError(
+                "You are calling `set_weights()` on an optimizer that has not yet been built. "
+                "Please call `optimizer.build(trainable_variables)` to create the optimizer "
+                "weights before calling `set_weights()`.")
+        weights = list(weights)
+        if len(weights) != len(self._variables):
+            raise ValueError(f"Optimizer '{self.name}' has {len(self._variables)} variables, "
+                             f"but {len(weights)} weights were given.")
+        for variable, weight in zip(self._variables, weights):
+            weight = np.asarray(weight)
+            if weight.size != int(np.prod(variable.shape, dtype=np.int64)) or (
+                    weight.ndim > 1 and weight.shape != tuple(variable.shape)):
+                raise ValueError(
+                    f"Optimizer variable {variable.path} has shape {tuple(variable.shape)} not "
+                    f"compatible with provided weight shape {weight.shape}.")
+            _assign(variable, weight)
+
+    def save_own_variables(self, store):
+        for i, variable in enumerate(self._variables):
+            store[str(i)] = np.array(_value(variable))
+
+    def load_own_variables(self, store):
+        if len(store.keys()) != len(self._variables):
+            msg = (f"Skipping variable loading for optimizer '{self.name}', because it has "
+                   f"{len(self._variables)} variables whereas the saved optimizer has "
+                   f"{len(store.keys())} variables. ")
+            if len(self._variables) <= 2 and not self.built:
+                msg += "This is likely because the optimizer has not been called/built yet."
+            warnings.warn(msg, stacklevel=2)
+            return
+        for i, variable in enumerate(self._variables):
+            _assign(variable, store[str(i)])
+
+    def get_config(self):
+        if isinstance(self._learning_rate, _schedules.LearningRateSchedule):
+            learning_rate = _schedules.serialize(self._learning_rate)
+        elif isinstance(self._learning_rate, Variable):
+            learning_rate = float(_scalar(self._learning_rate))
+        elif callable(self._learning_rate):
+            learning_rate = _saving.serialize(self._learning_rate)
+        else:
+            learning_rate = self._learning_rate
+        return {
+            "name": self.name,
+            "learning_rate": learning_rate,
+            "weight_decay": self.weight_decay,
+            "clipnorm": self.clipnorm,
+            "global_clipnorm": self.global_clipnorm,
+            "clipvalue": self.clipvalue,
+            "use_ema": self.use_ema,
+            "ema_momentum": self.ema_momentum,
+            "ema_overwrite_frequency": self.ema_overwrite_frequency,
+            "loss_scale_factor": self.loss_scale_factor,
+            "gradient_accumulation_steps": self.gradient_accumulation_steps,
+        }
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        config = dict(config)
+        if isinstance(config.get("learning_rate"), dict):
+            config["learning_rate"] = _saving.deserialize(
+                config["learning_rate"], custom_objects=custom_objects,
+                module_objects=_schedules.ALL_OBJECTS_DICT)
+        return cls(**config)
+
+    def __repr__(self):
+        return f"<{type(self).__name__} name={self.name}>"
+
+
+BaseOptimizer = Optimizer

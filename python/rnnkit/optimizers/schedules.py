@@ -1,0 +1,312 @@
+"""Learning-rate schedules (`keras.optimizers.schedules`).
+
+A schedule maps the optimizer's step (its `iterations`, counted from 0 before each update) to a
+learning rate. Values are computed like Keras: in float32 (unless `initial_learning_rate` is a
+NumPy float64 value), from the step cast to that dtype; `step` may also be an array of steps.
+
+    ExponentialDecay(initial_learning_rate, decay_steps, decay_rate, staircase=False)
+        lr0 * decay_rate ** (step / decay_steps)       (floor of the exponent with staircase)
+    InverseTimeDecay(initial_learning_rate, decay_steps, decay_rate, staircase=False)
+        lr0 / (1 + decay_rate * step / decay_steps)    (floor of step / decay_steps with staircase)
+    PolynomialDecay(initial_learning_rate, decay_steps, end_learning_rate=1e-4, power=1.0,
+                    cycle=False)
+        (lr0 - end) * (1 - min(step, decay_steps) / decay_steps) ** power + end
+        (with cycle: decay_steps * ceil(step / decay_steps) instead, 1 period at step 0)
+    PiecewiseConstantDecay(boundaries, values)
+        values[0] for step <= boundaries[0], values[i] for boundaries[i-1] < step <= boundaries[i],
+        values[-1] for step > boundaries[-1]
+    CosineDecay(initial_learning_rate, decay_steps, alpha=0.0, warmup_target=None, warmup_steps=0)
+        without warmup: lr0 * ((1 - alpha) * 0.5 * (1 + cos(pi * min(step, decay_steps) /
+        decay_steps)) + alpha); with warmup_target: a linear ramp lr0 -> warmup_target over
+        warmup_steps, then the cosine decay from warmup_target over decay_steps.
+    CosineDecayRestarts(initial_learning_rate, first_decay_steps, t_mul=2.0, m_mul=1.0,
+                        alpha=0.0)   SGDR: cosine periods growing by t_mul, peaks scaled by m_mul.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from rnnkit import saving as _saving
+from rnnkit.autodiff import unwrap
+from rnnkit.variables import Variable
+
+__all__ = ["CosineDecay", "CosineDecayRestarts", "ExponentialDecay", "InverseTimeDecay",
+           "LearningRateSchedule", "PiecewiseConstantDecay", "PolynomialDecay", "deserialize",
+           "serialize"]
+
+
+def _dtype_of(value):
+    """float32 for Python numbers (Keras' convert_to_tensor), a NumPy float's own dtype."""
+    if isinstance(value, (np.ndarray, np.generic)) and np.asarray(value).dtype.kind == "f":
+        return np.asarray(value).dtype
+    return np.dtype("float32")
+
+
+def _step(step, dtype):
+    if isinstance(step, Variable):
+        value = step.value
+        value = value.reshape(()) if value.size == 1 else value
+    else:
+        value = np.asarray(unwrap(step))
+    return value.astype(dtype)
+
+
+def _positive_steps(value, name):
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not value > 0:
+        raise ValueError(f"Argument `{name}` must be > 0, received: {name}={value}")
+
+
+class LearningRateSchedule:
+    """Base class: subclasses implement `__call__(step)` and `get_config()`."""
+
+    def __call__(self, step):
+        raise NotImplementedError(
+            f"Learning rate schedule '{self.__class__.__name__}' must override "
+            "`__call__(self, step)`.")
+
+    def get_config(self):
+        raise NotImplementedError(
+            f"Learning rate schedule '{self.__class__.__name__}' must override `get_config()` "
+            "in order to be serializable.")
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def __repr__(self):
+        try:
+            args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        except NotImplementedError:
+            args = ""
+        return f"{type(self).__name__}({args})"
+
+
+class ExponentialDecay(LearningRateSchedule):
+    """`initial_learning_rate * decay_rate ** (step / decay_steps)`."""
+
+    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False,
+                 name="ExponentialDecay"):
+        _positive_steps(decay_steps, "decay_steps")
+        self.initial_learning_rate = initial_learning_rate
+        self.decay_steps = decay_steps
+        self.decay_rate = decay_rate
+        self.staircase = staircase
+        self.name = name
+
+    def __call__(self, step):
+        dt = _dtype_of(self.initial_learning_rate)
+        lr0 = np.asarray(self.initial_learning_rate, dtype=dt)
+        p = _step(step, dt) / dt.type(self.decay_steps)
+        if self.staircase:
+            p = np.floor(p)
+        return np.multiply(lr0, np.power(dt.type(self.decay_rate), p))
+
+    def get_config(self):
+        return {"initial_learning_rate": self.initial_learning_rate,
+                "decay_steps": self.decay_steps, "decay_rate": self.decay_rate,
+                "staircase": self.staircase, "name": self.name}
+
+
+class PiecewiseConstantDecay(LearningRateSchedule):
+    """Constant values between step boundaries (see the module docstring)."""
+
+    def __init__(self, boundaries, values, name="PiecewiseConstant"):
+        if len(boundaries) != len(values) - 1:
+            raise ValueError(
+                "The length of boundaries should be 1 less than the length of values. "
+                f"Received: boundaries={boundaries} of length {len(boundaries)}, and "
+                f"values={values} of length {len(values)}.")
+        self.boundaries = list(boundaries)
+        self.values = list(values)
+        self.name = name
+
+    def __call__(self, step):
+        first = self.values[0]
+        if isinstance(first, (np.ndarray, np.generic)):
+            dt = np.asarray(first).dtype
+        elif isinstance(first, (int, np.integer)) and not isinstance(first, bool) and all(
+                isinstance(v, (int, np.integer)) for v in self.values):
+            dt = np.dtype("int32")
+        else:
+            dt = np.dtype("float32")
+        if isinstance(step, Variable):
+            s = step.value.reshape(()) if step.value.size == 1 else step.value
+        else:
+            s = np.asarray(unwrap(step))
+        b = [np.asarray(x, dtype=s.dtype) for x in self.boundaries]
+        values = [np.asarray(v, dtype=dt) for v in self.values]
+        result = np.zeros(np.shape(s), dtype=dt)
+        result = result + (s <= b[0]).astype(dt) * values[0]
+        result = result + (s > b[-1]).astype(dt) * values[-1]
+        for low, high, value in zip(b[:-1], b[1:], values[1:-1]):
+            result = result + ((s > low) & (s <= high)).astype(dt) * value
+        return result.astype(dt)
+
+    def get_config(self):
+        return {"boundaries": self.boundaries, "values": self.values, "name": self.name}
+
+
+class PolynomialDecay(LearningRateSchedule):
+    """Polynomial decay from `initial_learning_rate` to `end_learning_rate`."""
+
+    def __init__(self, initial_learning_rate, decay_steps, end_learning_rate=0.0001, power=1.0,
+                 cycle=False, name="PolynomialDecay"):
+        _positive_steps(decay_steps, "decay_steps")
+        self.initial_learning_rate = initial_learning_rate
+        self.decay_steps = decay_steps
+        self.end_learning_rate = end_learning_rate
+        self.power = power
+        self.cycle = cycle
+        self.name = name
+
+    def __call__(self, step):
+        dt = _dtype_of(self.initial_learning_rate)
+        lr0 = np.asarray(self.initial_learning_rate, dtype=dt)
+        end = dt.type(self.end_learning_rate)
+        power = dt.type(self.power)
+        s = _step(step, dt)
+        decay_steps = np.asarray(self.decay_steps, dtype=dt)
+        if self.cycle:
+            multiplier = np.where(s == 0, dt.type(1.0), np.ceil(s / self.decay_steps)).astype(dt)
+            decay_steps = decay_steps * multiplier
+        else:
+            s = np.minimum(s, decay_steps)
+        p = s / decay_steps
+        return np.add(np.multiply(lr0 - end, np.power(1 - p, power)), end)
+
+    def get_config(self):
+        return {"initial_learning_rate": self.initial_learning_rate,
+                "decay_steps": self.decay_steps, "end_learning_rate": self.end_learning_rate,
+                "power": self.power, "cycle": self.cycle, "name": self.name}
+
+
+class InverseTimeDecay(LearningRateSchedule):
+    """`initial_learning_rate / (1 + decay_rate * step / decay_steps)`."""
+
+    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False,
+                 name="InverseTimeDecay"):
+        _positive_steps(decay_steps, "decay_steps")
+        self.initial_learning_rate = initial_learning_rate
+        self.decay_steps = decay_steps
+        self.decay_rate = decay_rate
+        self.staircase = staircase
+        self.name = name
+
+    def __call__(self, step):
+        dt = _dtype_of(self.initial_learning_rate)
+        lr0 = np.asarray(self.initial_learning_rate, dtype=dt)
+        p = _step(step, dt) / dt.type(self.decay_steps)
+        if self.staircase:
+            p = np.floor(p)
+        denom = np.add(dt.type(1), np.multiply(dt.type(self.decay_rate), p))
+        return np.divide(lr0, denom)
+
+    def get_config(self):
+        return {"initial_learning_rate": self.initial_learning_rate,
+                "decay_steps": self.decay_steps, "decay_rate": self.decay_rate,
+                "staircase": self.staircase, "name": self.name}
+
+
+class CosineDecay(LearningRateSchedule):
+    """Cosine decay, optionally after a linear warmup (Keras 3 arguments)."""
+
+    def __init__(self, initial_learning_rate, decay_steps, alpha=0.0, name="CosineDecay",
+                 warmup_target=None, warmup_steps=0):
+        _positive_steps(decay_steps, "decay_steps")
+        self.initial_learning_rate = initial_learning_rate
+        self.decay_steps = decay_steps
+        self.alpha = alpha
+        self.name = name
+        self.warmup_target = warmup_target
+        self.warmup_steps = warmup_steps
+
+    def _decay(self, step, decay_steps, decay_from_lr, dt):
+        completed_fraction = step / decay_steps
+        pi = dt.type(math.pi)
+        cosine_decayed = 0.5 * (1.0 + np.cos(pi * completed_fraction))
+        decayed = (1 - self.alpha) * cosine_decayed + self.alpha
+        return np.multiply(decay_from_lr, decayed)
+
+    def _warmup(self, step, warmup_steps, warmup_target, lr0):
+        completed_fraction = step / warmup_steps
+        return (warmup_target - lr0) * completed_fraction + lr0
+
+    def __call__(self, step):
+        dt = _dtype_of(self.initial_learning_rate)
+        lr0 = np.asarray(self.initial_learning_rate, dtype=dt)
+        decay_steps = dt.type(self.decay_steps)
+        s = _step(step, dt)
+        if self.warmup_target is None:
+            s = np.minimum(s, decay_steps)
+            return self._decay(s, decay_steps, lr0, dt).astype(dt)
+        warmup_target = dt.type(self.warmup_target)
+        warmup_steps = dt.type(self.warmup_steps)
+        s = np.minimum(s, decay_steps + warmup_steps)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            warm = self._warmup(s, warmup_steps, warmup_target, lr0)
+        decay = self._decay(s - warmup_steps, decay_steps, warmup_target, dt)
+        return np.where(s < warmup_steps, warm, decay).astype(dt)
+
+    def get_config(self):
+        return {"initial_learning_rate": self.initial_learning_rate,
+                "decay_steps": self.decay_steps, "alpha": self.alpha, "name": self.name,
+                "warmup_target": self.warmup_target, "warmup_steps": self.warmup_steps}
+
+
+class CosineDecayRestarts(LearningRateSchedule):
+    """Cosine decay with warm restarts (SGDR)."""
+
+    def __init__(self, initial_learning_rate, first_decay_steps, t_mul=2.0, m_mul=1.0,
+                 alpha=0.0, name="SGDRDecay"):
+        _positive_steps(first_decay_steps, "first_decay_steps")
+        self.initial_learning_rate = initial_learning_rate
+        self.first_decay_steps = first_decay_steps
+        self._t_mul = t_mul
+        self._m_mul = m_mul
+        self.alpha = alpha
+        self.name = name
+
+    def __call__(self, step):
+        dt = _dtype_of(self.initial_learning_rate)
+        lr0 = np.asarray(self.initial_learning_rate, dtype=dt)
+        first = dt.type(self.first_decay_steps)
+        alpha = dt.type(self.alpha)
+        t_mul = dt.type(self._t_mul)
+        m_mul = dt.type(self._m_mul)
+        completed_fraction = _step(step, dt) / first
+        if t_mul == 1.0:
+            i_restart = np.floor(completed_fraction)
+            completed_fraction = completed_fraction - i_restart
+        else:
+            i_restart = np.floor(np.log(1.0 - completed_fraction * (1.0 - t_mul)) / np.log(t_mul))
+            sum_r = (1.0 - t_mul ** i_restart) / (1.0 - t_mul)
+            completed_fraction = (completed_fraction - sum_r) / t_mul ** i_restart
+        m_fac = m_mul ** i_restart
+        cosine_decayed = 0.5 * m_fac * (1.0 + np.cos(dt.type(math.pi) * completed_fraction))
+        decayed = (1 - alpha) * cosine_decayed + alpha
+        return np.multiply(lr0, decayed).astype(dt)
+
+    def get_config(self):
+        return {"initial_learning_rate": self.initial_learning_rate,
+                "first_decay_steps": self.first_decay_steps, "t_mul": self._t_mul,
+                "m_mul": self._m_mul, "alpha": self.alpha, "name": self.name}
+
+
+ALL_OBJECTS_DICT = {cls.__name__: cls for cls in (
+    LearningRateSchedule, ExponentialDecay, PiecewiseConstantDecay, PolynomialDecay,
+    InverseTimeDecay, CosineDecay, CosineDecayRestarts)}
+
+
+def serialize(learning_rate_schedule):
+    """The config dict of a schedule (`rnnkit.saving.serialize`)."""
+    return _saving.serialize(learning_rate_schedule)
+
+
+def deserialize(config, custom_objects=None):
+    """A schedule from `serialize()` output."""
+    return _saving.deserialize(config, custom_objects=custom_objects,
+                               module_objects=ALL_OBJECTS_DICT)
