@@ -17,6 +17,13 @@ Modes (rows):
     train    forward with return_sequences=True, then the gradients of sum(output * g) with
              respect to the inputs and every weight: rnnkit rnn_forward(training=True) +
              rnn_backward; torch autograd.grad(out, [x, *params], g).
+    fit      one training epoch of the Keras guide's MNIST model at the case's sizes: the
+             recurrent layer (H units) -> BatchNormalization -> Dense(10), on FIT_SAMPLES
+             sequences of (T, I) in batches of B, SGD (lr 0.01), sparse cross-entropy from
+             logits, accuracy tracked, reshuffled each epoch. rnnkit: `model.fit(epochs=1,
+             verbose=0)`; torch: the same model as nn modules and a hand-written epoch loop.
+             Not in the default modes: `--modes fit --cells lstm --shapes seed_mnist` is the
+             MNIST model itself.
 
 To add a row, add its name to MODES and a `mode_<name>` method to both runner classes returning
 a zero-argument callable that runs one step.
@@ -36,7 +43,9 @@ import time
 
 CELLS = ("lstm", "gru", "simple_rnn")
 GATES = {"simple_rnn": 1, "gru": 3, "lstm": 4}
-MODES = ("forward", "train")
+MODES = ("forward", "train", "fit")
+DEFAULT_MODES = ("forward", "train")
+FIT_SAMPLES = 4000   # the MNIST example's training set
 FRAMEWORKS = ("torch", "rnnkit")
 SHAPES = {  # name: (B, T, I, H)
     "seed_mnist": (64, 28, 28, 64),
@@ -50,6 +59,8 @@ SHAPES = {  # name: (B, T, I, H)
 def flops(cell, mode, shape):
     B, T, I, H = shape
     fwd = 2.0 * B * T * (I + H) * GATES[cell] * H
+    if mode == "fit":
+        return 3.0 * fwd * FIT_SAMPLES / B
     return fwd if mode == "forward" else 3.0 * fwd
 
 
@@ -69,6 +80,7 @@ class TorchRunner:
         B, T, I, H = shape
         layer = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU, "simple_rnn": torch.nn.RNN}[cell]
         kwargs = {"nonlinearity": "tanh"} if cell == "simple_rnn" else {}
+        self.shape = shape
         self.layer = layer(I, H, batch_first=True, dtype=torch.float32, **kwargs)
         self.x = torch.randn(B, T, I, dtype=torch.float32)
         self.g = torch.randn(B, T, H, dtype=torch.float32)
@@ -97,6 +109,41 @@ class TorchRunner:
             return torch.autograd.grad(out, [x, *params], g)
         return step
 
+    def mode_fit(self):
+        torch = self.torch
+        B, T, I, H = self.shape
+        nn = torch.nn
+        recurrent = self.layer
+        # Keras' BatchNormalization: momentum 0.99 (torch's 0.01), epsilon 1e-3.
+        norm = nn.BatchNorm1d(H, momentum=0.01, eps=1e-3)
+        dense = nn.Linear(H, 10)
+        params = list(recurrent.parameters()) + list(norm.parameters()) + list(dense.parameters())
+        optimizer = torch.optim.SGD(params, lr=0.01)
+        loss_fn = nn.CrossEntropyLoss()
+        generator = torch.Generator().manual_seed(0)
+        x = torch.rand(FIT_SAMPLES, T, I, generator=generator)
+        y = torch.randint(0, 10, (FIT_SAMPLES,), generator=generator)
+
+        def step():
+            recurrent.train()
+            norm.train()
+            order = torch.randperm(FIT_SAMPLES)
+            correct, total_loss = 0, 0.0
+            for start in range(0, FIT_SAMPLES, B):
+                index = order[start:start + B]
+                xb, yb = x[index], y[index]
+                out, _ = recurrent(xb)
+                logits = dense(norm(out[:, -1]))
+                loss = loss_fn(logits, yb)
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+                with torch.no_grad():
+                    total_loss += float(loss) * len(index)
+                    correct += int((logits.argmax(1) == yb).sum())
+            return total_loss / FIT_SAMPLES, correct / FIT_SAMPLES
+        return step
+
 
 class RnnkitRunner:
     name = "rnnkit"
@@ -112,6 +159,7 @@ class RnnkitRunner:
         G = GATES[cell]
         f32 = np.float32
         self.cell = cell
+        self.shape = shape
         self.x = rng.standard_normal((B, T, I), dtype=f32)
         self.kernel = rng.uniform(-0.1, 0.1, (I, G * H)).astype(f32)
         self.recurrent_kernel = rng.uniform(-0.1, 0.1, (H, G * H)).astype(f32)
@@ -140,6 +188,25 @@ class RnnkitRunner:
         def step():
             res = core.rnn_forward(*w, training=True, return_sequences=True)
             return core.rnn_backward(*w, reserve=res.reserve, d_output=g, return_sequences=True)
+        return step
+
+    def mode_fit(self):
+        import numpy as np
+        import rnnkit as keras
+        B, T, I, H = self.shape
+        layer = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU,
+                 "simple_rnn": keras.layers.SimpleRNN}[self.cell]
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential([keras.Input((T, I)), layer(H),
+                                  keras.layers.BatchNormalization(), keras.layers.Dense(10)])
+        model.compile(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                      optimizer="sgd", metrics=["accuracy"])
+        rng = np.random.default_rng(0)
+        x = rng.random((FIT_SAMPLES, T, I), dtype=np.float32)
+        y = rng.integers(0, 10, FIT_SAMPLES)
+
+        def step():
+            return model.fit(x, y, batch_size=B, epochs=1, verbose=0)
         return step
 
 
@@ -254,7 +321,8 @@ def main(argv=None):
     p.add_argument("--cells", default=",".join(CELLS), help="comma-separated (default: all)")
     p.add_argument("--shapes", default=",".join(SHAPES),
                    help="comma-separated names or BxTxIxH (default: all five)")
-    p.add_argument("--modes", default=",".join(MODES), help="comma-separated (default: all)")
+    p.add_argument("--modes", default=",".join(DEFAULT_MODES),
+                   help=f"comma-separated from {', '.join(MODES)} (default: forward,train)")
     p.add_argument("--frameworks", default=",".join(FRAMEWORKS),
                    help="comma-separated subset of torch,rnnkit (default: both)")
     p.add_argument("--threads", type=int, default=os.cpu_count() or 1,

@@ -7,18 +7,21 @@ core on NumPy arrays.
 
 from rnnkit import core
 from rnnkit.core import get_num_threads, set_num_threads
-from rnnkit import (activations, constraints, initializers, ops, random, regularizers, saving,
-                    tree, utils)
+from rnnkit import (activations, callbacks, constraints, datasets, initializers, losses, metrics,
+                    ops, optimizers, random, regularizers, saving, tree, utils)
 from rnnkit import autodiff, layers, models
 from rnnkit.models import Input, Model, Sequential
 from rnnkit.autodiff import GradientTape, Tensor
 from rnnkit.initializers import Initializer
+from rnnkit.losses import Loss
+from rnnkit.metrics import Metric
+from rnnkit.optimizers import Optimizer
 from rnnkit.regularizers import Regularizer
 from rnnkit.variables import Variable
 
 __version__ = "0.1.0"
 
-__all__ = ["GradientTape", "Input", "Model", "Sequential", "Initializer", "Regularizer", "Tensor", "Variable", "activations",
-           "autodiff", "constraints", "core", "get_num_threads",
+__all__ = ["GradientTape", "Input", "Model", "Sequential", "Initializer", "Loss", "Metric", "Optimizer", "Regularizer", "Tensor", "Variable", "activations",
+           "autodiff", "callbacks", "datasets", "losses", "metrics", "optimizers", "constraints", "core", "get_num_threads",
            "initializers", "layers", "models", "ops", "random", "regularizers", "saving",
            "set_num_threads", "tree", "utils", "__version__"]

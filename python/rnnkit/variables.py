@@ -42,13 +42,13 @@ class Variable:
         if dtype is None:
             # Like Keras: numbers become the default float type unless a dtype is asked for.
             dtype = "bool" if np.asarray(value).dtype == np.bool_ else "float32"
-        value = np.array(value, dtype=np.dtype(dtype), copy=True)
+        value = np.array(value, dtype=np.dtype(dtype), order="C", copy=True)
         if shape is not None and tuple(value.shape) != tuple(shape):
             raise ValueError(f"Variable {name!r}: initial value has shape {value.shape}, "
                              f"expected {tuple(shape)}")
         if not isinstance(trainable, bool):
             raise ValueError(f"Argument `trainable` must be a bool, got {trainable!r}")
-        self._value = np.ascontiguousarray(value)
+        self._value = value
         self._version = 0
         self.trainable = trainable
         self.name = name

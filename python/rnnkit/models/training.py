@@ -144,15 +144,14 @@ class Trainer:
         for i, (name, loss_spec, weight, metric_list) in enumerate(
                 zip(names, loss_specs, weights, metric_lists)):
             loss_fn = None if loss_spec is None else losses.get(loss_spec)
+            if loss_fn is not None and not isinstance(loss_fn, losses.Loss):
+                loss_fn = losses.LossFunctionWrapper(loss_fn)
             resolved = []
             for spec in (metric_list if isinstance(metric_list, (list, tuple)) else [metric_list]):
                 if spec is None:
                     continue
-                if isinstance(spec, str) and spec in ("accuracy", "acc"):
-                    metric = metrics.resolve_accuracy(spec, np.shape(targets[i]),
-                                                      np.shape(_to_array(preds[i])))
-                else:
-                    metric = metrics.get(spec)
+                metric = metrics.get_metric(spec, np.shape(targets[i]),
+                                            np.shape(_to_array(preds[i])))
                 if not single:
                     metric.name = f"{name}_{metric.name}"
                 resolved.append(metric)
@@ -197,10 +196,7 @@ class Trainer:
                                                            preds):
             if loss_fn is None:
                 continue
-            value = loss_fn(target, pred, sample_weight=sample_weight) \
-                if _takes_sample_weight(loss_fn) else loss_fn(target, pred)
-            if np.ndim(_to_array(value)) > 0:
-                value = ops.mean(value)
+            value = loss_fn(target, pred, sample_weight=sample_weight)
             per_output[name] = value
             term = value if weight == 1.0 else ops.multiply(value, weight)
             total = term if total is None else ops.add(total, term)
@@ -412,10 +408,3 @@ class Trainer:
             raise ValueError("predict received no samples")
         return tree.map_structure(lambda *parts: np.concatenate(parts, axis=0), *batches)
 
-
-def _takes_sample_weight(fn):
-    import inspect
-    try:
-        return "sample_weight" in inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return False
