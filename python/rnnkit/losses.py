@@ -42,7 +42,7 @@ import numpy as np
 
 from rnnkit import ops
 from rnnkit import saving as _saving
-from rnnkit.autodiff import unwrap
+from rnnkit.autodiff import record, unwrap
 
 __all__ = [
     "BinaryCrossentropy", "CategoricalCrossentropy", "Huber", "Loss", "LossFunctionWrapper",
@@ -263,12 +263,34 @@ def _sparse_ce(y_true, y_pred, from_logits=False, ignore_class=None, axis=-1):
         # Ignored rows are replaced by ones so renormalisation never divides by zero; their
         # loss is zeroed below and they get no gradient.
         y_pred = ops.where(np.expand_dims(valid, ax), y_pred, 1.0)
-    log_prob = _log_probabilities(y_pred, ax, from_logits)
-    picked = ops.take_along_axis(log_prob, np.expand_dims(labels, ax), axis=ax)
-    res = ops.negative(ops.squeeze(picked, ax))
+    if from_logits:
+        res = _picked_negative_log_softmax(y_pred, labels, ax)
+    else:
+        log_prob = _log_probabilities(y_pred, ax, from_logits)
+        picked = ops.take_along_axis(log_prob, np.expand_dims(labels, ax), axis=ax)
+        res = ops.negative(ops.squeeze(picked, ax))
     if valid is not None:
         res = ops.where(valid, res, 0.0)
     return res, valid
+
+
+def _picked_negative_log_softmax(logits, labels, axis):
+    """-log_softmax(logits)[label] along `axis`, as ONE differentiable op: the training loop
+    calls it every step, and its VJP is simply softmax - one_hot."""
+    z = np.asarray(unwrap(logits))
+    index = np.expand_dims(labels, axis)
+    shifted = z - np.max(z, axis=axis, keepdims=True)
+    exp = np.exp(shifted)
+    total = np.sum(exp, axis=axis, keepdims=True)
+    loss = np.squeeze(np.log(total) - np.take_along_axis(shifted, index, axis=axis), axis)
+
+    def vjp(grads):
+        softmax = exp / total
+        np.put_along_axis(softmax, index, np.take_along_axis(softmax, index, axis=axis) - 1.0,
+                          axis=axis)
+        return (softmax * np.expand_dims(grads[0], axis),)
+
+    return record(loss.astype(z.dtype, copy=False), (logits,), vjp)
 
 
 def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_class=None,

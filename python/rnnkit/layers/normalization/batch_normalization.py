@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from rnnkit import constraints, initializers, ops, regularizers
-from rnnkit.autodiff import unwrap
+from rnnkit.autodiff import record, unwrap
 from rnnkit.layers.core._checks import check_bool, check_float, is_int, normalize_shape
 from rnnkit.layers.layer import InputSpec, Layer, shape_of
 
@@ -160,15 +160,11 @@ class BatchNormalization(Layer):
             if mask.dtype != np.bool_:
                 mask = mask.astype(bool)
         dtype = ops.dtype(inputs)
+        if training and self.trainable and mask is None:
+            return self._train_unmasked(inputs)
         if training and self.trainable:
             mean, variance = self._moments(inputs, mask)
-            momentum = self.momentum
-            batch_mean = np.asarray(unwrap(mean))
-            batch_var = np.asarray(unwrap(variance))
-            self.moving_mean.assign(
-                self.moving_mean.numpy() * momentum + batch_mean * (1.0 - momentum))
-            self.moving_variance.assign(
-                self.moving_variance.numpy() * momentum + batch_var * (1.0 - momentum))
+            self._update_moving(np.asarray(unwrap(mean)), np.asarray(unwrap(variance)))
         else:
             mean = ops.cast(self.moving_mean, dtype)
             variance = ops.cast(self.moving_variance, dtype)
@@ -180,6 +176,50 @@ class BatchNormalization(Layer):
         if self.beta is not None:
             shift = ops.add(shift, ops.cast(self.beta, dtype))
         return ops.add(ops.multiply(inputs, self._broadcast(inv)), self._broadcast(shift))
+
+    def _update_moving(self, batch_mean, batch_var):
+        momentum = self.momentum
+        self.moving_mean.assign(self.moving_mean.numpy() * momentum +
+                                batch_mean * (1.0 - momentum))
+        self.moving_variance.assign(self.moving_variance.numpy() * momentum +
+                                    batch_var * (1.0 - momentum))
+
+    def _train_unmasked(self, inputs):
+        """Training without a mask as ONE differentiable op (it runs every training step):
+        the batch moments, the normalisation and its closed-form VJP for x, gamma and beta."""
+        x = np.asarray(unwrap(inputs))
+        axes = self._reduction_axes
+        count = x.size // self._channels
+        mean = x.mean(axis=axes)
+        centered = x - self._broadcast_array(mean)
+        variance = np.mean(np.square(centered), axis=axes)
+        self._update_moving(mean, variance)
+        rstd = (1.0 / np.sqrt(variance + x.dtype.type(self.epsilon))).astype(x.dtype)
+        normalized = centered * self._broadcast_array(rstd)
+        gamma = None if self.gamma is None else self.gamma.value.astype(x.dtype, copy=False)
+        beta = None if self.beta is None else self.beta.value.astype(x.dtype, copy=False)
+        out = normalized if gamma is None else normalized * self._broadcast_array(gamma)
+        if beta is not None:
+            out = out + self._broadcast_array(beta)
+
+        def vjp(grads):
+            dy = grads[0]
+            d_beta = dy.sum(axis=axes)
+            d_gamma = (dy * normalized).sum(axis=axes)
+            scale = rstd if gamma is None else rstd * gamma
+            d_x = self._broadcast_array(scale / count) * (
+                count * dy - self._broadcast_array(d_beta) -
+                normalized * self._broadcast_array(d_gamma))
+            return (d_x, None if gamma is None else d_gamma, None if beta is None else d_beta)
+
+        return record(out, (inputs, self.gamma, self.beta), vjp)
+
+    def _broadcast_array(self, value):
+        if self._axis_index == self._rank - 1:
+            return value
+        shape = [1] * self._rank
+        shape[self._axis_index] = self._channels
+        return value.reshape(shape)
 
     def compute_output_shape(self, input_shape):
         return normalize_shape(input_shape, self)
