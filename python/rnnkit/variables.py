@@ -49,6 +49,7 @@ class Variable:
         if not isinstance(trainable, bool):
             raise ValueError(f"Argument `trainable` must be a bool, got {trainable!r}")
         self._value = value
+        self._dtype_name = value.dtype.name   # assign() never changes the dtype
         self._version = 0
         self.trainable = trainable
         self.name = name
@@ -95,7 +96,7 @@ class Variable:
 
     @property
     def dtype(self) -> str:
-        return self._value.dtype.name
+        return self._dtype_name
 
     @property
     def ndim(self):
