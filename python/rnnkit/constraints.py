@@ -14,8 +14,6 @@ with `n = sqrt(sum(w**2, axis, keepdims=True))` and `eps = 1e-7` (Keras' `backen
 
 from __future__ import annotations
 
-import inspect
-
 import numpy as np
 
 from rnnkit import saving as _saving
@@ -142,29 +140,9 @@ def serialize(constraint):
 
 def deserialize(config, custom_objects=None):
     """Rebuild a constraint from `serialize()` output."""
-    obj = _saving.deserialize(config, custom_objects=custom_objects,
-                              module_objects=ALL_OBJECTS_DICT)
-    if isinstance(config, str) and inspect.isclass(obj):
-        obj = obj()  # a bare name means the default instance, as in Keras
-    return obj
+    return _saving._deserialize_instance(config, custom_objects, ALL_OBJECTS_DICT)
 
 
 def get(identifier):
     """A constraint from a name, a config dict, a class, an instance or a callable."""
-    if identifier is None:
-        return None
-    if isinstance(identifier, str):
-        obj = _saving.get_registered_object(identifier, module_objects=ALL_OBJECTS_DICT)
-    elif isinstance(identifier, dict):
-        try:
-            obj = deserialize(identifier)
-        except _saving.DeserializationError as e:
-            raise ValueError(f"Could not interpret constraint identifier: {identifier}. {e}") \
-                from e
-    else:
-        obj = identifier
-    if callable(obj):
-        if inspect.isclass(obj):
-            obj = obj()
-        return obj
-    raise ValueError(f"Could not interpret constraint identifier: {identifier}")
+    return _saving._get_object(identifier, "constraint", ALL_OBJECTS_DICT, deserialize)

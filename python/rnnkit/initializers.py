@@ -16,7 +16,6 @@ a config dict, an Initializer instance or class, or any callable.
 
 from __future__ import annotations
 
-import inspect
 import math
 import re
 
@@ -406,11 +405,7 @@ def serialize(initializer):
 
 def deserialize(config, custom_objects=None):
     """Rebuild an initializer from `serialize()` output (a name string works too)."""
-    obj = _saving.deserialize(config, custom_objects=custom_objects,
-                              module_objects=ALL_OBJECTS_DICT)
-    if isinstance(config, str) and inspect.isclass(obj):
-        obj = obj()  # a bare name means the default instance, as in Keras
-    return obj
+    return _saving._deserialize_instance(config, custom_objects, ALL_OBJECTS_DICT)
 
 
 def get(identifier):
@@ -419,20 +414,4 @@ def get(identifier):
     None gives None; an unknown identifier raises
     `ValueError("Could not interpret initializer identifier: ...")`.
     """
-    if identifier is None:
-        return None
-    if isinstance(identifier, str):
-        obj = _saving.get_registered_object(identifier, module_objects=ALL_OBJECTS_DICT)
-    elif isinstance(identifier, dict):
-        try:
-            obj = deserialize(identifier)
-        except _saving.DeserializationError as e:
-            raise ValueError(f"Could not interpret initializer identifier: {identifier}. {e}") \
-                from e
-    else:
-        obj = identifier
-    if callable(obj):
-        if inspect.isclass(obj):
-            obj = obj()
-        return obj
-    raise ValueError(f"Could not interpret initializer identifier: {identifier}")
+    return _saving._get_object(identifier, "initializer", ALL_OBJECTS_DICT, deserialize)

@@ -34,7 +34,6 @@ predictions in float64.
 from __future__ import annotations
 
 import collections
-import inspect
 import re
 import warnings
 
@@ -647,19 +646,5 @@ def get(identifier):
     instance. None gives None; anything else raises
     `ValueError("Could not interpret loss identifier: ...")`.
     """
-    if identifier is None:
-        return None
-    if isinstance(identifier, dict):
-        try:
-            obj = deserialize(identifier)
-        except (ValueError, TypeError) as e:
-            raise ValueError(f"Could not interpret loss identifier: {identifier}. {e}") from e
-    elif isinstance(identifier, str):
-        obj = _saving.get_registered_object(identifier, module_objects=ALL_OBJECTS_DICT)
-    else:
-        obj = identifier
-    if callable(obj):
-        if inspect.isclass(obj):
-            obj = obj()
-        return obj
-    raise ValueError(f"Could not interpret loss identifier: {identifier}")
+    return _saving._get_object(identifier, "loss", ALL_OBJECTS_DICT, deserialize,
+                               dict_errors=(ValueError, TypeError))

@@ -26,8 +26,6 @@ Accumulators are float32 variables by default (as in Keras).
 
 from __future__ import annotations
 
-import inspect
-
 import numpy as np
 
 from rnnkit import initializers as _initializers
@@ -568,20 +566,8 @@ def get(identifier):
         return None
     if _is_accuracy_name(identifier):
         return AccuracyMarker(name=identifier)
-    if isinstance(identifier, dict):
-        try:
-            obj = deserialize(identifier)
-        except (ValueError, TypeError) as e:
-            raise ValueError(f"Could not interpret metric identifier: {identifier}. {e}") from e
-    elif isinstance(identifier, str):
-        obj = _saving.get_registered_object(identifier, module_objects=ALL_OBJECTS_DICT)
-    else:
-        obj = identifier
-    if callable(obj):
-        if inspect.isclass(obj):
-            obj = obj()
-        return obj
-    raise ValueError(f"Could not interpret metric identifier: {identifier}")
+    return _saving._get_object(identifier, "metric", ALL_OBJECTS_DICT, deserialize,
+                               dict_errors=(ValueError, TypeError))
 
 
 def _object_name(obj):

@@ -17,7 +17,6 @@ class names, a config dict, a Regularizer, a class, or any callable `x -> scalar
 
 from __future__ import annotations
 
-import inspect
 import math
 
 import numpy as np
@@ -198,11 +197,7 @@ def serialize(regularizer):
 
 def deserialize(config, custom_objects=None):
     """Rebuild a regularizer from `serialize()` output."""
-    obj = _saving.deserialize(config, custom_objects=custom_objects,
-                              module_objects=ALL_OBJECTS_DICT)
-    if isinstance(config, str) and inspect.isclass(obj):
-        obj = obj()  # a bare name means the default instance, as in Keras
-    return obj
+    return _saving._deserialize_instance(config, custom_objects, ALL_OBJECTS_DICT)
 
 
 def get(identifier):
@@ -211,22 +206,7 @@ def get(identifier):
     'l1_l2' gives `L1L2(l1=0.01, l2=0.01)` (the Keras documentation's meaning of the string);
     'l1l2' and 'L1L2' give `L1L2()` (l1 = l2 = 0), as in Keras 3.
     """
-    if identifier is None:
-        return None
-    if isinstance(identifier, str):
-        if identifier == "l1_l2" and _saving.get_registered_object("l1_l2") is None:
-            return L1L2(l1=0.01, l2=0.01)
-        obj = _saving.get_registered_object(identifier, module_objects=ALL_OBJECTS_DICT)
-    elif isinstance(identifier, dict):
-        try:
-            obj = deserialize(identifier)
-        except _saving.DeserializationError as e:
-            raise ValueError(f"Could not interpret regularizer identifier: {identifier}. {e}") \
-                from e
-    else:
-        obj = identifier
-    if callable(obj):
-        if inspect.isclass(obj):
-            obj = obj()
-        return obj
-    raise ValueError(f"Could not interpret regularizer identifier: {identifier}")
+    if isinstance(identifier, str) and identifier == "l1_l2" \
+            and _saving.get_registered_object("l1_l2") is None:
+        return L1L2(l1=0.01, l2=0.01)
+    return _saving._get_object(identifier, "regularizer", ALL_OBJECTS_DICT, deserialize)

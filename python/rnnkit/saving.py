@@ -483,6 +483,44 @@ deserialize_keras_object = deserialize
 deserialize_rnnkit_object = deserialize
 
 
+# -- the `get` / `deserialize` of the built-in kinds (initializers, constraints, ...) -------------
+# One implementation, so that every kind follows Keras' identifier rules and words its errors
+# the same way.
+
+def _deserialize_instance(config, custom_objects, module_objects):
+    """`deserialize`, where a bare name stands for the default instance of its class."""
+    obj = deserialize(config, custom_objects=custom_objects, module_objects=module_objects)
+    if isinstance(config, str) and inspect.isclass(obj):
+        obj = obj()  # a bare name means the default instance, as in Keras
+    return obj
+
+
+def _get_object(identifier, kind, module_objects, deserialize_fn,
+                dict_errors=(DeserializationError,)):
+    """Keras' `get(identifier)` for one kind of object ('initializer', 'loss', ...).
+
+    None gives None; a string is looked up (scope, registry, `module_objects`); a dict goes
+    through `deserialize_fn` (the kind's own `deserialize`), with `dict_errors` reworded as
+    ValueError; a class gives its default instance; any other callable passes through.
+    """
+    if identifier is None:
+        return None
+    if isinstance(identifier, str):
+        obj = get_registered_object(identifier, module_objects=module_objects)
+    elif isinstance(identifier, dict):
+        try:
+            obj = deserialize_fn(identifier)
+        except dict_errors as e:
+            raise ValueError(f"Could not interpret {kind} identifier: {identifier}. {e}") from e
+    else:
+        obj = identifier
+    if callable(obj):
+        if inspect.isclass(obj):
+            obj = obj()
+        return obj
+    raise ValueError(f"Could not interpret {kind} identifier: {identifier}")
+
+
 def save_model(model, filepath, overwrite=True, **kwargs):
     """`model.save(filepath)`: a `.keras` zip of the config (JSON) and the weights (.npz)."""
     model.save(filepath, overwrite=overwrite)
