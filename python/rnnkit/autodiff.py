@@ -33,6 +33,9 @@ import threading
 
 import numpy as np
 
+from rnnkit._operators import ArithmeticOperators
+from rnnkit._operators import binary as _binary
+from rnnkit._operators import ops as _ops
 from rnnkit.variables import Variable
 
 __all__ = ["GradientTape", "Tensor", "record", "unwrap", "is_tracked", "custom_gradient",
@@ -81,7 +84,7 @@ def _released_vjp(*_):
                        "gradient() several times.")
 
 
-class Tensor:
+class Tensor(ArithmeticOperators):
     """A value computed under a `GradientTape`: an `np.ndarray` plus its place in the graph.
 
     It behaves like the array (`np.asarray(t)`, `.numpy()`, `.shape`, `.dtype`, operators,
@@ -154,14 +157,7 @@ class Tensor:
 
     __hash__ = object.__hash__
 
-    # -- array behaviour through rnnkit.ops -------------------------------------------------
-    def __getitem__(self, key):
-        return _ops().get_item(self, key)
-
-    @property
-    def T(self):
-        return _ops().transpose(self)
-
+    # -- array behaviour through rnnkit.ops (arithmetic, indexing, .T: ArithmeticOperators) --
     def astype(self, dtype):
         return _ops().cast(self, dtype)
 
@@ -176,34 +172,12 @@ class Tensor:
     def mean(self, axis=None, keepdims=False):
         return _ops().mean(self, axis=axis, keepdims=keepdims)
 
-    def __neg__(self):
-        return _ops().negative(self)
-
     def __pos__(self):
         return self
 
     def __abs__(self):
         return _ops().abs(self)
 
-    def _binary(name, reflected=False):
-        def method(self, other):
-            fn = getattr(_ops(), name)
-            return fn(other, self) if reflected else fn(self, other)
-        method.__name__ = name
-        return method
-
-    __add__ = _binary("add")
-    __radd__ = _binary("add", True)
-    __sub__ = _binary("subtract")
-    __rsub__ = _binary("subtract", True)
-    __mul__ = _binary("multiply")
-    __rmul__ = _binary("multiply", True)
-    __truediv__ = _binary("divide")
-    __rtruediv__ = _binary("divide", True)
-    __matmul__ = _binary("matmul")
-    __rmatmul__ = _binary("matmul", True)
-    __pow__ = _binary("power")
-    __rpow__ = _binary("power", True)
     __floordiv__ = _binary("floor_divide")
     __rfloordiv__ = _binary("floor_divide", True)
     __mod__ = _binary("mod")
@@ -218,21 +192,9 @@ class Tensor:
     __rand__ = _binary("logical_and", True)
     __or__ = _binary("logical_or")
     __ror__ = _binary("logical_or", True)
-    del _binary
 
     def __invert__(self):
         return _ops().logical_not(self)
-
-
-_ops_module = None
-
-
-def _ops():
-    global _ops_module
-    if _ops_module is None:
-        from rnnkit import ops
-        _ops_module = ops
-    return _ops_module
 
 
 # ------------------------------------------------------------------------------------------------

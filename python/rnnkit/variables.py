@@ -12,10 +12,12 @@ import itertools
 
 import numpy as np
 
+from rnnkit._operators import ArithmeticOperators
+
 _ids = itertools.count()
 
 
-class Variable:
+class Variable(ArithmeticOperators):
     """A named array owned by a layer.
 
     Args:
@@ -113,38 +115,3 @@ class Variable:
     def __repr__(self):
         return (f"<Variable path={self.path}, shape={self.shape}, dtype={self.dtype}, "
                 f"value={np.array2string(self._value, threshold=6, edgeitems=2)}>")
-
-    # -- array behaviour: every operator goes through rnnkit.ops, so it is differentiable too --
-    def __getitem__(self, index):
-        from rnnkit import ops
-        return ops.get_item(self, index)
-
-    def _binary(name, reflected=False):
-        def method(self, other):
-            from rnnkit import ops
-            fn = getattr(ops, name)
-            return fn(other, self) if reflected else fn(self, other)
-        return method
-
-    __add__ = _binary("add")
-    __radd__ = _binary("add", True)
-    __sub__ = _binary("subtract")
-    __rsub__ = _binary("subtract", True)
-    __mul__ = _binary("multiply")
-    __rmul__ = _binary("multiply", True)
-    __truediv__ = _binary("divide")
-    __rtruediv__ = _binary("divide", True)
-    __matmul__ = _binary("matmul")
-    __rmatmul__ = _binary("matmul", True)
-    __pow__ = _binary("power")
-    __rpow__ = _binary("power", True)
-    del _binary
-
-    def __neg__(self):
-        from rnnkit import ops
-        return ops.negative(self)
-
-    @property
-    def T(self):
-        from rnnkit import ops
-        return ops.transpose(self)
