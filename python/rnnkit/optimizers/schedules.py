@@ -45,13 +45,20 @@ def _dtype_of(value):
     return np.dtype("float32")
 
 
-def _step(step, dtype):
+def _initial_rate(value):
+    """The dtype a schedule computes in, and `initial_learning_rate` as an array of it."""
+    dt = _dtype_of(value)
+    return dt, np.asarray(value, dtype=dt)
+
+
+def _step(step, dtype=None):
+    """The step as an array (a 1-element Variable as a scalar), cast to `dtype` if given."""
     if isinstance(step, Variable):
         value = step.value
         value = value.reshape(()) if value.size == 1 else value
     else:
         value = np.asarray(unwrap(step))
-    return value.astype(dtype)
+    return value if dtype is None else value.astype(dtype)
 
 
 def _positive_steps(value, name):
@@ -85,11 +92,11 @@ class LearningRateSchedule:
         return f"{type(self).__name__}({args})"
 
 
-class ExponentialDecay(LearningRateSchedule):
-    """`initial_learning_rate * decay_rate ** (step / decay_steps)`."""
+class _StepDecay(LearningRateSchedule):
+    """The arguments, config and progress (`step / decay_steps`, floored with `staircase`)
+    that ExponentialDecay and InverseTimeDecay have in common."""
 
-    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False,
-                 name="ExponentialDecay"):
+    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase, name):
         _positive_steps(decay_steps, "decay_steps")
         self.initial_learning_rate = initial_learning_rate
         self.decay_steps = decay_steps
@@ -97,18 +104,26 @@ class ExponentialDecay(LearningRateSchedule):
         self.staircase = staircase
         self.name = name
 
-    def __call__(self, step):
-        dt = _dtype_of(self.initial_learning_rate)
-        lr0 = np.asarray(self.initial_learning_rate, dtype=dt)
+    def _progress(self, step, dt):
         p = _step(step, dt) / dt.type(self.decay_steps)
-        if self.staircase:
-            p = np.floor(p)
-        return np.multiply(lr0, np.power(dt.type(self.decay_rate), p))
+        return np.floor(p) if self.staircase else p
 
     def get_config(self):
         return {"initial_learning_rate": self.initial_learning_rate,
                 "decay_steps": self.decay_steps, "decay_rate": self.decay_rate,
                 "staircase": self.staircase, "name": self.name}
+
+
+class ExponentialDecay(_StepDecay):
+    """`initial_learning_rate * decay_rate ** (step / decay_steps)`."""
+
+    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False,
+                 name="ExponentialDecay"):
+        super().__init__(initial_learning_rate, decay_steps, decay_rate, staircase, name)
+
+    def __call__(self, step):
+        dt, lr0 = _initial_rate(self.initial_learning_rate)
+        return np.multiply(lr0, np.power(dt.type(self.decay_rate), self._progress(step, dt)))
 
 
 class PiecewiseConstantDecay(LearningRateSchedule):
@@ -133,10 +148,7 @@ class PiecewiseConstantDecay(LearningRateSchedule):
             dt = np.dtype("int32")
         else:
             dt = np.dtype("float32")
-        if isinstance(step, Variable):
-            s = step.value.reshape(()) if step.value.size == 1 else step.value
-        else:
-            s = np.asarray(unwrap(step))
+        s = _step(step)
         b = [np.asarray(x, dtype=s.dtype) for x in self.boundaries]
         values = [np.asarray(v, dtype=dt) for v in self.values]
         result = np.zeros(np.shape(s), dtype=dt)
@@ -164,8 +176,7 @@ class PolynomialDecay(LearningRateSchedule):
         self.name = name
 
     def __call__(self, step):
-        dt = _dtype_of(self.initial_learning_rate)
-        lr0 = np.asarray(self.initial_learning_rate, dtype=dt)
+        dt, lr0 = _initial_rate(self.initial_learning_rate)
         end = dt.type(self.end_learning_rate)
         power = dt.type(self.power)
         s = _step(step, dt)
@@ -184,31 +195,17 @@ class PolynomialDecay(LearningRateSchedule):
                 "power": self.power, "cycle": self.cycle, "name": self.name}
 
 
-class InverseTimeDecay(LearningRateSchedule):
+class InverseTimeDecay(_StepDecay):
     """`initial_learning_rate / (1 + decay_rate * step / decay_steps)`."""
 
     def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False,
                  name="InverseTimeDecay"):
-        _positive_steps(decay_steps, "decay_steps")
-        self.initial_learning_rate = initial_learning_rate
-        self.decay_steps = decay_steps
-        self.decay_rate = decay_rate
-        self.staircase = staircase
-        self.name = name
+        super().__init__(initial_learning_rate, decay_steps, decay_rate, staircase, name)
 
     def __call__(self, step):
-        dt = _dtype_of(self.initial_learning_rate)
-        lr0 = np.asarray(self.initial_learning_rate, dtype=dt)
-        p = _step(step, dt) / dt.type(self.decay_steps)
-        if self.staircase:
-            p = np.floor(p)
-        denom = np.add(dt.type(1), np.multiply(dt.type(self.decay_rate), p))
+        dt, lr0 = _initial_rate(self.initial_learning_rate)
+        denom = np.add(dt.type(1), np.multiply(dt.type(self.decay_rate), self._progress(step, dt)))
         return np.divide(lr0, denom)
-
-    def get_config(self):
-        return {"initial_learning_rate": self.initial_learning_rate,
-                "decay_steps": self.decay_steps, "decay_rate": self.decay_rate,
-                "staircase": self.staircase, "name": self.name}
 
 
 class CosineDecay(LearningRateSchedule):
@@ -236,8 +233,7 @@ class CosineDecay(LearningRateSchedule):
         return (warmup_target - lr0) * completed_fraction + lr0
 
     def __call__(self, step):
-        dt = _dtype_of(self.initial_learning_rate)
-        lr0 = np.asarray(self.initial_learning_rate, dtype=dt)
+        dt, lr0 = _initial_rate(self.initial_learning_rate)
         decay_steps = dt.type(self.decay_steps)
         s = _step(step, dt)
         if self.warmup_target is None:
@@ -271,8 +267,7 @@ class CosineDecayRestarts(LearningRateSchedule):
         self.name = name
 
     def __call__(self, step):
-        dt = _dtype_of(self.initial_learning_rate)
-        lr0 = np.asarray(self.initial_learning_rate, dtype=dt)
+        dt, lr0 = _initial_rate(self.initial_learning_rate)
         first = dt.type(self.first_decay_steps)
         alpha = dt.type(self.alpha)
         t_mul = dt.type(self._t_mul)
