@@ -70,6 +70,20 @@ def _to_snake_case(name):
     return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()
 
 
+def _wrapper_from_config(cls, config, functions):
+    """`cls(**config)` for a loss or metric wrapper, whose `fn` is saved by name (looked up in
+    `functions` first) or as a config."""
+    config = dict(config)
+    if "fn" in config:
+        fn = config.pop("fn")
+        if isinstance(fn, str):
+            fn = functions.get(fn) or _saving.deserialize(fn)
+        else:
+            fn = _saving.deserialize(fn, module_objects=functions)
+        config["fn"] = fn
+    return cls(**config)
+
+
 def _auto_name(class_name):
     """Keras' `auto_name`: snake_case of the class name, uniquified (`my_loss`, `my_loss_1`)."""
     prefix = _to_snake_case(class_name)
@@ -492,15 +506,7 @@ class LossFunctionWrapper(Loss):
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
-        if "fn" in config:
-            fn = config.pop("fn")
-            if isinstance(fn, str):
-                fn = ALL_OBJECTS_DICT.get(fn) or _saving.deserialize(fn)
-            else:
-                fn = _saving.deserialize(fn, module_objects=ALL_OBJECTS_DICT)
-            config["fn"] = fn
-        return cls(**config)
+        return _wrapper_from_config(cls, config, ALL_OBJECTS_DICT)
 
     def __repr__(self):
         if type(self) is not LossFunctionWrapper:
@@ -509,102 +515,86 @@ class LossFunctionWrapper(Loss):
                f"kwargs={self._fn_kwargs})>"
 
 
-class MeanSquaredError(LossFunctionWrapper):
+class _BuiltinLossWrapper(LossFunctionWrapper):
+    """A built-in loss class around one of the functions above. Its config is Keras': the
+    class's own arguments (`_config_keys`, kept as attributes), not `fn` and its kwargs."""
+
+    _config_keys = ()
+
+    def __init__(self, fn, reduction, name, dtype, **kwargs):
+        if "axis" in kwargs:
+            _check_axis(kwargs["axis"])
+        super().__init__(fn, name=name, reduction=reduction, dtype=dtype, **kwargs)
+        for key in self._config_keys:
+            setattr(self, key, kwargs[key])
+
+    def get_config(self):
+        config = Loss.get_config(self)
+        config.update({key: getattr(self, key) for key in self._config_keys})
+        return config
+
+
+class MeanSquaredError(_BuiltinLossWrapper):
     """`mean(square(y_true - y_pred))` over the last axis, then the reduction."""
 
     def __init__(self, reduction="sum_over_batch_size", name="mean_squared_error", dtype=None):
-        super().__init__(mean_squared_error, name=name, reduction=reduction, dtype=dtype)
-
-    def get_config(self):
-        return Loss.get_config(self)
+        super().__init__(mean_squared_error, reduction, name, dtype)
 
 
-class MeanAbsoluteError(LossFunctionWrapper):
+class MeanAbsoluteError(_BuiltinLossWrapper):
     """`mean(abs(y_true - y_pred))` over the last axis, then the reduction."""
 
     def __init__(self, reduction="sum_over_batch_size", name="mean_absolute_error", dtype=None):
-        super().__init__(mean_absolute_error, name=name, reduction=reduction, dtype=dtype)
-
-    def get_config(self):
-        return Loss.get_config(self)
+        super().__init__(mean_absolute_error, reduction, name, dtype)
 
 
-class Huber(LossFunctionWrapper):
+class Huber(_BuiltinLossWrapper):
     """Huber loss (see `huber`). Keras' config omits `delta`; rnnkit keeps it."""
 
+    _config_keys = ("delta",)
+
     def __init__(self, delta=1.0, reduction="sum_over_batch_size", name="huber_loss", dtype=None):
-        super().__init__(huber, name=name, reduction=reduction, dtype=dtype, delta=delta)
-        self.delta = delta
-
-    def get_config(self):
-        config = Loss.get_config(self)
-        config["delta"] = self.delta
-        return config
+        super().__init__(huber, reduction, name, dtype, delta=delta)
 
 
-class CategoricalCrossentropy(LossFunctionWrapper):
+class CategoricalCrossentropy(_BuiltinLossWrapper):
     """Crossentropy with one-hot labels (see `categorical_crossentropy`)."""
+
+    _config_keys = ("from_logits", "label_smoothing", "axis")
 
     def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1,
                  reduction="sum_over_batch_size", name="categorical_crossentropy", dtype=None):
-        _check_axis(axis)
-        super().__init__(categorical_crossentropy, name=name, reduction=reduction, dtype=dtype,
+        super().__init__(categorical_crossentropy, reduction, name, dtype,
                          from_logits=from_logits, label_smoothing=label_smoothing, axis=axis)
-        self.from_logits = from_logits
-        self.label_smoothing = label_smoothing
-        self.axis = axis
-
-    def get_config(self):
-        config = Loss.get_config(self)
-        config.update(from_logits=self.from_logits, label_smoothing=self.label_smoothing,
-                      axis=self.axis)
-        return config
 
 
-class SparseCategoricalCrossentropy(LossFunctionWrapper):
+class SparseCategoricalCrossentropy(_BuiltinLossWrapper):
     """Crossentropy with integer labels (see `sparse_categorical_crossentropy`).
 
     With `ignore_class`, those labels are left out: their loss is 0 and the
     "sum_over_batch_size" average runs over the other samples only (Keras' mask)."""
 
+    _config_keys = ("from_logits", "ignore_class", "axis")
+
     def __init__(self, from_logits=False, ignore_class=None, reduction="sum_over_batch_size",
                  axis=-1, name="sparse_categorical_crossentropy", dtype=None):
-        _check_axis(axis)
-        super().__init__(sparse_categorical_crossentropy, name=name, reduction=reduction,
-                         dtype=dtype, from_logits=from_logits, ignore_class=ignore_class,
-                         axis=axis)
-        self.from_logits = from_logits
-        self.ignore_class = ignore_class
-        self.axis = axis
+        super().__init__(sparse_categorical_crossentropy, reduction, name, dtype,
+                         from_logits=from_logits, ignore_class=ignore_class, axis=axis)
 
     def _call_with_mask(self, y_true, y_pred):
         y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
         return _sparse_ce(y_true, y_pred, self.from_logits, self.ignore_class, self.axis)
 
-    def get_config(self):
-        config = Loss.get_config(self)
-        config.update(from_logits=self.from_logits, ignore_class=self.ignore_class,
-                      axis=self.axis)
-        return config
 
-
-class BinaryCrossentropy(LossFunctionWrapper):
+class BinaryCrossentropy(_BuiltinLossWrapper):
     """Binary crossentropy (see `binary_crossentropy`), averaged over the last axis."""
+
+    _config_keys = ("from_logits", "label_smoothing", "axis")
 
     def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1,
                  reduction="sum_over_batch_size", name="binary_crossentropy", dtype=None):
-        _check_axis(axis)
-        super().__init__(binary_crossentropy, name=name, reduction=reduction, dtype=dtype,
+        super().__init__(binary_crossentropy, reduction, name, dtype,
                          from_logits=from_logits, label_smoothing=label_smoothing, axis=axis)
-        self.from_logits = from_logits
-        self.label_smoothing = label_smoothing
-        self.axis = axis
-
-    def get_config(self):
-        config = Loss.get_config(self)
-        config.update(from_logits=self.from_logits, label_smoothing=self.label_smoothing,
-                      axis=self.axis)
-        return config
 
 
 # ------------------------------------------------------------------------------------------------

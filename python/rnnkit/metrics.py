@@ -245,15 +245,7 @@ class MeanMetricWrapper(Mean):
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
-        if "fn" in config:
-            fn = config.pop("fn")
-            if isinstance(fn, str):
-                fn = ALL_FUNCTIONS_DICT.get(fn) or _saving.deserialize(fn)
-            else:
-                fn = _saving.deserialize(fn, module_objects=ALL_FUNCTIONS_DICT)
-            config["fn"] = fn
-        return cls(**config)
+        return _losses._wrapper_from_config(cls, config, ALL_FUNCTIONS_DICT)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -317,67 +309,90 @@ def sparse_categorical_accuracy(y_true, y_pred):
 # Metric classes
 # ------------------------------------------------------------------------------------------------
 
-class Accuracy(MeanMetricWrapper):
+class _BuiltinMetricWrapper(MeanMetricWrapper):
+    """A built-in metric class around one of the functions above: its config adds the
+    class's own arguments (`_config_keys`, kept as attributes) to name and dtype, and
+    `_direction` ('up' / 'down') tells callbacks in "auto" mode which way is better."""
+
+    _config_keys = ()
+    _direction = None
+
+    def __init__(self, fn, name, dtype, **kwargs):
+        super().__init__(fn, name=name, dtype=dtype, **kwargs)
+        for key in self._config_keys:
+            setattr(self, key, kwargs[key])
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({key: getattr(self, key) for key in self._config_keys})
+        return config
+
+
+class Accuracy(_BuiltinMetricWrapper):
     """How often `y_pred` equals `y_true` exactly."""
 
+    _direction = "up"
+
     def __init__(self, name="accuracy", dtype=None):
-        super().__init__(accuracy, name=name, dtype=dtype)
-        self._direction = "up"
+        super().__init__(accuracy, name, dtype)
 
 
-class BinaryAccuracy(MeanMetricWrapper):
+class BinaryAccuracy(_BuiltinMetricWrapper):
     """How often `y_pred > threshold` matches the binary labels."""
+
+    _config_keys = ("threshold",)
+    _direction = "up"
 
     def __init__(self, name="binary_accuracy", dtype=None, threshold=0.5):
         if threshold is not None and (threshold <= 0 or threshold >= 1):
             raise ValueError("Invalid value for argument `threshold`. Expected a value in "
                              f"interval (0, 1). Received: threshold={threshold}")
-        super().__init__(binary_accuracy, name=name, dtype=dtype, threshold=threshold)
-        self.threshold = threshold
-        self._direction = "up"
-
-    def get_config(self):
-        return {"name": self.name, "dtype": self.dtype, "threshold": self.threshold}
+        super().__init__(binary_accuracy, name, dtype, threshold=threshold)
 
 
-class CategoricalAccuracy(MeanMetricWrapper):
+class CategoricalAccuracy(_BuiltinMetricWrapper):
     """How often the argmax of `y_pred` matches the argmax of the one-hot `y_true`."""
 
+    _direction = "up"
+
     def __init__(self, name="categorical_accuracy", dtype=None):
-        super().__init__(categorical_accuracy, name=name, dtype=dtype)
-        self._direction = "up"
+        super().__init__(categorical_accuracy, name, dtype)
 
 
-class SparseCategoricalAccuracy(MeanMetricWrapper):
+class SparseCategoricalAccuracy(_BuiltinMetricWrapper):
     """How often the argmax of `y_pred` equals the integer label."""
 
+    _direction = "up"
+
     def __init__(self, name="sparse_categorical_accuracy", dtype=None):
-        super().__init__(sparse_categorical_accuracy, name=name, dtype=dtype)
-        self._direction = "up"
+        super().__init__(sparse_categorical_accuracy, name, dtype)
 
 
-class MeanSquaredError(MeanMetricWrapper):
+class MeanSquaredError(_BuiltinMetricWrapper):
     """The running mean of `mean_squared_error`."""
 
+    _direction = "down"
+
     def __init__(self, name="mean_squared_error", dtype=None):
-        super().__init__(mean_squared_error, name=name, dtype=dtype)
-        self._direction = "down"
+        super().__init__(mean_squared_error, name, dtype)
 
 
-class MeanAbsoluteError(MeanMetricWrapper):
+class MeanAbsoluteError(_BuiltinMetricWrapper):
     """The running mean of `mean_absolute_error`."""
 
+    _direction = "down"
+
     def __init__(self, name="mean_absolute_error", dtype=None):
-        super().__init__(mean_absolute_error, name=name, dtype=dtype)
-        self._direction = "down"
+        super().__init__(mean_absolute_error, name, dtype)
 
 
 class RootMeanSquaredError(Mean):
     """`sqrt` of the running (weighted) mean of the squared errors."""
 
+    _direction = "down"
+
     def __init__(self, name="root_mean_squared_error", dtype=None):
         super().__init__(name=name, dtype=dtype)
-        self._direction = "down"
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         y_pred = _np(y_pred)
@@ -389,53 +404,40 @@ class RootMeanSquaredError(Mean):
         return np.sqrt(super().result())
 
 
-class BinaryCrossentropy(MeanMetricWrapper):
+class BinaryCrossentropy(_BuiltinMetricWrapper):
     """The running mean of `binary_crossentropy`."""
+
+    _config_keys = ("from_logits", "label_smoothing")
+    _direction = "down"
 
     def __init__(self, name="binary_crossentropy", dtype=None, from_logits=False,
                  label_smoothing=0):
-        super().__init__(binary_crossentropy, name=name, dtype=dtype, from_logits=from_logits,
+        super().__init__(binary_crossentropy, name, dtype, from_logits=from_logits,
                          label_smoothing=label_smoothing)
-        self.from_logits = from_logits
-        self.label_smoothing = label_smoothing
-        self._direction = "down"
-
-    def get_config(self):
-        return {"name": self.name, "dtype": self.dtype, "from_logits": self.from_logits,
-                "label_smoothing": self.label_smoothing}
 
 
-class CategoricalCrossentropy(MeanMetricWrapper):
+class CategoricalCrossentropy(_BuiltinMetricWrapper):
     """The running mean of `categorical_crossentropy`."""
+
+    _config_keys = ("from_logits", "label_smoothing", "axis")
+    _direction = "down"
 
     def __init__(self, name="categorical_crossentropy", dtype=None, from_logits=False,
                  label_smoothing=0, axis=-1):
-        super().__init__(categorical_crossentropy, name=name, dtype=dtype,
-                         from_logits=from_logits, label_smoothing=label_smoothing, axis=axis)
-        self.from_logits = from_logits
-        self.label_smoothing = label_smoothing
-        self.axis = axis
-        self._direction = "down"
-
-    def get_config(self):
-        return {"name": self.name, "dtype": self.dtype, "from_logits": self.from_logits,
-                "label_smoothing": self.label_smoothing, "axis": self.axis}
+        super().__init__(categorical_crossentropy, name, dtype, from_logits=from_logits,
+                         label_smoothing=label_smoothing, axis=axis)
 
 
-class SparseCategoricalCrossentropy(MeanMetricWrapper):
+class SparseCategoricalCrossentropy(_BuiltinMetricWrapper):
     """The running mean of `sparse_categorical_crossentropy`."""
+
+    _config_keys = ("from_logits", "axis")
+    _direction = "down"
 
     def __init__(self, name="sparse_categorical_crossentropy", dtype=None, from_logits=False,
                  axis=-1):
-        super().__init__(sparse_categorical_crossentropy, name=name, dtype=dtype,
-                         from_logits=from_logits, axis=axis)
-        self.from_logits = from_logits
-        self.axis = axis
-        self._direction = "down"
-
-    def get_config(self):
-        return {"name": self.name, "dtype": self.dtype, "from_logits": self.from_logits,
-                "axis": self.axis}
+        super().__init__(sparse_categorical_crossentropy, name, dtype, from_logits=from_logits,
+                         axis=axis)
 
 
 # ------------------------------------------------------------------------------------------------
