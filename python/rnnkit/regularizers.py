@@ -71,11 +71,7 @@ class Regularizer:
         raise NotImplementedError(f"{type(self).__name__} does not implement get_config()")
 
     def __repr__(self):
-        try:
-            args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        except NotImplementedError:
-            args = ""
-        return f"{type(self).__name__}({args})"
+        return _saving._config_repr(self)
 
 
 class L1L2(Regularizer):

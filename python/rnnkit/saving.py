@@ -495,6 +495,16 @@ def _deserialize_instance(config, custom_objects, module_objects):
     return obj
 
 
+def _config_repr(obj):
+    """`ClassName(key=value, ...)` from `obj.get_config()`; just `ClassName()` when the class
+    does not implement `get_config()`, so that printing never fails."""
+    try:
+        args = ", ".join(f"{k}={v!r}" for k, v in obj.get_config().items())
+    except NotImplementedError:
+        args = ""
+    return f"{type(obj).__name__}({args})"
+
+
 def _get_object(identifier, kind, module_objects, deserialize_fn,
                 dict_errors=(DeserializationError,)):
     """Keras' `get(identifier)` for one kind of object ('initializer', 'loss', ...).
