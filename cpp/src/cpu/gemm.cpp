@@ -131,16 +131,20 @@ void gemm_panels(std::int64_t M, const T* A, std::int64_t lda, const PackedPanel
   constexpr std::int64_t W = kPanelWidth<T>;
   // A 16 KiB slice of the panel stays in L1 while every row block of A streams past it.
   constexpr std::int64_t kDepth = 16384 / (W * static_cast<std::int64_t>(sizeof(T)));
-  for (std::int64_t p = panel_begin; p < panel_end; ++p) {
-    const int cols = static_cast<int>(std::min(W, B.cols - p * W));
-    T* Cp = C + p * W;
-    for (std::int64_t k0 = k_begin; k0 < k_end; k0 += kDepth) {
-      const std::int64_t depth = std::min(kDepth, k_end - k0);
+  // Rows split into equal tiles (32 = 6+6+5+5+5+5, not 6*5+2): a tiny last tile would waste most
+  // of its FMA slots.
+  const std::int64_t tiles = (M + kMaxRows - 1) / kMaxRows;
+  // The k slices are the outer loop so that A's [M, kDepth] slice stays in L2 across all the
+  // panels: backward's A (M x G*H, 768 KiB for GRU at B = 64, H = 1024) does not fit in L2, and
+  // panels outermost streamed all of it from L3 once per panel. Each C element still sums its k
+  // slices in order.
+  for (std::int64_t k0 = k_begin; k0 < k_end; k0 += kDepth) {
+    const std::int64_t depth = std::min(kDepth, k_end - k0);
+    const bool add = accumulate || k0 > k_begin;
+    for (std::int64_t p = panel_begin; p < panel_end; ++p) {
+      const int cols = static_cast<int>(std::min(W, B.cols - p * W));
       const T* Bp = B.panel(p) + k0 * W;
-      const bool add = accumulate || k0 > k_begin;
-      // Rows split into equal tiles (32 = 6+6+5+5+5+5, not 6*5+2): a tiny last tile would
-      // waste most of its FMA slots.
-      const std::int64_t tiles = (M + kMaxRows - 1) / kMaxRows;
+      T* Cp = C + p * W;
       for (std::int64_t tile = 0, i = 0; tile < tiles; ++tile) {
         const int rows = static_cast<int>((M - i) / (tiles - tile) + ((M - i) % (tiles - tile) != 0));
         row_block(rows, depth, A + i * lda + k0, lda, Bp, Cp + i * ldc, ldc, cols, add);
