@@ -188,3 +188,27 @@ def test_symbolic_errors():
     other = keras.Input((3, 2))
     with pytest.raises(ValueError, match="Graph disconnected"):
         keras.Model(inputs, layers.LSTM(2)(other))
+
+
+def test_nested_model_time_distributed_and_dict_inputs(rng):
+    inner = keras.Sequential([keras.Input((4, 3)), layers.LSTM(5, return_sequences=True)])
+    inputs = keras.Input((4, 3))
+    hidden = layers.TimeDistributed(layers.Dense(2))(inner(inputs))
+    model = keras.Model(inputs, layers.GRU(3)(hidden))
+    x = make_x(rng, 2, 4, 3, np.float32)
+    expected = model.layers[-1](model.layers[-2](inner(x)))
+    np.testing.assert_allclose(model(x), expected, atol=1e-6)
+    assert model.count_params() == 180 + 12 + 63
+    clone = keras.Model.from_config(model.get_config())
+    clone.set_weights(model.get_weights())
+    np.testing.assert_array_equal(clone(x), model(x))
+    import json
+    assert json.loads(model.to_json())["class_name"] == "Functional"
+
+    a, b = keras.Input((3,), name="a"), keras.Input((2,), name="b")
+    dense_a, dense_b = layers.Dense(1), layers.Dense(1)
+    two = keras.Model({"a": a, "b": b}, [dense_a(a), dense_b(b)])
+    xa, xb = rng.standard_normal((4, 3)), rng.standard_normal((4, 2))
+    out_a, out_b = two({"a": xa, "b": xb})
+    np.testing.assert_allclose(out_a, dense_a(xa), atol=1e-6)
+    np.testing.assert_allclose(out_b, dense_b(xb), atol=1e-6)
