@@ -1,7 +1,9 @@
-// The recurrent GEMM of the time loop: C[M, N] (+)= A[M, K] * B[K, N] where B (the recurrent
-// weights) is packed ONCE per call into column panels and stays hot across all timesteps, M (the
-// batch) is small, and each thread computes its own column range. The big GEMMs outside the loop
-// use Eigen (see dense.h).
+// Our GEMMs, one SIMD micro-kernel for both:
+// - gemm_panels, the recurrent GEMM of the time loop: C[M, N] (+)= A[M, K] * B[K, N] where B (the
+//   recurrent weights) is packed ONCE per call into column panels and stays hot across all
+//   timesteps, M (the batch) is small, and each thread computes its own column range;
+// - gemm, the big products outside the loop (input projection, weight gradients), cache-blocked
+//   with both operands packed.
 #pragma once
 
 #include <cstdint>
