@@ -147,21 +147,24 @@ class ForwardPass {
     for (std::int64_t b = 0; b < d_.B; ++b) {
       T* pre = proj_t + b * proj_ld;
       const T* rec = s_.recurrent + b * d_.GH;
+      // The generic lambdas (auto j0, j1) keep the float-only fused rows out of the double build.
       switch (cell_.kind) {
-        case CellKind::simple_rnn: simple_rnn_row(s, t, b, pre, rec, u); break;
-        case CellKind::lstm: {
-          if constexpr (std::is_same_v<T, float>) {
-            // Whole SIMD packets in one fused pass; the last few units (H % lanes) below.
-            const std::int64_t body = u.begin + (u.end - u.begin) / kFloatLanes * kFloatLanes;
-            lstm_row_fused(s, t, b, pre, rec, u.begin, body);
-            if (body < u.end) lstm_row(s, t, b, pre, rec, UnitRange{0, 0, body, u.end});
-          } else {
-            lstm_row(s, t, b, pre, rec, u);
-          }
+        case CellKind::simple_rnn:
+          by_packets(u, [&](auto j0, auto j1) { simple_rnn_row_fused(s, t, b, pre, rec, j0, j1); },
+                     [&](const UnitRange& r) { simple_rnn_row(s, t, b, pre, rec, r); });
           break;
-        }
+        case CellKind::lstm:
+          by_packets(u, [&](auto j0, auto j1) { lstm_row_fused(s, t, b, pre, rec, j0, j1); },
+                     [&](const UnitRange& r) { lstm_row(s, t, b, pre, rec, r); });
+          break;
         case CellKind::gru:
-          if (two_phase) gru_reset_gate_row(s, t, b, pre, rec, u); else gru_row(s, t, b, pre, rec, u);
+          if (two_phase) {
+            by_packets(u, [&](auto j0, auto j1) { gru_reset_gate_row_fused(s, b, pre, rec, j0, j1); },
+                       [&](const UnitRange& r) { gru_reset_gate_row(s, b, pre, rec, r); });
+          } else {
+            by_packets(u, [&](auto j0, auto j1) { gru_row_fused(s, t, b, pre, rec, j0, j1); },
+                       [&](const UnitRange& r) { gru_row(s, t, b, pre, rec, r); });
+          }
           break;
       }
     }
@@ -169,7 +172,23 @@ class ForwardPass {
 #pragma omp barrier
     recurrent_gemm(2, s_.reset_h, u);
     for (std::int64_t b = 0; b < d_.B; ++b) {
-      gru_candidate_row(s, t, b, proj_t + b * proj_ld, s_.recurrent + b * d_.GH, u);
+      T* pre = proj_t + b * proj_ld;
+      const T* rec = s_.recurrent + b * d_.GH;
+      by_packets(u, [&](auto j0, auto j1) { gru_candidate_row_fused(s, t, b, pre, rec, j0, j1); },
+                 [&](const UnitRange& r) { gru_candidate_row(s, t, b, pre, rec, r); });
+    }
+  }
+
+  // float: `fused(j0, j1)` on the units of u that fill whole SIMD packets, `generic(range)` on
+  // the last few (H % lanes); double: `generic(u)` on all of them.
+  template <typename Fused, typename Generic>
+  static void by_packets(const UnitRange& u, Fused&& fused, Generic&& generic) {
+    if constexpr (std::is_same_v<T, float>) {
+      const std::int64_t body = u.begin + (u.end - u.begin) / kFloatLanes * kFloatLanes;
+      fused(u.begin, body);
+      if (body < u.end) generic(UnitRange{0, 0, body, u.end});
+    } else {
+      generic(u);
     }
   }
 
@@ -246,54 +265,6 @@ class ForwardPass {
     commit_row(s, t, b, h_new, u);
   }
 
-  // The LSTM step for units [j0, j1) (whole packets) in ONE pass over registers: gate sums,
-  // activations, c and h, mask select, saved state, outputs and the next step's dropped h.
-  void lstm_row_fused(std::int64_t s, std::int64_t t, std::int64_t b, float* pre, const float* rec,
-                      std::int64_t j0, std::int64_t j1) {
-    using Eigen::internal::ploadu;
-    using Eigen::internal::pstoreu;
-    using P = FloatPacket;
-    const std::int64_t H = d_.H, plane = d_.B * H, row = b * H;
-    const Activation act = cell_.activation, gate_act = cell_.recurrent_activation;
-    float* c = s_.c + row;
-    const float* h_old = s_.h[s & 1] + row;
-    float* h_next = s_.h[(s + 1) & 1] + row;
-    float* out = s_.last_output + row;
-    float* saved_h = opt_.training ? reserve_.h_prev + (b * d_.T + t) * H : nullptr;
-    float* saved_c = opt_.training ? reserve_.c_prev + (b * d_.T + t) * H : nullptr;
-    float* sequence = opt_.return_sequences ? output_ + (b * d_.T + s) * H : nullptr;
-    const bool real = real_step(b, t);
-    const P zero = Eigen::internal::pset1<P>(0.0f);
-    for (std::int64_t j = j0; j < j1; j += kFloatLanes) {
-      P a[4];
-      for (int g = 0; g < 4; ++g) {
-        const std::int64_t k = g * H + j;
-        // Same order as sum_pre: pre + ((bias + recurrent) + 0).
-        a[g] = ploadu<P>(pre + k) + (ploadu<P>(bias_in_ + k) + ploadu<P>(rec + k) + zero);
-        pstoreu(pre + k, a[g]);
-      }
-      const P i = activate_packet(gate_act, a[0]), f = activate_packet(gate_act, a[1]);
-      const P g = activate_packet(act, a[2]), o = activate_packet(gate_act, a[3]);
-      const P c_old = ploadu<P>(c + j), h_prev = ploadu<P>(h_old + j);
-      if (saved_h) {
-        pstoreu(saved_h + j, h_prev);
-        pstoreu(saved_c + j, c_old);
-      }
-      const P c_new = f * c_old + i * g;
-      const P h_new = o * activate_packet(act, c_new);
-      const P h_kept = real ? h_new : h_prev;
-      const P out_kept = real ? h_new : (opt_.zero_output_for_mask ? zero : ploadu<P>(out + j));
-      if (real) pstoreu(c + j, c_new);
-      pstoreu(h_next + j, h_kept);
-      if (mask_) pstoreu(out + j, out_kept);
-      if (sequence) pstoreu(sequence + j, out_kept);
-      for (int m = 0; m < recurrent_dropout_.count; ++m) {
-        pstoreu(s_.dropped_h[(s + 1) & 1] + m * plane + row + j,
-                h_kept * ploadu<P>(recurrent_dropout_.gate(m) + row + j));
-      }
-    }
-  }
-
   // GRU, reset_after = true: n = act(x W_h + b_ih + r * (h R_h + b_rh)).
   void gru_row(std::int64_t s, std::int64_t t, std::int64_t b, T* pre, const T* rec,
                const UnitRange& u) {
@@ -319,9 +290,7 @@ class ForwardPass {
   }
 
   // GRU, reset_after = false, phase 1: z and r, then the candidate GEMM's input r * h_{t-1}.
-  void gru_reset_gate_row(std::int64_t s, std::int64_t t, std::int64_t b, T* pre, const T* rec,
-                          const UnitRange& u) {
-    (void)t;
+  void gru_reset_gate_row(std::int64_t s, std::int64_t b, T* pre, const T* rec, const UnitRange& u) {
     const std::int64_t H = d_.H, n = u.end - u.begin, j0 = u.begin;
     sum_pre(pre, rec, 0, 2, u, false);
     T* r = gate(1);
@@ -342,6 +311,148 @@ class ForwardPass {
     const T* h = s_.h[s & 1] + b * H;
     for (std::int64_t j = u.begin; j < u.end; ++j) cand[j] = z[j] * h[j] + (T(1) - z[j]) * cand[j];
     commit_row(s, t, b, cand, u);
+  }
+
+  // ---- the fused float rows: one pass over SIMD registers per row ------------------------------
+  //
+  // Each *_row_fused does what its generic row above does, for units [j0, j1) (whole packets),
+  // with the same arithmetic in the same order: gate sums, activations, state update, then
+  // commit_packet's mask select, saved state, outputs and the next step's dropped h.
+
+  // commit_row's destinations for row b of step s (original time t).
+  struct RowCommit {
+    std::int64_t row;  // b * H
+    bool real;         // not masked
+    const T* h_old;
+    T *h_next, *out, *saved_h, *sequence, *dropped;
+  };
+
+  RowCommit row_commit(std::int64_t s, std::int64_t t, std::int64_t b) const {
+    const std::int64_t H = d_.H, row = b * H;
+    return {row,
+            real_step(b, t),
+            s_.h[s & 1] + row,
+            s_.h[(s + 1) & 1] + row,
+            s_.last_output + row,
+            opt_.training ? reserve_.h_prev + (b * d_.T + t) * H : nullptr,
+            opt_.return_sequences ? output_ + (b * d_.T + s) * H : nullptr,
+            s_.dropped_h[(s + 1) & 1] + row};
+  }
+
+  // commit_row for the packet at unit j: h_prev is h_{t-1}, h_new the candidate state.
+  void commit_packet(const RowCommit& w, std::int64_t j, const FloatPacket& h_prev,
+                     const FloatPacket& h_new) const {
+    using Eigen::internal::ploadu;
+    using Eigen::internal::pstoreu;
+    using P = FloatPacket;
+    if (w.saved_h) pstoreu(w.saved_h + j, h_prev);
+    // Masked steps keep the state and repeat the last output (or output zeros).
+    const P h_kept = w.real ? h_new : h_prev;
+    const P out_kept = w.real ? h_new
+                              : (opt_.zero_output_for_mask ? Eigen::internal::pset1<P>(0.0f)
+                                                           : ploadu<P>(w.out + j));
+    pstoreu(w.h_next + j, h_kept);
+    if (mask_) pstoreu(w.out + j, out_kept);
+    if (w.sequence) pstoreu(w.sequence + j, out_kept);
+    const std::int64_t plane = d_.B * d_.H;
+    for (int m = 0; m < recurrent_dropout_.count; ++m) {
+      pstoreu(w.dropped + m * plane + j,
+              h_kept * ploadu<P>(recurrent_dropout_.gate(m) + w.row + j));
+    }
+  }
+
+  // pre[k] + bias_in[k] + rec[k] (+ bias_rec[k]) in sum_pre's order, stored back into pre.
+  FloatPacket sum_pre_packet(float* pre, const float* rec, std::int64_t k, bool recurrent_bias) const {
+    using Eigen::internal::ploadu;
+    using P = FloatPacket;
+    const P br = recurrent_bias ? ploadu<P>(bias_rec_ + k) : Eigen::internal::pset1<P>(0.0f);
+    const P a = ploadu<P>(pre + k) + (ploadu<P>(bias_in_ + k) + ploadu<P>(rec + k) + br);
+    Eigen::internal::pstoreu(pre + k, a);
+    return a;
+  }
+
+  void simple_rnn_row_fused(std::int64_t s, std::int64_t t, std::int64_t b, float* pre,
+                            const float* rec, std::int64_t j0, std::int64_t j1) {
+    const RowCommit w = row_commit(s, t, b);
+    for (std::int64_t j = j0; j < j1; j += kFloatLanes) {
+      const FloatPacket h_new = activate_packet(cell_.activation, sum_pre_packet(pre, rec, j, false));
+      commit_packet(w, j, Eigen::internal::ploadu<FloatPacket>(w.h_old + j), h_new);
+    }
+  }
+
+  void lstm_row_fused(std::int64_t s, std::int64_t t, std::int64_t b, float* pre, const float* rec,
+                      std::int64_t j0, std::int64_t j1) {
+    using Eigen::internal::ploadu;
+    using Eigen::internal::pstoreu;
+    using P = FloatPacket;
+    const std::int64_t H = d_.H;
+    const Activation act = cell_.activation, gate_act = cell_.recurrent_activation;
+    const RowCommit w = row_commit(s, t, b);
+    float* c = s_.c + w.row;
+    float* saved_c = opt_.training ? reserve_.c_prev + (b * d_.T + t) * H : nullptr;
+    for (std::int64_t j = j0; j < j1; j += kFloatLanes) {
+      P a[4];
+      for (int g = 0; g < 4; ++g) a[g] = sum_pre_packet(pre, rec, g * H + j, false);
+      const P i = activate_packet(gate_act, a[0]), f = activate_packet(gate_act, a[1]);
+      const P g = activate_packet(act, a[2]), o = activate_packet(gate_act, a[3]);
+      const P c_old = ploadu<P>(c + j);
+      if (saved_c) pstoreu(saved_c + j, c_old);
+      const P c_new = f * c_old + i * g;
+      if (w.real) pstoreu(c + j, c_new);
+      commit_packet(w, j, ploadu<P>(w.h_old + j), o * activate_packet(act, c_new));
+    }
+  }
+
+  void gru_row_fused(std::int64_t s, std::int64_t t, std::int64_t b, float* pre, const float* rec,
+                     std::int64_t j0, std::int64_t j1) {
+    using Eigen::internal::ploadu;
+    using Eigen::internal::pstoreu;
+    using P = FloatPacket;
+    const std::int64_t H = d_.H;
+    const Activation act = cell_.activation, gate_act = cell_.recurrent_activation;
+    const RowCommit w = row_commit(s, t, b);
+    float* saved_hh = opt_.training ? reserve_.hh + (b * d_.T + t) * H : nullptr;
+    const P one = Eigen::internal::pset1<P>(1.0f);
+    for (std::int64_t j = j0; j < j1; j += kFloatLanes) {
+      const P z = activate_packet(gate_act, sum_pre_packet(pre, rec, j, true));
+      const P r = activate_packet(gate_act, sum_pre_packet(pre, rec, H + j, true));
+      const std::int64_t k = 2 * H + j;
+      const P hh = ploadu<P>(rec + k) + ploadu<P>(bias_rec_ + k);
+      if (saved_hh) pstoreu(saved_hh + j, hh);
+      const P a = ploadu<P>(pre + k) + (ploadu<P>(bias_in_ + k) + r * hh);
+      pstoreu(pre + k, a);
+      const P h_prev = ploadu<P>(w.h_old + j);
+      commit_packet(w, j, h_prev, z * h_prev + (one - z) * activate_packet(act, a));
+    }
+  }
+
+  // Phase 1 only sums z (phase 2 activates it) and writes r * h_{t-1} for the candidate GEMM.
+  void gru_reset_gate_row_fused(std::int64_t s, std::int64_t b, float* pre, const float* rec,
+                                std::int64_t j0, std::int64_t j1) {
+    using P = FloatPacket;
+    const std::int64_t H = d_.H;
+    const float* h = gemm_input(s, 2) + b * H;
+    float* rh = s_.reset_h + b * H;
+    for (std::int64_t j = j0; j < j1; j += kFloatLanes) {
+      sum_pre_packet(pre, rec, j, false);
+      const P r = activate_packet(cell_.recurrent_activation, sum_pre_packet(pre, rec, H + j, false));
+      Eigen::internal::pstoreu(rh + j, r * Eigen::internal::ploadu<P>(h + j));
+    }
+  }
+
+  void gru_candidate_row_fused(std::int64_t s, std::int64_t t, std::int64_t b, float* pre,
+                               const float* rec, std::int64_t j0, std::int64_t j1) {
+    using Eigen::internal::ploadu;
+    using P = FloatPacket;
+    const std::int64_t H = d_.H;
+    const RowCommit w = row_commit(s, t, b);
+    const P one = Eigen::internal::pset1<P>(1.0f);
+    for (std::int64_t j = j0; j < j1; j += kFloatLanes) {
+      const P a = sum_pre_packet(pre, rec, 2 * H + j, false);
+      const P z = activate_packet(cell_.recurrent_activation, ploadu<P>(pre + j));
+      const P h_prev = ploadu<P>(w.h_old + j);
+      commit_packet(w, j, h_prev, z * h_prev + (one - z) * activate_packet(cell_.activation, a));
+    }
   }
 
   void finish() {
