@@ -81,7 +81,15 @@ class BackwardPass {
     if (two_phase) {
       gemm_panels(d_.B, s_.d_pre + t * d_.GH, d_.T * d_.GH, packed_, 2 * d_.H, 3 * d_.H,
                   u.panel_begin, u.panel_end, s_.tmp, d_.H, false);
-      for (std::int64_t b = 0; b < d_.B; ++b) gru_reset_gate_row(t, b, u);
+      for (std::int64_t b = 0; b < d_.B; ++b) {
+        if (!real_step(b, t)) {  // zero gate gradients: r * h_in only meets zeros in dR_h
+          T* reset_h = s_.seq_h + row(b, t) * d_.H;
+          std::fill(reset_h + u.begin, reset_h + u.end, T(0));
+          continue;
+        }
+        by_packets(u, [&](auto j0, auto j1) { gru_reset_gate_row_fused(t, b, j0, j1); },
+                   [&](const UnitRange& r) { gru_reset_gate_row(t, b, r); });
+      }
 #pragma omp barrier
     }
     recurrent_gradient(t, 0, two_phase ? 2 : static_cast<int>(d_.G), u);
@@ -147,20 +155,33 @@ class BackwardPass {
       dh_total[j] += dh[j];
       carry[j] = T(0);
     }
+    // The generic lambdas (auto j0, j1) keep the float-only fused rows out of the double build.
     switch (cell_.kind) {
-      case CellKind::simple_rnn: simple_rnn_row(t, b, dh_total, u); break;
-      case CellKind::lstm: {
-        if constexpr (std::is_same_v<T, float>) {
-          // Whole SIMD packets in one fused pass; the last few units (H % lanes) below.
-          const std::int64_t body = u.begin + (u.end - u.begin) / kFloatLanes * kFloatLanes;
-          lstm_row_fused(t, b, dh_total, u.begin, body);
-          if (body < u.end) lstm_row(t, b, dh_total, UnitRange{0, 0, body, u.end});
-        } else {
-          lstm_row(t, b, dh_total, u);
-        }
+      case CellKind::simple_rnn:
+        by_packets(u, [&](auto j0, auto j1) { simple_rnn_row_fused(t, b, dh_total, j0, j1); },
+                   [&](const UnitRange& r) { simple_rnn_row(t, b, dh_total, r); });
         break;
-      }
-      case CellKind::gru: gru_row(t, b, dh_total, u); break;
+      case CellKind::lstm:
+        by_packets(u, [&](auto j0, auto j1) { lstm_row_fused(t, b, dh_total, j0, j1); },
+                   [&](const UnitRange& r) { lstm_row(t, b, dh_total, r); });
+        break;
+      case CellKind::gru:
+        by_packets(u, [&](auto j0, auto j1) { gru_row_fused(t, b, dh_total, j0, j1); },
+                   [&](const UnitRange& r) { gru_row(t, b, dh_total, r); });
+        break;
+    }
+  }
+
+  // float: `fused(j0, j1)` on the units of u that fill whole SIMD packets, `generic(range)` on
+  // the last few (H % lanes); double: `generic(u)` on all of them.
+  template <typename Fused, typename Generic>
+  static void by_packets(const UnitRange& u, Fused&& fused, Generic&& generic) {
+    if constexpr (std::is_same_v<T, float>) {
+      const std::int64_t body = u.begin + (u.end - u.begin) / kFloatLanes * kFloatLanes;
+      fused(u.begin, body);
+      if (body < u.end) generic(UnitRange{0, 0, body, u.end});
+    } else {
+      generic(u);
     }
   }
 
@@ -200,7 +221,78 @@ class BackwardPass {
     std::fill(s_.direct + b * H + u.begin, s_.direct + b * H + u.end, T(0));
   }
 
-  // lstm_row for units [j0, j1) (whole packets) in one pass over registers.
+  // GRU: z, candidate (both variants) and, with reset_after, r. Without reset_after, r needs
+  // dL/d(r * h) from the candidate GEMM first: gru_reset_gate_row finishes it.
+  void gru_row(std::int64_t t, std::int64_t b, const T* dh, const UnitRange& u) {
+    const std::int64_t H = d_.H, n = u.end - u.begin, j0 = u.begin;
+    const T* pre = reserve_.pre + row(b, t) * d_.GH;
+    const T* h_prev = reserve_.h_prev + row(b, t) * H;
+    T* dpre = s_.d_pre + row(b, t) * d_.GH;
+    T *z = scratch(0), *r = scratch(1), *cand = scratch(2);
+    T *dz = scratch(3), *dr = scratch(4), *dcand = scratch(5);
+    activate_grad(cell_.recurrent_activation, pre + j0, z + j0, dz + j0, n);
+    activate_grad(cell_.activation, pre + 2 * H + j0, cand + j0, dcand + j0, n);
+    T* direct = s_.direct + b * H;
+    for (std::int64_t j = u.begin; j < u.end; ++j) {
+      dpre[j] = dh[j] * (h_prev[j] - cand[j]) * dz[j];
+      dpre[2 * H + j] = dh[j] * (T(1) - z[j]) * dcand[j];
+      direct[j] = dh[j] * z[j];
+    }
+    if (!cell_.reset_after) return;
+    activate_grad(cell_.recurrent_activation, pre + H + j0, r + j0, dr + j0, n);
+    const T* hh = reserve_.hh + row(b, t) * H;
+    T* drec = s_.d_rec + row(b, t) * d_.GH;
+    for (std::int64_t j = u.begin; j < u.end; ++j) {
+      const T da_cand = dpre[2 * H + j];
+      dpre[H + j] = da_cand * hh[j] * dr[j];
+      drec[j] = dpre[j];
+      drec[H + j] = dpre[H + j];
+      drec[2 * H + j] = da_cand * r[j];
+    }
+  }
+
+  // GRU reset_after = false, after tmp = d(candidate pre) R_h^T = dL/d(r * h_in); real steps only.
+  void gru_reset_gate_row(std::int64_t t, std::int64_t b, const UnitRange& u) {
+    const std::int64_t H = d_.H, n = u.end - u.begin, j0 = u.begin;
+    T* reset_h = s_.seq_h + row(b, t) * H;
+    T* dpre = s_.d_pre + row(b, t) * d_.GH;
+    const T* pre = reserve_.pre + row(b, t) * d_.GH;
+    const T* h_prev = reserve_.h_prev + row(b, t) * H;
+    const T* m = recurrent_mask(2, b);
+    T *r = scratch(1), *dr = scratch(4);
+    activate_grad(cell_.recurrent_activation, pre + H + j0, r + j0, dr + j0, n);
+    const T* q = s_.tmp + b * H;
+    T* direct = s_.direct + b * H;
+    for (std::int64_t j = u.begin; j < u.end; ++j) {
+      const T h_in = m ? h_prev[j] * m[j] : h_prev[j];
+      reset_h[j] = r[j] * h_in;
+      dpre[H + j] = q[j] * h_in * dr[j];
+      direct[j] += q[j] * r[j] * (m ? m[j] : T(1));
+    }
+  }
+
+  // ---- the fused float rows: one pass over SIMD registers per row ------------------------------
+  //
+  // Each *_row_fused does what its generic row above does, for units [j0, j1) (whole packets),
+  // with the same arithmetic in the same order.
+
+  void simple_rnn_row_fused(std::int64_t t, std::int64_t b, const float* dh, std::int64_t j0,
+                            std::int64_t j1) {
+    using Eigen::internal::ploadu;
+    using Eigen::internal::pstoreu;
+    using P = FloatPacket;
+    const float* pre = reserve_.pre + row(b, t) * d_.GH;
+    float* dpre = s_.d_pre + row(b, t) * d_.GH;
+    float* direct = s_.direct + b * d_.H;
+    const P zero = Eigen::internal::pset1<P>(0.0f);
+    for (std::int64_t j = j0; j < j1; j += kFloatLanes) {
+      P dy;
+      activate_grad_packet(cell_.activation, ploadu<P>(pre + j), dy);
+      pstoreu(dpre + j, ploadu<P>(dh + j) * dy);
+      pstoreu(direct + j, zero);
+    }
+  }
+
   void lstm_row_fused(std::int64_t t, std::int64_t b, const float* dh, std::int64_t j0,
                       std::int64_t j1) {
     using Eigen::internal::ploadu;
@@ -232,57 +324,62 @@ class BackwardPass {
     }
   }
 
-  // GRU: z, candidate (both variants) and, with reset_after, r. Without reset_after, r needs
-  // dL/d(r * h) from the candidate GEMM first: gru_reset_gate_row finishes it.
-  void gru_row(std::int64_t t, std::int64_t b, const T* dh, const UnitRange& u) {
-    const std::int64_t H = d_.H, n = u.end - u.begin, j0 = u.begin;
-    const T* pre = reserve_.pre + row(b, t) * d_.GH;
-    const T* h_prev = reserve_.h_prev + row(b, t) * H;
-    T* dpre = s_.d_pre + row(b, t) * d_.GH;
-    T *z = scratch(0), *r = scratch(1), *cand = scratch(2);
-    T *dz = scratch(3), *dr = scratch(4), *dcand = scratch(5);
-    activate_grad(cell_.recurrent_activation, pre + j0, z + j0, dz + j0, n);
-    activate_grad(cell_.activation, pre + 2 * H + j0, cand + j0, dcand + j0, n);
-    T* direct = s_.direct + b * H;
-    for (std::int64_t j = u.begin; j < u.end; ++j) {
-      dpre[j] = dh[j] * (h_prev[j] - cand[j]) * dz[j];
-      dpre[2 * H + j] = dh[j] * (T(1) - z[j]) * dcand[j];
-      direct[j] = dh[j] * z[j];
-    }
-    if (!cell_.reset_after) return;
-    activate_grad(cell_.recurrent_activation, pre + H + j0, r + j0, dr + j0, n);
-    const T* hh = reserve_.hh + row(b, t) * H;
-    T* drec = s_.d_rec + row(b, t) * d_.GH;
-    for (std::int64_t j = u.begin; j < u.end; ++j) {
-      const T da_cand = dpre[2 * H + j];
-      dpre[H + j] = da_cand * hh[j] * dr[j];
-      drec[j] = dpre[j];
-      drec[H + j] = dpre[H + j];
-      drec[2 * H + j] = da_cand * r[j];
+  void gru_row_fused(std::int64_t t, std::int64_t b, const float* dh, std::int64_t j0,
+                     std::int64_t j1) {
+    using Eigen::internal::ploadu;
+    using Eigen::internal::pstoreu;
+    using P = FloatPacket;
+    const std::int64_t H = d_.H;
+    const Activation act = cell_.activation, gate_act = cell_.recurrent_activation;
+    const float* pre = reserve_.pre + row(b, t) * d_.GH;
+    const float* h_prev = reserve_.h_prev + row(b, t) * H;
+    const float* hh = cell_.reset_after ? reserve_.hh + row(b, t) * H : nullptr;
+    float* dpre = s_.d_pre + row(b, t) * d_.GH;
+    float* drec = cell_.reset_after ? s_.d_rec + row(b, t) * d_.GH : nullptr;
+    float* direct = s_.direct + b * H;
+    const P one = Eigen::internal::pset1<P>(1.0f);
+    for (std::int64_t j = j0; j < j1; j += kFloatLanes) {
+      P dz, dcand;
+      const P z = activate_grad_packet(gate_act, ploadu<P>(pre + j), dz);
+      const P cand = activate_grad_packet(act, ploadu<P>(pre + 2 * H + j), dcand);
+      const P dh_j = ploadu<P>(dh + j);
+      const P da_z = dh_j * (ploadu<P>(h_prev + j) - cand) * dz;
+      const P da_cand = dh_j * (one - z) * dcand;
+      pstoreu(dpre + j, da_z);
+      pstoreu(dpre + 2 * H + j, da_cand);
+      pstoreu(direct + j, dh_j * z);
+      if (!drec) continue;  // without reset_after, gru_reset_gate_row(_fused) does r
+      P dr;
+      const P r = activate_grad_packet(gate_act, ploadu<P>(pre + H + j), dr);
+      const P da_r = da_cand * ploadu<P>(hh + j) * dr;
+      pstoreu(dpre + H + j, da_r);
+      pstoreu(drec + j, da_z);
+      pstoreu(drec + H + j, da_r);
+      pstoreu(drec + 2 * H + j, da_cand * r);
     }
   }
 
-  // GRU reset_after = false, after tmp = d(candidate pre) R_h^T = dL/d(r * h_in).
-  void gru_reset_gate_row(std::int64_t t, std::int64_t b, const UnitRange& u) {
-    const std::int64_t H = d_.H, n = u.end - u.begin, j0 = u.begin;
-    T* reset_h = s_.seq_h + row(b, t) * H;
-    T* dpre = s_.d_pre + row(b, t) * d_.GH;
-    if (!real_step(b, t)) {
-      std::fill(reset_h + u.begin, reset_h + u.end, T(0));
-      return;
-    }
-    const T* pre = reserve_.pre + row(b, t) * d_.GH;
-    const T* h_prev = reserve_.h_prev + row(b, t) * H;
-    const T* m = recurrent_mask(2, b);
-    T *r = scratch(1), *dr = scratch(4);
-    activate_grad(cell_.recurrent_activation, pre + H + j0, r + j0, dr + j0, n);
-    const T* q = s_.tmp + b * H;
-    T* direct = s_.direct + b * H;
-    for (std::int64_t j = u.begin; j < u.end; ++j) {
-      const T h_in = m ? h_prev[j] * m[j] : h_prev[j];
-      reset_h[j] = r[j] * h_in;
-      dpre[H + j] = q[j] * h_in * dr[j];
-      direct[j] += q[j] * r[j] * (m ? m[j] : T(1));
+  void gru_reset_gate_row_fused(std::int64_t t, std::int64_t b, std::int64_t j0, std::int64_t j1) {
+    using Eigen::internal::ploadu;
+    using Eigen::internal::pstoreu;
+    using P = FloatPacket;
+    const std::int64_t H = d_.H;
+    const float* pre = reserve_.pre + row(b, t) * d_.GH;
+    const float* h_prev = reserve_.h_prev + row(b, t) * H;
+    const float* m = recurrent_mask(2, b);
+    const float* q = s_.tmp + b * H;
+    float* reset_h = s_.seq_h + row(b, t) * H;
+    float* dpre = s_.d_pre + row(b, t) * d_.GH;
+    float* direct = s_.direct + b * H;
+    for (std::int64_t j = j0; j < j1; j += kFloatLanes) {
+      P dr;
+      const P r = activate_grad_packet(cell_.recurrent_activation, ploadu<P>(pre + H + j), dr);
+      const P hp = ploadu<P>(h_prev + j), q_j = ploadu<P>(q + j);
+      const P m_j = m ? ploadu<P>(m + j) : Eigen::internal::pset1<P>(1.0f);
+      const P h_in = m ? hp * m_j : hp;
+      pstoreu(reset_h + j, r * h_in);
+      pstoreu(dpre + H + j, q_j * h_in * dr);
+      pstoreu(direct + j, ploadu<P>(direct + j) + q_j * r * m_j);
     }
   }
 
