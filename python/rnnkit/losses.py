@@ -231,8 +231,9 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=
     return ops.negative(ops.sum(ops.multiply(y_true, log_prob), axis=axis))
 
 
-def _sparse_ce(y_true, y_pred, from_logits=False, ignore_class=None, axis=-1):
-    """(per-sample losses, valid mask or None)."""
+def _sparse_ce(y_true, y_pred, from_logits=False, ignore_class=None, axis=-1, mean=False):
+    """(per-sample losses, valid mask or None); with `mean` (from logits, no ignore_class
+    only) the mean loss instead of the per-sample values."""
     _check_axis(axis)
     y_pred = _convert(y_pred)
     _check_rank("sparse_categorical_crossentropy", y_pred, "y_pred")
@@ -277,7 +278,7 @@ def _sparse_ce(y_true, y_pred, from_logits=False, ignore_class=None, axis=-1):
         # loss is zeroed below and they get no gradient.
         y_pred = ops.where(np.expand_dims(valid, ax), y_pred, 1.0)
     if from_logits:
-        res = _picked_negative_log_softmax(y_pred, labels, ax)
+        res = _picked_negative_log_softmax(y_pred, labels, ax, mean=mean and valid is None)
     else:
         log_prob = _log_probabilities(y_pred, ax, from_logits)
         picked = ops.take_along_axis(log_prob, np.expand_dims(labels, ax), axis=ax)
@@ -287,23 +288,28 @@ def _sparse_ce(y_true, y_pred, from_logits=False, ignore_class=None, axis=-1):
     return res, valid
 
 
-def _picked_negative_log_softmax(logits, labels, axis):
-    """-log_softmax(logits)[label] along `axis`, as ONE differentiable op: the training loop
-    calls it every step, and its VJP is simply softmax - one_hot."""
+def _picked_negative_log_softmax(logits, labels, axis, mean=False):
+    """-log_softmax(logits)[label] along `axis` (or, with `mean`, the mean of those values), as
+    ONE differentiable op: the training loop calls it every step, and its VJP is simply
+    softmax - one_hot."""
     z = np.asarray(unwrap(logits))
     index = np.expand_dims(labels, axis)
     shifted = z - np.max(z, axis=axis, keepdims=True)
     exp = np.exp(shifted)
     total = np.sum(exp, axis=axis, keepdims=True)
     loss = np.squeeze(np.log(total) - np.take_along_axis(shifted, index, axis=axis), axis)
+    count = loss.size
+    if mean:
+        loss = np.mean(loss)
 
     def vjp(grads):
         softmax = exp / total
         np.put_along_axis(softmax, index, np.take_along_axis(softmax, index, axis=axis) - 1.0,
                           axis=axis)
-        return (softmax * np.expand_dims(grads[0], axis),)
+        scale = grads[0] / count if mean else np.expand_dims(grads[0], axis)
+        return (softmax * scale,)
 
-    return record(loss.astype(z.dtype, copy=False), (logits,), vjp)
+    return record(np.asarray(loss, dtype=z.dtype), (logits,), vjp)
 
 
 def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_class=None,
@@ -580,6 +586,15 @@ class SparseCategoricalCrossentropy(_BuiltinLossWrapper):
                  axis=-1, name="sparse_categorical_crossentropy", dtype=None):
         super().__init__(sparse_categorical_crossentropy, reduction, name, dtype,
                          from_logits=from_logits, ignore_class=ignore_class, axis=axis)
+
+    def __call__(self, y_true, y_pred, sample_weight=None, *, mask=None):
+        if self.from_logits and sample_weight is None and mask is None and \
+                self.ignore_class is None and self.reduction == "sum_over_batch_size" and \
+                self._dtype is None:
+            # Unweighted sum_over_batch_size is the mean: one op with one VJP (the common
+            # training case; Keras' reduction rules give the same value).
+            return _sparse_ce(y_true, y_pred, True, None, self.axis, mean=True)[0]
+        return super().__call__(y_true, y_pred, sample_weight, mask=mask)
 
     def _call_with_mask(self, y_true, y_pred):
         y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)

@@ -80,6 +80,30 @@ def shape_of(value):
     return tuple(int(s) for s in shape)
 
 
+def _leaf_types():
+    from rnnkit.autodiff import Tensor
+    return (np.ndarray, Tensor, Variable)
+
+
+_LEAF_TYPES = None
+_SCALAR_TYPES = (bool, int, float, str, type(None))
+
+
+def _all_concrete(args, kwargs):
+    """True when no argument can hold a symbolic tensor: each is an array, a Tensor, a
+    Variable or a plain scalar (the fast path of every eager call)."""
+    global _LEAF_TYPES
+    if _LEAF_TYPES is None:
+        _LEAF_TYPES = _leaf_types()
+    for value in args:
+        if type(value) not in _LEAF_TYPES and type(value) not in _SCALAR_TYPES:
+            return False
+    for value in kwargs.values():
+        if type(value) not in _LEAF_TYPES and type(value) not in _SCALAR_TYPES:
+            return False
+    return True
+
+
 class InputSpec:
     """What a layer accepts: for now the rank (`ndim`), as Keras' `InputSpec(ndim=3)`."""
 
@@ -88,7 +112,8 @@ class InputSpec:
         self.min_ndim = min_ndim
 
     def check(self, layer, inputs):
-        for index, value in enumerate(tree.flatten(inputs)):
+        leaves = [inputs] if hasattr(inputs, "shape") else tree.flatten(inputs)
+        for index, value in enumerate(leaves):
             shape = shape_of(value)
             if self.ndim is not None and len(shape) != self.ndim:
                 raise ValueError(
@@ -337,10 +362,14 @@ class Layer:
                 args = (kwargs.pop("inputs"),)
             else:
                 raise TypeError(f"Layer {self.name} was called without inputs")
-        from rnnkit.models import graph
-        if graph.is_symbolic((args, kwargs)):
-            return graph.symbolic_call(self, args, kwargs)
-        inputs = tree.map_structure(self._convert_input, args[0])
+        if not _all_concrete(args, kwargs):
+            from rnnkit.models import graph
+            if graph.is_symbolic((args, kwargs)):
+                return graph.symbolic_call(self, args, kwargs)
+        first = args[0]
+        # One array in (the common case) skips the walk over nested structures.
+        inputs = self._convert_input(first) if type(first) in _LEAF_TYPES \
+            else tree.map_structure(self._convert_input, first)
         args = (inputs,) + args[1:]
         if self.input_spec is not None:
             self.input_spec.check(self, inputs)
