@@ -344,3 +344,25 @@ def test_all_masked_batch_gradients(rng, variant):
         np.testing.assert_array_equal(g.d_bias, 0.0)
     for d, w in zip(g.d_initial_state, w_states):
         np.testing.assert_array_equal(d, w)
+
+
+@pytest.mark.parametrize("case", option_grid(seed=23)[::4])
+def test_skipping_the_input_gradient_leaves_the_others_unchanged(rng, case):
+    cell, reset_after = case["variant"]
+    args, kwargs = make_case(rng, cell, 3, 4, 5, 6, reset_after=reset_after,
+                             use_bias=case["use_bias"], initial_state=case["initial_state"],
+                             mask=case["mask"], input_dropout=case["input_dropout"],
+                             recurrent_dropout=case["recurrent_dropout"])
+    options = dict(go_backwards=case["go_backwards"], return_sequences=case["return_sequences"],
+                   zero_output_for_mask=case["zero_output_for_mask"])
+    result = core.rnn_forward(*args, **kwargs, **options, training=True)
+    probe = rng.standard_normal(result.output.shape)
+    full = core.rnn_backward(*args, **kwargs, **options, reserve=result.reserve, d_output=probe)
+    partial = core.rnn_backward(*args, **kwargs, **options, reserve=result.reserve, d_output=probe,
+                           need_d_x=False)
+    assert partial.d_x is None and full.d_x is not None
+    for name in ("d_kernel", "d_recurrent_kernel", "d_bias"):
+        a, b = getattr(full, name), getattr(partial, name)
+        assert (a is None and b is None) or np.array_equal(a, b), name
+    for a, b in zip(full.d_initial_state, partial.d_initial_state):
+        np.testing.assert_array_equal(a, b)

@@ -178,7 +178,7 @@ py::tuple backward(const std::string& cell, std::int64_t input_size, std::int64_
                    const py::object& mask, const py::object& input_dropout,
                    const py::object& recurrent_dropout, const py::object& reserve,
                    const py::object& d_output, const py::object& d_final_h,
-                   const py::object& d_final_c) {
+                   const py::object& d_final_c, bool need_d_x) {
   rnnkit::BackwardArgs args;
   read_inputs(args, x, kernel, recurrent_kernel, bias, initial_h, initial_c, mask, input_dropout,
               recurrent_dropout);
@@ -193,12 +193,16 @@ py::tuple backward(const std::string& cell, std::int64_t input_size, std::int64_
   const auto dtype = float_dtype_of(args.x);
   const auto memory = rnnkit::backward_memory(spec, options, dtype, B, T);
   const std::int64_t GH = spec.gates() * units;
-  py::array d_x = new_array(dtype, {B, T, input_size});
+  py::object d_x = py::none();
+  if (need_d_x) {
+    py::array a = new_array(dtype, {B, T, input_size});
+    args.d_x = out_view(a, dtype);
+    d_x = a;
+  }
   py::array d_h0 = new_array(dtype, {B, units});
   py::array d_kernel = new_array(dtype, {input_size, GH});
   py::array d_recurrent = new_array(dtype, {units, GH});
   py::object d_c0 = py::none(), d_bias = py::none();
-  args.d_x = out_view(d_x, dtype);
   args.d_initial_h = out_view(d_h0, dtype);
   args.d_kernel = out_view(d_kernel, dtype);
   args.d_recurrent_kernel = out_view(d_recurrent, dtype);
@@ -246,7 +250,8 @@ PYBIND11_MODULE(_core, m) {
         py::arg("recurrent_kernel"), py::arg("bias"), py::arg("initial_h"), py::arg("initial_c"),
         py::arg("mask"), py::arg("input_dropout"), py::arg("recurrent_dropout"),
         py::arg("reserve"), py::arg("d_output"), py::arg("d_final_h"), py::arg("d_final_c"),
-        "Returns (d_x, d_initial_h, d_initial_c or None, d_kernel, d_recurrent_kernel, d_bias or None).");
+        py::arg("need_d_x") = true,
+        "Returns (d_x or None, d_initial_h, d_initial_c or None, d_kernel, d_recurrent_kernel, d_bias or None).");
   m.def("set_num_threads", &rnnkit::set_num_threads, py::arg("n"));
   m.def("get_num_threads", &rnnkit::get_num_threads);
 }

@@ -39,7 +39,7 @@ class ForwardResult(NamedTuple):
 
 
 class Gradients(NamedTuple):
-    d_x: np.ndarray
+    d_x: Optional[np.ndarray]       # None when rnn_backward(need_d_x=False)
     d_initial_state: list           # [dh0] or [dh0, dc0]
     d_kernel: np.ndarray
     d_recurrent_kernel: np.ndarray
@@ -157,12 +157,13 @@ def rnn_backward(cell: str, x, kernel, recurrent_kernel, bias=None, *, reserve, 
                  d_states=None, initial_state=None, mask=None, input_dropout_mask=None,
                  recurrent_dropout_mask=None, activation="tanh", recurrent_activation="sigmoid",
                  reset_after: bool = True, go_backwards: bool = False,
-                 return_sequences: bool = False, zero_output_for_mask: bool = False) -> Gradients:
+                 return_sequences: bool = False, zero_output_for_mask: bool = False,
+                 need_d_x: bool = True) -> Gradients:
     """Gradients of one rnn_forward(..., training=True) call.
 
     Pass the same inputs and options as the forward call, its `reserve`, the gradient of its
     output (`d_output`, same shape) and optionally of its final states (`d_states`, like
-    `states`; None means zero).
+    `states`; None means zero). With need_d_x=False the input gradient is skipped (d_x is None).
     """
     args = _common(cell, x, kernel, recurrent_kernel, bias, initial_state, mask,
                    input_dropout_mask, recurrent_dropout_mask, activation, recurrent_activation,
@@ -175,7 +176,7 @@ def rnn_backward(cell: str, x, kernel, recurrent_kernel, bias=None, *, reserve, 
         d_output=_as_kernel_array(d_output, "d_output"),
         d_final_h=_as_kernel_array(d_states[0], "d_states"),
         d_final_c=_as_kernel_array(d_states[1], "d_states") if cell == "lstm" else None,
-        **args)
+        need_d_x=bool(need_d_x), **args)
     d_initial = [d_h0, d_c0] if cell == "lstm" else [d_h0]
     return Gradients(d_x, d_initial, d_kernel, d_recurrent, d_bias)
 

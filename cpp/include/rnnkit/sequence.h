@@ -62,7 +62,8 @@ struct BackwardArgs {
   TensorView d_final_h;          // [B, H], optional (zero)
   TensorView d_final_c;          // [B, H], optional (zero); LSTM only
 
-  TensorView d_x;                // out: [B, T, I]
+  TensorView d_x;                // out: [B, T, I]; optional: absent skips the input gradient
+                                 // (a model's first layer reads data, which needs none)
   TensorView d_initial_h;        // out: [B, H]
   TensorView d_initial_c;        // out: [B, H]; LSTM only
   TensorView d_kernel;           // out: like kernel

@@ -424,23 +424,24 @@ class BackwardPass {
     const T* x = args_.x.as<const T>();
     const T* W = args_.kernel.as<const T>();
     T* dW = args_.d_kernel.as<T>();
-    T* dx = args_.d_x.as<T>();
+    T* dx = args_.d_x.present() ? args_.d_x.as<T>() : nullptr;
     const T* dA = s_.d_pre;
     if (input_dropout_.none()) {
       gemm<T>(I, GH, rows, {x, 1, I}, {dA, GH, 1}, dW, GH, false, threads_);
-      gemm<T>(rows, I, GH, {dA, GH, 1}, {W, 1, GH}, dx, I, false, threads_);
+      if (dx) gemm<T>(rows, I, GH, {dA, GH, 1}, {W, 1, GH}, dx, I, false, threads_);
       return;
     }
     const bool shared = input_dropout_.shared();
     const std::int64_t cols = shared ? GH : d_.H;
     T* x_masked = s_.seq_x[0];
     T* dx_gate = shared ? dx : s_.seq_x[1];
-    if (!shared) std::fill(dx, dx + rows * I, T(0));
+    if (dx && !shared) std::fill(dx, dx + rows * I, T(0));
     for (int g = 0; g < input_dropout_.count; ++g) {
       const T* m = input_dropout_.gate(g);
       masked_sequence(x, m, I, x_masked);
       gemm<T>(I, cols, rows, {x_masked, 1, I}, {dA + g * cols, GH, 1}, dW + g * cols, GH, false,
               threads_);
+      if (!dx) continue;
       gemm<T>(rows, I, cols, {dA + g * cols, GH, 1}, {W + g * cols, 1, GH}, dx_gate, I, false,
               threads_);
       for (std::int64_t b = 0; b < d_.B; ++b) {

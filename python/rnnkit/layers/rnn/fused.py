@@ -70,11 +70,14 @@ def _forward_one(cell, names, x, states, mask, go_backwards, return_sequences,
     if not recording:
         return result.output, list(result.states)
 
+    # Data fed to a model's first layer needs no gradient: skip that GEMM.
+    need_d_x = autodiff.is_tracked(x)
+
     def vjp(grads):
         d_output, d_states = grads[0], list(grads[1:])
         g = core.rnn_backward(cell.core_name, x_value, kernel, recurrent_kernel, bias,
                               reserve=result.reserve, d_output=d_output, d_states=d_states,
-                              initial_state=state_values, **options)
+                              initial_state=state_values, need_d_x=need_d_x, **options)
         weight_grads = [g.d_kernel, g.d_recurrent_kernel] + \
             ([g.d_bias] if bias is not None else [])
         return [g.d_x] + list(g.d_initial_state) + weight_grads
