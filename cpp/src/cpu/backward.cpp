@@ -87,7 +87,7 @@ class BackwardPass {
           std::fill(reset_h + u.begin, reset_h + u.end, T(0));
           continue;
         }
-        by_packets(u, [&](auto j0, auto j1) { gru_reset_gate_row_fused(t, b, j0, j1); },
+        by_packets<T>(u, [&](auto j0, auto j1) { gru_reset_gate_row_fused(t, b, j0, j1); },
                    [&](const UnitRange& r) { gru_reset_gate_row(t, b, r); });
       }
 #pragma omp barrier
@@ -158,30 +158,17 @@ class BackwardPass {
     // The generic lambdas (auto j0, j1) keep the float-only fused rows out of the double build.
     switch (cell_.kind) {
       case CellKind::simple_rnn:
-        by_packets(u, [&](auto j0, auto j1) { simple_rnn_row_fused(t, b, dh_total, j0, j1); },
+        by_packets<T>(u, [&](auto j0, auto j1) { simple_rnn_row_fused(t, b, dh_total, j0, j1); },
                    [&](const UnitRange& r) { simple_rnn_row(t, b, dh_total, r); });
         break;
       case CellKind::lstm:
-        by_packets(u, [&](auto j0, auto j1) { lstm_row_fused(t, b, dh_total, j0, j1); },
+        by_packets<T>(u, [&](auto j0, auto j1) { lstm_row_fused(t, b, dh_total, j0, j1); },
                    [&](const UnitRange& r) { lstm_row(t, b, dh_total, r); });
         break;
       case CellKind::gru:
-        by_packets(u, [&](auto j0, auto j1) { gru_row_fused(t, b, dh_total, j0, j1); },
+        by_packets<T>(u, [&](auto j0, auto j1) { gru_row_fused(t, b, dh_total, j0, j1); },
                    [&](const UnitRange& r) { gru_row(t, b, dh_total, r); });
         break;
-    }
-  }
-
-  // float: `fused(j0, j1)` on the units of u that fill whole SIMD packets, `generic(range)` on
-  // the last few (H % lanes); double: `generic(u)` on all of them.
-  template <typename Fused, typename Generic>
-  static void by_packets(const UnitRange& u, Fused&& fused, Generic&& generic) {
-    if constexpr (std::is_same_v<T, float>) {
-      const std::int64_t body = u.begin + (u.end - u.begin) / kFloatLanes * kFloatLanes;
-      fused(u.begin, body);
-      if (body < u.end) generic(UnitRange{0, 0, body, u.end});
-    } else {
-      generic(u);
     }
   }
 

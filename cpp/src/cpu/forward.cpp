@@ -150,19 +150,19 @@ class ForwardPass {
       // The generic lambdas (auto j0, j1) keep the float-only fused rows out of the double build.
       switch (cell_.kind) {
         case CellKind::simple_rnn:
-          by_packets(u, [&](auto j0, auto j1) { simple_rnn_row_fused(s, t, b, pre, rec, j0, j1); },
+          by_packets<T>(u, [&](auto j0, auto j1) { simple_rnn_row_fused(s, t, b, pre, rec, j0, j1); },
                      [&](const UnitRange& r) { simple_rnn_row(s, t, b, pre, rec, r); });
           break;
         case CellKind::lstm:
-          by_packets(u, [&](auto j0, auto j1) { lstm_row_fused(s, t, b, pre, rec, j0, j1); },
+          by_packets<T>(u, [&](auto j0, auto j1) { lstm_row_fused(s, t, b, pre, rec, j0, j1); },
                      [&](const UnitRange& r) { lstm_row(s, t, b, pre, rec, r); });
           break;
         case CellKind::gru:
           if (two_phase) {
-            by_packets(u, [&](auto j0, auto j1) { gru_reset_gate_row_fused(s, b, pre, rec, j0, j1); },
+            by_packets<T>(u, [&](auto j0, auto j1) { gru_reset_gate_row_fused(s, b, pre, rec, j0, j1); },
                        [&](const UnitRange& r) { gru_reset_gate_row(s, b, pre, rec, r); });
           } else {
-            by_packets(u, [&](auto j0, auto j1) { gru_row_fused(s, t, b, pre, rec, j0, j1); },
+            by_packets<T>(u, [&](auto j0, auto j1) { gru_row_fused(s, t, b, pre, rec, j0, j1); },
                        [&](const UnitRange& r) { gru_row(s, t, b, pre, rec, r); });
           }
           break;
@@ -174,21 +174,8 @@ class ForwardPass {
     for (std::int64_t b = 0; b < d_.B; ++b) {
       T* pre = proj_t + b * proj_ld;
       const T* rec = s_.recurrent + b * d_.GH;
-      by_packets(u, [&](auto j0, auto j1) { gru_candidate_row_fused(s, t, b, pre, rec, j0, j1); },
+      by_packets<T>(u, [&](auto j0, auto j1) { gru_candidate_row_fused(s, t, b, pre, rec, j0, j1); },
                  [&](const UnitRange& r) { gru_candidate_row(s, t, b, pre, rec, r); });
-    }
-  }
-
-  // float: `fused(j0, j1)` on the units of u that fill whole SIMD packets, `generic(range)` on
-  // the last few (H % lanes); double: `generic(u)` on all of them.
-  template <typename Fused, typename Generic>
-  static void by_packets(const UnitRange& u, Fused&& fused, Generic&& generic) {
-    if constexpr (std::is_same_v<T, float>) {
-      const std::int64_t body = u.begin + (u.end - u.begin) / kFloatLanes * kFloatLanes;
-      fused(u.begin, body);
-      if (body < u.end) generic(UnitRange{0, 0, body, u.end});
-    } else {
-      generic(u);
     }
   }
 
