@@ -326,6 +326,39 @@ TEST_CASE(forward_reference_larger_lstm_and_gru) {
   }
 }
 
+// d_x is optional: without it the input-gradient GEMM is skipped and every other gradient stays
+// bit for bit the same (with and without input dropout, whose path computes d_x per gate).
+TEST_CASE(backward_without_input_gradient) {
+  using namespace rnnkit_test;
+  for (CellKind kind : {CellKind::lstm, CellKind::gru, CellKind::simple_rnn}) {
+    for (Dropout dropout : {Dropout::none, Dropout::shared, Dropout::per_gate}) {
+      Config c;
+      c.kind = kind;
+      c.B = 3;
+      c.T = 4;
+      c.I = 5;
+      c.H = 6;
+      c.return_sequences = true;
+      c.dropout = dropout;
+      Inputs<float> in = make_inputs(c).as<float>();
+      Outputs<float> fwd = run_forward<float>(c, in, true);
+      Gradients<float> full = run_backward<float>(c, in, fwd);
+      Gradients<float> partial = make_gradients<float>(c, in);
+      partial.d_x = Array<float>();
+      auto sizes = rnnkit::backward_memory(c.cell(), c.options(true), DType::float32, c.B, c.T);
+      auto ws = garbage_workspace(sizes.workspace_bytes);
+      rnnkit::BackwardArgs a = backward_args(in, fwd, partial);
+      a.workspace = workspace_view(ws, sizes.workspace_bytes);
+      rnnkit::backward(c.cell(), c.options(true), a);
+      CHECK(full.d_kernel.data == partial.d_kernel.data);
+      CHECK(full.d_recurrent_kernel.data == partial.d_recurrent_kernel.data);
+      CHECK(full.d_bias.data == partial.d_bias.data);
+      CHECK(full.d_initial_h.data == partial.d_initial_h.data);
+      CHECK(full.d_initial_c.data == partial.d_initial_c.data);
+    }
+  }
+}
+
 namespace {
 
 // Restores the default thread count when a test ends.
