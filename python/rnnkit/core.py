@@ -13,7 +13,7 @@ go_backwards and dropout masks are Keras 3's; see cpp/include/rnnkit/sequence.h.
 
 from __future__ import annotations
 
-from typing import NamedTuple, Optional, Sequence
+from typing import NamedTuple, Optional
 
 import numpy as np
 

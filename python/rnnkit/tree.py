@@ -17,7 +17,7 @@ import numpy as np
 
 __all__ = [
     "MAP_TO_NONE", "assert_same_paths", "assert_same_structure", "flatten",
-    "flatten_with_path", "is_nested", "lists_to_tuples", "map_shape_structure",
+    "flatten_with_path", "is_nested", "is_shape", "lists_to_tuples", "map_shape_structure",
     "map_structure", "map_structure_up_to", "pack_sequence_as", "traverse", "unflatten_as",
 ]
 
@@ -353,7 +353,8 @@ def lists_to_tuples(structure):
     return pack_sequence_as(structure, flatten(structure), sequence_fn=sequence_fn)
 
 
-def _is_shape(x):
+def is_shape(x):
+    """Whether `x` is a shape: a list or tuple of ints and Nones (`()` included)."""
     return isinstance(x, (list, tuple)) and not _is_namedtuple(x) and all(
         e is None or (isinstance(e, (int, np.integer)) and not isinstance(e, bool)) for e in x)
 
@@ -368,7 +369,7 @@ def map_shape_structure(func, structure):
         raise TypeError(f"`func` must be callable. Received: func={func}")
 
     def rec(x):
-        if _is_shape(x) or not is_nested(x):
+        if is_shape(x) or not is_nested(x):
             return func(x)
         return _sequence_like(x, [rec(c) for c in _children(x)])
 

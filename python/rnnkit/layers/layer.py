@@ -416,9 +416,8 @@ def _build_wrapper(build):
 
     def wrapped(self, *args, **kwargs):
         stack = _scope_stack()
-        entered = not stack or stack[-1] != self.name or \
-            getattr(_local, "building", None) is not self
         previous = getattr(_local, "building", None)
+        entered = previous is not self  # a subclass's build calling super().build() re-enters
         if entered:
             stack.append(self.name)
             _local.building = self

@@ -230,7 +230,6 @@ class Functional(Model):
     # -- config ----------------------------------------------------------------------------------
     def get_config(self):
         from rnnkit import saving
-        index_of = {}
         layer_configs = []
         for layer in self._tracked_layers:
             entry = saving.serialize(layer)
@@ -243,7 +242,6 @@ class Functional(Model):
                               "node_index": node_index})
             entry["inbound_nodes"] = nodes
             layer_configs.append(entry)
-            index_of[layer.name] = entry
         return {
             "name": self.name,
             "trainable": self.trainable,

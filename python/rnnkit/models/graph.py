@@ -71,20 +71,6 @@ def is_symbolic(structure):
     return any(isinstance(x, KerasTensor) for x in tree.flatten(structure))
 
 
-def _is_shape(value):
-    return isinstance(value, (tuple, list)) and all(
-        s is None or (isinstance(s, (int, np.integer)) and not isinstance(s, bool))
-        for s in value)
-
-
-def _map_shapes(fn, shapes):
-    if _is_shape(shapes):
-        return fn(tuple(shapes))
-    if isinstance(shapes, dict):
-        return {k: _map_shapes(fn, v) for k, v in shapes.items()}
-    return [_map_shapes(fn, s) for s in shapes]
-
-
 def _output_shapes(layer, args, kwargs):
     """Output shapes from `compute_output_shape`, or by running the layer on zeros."""
     first = args[0]
@@ -140,7 +126,7 @@ def symbolic_call(layer, args, kwargs):
         return KerasTensor(shape, out_dtype, name=f"{layer.name}_{node_index}_{index}",
                            history=(layer, node_index, index))
 
-    outputs = _map_shapes(make, shapes)
+    outputs = tree.map_shape_structure(make, shapes)
     nodes.append(Node(layer, args, kwargs, outputs))
     return outputs
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rnnkit import tree
 from rnnkit.layers.layer import Layer, shape_of, unique_name
-from rnnkit.models.functional import Input, InputLayer, Model
+from rnnkit.models.functional import InputLayer, Model
 from rnnkit.models.graph import KerasTensor, run_graph, collect_nodes
 
 
@@ -78,8 +78,7 @@ class Sequential(Model):
             raise ValueError("Sequential model has no layers: add some before building it.")
         input_shape = tuple(input_shape)
         if self._input_layer is None or self._input_layer.batch_shape != input_shape:
-            dtype = getattr(self._stack[0], "_input_dtype_hint", None)
-            self._input_layer = InputLayer(batch_shape=input_shape, dtype=dtype)
+            self._input_layer = InputLayer(batch_shape=input_shape)
         x = self._input_layer.output
         for layer in self._stack:
             x = layer(x)

@@ -34,19 +34,13 @@ def generic_loop_only():
         _generic_only.pop()
 
 
-def _is_shape(value):
-    return isinstance(value, (tuple, list)) and all(
-        s is None or (isinstance(s, (int, np.integer)) and not isinstance(s, bool))
-        for s in value)
-
-
 def _as_state_shape(entry):
     """One state's size: an int (a width) or a shape without the batch axis."""
     if hasattr(entry, "as_list"):
         entry = entry.as_list()
     if isinstance(entry, (int, np.integer)) and not isinstance(entry, bool):
         return (int(entry),)
-    if _is_shape(entry) and len(entry) > 0:
+    if tree.is_shape(entry) and len(entry) > 0:
         return tuple(int(s) for s in entry)
     raise ValueError("state_size must be an integer, or a list/tuple of integers (one for each "
                      f"state tensor), or of shapes. Received: state_size entry {entry!r}")
@@ -73,7 +67,7 @@ def _is_stacked(shapes):
     return bool(shapes) and isinstance(shapes[0], list)
 
 
-def _call_accepts_training(cell):
+def call_accepts_training(cell):
     try:
         return "training" in inspect.signature(cell.call).parameters
     except (TypeError, ValueError):
@@ -130,7 +124,7 @@ class RNN(Layer):
         self.unroll = bool(unroll)
         self.zero_output_for_mask = bool(zero_output_for_mask)
         self.states = None
-        self._cell_takes_training = _call_accepts_training(cell)
+        self._cell_takes_training = call_accepts_training(cell)
 
     # -- shapes ------------------------------------------------------------------------------------
     @property
@@ -148,26 +142,20 @@ class RNN(Layer):
             size = size.as_list()
         if isinstance(size, (int, np.integer)):
             return (int(size),)
-        if _is_shape(size):
+        if tree.is_shape(size):
             return tuple(size)
         return [tuple(s.as_list()) if hasattr(s, "as_list") else
                 ((int(s),) if isinstance(s, (int, np.integer)) else tuple(s)) for s in size]
 
     def compute_output_shape(self, sequences_shape, initial_state_shape=None):
-        first = tree.flatten(sequences_shape) if not _is_shape(sequences_shape) else None
-        if _is_shape(sequences_shape):
-            batch, steps = sequences_shape[0], sequences_shape[1]
-        else:
-            leaves = [s for s in _shape_leaves(sequences_shape)]
-            batch, steps = leaves[0][0], leaves[0][1]
-        del first
+        batch, steps = _shape_leaves(sequences_shape)[0][:2]
         out = self._output_shapes()
 
         def with_time(shape):
             return (batch, steps) + tuple(shape) if self.return_sequences else \
                 (batch,) + tuple(shape)
 
-        output_shape = with_time(out) if _is_shape(out) else [with_time(s) for s in out]
+        output_shape = with_time(out) if tree.is_shape(out) else [with_time(s) for s in out]
         if not self.return_state:
             return output_shape
         if _is_stacked(self._state_shapes):
@@ -195,7 +183,7 @@ class RNN(Layer):
                 raise ValueError(
                     f"Layer '{self.name}' expects sequences of shape (batch, timesteps, "
                     f"features...), got an input of shape {tuple(shape)}")
-        step_shape = _map_shapes(lambda s: (s[0],) + tuple(s[2:]), sequences_shape)
+        step_shape = tree.map_shape_structure(lambda s: (s[0],) + tuple(s[2:]), sequences_shape)
         if isinstance(self.cell, Layer) and not self.cell.built:
             self.cell.build(step_shape)
         if self.stateful:
@@ -325,7 +313,7 @@ class RNN(Layer):
         kwargs = {"training": training} if self._cell_takes_training else {}
         stacked = _is_stacked(self._state_shapes)
         outputs = []
-        previous_output = None
+        previous_output = zeros = None
         for k in range(steps):
             t = steps - 1 - k if self.go_backwards else k
             step_input = tree.map_structure(lambda x: ops.get_item(x, (slice(None), t)), sequences)
@@ -335,10 +323,10 @@ class RNN(Layer):
                 step_mask = mask[:, t]
                 new_states = tree.map_structure(
                     lambda new, old: _select(step_mask, new, old), new_states, states)
-                if previous_output is None:
-                    previous_output = tree.map_structure(ops.zeros_like, output)
-                fallback = tree.map_structure(ops.zeros_like, output) \
-                    if self.zero_output_for_mask else previous_output
+                if zeros is None:  # before the first real step the "previous output" is zeros
+                    zeros = tree.map_structure(ops.zeros_like, output)
+                    previous_output = zeros
+                fallback = zeros if self.zero_output_for_mask else previous_output
                 output = tree.map_structure(
                     lambda new, old: _select(step_mask, new, old), output, fallback)
             previous_output = output
@@ -427,20 +415,9 @@ class BuiltinRNN(RNN):
 
 # -- helpers ---------------------------------------------------------------------------------------
 def _shape_leaves(shapes):
-    if _is_shape(shapes):
-        return [tuple(shapes)]
-    out = []
-    for item in (shapes.values() if isinstance(shapes, dict) else shapes):
-        out.extend(_shape_leaves(item))
-    return out
-
-
-def _map_shapes(fn, shapes):
-    if _is_shape(shapes):
-        return fn(tuple(shapes))
-    if isinstance(shapes, dict):
-        return {k: _map_shapes(fn, v) for k, v in shapes.items()}
-    return type(shapes)(_map_shapes(fn, s) for s in shapes)
+    leaves = []
+    tree.map_shape_structure(leaves.append, shapes)
+    return [tuple(shape) for shape in leaves]
 
 
 def _describe(value):

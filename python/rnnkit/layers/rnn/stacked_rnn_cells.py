@@ -16,14 +16,6 @@ def _check_cell(cell):
                          f"a `state_size`: {cell}")
 
 
-def _call_accepts_training(cell):
-    import inspect
-    try:
-        return "training" in inspect.signature(cell.call).parameters
-    except (TypeError, ValueError):
-        return False
-
-
 class StackedRNNCells(Layer):
     """Wraps a list of cells so that `RNN` runs them as one cell per step (Keras'
     `StackedRNNCells`). States are nested per cell: `[[h1, c1], [h2], ...]`."""
@@ -34,7 +26,10 @@ class StackedRNNCells(Layer):
         for cell in cells:
             _check_cell(cell)
         super().__init__(**kwargs)
+        from rnnkit.layers.rnn.rnn import call_accepts_training
         self.cells = list(cells)
+        # Decided once: `call` runs every timestep.
+        self._takes_training = [call_accepts_training(cell) for cell in self.cells]
 
     @property
     def state_size(self):
@@ -78,10 +73,10 @@ class StackedRNNCells(Layer):
 
     def call(self, inputs, states, training=False):
         new_states = []
-        for cell, cell_states in zip(self.cells, states):
+        for cell, takes_training, cell_states in zip(self.cells, self._takes_training, states):
             cell_states = list(cell_states) if isinstance(cell_states, (list, tuple)) \
                 else [cell_states]
-            kwargs = {"training": training} if _call_accepts_training(cell) else {}
+            kwargs = {"training": training} if takes_training else {}
             inputs, cell_states = cell.call(inputs, cell_states, **kwargs)
             new_states.append(list(cell_states) if isinstance(cell_states, (list, tuple))
                               else [cell_states])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 
 from rnnkit import ops, tree
 from rnnkit.layers.layer import InputSpec, Layer, shape_of
@@ -14,11 +13,6 @@ def _as_shape(shape, layer):
     except TypeError:
         raise ValueError(f"Layer '{layer.name}' (TimeDistributed): `input_shape` must be a tuple "
                          f"of ints (or None), got {shape!r}") from None
-
-
-def _is_shape(value):
-    return isinstance(value, (tuple, list)) and all(
-        d is None or (isinstance(d, (int, np.integer)) and not isinstance(d, bool)) for d in value)
 
 
 class TimeDistributed(Layer):
@@ -57,7 +51,7 @@ class TimeDistributed(Layer):
                 else input_shape[0] * input_shape[1],) + tuple(input_shape[2:])
 
     def build(self, input_shape):
-        if not _is_shape(input_shape) or len(input_shape) < 3:
+        if not tree.is_shape(input_shape) or len(input_shape) < 3:
             raise ValueError(f"`TimeDistributed` Layer should be passed an `input_shape` with at "
                              f"least 3 dimensions (batch, time, ...), received: {input_shape}")
         input_shape = _as_shape(input_shape, self)
@@ -76,7 +70,7 @@ class TimeDistributed(Layer):
         def with_time(shape):
             return (batch, steps) + tuple(shape[1:])
 
-        return with_time(child) if _is_shape(child) else \
+        return with_time(child) if tree.is_shape(child) else \
             tree.map_shape_structure(with_time, child)
 
     def call(self, inputs, training=False, mask=None):
