@@ -127,7 +127,7 @@ class Trainer:
             return [spec] * len(preds)
 
         loss_specs = per_output(self.loss, "loss")
-        if any(spec is None for spec in loss_specs) and all(s is None for s in loss_specs):
+        if all(spec is None for spec in loss_specs):
             raise ValueError("No loss to compute: pass `loss=` to `compile()`.")
         weights = per_output(self.loss_weights, "loss_weights", 1.0) \
             if self.loss_weights is not None else [1.0] * len(preds)

@@ -32,15 +32,15 @@ def plan(layer, sequences):
     if not hasattr(sequences, "shape") or len(sequences.shape) != 3:
         return None
     cells = layer.cell.cells if isinstance(layer.cell, StackedRNNCells) else [layer.cell]
-    steps = []
+    fused_cells = []
     for cell in cells:
         if not _unmodified_builtin(cell) or not cell.built:
             return None
         names = cell.fused_activations()
         if names is None or cell.dtype != sequences.dtype.name:
             return None
-        steps.append((cell, names))
-    return steps
+        fused_cells.append((cell, names))
+    return fused_cells
 
 
 def _forward_one(cell, names, x, states, mask, go_backwards, return_sequences,
@@ -86,11 +86,11 @@ def _forward_one(cell, names, x, states, mask, go_backwards, return_sequences,
     return outputs[0], list(outputs[1:])
 
 
-def run(steps, x, states, *, mask, go_backwards, return_sequences, zero_output_for_mask,
+def run(fused_cells, x, states, *, mask, go_backwards, return_sequences, zero_output_for_mask,
         training):
     """(output, final states) exactly as the generic loop would give them."""
-    if len(steps) == 1:
-        cell, names = steps[0]
+    if len(fused_cells) == 1:
+        cell, names = fused_cells[0]
         return _forward_one(cell, names, x, states, mask, go_backwards, return_sequences,
                             zero_output_for_mask, training)
     if go_backwards:
@@ -98,8 +98,8 @@ def run(steps, x, states, *, mask, go_backwards, return_sequences, zero_output_f
         x = ops.flip(x, axis=1)
         mask = None if mask is None else np.ascontiguousarray(mask[:, ::-1])
     final_states = []
-    for index, (cell, names) in enumerate(steps):
-        last = index == len(steps) - 1
+    for index, (cell, names) in enumerate(fused_cells):
+        last = index == len(fused_cells) - 1
         x, cell_states = _forward_one(
             cell, names, x, states[index], mask, False, return_sequences or not last,
             zero_output_for_mask and last, training)
