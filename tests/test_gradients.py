@@ -366,3 +366,43 @@ def test_skipping_the_input_gradient_leaves_the_others_unchanged(rng, case):
         assert (a is None and b is None) or np.array_equal(a, b), name
     for a, b in zip(full.d_initial_state, partial.d_initial_state):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.fixture
+def two_threads():
+    import rnnkit
+    before = rnnkit.get_num_threads()
+    rnnkit.set_num_threads(2)
+    yield
+    rnnkit.set_num_threads(0)
+    assert rnnkit.get_num_threads() == before
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=VARIANT_IDS)
+@pytest.mark.parametrize("dropout", [None, "per_gate"])
+def test_threaded_sizes_bit_identical(rng, two_threads, variant, dropout):
+    """At these sizes two threads split the time loop's units and every large GEMM (and the
+    bias gradient's columns). Which thread computes an element must not change its arithmetic:
+    repeated calls, and one thread alone, give bit-identical outputs and gradients."""
+    import rnnkit
+    cell, reset_after = variant
+    B, T, I, H = 64, 10, 8, 256
+    args, kw = make_case(rng, cell, B, T, I, H, reset_after=reset_after, dtype=np.float32,
+                         initial_state=True, mask="holes", recurrent_dropout=dropout)
+    kw["return_sequences"] = True
+    w_out = rng.normal(size=(B, T, H)).astype(np.float32)
+
+    def run():
+        fwd = core.rnn_forward(*args, **kw, training=True)
+        grads = core.rnn_backward(*args, **kw, reserve=fwd.reserve, d_output=w_out)
+        return [fwd.output, *fwd.states] + [a for _, a in _named(grads)]
+
+    first = run()
+    ref = reference_forward(*args, **kw)[0]
+    np.testing.assert_allclose(first[0], ref, rtol=1e-4, atol=1e-5)
+    for trial in range(4):
+        for a, b in zip(first, run()):
+            np.testing.assert_array_equal(a, b, err_msg=f"call {trial + 2}")
+    rnnkit.set_num_threads(1)
+    for a, b in zip(first, run()):
+        np.testing.assert_array_equal(a, b, err_msg="one thread")

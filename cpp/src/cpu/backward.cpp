@@ -385,12 +385,20 @@ class BackwardPass {
     recurrent_kernel_gradient();
   }
 
-  // Sums rows in order, so the result does not depend on how the buffers happen to be aligned.
-  static void column_sums(const T* m, std::int64_t rows, std::int64_t cols, T* out) {
-    std::fill(out, out + cols, T(0));
-    for (std::int64_t r = 0; r < rows; ++r) {
-      const T* row = m + r * cols;
-      for (std::int64_t c = 0; c < cols; ++c) out[c] += row[c];
+  // Sums rows in order, so the result depends neither on how the buffers happen to be aligned
+  // nor on the thread count; the threads split the columns.
+  void column_sums(const T* m, std::int64_t rows, std::int64_t cols, T* out) const {
+    constexpr std::int64_t kChunk = 256;
+    const std::int64_t chunks = (cols + kChunk - 1) / kChunk;
+    const int team = static_cast<int>(std::min<std::int64_t>(threads_, chunks));
+#pragma omp parallel for num_threads(team) schedule(static)
+    for (std::int64_t chunk = 0; chunk < chunks; ++chunk) {
+      const std::int64_t c0 = chunk * kChunk, c1 = std::min(cols, c0 + kChunk);
+      std::fill(out + c0, out + c1, T(0));
+      for (std::int64_t r = 0; r < rows; ++r) {
+        const T* row = m + r * cols;
+        for (std::int64_t c = c0; c < c1; ++c) out[c] += row[c];
+      }
     }
   }
 
