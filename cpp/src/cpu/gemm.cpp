@@ -114,6 +114,12 @@ void pack_panels(const T* src, std::int64_t row_stride, std::int64_t col_stride,
     T* panel = out.data + p * K * W;
     const std::int64_t n0 = p * W;
     const std::int64_t width = std::min(W, N - n0);
+    if (width == W && col_stride == 1) {  // rows of the panel are contiguous: plain copies
+      for (std::int64_t k = 0; k < K; ++k) {
+        std::memcpy(panel + k * W, src + k * row_stride + n0, W * sizeof(T));
+      }
+      continue;
+    }
     for (std::int64_t k = 0; k < K; ++k) {
       T* dst = panel + k * W;
       const T* row = src + k * row_stride + n0 * col_stride;
@@ -182,13 +188,54 @@ void pack_b_block(Operand<T> B, std::int64_t k0, std::int64_t kc, std::int64_t n
   for (std::int64_t p = 0; p * W < nc; ++p) {
     T* panel = out + p * kc * W;
     const std::int64_t width = std::min(W, nc - p * W);
+    const T* first = B.data + k0 * B.row_stride + (n0 + p * W) * B.col_stride;
+    if (width == W && B.col_stride == 1) {  // rows of the panel are contiguous: plain copies
+      for (std::int64_t k = 0; k < kc; ++k) {
+        std::memcpy(panel + k * W, first + k * B.row_stride, W * sizeof(T));
+      }
+      continue;
+    }
     for (std::int64_t k = 0; k < kc; ++k) {
-      const T* src = B.data + (k0 + k) * B.row_stride + (n0 + p * W) * B.col_stride;
+      const T* src = first + k * B.row_stride;
       T* dst = panel + k * W;
       std::int64_t j = 0;
       for (; j < width; ++j) dst[j] = src[j * B.col_stride];
       for (; j < W; ++j) dst[j] = T(0);
     }
+  }
+}
+
+// Copies a kMaxRows x kc block of A (element (r, k) at src[r * rs + k * cs]) into a sliver, the
+// kMaxRows values of each k together. Fixed sizes, so the compiler unrolls and vectorizes.
+template <typename T>
+inline void pack_full_sliver(const T* src, std::int64_t rs, std::int64_t cs, std::int64_t kc,
+                             T* sliver) {
+  if (rs == 1) {  // a transposed view: the values of one k are adjacent
+    for (std::int64_t k = 0; k < kc; ++k) {
+      std::memcpy(sliver + k * kMaxRows, src + k * cs, kMaxRows * sizeof(T));
+    }
+    return;
+  }
+  if (cs == 1) {
+    // Eight k at a time: read eight contiguous values of each row, write them interleaved.
+    std::int64_t k = 0;
+    for (; k + 8 <= kc; k += 8) {
+      T block[kMaxRows][8];
+      for (int r = 0; r < kMaxRows; ++r) std::memcpy(block[r], src + r * rs + k, sizeof(block[r]));
+      T* dst = sliver + k * kMaxRows;
+#pragma GCC unroll 8
+      for (int kk = 0; kk < 8; ++kk) {
+#pragma GCC unroll 6
+        for (int r = 0; r < kMaxRows; ++r) dst[kk * kMaxRows + r] = block[r][kk];
+      }
+    }
+    for (; k < kc; ++k) {
+      for (int r = 0; r < kMaxRows; ++r) sliver[k * kMaxRows + r] = src[r * rs + k];
+    }
+    return;
+  }
+  for (std::int64_t k = 0; k < kc; ++k) {
+    for (int r = 0; r < kMaxRows; ++r) sliver[k * kMaxRows + r] = src[r * rs + k * cs];
   }
 }
 
@@ -199,16 +246,12 @@ void pack_a_block(Operand<T> A, std::int64_t m0, std::int64_t mc, std::int64_t k
     T* sliver = out + s * kc * kMaxRows;
     const std::int64_t rows = std::min<std::int64_t>(kMaxRows, mc - s * kMaxRows);
     const T* src = A.data + (m0 + s * kMaxRows) * A.row_stride + k0 * A.col_stride;
-    if (A.row_stride < A.col_stride) {  // a transposed view: the rows of a sliver are adjacent
-      for (std::int64_t k = 0; k < kc; ++k) {
-        for (std::int64_t r = 0; r < kMaxRows; ++r) {
-          sliver[k * kMaxRows + r] = r < rows ? src[k * A.col_stride + r * A.row_stride] : T(0);
-        }
-      }
+    if (rows == kMaxRows) {
+      pack_full_sliver(src, A.row_stride, A.col_stride, kc, sliver);
       continue;
     }
-    for (std::int64_t r = 0; r < kMaxRows; ++r) {
-      for (std::int64_t k = 0; k < kc; ++k) {
+    for (std::int64_t k = 0; k < kc; ++k) {
+      for (std::int64_t r = 0; r < kMaxRows; ++r) {
         sliver[k * kMaxRows + r] = r < rows ? src[r * A.row_stride + k * A.col_stride] : T(0);
       }
     }
