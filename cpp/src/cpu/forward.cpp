@@ -76,6 +76,8 @@ class ForwardPass {
       packed_[g].data = s_.packed_recurrent + g * per_gate;
       packed_[g].rows = d_.H;
       packed_[g].cols = d_.H;
+      packed_[g].prefetch =
+          d_.G * per_gate * static_cast<std::int64_t>(sizeof(T)) > PackedPanels<T>::kPrefetchBytes;
       pack_panels(recurrent_kernel_ + g * d_.H, d_.GH, 1, packed_[g]);
     }
   }

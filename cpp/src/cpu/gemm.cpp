@@ -147,11 +147,27 @@ void gemm_panels(std::int64_t M, const T* A, std::int64_t lda, const PackedPanel
   for (std::int64_t k0 = k_begin; k0 < k_end; k0 += kDepth) {
     const std::int64_t depth = std::min(kDepth, k_end - k0);
     const bool add = accumulate || k0 > k_begin;
+    // The slice the next panel will read, asked for into L2 a few lines per tile.
+    constexpr std::int64_t kLine = 64;
+    const std::int64_t slice_lines = depth * W * static_cast<std::int64_t>(sizeof(T)) / kLine;
+    const std::int64_t lines_per_tile = (slice_lines + tiles - 1) / tiles;
     for (std::int64_t p = panel_begin; p < panel_end; ++p) {
       const int cols = static_cast<int>(std::min(W, B.cols - p * W));
       const T* Bp = B.panel(p) + k0 * W;
       T* Cp = C + p * W;
+      const char* next = nullptr;
+      if (B.prefetch) {
+        const T* n = p + 1 < panel_end            ? B.panel(p + 1) + k0 * W
+                     : k0 + kDepth < k_end ? B.panel(panel_begin) + (k0 + kDepth) * W
+                                                  : nullptr;
+        next = reinterpret_cast<const char*>(n);
+      }
       for (std::int64_t tile = 0, i = 0; tile < tiles; ++tile) {
+        if (next) {
+          const std::int64_t l0 = tile * lines_per_tile;
+          const std::int64_t l1 = std::min(slice_lines, l0 + lines_per_tile);
+          for (std::int64_t l = l0; l < l1; ++l) __builtin_prefetch(next + l * kLine, 0, 2);
+        }
         const int rows = static_cast<int>((M - i) / (tiles - tile) + ((M - i) % (tiles - tile) != 0));
         row_block(rows, depth, A + i * lda + k0, lda, Bp, Cp + i * ldc, ldc, cols, add);
         i += rows;

@@ -29,6 +29,13 @@ struct PackedPanels {
   T* data = nullptr;
   std::int64_t rows = 0;  // K
   std::int64_t cols = 0;  // N
+  // Set when all the packed weights a step reads are too large to stay in the caches from one
+  // step to the next: gemm_panels then asks for each next panel slice while it computes the
+  // current one.
+  bool prefetch = false;
+
+  // Above this size (packed weights per step) streaming them from memory pays for prefetching.
+  static constexpr std::int64_t kPrefetchBytes = std::int64_t(8) << 20;
 
   static std::int64_t panels_for(std::int64_t cols) {
     return (cols + kPanelWidth<T> - 1) / kPanelWidth<T>;
