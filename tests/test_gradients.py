@@ -380,13 +380,15 @@ def two_threads():
 
 @pytest.mark.parametrize("variant", VARIANTS, ids=VARIANT_IDS)
 @pytest.mark.parametrize("dropout", [None, "per_gate"])
-def test_threaded_sizes_bit_identical(rng, two_threads, variant, dropout):
-    """At these sizes two threads split the time loop's units and every large GEMM (and the
-    bias gradient's columns). Which thread computes an element must not change its arithmetic:
-    repeated calls, and one thread alone, give bit-identical outputs and gradients."""
+@pytest.mark.parametrize("B", [64, 16], ids=["split_rows", "split_units"])
+def test_threaded_sizes_bit_identical(rng, two_threads, variant, dropout, B):
+    """At these sizes two threads share the time loop (B = 64: 32 batch rows each; B = 16: half
+    the units of every row each), every large GEMM and the bias gradient's columns. Which thread
+    computes an element must not change its arithmetic: repeated calls, and one thread alone,
+    give bit-identical outputs and gradients."""
     import rnnkit
     cell, reset_after = variant
-    B, T, I, H = 64, 10, 8, 256
+    T, I, H = 10, 8, 256
     args, kw = make_case(rng, cell, B, T, I, H, reset_after=reset_after, dtype=np.float32,
                          initial_state=True, mask="holes", recurrent_dropout=dropout)
     kw["return_sequences"] = True

@@ -43,12 +43,13 @@ class BackwardPass {
                        PackedPanels<T>::kPrefetchBytes;
     pack_panels(args_.recurrent_kernel.as<const T>(), 1, d_.GH, packed_);
     init_gradients();
-    const int loop = loop_threads<T>(d_.B, d_.H, d_.GH);
-#pragma omp parallel num_threads(loop)
+    const LoopPlan plan = LoopPlan::make<T>(d_.B, d_.H, d_.GH);
+#pragma omp parallel num_threads(plan.threads)
     {
-      const UnitRange units = unit_range<T>(omp_get_thread_num(), omp_get_num_threads(), d_.H);
+      const LoopShare share =
+          loop_share<T>(plan, omp_get_thread_num(), omp_get_num_threads(), d_.B, d_.H);
       for (std::int64_t s = d_.T - 1; s >= 0; --s) {
-        step(s, opt_.go_backwards ? d_.T - 1 - s : s, units);
+        step(s, opt_.go_backwards ? d_.T - 1 - s : s, share);
       }
     }
     weight_gradients();
@@ -67,7 +68,8 @@ class BackwardPass {
   }
 
   bool real_step(std::int64_t b, std::int64_t t) const { return !mask_ || mask_[b * d_.T + t]; }
-  T* scratch(int k) const { return s_.gates + k * d_.H; }
+  // Row b's scratch k: [H].
+  T* scratch(std::int64_t b, int k) const { return s_.gates + (b * (2 * d_.G + 6) + k) * d_.H; }
   std::int64_t row(std::int64_t b, std::int64_t t) const { return b * d_.T + t; }
 
   // The recurrent dropout multiplier of gate g, row b; nullptr when there is none.
@@ -76,14 +78,16 @@ class BackwardPass {
     return m ? m + b * d_.H : nullptr;
   }
 
-  void step(std::int64_t s, std::int64_t t, const UnitRange& u) {
-    for (std::int64_t b = 0; b < d_.B; ++b) pointwise_row(s, t, b, u);
+  void step(std::int64_t s, std::int64_t t, const LoopShare& share) {
+    const UnitRange& u = share.units;
+    for (std::int64_t b = share.row_begin; b < share.row_end; ++b) pointwise_row(s, t, b, u);
+    if (share.shared) {
 #pragma omp barrier
+    }
     const bool two_phase = cell_.kind == CellKind::gru && !cell_.reset_after;
     if (two_phase) {
-      gemm_panels(d_.B, s_.d_pre + t * d_.GH, d_.T * d_.GH, packed_, 2 * d_.H, 3 * d_.H,
-                  u.panel_begin, u.panel_end, s_.tmp, d_.H, false);
-      for (std::int64_t b = 0; b < d_.B; ++b) {
+      recurrent_gemm(t, 2, 3, share, s_.tmp, false);
+      for (std::int64_t b = share.row_begin; b < share.row_end; ++b) {
         if (!real_step(b, t)) {  // zero gate gradients: r * h_in only meets zeros in dR_h
           T* reset_h = s_.seq_h + row(b, t) * d_.H;
           std::fill(reset_h + u.begin, reset_h + u.end, T(0));
@@ -92,36 +96,44 @@ class BackwardPass {
         by_packets<T>(u, [&](auto j0, auto j1) { gru_reset_gate_row_fused(t, b, j0, j1); },
                    [&](const UnitRange& r) { gru_reset_gate_row(t, b, r); });
       }
+      if (share.shared) {
 #pragma omp barrier
+      }
     }
-    recurrent_gradient(t, 0, two_phase ? 2 : static_cast<int>(d_.G), u);
+    recurrent_gradient(t, 0, two_phase ? 2 : static_cast<int>(d_.G), share);
   }
 
-  // dh[:, own units] = direct + sum over gates [g0, g1) of (dR_g R_g^T) * recurrent_mask_g.
-  void recurrent_gradient(std::int64_t t, int g0, int g1, const UnitRange& u) {
-    const T* dR = d_rec_ + t * d_.GH;
+  // C[rows, own units] (+)= dR_t[rows, gates g0..g1) R_g^T for this thread's share, where dR_t
+  // holds the recurrent-side gate gradients of time t and C is [B, H].
+  void recurrent_gemm(std::int64_t t, int g0, int g1, const LoopShare& share, T* C,
+                      bool accumulate) {
     const std::int64_t ld = d_.T * d_.GH;
+    gemm_panels(share.rows(), d_rec_ + t * d_.GH + share.row_begin * ld, ld, packed_, g0 * d_.H,
+                g1 * d_.H, share.units.panel_begin, share.units.panel_end,
+                C + share.row_begin * d_.H, d_.H, accumulate);
+  }
+
+  // dh[own rows, own units] = direct + sum over gates [g0, g1) of (dR_g R_g^T) * recurrent_mask_g.
+  void recurrent_gradient(std::int64_t t, int g0, int g1, const LoopShare& share) {
+    const UnitRange& u = share.units;
     // Only GRU's z * h_{t-1} and masked steps make the direct path non-zero.
     const bool direct = mask_ || cell_.kind == CellKind::gru;
     if (recurrent_dropout_.none() && !direct) {
-      gemm_panels(d_.B, dR, ld, packed_, g0 * d_.H, g1 * d_.H, u.panel_begin, u.panel_end, s_.dh,
-                  d_.H, false);
+      recurrent_gemm(t, g0, g1, share, s_.dh, false);
       return;
     }
-    for (std::int64_t b = 0; b < d_.B; ++b) {
+    for (std::int64_t b = share.row_begin; b < share.row_end; ++b) {
       std::copy(s_.direct + b * d_.H + u.begin, s_.direct + b * d_.H + u.end, s_.dh + b * d_.H + u.begin);
     }
     if (recurrent_dropout_.none()) {
-      gemm_panels(d_.B, dR, ld, packed_, g0 * d_.H, g1 * d_.H, u.panel_begin, u.panel_end, s_.dh,
-                  d_.H, true);
+      recurrent_gemm(t, g0, g1, share, s_.dh, true);
       return;
     }
     const bool shared = recurrent_dropout_.shared();
     for (int g = g0; g < g1; ++g) {
       const int k0 = shared ? g0 : g, k1 = shared ? g1 : g + 1;
-      gemm_panels(d_.B, dR, ld, packed_, k0 * d_.H, k1 * d_.H, u.panel_begin, u.panel_end, s_.tmp,
-                  d_.H, false);
-      for (std::int64_t b = 0; b < d_.B; ++b) {
+      recurrent_gemm(t, k0, k1, share, s_.tmp, false);
+      for (std::int64_t b = share.row_begin; b < share.row_end; ++b) {
         const T* m = recurrent_mask(g, b);
         const T* tmp = s_.tmp + b * d_.H;
         T* dh = s_.dh + b * d_.H;
@@ -136,7 +148,7 @@ class BackwardPass {
     const std::int64_t H = d_.H;
     T* carry = s_.carry + b * H;
     T* dh = s_.dh + b * H;
-    T* dh_total = scratch(static_cast<int>(2 * d_.G));
+    T* dh_total = scratch(b, static_cast<int>(2 * d_.G));
     const T* dy = nullptr;
     if (opt_.return_sequences) dy = d_output_ + (b * d_.T + s) * H;
     else if (s == d_.T - 1) dy = d_output_ + b * H;
@@ -178,7 +190,7 @@ class BackwardPass {
     const std::int64_t n = u.end - u.begin, j0 = u.begin;
     const T* pre = reserve_.pre + row(b, t) * d_.GH;
     T* dpre = s_.d_pre + row(b, t) * d_.GH;
-    T *y = scratch(0), *dy = scratch(1);
+    T *y = scratch(b, 0), *dy = scratch(b, 1);
     activate_grad(cell_.activation, pre + j0, y + j0, dy + j0, n);
     for (std::int64_t j = u.begin; j < u.end; ++j) dpre[j] = dh[j] * dy[j];
     std::fill(s_.direct + b * d_.H + u.begin, s_.direct + b * d_.H + u.end, T(0));
@@ -189,9 +201,9 @@ class BackwardPass {
     const T* pre = reserve_.pre + row(b, t) * d_.GH;
     const T* c_prev = reserve_.c_prev + row(b, t) * H;
     T* dpre = s_.d_pre + row(b, t) * d_.GH;
-    T *i = scratch(0), *f = scratch(1), *g = scratch(2), *o = scratch(3);
-    T *di = scratch(4), *df = scratch(5), *dg = scratch(6), *d_o = scratch(7);
-    T *c = scratch(9), *tc = scratch(10), *dtc = scratch(11);
+    T *i = scratch(b, 0), *f = scratch(b, 1), *g = scratch(b, 2), *o = scratch(b, 3);
+    T *di = scratch(b, 4), *df = scratch(b, 5), *dg = scratch(b, 6), *d_o = scratch(b, 7);
+    T *c = scratch(b, 9), *tc = scratch(b, 10), *dtc = scratch(b, 11);
     activate_grad(cell_.recurrent_activation, pre + j0, i + j0, di + j0, n);
     activate_grad(cell_.recurrent_activation, pre + H + j0, f + j0, df + j0, n);
     activate_grad(cell_.activation, pre + 2 * H + j0, g + j0, dg + j0, n);
@@ -217,8 +229,8 @@ class BackwardPass {
     const T* pre = reserve_.pre + row(b, t) * d_.GH;
     const T* h_prev = reserve_.h_prev + row(b, t) * H;
     T* dpre = s_.d_pre + row(b, t) * d_.GH;
-    T *z = scratch(0), *r = scratch(1), *cand = scratch(2);
-    T *dz = scratch(3), *dr = scratch(4), *dcand = scratch(5);
+    T *z = scratch(b, 0), *r = scratch(b, 1), *cand = scratch(b, 2);
+    T *dz = scratch(b, 3), *dr = scratch(b, 4), *dcand = scratch(b, 5);
     activate_grad(cell_.recurrent_activation, pre + j0, z + j0, dz + j0, n);
     activate_grad(cell_.activation, pre + 2 * H + j0, cand + j0, dcand + j0, n);
     T* direct = s_.direct + b * H;
@@ -248,7 +260,7 @@ class BackwardPass {
     const T* pre = reserve_.pre + row(b, t) * d_.GH;
     const T* h_prev = reserve_.h_prev + row(b, t) * H;
     const T* m = recurrent_mask(2, b);
-    T *r = scratch(1), *dr = scratch(4);
+    T *r = scratch(b, 1), *dr = scratch(b, 4);
     activate_grad(cell_.recurrent_activation, pre + H + j0, r + j0, dr + j0, n);
     const T* q = s_.tmp + b * H;
     T* direct = s_.direct + b * H;

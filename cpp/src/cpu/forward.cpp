@@ -47,20 +47,23 @@ class ForwardPass {
     pack_recurrent_weights();
     init_states();
     const std::int64_t chunk = projection_chunk(d_, opt_.training);
-    const int loop = loop_threads<T>(d_.B, d_.H, d_.GH);
+    const LoopPlan plan = LoopPlan::make<T>(d_.B, d_.H, d_.GH);
     for (std::int64_t s0 = 0; s0 < d_.T; s0 += chunk) {
       const std::int64_t n = std::min(chunk, d_.T - s0);
       // Original time range [t_lo, t_lo + n) read by processing steps [s0, s0 + n).
       const std::int64_t t_lo = opt_.go_backwards ? d_.T - s0 - n : s0;
       T* proj = opt_.training ? reserve_.pre : s_.proj;
       project(t_lo, n, proj);
-#pragma omp parallel num_threads(loop)
+#pragma omp parallel num_threads(plan.threads)
       {
-        const UnitRange units = unit_range<T>(omp_get_thread_num(), omp_get_num_threads(), d_.H);
+        const LoopShare share =
+            loop_share<T>(plan, omp_get_thread_num(), omp_get_num_threads(), d_.B, d_.H);
         for (std::int64_t s = s0; s < s0 + n; ++s) {
           const std::int64_t t = opt_.go_backwards ? d_.T - 1 - s : s;
-          step(s, t, proj + (t - t_lo) * d_.GH, n * d_.GH, units);
+          step(s, t, proj + (t - t_lo) * d_.GH, n * d_.GH, share);
+          if (share.shared) {
 #pragma omp barrier
+          }
         }
       }
     }
@@ -128,10 +131,12 @@ class ForwardPass {
 
   // ---- the time loop ----------------------------------------------------------------------------
 
-  // The recurrent GEMM of gate g for this thread's units: recurrent[:, g] = A_g R_g.
-  void recurrent_gemm(int g, const T* A, const UnitRange& u) {
-    gemm_panels(d_.B, A, d_.H, packed_[g], 0, d_.H, u.panel_begin, u.panel_end,
-                s_.recurrent + g * d_.H, d_.GH, false);
+  // The recurrent GEMM of gate g for this thread's share: recurrent[rows, g] = A_g[rows] R_g.
+  // A is [B, H].
+  void recurrent_gemm(int g, const T* A, const LoopShare& share) {
+    gemm_panels(share.rows(), A + share.row_begin * d_.H, d_.H, packed_[g], 0, d_.H,
+                share.units.panel_begin, share.units.panel_end,
+                s_.recurrent + share.row_begin * d_.GH + g * d_.H, d_.GH, false);
   }
 
   // h_{t-1} as the recurrent GEMM of gate g sees it (recurrent dropout applied).
@@ -142,11 +147,13 @@ class ForwardPass {
     return s_.dropped_h[s & 1] + slot * d_.B * d_.H;
   }
 
-  void step(std::int64_t s, std::int64_t t, T* proj_t, std::int64_t proj_ld, const UnitRange& u) {
+  void step(std::int64_t s, std::int64_t t, T* proj_t, std::int64_t proj_ld,
+            const LoopShare& share) {
+    const UnitRange& u = share.units;
     const bool two_phase = cell_.kind == CellKind::gru && !cell_.reset_after;
     const int first_phase_gates = two_phase ? 2 : static_cast<int>(d_.G);
-    for (int g = 0; g < first_phase_gates; ++g) recurrent_gemm(g, gemm_input(s, g), u);
-    for (std::int64_t b = 0; b < d_.B; ++b) {
+    for (int g = 0; g < first_phase_gates; ++g) recurrent_gemm(g, gemm_input(s, g), share);
+    for (std::int64_t b = share.row_begin; b < share.row_end; ++b) {
       T* pre = proj_t + b * proj_ld;
       const T* rec = s_.recurrent + b * d_.GH;
       // The generic lambdas (auto j0, j1) keep the float-only fused rows out of the double build.
@@ -171,9 +178,11 @@ class ForwardPass {
       }
     }
     if (!two_phase) return;
+    if (share.shared) {
 #pragma omp barrier
-    recurrent_gemm(2, s_.reset_h, u);
-    for (std::int64_t b = 0; b < d_.B; ++b) {
+    }
+    recurrent_gemm(2, s_.reset_h, share);
+    for (std::int64_t b = share.row_begin; b < share.row_end; ++b) {
       T* pre = proj_t + b * proj_ld;
       const T* rec = s_.recurrent + b * d_.GH;
       by_packets<T>(u, [&](auto j0, auto j1) { gru_candidate_row_fused(s, t, b, pre, rec, j0, j1); },
@@ -191,7 +200,8 @@ class ForwardPass {
     }
   }
 
-  T* gate(int k) const { return s_.gates + k * d_.H; }
+  // Row b's scratch for gate k: [H].
+  T* gate(std::int64_t b, int k) const { return s_.gates + (b * (d_.G + 2) + k) * d_.H; }
 
   bool real_step(std::int64_t b, std::int64_t t) const { return !mask_ || mask_[b * d_.T + t]; }
 
@@ -230,15 +240,15 @@ class ForwardPass {
                       const UnitRange& u) {
     sum_pre(pre, rec, 0, 1, u, false);
     const std::int64_t n = u.end - u.begin;
-    activate(cell_.activation, pre + u.begin, gate(0) + u.begin, n);
-    commit_row(s, t, b, gate(0), u);
+    activate(cell_.activation, pre + u.begin, gate(b, 0) + u.begin, n);
+    commit_row(s, t, b, gate(b, 0), u);
   }
 
   void lstm_row(std::int64_t s, std::int64_t t, std::int64_t b, T* pre, const T* rec,
                 const UnitRange& u) {
     const std::int64_t H = d_.H, n = u.end - u.begin, j0 = u.begin;
     sum_pre(pre, rec, 0, 4, u, false);
-    T *i = gate(0), *f = gate(1), *g = gate(2), *o = gate(3), *c_new = gate(4), *h_new = gate(5);
+    T *i = gate(b, 0), *f = gate(b, 1), *g = gate(b, 2), *o = gate(b, 3), *c_new = gate(b, 4), *h_new = gate(b, 5);
     activate(cell_.recurrent_activation, pre + j0, i + j0, n);
     activate(cell_.recurrent_activation, pre + H + j0, f + j0, n);
     activate(cell_.activation, pre + 2 * H + j0, g + j0, n);
@@ -259,7 +269,7 @@ class ForwardPass {
                const UnitRange& u) {
     const std::int64_t H = d_.H, n = u.end - u.begin, j0 = u.begin;
     sum_pre(pre, rec, 0, 2, u, true);
-    T *z = gate(0), *r = gate(1), *cand = gate(2), *hh = gate(3);
+    T *z = gate(b, 0), *r = gate(b, 1), *cand = gate(b, 2), *hh = gate(b, 3);
     activate(cell_.recurrent_activation, pre + j0, z + j0, n);
     activate(cell_.recurrent_activation, pre + H + j0, r + j0, n);
     const T* bi = bias_in_ + 2 * H;
@@ -282,7 +292,7 @@ class ForwardPass {
   void gru_reset_gate_row(std::int64_t s, std::int64_t b, T* pre, const T* rec, const UnitRange& u) {
     const std::int64_t H = d_.H, n = u.end - u.begin, j0 = u.begin;
     sum_pre(pre, rec, 0, 2, u, false);
-    T* r = gate(1);
+    T* r = gate(b, 1);
     activate(cell_.recurrent_activation, pre + H + j0, r + j0, n);
     const T* h = gemm_input(s, 2) + b * H;
     T* rh = s_.reset_h + b * H;
@@ -294,7 +304,7 @@ class ForwardPass {
                          const UnitRange& u) {
     const std::int64_t H = d_.H, n = u.end - u.begin, j0 = u.begin;
     sum_pre(pre, rec, 2, 3, u, false);
-    T *z = gate(0), *cand = gate(2);
+    T *z = gate(b, 0), *cand = gate(b, 2);
     activate(cell_.recurrent_activation, pre + j0, z + j0, n);
     activate(cell_.activation, pre + 2 * H + j0, cand + j0, n);
     const T* h = s_.h[s & 1] + b * H;

@@ -1,6 +1,5 @@
-// How the time loop splits its work: each thread owns a contiguous range of units (whole GEMM
-// panels), for every gate, so the fused pointwise pass of a step needs no data from other threads
-// and one barrier per step suffices.
+// How the time loop splits its work among threads (LoopPlan, LoopShare), and the SIMD-packet
+// split of a thread's units (by_packets).
 #pragma once
 
 #include <algorithm>
@@ -51,6 +50,48 @@ UnitRange unit_range(int thread, int threads, std::int64_t units) {
   r.begin = std::min(units, r.panel_begin * kPanelWidth<T>);
   r.end = std::min(units, r.panel_end * kPanelWidth<T>);
   return r;
+}
+
+// How the time loop's threads share a step. Batch rows never exchange data, so when every thread
+// can take enough whole rows and the recurrent weights stay in the caches, each thread runs the
+// whole recurrence of its own rows: no barrier at all, so a core that a busy neighbour slows down
+// holds the other back only once per call, not once per step. Otherwise the threads split the
+// units (whole GEMM panels, all gates of a unit on one thread) of every row, which needs all of
+// h_{t-1}, hence one barrier per step.
+struct LoopPlan {
+  int threads;
+  bool by_rows;
+
+  template <typename T>
+  static LoopPlan make(std::int64_t batch, std::int64_t units, std::int64_t gate_columns) {
+    // Two full micro-tiles of rows (the GEMM reuses each weight panel across a thread's rows).
+    constexpr std::int64_t kMinRowsPerThread = 12;
+    const int threads = loop_threads<T>(batch, units, gate_columns);
+    const std::int64_t weight_bytes =
+        PackedPanels<T>::elements_for(units, gate_columns) * static_cast<std::int64_t>(sizeof(T));
+    const bool by_rows = threads > 1 && batch / threads >= kMinRowsPerThread &&
+                         weight_bytes <= PackedPanels<T>::kPrefetchBytes;
+    return {threads, by_rows};
+  }
+};
+
+// One thread's share of every step: units [units.begin, units.end) of rows [row_begin, row_end).
+struct LoopShare {
+  UnitRange units;
+  std::int64_t row_begin, row_end;
+  bool shared;  // other threads work on the same rows: a step ends with a barrier
+
+  std::int64_t rows() const { return row_end - row_begin; }
+};
+
+template <typename T>
+LoopShare loop_share(const LoopPlan& plan, int thread, int threads, std::int64_t batch,
+                     std::int64_t units) {
+  if (!plan.by_rows || threads == 1) {
+    return {unit_range<T>(thread, threads, units), 0, batch, threads > 1};
+  }
+  return {unit_range<T>(0, 1, units), batch * thread / threads, batch * (thread + 1) / threads,
+          false};
 }
 
 }  // namespace rnnkit::cpu

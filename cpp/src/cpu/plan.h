@@ -71,7 +71,7 @@ struct ForwardScratch {
   T* last_output;       // [B, H]
   T* dropped_h[2];      // [G, B, H] ping-pong h_{t-1} * recurrent_dropout[g]
   T* reset_h;           // [B, H] GRU reset_after=False: r * h_{t-1}, the candidate GEMM's input
-  T* gates;             // [G + 2, H] activated gates of one row (each thread owns its units)
+  T* gates;             // [B, G + 2, H] activated gates, per row (threads may split rows or units)
 
   static ForwardScratch carve(Arena& arena, const CellSpec& cell, const SequenceOptions& options,
                               const Dims& d) {
@@ -89,7 +89,7 @@ struct ForwardScratch {
     s.dropped_h[0] = arena.take<T>(d.G * d.B * d.H);
     s.dropped_h[1] = arena.take<T>(d.G * d.B * d.H);
     s.reset_h = arena.take<T>(d.B * d.H);
-    s.gates = arena.take<T>((d.G + 2) * d.H);
+    s.gates = arena.take<T>(d.B * (d.G + 2) * d.H);
     return s;
   }
 };
@@ -106,7 +106,7 @@ struct BackwardScratch {
   T* tmp;                 // [B, H]
   T* seq_x[2];            // [B, T, I] dropout-masked x, and one gate's d_x
   T* seq_h;               // [B, T, H] dropout-masked h_{t-1}, or GRU's r * h_{t-1}
-  T* gates;               // [2 * G + 6, H]
+  T* gates;               // [B, 2 * G + 6, H] per-row temporaries
 
   static BackwardScratch carve(Arena& arena, const CellSpec& cell, const Dims& d) {
     BackwardScratch s{};
@@ -122,7 +122,7 @@ struct BackwardScratch {
     s.seq_x[0] = arena.take<T>(rows * d.I);
     s.seq_x[1] = arena.take<T>(rows * d.I);
     s.seq_h = arena.take<T>(rows * d.H);
-    s.gates = arena.take<T>((2 * d.G + 6) * d.H);
+    s.gates = arena.take<T>(d.B * (2 * d.G + 6) * d.H);
     return s;
   }
 };
