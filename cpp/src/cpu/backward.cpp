@@ -39,8 +39,9 @@ class BackwardPass {
     packed_.data = s_.packed_recurrent_t;
     packed_.rows = d_.GH;
     packed_.cols = d_.H;
-    packed_.prefetch = PackedPanels<T>::elements_for(d_.GH, d_.H) * static_cast<std::int64_t>(sizeof(T)) >
-                       PackedPanels<T>::kPrefetchBytes;
+    const std::int64_t packed_bytes =
+        PackedPanels<T>::elements_for(d_.GH, d_.H) * static_cast<std::int64_t>(sizeof(T));
+    packed_.prefetch = packed_bytes > PackedPanels<T>::kPrefetchBytes;
     pack_panels(args_.recurrent_kernel.as<const T>(), 1, d_.GH, packed_);
     init_gradients();
     const LoopPlan plan = LoopPlan::make<T>(d_.B, d_.H, d_.GH);

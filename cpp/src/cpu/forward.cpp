@@ -248,7 +248,8 @@ class ForwardPass {
                 const UnitRange& u) {
     const std::int64_t H = d_.H, n = u.end - u.begin, j0 = u.begin;
     sum_pre(pre, rec, 0, 4, u, false);
-    T *i = gate(b, 0), *f = gate(b, 1), *g = gate(b, 2), *o = gate(b, 3), *c_new = gate(b, 4), *h_new = gate(b, 5);
+    T *i = gate(b, 0), *f = gate(b, 1), *g = gate(b, 2), *o = gate(b, 3);
+    T *c_new = gate(b, 4), *h_new = gate(b, 5);
     activate(cell_.recurrent_activation, pre + j0, i + j0, n);
     activate(cell_.recurrent_activation, pre + H + j0, f + j0, n);
     activate(cell_.activation, pre + 2 * H + j0, g + j0, n);
