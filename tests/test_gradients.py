@@ -381,7 +381,8 @@ def two_threads():
 @pytest.mark.parametrize("variant", VARIANTS, ids=VARIANT_IDS)
 @pytest.mark.parametrize("dropout", [None, "per_gate"])
 @pytest.mark.parametrize("B", [64, 16], ids=["split_rows", "split_units"])
-def test_threaded_sizes_bit_identical(rng, two_threads, variant, dropout, B):
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+def test_threaded_sizes_bit_identical(rng, two_threads, variant, dropout, B, dtype):
     """At these sizes two threads share the time loop (B = 64: 32 batch rows each; B = 16: half
     the units of every row each), every large GEMM and the bias gradient's columns. Which thread
     computes an element must not change its arithmetic: repeated calls, and one thread alone,
@@ -389,10 +390,10 @@ def test_threaded_sizes_bit_identical(rng, two_threads, variant, dropout, B):
     import rnnkit
     cell, reset_after = variant
     T, I, H = 10, 8, 256
-    args, kw = make_case(rng, cell, B, T, I, H, reset_after=reset_after, dtype=np.float32,
+    args, kw = make_case(rng, cell, B, T, I, H, reset_after=reset_after, dtype=dtype,
                          initial_state=True, mask="holes", recurrent_dropout=dropout)
     kw["return_sequences"] = True
-    w_out = rng.normal(size=(B, T, H)).astype(np.float32)
+    w_out = rng.normal(size=(B, T, H)).astype(dtype)
 
     def run():
         fwd = core.rnn_forward(*args, **kw, training=True)
@@ -401,7 +402,9 @@ def test_threaded_sizes_bit_identical(rng, two_threads, variant, dropout, B):
 
     first = run()
     ref = reference_forward(*args, **kw)[0]
-    np.testing.assert_allclose(first[0], ref, rtol=1e-4, atol=1e-5)
+    tight = dtype == np.float64
+    np.testing.assert_allclose(first[0], ref, rtol=1e-10 if tight else 1e-4,
+                               atol=1e-12 if tight else 1e-5)
     for trial in range(4):
         for a, b in zip(first, run()):
             np.testing.assert_array_equal(a, b, err_msg=f"call {trial + 2}")
