@@ -39,9 +39,7 @@ class BackwardPass {
     packed_.data = s_.packed_recurrent_t;
     packed_.rows = d_.GH;
     packed_.cols = d_.H;
-    const std::int64_t packed_bytes =
-        PackedPanels<T>::elements_for(d_.GH, d_.H) * static_cast<std::int64_t>(sizeof(T));
-    packed_.prefetch = packed_bytes > PackedPanels<T>::kPrefetchBytes;
+    packed_.prefetch = PackedPanels<T>::streamed(d_.GH, d_.H);
     pack_panels(args_.recurrent_kernel.as<const T>(), 1, d_.GH, packed_);
     init_gradients();
     const LoopPlan plan = LoopPlan::make<T>(d_.B, d_.H, d_.GH);
@@ -82,9 +80,7 @@ class BackwardPass {
   void step(std::int64_t s, std::int64_t t, const LoopShare& share) {
     const UnitRange& u = share.units;
     for (std::int64_t b = share.row_begin; b < share.row_end; ++b) pointwise_row(s, t, b, u);
-    if (share.shared) {
-#pragma omp barrier
-    }
+    share.sync();
     const bool two_phase = cell_.kind == CellKind::gru && !cell_.reset_after;
     if (two_phase) {
       recurrent_gemm(t, 2, 3, share, s_.tmp, false);
@@ -97,9 +93,7 @@ class BackwardPass {
         by_packets<T>(u, [&](auto j0, auto j1) { gru_reset_gate_row_fused(t, b, j0, j1); },
                    [&](const UnitRange& r) { gru_reset_gate_row(t, b, r); });
       }
-      if (share.shared) {
-#pragma omp barrier
-      }
+      share.sync();
     }
     recurrent_gradient(t, 0, two_phase ? 2 : static_cast<int>(d_.G), share);
   }

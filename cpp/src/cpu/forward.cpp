@@ -61,9 +61,7 @@ class ForwardPass {
         for (std::int64_t s = s0; s < s0 + n; ++s) {
           const std::int64_t t = opt_.go_backwards ? d_.T - 1 - s : s;
           step(s, t, proj + (t - t_lo) * d_.GH, n * d_.GH, share);
-          if (share.shared) {
-#pragma omp barrier
-          }
+          share.sync();
         }
       }
     }
@@ -79,8 +77,7 @@ class ForwardPass {
       packed_[g].data = s_.packed_recurrent + g * per_gate;
       packed_[g].rows = d_.H;
       packed_[g].cols = d_.H;
-      packed_[g].prefetch =
-          d_.G * per_gate * static_cast<std::int64_t>(sizeof(T)) > PackedPanels<T>::kPrefetchBytes;
+      packed_[g].prefetch = PackedPanels<T>::streamed(d_.H, d_.GH);
       pack_panels(recurrent_kernel_ + g * d_.H, d_.GH, 1, packed_[g]);
     }
   }
@@ -178,9 +175,7 @@ class ForwardPass {
       }
     }
     if (!two_phase) return;
-    if (share.shared) {
-#pragma omp barrier
-    }
+    share.sync();
     recurrent_gemm(2, s_.reset_h, share);
     for (std::int64_t b = share.row_begin; b < share.row_end; ++b) {
       T* pre = proj_t + b * proj_ld;

@@ -197,30 +197,6 @@ T* thread_buffer(int which, std::int64_t elements) {
   return b.data.get();
 }
 
-template <typename T>
-void pack_b_block(Operand<T> B, std::int64_t k0, std::int64_t kc, std::int64_t n0,
-                  std::int64_t nc, T* out) {
-  constexpr std::int64_t W = kPanelWidth<T>;
-  for (std::int64_t p = 0; p * W < nc; ++p) {
-    T* panel = out + p * kc * W;
-    const std::int64_t width = std::min(W, nc - p * W);
-    const T* first = B.data + k0 * B.row_stride + (n0 + p * W) * B.col_stride;
-    if (width == W && B.col_stride == 1) {  // rows of the panel are contiguous: plain copies
-      for (std::int64_t k = 0; k < kc; ++k) {
-        std::memcpy(panel + k * W, first + k * B.row_stride, W * sizeof(T));
-      }
-      continue;
-    }
-    for (std::int64_t k = 0; k < kc; ++k) {
-      const T* src = first + k * B.row_stride;
-      T* dst = panel + k * W;
-      std::int64_t j = 0;
-      for (; j < width; ++j) dst[j] = src[j * B.col_stride];
-      for (; j < W; ++j) dst[j] = T(0);
-    }
-  }
-}
-
 // Copies a kMaxRows x kc block of A (element (r, k) at src[r * rs + k * cs]) into a sliver, the
 // kMaxRows values of each k together. Fixed sizes, so the compiler unrolls and vectorizes.
 template <typename T>
@@ -285,7 +261,9 @@ void gemm_serial(std::int64_t M, std::int64_t N, std::int64_t K, Operand<T> A, O
     for (std::int64_t k0 = 0; k0 < K; k0 += kBlockK) {
       const std::int64_t kc = std::min(kBlockK, K - k0);
       const bool add = accumulate || k0 > 0;
-      pack_b_block(B, k0, kc, n0, nc, packed_b);
+      PackedPanels<T> block{packed_b, kc, nc};
+      pack_panels(B.data + k0 * B.row_stride + n0 * B.col_stride, B.row_stride, B.col_stride,
+                  block);
       for (std::int64_t m0 = 0; m0 < M; m0 += kBlockM) {
         const std::int64_t mc = std::min(kBlockM, M - m0);
         pack_a_block(A, m0, mc, k0, kc, packed_a);

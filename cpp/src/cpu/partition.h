@@ -67,10 +67,8 @@ struct LoopPlan {
     // Two full micro-tiles of rows (the GEMM reuses each weight panel across a thread's rows).
     constexpr std::int64_t kMinRowsPerThread = 12;
     const int threads = loop_threads<T>(batch, units, gate_columns);
-    const std::int64_t weight_bytes =
-        PackedPanels<T>::elements_for(units, gate_columns) * static_cast<std::int64_t>(sizeof(T));
     const bool by_rows = threads > 1 && batch / threads >= kMinRowsPerThread &&
-                         weight_bytes <= PackedPanels<T>::kPrefetchBytes;
+                         !PackedPanels<T>::streamed(units, gate_columns);
     return {threads, by_rows};
   }
 };
@@ -82,6 +80,13 @@ struct LoopShare {
   bool shared;  // other threads work on the same rows: a step ends with a barrier
 
   std::int64_t rows() const { return row_end - row_begin; }
+
+  // Waits for the threads that share these rows (none with the row split).
+  void sync() const {
+    if (shared) {
+#pragma omp barrier
+    }
+  }
 };
 
 template <typename T>
