@@ -86,21 +86,46 @@ def test_register_function():
                                "registered_name": "Fns>scaled_tanh"}) is scaled_tanh
 
 
-def test_duplicate_registration_errors_but_same_object_is_fine():
+def test_registering_a_name_again_replaces_the_entry():
+    # Keras 3: re-registering (a notebook cell re-run) silently replaces the entry.
     @saving.register_keras_serializable(package="Dup")
     class A:
         def get_config(self):
             return {}
 
+    old = A
     saving.register_keras_serializable(package="Dup")(A)  # same object again: fine
+    assert saving.get_registered_object("Dup>A") is A
 
-    class B:
+    @saving.register_keras_serializable(package="Dup")
+    class A:  # noqa: F811 -- the re-run cell
         def get_config(self):
             return {}
 
-    with pytest.raises(ValueError, match="'Dup>A' is already registered"):
-        saving.register_keras_serializable(package="Dup", name="A")(B)
+        @classmethod
+        def from_config(cls, config):
+            return cls()
+
+    assert A is not old
     assert saving.get_registered_object("Dup>A") is A
+    assert saving.get_registered_name(A) == "Dup>A"
+    assert saving.get_registered_name(old) == "Dup>A"  # the old class keeps its name
+    assert saving.deserialize({"module": None, "class_name": "A", "config": {},
+                               "registered_name": "Dup>A"}).__class__ is A
+
+    # the same class under a second name: both names resolve, the newest is its name
+    saving.register_keras_serializable(package="Dup2", name="Other")(A)
+    assert saving.get_registered_object("Dup>A") is A
+    assert saving.get_registered_object("Dup2>Other") is A
+    assert saving.get_registered_name(A) == "Dup2>Other"
+
+    # a function may take over a class's name
+    def fn(x):
+        return x
+
+    saving.register_keras_serializable(package="Dup", name="A")(fn)
+    assert saving.get_registered_object("Dup>A") is fn
+    assert saving.get_custom_objects()["Dup>A"] is fn
 
 
 def test_register_class_without_get_config_errors():

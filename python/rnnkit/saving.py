@@ -113,7 +113,8 @@ def register_keras_serializable(package="Custom", name=None):
     """Decorator registering a class or function under `"package>name"`.
 
     `name` defaults to the object's `__name__`. Classes must define `get_config()`.
-    Registering a name that is already taken by a different object raises ValueError.
+    Registering a name again replaces its entry silently (re-running a notebook cell that
+    defines the class), as Keras does: `get_registered_object` then returns the new object.
 
         @rnnkit.saving.register_keras_serializable(package="MyPkg")
         class MinCell(rnnkit.layers.Layer):
@@ -128,12 +129,8 @@ def register_keras_serializable(package="Custom", name=None):
         registered_name = f"{package}>{obj_name}"
         if inspect.isclass(arg) and not hasattr(arg, "get_config"):
             raise ValueError("Cannot register a class that does not have a get_config() method.")
-        existing = _GLOBAL_CUSTOM_OBJECTS.get(registered_name)
-        if existing is not None and existing is not arg:
-            raise ValueError(
-                f"Name '{registered_name}' is already registered to {existing!r}; cannot "
-                f"register {arg!r} under the same name. Choose a different package/name "
-                "combination.")
+        # A name registered again (a notebook cell re-run) now means the new object, as in
+        # Keras; the old object keeps its name for get_registered_name.
         _GLOBAL_CUSTOM_OBJECTS[registered_name] = arg
         _GLOBAL_CUSTOM_NAMES[arg] = registered_name
         return arg
