@@ -168,11 +168,12 @@ if os.path.exists(MNIST):
     noncudnn_model.fit(x_train, y_train, validation_data=(x_test, y_test),
                        batch_size=batch_size, epochs=1)
 
-    # Predictions of a model built for inference with the trained weights.
-    cpu_model = build_model(allow_cudnn_kernel=True)
-    cpu_model.set_weights(model.get_weights())
-    result = ops.argmax(cpu_model.predict_on_batch(ops.expand_dims(sample, 0)), axis=1)
-    print(f"Predicted result is: {result}, target result is: {sample_label}")
+    # The same model can run inference on the CPU; the device annotation forces the placement.
+    with keras.device("CPU:0"):
+        cpu_model = build_model(allow_cudnn_kernel=True)
+        cpu_model.set_weights(model.get_weights())
+        result = ops.argmax(cpu_model.predict_on_batch(ops.expand_dims(sample, 0)), axis=1)
+        print(f"Predicted result is: {result}, target result is: {sample_label}")
 else:
     print(f"skipped: the MNIST subset {MNIST} is not here")
 

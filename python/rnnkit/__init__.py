@@ -11,6 +11,7 @@ from rnnkit import (activations, callbacks, constraints, datasets, initializers,
                     ops, optimizers, random, regularizers, saving, tree, utils)
 from rnnkit import autodiff, layers, models
 from rnnkit.models import Input, Model, Sequential
+from rnnkit.placement import device
 from rnnkit.autodiff import GradientTape, Tensor
 from rnnkit.initializers import Initializer
 from rnnkit.losses import Loss
@@ -22,6 +23,6 @@ from rnnkit.variables import Variable
 __version__ = "0.1.0"
 
 __all__ = ["GradientTape", "Input", "Model", "Sequential", "Initializer", "Loss", "Metric", "Optimizer", "Regularizer", "Tensor", "Variable", "activations",
-           "autodiff", "callbacks", "datasets", "losses", "metrics", "optimizers", "constraints", "core", "get_num_threads",
+           "autodiff", "callbacks", "datasets", "device", "losses", "metrics", "optimizers", "constraints", "core", "get_num_threads",
            "initializers", "layers", "models", "ops", "random", "regularizers", "saving",
            "set_num_threads", "tree", "utils", "__version__"]
