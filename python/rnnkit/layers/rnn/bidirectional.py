@@ -16,11 +16,17 @@ def _copy_layer(layer, name, **overrides):
     try:
         return type(layer).from_config(config)
     except Exception as error:  # a user's layer or cell without a usable get_config
-        raise ValueError(
+        # Keras raises TypeError (it cannot deserialize the copy); ValueError as before.
+        from rnnkit.saving import DeserializationError
+        raise DeserializationError(
             f"Bidirectional copies the layer it wraps from its config, and "
             f"{type(layer).__name__}.from_config(get_config()) failed: {error}. Give the layer "
             f"(and its cell) a complete `get_config()`, or pass `backward_layer` yourself."
         ) from error
+
+
+class NotAnRNNLayerError(TypeError, ValueError):
+    """Bidirectional was given a layer it cannot run backwards (one without `go_backwards`)."""
 
 
 class Bidirectional(Layer):
@@ -30,7 +36,7 @@ class Bidirectional(Layer):
         layer: an RNN layer (SimpleRNN, GRU, LSTM or RNN). It is copied from its config, not
             used itself: the halves are named `forward_<name>` and `backward_<name>`.
         merge_mode: "concat" (default), "sum", "mul", "ave", or None (a list of both outputs).
-        weights: accepted and ignored, as in Keras.
+        weights: a list of arrays; accepted and ignored, as in Keras.
         backward_layer: optional; used as is. It must have the opposite `go_backwards` and the
             same `return_sequences`, `return_state` and `stateful`.
     """
@@ -45,12 +51,30 @@ class Bidirectional(Layer):
         if merge_mode not in MERGE_MODES:
             raise ValueError(f"Invalid merge mode. Received: {merge_mode}. Merge mode should be "
                              'one of {"sum", "mul", "ave", "concat", None}')
+        if weights is not None and not hasattr(weights, "__len__"):
+            raise TypeError("`weights` must be a list of arrays (the forward layer's, then the "
+                            f"backward layer's). Received: weights={weights!r}")
+        if backward_layer is None and not hasattr(layer, "go_backwards"):
+            # Keras fails here too, rebuilding the layer with go_backwards=True: a TypeError
+            # (Dense, a cell) or ValueError (a layer passing **kwargs on to Layer).
+            raise NotAnRNNLayerError(
+                f"Bidirectional could not make a backward copy of {layer.name!r} "
+                f"({type(layer).__name__}): it has no `go_backwards` argument. Wrap an RNN layer "
+                "(LSTM, GRU, SimpleRNN, or RNN(cell) for a cell).")
         # The wrapper computes in the wrapped layer's dtype unless told otherwise.
         kwargs.setdefault("dtype", layer.dtype)
         super().__init__(**kwargs)
         base_name = layer.name[len("forward_"):] if layer.name.startswith("forward_") \
             else layer.name
         self.forward_layer = _copy_layer(layer, "forward_" + base_name)
+        for role, half in (("forward layer", self.forward_layer),
+                           ("`backward_layer`", backward_layer)):
+            if half is not None and not hasattr(half, "go_backwards"):
+                # Keras: AttributeError, reading the attribute.
+                raise AttributeError(
+                    f"The {role} of Bidirectional must be an RNN layer: "
+                    f"{type(half).__name__} object {half.name!r} has no attribute "
+                    "'go_backwards'.")
         if backward_layer is None:
             self.backward_layer = _copy_layer(layer, "backward_" + base_name,
                                               go_backwards=not layer.go_backwards)
