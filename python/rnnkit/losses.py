@@ -39,7 +39,7 @@ import warnings
 
 import numpy as np
 
-from rnnkit import ops
+from rnnkit import masking, ops
 from rnnkit import saving as _saving
 from rnnkit.autodiff import record, unwrap
 
@@ -385,6 +385,16 @@ def reduce_values(values, sample_weight=None, reduction="sum_over_batch_size"):
     return loss
 
 
+def _align_leading(sample_weight, shape):
+    """Per-sample weights against per-timestep values (or masks) weigh every step of their
+    sample: align them on the leading axes. (Keras fails to broadcast `(B,)` against `(B, T)`;
+    rnnkit gives it this meaning.)"""
+    ws = _shape(sample_weight)
+    if len(ws) < len(shape) and tuple(shape[:len(ws)]) == ws:
+        return ops.reshape(sample_weight, ws + (1,) * (len(shape) - len(ws)))
+    return sample_weight
+
+
 def _apply_mask(sample_weight, mask, dtype, reduction):
     """Fold a mask into the sample weights (masked values weigh 0; for the averaging
     reductions the unmasked ones weigh total / valid)."""
@@ -398,7 +408,7 @@ def _apply_mask(sample_weight, mask, dtype, reduction):
     if sample_weight is None:
         return mask
     mask, sample_weight = squeeze_or_expand_to_same_rank(mask, sample_weight)
-    return ops.multiply(sample_weight, mask)
+    return ops.multiply(_align_leading(sample_weight, mask.shape), mask)
 
 
 def reduce_weighted_values(values, sample_weight=None, mask=None,
@@ -412,10 +422,7 @@ def reduce_weighted_values(values, sample_weight=None, mask=None,
     sample_weight = _apply_mask(sample_weight, mask, dtype, reduction)
     if sample_weight is not None:
         values, sample_weight = squeeze_or_expand_to_same_rank(values, sample_weight)
-        vs, ws = _shape(values), _shape(sample_weight)
-        if len(ws) < len(vs) and vs[:len(ws)] == ws:
-            # Per-sample weights on per-timestep losses: align on the leading axes.
-            sample_weight = ops.reshape(sample_weight, ws + (1,) * (len(vs) - len(ws)))
+        sample_weight = _align_leading(sample_weight, _shape(values))
         try:
             np.broadcast_shapes(_shape(values), _shape(sample_weight))
         except ValueError:
@@ -454,8 +461,11 @@ class Loss:
         return self._dtype
 
     def __call__(self, y_true, y_pred, sample_weight=None, *, mask=None):
-        """The reduced loss. `mask` (an rnnkit extension; Keras reads it from `y_pred`'s
-        `_keras_mask`) is a boolean array of the shape of the per-sample losses."""
+        """The reduced loss. The mask attached to `y_pred` (a model output's, see
+        `rnnkit.masking`) leaves the masked values out, as Keras' `_keras_mask` does; `mask`
+        (an rnnkit extension) passes one explicitly instead."""
+        if mask is None:
+            mask = masking.get_keras_mask(y_pred)
         y_pred = _convert(y_pred, self._dtype)
         dtype = ops.dtype(y_pred)
         y_true = _convert(y_true, dtype)
@@ -588,6 +598,8 @@ class SparseCategoricalCrossentropy(_BuiltinLossWrapper):
                          from_logits=from_logits, ignore_class=ignore_class, axis=axis)
 
     def __call__(self, y_true, y_pred, sample_weight=None, *, mask=None):
+        if mask is None:
+            mask = masking.get_keras_mask(y_pred)
         if self.from_logits and sample_weight is None and mask is None and \
                 self.ignore_class is None and self.reduction == "sum_over_batch_size" and \
                 self._dtype is None:

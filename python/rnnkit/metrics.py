@@ -31,6 +31,7 @@ import numpy as np
 from rnnkit import initializers as _initializers
 from rnnkit import losses as _losses
 from rnnkit import saving as _saving
+from rnnkit import masking
 from rnnkit.autodiff import unwrap
 from rnnkit.losses import (binary_crossentropy, categorical_crossentropy, huber,
                            mean_absolute_error, mean_squared_error,
@@ -223,6 +224,8 @@ class MeanMetricWrapper(Mean):
         self._fn_kwargs = kwargs
 
     def update_state(self, y_true, y_pred, sample_weight=None, mask=None):
+        if mask is None:
+            mask = masking.get_keras_mask(y_pred)
         values = _np(self._fn(_np(y_true), _np(y_pred), **self._fn_kwargs))
         if mask is not None:
             mask = _np(mask).astype(self.dtype)

@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from rnnkit import ops, tree
+from rnnkit import masking, ops, tree
 
 
 def _to_array(value):
@@ -71,6 +71,19 @@ def _class_weights(y, class_weight):
     return weights
 
 
+class _CompiledOutput:
+    """One model output as compiled: its loss, loss weight and metrics ((log key, metric))."""
+
+    __slots__ = ("name", "loss_fn", "loss_weight", "metrics", "weighted_metrics")
+
+    def __init__(self, name, loss_fn, loss_weight, metrics, weighted_metrics):
+        self.name = name
+        self.loss_fn = loss_fn
+        self.loss_weight = loss_weight
+        self.metrics = metrics
+        self.weighted_metrics = weighted_metrics
+
+
 class Trainer:
     """Training methods shared by every model."""
 
@@ -85,6 +98,10 @@ class Trainer:
                 weighted_metrics=None, run_eagerly=False, steps_per_execution=1,
                 jit_compile="auto", auto_scale_loss=True):
         from rnnkit import optimizers
+        for what, spec in (("metrics", metrics), ("weighted_metrics", weighted_metrics)):
+            if spec and not isinstance(spec, (list, tuple, dict)):
+                raise ValueError(f"Expected `{what}` argument to be a list, tuple, or dict. "
+                                 f"Received instead: {what}={spec} of type {type(spec)}")
         self.optimizer = optimizers.get(optimizer)
         self.loss = loss
         self.loss_weights = loss_weights
@@ -104,8 +121,10 @@ class Trainer:
         return list(names) if names else ["output"]
 
     def _setup_outputs(self, y, y_pred):
-        """Per output: (name, loss function, loss weight, [metrics]), from the compile args."""
-        from rnnkit import losses, metrics
+        """Per output: its loss function and weight, its metrics and weighted metrics, and the
+        log key of each metric (Keras' names: `<output>_<metric>` for several outputs, and
+        `weighted_<metric>` where a weighted metric's name is already taken)."""
+        from rnnkit import losses
         preds = tree.flatten(y_pred)
         names = self._output_names()
         if len(names) != len(preds):
@@ -131,32 +150,73 @@ class Trainer:
             raise ValueError("No loss to compute: pass `loss=` to `compile()`.")
         weights = per_output(self.loss_weights, "loss_weights", 1.0) \
             if self.loss_weights is not None else [1.0] * len(preds)
-        metric_specs = self._metric_specs
-        if isinstance(metric_specs, dict):
-            metric_lists = per_output(metric_specs, "metrics", [])
-        elif isinstance(metric_specs, (list, tuple)) and not single and metric_specs and \
-                all(isinstance(m, (list, tuple)) for m in metric_specs):
-            metric_lists = per_output(list(metric_specs), "metrics")
-        else:
-            metric_lists = [list(metric_specs or [])] * len(preds)
         targets = self._align_targets(y, names, len(preds))
+        metric_sets = [
+            self._metric_lists(spec, what, names, targets, preds)
+            for spec, what in ((self._metric_specs, "metrics"),
+                               (self._weighted_metric_specs, "weighted_metrics"))]
+        taken = set()
+
+        def log_key(output, metric, weighted):
+            key = metric.name if single else f"{output}_{metric.name}"
+            if key in taken:
+                if weighted:
+                    key = f"weighted_{metric.name}" if single else \
+                        f"{output}_weighted_{metric.name}"
+                base, index = key, 1
+                while key in taken:
+                    key, index = f"{base}_{index}", index + 1
+            taken.add(key)
+            return key
+
         outputs = []
-        for i, (name, loss_spec, weight, metric_list) in enumerate(
-                zip(names, loss_specs, weights, metric_lists)):
+        for i, (name, loss_spec, weight) in enumerate(zip(names, loss_specs, weights)):
             loss_fn = None if loss_spec is None else losses.get(loss_spec)
             if loss_fn is not None and not isinstance(loss_fn, losses.Loss):
                 loss_fn = losses.LossFunctionWrapper(loss_fn)
-            resolved = []
-            for spec in (metric_list if isinstance(metric_list, (list, tuple)) else [metric_list]):
-                if spec is None:
-                    continue
-                metric = metrics.get_metric(spec, np.shape(targets[i]),
-                                            np.shape(_to_array(preds[i])))
-                if not single:
-                    metric.name = f"{name}_{metric.name}"
-                resolved.append(metric)
-            outputs.append((name, loss_fn, float(weight), resolved))
+            outputs.append(_CompiledOutput(name, loss_fn, float(weight), [], []))
+        # Keys in Keras' order: every output's plain metrics, then the weighted ones.
+        for weighted, metric_lists in enumerate(metric_sets):
+            for output, metric_list in zip(outputs, metric_lists):
+                tracked = output.weighted_metrics if weighted else output.metrics
+                tracked.extend((log_key(output.name, m, weighted), m) for m in metric_list)
         self._compiled_outputs = outputs
+
+    @staticmethod
+    def _metric_lists(spec, what, names, targets, preds):
+        """`compile(metrics=...)` or `weighted_metrics=...` -> one list of metrics per output.
+
+        Keras 3's rules: with one output every metric applies to it; with several, a list or
+        tuple has one entry (a metric or a list of them) per output, or a dict maps output
+        names to entries."""
+        from rnnkit import metrics
+        if not spec:
+            return [[] for _ in preds]
+        if not isinstance(spec, (list, tuple, dict)):
+            raise ValueError(f"Expected `{what}` argument to be a list, tuple, or dict. "
+                             f"Received instead: {what}={spec} of type {type(spec)}")
+        if len(preds) == 1:
+            entries = [tree.flatten(spec)]
+        elif isinstance(spec, dict):
+            unknown = set(spec) - set(names)
+            if unknown:
+                raise ValueError(f"Invalid `{what}`: unknown output name(s) {sorted(unknown)}; "
+                                 f"the model's outputs are {names}. Received: {what}={spec}")
+            entries = [spec.get(name) for name in names]
+        elif len(spec) == len(preds):
+            entries = list(spec)
+        else:
+            raise ValueError(
+                f"Invalid `{what}`: the model has {len(preds)} outputs {names}, so `{what}` must "
+                f"be a dict by output name or a list with one entry per output; got {len(spec)} "
+                f"entries. Received: {what}={spec}")
+        lists = []
+        for entry, target, pred in zip(entries, targets, preds):
+            entry = [] if entry is None else (list(entry) if isinstance(entry, (list, tuple))
+                                              else [entry])
+            lists.append([metrics.get_metric(m, np.shape(target), np.shape(_to_array(pred)))
+                          for m in entry if m is not None])
+        return lists
 
     def _align_targets(self, y, names, count):
         if isinstance(y, dict):
@@ -173,40 +233,63 @@ class Trainer:
                              f"arrays (or a dict by output name); got {type(y).__name__}")
         return list(y)
 
+    def _all_metrics(self):
+        """(log key, metric) of every compiled metric, in Keras' log order."""
+        outputs = self._compiled_outputs or []
+        return [item for out in outputs for item in out.metrics] + \
+            [item for out in outputs for item in out.weighted_metrics]
+
     @property
     def metrics_names(self):
-        names = [m.name for out in (self._compiled_outputs or []) for m in out[3]]
-        return ["loss"] + names
+        """The names of the values `evaluate` / `*_on_batch` return as a list, in that order:
+        the loss, the metrics logged under their own names, each output's loss, then the
+        other logged names sorted (Keras' order, without the repeats Keras gives when a
+        weighted metric shares a plain metric's name)."""
+        outputs = self._compiled_outputs or []
+        keys = [key for key, _ in self._all_metrics()]
+        losses = [f"{out.name}_loss" for out in outputs] if len(outputs) > 1 else []
+        first = ["loss"] + [key for key, metric in self._all_metrics()
+                            if key == metric.name] + losses
+        return first + sorted(set(keys) - set(first))
 
     def _reset_metrics(self):
         self._loss_sums = {}
         self._loss_count = 0.0
-        for _, _, _, metric_list in self._compiled_outputs or []:
-            for metric in metric_list:
-                metric.reset_state()
+        for _, metric in self._all_metrics():
+            metric.reset_state()
 
     reset_metrics = _reset_metrics
 
     def _compute_losses(self, y, y_pred, sample_weight):
+        """The weighted sum of the outputs' losses. Each loss reads its output's mask (attached
+        to the prediction by the model) and leaves the masked timesteps out."""
         preds = tree.flatten(y_pred)
-        targets = self._align_targets(y, [o[0] for o in self._compiled_outputs], len(preds))
+        targets = self._align_targets(y, [o.name for o in self._compiled_outputs], len(preds))
         total = None
         per_output = {}
-        for (name, loss_fn, weight, _), target, pred in zip(self._compiled_outputs, targets,
-                                                           preds):
-            if loss_fn is None:
+        for output, target, pred in zip(self._compiled_outputs, targets, preds):
+            if output.loss_fn is None:
                 continue
-            value = loss_fn(target, pred, sample_weight=sample_weight)
-            per_output[name] = value
-            term = value if weight == 1.0 else ops.multiply(value, weight)
+            value = output.loss_fn(target, pred, sample_weight=sample_weight)
+            per_output[output.name] = value
+            term = value if output.loss_weight == 1.0 else ops.multiply(value, output.loss_weight)
             total = term if total is None else ops.add(total, term)
         return total, per_output
 
     def _update_metrics(self, y, y_pred, sample_weight):
-        preds = [_to_array(p) for p in tree.flatten(y_pred)]
-        targets = self._align_targets(y, [o[0] for o in self._compiled_outputs], len(preds))
-        for (_, _, _, metric_list), target, pred in zip(self._compiled_outputs, targets, preds):
-            for metric in metric_list:
+        """`metrics` see no sample weights, `weighted_metrics` see them (and class weights);
+        both leave out the timesteps the output's mask hides."""
+        preds = []
+        for pred in tree.flatten(y_pred):
+            array = _to_array(pred)
+            if array is not pred:
+                masking.set_keras_mask(array, masking.get_keras_mask(pred))
+            preds.append(array)
+        targets = self._align_targets(y, [o.name for o in self._compiled_outputs], len(preds))
+        for output, target, pred in zip(self._compiled_outputs, targets, preds):
+            for _, metric in output.metrics:
+                metric.update_state(target, pred)
+            for _, metric in output.weighted_metrics:
                 metric.update_state(target, pred, sample_weight=sample_weight)
 
     def _track_loss(self, total, per_output, count):
@@ -218,14 +301,12 @@ class Trainer:
         self._loss_count += count
 
     def _logs(self):
-        logs = {}
-        for _, _, _, metric_list in self._compiled_outputs or []:
-            for metric in metric_list:
-                logs[metric.name] = _float(metric.result())
+        """The losses and metrics by name, sorted by name as Keras logs them."""
         count = max(self._loss_count, 1.0)
-        for key, value in self._loss_sums.items():
-            logs[key] = value / count
-        return logs
+        logs = {key: value / count for key, value in self._loss_sums.items()}
+        for key, metric in self._all_metrics():
+            logs[key] = _float(metric.result())
+        return dict(sorted(logs.items()))
 
     # -- one batch -------------------------------------------------------------------------------
     def _train_batch(self, x, y, sample_weight):
@@ -282,7 +363,7 @@ class Trainer:
     def _format_result(self, logs, return_dict):
         if return_dict:
             return logs
-        ordered = [logs["loss"]] + [v for k, v in logs.items() if k != "loss"]
+        ordered = [logs[key] for key in self.metrics_names if key in logs]
         return ordered[0] if len(ordered) == 1 else ordered
 
     def _prepare(self, x, y, sample_weight, class_weight):
