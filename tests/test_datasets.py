@@ -260,3 +260,17 @@ def test_cache_dir(tmp_path, monkeypatch):
     monkeypatch.delenv("RNNKIT_HOME")
     monkeypatch.setenv("HOME", str(tmp_path / "user"))
     assert mnist.cache_dir() == str(tmp_path / "user" / ".rnnkit" / "datasets")
+
+
+def test_import_rnnkit_leaves_download_modules_unloaded():
+    """`import rnnkit` imports no module that only a data set download (or a CSV log) needs."""
+    import subprocess
+    import sys
+    code = ("import sys, rnnkit; print(sorted(m for m in ('urllib.request', 'http.client', "
+            "'ssl', 'email', 'csv', 'rnnkit.datasets.mnist') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+    # The loader is still one attribute away.
+    code = "import rnnkit; print(rnnkit.datasets.mnist.load_data.__name__)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "load_data"

@@ -28,7 +28,6 @@ steps=n_batches)`. The validation run inside `fit` should be given the fit's own
 
 from __future__ import annotations
 
-import csv
 import inspect
 import os
 import warnings
@@ -953,6 +952,7 @@ class CSVLogger(Callback):
         if self.keys is None:
             self.keys = sorted(logs.keys())
         if self.writer is None:
+            import csv   # only CSVLogger needs it
             self.writer = csv.DictWriter(self.csv_file, fieldnames=["epoch"] + self.keys,
                                          delimiter=self.sep)
             if self.append_header:

@@ -1,5 +1,21 @@
-"""Small data sets (`keras.datasets`): `rnnkit.datasets.mnist.load_data()`."""
+"""Small data sets (`keras.datasets`): `rnnkit.datasets.mnist.load_data()`.
 
-from rnnkit.datasets import mnist
+The loaders are imported on first use, so `import rnnkit` does not pull in what only a download
+needs (urllib, http, ssl).
+"""
+
+import importlib
 
 __all__ = ["mnist"]
+
+
+def __getattr__(name):
+    if name in __all__:
+        module = importlib.import_module(f"rnnkit.datasets.{name}")
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'rnnkit.datasets' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + __all__)

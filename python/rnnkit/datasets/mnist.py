@@ -29,8 +29,6 @@ import gzip
 import hashlib
 import os
 import shutil
-import urllib.error
-import urllib.request
 import warnings
 
 import numpy as np
@@ -72,6 +70,7 @@ def _sha256(path, chunk=1 << 20):
 
 def _download(url, dest, timeout=DOWNLOAD_TIMEOUT):
     """Fetch `url` into the file `dest` (network errors propagate)."""
+    import urllib.request   # only a download needs it
     with urllib.request.urlopen(url, timeout=timeout) as response, open(dest, "wb") as f:
         shutil.copyfileobj(response, f, 1 << 20)
 
@@ -100,7 +99,7 @@ def _fetch(fname):
     partial = dest + ".part"
     try:
         _download(ORIGIN, partial)
-    except (urllib.error.URLError, OSError) as e:
+    except OSError as e:   # urllib.error.URLError included
         if os.path.exists(partial):
             os.remove(partial)
         reason = getattr(e, "reason", None) or e
