@@ -2,25 +2,25 @@
 `import rnnkit as keras` (and `keras.ops` where the guide uses `tf.*`).
 
 The models are built so that `summary()` prints their shapes and parameter totals. The MNIST
-section reads the project's MNIST subset (`../shared/data/mnist_5k.csv.gz`) and is skipped where
-it is absent. `--small` shortens the training runs (for CI).
+section reads `--data PATH`, else the project's 5,000-image subset where a checkout has it beside
+the repository, else Keras' MNIST, downloaded once (see `mnist_data.py`). `--small` shortens
+the training runs (for CI).
 
-    python examples/guide.py [--small]
+    python examples/guide.py [--small] [--data PATH]
 """
 
 import argparse
-import os
 
 import numpy as np
 
 import rnnkit as keras
 from rnnkit import layers, ops
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-MNIST = os.path.join(HERE, "..", "..", "shared", "data", "mnist_5k.csv.gz")
+import mnist_data
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--small", action="store_true", help="short training runs (CI)")
+mnist_data.add_argument(parser)
 args = parser.parse_args()
 
 
@@ -141,41 +141,37 @@ def build_model(allow_cudnn_kernel=True):
     return model
 
 
-if os.path.exists(MNIST):
-    mnist = keras.datasets.mnist
-    (x_train, y_train), (x_test, y_test) = mnist.load_data(MNIST)
-    x_train, x_test = x_train / 255.0, x_test / 255.0
-    if args.small:
-        x_train, y_train, x_test, y_test = x_train[:640], y_train[:640], x_test[:128], y_test[:128]
-    sample, sample_label = x_train[0], y_train[0]
+(x_train, y_train), (x_test, y_test) = mnist_data.load(args.data)
+x_train, x_test = x_train / 255.0, x_test / 255.0
+if args.small:
+    x_train, y_train, x_test, y_test = x_train[:640], y_train[:640], x_test[:128], y_test[:128]
+sample, sample_label = x_train[0], y_train[0]
 
-    model = build_model(allow_cudnn_kernel=True)
-    model.compile(
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        optimizer="sgd",
-        metrics=["accuracy"],
-    )
-    model.fit(x_train, y_train, validation_data=(x_test, y_test), batch_size=batch_size,
-              epochs=1)
+model = build_model(allow_cudnn_kernel=True)
+model.compile(
+    loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    optimizer="sgd",
+    metrics=["accuracy"],
+)
+model.fit(x_train, y_train, validation_data=(x_test, y_test), batch_size=batch_size,
+          epochs=1)
 
-    noncudnn_model = build_model(allow_cudnn_kernel=False)
-    noncudnn_model.set_weights(model.get_weights())
-    noncudnn_model.compile(
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        optimizer="sgd",
-        metrics=["accuracy"],
-    )
-    noncudnn_model.fit(x_train, y_train, validation_data=(x_test, y_test),
-                       batch_size=batch_size, epochs=1)
+noncudnn_model = build_model(allow_cudnn_kernel=False)
+noncudnn_model.set_weights(model.get_weights())
+noncudnn_model.compile(
+    loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    optimizer="sgd",
+    metrics=["accuracy"],
+)
+noncudnn_model.fit(x_train, y_train, validation_data=(x_test, y_test),
+                   batch_size=batch_size, epochs=1)
 
-    # The same model can run inference on the CPU; the device annotation forces the placement.
-    with keras.device("CPU:0"):
-        cpu_model = build_model(allow_cudnn_kernel=True)
-        cpu_model.set_weights(model.get_weights())
-        result = ops.argmax(cpu_model.predict_on_batch(ops.expand_dims(sample, 0)), axis=1)
-        print(f"Predicted result is: {result}, target result is: {sample_label}")
-else:
-    print(f"skipped: the MNIST subset {MNIST} is not here")
+# The same model can run inference on the CPU; the device annotation forces the placement.
+with keras.device("CPU:0"):
+    cpu_model = build_model(allow_cudnn_kernel=True)
+    cpu_model.set_weights(model.get_weights())
+    result = ops.argmax(cpu_model.predict_on_batch(ops.expand_dims(sample, 0)), axis=1)
+    print(f"Predicted result is: {result}, target result is: {sample_label}")
 
 
 # ------------------------------------------------------------------------------------------------

@@ -2,26 +2,25 @@
 
 Each 28x28 image is a sequence of 28 rows of 28 pixels. The model is the guide's: LSTM(64) ->
 BatchNormalization -> Dense(10), trained with SGD on sparse cross-entropy from logits. It uses
-the project's 5,000-image subset (`../shared/data/mnist_5k.csv.gz`: 4,000 train, 1,000
-validation) and skips cleanly where that file is absent. The guide runs one epoch over 60,000
-images with SGD's default learning rate (0.01); with 15 times fewer images, 10 epochs give
-only 630 steps, so this example raises the learning rate to 0.1 (`--learning-rate`). Then, as in the guide, a model built
-with `RNN(LSTMCell(64))` gets the same weights and must give identical predictions.
+`--data PATH` (Keras' `mnist.npz` or a CSV), else the project's 5,000-image subset
+(`mnist_5k.csv.gz`: 4,000 train, 1,000 validation) where a checkout has it beside the
+repository, else Keras' full MNIST, downloaded once (see `mnist_data.py`). The guide runs one
+epoch over 60,000 images with SGD's default learning rate (0.01); with 15 times fewer images,
+10 epochs give only 630 steps, so this example raises the learning rate to 0.1
+(`--learning-rate`). Then, as in the guide, a model built with `RNN(LSTMCell(64))` gets the
+same weights and must give identical predictions.
 
     python examples/mnist_lstm.py [--epochs 10] [--data PATH]
 """
 
 import argparse
-import os
 import sys
 import time
 
 import numpy as np
 
 import rnnkit as keras
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-DEFAULT_DATA = os.path.join(HERE, "..", "..", "shared", "data", "mnist_5k.csv.gz")
+import mnist_data
 
 batch_size = 64
 input_dim = 28
@@ -55,20 +54,17 @@ class EpochTimer(keras.callbacks.Callback):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--data", default=DEFAULT_DATA)
+    mnist_data.add_argument(parser)
     parser.add_argument("--learning-rate", type=float, default=0.1)
     parser.add_argument("--verbose", default="auto")
     parser.add_argument("--min-accuracy", type=float, default=None,
                         help="exit with an error unless some epoch's validation accuracy "
                              "reaches this")
     args = parser.parse_args()
-    if not os.path.exists(args.data):
-        print(f"skipped: the MNIST subset {args.data} is not here")
-        return 0
     verbose = args.verbose if args.verbose == "auto" else int(args.verbose)
 
     keras.utils.set_random_seed(0)
-    (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data(args.data)
+    (x_train, y_train), (x_test, y_test) = mnist_data.load(args.data)
     x_train, x_test = x_train / 255.0, x_test / 255.0
     x_train, x_test = x_train.astype("float32"), x_test.astype("float32")
     print(f"train {x_train.shape}, validation {x_test.shape}")

@@ -188,7 +188,8 @@ class Trainer:
 
         Keras 3's rules: with one output every metric applies to it; with several, a list or
         tuple has one entry (a metric or a list of them) per output, or a dict maps output
-        names to entries."""
+        names to entries. A flat list of another length applies to every output (tf.keras
+        2.x's rule)."""
         from rnnkit import metrics
         if not spec:
             return [[] for _ in preds]
@@ -206,10 +207,9 @@ class Trainer:
         elif len(spec) == len(preds):
             entries = list(spec)
         else:
-            raise ValueError(
-                f"Invalid `{what}`: the model has {len(preds)} outputs {names}, so `{what}` must "
-                f"be a dict by output name or a list with one entry per output; got {len(spec)} "
-                f"entries. Received: {what}={spec}")
+            # Keras 3 refuses this; tf.keras 2.x applied every metric to every output, and the
+            # Keras RNN guide's nested-input model compiles that way, so rnnkit does too.
+            entries = [list(spec)] * len(preds)
         lists = []
         for entry, target, pred in zip(entries, targets, preds):
             entry = [] if entry is None else (list(entry) if isinstance(entry, (list, tuple))
