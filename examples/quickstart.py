@@ -1,55 +1,48 @@
-"""rnnkit quickstart: one LSTM layer, forward and backward, with rnnkit.core on NumPy arrays.
+"""rnnkit quickstart: a small Keras model, written as for Keras, trained and used.
 
-Weights use the Keras layout and gate order (LSTM: i, f, c, o), so the arrays of a Keras
-`LSTM(16)` layer's `get_weights()` could be passed in place of the random ones below.
+The task: sequences of word ids of different lengths (0 is padding) -- does the sequence
+contain word 7? An Embedding with `mask_zero=True` makes the LSTM skip the padding.
+
+    python examples/quickstart.py
 """
-
-import time
 
 import numpy as np
 
-import rnnkit
-from rnnkit.core import rnn_backward, rnn_forward
+import rnnkit as keras
+from rnnkit import layers
 
-B, T, I, H = 4, 10, 8, 16  # batch, timesteps, input features, units
+VOCAB, MAX_LEN = 20, 12
 rng = np.random.default_rng(0)
+keras.utils.set_random_seed(0)
 
-# Keras layout: kernel (I, 4H), recurrent_kernel (H, 4H), bias (4H,) with the forget block at 1
-# (Keras' unit_forget_bias=True).
-kernel = rng.uniform(-0.3, 0.3, size=(I, 4 * H)).astype(np.float32)
-recurrent_kernel = rng.uniform(-0.3, 0.3, size=(H, 4 * H)).astype(np.float32)
-bias = np.zeros(4 * H, dtype=np.float32)
-bias[H:2 * H] = 1.0
 
-x = rng.standard_normal((B, T, I)).astype(np.float32)
-lengths = np.array([10, 7, 4, 1])
-mask = np.arange(T)[None, :] < lengths[:, None]  # right padding: sample b has lengths[b] real steps
+def make_data(n):
+    lengths = rng.integers(3, MAX_LEN + 1, size=n)
+    ids = rng.integers(1, VOCAB, size=(n, MAX_LEN))
+    ids[np.arange(MAX_LEN)[None, :] >= lengths[:, None]] = 0     # right padding
+    labels = (ids == 7).any(axis=1).astype("int32")
+    return ids, labels
 
-start = time.perf_counter()
 
-# Inference: the last output (B, H) and the final states [h, c].
-result = rnn_forward("lstm", x, kernel, recurrent_kernel, bias, mask=mask)
-print("forward (inference)")
-print("  output      ", result.output.shape)
-print("  states h, c ", [s.shape for s in result.states])
+x_train, y_train = make_data(2000)
+x_test, y_test = make_data(500)
 
-# Training: the whole output sequence, plus the reserve that the backward pass needs.
-train = rnn_forward("lstm", x, kernel, recurrent_kernel, bias, mask=mask,
-                    return_sequences=True, training=True)
-print("forward (training, return_sequences=True)")
-print("  output      ", train.output.shape)
+model = keras.Sequential([
+    keras.Input((None,), dtype="int32"),
+    layers.Embedding(VOCAB, 16, mask_zero=True),
+    layers.LSTM(32),
+    layers.Dense(1, activation="sigmoid"),
+])
+model.compile(optimizer=keras.optimizers.Adam(0.01), loss="binary_crossentropy",
+              metrics=["accuracy"])
+model.summary()
 
-# Gradients of L = sum(output * g) with respect to the inputs, the initial states and the weights.
-g = rng.standard_normal(train.output.shape).astype(np.float32)
-grads = rnn_backward("lstm", x, kernel, recurrent_kernel, bias, reserve=train.reserve,
-                     d_output=g, mask=mask, return_sequences=True)
-print("backward")
-for name, value in [("d_x", grads.d_x), ("d_initial_h", grads.d_initial_state[0]),
-                    ("d_initial_c", grads.d_initial_state[1]), ("d_kernel", grads.d_kernel),
-                    ("d_recurrent_kernel", grads.d_recurrent_kernel), ("d_bias", grads.d_bias)]:
-    print(f"  {name:<19} shape {str(value.shape):<9} norm {np.linalg.norm(value):.4f}")
+model.fit(x_train, y_train, batch_size=64, epochs=5, validation_split=0.1, verbose=2)
+loss, accuracy = model.evaluate(x_test, y_test, verbose=0)
+print(f"test loss {loss:.4f}, test accuracy {accuracy:.4f}")
 
-# Padded steps get no gradient.
-assert np.all(grads.d_x[3, 1:] == 0)
-elapsed = time.perf_counter() - start
-print(f"done in {elapsed * 1e3:.1f} ms on {rnnkit.get_num_threads()} thread(s)")
+examples = np.array([[3, 7, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+                     [3, 5, 2, 9, 1, 0, 0, 0, 0, 0, 0, 0]])
+print("P(contains 7):", model.predict(examples, verbose=0).ravel().round(3), "(expected: high, low)")
+if accuracy < 0.9:
+    raise SystemExit(f"test accuracy {accuracy:.4f} is below 0.9")

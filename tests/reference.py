@@ -1,6 +1,6 @@
 """Plain-NumPy reference of one Keras 3 recurrent layer, written step by step from the equations.
 
-This is the oracle of the test-suite (keras-semantics.md sections 1, 4, 5, 6, 13). It favours
+This is the oracle of the test-suite. It favours
 being obviously correct over being fast: every step is a literal transcription of the Keras
 cell code (implementation=1, i.e. one slice of the kernels per gate), computed in float64.
 
@@ -270,7 +270,7 @@ def reference_forward(cell, x, kernel, recurrent_kernel, bias=None, *, initial_s
         else:
             raise ValueError(f"unknown cell {cell!r}")
 
-        # Masking (keras-semantics.md 5.1): where(mask, new, old), no arithmetic.
+        # Masking, as Keras: where(mask, new, old), no arithmetic.
         m = mask[:, t][:, None]
         h = np.where(m, new_h, h)
         if cell == "lstm":

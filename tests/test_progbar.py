@@ -1,4 +1,4 @@
-"""rnnkit.progbar.Progbar: the exact text Keras 3 prints (keras-semantics.md §12.6), checked
+"""rnnkit.progbar.Progbar: the exact text Keras 3 prints, checked
 with a fake clock."""
 
 from __future__ import annotations

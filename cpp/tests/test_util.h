@@ -1,7 +1,6 @@
 // Shared helpers of the C++ tests: a small problem (inputs, weights, masks) for one recurrent layer,
 // the calls into rnnkit::forward / rnnkit::backward with memory sized by forward_memory /
-// backward_memory, and a plain reference forward written from the Keras equations
-// (keras-semantics.md §1, §4.3, §5, §6).
+// backward_memory, and a plain reference forward written from the Keras equations.
 #pragma once
 
 #include <cmath>

@@ -9,7 +9,7 @@
 //   recurrent_kernel  [H, G*H]
 //   bias              [G*H], or [2, 3H] for GRU with reset_after (row 0 input, row 1 recurrent)
 //
-// Keras semantics (keras-semantics.md §4-§6):
+// Keras semantics (those of keras.layers.SimpleRNN / GRU / LSTM):
 //   * go_backwards reads x from t = T-1 down to 0; `output` is in processing order.
 //   * mask[b, t] == 0 skips the step: states are carried unchanged, and the output repeats the
 //     previous output (zeros before the first real step), or is zero with zero_output_for_mask.
