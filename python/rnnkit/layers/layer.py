@@ -105,13 +105,42 @@ def _all_concrete(args, kwargs):
 
 
 class InputSpec:
-    """What a layer accepts: for now the rank (`ndim`), as Keras' `InputSpec(ndim=3)`."""
+    """Describes the rank a layer accepts; checked on every call.
+
+    A layer sets `self.input_spec = InputSpec(...)` (in `__init__` or `build`) and the base
+    `Layer.__call__` checks each input against it before `call` runs. Only the rank is
+    checked (Keras' `InputSpec` also takes `dtype`, `shape`, `axes`, ..., which rnnkit does not
+    accept).
+
+    Args:
+        ndim: Optional int, the exact rank every input must have.
+        min_ndim: Optional int, the smallest rank an input may have.
+
+    Example:
+
+    >>> import numpy as np, rnnkit as keras
+    >>> spec = keras.layers.InputSpec(ndim=3)
+    >>> spec.check(keras.layers.Dense(2, name="d"), np.zeros((4, 5, 6)))
+    >>> spec.check(keras.layers.Dense(2, name="d"), np.zeros((4, 6)))
+    Traceback (most recent call last):
+    ...
+    ValueError: Input 0 of layer 'd' is incompatible with the layer: expected ndim=3, found ndim=2. Full shape received: (4, 6)
+    """
 
     def __init__(self, ndim=None, min_ndim=None):
         self.ndim = ndim
         self.min_ndim = min_ndim
 
     def check(self, layer, inputs):
+        """Checks every array in `inputs` (an array or a nested structure) against the spec.
+
+        Args:
+            layer: The layer being called (its name goes in the error message).
+            inputs: An array, or a nested structure of arrays.
+
+        Raises:
+            ValueError: If an input's rank differs from `ndim` or is below `min_ndim`.
+        """
         leaves = [inputs] if hasattr(inputs, "shape") else tree.flatten(inputs)
         for index, value in enumerate(leaves):
             shape = shape_of(value)
@@ -128,15 +157,55 @@ class InputSpec:
 
 
 class Layer:
-    """Base class: subclass it, create weights in `build(input_shape)` with `add_weight`, and
-    compute in `call(...)` with `rnnkit.ops`.
+    """The base class of every layer, cell and model in rnnkit.
+
+    A layer is a callable object holding weights (`Variable`s) and a computation. To write
+    your own, subclass `Layer`, create the weights in `build(input_shape)` with `add_weight`
+    and write the computation in `call(...)` with `rnnkit.ops`. Calling a layer
+    (`layer(inputs, ...)`) converts the inputs to arrays of the layer's dtype, checks them
+    against `input_spec`, builds the layer on its first call (with the inputs' shapes), runs
+    `call`, and adds the activity regularization of the output to `losses`. Called on
+    symbolic inputs (`rnnkit.Input`), the call is recorded into a functional model graph
+    instead.
+
+    Layers assigned as attributes of a layer are tracked: their weights are part of the outer
+    layer's `weights`, and setting `trainable` on the outer layer sets it on them too. Weights
+    get paths such as `"lstm/lstm_cell/kernel"`.
 
     Args:
-        name: unique by default (snake case of the class name, then `_1`, `_2`, ...).
-        dtype: "float32" (default) or "float64"; weights and outputs use it.
-        trainable: whether the layer's weights are trainable.
-        activity_regularizer: applied to the layer's output; the loss goes to `losses`.
-        input_shape / input_dim: accepted as in Keras (with its warning), for a model's first layer.
+        activity_regularizer: Optional regularizer (a name, config dict or callable) applied to
+            the layer's output on every call; the penalty is added to `losses`.
+        trainable: Bool, whether the layer's weights are updated in training. Defaults to
+            `True`.
+        dtype: `"float32"` (the default) or `"float64"`: the dtype of the weights and of the
+            computation. Other dtypes raise `ValueError`.
+        autocast: Bool, whether floating inputs are cast to `dtype` on call. Defaults to
+            `True`.
+        name: Optional string. By default a unique name derived from the class name
+            (`"my_layer"`, then `"my_layer_1"`, ...).
+        **kwargs: `input_shape`, `input_dim` and `batch_size` are accepted as in Keras (with
+            Keras' warning to use `rnnkit.Input` instead); any other keyword raises
+            `ValueError`.
+
+    Raises:
+        ValueError: For unknown keyword arguments, a non-bool `trainable` or an unsupported
+            dtype.
+        TypeError: If `name` is not a string.
+
+    Example:
+
+    >>> import numpy as np, rnnkit as keras
+    >>> class Scale(keras.layers.Layer):
+    ...     def build(self, input_shape):
+    ...         self.w = self.add_weight(shape=(input_shape[-1],), initializer="ones",
+    ...                                  name="w")
+    ...     def call(self, inputs):
+    ...         return keras.ops.multiply(inputs, self.w)
+    >>> layer = Scale(name="scale")
+    >>> layer(np.ones((2, 3))).shape
+    (2, 3)
+    >>> [w.path for w in layer.weights]
+    ['scale/w']
     """
 
     def __init_subclass__(cls, **kwargs):
@@ -197,11 +266,35 @@ class Layer:
     # -- weights ---------------------------------------------------------------------------------
     @property
     def path(self):
+        """The layer's path (its name); weight paths start with it."""
         return self.name
 
     def add_weight(self, shape=None, initializer=None, dtype=None, trainable=True,
                    autocast=True, regularizer=None, constraint=None, name=None):
-        """Creates a weight; `initializer` is a name, an Initializer or a callable(shape, dtype)."""
+        """Creates a weight of this layer and returns it.
+
+        Call it from `build` (weights created there get paths under the layer's name, such as
+        `"dense/kernel"`). The weight is listed in `weights` in creation order, trainable
+        weights first.
+
+        Args:
+            shape: Tuple of ints, the weight's shape. `None` (the default) means a scalar.
+            initializer: An initializer name (`"zeros"`, `"glorot_uniform"`, ...), an
+                `Initializer`, a config dict or a callable `(shape, dtype) -> array`. Defaults
+                to `"glorot_uniform"` for weights of rank >= 2, else `"zeros"`.
+            dtype: `"float32"` or `"float64"`. Defaults to the layer's dtype.
+            trainable: Bool, whether optimizers update the weight. Defaults to `True`.
+            autocast: Accepted for Keras compatibility; it has no effect.
+            regularizer: Optional regularizer; its penalty on the weight is part of `losses`.
+            constraint: Optional constraint applied to the weight after each optimizer update.
+            name: Optional string. Defaults to `"variable_<n>"`.
+
+        Returns:
+            The new `rnnkit.Variable`.
+
+        Raises:
+            ValueError: If `dtype` is not float32 or float64, or a name cannot be resolved.
+        """
         from rnnkit import constraints, initializers, regularizers
         shape = () if shape is None else tuple(int(s) for s in shape)
         dtype = standardize_dtype(dtype or self.dtype)
@@ -218,6 +311,7 @@ class Layer:
 
     @property
     def trainable(self):
+        """Whether the layer is trained. Setting it sets it on every tracked sub-layer too."""
         return self._trainable
 
     @trainable.setter
@@ -228,7 +322,11 @@ class Layer:
 
     @property
     def weights(self):
-        """Every weight of the layer and its sub-layers, in creation order (Keras' order)."""
+        """Every weight of the layer and of its sub-layers, as a list of `Variable`s.
+
+        The layer's own weights come first (trainable before non-trainable, each in creation
+        order), then those of its sub-layers; this is the order of `get_weights()`.
+        """
         seen, out = set(), []
         own = [w for w in self._own_weights if w.trainable] + \
               [w for w in self._own_weights if not w.trainable]
@@ -240,10 +338,12 @@ class Layer:
 
     @property
     def variables(self):
+        """The same list as `weights`."""
         return self.weights
 
     @property
     def trainable_weights(self):
+        """The weights that training updates: none when the layer is not `trainable`."""
         if not self.trainable:
             return []
         return [w for w in self._own_weights if w.trainable] + \
@@ -253,15 +353,36 @@ class Layer:
 
     @property
     def non_trainable_weights(self):
+        """The weights that are not in `trainable_weights` (e.g. moving statistics)."""
         trainable = {id(w) for w in self.trainable_weights}
         return [w for w in self.weights if id(w) not in trainable]
 
     non_trainable_variables = non_trainable_weights
 
     def get_weights(self):
+        """Returns the values of `weights` as a list of NumPy arrays (copies).
+
+        Example:
+
+        >>> import numpy as np, rnnkit as keras
+        >>> layer = keras.layers.Dense(3)
+        >>> _ = layer(np.ones((1, 2)))
+        >>> [w.shape for w in layer.get_weights()]
+        [(2, 3), (3,)]
+        """
         return [w.numpy() for w in self.weights]
 
     def set_weights(self, weights):
+        """Sets the values of the layer's weights.
+
+        Args:
+            weights: A list of arrays, one per entry of `weights` and in that order (the
+                order of `get_weights()`), each of the weight's shape.
+
+        Raises:
+            ValueError: If the number of arrays or a shape does not match; no weight is
+                changed then.
+        """
         own = self.weights
         weights = list(weights)
         if len(weights) != len(own):
@@ -278,6 +399,11 @@ class Layer:
             variable.assign(value)
 
     def count_params(self):
+        """Returns the total number of scalars in the layer's weights.
+
+        Raises:
+            ValueError: If the layer is not built yet.
+        """
         if not self.built:
             raise ValueError(
                 f"You tried to call `count_params` on layer '{self.name}', but the layer isn't "
@@ -286,6 +412,14 @@ class Layer:
 
     # -- losses ----------------------------------------------------------------------------------
     def add_loss(self, loss):
+        """Adds a loss value (for example a penalty computed in `call`) to `losses`.
+
+        Losses added during a call are cleared at the start of the layer's next call; a
+        model adds them to its training loss.
+
+        Args:
+            loss: A scalar array or tracked Tensor.
+        """
         self._losses.append(loss)
 
     @property
@@ -307,20 +441,65 @@ class Layer:
 
     # -- build and call --------------------------------------------------------------------------
     def build(self, input_shape):
-        """Creates the weights. The default creates none."""
+        """Creates the layer's weights, given the shape of its input.
+
+        Called once, by the first call of the layer, with the shape of the first input (a
+        tuple, or a nested structure of tuples for several inputs). Override it to create
+        weights with `add_weight`; the base implementation creates none. The layer is marked
+        `built` afterwards.
+
+        Args:
+            input_shape: The input's shape, including the batch axis.
+        """
 
     def call(self, *args, **kwargs):
+        """The layer's computation; override it in subclasses.
+
+        `Layer.__call__` runs it with the converted inputs. If its signature has a `training`
+        argument, it receives a bool (the explicit value, else the enclosing call's, else
+        `False`); if it has a `mask` argument, it receives the mask passed to the layer.
+
+        Args:
+            *args: The inputs, then any other positional arguments of the call.
+            **kwargs: The keyword arguments of the call.
+
+        Returns:
+            The output(s).
+
+        Raises:
+            NotImplementedError: The base implementation always raises.
+        """
         raise NotImplementedError(f"Layer {type(self).__name__} does not implement `call()`.")
 
     # Whether the layer passes an input mask on unchanged (Keras' `supports_masking`).
     supports_masking = False
 
     def compute_mask(self, inputs, previous_mask=None):
-        """The mask of the outputs, given the inputs and their mask (Keras' protocol): by
-        default the input mask when `supports_masking`, else None."""
+        """Returns the mask of the layer's output, given its inputs and their mask.
+
+        The base implementation returns `previous_mask` when the layer's
+        `supports_masking` is true (the layer keeps the timestep structure) and `None`
+        otherwise. Layers that create a mask (`Embedding(mask_zero=True)`, `Masking`) or
+        consume one (an RNN returning its last output only) override it.
+
+        Args:
+            inputs: The layer's inputs.
+            previous_mask: The mask of the inputs, or `None`.
+
+        Returns:
+            The output mask (a boolean array), or `None`.
+        """
         return previous_mask if self.supports_masking else None
 
     def compute_output_shape(self, *args, **kwargs):
+        """Returns the output shape for the given input shape(s), without computing anything.
+
+        Built-in layers implement it; the base implementation raises. Shapes are tuples
+        including the batch axis, which may be `None`.
+
+        Raises:
+            NotImplementedError: In the base class.
+        """
         raise NotImplementedError(
             f"Layer {type(self).__name__} does not implement `compute_output_shape()`.")
 
@@ -357,6 +536,26 @@ class Layer:
     _casts_int_inputs = True
 
     def __call__(self, *args, **kwargs):
+        """Calls the layer: converts the inputs, builds the layer if needed and runs `call`.
+
+        Floating inputs are cast to the layer's dtype (unless `autocast=False`); integer
+        inputs become floats except for layers that look ids up (`Embedding`). Under a
+        recording `GradientTape`, tracked inputs stay tracked, so the call is
+        differentiable.
+
+        Args:
+            *args: The inputs (the first positional argument, or `inputs=`), then any other
+                arguments of `call`.
+            **kwargs: Keyword arguments of `call`, such as `training` and `mask`.
+
+        Returns:
+            What `call` returns; a symbolic output when called on `rnnkit.Input` tensors.
+
+        Raises:
+            TypeError: If no input is given.
+            ValueError: If the inputs do not match `input_spec`, or a non-None `mask` is
+                passed to a layer whose `call` takes no `mask`.
+        """
         if not args:
             if "inputs" in kwargs:
                 args = (kwargs.pop("inputs"),)
@@ -399,11 +598,31 @@ class Layer:
 
     # -- config ----------------------------------------------------------------------------------
     def get_config(self):
+        """Returns the layer's constructor arguments as a JSON-serializable dict.
+
+        `type(layer).from_config(layer.get_config())` makes a layer with the same
+        configuration (and fresh weights). Subclasses with constructor arguments of their
+        own extend the base config (`name`, `trainable`, `dtype`) with them.
+
+        Example:
+
+        >>> import rnnkit as keras
+        >>> keras.layers.Dropout(0.5, name="drop").get_config()
+        {'name': 'drop', 'trainable': True, 'dtype': 'float32', 'rate': 0.5, 'seed': None, 'noise_shape': None}
+        """
         config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
         return config
 
     @classmethod
     def from_config(cls, config):
+        """Creates a layer from the dict returned by `get_config()`.
+
+        Args:
+            config: A dict of constructor arguments.
+
+        Returns:
+            A new, unbuilt layer.
+        """
         return cls(**config)
 
     def __repr__(self):
@@ -432,4 +651,8 @@ def _build_wrapper(build):
 
     wrapped.__wrapped__ = build
     wrapped.__doc__ = build.__doc__
+    # The subclass's own name, so that `help()` and `inspect.getdoc` find the docstring of
+    # the build it overrides when this one has none.
+    wrapped.__name__, wrapped.__qualname__ = build.__name__, build.__qualname__
+    wrapped.__module__ = build.__module__
     return wrapped

@@ -9,20 +9,53 @@ from rnnkit.layers.layer import InputSpec, Layer, shape_of
 
 
 class Dense(Layer):
-    """A densely connected layer (Keras' `Dense`).
+    """Densely connected layer: `activation(inputs @ kernel + bias)`.
+
+    The product is taken over the last axis of the input, so an input `(batch, ..., D)`
+    gives an output `(batch, ..., units)` (a 3D sequence is transformed timestep by
+    timestep). Weights: `kernel` `(D, units)` and, with `use_bias`, `bias` `(units,)`. The
+    input mask passes through unchanged.
 
     Args:
-        units: output size, a positive int.
-        activation: None (linear) or an activation name / callable.
-        use_bias: whether to add `bias`.
-        kernel_initializer / bias_initializer: default "glorot_uniform" / "zeros".
-        kernel_regularizer, bias_regularizer, activity_regularizer, kernel_constraint,
-        bias_constraint: as in Keras.
-        lora_rank / lora_alpha / quantization_config: accepted for Keras configs; a non-None
-            `lora_rank` or `quantization_config` raises ValueError (not implemented).
+        units: Positive integer, dimensionality of the output space.
+        activation: Activation function (a name or a callable). Defaults to `None`, the
+            identity.
+        use_bias: Bool, whether the layer adds `bias`. Defaults to `True`.
+        kernel_initializer: Initializer for `kernel`. Defaults to `"glorot_uniform"`.
+        bias_initializer: Initializer for `bias`. Defaults to `"zeros"`.
+        kernel_regularizer: Optional regularizer for `kernel`.
+        bias_regularizer: Optional regularizer for `bias`.
+        activity_regularizer: Optional regularizer of the layer's output.
+        kernel_constraint: Optional constraint for `kernel`.
+        bias_constraint: Optional constraint for `bias`.
+        lora_rank: Must be `None`: LoRA is not implemented (Keras configs that carry
+            `lora_rank=None` load).
+        lora_alpha: Accepted and ignored (a number or `None`).
+        quantization_config: Must be `None`: quantization is not implemented.
+        **kwargs: Base layer arguments (`name`, `dtype`, `trainable`, `input_shape`, ...).
 
-    Weights: `kernel` (D, units), `bias` (units,). Input `(B, ..., D)`, output `(B, ..., units)`.
-    The mask passes through unchanged.
+    Call arguments:
+        inputs: An array of rank >= 2, `(batch, ..., D)`.
+
+    Returns:
+        An array `(batch, ..., units)`.
+
+    Raises:
+        ValueError: If `units` is not a positive integer, `lora_rank` or
+            `quantization_config` is not `None`, the input has rank below 2, or its last
+            dimension differs from the one the layer was built with.
+        TypeError: If `use_bias` is not a bool.
+
+    Example:
+
+    >>> import numpy as np, rnnkit as keras
+    >>> layer = keras.layers.Dense(3, activation="relu")
+    >>> layer(np.ones((2, 5))).shape
+    (2, 3)
+    >>> layer.kernel.shape, layer.bias.shape
+    ((5, 3), (3,))
+    >>> keras.layers.Dense(3)(np.ones((2, 10, 5))).shape
+    (2, 10, 3)
     """
 
     supports_masking = True
@@ -51,6 +84,11 @@ class Dense(Layer):
         self.input_spec = InputSpec(min_ndim=2)
 
     def build(self, input_shape):
+        """Creates `kernel` `(input_shape[-1], units)` and `bias` `(units,)`.
+
+        Raises:
+            ValueError: If the shape has rank below 2 or an undefined last dimension.
+        """
         input_shape = normalize_shape(input_shape, self)
         if len(input_shape) < 2:
             raise ValueError(f"Layer '{self.name}' (Dense) expects an input of rank >= 2 "
@@ -70,6 +108,7 @@ class Dense(Layer):
             self.bias = None
 
     def call(self, inputs):
+        """Returns `activation(inputs @ kernel + bias)`."""
         shape = shape_of(inputs)
         input_dim = self.kernel.shape[0]
         if shape[-1] != input_dim:
@@ -83,6 +122,7 @@ class Dense(Layer):
         return self.activation(x)
 
     def compute_output_shape(self, input_shape):
+        """Returns `input_shape[:-1] + (units,)`."""
         input_shape = normalize_shape(input_shape, self)
         if len(input_shape) < 2:
             raise ValueError(f"Layer '{self.name}' (Dense) expects an input of rank >= 2, got "

@@ -21,25 +21,54 @@ def _check_dim(value, argument):
 
 
 class Embedding(Layer):
-    """Turns non-negative integer ids into dense vectors (Keras' `Embedding`).
+    """Turns non-negative integer ids into dense vectors of a fixed size.
+
+    Each id selects a row of the trainable `embeddings` table `(input_dim, output_dim)`.
+    The lookup is differentiable with respect to the table (the gradients of repeated ids
+    add up). Ids outside `[0, input_dim)` raise `ValueError` (Keras on JAX returns NaN rows
+    instead).
 
     Args:
-        input_dim: vocabulary size (the largest id + 1); a positive int.
-        output_dim: size of each vector; a positive int.
-        embeddings_initializer: default "uniform" (`RandomUniform(-0.05, 0.05)`).
-        embeddings_regularizer, embeddings_constraint: for the `embeddings` weight.
-        mask_zero: id 0 is padding: `compute_mask` returns `ids != 0`. Row 0 is still looked
-            up, so `input_dim` must count the padding id.
-        weights: optional `[array]` (or the array) of shape `(input_dim, output_dim)`; the layer
-            is built at once with it.
-        lora_rank / lora_alpha / quantization_config: accepted for Keras configs; LoRA and
-            quantization are not implemented, so a non-None `lora_rank` or
-            `quantization_config` raises ValueError.
-        input_length: deprecated (a warning; ignored).
+        input_dim: Positive integer, the vocabulary size (the largest id + 1).
+        output_dim: Positive integer, the size of each vector.
+        embeddings_initializer: Initializer of the table. Defaults to `"uniform"`
+            (`RandomUniform(-0.05, 0.05)`).
+        embeddings_regularizer: Optional regularizer of the table.
+        embeddings_constraint: Optional constraint of the table.
+        mask_zero: Bool, whether id 0 is padding: the layer then produces the mask
+            `ids != 0` for the layers after it (an RNN skips those timesteps). Row 0 is
+            still looked up, so `input_dim` must count the padding id. Defaults to `False`.
+        weights: Optional initial table: an array `(input_dim, output_dim)` or a list
+            holding it; the layer is built at once with it.
+        lora_rank: Must be `None`: LoRA is not implemented.
+        lora_alpha: Accepted and ignored (a number or `None`).
+        quantization_config: Must be `None`: quantization is not implemented.
+        **kwargs: Base layer arguments (`name`, `dtype`, ...); `input_length` is deprecated
+            and ignored (with a warning), as in Keras.
 
-    Input `(...)` ids (ints, or floats truncated towards zero); output `(..., output_dim)`.
-    Ids outside `[0, input_dim)` raise ValueError (Keras gives NaN rows on JAX). Differentiable
-    with respect to `embeddings` (repeated ids accumulate).
+    Call arguments:
+        inputs: An array of ids of any shape: integers, booleans, or floats (truncated
+            towards zero, as Keras' cast to int does).
+
+    Returns:
+        An array `inputs.shape + (output_dim,)` of the layer's dtype.
+
+    Raises:
+        ValueError: If `input_dim` or `output_dim` is not a positive integer, `lora_rank` or
+            `quantization_config` is not `None`, or an id is outside `[0, input_dim)` or not
+            finite.
+        TypeError: If `mask_zero` is not a bool or the ids are not numbers.
+
+    Example:
+
+    >>> import numpy as np, rnnkit as keras
+    >>> layer = keras.layers.Embedding(input_dim=10, output_dim=4, mask_zero=True)
+    >>> ids = np.array([[1, 2, 0], [3, 0, 0]])
+    >>> layer(ids).shape
+    (2, 3, 4)
+    >>> layer.compute_mask(ids)
+    array([[ True,  True, False],
+           [ True, False, False]])
     """
 
     # Keep integer ids as they are (the base layer turns other integer inputs into floats).
@@ -73,6 +102,11 @@ class Embedding(Layer):
             self.set_weights(weights)
 
     def build(self, input_shape=None):
+        """Creates the `embeddings` table `(input_dim, output_dim)` (once).
+
+        Args:
+            input_shape: Ignored; the table's shape depends on the arguments only.
+        """
         if self.built:
             return
         self.embeddings = self.add_weight(
@@ -106,15 +140,23 @@ class Embedding(Layer):
         return value
 
     def call(self, inputs):
+        """Returns the rows of `embeddings` selected by the ids."""
         ids = self._ids(inputs)
         return ops.take(self.embeddings, ids, axis=0)
 
     def compute_mask(self, inputs, previous_mask=None):
+        """Returns `inputs != 0` with `mask_zero`, else `None`.
+
+        Args:
+            inputs: The ids.
+            previous_mask: Ignored.
+        """
         if not self.mask_zero:
             return None
         return ops.not_equal(inputs, 0)
 
     def compute_output_shape(self, input_shape):
+        """Returns `input_shape + (output_dim,)`."""
         return normalize_shape(input_shape, self) + (self.output_dim,)
 
     def get_config(self):

@@ -14,28 +14,66 @@ _MASK_EPSILON = 1e-7
 
 
 class BatchNormalization(Layer):
-    """Batch normalization (Keras' `BatchNormalization`).
+    """Normalizes its input to zero mean and unit variance per feature.
 
-    Training (`training=True` and `layer.trainable`): the mean and the **biased** variance are
-    taken over every axis but `axis` (over the unmasked positions when a mask is given), the
-    output is `gamma * (x - mean) / sqrt(var + epsilon) + beta`, and the moving statistics
-    become `momentum * moving + (1 - momentum) * batch` (plain value updates, outside the
-    gradient). Inference, or a frozen layer (`trainable=False`), uses the moving statistics.
+    In training (`training=True` on a `trainable` layer) the mean and the biased variance
+    are taken over every axis but `axis` (over the unmasked positions when a mask is given),
+    the output is `gamma * (x - mean) / sqrt(var + epsilon) + beta`, and the moving
+    statistics are updated as `moving = momentum * moving + (1 - momentum) * batch` (a
+    plain value update, outside the gradient). At inference, or when the layer is frozen
+    (`trainable=False`), the moving statistics are used instead of the batch's. The input
+    mask passes through unchanged.
+
+    Weights, in order: `gamma` (with `scale`) and `beta` (with `center`), trainable, then
+    `moving_mean` and `moving_variance`, non-trainable; each of shape `(channels,)`.
 
     Args:
-        axis: the feature axis (an int; default -1).
-        momentum, epsilon: defaults 0.99 and 1e-3.
-        center / scale: whether to add `beta` / multiply by `gamma`.
-        beta_initializer, gamma_initializer, moving_mean_initializer,
-        moving_variance_initializer, beta_regularizer, gamma_regularizer, beta_constraint,
-        gamma_constraint: as in Keras.
-        synchronized: accepted; rnnkit runs on one device, where it changes nothing.
-        renorm, renorm_clipping, renorm_momentum: accepted for Keras configs; batch
-            renormalization is not implemented, so `renorm=True` raises ValueError.
+        axis: Integer, the feature axis. Defaults to -1.
+        momentum: Float in [0, 1], the momentum of the moving statistics. Defaults to 0.99.
+        epsilon: Float >= 0 added to the variance. Defaults to 1e-3.
+        center: Bool, whether to add the `beta` offset. Defaults to `True`.
+        scale: Bool, whether to multiply by `gamma`. Defaults to `True`.
+        beta_initializer: Defaults to `"zeros"`.
+        gamma_initializer: Defaults to `"ones"`.
+        moving_mean_initializer: Defaults to `"zeros"`.
+        moving_variance_initializer: Defaults to `"ones"`.
+        beta_regularizer: Optional regularizer for `beta`.
+        gamma_regularizer: Optional regularizer for `gamma`.
+        beta_constraint: Optional constraint for `beta`.
+        gamma_constraint: Optional constraint for `gamma`.
+        synchronized: Bool, accepted for Keras compatibility; rnnkit runs on one device,
+            where it changes nothing.
+        renorm: Must be `False`: batch renormalization is not implemented.
+        renorm_clipping: Accepted and stored (unused).
+        renorm_momentum: Float, accepted and stored (unused).
+        **kwargs: Base layer arguments (`name`, `dtype`, `trainable`, ...).
 
-    Weights, in order: `gamma`, `beta` (trainable), `moving_mean`, `moving_variance`
-    (non-trainable), each of shape `(C,)`. Call: `layer(x, training=False, mask=None)`, where
-    `mask` has the input's shape without its last axis. The mask passes through unchanged.
+    Call arguments:
+        inputs: An array of any rank >= 1.
+        training: Bool, whether to normalize with the batch statistics (and update the
+            moving ones) or with the moving statistics.
+        mask: Optional boolean array of the input's shape without its last axis; masked
+            positions are left out of the batch statistics.
+
+    Returns:
+        An array of the input's shape.
+
+    Raises:
+        ValueError: If `momentum` is outside [0, 1], `epsilon` is negative, `renorm` is
+            `True`, `axis` is out of range for the input, the feature axis is undefined or
+            differs from the built size, or the mask has the wrong rank.
+        TypeError: If `axis` is not an int or another argument has the wrong type.
+
+    Example:
+
+    >>> import numpy as np, rnnkit as keras
+    >>> layer = keras.layers.BatchNormalization()
+    >>> x = np.array([[0.0, 1.0], [2.0, 3.0]], dtype="float32")
+    >>> layer(x, training=True)
+    array([[-0.9995..., -0.9995...],
+           [ 0.9995...,  0.9995...]], dtype=float32)
+    >>> layer.moving_mean.numpy()
+    array([0.01, 0.02], dtype=float32)
     """
 
     supports_masking = True
@@ -85,6 +123,12 @@ class BatchNormalization(Layer):
         return self.axis % rank
 
     def build(self, input_shape):
+        """Creates `gamma`, `beta`, `moving_mean` and `moving_variance` of shape
+        `(input_shape[axis],)`, and fixes the input rank.
+
+        Raises:
+            ValueError: If `axis` is out of range or the feature axis is undefined.
+        """
         input_shape = normalize_shape(input_shape, self)
         rank = len(input_shape)
         if rank < 1:
@@ -148,6 +192,7 @@ class BatchNormalization(Layer):
         return ops.reshape(mean, (self._channels,)), ops.reshape(variance, (self._channels,))
 
     def call(self, inputs, training=False, mask=None):
+        """Normalizes the input; see the class docstring for the arguments."""
         shape = shape_of(inputs)
         self._check_input(shape)
         if mask is not None:
@@ -222,6 +267,7 @@ class BatchNormalization(Layer):
         return value.reshape(shape)
 
     def compute_output_shape(self, input_shape):
+        """Returns `input_shape` (as a tuple)."""
         return normalize_shape(input_shape, self)
 
     def get_config(self):

@@ -43,17 +43,44 @@ def _check_seed(seed):
 
 
 class Dropout(Layer):
-    """Inverted dropout (Keras' `Dropout`).
+    """Applies (inverted) dropout to the input.
 
-    While training, each element is zeroed with probability `rate` and the others are scaled by
-    `1 / (1 - rate)`, so the expected output equals the input; at inference the layer is the
-    identity. The mask passes through unchanged.
+    While training, each element is set to 0 with probability `rate` and the others are
+    scaled by `1 / (1 - rate)`, so that the expected output equals the input. Otherwise
+    (`training=False`, the default outside `fit`) the layer returns its input unchanged.
+    The input mask passes through unchanged.
 
     Args:
-        rate: a float in [0, 1] (ValueError otherwise).
-        noise_shape: optional shape of the binary mask, broadcast to the input; `None` entries
-            take the input's size. `(B, 1, D)` drops the same features at every timestep.
-        seed: None, an int (reproducible masks) or a SeedGenerator.
+        rate: Float in [0, 1], the fraction of the inputs to drop.
+        noise_shape: Optional tuple, the shape of the binary dropout mask, broadcast to the
+            input's shape; `None` entries take the input's size. For an input
+            `(batch, timesteps, features)`, `noise_shape=(None, 1, None)` drops the same
+            features at every timestep. Must have the input's rank.
+        seed: Optional int (reproducible masks) or `rnnkit.random.SeedGenerator`.
+        **kwargs: Base layer arguments (`name`, `dtype`, ...).
+
+    Call arguments:
+        inputs: An array of any shape.
+        training: Bool, whether to drop (in training) or return the input unchanged.
+
+    Returns:
+        An array of the input's shape.
+
+    Raises:
+        ValueError: If `rate` is outside [0, 1], or `noise_shape` is not a tuple of
+            positive ints / `None`, or cannot be broadcast to the input.
+        TypeError: If `rate` is not a number or `seed` is not an int / SeedGenerator.
+
+    Example:
+
+    >>> import numpy as np, rnnkit as keras
+    >>> layer = keras.layers.Dropout(0.5, seed=1)
+    >>> x = np.ones((2, 4), dtype="float32")
+    >>> layer(x)
+    array([[1., 1., 1., 1.],
+           [1., 1., 1., 1.]], dtype=float32)
+    >>> sorted(set(layer(x, training=True).ravel().tolist()))
+    [0.0, 2.0]
     """
 
     supports_masking = True
@@ -80,6 +107,7 @@ class Dropout(Layer):
         return out
 
     def call(self, inputs, training=False):
+        """Drops inputs when `training`; see the class docstring."""
         if not training or self.rate == 0.0:
             return inputs
         shape = self._mask_shape(shape_of(inputs))
@@ -90,6 +118,7 @@ class Dropout(Layer):
         return ops.multiply(inputs, mask.astype(dtype, copy=False))
 
     def compute_output_shape(self, input_shape):
+        """Returns `input_shape` (as a tuple)."""
         return normalize_shape(input_shape, self)
 
     def get_config(self):

@@ -41,7 +41,12 @@ def check_seed(seed):
 
 
 class BuiltinCell(Layer):
-    """Base of the three built-in cells. `gates` is 1, 3 or 4."""
+    """The base of SimpleRNNCell, GRUCell and LSTMCell (not public).
+
+    It holds the arguments, weights (`kernel` `(input_dim, gates * units)`,
+    `recurrent_kernel` `(units, gates * units)`, `bias`), dropout masks and config the three
+    cells share; each subclass sets its gate count and writes its step in `call`.
+    """
 
     gates = 1
     core_name = None          # the C++ core's name for the cell: simple_rnn, gru, lstm
@@ -87,12 +92,30 @@ class BuiltinCell(Layer):
 
     # -- weights ---------------------------------------------------------------------------------
     def bias_shape(self):
+        """Returns the shape of the `bias` weight: `(gates * units,)`."""
         return (self.gates * self.units,)
 
     def bias_initial_value(self, shape, dtype=None):
+        """Returns the initial value of the bias (the `bias_initializer`'s value).
+
+        Args:
+            shape: The bias shape.
+            dtype: The weight's dtype.
+
+        Returns:
+            An array of `shape`.
+        """
         return self.bias_initializer(shape, dtype=dtype)
 
     def build(self, input_shape):
+        """Creates `kernel`, `recurrent_kernel` and (with `use_bias`) `bias`.
+
+        Args:
+            input_shape: The shape of one timestep's input, `(batch, input_dim)`.
+
+        Raises:
+            ValueError: If the last dimension is `None`.
+        """
         input_dim = input_shape[-1]
         if input_dim is None:
             raise ValueError(f"The last dimension of the input of {self.name} must be defined, "
@@ -113,10 +136,20 @@ class BuiltinCell(Layer):
             self.bias = None
 
     def get_initial_state(self, batch_size=None):
+        """Returns the zero states for a batch.
+
+        Args:
+            batch_size: Int, the batch size.
+
+        Returns:
+            A list with one zero array of shape `(batch_size, units)` per state (one for
+            SimpleRNN and GRU cells, two (`h`, `c`) for LSTM cells), of the cell's dtype.
+        """
         return [np.zeros((batch_size, self.units), dtype=self.dtype)
                 for _ in range(len(self.state_shapes()))]
 
     def state_shapes(self):
+        """Returns the shape of each state without the batch axis: `[(units,)]`."""
         return [(self.units,)]
 
     # -- dropout ---------------------------------------------------------------------------------
@@ -125,6 +158,7 @@ class BuiltinCell(Layer):
 
     @property
     def per_gate_masks(self):
+        """Whether dropout draws one mask per gate (implementation 1 of GRU and LSTM)."""
         return self.gates > 1 and self.implementation == 1
 
     def _draw_mask(self, like, rate):
@@ -135,21 +169,45 @@ class BuiltinCell(Layer):
                           dtype=self.dtype)
 
     def get_dropout_mask(self, step_input):
-        """The input dropout multipliers of the current sequence: (B, D), or (G, B, D) with one
-        mask per gate in implementation 1. None when no input dropout applies."""
+        """Returns the input dropout multipliers of the current sequence.
+
+        The mask is drawn on the first call after `reset_dropout_mask()` and reused for
+        every timestep of the sequence; the RNN layer resets it after each call.
+
+        Args:
+            step_input: One timestep's input `(batch, input_dim)`; only its shape is used.
+
+        Returns:
+            An array of `{0, 1 / (1 - dropout)}` of shape `(batch, input_dim)`, or
+            `(gates, batch, input_dim)` with one mask per gate in implementation 1; `None`
+            when no input dropout applies.
+        """
         if self._dropout_mask is None and self._rate_applies(self.dropout):
             self._dropout_mask = self._draw_mask(step_input, self.dropout)
         return self._dropout_mask
 
     def get_recurrent_dropout_mask(self, step_state):
+        """Returns the recurrent dropout multipliers of the current sequence.
+
+        Like `get_dropout_mask`, for the state fed to the recurrent projection.
+
+        Args:
+            step_state: One state `(batch, units)`; only its shape is used.
+
+        Returns:
+            An array of shape `(batch, units)` (or `(gates, batch, units)`), or `None` when
+            no recurrent dropout applies.
+        """
         if self._recurrent_dropout_mask is None and self._rate_applies(self.recurrent_dropout):
             self._recurrent_dropout_mask = self._draw_mask(step_state, self.recurrent_dropout)
         return self._recurrent_dropout_mask
 
     def reset_dropout_mask(self):
+        """Forgets the input dropout mask, so the next sequence draws a new one."""
         self._dropout_mask = None
 
     def reset_recurrent_dropout_mask(self):
+        """Forgets the recurrent dropout mask, so the next sequence draws a new one."""
         self._recurrent_dropout_mask = None
 
     def _dropped(self, value, mask, gate):
@@ -175,8 +233,13 @@ class BuiltinCell(Layer):
 
     # -- the fused kernel ------------------------------------------------------------------------
     def fused_activations(self):
-        """(activation, recurrent_activation) names for the C++ core, or None when an
-        activation is a callable the core cannot run (the generic loop is used then)."""
+        """Returns the activation names the C++ core runs for this cell, if it can.
+
+        Returns:
+            A pair `(activation, recurrent_activation)` of core names, or `None` when an
+            activation is a callable the core does not know (a lambda, a partial, an
+            activation with non-default parameters); the RNN then runs the generic loop.
+        """
         act = activations.fused_name(self.activation)
         rec = activations.fused_name(self.recurrent_activation) \
             if self.has_recurrent_activation else "sigmoid"
@@ -185,11 +248,16 @@ class BuiltinCell(Layer):
         return act, rec
 
     def fused_bias(self):
+        """Returns the bias value handed to the C++ core, or `None` without a bias."""
         return None if self.bias is None else self.bias.value
 
     # -- config ----------------------------------------------------------------------------------
     def cell_config(self):
-        """The arguments a layer (SimpleRNN/GRU/LSTM) lists flat in its own config."""
+        """Returns the cell's own arguments as a dict.
+
+        The SimpleRNN, GRU and LSTM layers list these keys flat in their own config (as
+        Keras does); `get_config()` adds the base layer keys to them.
+        """
         config = {
             "units": self.units,
             "activation": activations.serialize(self.activation),

@@ -75,21 +75,77 @@ def call_accepts_training(cell):
 
 
 class RNN(Layer):
-    """Runs `cell` over sequences (Keras' `RNN`).
+    """Base class for recurrent layers: runs a cell over the time axis of a sequence.
+
+    The cell is called once per timestep as `cell.call(inputs_t, states[, training])` and
+    returns `(output_t, new_states)`. A built-in cell (`SimpleRNNCell`, `GRUCell`,
+    `LSTMCell`, or a `StackedRNNCells` of them) with built-in elementwise activations runs
+    the whole sequence in the fused C++ kernel; any other cell runs in the generic Python
+    loop, written with `rnnkit.ops` so that it is differentiable. Both paths handle masks,
+    `go_backwards`, initial and stateful states the same way.
 
     Args:
-        cell: a cell (anything with `call(inputs, states[, training])` and `state_size`), or a
-            list of cells, which is wrapped in `StackedRNNCells`.
-        return_sequences: return the output of every step (B, T, ...) instead of the last.
-        return_state: also return the final states: `[output, *states]`.
-        go_backwards: process the input from the last step to the first; the output sequence is
-            in processing order (reversed), as in Keras.
-        stateful: the final states of a call are the initial states of the next (`states`,
-            `reset_state()`); the batch size is fixed by the first call.
-        unroll: accepted for Keras compatibility; results do not depend on it.
-        zero_output_for_mask: masked steps output zeros instead of the previous output.
+        cell: A cell, or a list of cells (wrapped in `StackedRNNCells`, the output of each
+            feeding the next). A cell is any object with a `call(inputs, states[,
+            training])` method returning `(output, new_states)` and a `state_size`
+            attribute (an int, or a list of ints or shapes, one per state); optional are
+            `output_size` (defaults to the first state's size) and
+            `get_initial_state(batch_size)` (defaults to zeros). A `Layer` cell is built on
+            the first call with the shape of one timestep's input.
+        return_sequences: Bool, return the output of every timestep `(batch, timesteps,
+            ...)` instead of the last one. Defaults to `False`.
+        return_state: Bool, also return the final states: `[output, *states]` (for a stack
+            of cells, one list of states per cell). Defaults to `False`.
+        go_backwards: Bool, process the sequence from its last timestep to its first; the
+            returned sequence is in processing order (reversed), as in Keras. Defaults to
+            `False`.
+        stateful: Bool, the final states of a call are the initial states of the next one.
+            They are kept in `states` (non-trainable variables) and zeroed by
+            `reset_state()`; the batch size is fixed by the first call. Defaults to `False`.
+        unroll: Bool, accepted for Keras compatibility; results do not depend on it.
+        zero_output_for_mask: Bool, masked timesteps output zeros instead of repeating the
+            previous output. Defaults to `False`.
+        **kwargs: Base layer arguments (`name`, `dtype`, `trainable`, ...).
 
-    Call: `layer(sequences, initial_state=None, mask=None, training=None)`.
+    Call arguments:
+        sequences: A 3D array `(batch, timesteps, features)` (or a nested structure of
+            arrays with the same batch and timesteps, for cells taking several inputs).
+        initial_state: Optional list of initial states, one `(batch, *state_shape)` array
+            per state (one list per cell for a stack). Defaults to the cell's
+            `get_initial_state`, zeros, or the stored states of a stateful layer.
+        mask: Optional boolean array `(batch, timesteps)`; at a `False` timestep the states
+            are carried over unchanged and the output repeats the previous one (or is zero
+            with `zero_output_for_mask`).
+        training: Bool, handed to the cell's `call` when it takes a `training` argument.
+
+    Returns:
+        The last output `(batch, *output_shape)`, or the outputs of every timestep with
+        `return_sequences`; with `return_state`, the list `[output, *final_states]`.
+
+    Raises:
+        ValueError: If `cell` has no `call` or `state_size`, the input is not at least 3D,
+            `initial_state` or `mask` has the wrong shape, or a stateful layer is called
+            with another batch size.
+        TypeError: If a bool argument is not a bool.
+
+    Example:
+
+    >>> import numpy as np, rnnkit as keras
+    >>> class MinimalCell(keras.layers.Layer):
+    ...     def __init__(self, units, **kwargs):
+    ...         super().__init__(**kwargs)
+    ...         self.units = units
+    ...         self.state_size = units
+    ...     def build(self, input_shape):
+    ...         self.kernel = self.add_weight(shape=(input_shape[-1], self.units))
+    ...     def call(self, inputs, states):
+    ...         h = keras.ops.add(keras.ops.matmul(inputs, self.kernel), states[0])
+    ...         return h, [h]
+    >>> x = np.random.rand(32, 10, 8).astype("float32")
+    >>> keras.layers.RNN(MinimalCell(4), return_sequences=True)(x).shape
+    (32, 10, 4)
+    >>> keras.layers.RNN([keras.layers.LSTMCell(4), keras.layers.GRUCell(2)])(x).shape
+    (32, 2)
     """
 
     def __init__(self, cell, return_sequences=False, return_state=False, go_backwards=False,
@@ -129,6 +185,7 @@ class RNN(Layer):
     # -- shapes ------------------------------------------------------------------------------------
     @property
     def state_size(self):
+        """The cell's `state_size`."""
         return self.cell.state_size
 
     def _output_shapes(self):
@@ -148,6 +205,16 @@ class RNN(Layer):
                 ((int(s),) if isinstance(s, (int, np.integer)) else tuple(s)) for s in size]
 
     def compute_output_shape(self, sequences_shape, initial_state_shape=None):
+        """Returns the output shape (and state shapes with `return_state`).
+
+        Args:
+            sequences_shape: The input shape `(batch, timesteps, features)`.
+            initial_state_shape: Ignored.
+
+        Returns:
+            `(batch, *output_shape)` or `(batch, timesteps, *output_shape)`; with
+            `return_state`, the list `[output_shape, *state_shapes]`.
+        """
         batch, steps = _shape_leaves(sequences_shape)[0][:2]
         out = self._output_shapes()
 
@@ -165,7 +232,14 @@ class RNN(Layer):
         return [output_shape] + states
 
     def compute_mask(self, inputs, previous_mask=None):
-        """The input mask when the whole sequence is returned, else None; None for states."""
+        """Returns the output mask: the input mask with `return_sequences`, else `None`.
+
+        With `return_state` it returns a list: the output's mask, then `None` per state.
+
+        Args:
+            inputs: The layer's inputs.
+            previous_mask: The input mask `(batch, timesteps)` or `None`.
+        """
         if isinstance(previous_mask, (list, tuple)):
             previous_mask = previous_mask[0]
         output_mask = previous_mask if self.return_sequences else None
@@ -177,6 +251,16 @@ class RNN(Layer):
 
     # -- build -------------------------------------------------------------------------------------
     def build(self, sequences_shape, initial_state_shape=None):
+        """Builds the cell for one timestep's input and, if stateful, the state variables.
+
+        Args:
+            sequences_shape: The input shape `(batch, timesteps, features...)`.
+            initial_state_shape: Ignored.
+
+        Raises:
+            ValueError: If the input has rank below 3, or a stateful layer has no static
+                batch size.
+        """
         leaves = _shape_leaves(sequences_shape)
         for shape in leaves:
             if len(shape) < 3:
@@ -201,7 +285,15 @@ class RNN(Layer):
                                    name="rnn_state", path=f"{self.name}/rnn_state"), initial)
 
     def get_initial_state(self, batch_size):
-        """Zeros, or what the cell's `get_initial_state(batch_size)` returns; a list."""
+        """Returns the states a call starts from when no `initial_state` is given.
+
+        Args:
+            batch_size: Int, the batch size.
+
+        Returns:
+            A list: what the cell's `get_initial_state(batch_size=...)` returns, or one
+            zero array `(batch_size, *state_shape)` per state.
+        """
         fn = getattr(self.cell, "get_initial_state", None)
         if fn is not None:
             states = fn(batch_size=batch_size)
@@ -212,7 +304,11 @@ class RNN(Layer):
 
     # -- state handling ----------------------------------------------------------------------------
     def reset_state(self):
-        """Sets every stored state of a stateful layer to zeros."""
+        """Sets every stored state of a stateful layer to zeros.
+
+        Raises:
+            AttributeError: If the layer is not stateful.
+        """
         if not self.stateful:
             raise AttributeError("Layer must be stateful.")
         if self.states is not None:
@@ -220,6 +316,7 @@ class RNN(Layer):
                 variable.assign(np.zeros(variable.shape, dtype=variable.dtype))
 
     def reset_states(self):
+        """Same as `reset_state()` (the Keras 2 name)."""
         self.reset_state()
 
     def _initial_states(self, initial_state, batch):
@@ -267,6 +364,7 @@ class RNN(Layer):
 
     # -- call --------------------------------------------------------------------------------------
     def call(self, sequences, initial_state=None, mask=None, training=False):
+        """Runs the cell over the sequence; see the class docstring for the arguments."""
         leaves = tree.flatten(sequences)
         batch, steps = shape_of(leaves[0])[:2]
         for leaf in leaves:
@@ -356,6 +454,15 @@ class RNN(Layer):
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
+        """Creates the layer from `get_config()`, deserializing the nested `cell` config.
+
+        Args:
+            config: A dict from `get_config()`.
+            custom_objects: Optional dict of names to custom classes (for custom cells).
+
+        Returns:
+            A new, unbuilt layer.
+        """
         from rnnkit import saving
         config = dict(config)
         cell = saving.deserialize(config.pop("cell"), custom_objects=custom_objects)
@@ -363,7 +470,11 @@ class RNN(Layer):
 
 
 class BuiltinRNN(RNN):
-    """SimpleRNN, GRU and LSTM: an RNN around their own cell, whose arguments they take flat."""
+    """The base of SimpleRNN, GRU and LSTM (not public).
+
+    An `RNN` around the layer's own cell, whose arguments the layer takes (and lists in its
+    config) flat; attribute reads such as `layer.units` go through to the cell.
+    """
 
     cell_class = None
 
@@ -410,6 +521,15 @@ class BuiltinRNN(RNN):
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
+        """Creates the layer from its flat `get_config()` dict.
+
+        Args:
+            config: A dict from `get_config()`.
+            custom_objects: Unused (the cell is built from the flat arguments).
+
+        Returns:
+            A new, unbuilt layer.
+        """
         return cls(**config)
 
 

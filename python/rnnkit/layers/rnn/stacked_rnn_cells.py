@@ -17,8 +17,39 @@ def _check_cell(cell):
 
 
 class StackedRNNCells(Layer):
-    """Wraps a list of cells so that `RNN` runs them as one cell per step (Keras'
-    `StackedRNNCells`). States are nested per cell: `[[h1, c1], [h2], ...]`."""
+    """Wraps a list of RNN cells so that they act as one cell.
+
+    At each timestep the output of cell `k` is the input of cell `k + 1`; the output of the
+    stack is that of the last cell. States are nested per cell: `[[h1, c1], [h2], ...]`.
+    `keras.layers.RNN([cell1, cell2])` builds this wrapper itself. A stack of unmodified
+    built-in cells runs in the fused C++ kernel, one kernel call per cell.
+
+    Args:
+        cells: A non-empty list of cells (each with `call` and `state_size`).
+        **kwargs: Base layer arguments (`name`, `dtype`, `trainable`, ...).
+
+    Call arguments:
+        inputs: One timestep's input, `(batch, features)`.
+        states: A list with the list of states of each cell.
+        training: Bool, handed to the cells whose `call` takes it.
+
+    Returns:
+        A pair `(output, new_states)`, with `new_states` nested per cell.
+
+    Raises:
+        ValueError: If `cells` is empty or not a list, or a cell has no `call` or
+            `state_size`.
+
+    Example:
+
+    >>> import numpy as np, rnnkit as keras
+    >>> cells = keras.layers.StackedRNNCells(
+    ...     [keras.layers.LSTMCell(8), keras.layers.SimpleRNNCell(4)])
+    >>> cells.state_size, cells.output_size
+    ([[8, 8], 4], 4)
+    >>> keras.layers.RNN(cells)(np.random.rand(2, 5, 3)).shape
+    (2, 4)
+    """
 
     def __init__(self, cells, **kwargs):
         if not isinstance(cells, (list, tuple)) or not cells:
@@ -33,10 +64,12 @@ class StackedRNNCells(Layer):
 
     @property
     def state_size(self):
+        """A list with the `state_size` of each cell."""
         return [cell.state_size for cell in self.cells]
 
     @property
     def output_size(self):
+        """The last cell's `output_size` (or the size of its first state)."""
         last = self.cells[-1]
         if getattr(last, "output_size", None) is not None:
             return last.output_size
@@ -44,6 +77,14 @@ class StackedRNNCells(Layer):
         return size[0] if isinstance(size, (list, tuple)) else size
 
     def get_initial_state(self, batch_size=None):
+        """Returns the initial states, one list per cell.
+
+        Args:
+            batch_size: Int, the batch size.
+
+        Returns:
+            A list with, for each cell, its `get_initial_state(batch_size)` or zero arrays.
+        """
         from rnnkit.layers.rnn.rnn import state_shapes
         states = []
         for cell in self.cells:
@@ -57,6 +98,11 @@ class StackedRNNCells(Layer):
         return states
 
     def build(self, input_shape):
+        """Builds each cell with the output shape of the cell before it.
+
+        Args:
+            input_shape: The shape of one timestep's input, `(batch, features)`.
+        """
         from rnnkit.layers.rnn.rnn import state_shapes
         batch = input_shape[0]
         for cell in self.cells:
@@ -72,6 +118,7 @@ class StackedRNNCells(Layer):
             input_shape = (batch,) + width
 
     def call(self, inputs, states, training=False):
+        """Runs one timestep through every cell; see the class docstring."""
         new_states = []
         for cell, takes_training, cell_states in zip(self.cells, self._takes_training, states):
             cell_states = list(cell_states) if isinstance(cell_states, (list, tuple)) \
@@ -88,6 +135,15 @@ class StackedRNNCells(Layer):
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
+        """Creates the stack from `get_config()`, deserializing each cell.
+
+        Args:
+            config: A dict from `get_config()`.
+            custom_objects: Optional dict of names to custom classes.
+
+        Returns:
+            A new `StackedRNNCells`.
+        """
         from rnnkit import saving
         config = dict(config)
         cells = [saving.deserialize(c, custom_objects=custom_objects)

@@ -16,7 +16,7 @@ def _as_shape(shape, layer):
 
 
 class TimeDistributed(Layer):
-    """Applies `layer` to every temporal slice of an input (Keras' `TimeDistributed`).
+    """Applies a layer to every temporal slice of an input.
 
     The input `(B, T, ...)` is reshaped to `(B*T, ...)`, passed to `layer` once, and the
     result reshaped to `(B, T, ...)`. For layers that treat samples independently (Dense,
@@ -25,10 +25,30 @@ class TimeDistributed(Layer):
     (Keras 3 loops over timesteps, so its moments are per step).
 
     Args:
-        layer: a `Layer` instance (ValueError otherwise). Its weights are this layer's weights.
+        layer: A `Layer` instance. Its weights are this layer's weights.
+        **kwargs: Base layer arguments (`name`, `trainable`, ...); `dtype` defaults to the
+            wrapped layer's.
 
-    The input mask `(B, T)` is passed on unchanged, and given to `layer` (as `(B*T, ...)`) when
-    its `call` takes a `mask`.
+    Call arguments:
+        inputs: An array of rank >= 3, `(batch, timesteps, ...)`.
+        training: Bool, handed to the wrapped layer when its `call` takes it.
+        mask: Optional mask `(batch, timesteps, ...)`, reshaped to `(batch * timesteps,
+            ...)` for the wrapped layer when its `call` takes a `mask`. It is passed on
+            unchanged as the output mask.
+
+    Returns:
+        The wrapped layer's output with the time axis restored: `(batch, timesteps, ...)`.
+
+    Raises:
+        ValueError: If `layer` is not a `Layer`, the input has rank below 3, or the mask's
+            leading dimensions differ from the input's.
+
+    Example:
+
+    >>> import numpy as np, rnnkit as keras
+    >>> x = np.random.rand(32, 10, 8).astype("float32")
+    >>> keras.layers.TimeDistributed(keras.layers.Dense(3))(x).shape
+    (32, 10, 3)
     """
 
     supports_masking = True
@@ -51,6 +71,14 @@ class TimeDistributed(Layer):
                 else input_shape[0] * input_shape[1],) + tuple(input_shape[2:])
 
     def build(self, input_shape):
+        """Builds the wrapped layer for inputs of shape `(batch * timesteps, ...)`.
+
+        Args:
+            input_shape: The input shape `(batch, timesteps, ...)`.
+
+        Raises:
+            ValueError: If the shape has fewer than 3 dimensions.
+        """
         if not tree.is_shape(input_shape) or len(input_shape) < 3:
             raise ValueError(f"`TimeDistributed` Layer should be passed an `input_shape` with at "
                              f"least 3 dimensions (batch, time, ...), received: {input_shape}")
@@ -60,6 +88,15 @@ class TimeDistributed(Layer):
             self.layer.built = True
 
     def compute_output_shape(self, input_shape):
+        """Returns the wrapped layer's output shape with the time axis inserted.
+
+        Args:
+            input_shape: The input shape `(batch, timesteps, ...)`.
+
+        Returns:
+            `(batch, timesteps, *output_shape[1:])` (a structure of such for several
+            outputs).
+        """
         if not isinstance(input_shape, (tuple, list)) or len(input_shape) < 3:
             raise ValueError(f"`TimeDistributed` Layer should be passed an `input_shape` with at "
                              f"least 3 dimensions (batch, time, ...), received: {input_shape}")
@@ -74,6 +111,7 @@ class TimeDistributed(Layer):
             tree.map_shape_structure(with_time, child)
 
     def call(self, inputs, training=False, mask=None):
+        """Applies the wrapped layer to every timestep; see the class docstring."""
         shape = shape_of(inputs)
         batch, steps = shape[0], shape[1]
         merged = ops.reshape(inputs, (batch * steps,) + shape[2:])
@@ -95,6 +133,7 @@ class TimeDistributed(Layer):
         return tree.map_structure(split, outputs)
 
     def compute_mask(self, inputs, previous_mask=None):
+        """Returns the input mask unchanged."""
         return previous_mask
 
     def get_config(self):
@@ -103,6 +142,15 @@ class TimeDistributed(Layer):
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
+        """Creates the wrapper from `get_config()`, deserializing the wrapped layer.
+
+        Args:
+            config: A dict from `get_config()`.
+            custom_objects: Optional dict of names to custom classes.
+
+        Returns:
+            A new `TimeDistributed`.
+        """
         from rnnkit import saving
         config = dict(config)
         config["layer"] = saving.deserialize(config["layer"], custom_objects=custom_objects)
