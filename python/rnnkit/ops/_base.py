@@ -3,13 +3,49 @@
 from __future__ import annotations
 
 import builtins
+import textwrap
 
 import numpy as np
 
 from rnnkit.autodiff import Tensor, _record_multi, _record_op, _state, unwrap
 
 __all__ = ["np", "builtins", "Tensor", "_state", "unwrap", "_record_op", "_record_multi",
-           "_arr", "_unary", "_norm_axes", "_expand_reduced", "_nondiff"]
+           "_arr", "_unary", "_norm_axes", "_expand_reduced", "_nondiff", "_op_doc"]
+
+# The argument descriptions most ops share.
+_ARG_DOCS = {
+    "x": "Input array (a NumPy array, array-like, `Variable` or `Tensor`).",
+    "x1": "First input (array-like); broadcast against `x2`.",
+    "x2": "Second input (array-like); broadcast against `x1`.",
+    "axis": "Optional int or tuple of ints, the axes to reduce. `None` (the default) "
+            "reduces over all axes.",
+    "keepdims": "Bool, keep the reduced axes with size 1. Defaults to `False`.",
+    "dtype": "Optional dtype of the result. Defaults to float32.",
+}
+
+
+def _op_doc(summary, args=("x",), returns="An array of the shape of `x`.", details=None,
+            example=None):
+    """A Google-style docstring for an op.
+
+    `args` lists names from `_ARG_DOCS` or `(name, text)` pairs; `details` is an optional
+    paragraph after the summary; `example` an optional doctest block (without indentation).
+    """
+    def fill(text, indent="", first=""):
+        return textwrap.fill(text, width=92, initial_indent=first or indent,
+                             subsequent_indent=indent)
+
+    lines = [fill(summary), ""]
+    if details:
+        lines += [fill(details), ""]
+    lines.append("Args:")
+    for arg in args:
+        name, text = (arg, _ARG_DOCS[arg]) if isinstance(arg, str) else arg
+        lines.append(fill(f"{name}: {text}", " " * 8, " " * 4))
+    lines += ["", "Returns:", fill(returns, " " * 4)]
+    if example:
+        lines += ["", "Example:", "", example.strip()]
+    return "\n".join(lines) + "\n"
 
 
 def _arr(y):
@@ -17,8 +53,12 @@ def _arr(y):
     return y if type(y) is np.ndarray else np.asarray(y)
 
 
-def _unary(name, forward, derivative, doc=None):
-    """An elementwise op: y = forward(x); dL/dx = derivative(g, x, y)."""
+def _unary(name, forward, derivative, doc=None, example=None):
+    """An elementwise op: y = forward(x); dL/dx = derivative(g, x, y).
+
+    `doc` is the op's summary line (optionally followed by a blank line and more text); the
+    Args and Returns sections are added here.
+    """
 
     def op(x):
         xv = unwrap(x)
@@ -29,12 +69,17 @@ def _unary(name, forward, derivative, doc=None):
         return _record_op(tape, y, (x,), lambda g, need: (derivative(g, xv, y),))
 
     op.__name__ = op.__qualname__ = name
-    op.__doc__ = doc or f"Elementwise {name}."
+    summary, _, details = (doc or f"Elementwise `{name}` of `x`.").partition("\n\n")
+    op.__doc__ = _op_doc(summary, returns="An array of the shape of `x`, computed elementwise "
+                         "(differentiable).", details=details or None, example=example)
     return op
 
 
 def _nondiff(name, forward, doc=None):
-    """An op whose result is never tracked (it has no useful derivative)."""
+    """An op whose result is never tracked (it has no useful derivative).
+
+    `doc` is the op's whole docstring (build it with `_op_doc`).
+    """
 
     def op(*args, **kwargs):
         return _arr(forward(*[unwrap(a) for a in args], **kwargs))

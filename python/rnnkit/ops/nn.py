@@ -72,20 +72,30 @@ def _erf(x):
 # ------------------------------------------------------------------------------------------------
 
 sigmoid = _unary("sigmoid", _sigmoid, lambda g, x, y: g * (y * (1.0 - y)),
-                 "The logistic function 1 / (1 + exp(-x)), computed without overflow.")
-tanh = _unary("tanh", np.tanh, lambda g, x, y: g * (1.0 - y * y), "Hyperbolic tangent.")
+                 "Sigmoid activation: `1 / (1 + exp(-x))`, computed without overflow.",
+                 """>>> import numpy as np, rnnkit as keras
+>>> keras.ops.sigmoid(np.array([0.0]))
+array([0.5])""")
+tanh = _unary("tanh", np.tanh, lambda g, x, y: g * (1.0 - y * y),
+             "Hyperbolic tangent activation: `(exp(x) - exp(-x)) / (exp(x) + exp(-x))`.")
 relu = _unary("relu", lambda x: np.maximum(x, 0.0), lambda g, x, y: np.where(x > 0, g, 0.0),
-              "max(x, 0).")
+              "Rectified linear unit activation: `max(x, 0)`.\n\n"
+              "The gradient at 0 is 0.")
 relu6 = _unary("relu6", lambda x: np.clip(x, 0.0, 6.0),
-               lambda g, x, y: np.where((x > 0) & (x < 6), g, 0.0), "min(max(x, 0), 6).")
+               lambda g, x, y: np.where((x > 0) & (x < 6), g, 0.0),
+               "Rectified linear unit capped at 6: `min(max(x, 0), 6)`.")
 selu = _unary("selu", lambda x: SELU_SCALE * np.where(
     x > 0, x, SELU_ALPHA * np.expm1(np.minimum(x, 0.0))),
     lambda g, x, y: g * np.where(x > 0, SELU_SCALE,
                                  (SELU_SCALE * SELU_ALPHA) * np.exp(np.minimum(x, 0.0))),
-    "Scaled exponential linear unit.")
-softplus = _unary("softplus", _softplus, lambda g, x, y: g * _sigmoid(x), "log(1 + exp(x)).")
+    "Scaled exponential linear unit (SELU) activation.\n\n"
+    "`scale * x` for `x > 0` and `scale * alpha * (exp(x) - 1)` otherwise, with "
+    "`alpha = 1.67326324` and `scale = 1.05070098` (Klambauer et al., 2017).")
+softplus = _unary("softplus", _softplus, lambda g, x, y: g * _sigmoid(x),
+                  "Softplus activation: `log(1 + exp(x))`, computed without overflow.")
 softsign = _unary("softsign", lambda x: x / (1.0 + np.abs(x)),
-                  lambda g, x, y: g / np.square(1.0 + np.abs(x)), "x / (1 + |x|).")
+                  lambda g, x, y: g / np.square(1.0 + np.abs(x)),
+                  "Softsign activation: `x / (1 + |x|)`.")
 
 
 def _silu_forward(x):
@@ -97,21 +107,28 @@ def _silu_derivative(g, x, y):
     return g * (s * (1.0 + x * (1.0 - s)))
 
 
-silu = _unary("silu", _silu_forward, _silu_derivative, "x * sigmoid(x).")
+silu = _unary("silu", _silu_forward, _silu_derivative,
+              "Sigmoid linear unit (SiLU, also called swish): `x * sigmoid(x)`.\n\n"
+              "`swish` is the same op.")
 swish = silu
 
 hard_sigmoid = _unary("hard_sigmoid", _hard_sigmoid,
                       lambda g, x, y: np.where((x > -3) & (x < 3), g / 6.0, 0.0),
-                      "Keras 3: relu6(x + 3) / 6 = clip(x / 6 + 1/2, 0, 1).")
+                      "Hard sigmoid activation: `relu6(x + 3) / 6`, i.e. "
+                      "`clip(x / 6 + 0.5, 0, 1)` (Keras 3's definition).")
 hard_silu = _unary("hard_silu", lambda x: x * _hard_sigmoid(x),
                    lambda g, x, y: g * (_hard_sigmoid(x) + np.where(
                        (x > -3) & (x < 3), x / 6.0, 0.0)),
-                   "x * hard_sigmoid(x).")
+                   "Hard SiLU (hard swish) activation: `x * hard_sigmoid(x)`.\n\n"
+                   "`hard_swish` is the same op.")
 hard_swish = hard_silu
 log_sigmoid = _unary("log_sigmoid", lambda x: -np.logaddexp(0.0, -x),
-                     lambda g, x, y: g * _sigmoid(-x), "log(sigmoid(x)) = -softplus(-x).")
+                     lambda g, x, y: g * _sigmoid(-x),
+                     "Logarithm of the sigmoid: `log(sigmoid(x)) = -softplus(-x)`, computed "
+                     "without overflow.")
 hard_tanh = _unary("hard_tanh", lambda x: np.clip(x, -1.0, 1.0),
-                   lambda g, x, y: np.where((x > -1) & (x < 1), g, 0.0), "clip(x, -1, 1).")
+                   lambda g, x, y: np.where((x > -1) & (x < 1), g, 0.0),
+                   "Hard tanh activation: `clip(x, -1, 1)`.")
 
 
 def _tanh_shrink_derivative(g, x, y):
@@ -120,35 +137,61 @@ def _tanh_shrink_derivative(g, x, y):
 
 
 tanh_shrink = _unary("tanh_shrink", lambda x: x - np.tanh(x), _tanh_shrink_derivative,
-                     "x - tanh(x).")
+                     "Tanh shrink activation: `x - tanh(x)`.")
 sparse_plus = _unary(
     "sparse_plus",
     lambda x: np.where(x <= -1.0, 0.0, np.where(x >= 1.0, x, (x + 1.0) ** 2 / 4.0)),
     lambda g, x, y: np.where(x <= -1.0, 0.0, np.where(x >= 1.0, g, g * ((x + 1.0) / 2.0))),
-    "0 for x <= -1, x for x >= 1, (x + 1)^2 / 4 between.")
+    "Sparse plus activation: 0 for `x <= -1`, `x` for `x >= 1`, `(x + 1)**2 / 4` between.")
 sparse_sigmoid = _unary(
     "sparse_sigmoid",
     lambda x: np.where(x <= -1.0, 0.0, np.where(x >= 1.0, 1.0, (x + 1.0) / 2.0)),
     lambda g, x, y: np.where((x > -1.0) & (x < 1.0), g * 0.5, 0.0),
-    "0 for x <= -1, 1 for x >= 1, (x + 1) / 2 between.")
+    "Sparse sigmoid activation: 0 for `x <= -1`, 1 for `x >= 1`, `(x + 1) / 2` between.")
 
 
 def leaky_relu(x, negative_slope=0.2):
-    """x for x >= 0, negative_slope * x otherwise."""
+    """Leaky rectified linear unit: `x` for `x >= 0`, `negative_slope * x` otherwise.
+
+    Args:
+        x: Input array.
+        negative_slope: Float, the slope for negative inputs. Defaults to 0.2.
+
+    Returns:
+        An array of the shape of `x` (differentiable).
+    """
     a = float(negative_slope)
     return _apply(x, lambda v: np.where(v >= 0, v, a * v),
                   lambda g, v, y: np.where(v >= 0, g, g * a))
 
 
 def elu(x, alpha=1.0):
-    """x for x > 0, alpha * (exp(x) - 1) otherwise."""
+    """Exponential linear unit: `x` for `x > 0`, `alpha * (exp(x) - 1)` otherwise.
+
+    Args:
+        x: Input array.
+        alpha: Float, the scale of the negative part. Defaults to 1.0.
+
+    Returns:
+        An array of the shape of `x` (differentiable).
+    """
     a = float(alpha)
     return _apply(x, lambda v: np.where(v > 0, v, a * np.expm1(np.minimum(v, 0.0))),
                   lambda g, v, y: np.where(v > 0, g, g * (a * np.exp(np.minimum(v, 0.0)))))
 
 
 def celu(x, alpha=1.0):
-    """max(x, 0) + alpha * (exp(min(x, 0) / alpha) - 1)."""
+    """Continuously differentiable exponential linear unit (CELU).
+
+    Computes `max(x, 0) + min(0, alpha * (exp(x / alpha) - 1))`.
+
+    Args:
+        x: Input array.
+        alpha: Float, the scale of the negative part. Defaults to 1.0.
+
+    Returns:
+        An array of the shape of `x` (differentiable).
+    """
     a = float(alpha)
     return _apply(x, lambda v: np.maximum(v, 0.0) + np.minimum(
         0.0, a * np.expm1(np.minimum(v, 0.0) / a)),
@@ -156,8 +199,18 @@ def celu(x, alpha=1.0):
 
 
 def gelu(x, approximate=True):
-    """Gaussian error linear unit: x * Phi(x), or its tanh approximation (the default here, as
-    in keras.ops.gelu; keras.activations.gelu defaults to approximate=False)."""
+    """Gaussian error linear unit (GELU): `x * Phi(x)`, Phi the standard normal CDF.
+
+    Args:
+        x: Input array.
+        approximate: Bool. `True` (the default, as in `keras.ops.gelu`) uses the tanh
+            approximation `0.5 * x * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 * x**3)))`;
+            `False` the exact form with `erf`. (`rnnkit.activations.gelu` defaults to
+            `False`.)
+
+    Returns:
+        An array of the shape of `x` (differentiable).
+    """
     if approximate:
         def forward(v):
             return 0.5 * v * (1.0 + np.tanh(_SQRT_2_OVER_PI * (v + 0.044715 * v ** 3)))
@@ -176,28 +229,62 @@ def gelu(x, approximate=True):
 
 
 def squareplus(x, b=4):
-    """(x + sqrt(x^2 + b)) / 2."""
+    """Squareplus activation: `(x + sqrt(x**2 + b)) / 2`, a smooth ReLU.
+
+    Args:
+        x: Input array.
+        b: Non-negative number, the smoothness. Defaults to 4.
+
+    Returns:
+        An array of the shape of `x` (differentiable).
+    """
     b = float(b)
     return _apply(x, lambda v: (v + np.sqrt(v * v + b)) / 2.0,
                   lambda g, v, y: g * (0.5 + 0.5 * v / np.sqrt(v * v + b)))
 
 
 def soft_shrink(x, threshold=0.5):
-    """x - threshold above it, x + threshold below -threshold, 0 between."""
+    """Soft shrink: `x - threshold` above `threshold`, `x + threshold` below `-threshold`,
+    0 in between.
+
+    Args:
+        x: Input array.
+        threshold: Non-negative float. Defaults to 0.5.
+
+    Returns:
+        An array of the shape of `x` (differentiable).
+    """
     t = float(threshold)
     return _apply(x, lambda v: np.where(v > t, v - t, np.where(v < -t, v + t, 0.0)),
                   lambda g, v, y: np.where(np.abs(v) > t, g, 0.0))
 
 
 def hard_shrink(x, threshold=0.5):
-    """x where |x| > threshold, 0 elsewhere."""
+    """Hard shrink: `x` where `|x| > threshold`, 0 elsewhere.
+
+    Args:
+        x: Input array.
+        threshold: Non-negative float. Defaults to 0.5.
+
+    Returns:
+        An array of the shape of `x` (differentiable).
+    """
     t = float(threshold)
     return _apply(x, lambda v: np.where(np.abs(v) > t, v, 0.0),
                   lambda g, v, y: np.where(np.abs(v) > t, g, 0.0))
 
 
 def threshold(x, threshold, default_value):
-    """x where x > threshold, default_value elsewhere."""
+    """Keeps `x` where `x > threshold` and puts `default_value` elsewhere.
+
+    Args:
+        x: Input array.
+        threshold: The threshold (a number or a broadcastable array).
+        default_value: The value for elements at or below the threshold.
+
+    Returns:
+        An array of the broadcast shape (differentiable in `x`).
+    """
     from rnnkit.ops.numpy import greater, where
     return where(greater(x, threshold), x, default_value)
 
@@ -211,7 +298,23 @@ def _axis(axis):
 
 
 def softmax(x, axis=-1):
-    """exp(x) / sum(exp(x)) along `axis`, computed stably."""
+    """Softmax activation: `exp(x) / sum(exp(x))` along `axis`, computed stably.
+
+    Args:
+        x: Input array.
+        axis: Int or tuple of ints, the axes normalized over. Defaults to -1.
+
+    Returns:
+        An array of the shape of `x` whose entries along `axis` are positive and sum to 1
+        (differentiable).
+
+    Example:
+
+    >>> import numpy as np, rnnkit as keras
+    >>> keras.ops.softmax(np.array([[1.0, 1.0], [0.0, 0.0]]))
+    array([[0.5, 0.5],
+           [0.5, 0.5]])
+    """
     xv = unwrap(x)
     ax = _axis(axis)
     e = np.exp(xv - np.max(xv, axis=ax, keepdims=True))
@@ -224,7 +327,15 @@ def softmax(x, axis=-1):
 
 
 def log_softmax(x, axis=-1):
-    """x - logsumexp(x) along `axis`, computed stably."""
+    """Log-softmax: `x - logsumexp(x)` along `axis`, computed stably.
+
+    Args:
+        x: Input array.
+        axis: Int or tuple of ints. Defaults to -1.
+
+    Returns:
+        An array of the shape of `x` (differentiable).
+    """
     xv = unwrap(x)
     ax = _axis(axis)
     s = xv - np.max(xv, axis=ax, keepdims=True)
@@ -237,27 +348,72 @@ def log_softmax(x, axis=-1):
 
 
 def glu(x, axis=-1):
-    """Gated linear unit: a * sigmoid(b) with a, b the two halves of x along `axis`."""
+    """Gated linear unit: `a * sigmoid(b)`, where `a` and `b` are the two halves of `x`.
+
+    Args:
+        x: Input array; its size along `axis` must be even.
+        axis: Int, the axis that is split in two. Defaults to -1.
+
+    Returns:
+        An array with half the size along `axis` (differentiable).
+    """
     from rnnkit.ops.numpy import multiply, split
     a, b = split(x, 2, axis=axis)
     return multiply(a, sigmoid(b))
 
 
 def normalize(x, axis=-1, order=2, epsilon=None):
-    """x / max(norm(x), epsilon) along `axis`."""
+    """Divides `x` by its norm along `axis`: `x / max(norm(x, order), epsilon)`.
+
+    Args:
+        x: Input array.
+        axis: Int, the axis of the norm. Defaults to -1.
+        order: The order of the norm (as in `norm`). Defaults to 2.
+        epsilon: Lower bound of the norm. Defaults to 1e-7.
+
+    Returns:
+        An array of the shape of `x` (differentiable).
+    """
     from rnnkit.ops.numpy import divide, maximum, norm
     eps = 1e-7 if epsilon is None else epsilon
     return divide(x, maximum(norm(x, ord=order, axis=axis, keepdims=True), eps))
 
 
 def moments(x, axes, keepdims=False):
-    """(mean, variance) over `axes`."""
+    """Returns the mean and the (population) variance of `x` over `axes`.
+
+    Args:
+        x: Input array.
+        axes: Int or list of ints, the axes reduced.
+        keepdims: Bool, keep the reduced axes with size 1. Defaults to `False`.
+
+    Returns:
+        A pair `(mean, variance)` (differentiable).
+    """
     from rnnkit.ops.numpy import mean, var
     return mean(x, axis=axes, keepdims=keepdims), var(x, axis=axes, keepdims=keepdims)
 
 
 def one_hot(x, num_classes, axis=-1, dtype=None, sparse=False):
-    """One-hot encoding of integer `x` (indices outside [0, num_classes) give all zeros)."""
+    """Converts integer class ids to one-hot vectors.
+
+    Args:
+        x: Integer array of class ids. Ids outside `[0, num_classes)` give all-zero vectors.
+        num_classes: Int, the number of classes.
+        axis: Int, the position of the new class axis. Defaults to -1 (last).
+        dtype: Optional dtype. Defaults to float32.
+        sparse: Ignored (the result is always dense).
+
+    Returns:
+        An array with one more axis, of size `num_classes` (never tracked).
+
+    Example:
+
+    >>> import numpy as np, rnnkit as keras
+    >>> keras.ops.one_hot(np.array([0, 2]), 3)
+    array([[1., 0., 0.],
+           [0., 0., 1.]], dtype=float32)
+    """
     del sparse
     xv = np.asarray(unwrap(x))
     out = (xv[..., None] == np.arange(num_classes)).astype(dtype or "float32")

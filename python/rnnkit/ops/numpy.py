@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import string
 
-from rnnkit.ops._base import (Tensor, _arr, _expand_reduced, _nondiff, _norm_axes,
+from rnnkit.ops._base import (Tensor, _arr, _expand_reduced, _nondiff, _norm_axes, _op_doc,
                               _record_multi, _record_op, _state, _unary, builtins, np, unwrap)
 
 _sum, _max, _min, _abs, _round, _any, _all = (builtins.sum, builtins.max, builtins.min,
@@ -20,9 +20,10 @@ _sum, _max, _min, _abs, _round, _any, _all = (builtins.sum, builtins.max, builti
 _FLOATX = "float32"
 
 
-def _binary(name, forward, vjp, doc=None):
+def _binary(name, forward, vjp, doc=None, example=None):
     """A broadcasting binary op. vjp(g, a, b, y, need) -> (ga, gb) at the broadcast shape (the
-    tape sums them back to each input's shape)."""
+    tape sums them back to each input's shape). `doc` is the summary line (optionally followed
+    by a blank line and more text); Args and Returns are added here."""
 
     def op(x1, x2):
         a = unwrap(x1)
@@ -34,22 +35,52 @@ def _binary(name, forward, vjp, doc=None):
         return _record_op(tape, y, (x1, x2), lambda g, need: vjp(g, a, b, y, need))
 
     op.__name__ = op.__qualname__ = name
-    op.__doc__ = doc or f"Elementwise {name}, with broadcasting."
+    summary, _, details = (doc or f"Elementwise `{name}`, with broadcasting.").partition("\n\n")
+    op.__doc__ = _op_doc(summary, args=("x1", "x2"), details=details or None, example=example,
+                         returns="An array of the broadcast shape of `x1` and `x2` "
+                                 "(differentiable in both).")
     return op
+
+
+def _compare_doc(relation):
+    return _op_doc(f"Returns the truth value of `{relation}`, elementwise, with broadcasting.",
+                   args=("x1", "x2"), returns="A boolean array of the broadcast shape (not "
+                   "differentiable).")
+
+
+def _logic_doc(name, args=("x1", "x2")):
+    return _op_doc(f"Computes the logical {name.upper()} of the inputs' truth values, "
+                   "elementwise.", args=args, returns="A boolean array of the broadcast shape "
+                   "(not differentiable).")
+
+
+def _check_doc(what):
+    return _op_doc(f"Tests `x` for {what}, elementwise.",
+                   returns="A boolean array of the shape of `x` (not differentiable).")
 
 
 # ------------------------------------------------------------------------------------------------
 # Elementwise arithmetic
 # ------------------------------------------------------------------------------------------------
 
-add = _binary("add", np.add, lambda g, a, b, y, need: (g, g))
-subtract = _binary("subtract", np.subtract, lambda g, a, b, y, need: (g, -g if need[1] else None))
+add = _binary("add", np.add, lambda g, a, b, y, need: (g, g),
+              "Adds the inputs elementwise: `x1 + x2`, with broadcasting.\n\n"
+              "The result follows NumPy's dtype rules (a Python float with a float32 array "
+              "stays float32).",
+              """>>> import numpy as np, rnnkit as keras
+>>> keras.ops.add(np.array([1.0, 2.0], dtype="float32"), 1.0)
+array([2., 3.], dtype=float32)""")
+subtract = _binary("subtract", np.subtract, lambda g, a, b, y, need: (g, -g if need[1] else None),
+                   "Subtracts the inputs elementwise: `x1 - x2`, with broadcasting.")
 multiply = _binary("multiply", np.multiply,
                    lambda g, a, b, y, need: (g * b if need[0] else None,
-                                             g * a if need[1] else None))
+                                             g * a if need[1] else None),
+                   "Multiplies the inputs elementwise: `x1 * x2`, with broadcasting.")
 divide = _binary("divide", np.true_divide,
                  lambda g, a, b, y, need: (g / b if need[0] else None,
-                                           -g * y / b if need[1] else None))
+                                           -g * y / b if need[1] else None),
+                 "Divides the inputs elementwise (true division): `x1 / x2`, with broadcasting."
+                 "\n\nInteger inputs give a float64 result, as in NumPy.")
 true_divide = divide
 
 
@@ -62,7 +93,9 @@ def _power_vjp(g, a, b, y, need):
     return ga, gb
 
 
-power = _binary("power", np.power, _power_vjp)
+power = _binary("power", np.power, _power_vjp,
+                "Raises `x1` to the power `x2`, elementwise, with broadcasting.\n\n"
+                "The gradient with respect to `x2` is taken as 0 where `x1 <= 0`.")
 
 
 def _maxmin_vjp(greater):
@@ -79,44 +112,96 @@ def _maxmin_vjp(greater):
 
 
 maximum = _binary("maximum", np.maximum, _maxmin_vjp(True),
-                  "Elementwise maximum (a tie sends half the gradient to each input).")
+                  "Elementwise maximum of the inputs, with broadcasting.\n\n"
+                  "Where the inputs are equal, each receives half of the gradient.")
 minimum = _binary("minimum", np.minimum, _maxmin_vjp(False),
-                  "Elementwise minimum (a tie sends half the gradient to each input).")
+                  "Elementwise minimum of the inputs, with broadcasting.\n\n"
+                  "Where the inputs are equal, each receives half of the gradient.")
 
-floor_divide = _nondiff("floor_divide", np.floor_divide)
-mod = _nondiff("mod", np.mod)
+floor_divide = _nondiff("floor_divide", np.floor_divide, _op_doc(
+    "Divides the inputs elementwise and rounds down: `x1 // x2`, with broadcasting.",
+    args=("x1", "x2"), returns="An array of the broadcast shape (not differentiable)."))
+mod = _nondiff("mod", np.mod, _op_doc(
+    "Returns the remainder of `x1 / x2` elementwise, with the sign of `x2` (NumPy's `mod`).",
+    args=("x1", "x2"), returns="An array of the broadcast shape (not differentiable)."))
 
-negative = _unary("negative", np.negative, lambda g, x, y: -g)
-square = _unary("square", np.square, lambda g, x, y: g * (2 * x))
-sqrt = _unary("sqrt", np.sqrt, lambda g, x, y: g * 0.5 / y)
-abs = _unary("abs", np.abs, lambda g, x, y: g * np.sign(x))
+negative = _unary("negative", np.negative, lambda g, x, y: -g,
+                  "Numerical negative, elementwise: `-x`.")
+square = _unary("square", np.square, lambda g, x, y: g * (2 * x), "Square, elementwise: `x * x`.")
+sqrt = _unary("sqrt", np.sqrt, lambda g, x, y: g * 0.5 / y,
+              "Non-negative square root, elementwise (NaN for negative inputs).")
+abs = _unary("abs", np.abs, lambda g, x, y: g * np.sign(x),
+             "Absolute value, elementwise: `|x|` (`absolute` is the same op).\n\n"
+             "The gradient at 0 is 0.")
 absolute = abs
-exp = _unary("exp", np.exp, lambda g, x, y: g * y)
-exp2 = _unary("exp2", np.exp2, lambda g, x, y: g * y * math.log(2.0))
-log = _unary("log", np.log, lambda g, x, y: g / x)
-log2 = _unary("log2", np.log2, lambda g, x, y: g / (x * math.log(2.0)))
-log10 = _unary("log10", np.log10, lambda g, x, y: g / (x * math.log(10.0)))
-log1p = _unary("log1p", np.log1p, lambda g, x, y: g / (1 + x))
-expm1 = _unary("expm1", np.expm1, lambda g, x, y: g * (y + 1))
-reciprocal = _unary("reciprocal", lambda x: np.true_divide(1, x), lambda g, x, y: -g * y * y)
-sin = _unary("sin", np.sin, lambda g, x, y: g * np.cos(x))
-cos = _unary("cos", np.cos, lambda g, x, y: -g * np.sin(x))
-tan = _unary("tan", np.tan, lambda g, x, y: g * (1 + y * y))
-arctan = _unary("arctan", np.arctan, lambda g, x, y: g / (1 + x * x))
-sinh = _unary("sinh", np.sinh, lambda g, x, y: g * np.cosh(x))
-cosh = _unary("cosh", np.cosh, lambda g, x, y: g * np.sinh(x))
-sign = _nondiff("sign", np.sign)
-floor = _nondiff("floor", np.floor)
-ceil = _nondiff("ceil", np.ceil)
+exp = _unary("exp", np.exp, lambda g, x, y: g * y, "Exponential, elementwise: `e ** x`.")
+exp2 = _unary("exp2", np.exp2, lambda g, x, y: g * y * math.log(2.0),
+              "Base-2 exponential, elementwise: `2 ** x`.")
+log = _unary("log", np.log, lambda g, x, y: g / x,
+             "Natural logarithm, elementwise (`-inf` at 0, NaN for negative inputs).")
+log2 = _unary("log2", np.log2, lambda g, x, y: g / (x * math.log(2.0)),
+              "Base-2 logarithm, elementwise.")
+log10 = _unary("log10", np.log10, lambda g, x, y: g / (x * math.log(10.0)),
+               "Base-10 logarithm, elementwise.")
+log1p = _unary("log1p", np.log1p, lambda g, x, y: g / (1 + x),
+               "`log(1 + x)`, elementwise, accurate for small `x`.")
+expm1 = _unary("expm1", np.expm1, lambda g, x, y: g * (y + 1),
+               "`exp(x) - 1`, elementwise, accurate for small `x`.")
+reciprocal = _unary("reciprocal", lambda x: np.true_divide(1, x), lambda g, x, y: -g * y * y,
+                    "Reciprocal, elementwise: `1 / x`.")
+sin = _unary("sin", np.sin, lambda g, x, y: g * np.cos(x), "Sine, elementwise (radians).")
+cos = _unary("cos", np.cos, lambda g, x, y: -g * np.sin(x), "Cosine, elementwise (radians).")
+tan = _unary("tan", np.tan, lambda g, x, y: g * (1 + y * y), "Tangent, elementwise (radians).")
+arctan = _unary("arctan", np.arctan, lambda g, x, y: g / (1 + x * x),
+                "Inverse tangent, elementwise, in `[-pi/2, pi/2]`.")
+sinh = _unary("sinh", np.sinh, lambda g, x, y: g * np.cosh(x),
+              "Hyperbolic sine, elementwise.")
+cosh = _unary("cosh", np.cosh, lambda g, x, y: g * np.sinh(x),
+              "Hyperbolic cosine, elementwise.")
+sign = _nondiff("sign", np.sign, _op_doc(
+    "Returns the sign of `x` elementwise: -1, 0 or 1.",
+    returns="An array of the shape of `x` (not differentiable)."))
+floor = _nondiff("floor", np.floor, _op_doc(
+    "Rounds down to the nearest integer, elementwise.",
+    returns="An array of the shape and dtype of `x` (not differentiable)."))
+ceil = _nondiff("ceil", np.ceil, _op_doc(
+    "Rounds up to the nearest integer, elementwise.",
+    returns="An array of the shape and dtype of `x` (not differentiable)."))
 
 
 def round(x, decimals=0):
-    """Round half to even (not differentiable)."""
+    """Rounds to the given number of decimals, elementwise (halves go to the even value).
+
+    Args:
+        x: Input array.
+        decimals: Int, the number of decimals to keep. Defaults to 0.
+
+    Returns:
+        An array of the shape of `x` (not differentiable).
+    """
     return _arr(np.round(unwrap(x), decimals))
 
 
 def clip(x, x_min, x_max):
-    """Clip into [x_min, x_max]; the gradient passes where x_min <= x <= x_max."""
+    """Clips the values of `x` into `[x_min, x_max]`, elementwise.
+
+    The gradient flows to `x` where `x_min <= x <= x_max`, and to the bound that is taken
+    elsewhere.
+
+    Args:
+        x: Input array.
+        x_min: Lower bound (a scalar or an array broadcast against `x`).
+        x_max: Upper bound (a scalar or an array broadcast against `x`).
+
+    Returns:
+        An array of the broadcast shape.
+
+    Example:
+
+    >>> import numpy as np, rnnkit as keras
+    >>> keras.ops.clip(np.array([-2.0, 0.5, 3.0]), 0.0, 1.0)
+    array([0. , 0.5, 1. ])
+    """
     xv, lo, hi = unwrap(x), unwrap(x_min), unwrap(x_max)
     y = np.minimum(np.maximum(xv, lo), hi)
     tape = _state.tape
@@ -136,38 +221,95 @@ def clip(x, x_min, x_max):
 # Comparisons and logic (never tracked)
 # ------------------------------------------------------------------------------------------------
 
-equal = _nondiff("equal", np.equal)
-not_equal = _nondiff("not_equal", np.not_equal)
-greater = _nondiff("greater", np.greater)
-greater_equal = _nondiff("greater_equal", np.greater_equal)
-less = _nondiff("less", np.less)
-less_equal = _nondiff("less_equal", np.less_equal)
-logical_and = _nondiff("logical_and", np.logical_and)
-logical_or = _nondiff("logical_or", np.logical_or)
-logical_xor = _nondiff("logical_xor", np.logical_xor)
-logical_not = _nondiff("logical_not", np.logical_not)
-isnan = _nondiff("isnan", np.isnan)
-isinf = _nondiff("isinf", np.isinf)
-isfinite = _nondiff("isfinite", np.isfinite)
+equal = _nondiff("equal", np.equal, _compare_doc("x1 == x2"))
+not_equal = _nondiff("not_equal", np.not_equal, _compare_doc("x1 != x2"))
+greater = _nondiff("greater", np.greater, _compare_doc("x1 > x2"))
+greater_equal = _nondiff("greater_equal", np.greater_equal, _compare_doc("x1 >= x2"))
+less = _nondiff("less", np.less, _compare_doc("x1 < x2"))
+less_equal = _nondiff("less_equal", np.less_equal, _compare_doc("x1 <= x2"))
+logical_and = _nondiff("logical_and", np.logical_and, _logic_doc("and"))
+logical_or = _nondiff("logical_or", np.logical_or, _logic_doc("or"))
+logical_xor = _nondiff("logical_xor", np.logical_xor, _logic_doc("xor"))
+logical_not = _nondiff("logical_not", np.logical_not, _op_doc(
+    "Computes the logical NOT of the truth value of `x`, elementwise.",
+    returns="A boolean array of the shape of `x` (not differentiable)."))
+isnan = _nondiff("isnan", np.isnan, _check_doc("NaN"))
+isinf = _nondiff("isinf", np.isinf, _check_doc("positive or negative infinity"))
+isfinite = _nondiff("isfinite", np.isfinite, _check_doc("finiteness (not NaN, not infinite)"))
 
 
 def any(x, axis=None, keepdims=False):
+    """Tests whether any element along `axis` is true.
+
+    Args:
+        x: Input array.
+        axis: Optional int, tuple or list of ints. `None` (the default) tests all elements.
+        keepdims: Bool, keep the reduced axes with size 1. Defaults to `False`.
+
+    Returns:
+        A boolean array (not differentiable).
+    """
     return _arr(np.any(unwrap(x), axis=_axis_arg(axis), keepdims=keepdims))
 
 
 def all(x, axis=None, keepdims=False):
+    """Tests whether every element along `axis` is true.
+
+    Args:
+        x: Input array.
+        axis: Optional int, tuple or list of ints. `None` (the default) tests all elements.
+        keepdims: Bool, keep the reduced axes with size 1. Defaults to `False`.
+
+    Returns:
+        A boolean array (not differentiable).
+    """
     return _arr(np.all(unwrap(x), axis=_axis_arg(axis), keepdims=keepdims))
 
 
 def argmax(x, axis=None, keepdims=False):
+    """Returns the indices of the maximum values along an axis (the first one on ties).
+
+    Args:
+        x: Input array.
+        axis: Optional int. `None` (the default) indexes the flattened array.
+        keepdims: Bool, keep the reduced axis with size 1. Defaults to `False`.
+
+    Returns:
+        An integer array (not differentiable).
+
+    Example:
+
+    >>> import numpy as np, rnnkit as keras
+    >>> keras.ops.argmax(np.array([[1, 5, 2], [7, 0, 3]]), axis=-1)
+    array([1, 0])
+    """
     return _arr(np.argmax(unwrap(x), axis=axis, keepdims=keepdims))
 
 
 def argmin(x, axis=None, keepdims=False):
+    """Returns the indices of the minimum values along an axis (the first one on ties).
+
+    Args:
+        x: Input array.
+        axis: Optional int. `None` (the default) indexes the flattened array.
+        keepdims: Bool, keep the reduced axis with size 1. Defaults to `False`.
+
+    Returns:
+        An integer array (not differentiable).
+    """
     return _arr(np.argmin(unwrap(x), axis=axis, keepdims=keepdims))
 
 
 def argsort(x, axis=-1):
+    """Returns the indices that sort `x` along an axis.
+
+    Args:
+        x: Input array.
+        axis: Int, or `None` to sort the flattened array. Defaults to -1.
+
+    Returns:
+        An integer array of the shape of `x` (not differentiable).
+    """
     return _arr(np.argsort(unwrap(x), axis=axis))
 
 
@@ -180,7 +322,24 @@ def _axis_arg(axis):
 # ------------------------------------------------------------------------------------------------
 
 def matmul(x1, x2):
-    """Matrix product with NumPy's matmul semantics (1-D operands, broadcast batch dims)."""
+    """Matrix product of two arrays, with NumPy's `matmul` rules.
+
+    The last two axes are multiplied as matrices and the leading (batch) axes broadcast; a
+    1-D operand is treated as a vector (its added axis is removed from the result).
+
+    Args:
+        x1: First input, of rank >= 1.
+        x2: Second input, of rank >= 1.
+
+    Returns:
+        The product (differentiable in both inputs).
+
+    Example:
+
+    >>> import numpy as np, rnnkit as keras
+    >>> keras.ops.matmul(np.ones((4, 2, 3)), np.ones((3, 5))).shape
+    (4, 2, 5)
+    """
     a, b = unwrap(x1), unwrap(x2)
     y = np.matmul(a, b)
     tape = _state.tape
@@ -225,7 +384,17 @@ def _normalize_tensordot_axes(axes, nda, ndb):
 
 
 def tensordot(x1, x2, axes=2):
-    """np.tensordot."""
+    """Contracts `x1` and `x2` over the given axes (NumPy's `tensordot`).
+
+    Args:
+        x1: First input.
+        x2: Second input.
+        axes: An int `n` (the last `n` axes of `x1` with the first `n` of `x2`) or a pair of
+            axis lists `(axes_of_x1, axes_of_x2)`. Defaults to 2.
+
+    Returns:
+        The contraction (differentiable in both inputs).
+    """
     a, b = unwrap(x1), unwrap(x2)
     ca, cb = _normalize_tensordot_axes(axes, a.ndim, b.ndim)
     y = np.tensordot(a, b, axes=(ca, cb))
@@ -252,7 +421,18 @@ def _tensordot_vjp(g, a, b, ca, cb, need):
 
 
 def dot(x1, x2):
-    """np.dot."""
+    """Dot product of two arrays (NumPy's `dot`).
+
+    Scalars are multiplied; for arrays of rank <= 2 it is `matmul`; otherwise it sums over
+    the last axis of `x1` and the second-to-last axis of `x2`.
+
+    Args:
+        x1: First input.
+        x2: Second input.
+
+    Returns:
+        The product (differentiable in both inputs).
+    """
     a, b = unwrap(x1), unwrap(x2)
     if a.ndim == 0 or b.ndim == 0:
         return multiply(x1, x2)
@@ -262,6 +442,15 @@ def dot(x1, x2):
 
 
 def inner(x1, x2):
+    """Inner product over the last axes of `x1` and `x2` (NumPy's `inner`).
+
+    Args:
+        x1: First input.
+        x2: Second input; its last axis has the size of `x1`'s.
+
+    Returns:
+        The product (differentiable); a scalar input multiplies the other elementwise.
+    """
     a, b = unwrap(x1), unwrap(x2)
     if a.ndim == 0 or b.ndim == 0:
         return multiply(x1, x2)
@@ -269,6 +458,15 @@ def inner(x1, x2):
 
 
 def outer(x1, x2):
+    """Outer product of the flattened inputs.
+
+    Args:
+        x1: First input (flattened to `M` elements).
+        x2: Second input (flattened to `N` elements).
+
+    Returns:
+        An array `(M, N)` with `x1[i] * x2[j]` (differentiable).
+    """
     return multiply(reshape(x1, (-1, 1)), reshape(x2, (-1,)))
 
 
@@ -295,7 +493,25 @@ def _parse_einsum(subscripts, ndims):
 
 
 def einsum(subscripts, *operands):
-    """np.einsum (explicit or implicit output, ellipses)."""
+    """Evaluates an Einstein summation over the operands (NumPy's `einsum`).
+
+    Explicit (`"ij,jk->ik"`) and implicit outputs and ellipses are supported. The gradient
+    is implemented except for an operand with a repeated index (a trace such as `"ii->"`),
+    which raises `NotImplementedError` when differentiated.
+
+    Args:
+        subscripts: The subscripts string.
+        *operands: The input arrays.
+
+    Returns:
+        The result of the summation.
+
+    Example:
+
+    >>> import numpy as np, rnnkit as keras
+    >>> keras.ops.einsum("bij,bjk->bik", np.ones((2, 3, 4)), np.ones((2, 4, 5))).shape
+    (2, 3, 5)
+    """
     vals = [unwrap(o) for o in operands]
     y = np.einsum(subscripts, *vals, optimize=len(vals) > 2)
     tape = _state.tape
@@ -330,8 +546,9 @@ def einsum(subscripts, *operands):
 # Reductions
 # ------------------------------------------------------------------------------------------------
 
-def _reduction(name, forward, vjp, doc):
-    """vjp(g_expanded, x, y_keepdims, axis) -> dL/dx (broadcastable to x)."""
+def _reduction(name, forward, vjp, doc, example=None):
+    """vjp(g_expanded, x, y_keepdims, axis) -> dL/dx (broadcastable to x). `doc` is the summary
+    line (optionally followed by a blank line and more text); Args and Returns are added."""
 
     def op(x, axis=None, keepdims=False):
         xv = unwrap(x)
@@ -349,7 +566,9 @@ def _reduction(name, forward, vjp, doc):
         return _record_op(tape, y, (x,), node_vjp)
 
     op.__name__ = op.__qualname__ = name
-    op.__doc__ = doc
+    summary, _, details = doc.partition("\n\n")
+    op.__doc__ = _op_doc(summary, args=("x", "axis", "keepdims"), details=details or None,
+                         example=example, returns="The reduced array (differentiable).")
     return op
 
 
@@ -358,10 +577,13 @@ def _count(x, axis):
 
 
 sum = _reduction("sum", lambda x, axis, k: np.sum(x, axis=axis, keepdims=k),
-                 lambda g, x, y, axis: np.broadcast_to(g, x.shape), "Sum over `axis`.")
+                 lambda g, x, y, axis: np.broadcast_to(g, x.shape),
+                 "Sums the elements of `x` over the given axes.")
 mean = _reduction("mean", lambda x, axis, k: np.mean(x, axis=axis, keepdims=k),
                   lambda g, x, y, axis: np.broadcast_to(g / _count(x, axis), x.shape),
-                  "Mean over `axis`.")
+                  "Averages the elements of `x` over the given axes.", """>>> import numpy as np, rnnkit as keras
+>>> keras.ops.mean(np.array([[1.0, 2.0], [3.0, 4.0]]), axis=0)
+array([2., 3.])""")
 
 
 def _chooser_vjp(g, x, y, axis):
@@ -370,9 +592,11 @@ def _chooser_vjp(g, x, y, axis):
 
 
 max = _reduction("max", lambda x, axis, k: np.max(x, axis=axis, keepdims=k), _chooser_vjp,
-                 "Maximum over `axis` (ties share the gradient equally).")
+                 "Returns the maximum of `x` over the given axes (`amax` is the same op).\n\n"
+                 "Elements tied for the maximum share the gradient equally.")
 min = _reduction("min", lambda x, axis, k: np.min(x, axis=axis, keepdims=k), _chooser_vjp,
-                 "Minimum over `axis` (ties share the gradient equally).")
+                 "Returns the minimum of `x` over the given axes (`amin` is the same op).\n\n"
+                 "Elements tied for the minimum share the gradient equally.")
 amax, amin = max, min
 
 
@@ -387,9 +611,10 @@ def _std_vjp(g, x, y, axis):
 
 
 var = _reduction("var", lambda x, axis, k: np.var(x, axis=axis, keepdims=k), _var_vjp,
-                 "Population variance (ddof=0) over `axis`.")
+                 "Returns the variance of `x` over the given axes (population variance, "
+                 "`ddof=0`).")
 std = _reduction("std", lambda x, axis, k: np.std(x, axis=axis, keepdims=k), _std_vjp,
-                 "Population standard deviation (ddof=0) over `axis`.")
+                 "Returns the standard deviation of `x` over the given axes (`ddof=0`).")
 
 
 def _prod_vjp(g, x, y, axis):
@@ -409,7 +634,8 @@ def _prod_vjp(g, x, y, axis):
 
 
 prod = _reduction("prod", lambda x, axis, k: np.prod(x, axis=axis, keepdims=k), _prod_vjp,
-                  "Product over `axis`.")
+                  "Multiplies the elements of `x` over the given axes.\n\n"
+                  "The gradient is exact with zeros in `x`.")
 
 
 def _logsumexp_forward(x, axis, keepdims):
@@ -423,11 +649,32 @@ def _logsumexp_forward(x, axis, keepdims):
 
 logsumexp = _reduction("logsumexp", _logsumexp_forward,
                        lambda g, x, y, axis: g * np.exp(x - y),
-                       "log(sum(exp(x))) over `axis`, computed stably.")
+                       "Computes `log(sum(exp(x)))` over the given axes, without overflow.")
 
 
 def norm(x, ord=None, axis=None, keepdims=False):
-    """np.linalg.norm. Differentiable for vector norms (any `ord`) and the Frobenius norm."""
+    """Returns a vector or matrix norm (NumPy's `linalg.norm`).
+
+    Differentiable for vector norms (any `ord`) and for the Frobenius norm; the gradient of
+    other matrix norms raises `NotImplementedError`.
+
+    Args:
+        x: Input array.
+        ord: The order of the norm (`None` for the 2-norm / Frobenius norm, a number,
+            `np.inf`, `"fro"`, ...), as in NumPy.
+        axis: `None` (the whole array as a vector or a matrix), an int (vector norms) or a
+            pair of ints (matrix norms).
+        keepdims: Bool, keep the reduced axes with size 1. Defaults to `False`.
+
+    Returns:
+        The norm(s).
+
+    Example:
+
+    >>> import numpy as np, rnnkit as keras
+    >>> keras.ops.norm(np.array([[3.0, 4.0], [6.0, 8.0]]), axis=-1)
+    array([ 5., 10.])
+    """
     xv = unwrap(x)
     y = np.linalg.norm(xv, ord=ord, axis=_axis_arg(axis), keepdims=keepdims)
     tape = _state.tape
@@ -467,7 +714,16 @@ def norm(x, ord=None, axis=None, keepdims=False):
 
 
 def cumsum(x, axis=None, dtype=None):
-    """Cumulative sum along `axis` (over the flattened array when None)."""
+    """Returns the cumulative sum of the elements along an axis.
+
+    Args:
+        x: Input array.
+        axis: Int, or `None` (the default) for the flattened array.
+        dtype: Optional dtype of the result.
+
+    Returns:
+        An array of the shape of `x` (flat when `axis` is `None`), differentiable.
+    """
     xv = unwrap(x)
     y = np.cumsum(xv, axis=axis, dtype=dtype)
     tape = _state.tape
@@ -487,6 +743,7 @@ def cumsum(x, axis=None, dtype=None):
 # ------------------------------------------------------------------------------------------------
 
 def _reshaping(name, forward, doc):
+    # `doc` is the op's whole docstring (Args and Returns included).
     """Ops that only rearrange/re-view elements one-to-one: the gradient is reshaped back."""
 
     def op(x, *args, **kwargs):
@@ -508,17 +765,42 @@ def _reshape_forward(x, newshape):
     return np.reshape(x, tuple(-1 if d is None else int(d) for d in newshape))
 
 
-reshape = _reshaping("reshape", _reshape_forward,
-                     "reshape(x, newshape); None in newshape means -1 (Keras).")
+reshape = _reshaping("reshape", _reshape_forward, _op_doc(
+    "Gives `x` a new shape without changing its data.",
+    args=("x", ("newshape", "An int or a tuple of ints; one entry may be -1 (or `None`, as in "
+                            "Keras), inferred from the size.")),
+    returns="An array of shape `newshape` (differentiable).",
+    example=""">>> import numpy as np, rnnkit as keras
+>>> keras.ops.reshape(np.arange(6), (None, 3)).shape
+(2, 3)"""))
 expand_dims = _reshaping("expand_dims", lambda x, axis: np.expand_dims(
-    x, tuple(axis) if isinstance(axis, list) else axis), "np.expand_dims (axis may be a tuple).")
+    x, tuple(axis) if isinstance(axis, list) else axis), _op_doc(
+    "Inserts axes of size 1 into the shape of `x`.",
+    args=("x", ("axis", "Int, or tuple or list of ints: the position(s) of the new axes in "
+                        "the result.")),
+    returns="An array with `len(axis)` more dimensions (differentiable)."))
 squeeze = _reshaping("squeeze", lambda x, axis=None: np.squeeze(x, axis=_axis_arg(axis)),
-                     "np.squeeze.")
-ravel = _reshaping("ravel", np.ravel, "np.ravel (flatten).")
+                     _op_doc("Removes axes of size 1 from the shape of `x`.",
+                             args=("x", ("axis", "Optional int or tuple of ints, the axes to "
+                                                 "remove (each must have size 1). `None` "
+                                                 "removes every axis of size 1.")),
+                             returns="An array with the axes removed (differentiable)."))
+ravel = _reshaping("ravel", np.ravel, _op_doc(
+    "Flattens `x` into one dimension (row-major order).",
+    returns="A 1-D array of `x`'s size (differentiable)."))
 
 
 def transpose(x, axes=None):
-    """np.transpose."""
+    """Permutes the axes of `x`.
+
+    Args:
+        x: Input array.
+        axes: Optional sequence of ints, the new order of the axes. `None` (the default)
+            reverses them.
+
+    Returns:
+        The transposed array (differentiable).
+    """
     xv = unwrap(x)
     y = np.transpose(xv, axes)
     tape = _state.tape
@@ -531,6 +813,16 @@ def transpose(x, axes=None):
 
 
 def swapaxes(x, axis1, axis2):
+    """Interchanges two axes of `x`.
+
+    Args:
+        x: Input array.
+        axis1: Int, the first axis.
+        axis2: Int, the second axis.
+
+    Returns:
+        The array with the two axes swapped (differentiable).
+    """
     nd = np.ndim(unwrap(x))
     axes = list(range(nd))
     a1, a2 = int(axis1) % nd, int(axis2) % nd
@@ -539,6 +831,16 @@ def swapaxes(x, axis1, axis2):
 
 
 def moveaxis(x, source, destination):
+    """Moves axes of `x` to new positions; the other axes keep their order.
+
+    Args:
+        x: Input array.
+        source: Int or sequence of ints, the original positions of the axes to move.
+        destination: Int or sequence of ints, their new positions.
+
+    Returns:
+        The array with the axes moved (differentiable).
+    """
     nd = np.ndim(unwrap(x))
     src = [source] if isinstance(source, int) else list(source)
     dst = [destination] if isinstance(destination, int) else list(destination)
@@ -551,7 +853,15 @@ def moveaxis(x, source, destination):
 
 
 def broadcast_to(x, shape):
-    """np.broadcast_to (a read-only view, like NumPy)."""
+    """Broadcasts `x` to a new shape.
+
+    Args:
+        x: Input array.
+        shape: Tuple of ints, the target shape (compatible with NumPy's broadcasting rules).
+
+    Returns:
+        An array of `shape`: a read-only view, as in NumPy (differentiable).
+    """
     xv = unwrap(x)
     y = np.broadcast_to(xv, tuple(shape))
     tape = _state.tape
@@ -561,6 +871,15 @@ def broadcast_to(x, shape):
 
 
 def flip(x, axis=None):
+    """Reverses the order of the elements of `x` along the given axes.
+
+    Args:
+        x: Input array.
+        axis: Optional int or tuple of ints. `None` (the default) flips every axis.
+
+    Returns:
+        An array of the shape of `x` (differentiable).
+    """
     xv = unwrap(x)
     axis = _axis_arg(axis)
     y = np.flip(xv, axis)
@@ -571,7 +890,21 @@ def flip(x, axis=None):
 
 
 def concatenate(xs, axis=0):
-    """np.concatenate of a sequence of arrays/tensors."""
+    """Joins a sequence of arrays along an existing axis.
+
+    Args:
+        xs: A sequence of arrays with equal shapes except along `axis`.
+        axis: Int, the joining axis, or `None` to flatten the inputs first. Defaults to 0.
+
+    Returns:
+        The concatenated array (differentiable in every input).
+
+    Example:
+
+    >>> import numpy as np, rnnkit as keras
+    >>> keras.ops.concatenate([np.zeros((2, 3)), np.ones((2, 1))], axis=-1).shape
+    (2, 4)
+    """
     xs = list(xs)
     vals = [unwrap(v) for v in xs]
     y = np.concatenate(vals, axis=axis)
@@ -588,7 +921,15 @@ def concatenate(xs, axis=0):
 
 
 def stack(x, axis=0):
-    """np.stack of a sequence of arrays/tensors."""
+    """Joins a sequence of arrays of equal shape along a new axis.
+
+    Args:
+        x: A sequence of arrays of the same shape.
+        axis: Int, the position of the new axis in the result. Defaults to 0.
+
+    Returns:
+        The stacked array, with one more dimension (differentiable in every input).
+    """
     xs = list(x)
     vals = [unwrap(v) for v in xs]
     y = np.stack(vals, axis=axis)
@@ -601,7 +942,19 @@ def stack(x, axis=0):
 
 
 def unstack(x, num=None, axis=0):
-    """The list of slices of `x` along `axis`."""
+    """Splits `x` into the list of its slices along an axis.
+
+    Args:
+        x: Input array.
+        num: Optional int, the expected number of slices (checked).
+        axis: Int, the axis to unstack. Defaults to 0.
+
+    Returns:
+        A list of `x.shape[axis]` arrays, each without that axis (differentiable).
+
+    Raises:
+        ValueError: If `num` differs from the size of `axis`.
+    """
     xv = unwrap(x)
     ax = axis % xv.ndim
     if num is not None and num != xv.shape[ax]:
@@ -616,7 +969,17 @@ def unstack(x, num=None, axis=0):
 
 
 def split(x, indices_or_sections, axis=0):
-    """np.split (a list)."""
+    """Splits `x` into several arrays along an axis (NumPy's `split`).
+
+    Args:
+        x: Input array.
+        indices_or_sections: An int `n` (that many equal parts; the size of `axis` must be
+            divisible by it) or a sorted list of split indices.
+        axis: Int, the axis to split. Defaults to 0.
+
+    Returns:
+        A list of arrays (differentiable).
+    """
     xv = unwrap(x)
     ys = np.split(xv, indices_or_sections, axis=axis)
     tape = _state.tape
@@ -627,6 +990,17 @@ def split(x, indices_or_sections, axis=0):
 
 
 def array_split(x, indices_or_sections, axis=0):
+    """Splits `x` into several arrays, allowing unequal parts (NumPy's `array_split`).
+
+    Args:
+        x: Input array.
+        indices_or_sections: An int `n` (that many parts, the first ones one element larger
+            when the size is not divisible) or a sorted list of split indices.
+        axis: Int, the axis to split. Defaults to 0.
+
+    Returns:
+        A list of arrays (differentiable).
+    """
     xv = unwrap(x)
     ys = np.array_split(xv, indices_or_sections, axis=axis)
     tape = _state.tape
@@ -637,7 +1011,15 @@ def array_split(x, indices_or_sections, axis=0):
 
 
 def tile(x, repeats):
-    """np.tile."""
+    """Repeats `x` as a whole the given number of times along each axis (NumPy's `tile`).
+
+    Args:
+        x: Input array.
+        repeats: An int or a sequence of ints, the number of copies along each axis.
+
+    Returns:
+        The tiled array (differentiable).
+    """
     xv = unwrap(x)
     y = np.tile(xv, repeats)
     tape = _state.tape
@@ -659,7 +1041,16 @@ def tile(x, repeats):
 
 
 def repeat(x, repeats, axis=None):
-    """np.repeat."""
+    """Repeats each element of `x` (NumPy's `repeat`).
+
+    Args:
+        x: Input array.
+        repeats: An int, or a sequence of ints with one count per element along `axis`.
+        axis: Optional int. `None` (the default) repeats the elements of the flattened array.
+
+    Returns:
+        The array with repeated elements (differentiable).
+    """
     xv = unwrap(x)
     reps = unwrap(repeats)
     y = np.repeat(xv, reps, axis=axis)
@@ -688,7 +1079,22 @@ _PAD_MAPPED = ("edge", "reflect", "symmetric", "wrap")
 
 
 def pad(x, pad_width, mode="constant", constant_values=None):
-    """np.pad. Differentiable for the constant, edge, reflect, symmetric and wrap modes."""
+    """Pads `x` (NumPy's `pad`).
+
+    Args:
+        x: Input array.
+        pad_width: The number of values padded before and after each axis: an int, a pair,
+            or one pair per axis.
+        mode: `"constant"` (the default), `"edge"`, `"reflect"`, `"symmetric"`, `"wrap"` or
+            another NumPy mode. The gradient is implemented for the five named here.
+        constant_values: Optional value for `mode="constant"` (0 by default).
+
+    Returns:
+        The padded array.
+
+    Raises:
+        ValueError: If `constant_values` is given with a mode other than `"constant"`.
+    """
     xv = unwrap(x)
     kw = {}
     if constant_values is not None:
@@ -748,7 +1154,18 @@ def _int_or_none(v):
 
 
 def get_item(x, key):
-    """x[key]: basic and advanced indexing (repeated indices accumulate their gradients)."""
+    """Returns `x[key]`, with NumPy's basic and advanced indexing.
+
+    The gradient of an index that appears several times accumulates.
+
+    Args:
+        x: Input array.
+        key: An index: an int, a slice, `None`, `Ellipsis`, an integer or boolean array,
+            or a tuple of those. Tensors in the key are used by value.
+
+    Returns:
+        The selected elements (differentiable).
+    """
     xv = unwrap(x)
     key = _unwrap_key(key)
     y = xv[key]
@@ -769,13 +1186,40 @@ def get_item(x, key):
 
 
 def slice(x, start_indices, shape):
-    """x[start:start+shape] along every axis (keras.ops.slice)."""
+    """Returns the block of `x` that starts at `start_indices` and has shape `shape`.
+
+    Args:
+        x: Input array.
+        start_indices: One start index per axis.
+        shape: The size of the block along each axis.
+
+    Returns:
+        An array of shape `shape` (differentiable).
+    """
     key = tuple(builtins.slice(int(s), int(s) + int(n)) for s, n in zip(start_indices, shape))
     return get_item(x, key)
 
 
 def take(x, indices, axis=None):
-    """np.take (repeated indices accumulate their gradients)."""
+    """Takes elements of `x` at `indices` along an axis (NumPy's `take`).
+
+    The gradient of an index that appears several times accumulates.
+
+    Args:
+        x: Input array.
+        indices: Integer array of indices.
+        axis: Optional int. `None` (the default) indexes the flattened array.
+
+    Returns:
+        The selected elements (differentiable in `x`).
+
+    Example:
+
+    >>> import numpy as np, rnnkit as keras
+    >>> keras.ops.take(np.array([[1, 2], [3, 4], [5, 6]]), np.array([2, 0]), axis=0)
+    array([[5, 6],
+           [1, 2]])
+    """
     xv = unwrap(x)
     idx = np.asarray(unwrap(indices))
     y = np.take(xv, idx, axis=axis)
@@ -795,7 +1239,17 @@ def take(x, indices, axis=None):
 
 
 def take_along_axis(x, indices, axis=None):
-    """np.take_along_axis (repeated indices accumulate their gradients)."""
+    """Selects elements of `x` with an index array matching it along an axis (NumPy's
+    `take_along_axis`, e.g. with the result of `argsort`).
+
+    Args:
+        x: Input array.
+        indices: Integer array of the rank of `x`.
+        axis: Int, or `None` for the flattened array.
+
+    Returns:
+        The selected elements (differentiable in `x`).
+    """
     xv = unwrap(x)
     idx = np.asarray(unwrap(indices))
     y = np.take_along_axis(xv, idx, axis=axis)
@@ -827,7 +1281,26 @@ def take_along_axis(x, indices, axis=None):
 
 
 def where(condition, x1=None, x2=None):
-    """np.where(condition, x1, x2); with only `condition`, the indices where it is true."""
+    """Chooses elementwise between `x1` (where `condition` is true) and `x2`.
+
+    Args:
+        condition: A boolean array (or array-like), broadcast with `x1` and `x2`.
+        x1: Values where `condition` is true.
+        x2: Values where `condition` is false.
+
+    Returns:
+        An array of the broadcast shape (differentiable in `x1` and `x2`). With only
+        `condition`, the tuple of index arrays where it is true (NumPy's `nonzero`).
+
+    Raises:
+        ValueError: If only one of `x1` and `x2` is given.
+
+    Example:
+
+    >>> import numpy as np, rnnkit as keras
+    >>> keras.ops.where(np.array([True, False]), np.array([1, 2]), np.array([10, 20]))
+    array([ 1, 20])
+    """
     cond = unwrap(condition)
     if x1 is None and x2 is None:
         return np.nonzero(cond)
@@ -845,7 +1318,16 @@ def where(condition, x1=None, x2=None):
 
 
 def select(condlist, choicelist, default=0):
-    """np.select, written with where (differentiable in the choices)."""
+    """Chooses from a list of arrays by the first condition that holds (NumPy's `select`).
+
+    Args:
+        condlist: A list of boolean arrays.
+        choicelist: A list of arrays, one per condition.
+        default: The value where no condition holds. Defaults to 0.
+
+    Returns:
+        An array of the broadcast shape (differentiable in the choices and `default`).
+    """
     out = default
     for cond, choice in reversed(list(zip(condlist, choicelist))):
         out = where(cond, choice, out)
@@ -853,6 +1335,16 @@ def select(condlist, choicelist, default=0):
 
 
 def append(x1, x2, axis=None):
+    """Appends `x2` to the end of `x1`.
+
+    Args:
+        x1: First array.
+        x2: Array to append.
+        axis: Optional int, the axis to join along. `None` (the default) flattens both.
+
+    Returns:
+        The joined array (differentiable).
+    """
     if axis is None:
         return concatenate([reshape(x1, (-1,)), reshape(x2, (-1,))], axis=0)
     return concatenate([x1, x2], axis=axis)
@@ -869,42 +1361,144 @@ def _shape_arg(shape):
 
 
 def zeros(shape, dtype=None):
+    """Returns a new array of zeros.
+
+    Args:
+        shape: An int or a tuple of ints.
+        dtype: Optional dtype. Defaults to float32.
+
+    Returns:
+        An array of `shape` (never tracked).
+
+    Example:
+
+    >>> import rnnkit as keras
+    >>> keras.ops.zeros((2, 3)).dtype
+    dtype('float32')
+    """
     return np.zeros(_shape_arg(shape), dtype=dtype or _FLOATX)
 
 
 def ones(shape, dtype=None):
+    """Returns a new array of ones.
+
+    Args:
+        shape: An int or a tuple of ints.
+        dtype: Optional dtype. Defaults to float32.
+
+    Returns:
+        An array of `shape` (never tracked).
+    """
     return np.ones(_shape_arg(shape), dtype=dtype or _FLOATX)
 
 
 def full(shape, fill_value, dtype=None):
+    """Returns a new array filled with `fill_value`.
+
+    Args:
+        shape: An int or a tuple of ints.
+        fill_value: The value (a scalar or an array broadcast to `shape`).
+        dtype: Optional dtype. Defaults to float32.
+
+    Returns:
+        An array of `shape` (never tracked).
+    """
     return np.full(_shape_arg(shape), unwrap(fill_value), dtype=dtype or _FLOATX)
 
 
 def zeros_like(x, dtype=None):
+    """Returns an array of zeros with the shape and dtype of `x`.
+
+    Args:
+        x: Input array.
+        dtype: Optional dtype overriding `x`'s.
+
+    Returns:
+        An array (never tracked).
+    """
     return np.zeros_like(unwrap(x), dtype=dtype)
 
 
 def ones_like(x, dtype=None):
+    """Returns an array of ones with the shape and dtype of `x`.
+
+    Args:
+        x: Input array.
+        dtype: Optional dtype overriding `x`'s.
+
+    Returns:
+        An array (never tracked).
+    """
     return np.ones_like(unwrap(x), dtype=dtype)
 
 
 def full_like(x, fill_value, dtype=None):
+    """Returns an array filled with `fill_value`, with the shape and dtype of `x`.
+
+    Args:
+        x: Input array.
+        fill_value: The value.
+        dtype: Optional dtype overriding `x`'s.
+
+    Returns:
+        An array (never tracked).
+    """
     return np.full_like(unwrap(x), unwrap(fill_value), dtype=dtype)
 
 
 def empty(shape, dtype=None):
+    """Returns a new array without initializing its values.
+
+    Args:
+        shape: An int or a tuple of ints.
+        dtype: Optional dtype. Defaults to float32.
+
+    Returns:
+        An array of `shape` with arbitrary contents (never tracked).
+    """
     return np.empty(_shape_arg(shape), dtype=dtype or _FLOATX)
 
 
 def eye(N, M=None, k=0, dtype=None):
+    """Returns a 2-D array with ones on a diagonal and zeros elsewhere.
+
+    Args:
+        N: Int, the number of rows.
+        M: Optional int, the number of columns. Defaults to `N`.
+        k: Int, the diagonal: 0 (the default) is the main one, positive values are above.
+        dtype: Optional dtype. Defaults to float32.
+
+    Returns:
+        An array `(N, M)` (never tracked).
+    """
     return np.eye(N, M, k=k, dtype=dtype or _FLOATX)
 
 
 def identity(n, dtype=None):
+    """Returns the identity matrix of size `n`.
+
+    Args:
+        n: Int, the number of rows and columns.
+        dtype: Optional dtype. Defaults to float32.
+
+    Returns:
+        An array `(n, n)` (never tracked).
+    """
     return np.identity(n, dtype=dtype or _FLOATX)
 
 
 def tri(N, M=None, k=0, dtype=None):
+    """Returns an array with ones at and below a diagonal and zeros elsewhere.
+
+    Args:
+        N: Int, the number of rows.
+        M: Optional int, the number of columns. Defaults to `N`.
+        k: Int, the diagonal at and below which the array is filled. Defaults to 0.
+        dtype: Optional dtype. Defaults to float32.
+
+    Returns:
+        An array `(N, M)` (never tracked).
+    """
     return np.tri(N, M, k=k, dtype=dtype or _FLOATX)
 
 
@@ -914,7 +1508,24 @@ def _is_floatlike(v):
 
 
 def arange(start, stop=None, step=1, dtype=None):
-    """np.arange; without a dtype, int32 for integer arguments and float32 otherwise (Keras)."""
+    """Returns evenly spaced values in `[start, stop)`.
+
+    Args:
+        start: The start, or the stop when `stop` is `None` (then the start is 0).
+        stop: Optional end of the interval (excluded).
+        step: The spacing. Defaults to 1.
+        dtype: Optional dtype. Without one, the result is int32 when every argument is an
+            integer and float32 otherwise (as in Keras).
+
+    Returns:
+        A 1-D array (never tracked).
+
+    Example:
+
+    >>> import rnnkit as keras
+    >>> keras.ops.arange(3)
+    array([0, 1, 2], dtype=int32)
+    """
     start, stop, step = unwrap(start), unwrap(stop), unwrap(step)
     if dtype is None:
         dtype = _FLOATX if _any(_is_floatlike(v) for v in (start, stop, step)) else "int32"
@@ -924,18 +1535,49 @@ def arange(start, stop=None, step=1, dtype=None):
 
 
 def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0):
-    """np.linspace; float32 unless a dtype is given."""
+    """Returns `num` evenly spaced values over `[start, stop]`.
+
+    Args:
+        start: The first value.
+        stop: The last value (excluded when `endpoint=False`).
+        num: Int, the number of values. Defaults to 50.
+        endpoint: Bool, whether `stop` is included. Defaults to `True`.
+        retstep: Bool, also return the spacing. Defaults to `False`.
+        dtype: Optional dtype. Defaults to float32.
+        axis: Int, the axis of the values when `start`/`stop` are arrays. Defaults to 0.
+
+    Returns:
+        An array (never tracked), or `(array, step)` with `retstep`.
+    """
     return np.linspace(unwrap(start), unwrap(stop), num, endpoint=endpoint, retstep=retstep,
                        dtype=dtype or _FLOATX, axis=axis)
 
 
 def tril(x, k=0):
+    """Returns `x` with the elements above the `k`-th diagonal set to zero.
+
+    Args:
+        x: Input array of rank >= 2 (the last two axes are the matrix).
+        k: Int, the diagonal: 0 (the default) is the main one, positive values are above.
+
+    Returns:
+        An array of the shape of `x` (differentiable).
+    """
     xv = unwrap(x)
     mask = np.tri(*xv.shape[-2:], k=k, dtype=bool)
     return where(mask, x, np.zeros((), dtype=xv.dtype))
 
 
 def triu(x, k=0):
+    """Returns `x` with the elements below the `k`-th diagonal set to zero.
+
+    Args:
+        x: Input array of rank >= 2 (the last two axes are the matrix).
+        k: Int, the diagonal: 0 (the default) is the main one, positive values are above.
+
+    Returns:
+        An array of the shape of `x` (differentiable).
+    """
     xv = unwrap(x)
     mask = np.tri(*xv.shape[-2:], k=k - 1, dtype=bool)
     return where(mask, np.zeros((), dtype=xv.dtype), x)
