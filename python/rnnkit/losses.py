@@ -118,8 +118,28 @@ def _pred_and_true(y_true, y_pred):
 
 
 def squeeze_or_expand_to_same_rank(x1, x2, expand_rank_1=True):
-    """Keras' rule: when the ranks differ by exactly one and the longer one ends in 1, squeeze
-    that axis -- or, when the shorter one is rank 1 (and `expand_rank_1`), expand it instead."""
+    """Brings two arrays whose ranks differ by one to the same rank (Keras' rule).
+
+    When the ranks differ by exactly one and the longer array ends in an axis of size 1,
+    that axis is squeezed, or, when the shorter array has rank 1 and `expand_rank_1` is set,
+    the shorter one gets a trailing axis instead. Other pairs are returned unchanged.
+
+    Args:
+        x1: First array.
+        x2: Second array.
+        expand_rank_1: Bool, expand a rank-1 array rather than squeeze the other. Defaults
+            to `True`.
+
+    Returns:
+        The pair `(x1, x2)`, possibly reshaped.
+
+    Example:
+
+    >>> import numpy as np, rnnkit as keras
+    >>> a, b = keras.losses.squeeze_or_expand_to_same_rank(np.zeros((4, 1)), np.zeros(4))
+    >>> a.shape, b.shape
+    ((4, 1), (4, 1))
+    """
     r1, r2 = len(_shape(x1)), len(_shape(x2))
     if r1 == r2:
         return x1, x2
@@ -172,7 +192,27 @@ def _log_probabilities(y_pred, axis, from_logits):
 # ------------------------------------------------------------------------------------------------
 
 def mean_squared_error(y_true, y_pred):
-    """`mean(square(y_true - y_pred), axis=-1)`: shape `y_pred.shape[:-1]`."""
+    """Computes the mean squared error per sample: `mean(square(y_true - y_pred), axis=-1)`.
+
+    `mse` and `MSE` are the same function. Targets whose rank differs by one from the
+    predictions' (`(N,)` against `(N, 1)`) are aligned first.
+
+    Args:
+        y_true: The targets.
+        y_pred: The predictions, broadcastable with `y_true`.
+
+    Returns:
+        The per-sample losses, of shape `y_pred.shape[:-1]`.
+
+    Raises:
+        ValueError: If the shapes cannot be broadcast together.
+
+    Example:
+
+    >>> import numpy as np, rnnkit as keras
+    >>> keras.losses.mean_squared_error(np.array([[0.0, 1.0]]), np.array([[1.0, 1.0]]))
+    array([0.5])
+    """
     y_true, y_pred = _pred_and_true(y_true, y_pred)
     y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
     _check_broadcastable("mean_squared_error", y_true, y_pred)
@@ -180,7 +220,20 @@ def mean_squared_error(y_true, y_pred):
 
 
 def mean_absolute_error(y_true, y_pred):
-    """`mean(abs(y_true - y_pred), axis=-1)`."""
+    """Computes the mean absolute error per sample: `mean(abs(y_true - y_pred), axis=-1)`.
+
+    `mae` and `MAE` are the same function.
+
+    Args:
+        y_true: The targets.
+        y_pred: The predictions, broadcastable with `y_true`.
+
+    Returns:
+        The per-sample losses, of shape `y_pred.shape[:-1]`.
+
+    Raises:
+        ValueError: If the shapes cannot be broadcast together.
+    """
     y_true, y_pred = _pred_and_true(y_true, y_pred)
     y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
     _check_broadcastable("mean_absolute_error", y_true, y_pred)
@@ -188,8 +241,22 @@ def mean_absolute_error(y_true, y_pred):
 
 
 def huber(y_true, y_pred, delta=1.0):
-    """Huber loss averaged over the last axis: `0.5 e^2` where `|e| <= delta`, else
-    `delta |e| - 0.5 delta^2`, with `e = y_pred - y_true`."""
+    """Computes the Huber loss per sample, averaged over the last axis.
+
+    With `e = y_pred - y_true`: `0.5 * e**2` where `|e| <= delta`, else
+    `delta * |e| - 0.5 * delta**2` (quadratic near 0, linear further out).
+
+    Args:
+        y_true: The targets.
+        y_pred: The predictions, broadcastable with `y_true`.
+        delta: Float, where the loss turns from quadratic to linear. Defaults to 1.0.
+
+    Returns:
+        The per-sample losses, of shape `y_pred.shape[:-1]`.
+
+    Raises:
+        ValueError: If the shapes cannot be broadcast together.
+    """
     y_true, y_pred = _pred_and_true(y_true, y_pred)
     y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
     _check_broadcastable("huber", y_true, y_pred)
@@ -202,11 +269,25 @@ def huber(y_true, y_pred, delta=1.0):
 
 
 def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
-    """`-sum(y_true * log(p), axis)` with one-hot (or soft) labels of the shape of `y_pred`.
+    """Computes the crossentropy per sample between one-hot labels and predictions.
 
-    `p` is `softmax(y_pred)` with `from_logits`, else `y_pred` renormalised to sum to 1 and
-    clipped to [1e-7, 1 - 1e-7]. `label_smoothing` replaces the labels by
-    `y_true * (1 - ls) + ls / num_classes`.
+    The loss is `-sum(y_true * log(p), axis)`, where `p` is `softmax(y_pred)` with
+    `from_logits`, else `y_pred` renormalised to sum to 1 along `axis` and clipped to
+    `[1e-7, 1 - 1e-7]`, as Keras does.
+
+    Args:
+        y_true: One-hot (or soft) labels, of the shape of `y_pred`.
+        y_pred: Probabilities, or logits with `from_logits=True`.
+        from_logits: Bool, whether `y_pred` holds logits. Defaults to `False`.
+        label_smoothing: Float in [0, 1]: the labels become
+            `y_true * (1 - label_smoothing) + label_smoothing / num_classes`. Defaults to 0.
+        axis: Int, the class axis. Defaults to -1.
+
+    Returns:
+        The per-sample losses (`y_pred` without the class axis).
+
+    Raises:
+        ValueError: If the shapes differ, `y_pred` is a scalar or `axis` is not an int.
     """
     _check_axis(axis)
     y_true, y_pred = _pred_and_true(y_true, y_pred)
@@ -314,20 +395,60 @@ def _picked_negative_log_softmax(logits, labels, axis, mean=False):
 
 def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_class=None,
                                     axis=-1):
-    """`-log(p[y_true])` per sample, with integer labels of shape `(N,)` or `(N, 1)`
-    (`y_pred.shape[:-1]`, optionally with a trailing 1).
+    """Computes the crossentropy per sample between integer labels and predictions.
 
-    `p` is `softmax(y_pred)` with `from_logits`, else the renormalised and clipped
-    probabilities. Labels equal to `ignore_class` get a loss of 0 (the class form also leaves
-    them out of the average). A label outside `[0, num_classes)` raises ValueError.
+    The loss is `-log(p[y_true])`, where `p` is `softmax(y_pred)` with `from_logits`, else
+    the probabilities renormalised and clipped as in `categorical_crossentropy`.
+
+    Args:
+        y_true: Integer class ids of shape `y_pred.shape[:-1]`, optionally with a trailing
+            axis of size 1. Booleans and integral floats are accepted.
+        y_pred: Probabilities, or logits with `from_logits=True`, with the classes on
+            `axis`.
+        from_logits: Bool, whether `y_pred` holds logits. Defaults to `False`.
+        ignore_class: Optional int; samples with this label get a loss of 0 (the
+            `SparseCategoricalCrossentropy` class also leaves them out of the average).
+        axis: Int, the class axis. Defaults to -1.
+
+    Returns:
+        The per-sample losses (`y_pred` without the class axis).
+
+    Raises:
+        ValueError: If the label shape does not match, a label is not an integer or is
+            outside `[0, num_classes)`, or `axis` is not an int.
+
+    Example:
+
+    >>> import numpy as np, rnnkit as keras
+    >>> keras.losses.sparse_categorical_crossentropy(
+    ...     np.array([0, 1]), np.array([[0.9, 0.1], [0.5, 0.5]], dtype="float32"))
+    array([0.10536..., 0.69314...], dtype=float32)
     """
     return _sparse_ce(y_true, y_pred, from_logits, ignore_class, axis)[0]
 
 
 def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
-    """`mean(-(y log p + (1 - y) log(1 - p)), axis)`; `p = sigmoid(y_pred)` (computed as
-    log_sigmoid, stably) with `from_logits`, else `y_pred` clipped to [1e-7, 1 - 1e-7].
-    `label_smoothing` replaces the labels by `y * (1 - ls) + 0.5 ls`."""
+    """Computes the binary crossentropy per sample, averaged over `axis`.
+
+    The loss is `mean(-(y * log(p) + (1 - y) * log(1 - p)), axis)`, where `p` is
+    `sigmoid(y_pred)` with `from_logits` (computed with `log_sigmoid`, without overflow),
+    else `y_pred` clipped to `[1e-7, 1 - 1e-7]`. `bce` and `BCE` are the same function.
+
+    Args:
+        y_true: Labels in [0, 1], of the shape of `y_pred` (a rank difference of one with a
+            trailing 1 is aligned).
+        y_pred: Probabilities, or logits with `from_logits=True`.
+        from_logits: Bool, whether `y_pred` holds logits. Defaults to `False`.
+        label_smoothing: Float in [0, 1]: the labels become
+            `y * (1 - label_smoothing) + 0.5 * label_smoothing`. Defaults to 0.
+        axis: Int, the axis averaged over. Defaults to -1.
+
+    Returns:
+        The per-sample losses.
+
+    Raises:
+        ValueError: If the shapes differ or `y_pred` is a scalar.
+    """
     y_true, y_pred = _pred_and_true(y_true, y_pred)
     y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
     if _shape(y_true) != _shape(y_pred):
@@ -359,6 +480,18 @@ bce = BCE = binary_crossentropy
 # ------------------------------------------------------------------------------------------------
 
 def standardize_reduction(reduction):
+    """Checks a `reduction` argument.
+
+    Args:
+        reduction: One of `"sum_over_batch_size"`, `"sum"`, `"mean"`,
+            `"mean_with_sample_weight"`, `"none"` or `None`.
+
+    Returns:
+        `reduction` unchanged.
+
+    Raises:
+        ValueError: For any other value.
+    """
     if reduction not in _REDUCTIONS:
         raise ValueError(
             "Invalid value for argument `reduction`. Expected one of "
@@ -371,7 +504,20 @@ def _num_elements(x):
 
 
 def reduce_values(values, sample_weight=None, reduction="sum_over_batch_size"):
-    """Reduce (already weighted) loss values (Keras' `reduce_values`)."""
+    """Reduces loss values that are already weighted (Keras' `reduce_values`).
+
+    Args:
+        values: The (weighted) loss values.
+        sample_weight: The weights, used only as the divisor of
+            `"mean_with_sample_weight"`.
+        reduction: `"sum_over_batch_size"` / `"mean"` (sum divided by the number of
+            values), `"mean_with_sample_weight"` (sum divided by the sum of the weights),
+            `"sum"`, or `"none"` / `None` (no reduction). Defaults to
+            `"sum_over_batch_size"`.
+
+    Returns:
+        A scalar, or `values` unchanged for `"none"` / `None` or scalar / empty values.
+    """
     shape = _shape(values)
     if reduction is None or reduction == "none" or shape == () or shape == (0,):
         return values
@@ -413,7 +559,33 @@ def _apply_mask(sample_weight, mask, dtype, reduction):
 
 def reduce_weighted_values(values, sample_weight=None, mask=None,
                            reduction="sum_over_batch_size", dtype=None):
-    """Weight the per-sample loss values by `sample_weight` (and `mask`), then reduce them."""
+    """Weights the per-sample loss values by `sample_weight` and `mask`, then reduces them.
+
+    A mask zeroes the masked values; for `"sum_over_batch_size"` and `"mean"` the sum is
+    then divided by the number of unmasked values. Per-sample weights `(batch,)` against
+    per-timestep values `(batch, timesteps)` weigh every timestep of their sample.
+
+    Args:
+        values: The per-sample loss values.
+        sample_weight: Optional weights, broadcastable to `values` (a rank difference of
+            one with a trailing 1 is aligned).
+        mask: Optional boolean mask of the values' shape.
+        reduction: See `reduce_values`. Defaults to `"sum_over_batch_size"`.
+        dtype: Optional computation dtype (the values' floating dtype by default).
+
+    Returns:
+        The reduced loss.
+
+    Raises:
+        ValueError: If `reduction` is invalid or the weights do not match the values.
+
+    Example:
+
+    >>> import numpy as np, rnnkit as keras
+    >>> keras.losses.reduce_weighted_values(np.ones(4, "float32"),
+    ...                                     sample_weight=np.array([1.0, 0.0, 0.0, 0.0]))
+    array(0.25, dtype=float32)
+    """
     reduction = standardize_reduction(reduction)
     values = _convert(values, dtype)
     dtype = ops.dtype(values)
@@ -439,16 +611,42 @@ def reduce_weighted_values(values, sample_weight=None, mask=None,
 # ------------------------------------------------------------------------------------------------
 
 class Loss:
-    """Loss base class (`keras.losses.Loss`).
+    """The base class of losses.
 
-    Subclasses implement `call(y_true, y_pred)` returning per-sample losses; `__call__`
-    converts the inputs, calls it and applies the sample weights and the reduction.
+    Subclasses implement `call(y_true, y_pred)`, returning one loss value per sample (or
+    per timestep); calling the loss converts the inputs, runs `call`, applies the sample
+    weights and a mask, and reduces the values. Everything is computed with `rnnkit.ops`,
+    so a tracked `y_pred` gives a tracked loss under `GradientTape`.
 
     Args:
-        name: the loss name (default: snake_case of the class name).
-        reduction: "sum_over_batch_size" (default), "sum", "mean", "mean_with_sample_weight",
-            "none" or None.
-        dtype: computation dtype; None follows `y_pred` (float32 unless it is float64).
+        name: Optional name. Defaults to the snake_case class name, made unique.
+        reduction: How the per-sample losses are reduced: `"sum_over_batch_size"` (the
+            default; the weighted sum divided by the number of values), `"sum"`,
+            `"mean"` (same as the default), `"mean_with_sample_weight"` (divided by the sum
+            of the weights), or `"none"` / `None` (the weighted per-sample values).
+        dtype: Optional computation dtype. `None` (the default) follows `y_pred`: float64
+            predictions stay float64, anything else is computed in float32.
+
+    Call arguments:
+        y_true: The targets.
+        y_pred: The predictions.
+        sample_weight: Optional weights, one per sample (or broadcastable to the per-sample
+            losses).
+
+    Returns:
+        The reduced loss: a scalar array, or the per-sample values with `reduction="none"`.
+
+    Raises:
+        ValueError: If `reduction` is not one of the accepted values.
+
+    Example:
+
+    >>> import numpy as np, rnnkit as keras
+    >>> class MeanError(keras.losses.Loss):
+    ...     def call(self, y_true, y_pred):
+    ...         return keras.ops.mean(keras.ops.subtract(y_pred, y_true), axis=-1)
+    >>> MeanError()(np.zeros((2, 3)), np.ones((2, 3)))
+    array(1.)
     """
 
     def __init__(self, name=None, reduction="sum_over_batch_size", dtype=None):
@@ -458,12 +656,25 @@ class Loss:
 
     @property
     def dtype(self):
+        """The computation dtype given to the constructor, or `None`."""
         return self._dtype
 
     def __call__(self, y_true, y_pred, sample_weight=None, *, mask=None):
-        """The reduced loss. The mask attached to `y_pred` (a model output's, see
-        `rnnkit.masking`) leaves the masked values out, as Keras' `_keras_mask` does; `mask`
-        (an rnnkit extension) passes one explicitly instead."""
+        """Computes the weighted, reduced loss.
+
+        The mask attached to `y_pred` (a masked model output's, see `rnnkit.masking`)
+        leaves the masked values out, as Keras' `_keras_mask` does.
+
+        Args:
+            y_true: The targets.
+            y_pred: The predictions.
+            sample_weight: Optional weights, broadcastable to the per-sample losses.
+            mask: Optional boolean mask of the per-sample losses' shape (an rnnkit
+                extension), used instead of the mask attached to `y_pred`.
+
+        Returns:
+            The reduced loss (a scalar), or the weighted values with `reduction="none"`.
+        """
         if mask is None:
             mask = masking.get_keras_mask(y_pred)
         y_pred = _convert(y_pred, self._dtype)
@@ -481,9 +692,19 @@ class Loss:
         return self.call(y_true, y_pred), None
 
     def call(self, y_true, y_pred):
+        """Returns the unreduced losses; override it in subclasses.
+
+        Args:
+            y_true: The targets, converted to the computation dtype.
+            y_pred: The predictions, converted to the computation dtype.
+
+        Returns:
+            One loss value per sample (or per timestep).
+        """
         raise NotImplementedError(f"{type(self).__name__} must implement `call(y_true, y_pred)`.")
 
     def get_config(self):
+        """Returns the constructor arguments as a JSON-serializable dict."""
         config = {"name": self.name, "reduction": self.reduction}
         if self._dtype is not None:
             config["dtype"] = self._dtype
@@ -491,6 +712,7 @@ class Loss:
 
     @classmethod
     def from_config(cls, config):
+        """Creates a loss from the dict returned by `get_config()`."""
         return cls(**config)
 
     def __repr__(self):
@@ -498,9 +720,33 @@ class Loss:
 
 
 class LossFunctionWrapper(Loss):
-    """A `Loss` around a function `fn(y_true, y_pred, **kwargs)` returning per-sample losses
-    (what `compile(loss=some_function)` uses). `y_true` / `y_pred` pass through
-    `squeeze_or_expand_to_same_rank` first, so `(N,)` labels work against `(N, 1)` outputs."""
+    """A `Loss` around a function returning per-sample losses.
+
+    This is what `compile(loss=some_function)` uses. Before `fn` runs, `y_true` and `y_pred`
+    pass through `squeeze_or_expand_to_same_rank`, so `(N,)` targets work against `(N, 1)`
+    predictions.
+
+    Args:
+        fn: Callable `fn(y_true, y_pred, **kwargs)` returning one loss value per sample.
+        reduction: How the per-sample losses are reduced: `"sum_over_batch_size"` (the
+            default; the weighted sum divided by the number of values), `"sum"`,
+            `"mean"` (same as the default), `"mean_with_sample_weight"` (divided by the sum
+            of the weights), or `"none"` / `None` (the weighted per-sample values).
+        name: Optional name. Defaults to `fn.__name__`.
+        dtype: Optional computation dtype. `None` (the default) follows `y_pred`: float64
+            predictions stay float64, anything else is computed in float32.
+        **kwargs: Extra keyword arguments passed to `fn` (and saved in the config).
+
+    Raises:
+        ValueError: If `fn` is not callable or `reduction` is invalid.
+
+    Example:
+
+    >>> import numpy as np, rnnkit as keras
+    >>> loss = keras.losses.LossFunctionWrapper(keras.losses.huber, delta=0.5)
+    >>> loss(np.zeros((2, 1)), np.full((2, 1), 2.0, dtype="float32"))
+    array(0.875, dtype=float32)
+    """
 
     def __init__(self, fn, reduction="sum_over_batch_size", name=None, dtype=None, **kwargs):
         if not callable(fn):
@@ -511,6 +757,7 @@ class LossFunctionWrapper(Loss):
         self._fn_kwargs = kwargs
 
     def call(self, y_true, y_pred):
+        """Returns `fn(y_true, y_pred, **kwargs)` after aligning the ranks."""
         y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
         return self.fn(y_true, y_pred, **self._fn_kwargs)
 
@@ -522,6 +769,7 @@ class LossFunctionWrapper(Loss):
 
     @classmethod
     def from_config(cls, config):
+        """Creates the wrapper from `get_config()`; `fn` is looked up by name or deserialized."""
         return _wrapper_from_config(cls, config, ALL_OBJECTS_DICT)
 
     def __repr__(self):
@@ -551,21 +799,96 @@ class _BuiltinLossWrapper(LossFunctionWrapper):
 
 
 class MeanSquaredError(_BuiltinLossWrapper):
-    """`mean(square(y_true - y_pred))` over the last axis, then the reduction."""
+    """Computes the mean of the squares of the errors between targets and predictions.
+
+    Per sample, `mean(square(y_true - y_pred), axis=-1)` (see `mean_squared_error`); then
+    the weights and the reduction apply.
+
+    Args:
+        reduction: How the per-sample losses are reduced: `"sum_over_batch_size"` (the
+            default; the weighted sum divided by the number of values), `"sum"`,
+            `"mean"` (same as the default), `"mean_with_sample_weight"` (divided by the sum
+            of the weights), or `"none"` / `None` (the weighted per-sample values).
+        name: Defaults to `"mean_squared_error"`.
+        dtype: Optional computation dtype. `None` (the default) follows `y_pred`: float64
+            predictions stay float64, anything else is computed in float32.
+
+    Call arguments:
+        y_true: The targets.
+        y_pred: The predictions.
+        sample_weight: Optional weights, one per sample (or broadcastable to the per-sample
+            losses).
+
+    Returns:
+        The reduced loss: a scalar array, or the per-sample values with `reduction="none"`.
+
+    Example:
+
+    >>> import numpy as np, rnnkit as keras
+    >>> y_true = np.array([[0.0, 1.0], [0.0, 0.0]], dtype="float32")
+    >>> y_pred = np.array([[1.0, 1.0], [1.0, 0.0]], dtype="float32")
+    >>> keras.losses.MeanSquaredError()(y_true, y_pred)
+    array(0.5, dtype=float32)
+    """
 
     def __init__(self, reduction="sum_over_batch_size", name="mean_squared_error", dtype=None):
         super().__init__(mean_squared_error, reduction, name, dtype)
 
 
 class MeanAbsoluteError(_BuiltinLossWrapper):
-    """`mean(abs(y_true - y_pred))` over the last axis, then the reduction."""
+    """Computes the mean of the absolute errors between targets and predictions.
+
+    Per sample, `mean(abs(y_true - y_pred), axis=-1)` (see `mean_absolute_error`); then the
+    weights and the reduction apply.
+
+    Args:
+        reduction: How the per-sample losses are reduced: `"sum_over_batch_size"` (the
+            default; the weighted sum divided by the number of values), `"sum"`,
+            `"mean"` (same as the default), `"mean_with_sample_weight"` (divided by the sum
+            of the weights), or `"none"` / `None` (the weighted per-sample values).
+        name: Defaults to `"mean_absolute_error"`.
+        dtype: Optional computation dtype. `None` (the default) follows `y_pred`: float64
+            predictions stay float64, anything else is computed in float32.
+
+    Call arguments:
+        y_true: The targets.
+        y_pred: The predictions.
+        sample_weight: Optional weights, one per sample (or broadcastable to the per-sample
+            losses).
+
+    Returns:
+        The reduced loss: a scalar array, or the per-sample values with `reduction="none"`.
+    """
 
     def __init__(self, reduction="sum_over_batch_size", name="mean_absolute_error", dtype=None):
         super().__init__(mean_absolute_error, reduction, name, dtype)
 
 
 class Huber(_BuiltinLossWrapper):
-    """Huber loss (see `huber`). Keras' config omits `delta`; rnnkit keeps it."""
+    """Computes the Huber loss between targets and predictions.
+
+    Per sample, the `huber` function averaged over the last axis: quadratic for errors up to
+    `delta`, linear beyond. Unlike Keras, whose config omits `delta`, the config keeps it.
+
+    Args:
+        delta: Float, where the loss turns from quadratic to linear. Defaults to 1.0.
+        reduction: How the per-sample losses are reduced: `"sum_over_batch_size"` (the
+            default; the weighted sum divided by the number of values), `"sum"`,
+            `"mean"` (same as the default), `"mean_with_sample_weight"` (divided by the sum
+            of the weights), or `"none"` / `None` (the weighted per-sample values).
+        name: Defaults to `"huber_loss"`.
+        dtype: Optional computation dtype. `None` (the default) follows `y_pred`: float64
+            predictions stay float64, anything else is computed in float32.
+
+    Call arguments:
+        y_true: The targets.
+        y_pred: The predictions.
+        sample_weight: Optional weights, one per sample (or broadcastable to the per-sample
+            losses).
+
+    Returns:
+        The reduced loss: a scalar array, or the per-sample values with `reduction="none"`.
+    """
 
     _config_keys = ("delta",)
 
@@ -574,7 +897,46 @@ class Huber(_BuiltinLossWrapper):
 
 
 class CategoricalCrossentropy(_BuiltinLossWrapper):
-    """Crossentropy with one-hot labels (see `categorical_crossentropy`)."""
+    """Computes the crossentropy between one-hot labels and predictions.
+
+    Use it for two or more classes with one-hot (or soft) labels; for integer labels use
+    `SparseCategoricalCrossentropy`. See `categorical_crossentropy` for the formula.
+
+    Args:
+        from_logits: Bool, whether `y_pred` holds logits rather than probabilities.
+            Defaults to `False`.
+        label_smoothing: Float in [0, 1], mixes the labels with the uniform distribution.
+            Defaults to 0.
+        axis: Int, the class axis. Defaults to -1.
+        reduction: How the per-sample losses are reduced: `"sum_over_batch_size"` (the
+            default; the weighted sum divided by the number of values), `"sum"`,
+            `"mean"` (same as the default), `"mean_with_sample_weight"` (divided by the sum
+            of the weights), or `"none"` / `None` (the weighted per-sample values).
+        name: Defaults to `"categorical_crossentropy"`.
+        dtype: Optional computation dtype. `None` (the default) follows `y_pred`: float64
+            predictions stay float64, anything else is computed in float32.
+
+    Call arguments:
+        y_true: One-hot labels of the shape of `y_pred`.
+        y_pred: The predictions.
+        sample_weight: Optional weights, one per sample (or broadcastable to the per-sample
+            losses).
+
+    Returns:
+        The reduced loss: a scalar array, or the per-sample values with `reduction="none"`.
+
+    Raises:
+        ValueError: If `axis` is not an int, `reduction` is invalid, or (on call) the
+            shapes differ.
+
+    Example:
+
+    >>> import numpy as np, rnnkit as keras
+    >>> y_true = np.array([[0.0, 1.0], [1.0, 0.0]], dtype="float32")
+    >>> y_pred = np.array([[0.5, 0.5], [0.5, 0.5]], dtype="float32")
+    >>> keras.losses.CategoricalCrossentropy()(y_true, y_pred)
+    array(0.693147..., dtype=float32)
+    """
 
     _config_keys = ("from_logits", "label_smoothing", "axis")
 
@@ -585,10 +947,46 @@ class CategoricalCrossentropy(_BuiltinLossWrapper):
 
 
 class SparseCategoricalCrossentropy(_BuiltinLossWrapper):
-    """Crossentropy with integer labels (see `sparse_categorical_crossentropy`).
+    """Computes the crossentropy between integer labels and predictions.
 
-    With `ignore_class`, those labels are left out: their loss is 0 and the
-    "sum_over_batch_size" average runs over the other samples only (Keras' mask)."""
+    Use it for two or more classes with integer class ids; see
+    `sparse_categorical_crossentropy` for the formula. With `ignore_class`, samples with that
+    label are left out: their loss is 0 and the `"sum_over_batch_size"` average runs over the
+    other samples only.
+
+    Args:
+        from_logits: Bool, whether `y_pred` holds logits rather than probabilities.
+            Defaults to `False`.
+        ignore_class: Optional int, a label to leave out (e.g. padding).
+        reduction: How the per-sample losses are reduced: `"sum_over_batch_size"` (the
+            default; the weighted sum divided by the number of values), `"sum"`,
+            `"mean"` (same as the default), `"mean_with_sample_weight"` (divided by the sum
+            of the weights), or `"none"` / `None` (the weighted per-sample values).
+        axis: Int, the class axis of `y_pred`. Defaults to -1.
+        name: Defaults to `"sparse_categorical_crossentropy"`.
+        dtype: Optional computation dtype. `None` (the default) follows `y_pred`: float64
+            predictions stay float64, anything else is computed in float32.
+
+    Call arguments:
+        y_true: Integer labels of shape `y_pred.shape[:-1]` (or with a trailing 1).
+        y_pred: The predictions.
+        sample_weight: Optional weights, one per sample (or broadcastable to the per-sample
+            losses).
+
+    Returns:
+        The reduced loss: a scalar array, or the per-sample values with `reduction="none"`.
+
+    Raises:
+        ValueError: If `axis` is not an int, `reduction` is invalid, or (on call) a label
+            is out of range or the shapes do not match.
+
+    Example:
+
+    >>> import numpy as np, rnnkit as keras
+    >>> loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    >>> loss(np.array([0, 1]), np.array([[2.0, 0.0], [0.0, 2.0]], dtype="float32"))
+    array(0.126928..., dtype=float32)
+    """
 
     _config_keys = ("from_logits", "ignore_class", "axis")
 
@@ -614,7 +1012,33 @@ class SparseCategoricalCrossentropy(_BuiltinLossWrapper):
 
 
 class BinaryCrossentropy(_BuiltinLossWrapper):
-    """Binary crossentropy (see `binary_crossentropy`), averaged over the last axis."""
+    """Computes the crossentropy between binary labels and predictions.
+
+    Use it for binary (0 or 1) classification, or for several independent binary targets
+    per sample; see `binary_crossentropy` for the formula.
+
+    Args:
+        from_logits: Bool, whether `y_pred` holds logits rather than probabilities.
+            Defaults to `False`.
+        label_smoothing: Float in [0, 1], moves the labels towards 0.5. Defaults to 0.
+        axis: Int, the axis averaged over. Defaults to -1.
+        reduction: How the per-sample losses are reduced: `"sum_over_batch_size"` (the
+            default; the weighted sum divided by the number of values), `"sum"`,
+            `"mean"` (same as the default), `"mean_with_sample_weight"` (divided by the sum
+            of the weights), or `"none"` / `None` (the weighted per-sample values).
+        name: Defaults to `"binary_crossentropy"`.
+        dtype: Optional computation dtype. `None` (the default) follows `y_pred`: float64
+            predictions stay float64, anything else is computed in float32.
+
+    Call arguments:
+        y_true: The targets.
+        y_pred: The predictions.
+        sample_weight: Optional weights, one per sample (or broadcastable to the per-sample
+            losses).
+
+    Returns:
+        The reduced loss: a scalar array, or the per-sample values with `reduction="none"`.
+    """
 
     _config_keys = ("from_logits", "label_smoothing", "axis")
 
@@ -640,12 +1064,32 @@ ALL_OBJECTS_DICT.update({"mse": mean_squared_error, "MSE": mean_squared_error,
 
 
 def serialize(loss):
-    """The config of a loss object (`rnnkit.saving.serialize`), or a function's name."""
+    """Serializes a loss for saving.
+
+    Args:
+        loss: A `Loss` instance or a loss function.
+
+    Returns:
+        A config dict for an instance (`{"module", "class_name", "config", ...}`), or the
+        name of a built-in function.
+    """
     return _saving.serialize(loss)
 
 
 def deserialize(name, custom_objects=None):
-    """A loss from `serialize()` output (a dict), or the function / class a name stands for."""
+    """Returns a loss from its serialized form.
+
+    Args:
+        name: A config dict from `serialize()`, or a name (`"mse"`,
+            `"CategoricalCrossentropy"`, a registered custom name, ...).
+        custom_objects: Optional dict mapping names to custom losses.
+
+    Returns:
+        A `Loss` instance for a config; the function or class for a name.
+
+    Raises:
+        ValueError: If a name is unknown.
+    """
     if isinstance(name, str):
         obj = _saving.get_registered_object(name, custom_objects, ALL_OBJECTS_DICT)
         if obj is None:
@@ -656,12 +1100,29 @@ def deserialize(name, custom_objects=None):
 
 
 def get(identifier):
-    """A loss from a string, a config dict, a class, an instance or a callable (Keras' rules).
+    """Returns a loss from an identifier, with Keras' rules.
 
-    snake_case strings ("sparse_categorical_crossentropy", "mse", "huber", ...) give the
-    *function*; CamelCase class names ("SparseCategoricalCrossentropy") give a default
-    instance. None gives None; anything else raises
-    `ValueError("Could not interpret loss identifier: ...")`.
+    snake_case names (`"sparse_categorical_crossentropy"`, `"mse"`, `"huber"`, ...) give
+    the function; CamelCase class names (`"SparseCategoricalCrossentropy"`) give an
+    instance with the default arguments; a config dict is deserialized; a `Loss` instance or
+    a callable is returned as is.
+
+    Args:
+        identifier: A name, a config dict, a `Loss`, a callable, or `None`.
+
+    Returns:
+        The loss function or instance, or `None` for `None`.
+
+    Raises:
+        ValueError: If the identifier cannot be interpreted.
+
+    Example:
+
+    >>> import rnnkit as keras
+    >>> keras.losses.get("mse").__name__
+    'mean_squared_error'
+    >>> keras.losses.get("MeanSquaredError")
+    <MeanSquaredError name='mean_squared_error' reduction='sum_over_batch_size'>
     """
     return _saving._get_object(identifier, "loss", ALL_OBJECTS_DICT, deserialize,
                                dict_errors=(ValueError, TypeError))

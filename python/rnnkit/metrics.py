@@ -85,11 +85,33 @@ def _squeeze_or_expand(x1, x2):
 # ------------------------------------------------------------------------------------------------
 
 class Metric:
-    """Base class of stateful metrics (`keras.metrics.Metric`).
+    """The base class of stateful metrics.
 
-    Subclasses create their state in `__init__` with `add_variable()` (or `add_weight()`) and
-    implement `update_state(...)` and `result()`; `reset_state()` zeroes every variable.
-    Calling the metric updates it and returns the result.
+    A metric accumulates over the batches it sees (`update_state`), reports the value so far
+    with `result()` and starts over with `reset_state()`. Calling the metric updates it and
+    returns the result. Metrics compute in NumPy on the values of their inputs (tracked
+    tensors are read, not recorded). Subclasses create their state in `__init__` with
+    `add_variable()` (or `add_weight()`) and implement `update_state(...)` and `result()`.
+
+    Args:
+        dtype: Optional dtype of the state variables. Defaults to float32.
+        name: Optional name. Defaults to the snake_case class name, made unique.
+
+    Example:
+
+    >>> import numpy as np, rnnkit as keras
+    >>> class CountPositives(keras.metrics.Metric):
+    ...     def __init__(self, **kwargs):
+    ...         super().__init__(**kwargs)
+    ...         self.count = self.add_variable((), "zeros", name="count")
+    ...     def update_state(self, values):
+    ...         self.count.assign_add(np.sum(np.asarray(values) > 0))
+    ...     def result(self):
+    ...         return self.count.numpy()
+    >>> metric = CountPositives()
+    >>> metric.update_state([1.0, -2.0, 3.0])
+    >>> metric.result()
+    array(2., dtype=float32)
     """
 
     def __init__(self, dtype=None, name=None):
@@ -99,13 +121,27 @@ class Metric:
 
     @property
     def dtype(self):
+        """The dtype name of the metric's variables (`"float32"` by default)."""
         return self._dtype
 
     @property
     def variables(self):
+        """The metric's state variables, in creation order."""
         return list(self._variables)
 
     def add_variable(self, shape, initializer, dtype=None, aggregation="sum", name=None):
+        """Creates a non-trainable state variable of the metric.
+
+        Args:
+            shape: Tuple of ints, the variable's shape (`()` for a scalar).
+            initializer: An initializer name, `Initializer` or callable.
+            dtype: Optional dtype. Defaults to the metric's dtype.
+            aggregation: Accepted for Keras compatibility; ignored.
+            name: Optional name. Defaults to `"variable"`.
+
+        Returns:
+            The new `Variable`, also listed in `variables`.
+        """
         del aggregation
         init = _initializers.get(initializer)
         shape = tuple(int(s) for s in shape)
@@ -115,27 +151,42 @@ class Metric:
         return variable
 
     def add_weight(self, shape=(), initializer=None, dtype=None, name=None):
+        """Same as `add_variable`, with a scalar shape and `"zeros"` by default."""
         return self.add_variable(shape, initializer or "zeros", dtype=dtype, name=name)
 
     def reset_state(self):
+        """Sets every state variable to zero (called at the start of each epoch by `fit`)."""
         for v in self._variables:
             v.assign(np.zeros(v.shape, dtype=v.dtype))
 
     def update_state(self, *args, **kwargs):
+        """Accumulates the statistics of a batch; override it in subclasses.
+
+        Raises:
+            NotImplementedError: In the base class.
+        """
         raise NotImplementedError(f"{type(self).__name__} must implement `update_state()`.")
 
     def result(self):
+        """Returns the metric's current value (a scalar array); override it in subclasses.
+
+        Raises:
+            NotImplementedError: In the base class.
+        """
         raise NotImplementedError(f"{type(self).__name__} must implement `result()`.")
 
     def __call__(self, *args, **kwargs):
+        """Runs `update_state(*args, **kwargs)` and returns `result()`."""
         self.update_state(*args, **kwargs)
         return self.result()
 
     def get_config(self):
+        """Returns the constructor arguments (`name`, `dtype`, ...) as a dict."""
         return {"name": self.name, "dtype": self.dtype}
 
     @classmethod
     def from_config(cls, config):
+        """Creates a metric from the dict returned by `get_config()`."""
         return cls(**config)
 
     def __repr__(self):
@@ -167,23 +218,70 @@ def _reduce_to_samplewise_values(values, sample_weight, reduce_fn, dtype):
 
 
 class Sum(Metric):
-    """The (weighted) sum of the values seen."""
+    """Computes the (weighted) sum of the values it sees.
+
+    Args:
+        name: Optional name of the metric instance. Defaults to `"sum"`.
+        dtype: Optional dtype of the accumulators and the result. Defaults to float32.
+
+    Call arguments (`update_state` and `__call__`):
+        values: The values to add.
+        sample_weight: Optional weights, broadcastable to `values`.
+
+    Example:
+
+    >>> import rnnkit as keras
+    >>> metric = keras.metrics.Sum()
+    >>> metric.update_state([1, 2, 3])
+    >>> metric.result()
+    array(6., dtype=float32)
+    """
 
     def __init__(self, name="sum", dtype=None):
         super().__init__(dtype=dtype, name=name)
         self.total = self.add_variable((), "zeros", name="total")
 
     def update_state(self, values, sample_weight=None):
+        """Adds the (weighted) values to the total."""
         values, _ = _reduce_to_samplewise_values(values, sample_weight, np.sum, self.dtype)
         _add(self.total, np.sum(values))
 
     def result(self):
+        """Returns the total so far."""
         return np.array(_read(self.total))
 
 
 class Mean(Metric):
-    """The (weighted) mean of the values seen: `sum(w * v) / sum(w)`, each sample's values first
-    averaged over the axes beyond the weights' rank. `Mean(name="loss")` tracks fit's loss."""
+    """Computes the (weighted) mean of the values it sees.
+
+    The result is `sum(w * v) / sum(w)` over every sample seen since the last reset, each
+    sample's values first averaged over the axes beyond the weights' rank (over all axes
+    but the first without weights). `fit` tracks its loss with `Mean(name="loss")`.
+
+    Args:
+        name: Optional name of the metric instance. Defaults to `"mean"`.
+        dtype: Optional dtype of the accumulators and the result. Defaults to float32.
+
+    Call arguments (`update_state` and `__call__`):
+        values: The values; the first axis is the sample axis.
+        sample_weight: Optional weights, one per sample (or of the values' leading shape).
+
+    Raises:
+        ValueError: If `sample_weight` does not match the values.
+
+    Example:
+
+    >>> import rnnkit as keras
+    >>> metric = keras.metrics.Mean()
+    >>> metric.update_state([1, 3])
+    >>> metric.update_state([5])
+    >>> metric.result()
+    array(3., dtype=float32)
+    >>> metric.reset_state()
+    >>> metric.update_state([1, 3], sample_weight=[1, 0])
+    >>> metric.result()
+    array(1., dtype=float32)
+    """
 
     def __init__(self, name="mean", dtype=None):
         super().__init__(dtype=dtype, name=name)
@@ -191,6 +289,7 @@ class Mean(Metric):
         self.count = self.add_variable((), "zeros", name="count")
 
     def update_state(self, values, sample_weight=None):
+        """Adds the (weighted) values of a batch to the running total and count."""
         values, sample_weight = _reduce_to_samplewise_values(values, sample_weight, np.mean,
                                                              self.dtype)
         _add(self.total, np.sum(values))
@@ -203,6 +302,7 @@ class Mean(Metric):
         _add(self.count, np.asarray(num_samples, dtype=self.dtype))
 
     def result(self):
+        """Returns the mean so far (0 before any update)."""
         count = _read(self.count)
         if count == 0:
             return np.zeros((), dtype=self.dtype)
@@ -210,10 +310,36 @@ class Mean(Metric):
 
 
 class MeanMetricWrapper(Mean):
-    """The running mean of `fn(y_true, y_pred, **kwargs)` (per-sample values).
+    """Tracks the (weighted) mean of a per-sample metric function.
 
-    `update_state(y_true, y_pred, sample_weight=None, mask=None)`; `mask` (rnnkit extension)
-    is a boolean array of the shape of the values that multiplies the weights."""
+    Each update computes `fn(y_true, y_pred, **kwargs)` and adds the values to a `Mean`.
+    This is what `compile(metrics=[some_function])` uses. The mask attached to `y_pred` (a
+    masked model output's, see `rnnkit.masking`) leaves the masked values out.
+
+    Args:
+        fn: Callable `fn(y_true, y_pred, **kwargs)` returning one value per sample.
+        name: Optional name. Defaults to `fn.__name__`.
+        dtype: Optional dtype of the accumulators. Defaults to float32.
+        **kwargs: Extra keyword arguments passed to `fn`.
+
+    Call arguments (`update_state` and `__call__`):
+        y_true: The targets.
+        y_pred: The predictions.
+        sample_weight: Optional weights, one per sample (or of the values' shape).
+        mask: Optional boolean array of the values' shape (an rnnkit extension); it
+            multiplies the weights.
+
+    Raises:
+        ValueError: If `fn` is not callable.
+
+    Example:
+
+    >>> import numpy as np, rnnkit as keras
+    >>> metric = keras.metrics.MeanMetricWrapper(keras.losses.mean_absolute_error)
+    >>> metric.update_state(np.zeros((2, 1)), np.array([[1.0], [3.0]]))
+    >>> metric.result()
+    array(2., dtype=float32)
+    """
 
     def __init__(self, fn, name=None, dtype=None, **kwargs):
         if not callable(fn):
@@ -224,6 +350,7 @@ class MeanMetricWrapper(Mean):
         self._fn_kwargs = kwargs
 
     def update_state(self, y_true, y_pred, sample_weight=None, mask=None):
+        """Adds the values of `fn` on a batch to the running mean (see the class docstring)."""
         if mask is None:
             mask = masking.get_keras_mask(y_pred)
         values = _np(self._fn(_np(y_true), _np(y_pred), **self._fn_kwargs))
@@ -248,6 +375,7 @@ class MeanMetricWrapper(Mean):
 
     @classmethod
     def from_config(cls, config):
+        """Creates the metric from `get_config()`; `fn` is looked up by name or deserialized."""
         return _losses._wrapper_from_config(cls, config, ALL_FUNCTIONS_DICT)
 
 
@@ -256,7 +384,15 @@ class MeanMetricWrapper(Mean):
 # ------------------------------------------------------------------------------------------------
 
 def accuracy(y_true, y_pred):
-    """1.0 where `y_true == y_pred` exactly, else 0.0 (float32)."""
+    """Returns 1.0 where `y_true == y_pred` exactly, else 0.0, elementwise.
+
+    Args:
+        y_true: The targets.
+        y_pred: The predictions (a rank difference of one with a trailing 1 is aligned).
+
+    Returns:
+        A float32 array of the aligned shape.
+    """
     y_pred = _np(y_pred)
     y_true = _np(y_true).astype(y_pred.dtype, copy=False)
     y_true, y_pred = _squeeze_or_expand(y_true, y_pred)
@@ -264,7 +400,16 @@ def accuracy(y_true, y_pred):
 
 
 def binary_accuracy(y_true, y_pred, threshold=0.5):
-    """1.0 where `(y_pred > threshold) == y_true` (elementwise, float32)."""
+    """Returns 1.0 where `(y_pred > threshold) == y_true`, else 0.0, elementwise.
+
+    Args:
+        y_true: Binary labels (0 or 1).
+        y_pred: Probabilities (or scores compared to `threshold`).
+        threshold: Float, the decision threshold. Defaults to 0.5.
+
+    Returns:
+        A float32 array of the aligned shape.
+    """
     y_pred = _np(y_pred)
     y_true = _np(y_true).astype(y_pred.dtype, copy=False)
     y_true, y_pred = _squeeze_or_expand(y_true, y_pred)
@@ -273,7 +418,21 @@ def binary_accuracy(y_true, y_pred, threshold=0.5):
 
 
 def categorical_accuracy(y_true, y_pred):
-    """1.0 where `argmax(y_true, -1) == argmax(y_pred, -1)` (one-hot labels)."""
+    """Returns 1.0 per sample where the argmax of `y_pred` matches that of one-hot `y_true`.
+
+    Args:
+        y_true: One-hot labels.
+        y_pred: Class scores, with the classes on the last axis.
+
+    Returns:
+        A float32 array with one value per sample.
+
+    Example:
+
+    >>> import rnnkit as keras
+    >>> keras.metrics.categorical_accuracy([[0, 1], [1, 0]], [[0.2, 0.8], [0.3, 0.7]])
+    array([1., 0.], dtype=float32)
+    """
     y_true = np.argmax(_np(y_true), axis=-1)
     y_pred = _np(y_pred)
     reshape_matches = False
@@ -289,7 +448,15 @@ def categorical_accuracy(y_true, y_pred):
 
 
 def sparse_categorical_accuracy(y_true, y_pred):
-    """1.0 where `y_true == argmax(y_pred, -1)` (integer labels of shape `(N,)` or `(N, 1)`)."""
+    """Returns 1.0 per sample where the argmax of `y_pred` equals the integer label.
+
+    Args:
+        y_true: Integer labels of shape `y_pred.shape[:-1]`, optionally with a trailing 1.
+        y_pred: Class scores, with the classes on the last axis.
+
+    Returns:
+        A float32 array with one value per sample.
+    """
     y_pred = _np(y_pred)
     y_true = _np(y_true)
     if y_pred.dtype.kind == "f":
@@ -332,7 +499,26 @@ class _BuiltinMetricWrapper(MeanMetricWrapper):
 
 
 class Accuracy(_BuiltinMetricWrapper):
-    """How often `y_pred` equals `y_true` exactly."""
+    """Computes how often the predictions equal the targets exactly.
+
+    For class predictions use `"accuracy"` in `compile` (chosen from the shapes), or
+    `CategoricalAccuracy` / `SparseCategoricalAccuracy` / `BinaryAccuracy`.
+
+    Args:
+        name: Optional name of the metric instance. Defaults to `"accuracy"`.
+        dtype: Optional dtype of the accumulators and the result. Defaults to float32.
+
+    Call arguments (`update_state` and `__call__`):
+        y_true: The targets.
+        y_pred: The predictions.
+        sample_weight: Optional weights, one per sample (or of the values' shape).
+
+    Example:
+
+    >>> import rnnkit as keras
+    >>> keras.metrics.Accuracy()([1, 2, 3, 4], [1, 2, 3, 0])
+    array(0.75, dtype=float32)
+    """
 
     _direction = "up"
 
@@ -341,7 +527,27 @@ class Accuracy(_BuiltinMetricWrapper):
 
 
 class BinaryAccuracy(_BuiltinMetricWrapper):
-    """How often `y_pred > threshold` matches the binary labels."""
+    """Computes how often the thresholded predictions match binary labels.
+
+    Args:
+        name: Optional name of the metric instance. Defaults to `"binary_accuracy"`.
+        dtype: Optional dtype of the accumulators and the result. Defaults to float32.
+        threshold: Float in (0, 1): a prediction above it counts as 1. Defaults to 0.5.
+
+    Call arguments (`update_state` and `__call__`):
+        y_true: The targets.
+        y_pred: The predictions.
+        sample_weight: Optional weights, one per sample (or of the values' shape).
+
+    Raises:
+        ValueError: If `threshold` is not in (0, 1).
+
+    Example:
+
+    >>> import rnnkit as keras
+    >>> keras.metrics.BinaryAccuracy()([[1], [0], [1], [0]], [[0.9], [0.6], [0.3], [0.1]])
+    array(0.5, dtype=float32)
+    """
 
     _config_keys = ("threshold",)
     _direction = "up"
@@ -354,7 +560,17 @@ class BinaryAccuracy(_BuiltinMetricWrapper):
 
 
 class CategoricalAccuracy(_BuiltinMetricWrapper):
-    """How often the argmax of `y_pred` matches the argmax of the one-hot `y_true`."""
+    """Computes how often the predicted class matches a one-hot label.
+
+    Args:
+        name: Optional name of the metric instance. Defaults to `"categorical_accuracy"`.
+        dtype: Optional dtype of the accumulators and the result. Defaults to float32.
+
+    Call arguments (`update_state` and `__call__`):
+        y_true: One-hot labels.
+        y_pred: The predictions.
+        sample_weight: Optional weights, one per sample (or of the values' shape).
+    """
 
     _direction = "up"
 
@@ -363,7 +579,25 @@ class CategoricalAccuracy(_BuiltinMetricWrapper):
 
 
 class SparseCategoricalAccuracy(_BuiltinMetricWrapper):
-    """How often the argmax of `y_pred` equals the integer label."""
+    """Computes how often the predicted class (argmax of `y_pred`) equals an integer label.
+
+    Args:
+        name: Optional name of the metric instance. Defaults to `"sparse_categorical_accuracy"`.
+        dtype: Optional dtype of the accumulators and the result. Defaults to float32.
+
+    Call arguments (`update_state` and `__call__`):
+        y_true: Integer labels, `(batch,)` or `(batch, 1)`.
+        y_pred: The predictions.
+        sample_weight: Optional weights, one per sample (or of the values' shape).
+
+    Example:
+
+    >>> import rnnkit as keras
+    >>> metric = keras.metrics.SparseCategoricalAccuracy()
+    >>> metric.update_state([0, 1], [[0.9, 0.1], [0.8, 0.2]])
+    >>> metric.result()
+    array(0.5, dtype=float32)
+    """
 
     _direction = "up"
 
@@ -372,7 +606,17 @@ class SparseCategoricalAccuracy(_BuiltinMetricWrapper):
 
 
 class MeanSquaredError(_BuiltinMetricWrapper):
-    """The running mean of `mean_squared_error`."""
+    """Computes the mean squared error between targets and predictions, over all batches.
+
+    Args:
+        name: Optional name of the metric instance. Defaults to `"mean_squared_error"`.
+        dtype: Optional dtype of the accumulators and the result. Defaults to float32.
+
+    Call arguments (`update_state` and `__call__`):
+        y_true: The targets.
+        y_pred: The predictions.
+        sample_weight: Optional weights, one per sample (or of the values' shape).
+    """
 
     _direction = "down"
 
@@ -381,7 +625,17 @@ class MeanSquaredError(_BuiltinMetricWrapper):
 
 
 class MeanAbsoluteError(_BuiltinMetricWrapper):
-    """The running mean of `mean_absolute_error`."""
+    """Computes the mean absolute error between targets and predictions, over all batches.
+
+    Args:
+        name: Optional name of the metric instance. Defaults to `"mean_absolute_error"`.
+        dtype: Optional dtype of the accumulators and the result. Defaults to float32.
+
+    Call arguments (`update_state` and `__call__`):
+        y_true: The targets.
+        y_pred: The predictions.
+        sample_weight: Optional weights, one per sample (or of the values' shape).
+    """
 
     _direction = "down"
 
@@ -390,7 +644,26 @@ class MeanAbsoluteError(_BuiltinMetricWrapper):
 
 
 class RootMeanSquaredError(Mean):
-    """`sqrt` of the running (weighted) mean of the squared errors."""
+    """Computes the root mean squared error: the square root of the running (weighted)
+    mean of the squared errors.
+
+    Args:
+        name: Optional name of the metric instance. Defaults to `"root_mean_squared_error"`.
+        dtype: Optional dtype of the accumulators and the result. Defaults to float32.
+
+    Call arguments (`update_state` and `__call__`):
+        y_true: The targets.
+        y_pred: The predictions.
+        sample_weight: Optional weights, one per sample (or of the values' shape).
+
+    Example:
+
+    >>> import rnnkit as keras
+    >>> metric = keras.metrics.RootMeanSquaredError()
+    >>> metric.update_state([[0.0], [0.0]], [[3.0], [4.0]])
+    >>> float(metric.result())
+    3.535533...
+    """
 
     _direction = "down"
 
@@ -398,17 +671,31 @@ class RootMeanSquaredError(Mean):
         super().__init__(name=name, dtype=dtype)
 
     def update_state(self, y_true, y_pred, sample_weight=None):
+        """Adds the squared errors of a batch to the running mean."""
         y_pred = _np(y_pred)
         y_true = _np(y_true).astype(y_pred.dtype, copy=False)
         y_true, y_pred = _squeeze_or_expand(y_true, y_pred)
         return super().update_state(np.square(y_pred - y_true), sample_weight=sample_weight)
 
     def result(self):
+        """Returns the square root of the mean squared error so far."""
         return np.sqrt(super().result())
 
 
 class BinaryCrossentropy(_BuiltinMetricWrapper):
-    """The running mean of `binary_crossentropy`."""
+    """Computes the binary crossentropy between labels and predictions, over all batches.
+
+    Args:
+        name: Optional name of the metric instance. Defaults to `"binary_crossentropy"`.
+        dtype: Optional dtype of the accumulators and the result. Defaults to float32.
+        from_logits: Bool, whether `y_pred` holds logits. Defaults to `False`.
+        label_smoothing: Float in [0, 1]. Defaults to 0.
+
+    Call arguments (`update_state` and `__call__`):
+        y_true: The targets.
+        y_pred: The predictions.
+        sample_weight: Optional weights, one per sample (or of the values' shape).
+    """
 
     _config_keys = ("from_logits", "label_smoothing")
     _direction = "down"
@@ -420,7 +707,20 @@ class BinaryCrossentropy(_BuiltinMetricWrapper):
 
 
 class CategoricalCrossentropy(_BuiltinMetricWrapper):
-    """The running mean of `categorical_crossentropy`."""
+    """Computes the crossentropy between one-hot labels and predictions, over all batches.
+
+    Args:
+        name: Optional name of the metric instance. Defaults to `"categorical_crossentropy"`.
+        dtype: Optional dtype of the accumulators and the result. Defaults to float32.
+        from_logits: Bool, whether `y_pred` holds logits. Defaults to `False`.
+        label_smoothing: Float in [0, 1]. Defaults to 0.
+        axis: Int, the class axis. Defaults to -1.
+
+    Call arguments (`update_state` and `__call__`):
+        y_true: The targets.
+        y_pred: The predictions.
+        sample_weight: Optional weights, one per sample (or of the values' shape).
+    """
 
     _config_keys = ("from_logits", "label_smoothing", "axis")
     _direction = "down"
@@ -432,7 +732,19 @@ class CategoricalCrossentropy(_BuiltinMetricWrapper):
 
 
 class SparseCategoricalCrossentropy(_BuiltinMetricWrapper):
-    """The running mean of `sparse_categorical_crossentropy`."""
+    """Computes the crossentropy between integer labels and predictions, over all batches.
+
+    Args:
+        name: Optional name of the metric instance. Defaults to `"sparse_categorical_crossentropy"`.
+        dtype: Optional dtype of the accumulators and the result. Defaults to float32.
+        from_logits: Bool, whether `y_pred` holds logits. Defaults to `False`.
+        axis: Int, the class axis. Defaults to -1.
+
+    Call arguments (`update_state` and `__call__`):
+        y_true: The targets.
+        y_pred: The predictions.
+        sample_weight: Optional weights, one per sample (or of the values' shape).
+    """
 
     _config_keys = ("from_logits", "axis")
     _direction = "down"
@@ -452,15 +764,29 @@ def _last_dim(shape):
 
 
 def resolve_accuracy(name, y_true_shape, y_pred_shape, dtype=None):
-    """The metric that `"accuracy"` / `"acc"` means for these shapes (Keras 3, §12.4), named
-    `name`:
+    """Returns the accuracy metric that `"accuracy"` / `"acc"` means for these shapes.
 
-    1. `y_pred_shape[-1] == 1` -> `BinaryAccuracy`;
+    Keras 3's rule:
+
+    1. `y_pred_shape[-1] == 1`: `BinaryAccuracy`;
     2. else `len(y_true_shape) < len(y_pred_shape)`, or `y_true_shape[-1] == 1` with
-       `y_pred_shape[-1] > 1` -> `SparseCategoricalAccuracy`;
+       `y_pred_shape[-1] > 1`: `SparseCategoricalAccuracy`;
     3. else `CategoricalAccuracy`.
 
-    Shapes are tuples (None for unknown sizes) or arrays, whose shapes are used.
+    Args:
+        name: The name of the returned metric (the string the user wrote).
+        y_true_shape: The targets' shape (a tuple, `None` for unknown sizes) or an array.
+        y_pred_shape: The predictions' shape or an array.
+        dtype: Optional dtype of the metric.
+
+    Returns:
+        A new metric instance.
+
+    Example:
+
+    >>> import rnnkit as keras
+    >>> keras.metrics.resolve_accuracy("acc", (32,), (32, 10))
+    <SparseCategoricalAccuracy name=acc>
     """
     y_true_shape = tuple(y_true_shape.shape) if hasattr(y_true_shape, "shape") \
         else tuple(y_true_shape)
@@ -479,12 +805,25 @@ def resolve_accuracy(name, y_true_shape, y_pred_shape, dtype=None):
 
 
 class AccuracyMarker(Metric):
-    """What `get("accuracy")` / `get("acc")` returns: accuracy of a kind still to be chosen
-    from the shapes of `y_true` and `y_pred`.
+    """An accuracy metric whose kind is chosen from the shapes of the first batch.
 
-    `marker.resolve(y_true_shape, y_pred_shape)` returns the concrete metric (see
-    `resolve_accuracy`), named as the user wrote it. Used directly, the marker resolves itself
-    on its first `update_state` and then delegates to that metric.
+    This is what `get("accuracy")` / `get("acc")` returns. `marker.resolve(y_true_shape,
+    y_pred_shape)` returns the concrete metric (see `resolve_accuracy`), named as the user
+    wrote it. Used directly, the marker resolves itself on its first `update_state` and
+    then delegates to that metric.
+
+    Args:
+        name: The name, as the user wrote it. Defaults to `"accuracy"`.
+        dtype: Optional dtype of the accumulators. Defaults to float32.
+
+    Example:
+
+    >>> import rnnkit as keras
+    >>> marker = keras.metrics.get("acc")
+    >>> marker([[1], [0]], [[0.8], [0.9]])
+    array(0.5, dtype=float32)
+    >>> marker.resolved
+    <BinaryAccuracy name=acc>
     """
 
     def __init__(self, name="accuracy", dtype=None):
@@ -492,6 +831,7 @@ class AccuracyMarker(Metric):
         self._resolved = None
 
     def resolve(self, y_true_shape, y_pred_shape):
+        """Returns a new concrete accuracy metric for these shapes (see `resolve_accuracy`)."""
         return resolve_accuracy(self.name, y_true_shape, y_pred_shape, dtype=self.dtype)
 
     @property
@@ -501,9 +841,11 @@ class AccuracyMarker(Metric):
 
     @property
     def variables(self):
+        """The resolved metric's variables (none before the first update)."""
         return [] if self._resolved is None else self._resolved.variables
 
     def update_state(self, y_true, y_pred, sample_weight=None, **kwargs):
+        """Resolves the metric on the first call, then updates it with the batch."""
         if self._resolved is None:
             self._resolved = self.resolve(np.shape(_np(y_true)), np.shape(_np(y_pred)))
         self._resolved.name = self.name
@@ -511,11 +853,13 @@ class AccuracyMarker(Metric):
                                            **kwargs)
 
     def result(self):
+        """Returns the resolved metric's result (0 before the first update)."""
         if self._resolved is None:
             return np.zeros((), dtype=self.dtype)
         return self._resolved.result()
 
     def reset_state(self):
+        """Resets the resolved metric, if any (the kind chosen stays)."""
         if self._resolved is not None:
             self._resolved.reset_state()
 
@@ -544,12 +888,27 @@ ALL_OBJECTS_DICT.update({
 
 
 def serialize(metric):
-    """The config of a metric (`rnnkit.saving.serialize`)."""
+    """Serializes a metric for saving.
+
+    Args:
+        metric: A `Metric` instance or a metric function.
+
+    Returns:
+        A config dict for an instance, or the name of a built-in function.
+    """
     return _saving.serialize(metric)
 
 
 def deserialize(config, custom_objects=None):
-    """A metric from `serialize()` output."""
+    """Returns a metric from its serialized form.
+
+    Args:
+        config: A config dict from `serialize()`, or a name.
+        custom_objects: Optional dict mapping names to custom metrics.
+
+    Returns:
+        A `Metric` instance (or a function, for a function's name).
+    """
     return _saving.deserialize(config, custom_objects=custom_objects,
                                module_objects={**ALL_FUNCTIONS_DICT, **ALL_OBJECTS_DICT})
 
@@ -559,13 +918,27 @@ def _is_accuracy_name(identifier):
 
 
 def get(identifier):
-    """A metric from a string, config dict, class, instance or function.
+    """Returns a metric from an identifier.
 
-    Strings: class names and their snake_case ("binary_accuracy",
-    "sparse_categorical_accuracy", "categorical_accuracy", "mean_squared_error", ...) and the
-    aliases "mse", "mae", "bce" give a default instance; "accuracy" / "acc" (any case) give an
-    `AccuracyMarker` named as written. Functions and Metric instances pass through; None gives
-    None; anything else raises `ValueError("Could not interpret metric identifier: ...")`.
+    Class names and their snake_case (`"binary_accuracy"`, `"mean_squared_error"`, ...)
+    and the aliases `"mse"`, `"mae"`, `"bce"` give an instance with the default arguments;
+    `"accuracy"` / `"acc"` (any case) give an `AccuracyMarker` named as written; a config
+    dict is deserialized; functions and `Metric` instances are returned as they are.
+
+    Args:
+        identifier: A name, a config dict, a `Metric`, a function, or `None`.
+
+    Returns:
+        The metric, or `None` for `None`.
+
+    Raises:
+        ValueError: If the identifier cannot be interpreted.
+
+    Example:
+
+    >>> import rnnkit as keras
+    >>> keras.metrics.get("mae")
+    <MeanAbsoluteError name=mean_absolute_error>
     """
     if identifier is None:
         return None
@@ -584,11 +957,26 @@ def _object_name(obj):
 
 
 def get_metric(identifier, y_true_shape=None, y_pred_shape=None):
-    """A ready `Metric` for one entry of `compile(metrics=[...])` (Keras' `get_metric`).
+    """Returns a ready `Metric` for one entry of `compile(metrics=[...])`.
 
-    "accuracy" / "acc" resolve from the shapes (an `AccuracyMarker` when they are not given);
-    other identifiers go through `get()`. A string identifier names the metric ("mse" stays
-    "mse"); a function is wrapped in `MeanMetricWrapper` and named after it.
+    `"accuracy"` / `"acc"` are resolved from the shapes (an `AccuracyMarker` when they are
+    not given); other identifiers go through `get()`. A string identifier names the metric
+    (`"mse"` stays `"mse"`); a function is wrapped in `MeanMetricWrapper` and named after
+    it.
+
+    Args:
+        identifier: What the user passed: a name, a function, a `Metric` or a config.
+        y_true_shape: Optional shape of the targets.
+        y_pred_shape: Optional shape of the predictions.
+
+    Returns:
+        A `Metric`, or `None` for `None`.
+
+    Example:
+
+    >>> import rnnkit as keras
+    >>> keras.metrics.get_metric("mse")
+    <MeanSquaredError name=mse>
     """
     if identifier is None:
         return None
