@@ -442,7 +442,7 @@ def test_constructor_errors(make, error, match):
     (lambda l: l(np.ones((2, 3, 4), np.float32), mask=np.array([["a"] * 3] * 2)), TypeError,
      "mask"),
     (lambda l: (l(np.ones((2, 3, 4), np.float32)), l(np.ones((2, 3, 5), np.float32))),
-     ValueError, "kernel"),
+     ValueError, "expected axis -1 of input shape to have value 4"),
 ])
 def test_call_errors(call, error, match):
     with pytest.raises(error, match=match):

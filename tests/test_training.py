@@ -233,7 +233,9 @@ def test_progress_bar_output(capsys, rng):
     (lambda m, x, y: (m.compile(loss=keras.losses.SparseCategoricalCrossentropy()),
                       m.fit(x, np.full(4, 7), verbose=0)), ValueError, "out of range"),
     (lambda m, x, y: (m.compile(loss="mse"), m.fit(np.ones((4, 3, 5), np.float32), y,
-                                                   verbose=0)), ValueError, "kernel"),
+                                                   verbose=0)), ValueError,
+     r"expected axis -1 of input shape to have value 2, but received input with shape "
+     r"\(4, 3, 5\)"),
     (lambda m, x, y: (m.compile(loss="mse"), m.fit(np.ones((4, 3), np.float32), y, verbose=0)),
      ValueError, "ndim"),
 ])

@@ -105,16 +105,20 @@ def _all_concrete(args, kwargs):
 
 
 class InputSpec:
-    """Describes the rank a layer accepts; checked on every call.
+    """Describes the rank and axis sizes a layer accepts; checked on every call.
 
     A layer sets `self.input_spec = InputSpec(...)` (in `__init__` or `build`) and the base
-    `Layer.__call__` checks each input against it before `call` runs. Only the rank is
-    checked (Keras' `InputSpec` also takes `dtype`, `shape`, `axes`, ..., which rnnkit does not
-    accept).
+    `Layer.__call__` checks each input against it before `call` runs; a built layer whose
+    weights fix the input width (Dense, the RNN layers) sets `axes={-1: width}`. The rank and
+    axis sizes are checked (Keras' `InputSpec` also takes `dtype`, `shape`, ..., which rnnkit
+    does not accept).
 
     Args:
         ndim: Optional int, the exact rank every input must have.
         min_ndim: Optional int, the smallest rank an input may have.
+        axes: Optional dict `{axis: size}` (negative axes count from the end): the size each
+            listed axis must have. Unknown (`None`) sizes match anything. Without `ndim` or
+            `min_ndim`, the rank must be large enough to hold every listed axis.
 
     Example:
 
@@ -127,7 +131,10 @@ class InputSpec:
     ValueError: Input 0 of layer 'd' is incompatible with the layer: expected ndim=3, found ndim=2. Full shape received: (4, 6)
     """
 
-    def __init__(self, ndim=None, min_ndim=None):
+    def __init__(self, ndim=None, min_ndim=None, axes=None):
+        self.axes = {int(axis): size for axis, size in axes.items()} if axes else {}
+        if self.axes and ndim is None and min_ndim is None:
+            min_ndim = max(axis + 1 if axis >= 0 else -axis for axis in self.axes)
         self.ndim = ndim
         self.min_ndim = min_ndim
 
@@ -139,21 +146,46 @@ class InputSpec:
             inputs: An array, or a nested structure of arrays.
 
         Raises:
-            ValueError: If an input's rank differs from `ndim` or is below `min_ndim`.
+            ValueError: If an input's rank differs from `ndim` or is below `min_ndim`, or an
+                axis listed in `axes` has another size.
         """
+        if type(inputs) is np.ndarray:  # the eager hot path: one array, int dims
+            self.check_shape(layer, inputs.shape)
+            return
         leaves = [inputs] if hasattr(inputs, "shape") else tree.flatten(inputs)
         for index, value in enumerate(leaves):
-            shape = shape_of(value)
-            if self.ndim is not None and len(shape) != self.ndim:
+            shape = getattr(value, "shape", None)
+            shape = np.shape(value) if shape is None else shape
+            self.check_shape(layer, tuple(None if s is None else int(s) for s in shape), index)
+
+    def check_shape(self, layer, shape, index=0):
+        """Checks one input shape (a tuple; `None` sizes match anything) against the spec.
+
+        Args:
+            layer: The layer being called or built (its name goes in the error message).
+            shape: The input's shape.
+            index: The input's position among the layer's inputs (for the message).
+
+        Raises:
+            ValueError: As `check`.
+        """
+        if self.ndim is not None and len(shape) != self.ndim:
+            raise ValueError(
+                f"Input {index} of layer '{layer.name}' is incompatible with the layer: "
+                f"expected ndim={self.ndim}, found ndim={len(shape)}. "
+                f"Full shape received: {shape}")
+        if self.min_ndim is not None and len(shape) < self.min_ndim:
+            raise ValueError(
+                f"Input {index} of layer '{layer.name}' is incompatible with the layer: "
+                f"expected min_ndim={self.min_ndim}, found ndim={len(shape)}. "
+                f"Full shape received: {shape}")
+        for axis, size in self.axes.items():
+            found = shape[axis]
+            if found != size and found is not None and size is not None:
                 raise ValueError(
                     f"Input {index} of layer '{layer.name}' is incompatible with the layer: "
-                    f"expected ndim={self.ndim}, found ndim={len(shape)}. "
-                    f"Full shape received: {shape}")
-            if self.min_ndim is not None and len(shape) < self.min_ndim:
-                raise ValueError(
-                    f"Input {index} of layer '{layer.name}' is incompatible with the layer: "
-                    f"expected min_ndim={self.min_ndim}, found ndim={len(shape)}. "
-                    f"Full shape received: {shape}")
+                    f"expected axis {axis} of input shape to have value {size}, but received "
+                    f"input with shape {shape}")
 
 
 class Layer:

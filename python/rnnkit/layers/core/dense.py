@@ -5,7 +5,7 @@ from __future__ import annotations
 from rnnkit import activations, constraints, initializers, ops, regularizers
 from rnnkit.layers.core._checks import (check_bool, is_int, normalize_shape, refuse_lora,
                                         refuse_quantization)
-from rnnkit.layers.layer import InputSpec, Layer, shape_of
+from rnnkit.layers.layer import InputSpec, Layer
 
 
 class Dense(Layer):
@@ -97,6 +97,8 @@ class Dense(Layer):
         if input_dim is None:
             raise ValueError(f"The last dimension of the input of layer '{self.name}' (Dense) "
                              f"must be defined, got input shape {input_shape}")
+        # Calls with another input width fail in the spec check, naming the layer.
+        self.input_spec = InputSpec(min_ndim=2, axes={-1: input_dim})
         self.kernel = self.add_weight(
             shape=(input_dim, self.units), name="kernel", initializer=self.kernel_initializer,
             regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
@@ -109,13 +111,6 @@ class Dense(Layer):
 
     def call(self, inputs):
         """Returns `activation(inputs @ kernel + bias)`."""
-        shape = shape_of(inputs)
-        input_dim = self.kernel.shape[0]
-        if shape[-1] != input_dim:
-            raise ValueError(
-                f"Input 0 of layer '{self.name}' is incompatible with the layer: expected axis -1 "
-                f"of input shape to have value {input_dim}, but received input with shape "
-                f"{shape}")
         x = ops.matmul(inputs, self.kernel)
         if self.bias is not None:
             x = ops.add(x, self.bias)

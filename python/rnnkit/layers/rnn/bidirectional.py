@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rnnkit import ops
-from rnnkit.layers.layer import Layer
+from rnnkit.layers.layer import InputSpec, Layer
 
 MERGE_MODES = ("sum", "mul", "ave", "concat", None)
 
@@ -98,6 +98,8 @@ class Bidirectional(Layer):
         self.return_sequences = self.forward_layer.return_sequences
         self.return_state = self.forward_layer.return_state
         self.stateful = self.forward_layer.stateful
+        # The input checks of the wrapped layer, under this layer's name (set again on build).
+        self.input_spec = self.forward_layer.input_spec
         # Keras: masked positions of a sequence output are zero in both halves.
         for half in (self.forward_layer, self.backward_layer):
             half.zero_output_for_mask = self.return_sequences
@@ -124,6 +126,7 @@ class Bidirectional(Layer):
             self.forward_layer.build(sequences_shape)
         if not self.backward_layer.built:
             self.backward_layer.build(sequences_shape)
+        self.input_spec = self.forward_layer.input_spec
 
     def compute_mask(self, inputs, previous_mask=None):
         if isinstance(previous_mask, (list, tuple)):

@@ -18,7 +18,7 @@ import inspect
 import numpy as np
 
 from rnnkit import ops, tree
-from rnnkit.layers.layer import Layer, shape_of, to_snake_case
+from rnnkit.layers.layer import InputSpec, Layer, shape_of, to_snake_case
 from rnnkit.variables import Variable
 
 _generic_only = [False]
@@ -61,6 +61,17 @@ def state_shapes(cell):
         return [_as_state_shape(entry) for entry in size]
     raise ValueError("state_size must be an integer, or a list/tuple of integers (one for each "
                      f"state tensor). Received: state_size={size!r}")
+
+
+def _builtin_input_width(cell):
+    """The input width fixed by the kernel of a built-in cell (or of the first cell of a
+    stack); None for other cells, whose inputs are left to them."""
+    from rnnkit.layers.rnn.cell_base import BuiltinCell
+    from rnnkit.layers.rnn.stacked_rnn_cells import StackedRNNCells
+    if isinstance(cell, StackedRNNCells):
+        cell = cell.cells[0] if cell.cells else None
+    kernel = getattr(cell, "kernel", None) if isinstance(cell, BuiltinCell) else None
+    return None if kernel is None else kernel.shape[0]
 
 
 def _is_stacked(shapes):
@@ -270,6 +281,12 @@ class RNN(Layer):
         step_shape = tree.map_shape_structure(lambda s: (s[0],) + tuple(s[2:]), sequences_shape)
         if isinstance(self.cell, Layer) and not self.cell.built:
             self.cell.build(step_shape)
+        width = _builtin_input_width(self.cell)
+        if width is not None and len(leaves) == 1:
+            # Calls with another feature count fail here, naming the layer, not in the core
+            # (this one too, where the cell was built before).
+            self.input_spec = InputSpec(ndim=len(leaves[0]), axes={-1: width})
+            self.input_spec.check_shape(self, tuple(leaves[0]))
         if self.stateful:
             batch = leaves[0][0]
             if batch is None:
@@ -488,7 +505,6 @@ class BuiltinRNN(RNN):
         base = {key: kwargs[key] for key in ("dtype", "trainable") if key in kwargs}
         cell = self.cell_class(units, name=cell_name, **cell_args, **base)
         super().__init__(cell, activity_regularizer=activity_regularizer, **kwargs)
-        from rnnkit.layers.layer import InputSpec
         self.input_spec = InputSpec(ndim=3)
         self.use_cudnn = use_cudnn
 

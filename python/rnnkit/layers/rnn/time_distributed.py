@@ -86,6 +86,16 @@ class TimeDistributed(Layer):
         if not self.layer.built:
             self.layer.build(self._child_shape(input_shape))
             self.layer.built = True
+        inner = self.layer.input_spec
+        if isinstance(inner, InputSpec) and inner.axes:
+            # The wrapped layer's axis sizes, one axis further right: a wrong feature count
+            # is reported with this layer's name and input shape.
+            self.input_spec = InputSpec(
+                ndim=None if inner.ndim is None else inner.ndim + 1,
+                min_ndim=max(3, (inner.min_ndim or 0) + 1),
+                axes={axis if axis < 0 else axis + 1: size
+                      for axis, size in inner.axes.items() if axis != 0})
+            self.input_spec.check_shape(self, tuple(input_shape))  # a pre-built layer
 
     def compute_output_shape(self, input_shape):
         """Returns the wrapped layer's output shape with the time axis inserted.
