@@ -1,5 +1,5 @@
-"""Utilities (`keras.utils`): random seeding, one-hot labels, sequence padding, and the
-serialization-registry helpers Keras also exposes here."""
+"""Utilities (`keras.utils`): random seeding, one-hot labels, sequence padding, `PyDataset`
+(alias `Sequence`), and the serialization-registry helpers Keras also exposes here."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import random as _py_random
 import numpy as np
 
 from rnnkit import random as _random
+from rnnkit.models.data_adapters import PyDataset, Sequence
 from rnnkit.progbar import Progbar
 from rnnkit.saving import (
     CustomObjectScope,
@@ -23,6 +24,8 @@ from rnnkit.saving import (
 __all__ = [
     "CustomObjectScope",
     "Progbar",
+    "PyDataset",
+    "Sequence",
     "custom_object_scope",
     "deserialize_keras_object",
     "get_custom_objects",

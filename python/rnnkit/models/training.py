@@ -4,71 +4,22 @@ One training step: under a GradientTape, run the model with training=True, compu
 compiled loss (one per output, weighted) plus the layers' regularization losses, take the
 gradients of the trainable weights (the fused RNN layers contribute one C++ BPTT each) and let
 the optimizer apply them. Metrics and the epoch loss are averaged over samples, as in Keras.
+
+fit / evaluate / predict read their data (arrays, generators, PyDatasets) as NumPy batches
+through `rnnkit.models.data_adapters.EpochIterator`, which also applies the step rules.
 """
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from rnnkit import masking, ops, tree
-
-
-def _to_array(value):
-    if hasattr(value, "numpy") and not isinstance(value, np.ndarray):
-        value = value.numpy()
-    return np.asarray(value)
+from rnnkit.models import data_adapters
+from rnnkit.models.data_adapters import _structure_to_arrays, _to_array
 
 
 def _float(value):
     return float(np.asarray(_to_array(value), dtype=np.float64))
-
-
-def _structure_to_arrays(data):
-    if data is None:
-        return None
-    if isinstance(data, dict):
-        return {k: _to_array(v) for k, v in data.items()}
-    if isinstance(data, (list, tuple)):
-        return [_structure_to_arrays(v) for v in data]
-    return _to_array(data)
-
-
-def _num_samples(*structures):
-    sizes = {}
-    for label, structure in zip(("x", "y", "sample_weight"), structures):
-        if structure is None:
-            continue
-        lengths = [len(a) for a in tree.flatten(structure)]
-        if lengths:
-            sizes[label] = lengths
-    all_sizes = {n for lengths in sizes.values() for n in lengths}
-    if len(all_sizes) > 1:
-        detail = "\n".join(f"'{label}' sizes: {', '.join(map(str, lengths))}"
-                           for label, lengths in sizes.items())
-        raise ValueError(f"Data cardinality is ambiguous. Make sure all arrays contain the same "
-                         f"number of samples.\n{detail}")
-    if not all_sizes:
-        raise ValueError("No data: pass `x` (and `y` for fit/evaluate).")
-    return all_sizes.pop()
-
-
-def _take(structure, index):
-    if structure is None:
-        return None
-    return tree.map_structure(lambda a: a[index], structure)
-
-
-def _class_weights(y, class_weight):
-    labels = np.asarray(tree.flatten(y)[0])
-    if labels.ndim >= 2 and labels.shape[-1] > 1:
-        labels = labels.argmax(axis=-1)
-    labels = labels.reshape(len(labels), -1)[:, 0].astype(np.int64)
-    weights = np.ones(len(labels), dtype=np.float32)
-    for cls, w in class_weight.items():
-        weights[labels == int(cls)] = w
-    return weights
 
 
 class _CompiledOutput:
@@ -97,6 +48,45 @@ class Trainer:
     def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None,
                 weighted_metrics=None, run_eagerly=False, steps_per_execution=1,
                 jit_compile="auto", auto_scale_loss=True):
+        """Configures the model for training: its optimizer, loss and metrics.
+
+        Args:
+            optimizer: An optimizer name (`"sgd"`, `"adam"`, `"rmsprop"`, ...), config dict or
+                `rnnkit.optimizers.Optimizer` instance. Default `"rmsprop"`, as in Keras.
+            loss: A loss name (`"mse"`, `"sparse_categorical_crossentropy"`, ...), a
+                `rnnkit.losses.Loss` instance or a function `fn(y_true, y_pred)` returning
+                per-sample losses. With several outputs: a list (one per output) or a dict by
+                output name; one loss applies to every output.
+            loss_weights: Scalar weights of the outputs' losses in the total (list or dict
+                by output name), default 1 each.
+            metrics: Metrics computed without sample or class weights: a list (or dict by
+                output name) of metric names (`"accuracy"`, `"mae"`, ...), functions or
+                `rnnkit.metrics.Metric` instances. With several outputs, a list with one
+                entry per output, or a dict.
+            weighted_metrics: Like `metrics`, but weighted by `sample_weight` /
+                `class_weight`. A weighted metric whose name a plain metric already has is
+                logged as `weighted_<name>`.
+            run_eagerly, steps_per_execution, jit_compile, auto_scale_loss: Accepted for
+                Keras compatibility, without effect: rnnkit always runs eagerly on kernels
+                compiled ahead of time.
+
+        Masked timesteps (a model output's mask, e.g. from `Embedding(mask_zero=True)`) count
+        in neither the loss nor the metrics.
+
+        Raises:
+            ValueError: `metrics` / `weighted_metrics` not a list, tuple or dict; an unknown
+                optimizer. Unknown losses, metrics or output names are reported at the first
+                `fit` / `evaluate` / `*_on_batch`, once the outputs are known.
+
+        Example:
+
+        >>> import rnnkit as keras
+        >>> model = keras.Sequential([keras.Input((None, 3)), keras.layers.LSTM(4),
+        ...                           keras.layers.Dense(2)])
+        >>> model.compile(optimizer="adam",
+        ...               loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        ...               metrics=["accuracy"], weighted_metrics=["accuracy"])
+        """
         from rnnkit import optimizers
         for what, spec in (("metrics", metrics), ("weighted_metrics", weighted_metrics)):
             if spec and not isinstance(spec, (list, tuple, dict)):
@@ -343,21 +333,86 @@ class Trainer:
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
                        return_dict=False):
+        """Runs one gradient update on a single batch of data.
+
+        The metrics accumulate over successive calls until `reset_metrics()`.
+
+        Args:
+            x: the inputs: a NumPy array (or array-like), a list of arrays for several inputs,
+                or a dict of arrays by input name.
+            y: the targets, structured like the model's outputs.
+            sample_weight: optional per-sample weights, one per sample of the batch.
+            class_weight: optional dict mapping class indices to weights; each sample's
+                weight is multiplied by the weight of its class (models with one output).
+            return_dict: return the metrics as a dict (`{"loss": ..., ...}`) rather than a
+                list.
+
+        Returns:
+            The loss as a float when the model has no metrics, else a list
+            `[loss, *metrics]`, or a dict with `return_dict=True`.
+
+        Raises:
+            ValueError: if the model is not compiled, `y` is missing, or the arrays do not
+                hold the same number of samples.
+
+        Example:
+
+        ```python
+        loss = model.train_on_batch(x_batch, y_batch)
+        ```
+        """
         self._assert_compiled("train_on_batch")
-        x, y, sample_weight = self._prepare(x, y, sample_weight, class_weight)
+        x, y, sample_weight = self._prepare(x, y, sample_weight, class_weight,
+                                            "train_on_batch")
         if getattr(self, "_loss_sums", None) is None:
             self._loss_sums, self._loss_count = {}, 0.0
         logs = self._train_batch(x, y, sample_weight)
         return self._format_result(logs, return_dict)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
+        """Computes the loss and metrics of the model on a single batch (no update).
+
+        Args:
+            x: the inputs (an array, a list of arrays, or a dict by input name).
+            y: the targets, structured like the model's outputs.
+            sample_weight: optional per-sample weights.
+            return_dict: return a dict rather than a list.
+
+        Returns:
+            The loss as a float when the model has no metrics, else `[loss, *metrics]`, or a
+            dict with `return_dict=True`, for this batch alone.
+
+        Raises:
+            ValueError: if the model is not compiled, `y` is missing, or the arrays do not
+                hold the same number of samples.
+
+        Example:
+
+        ```python
+        loss, accuracy = model.test_on_batch(x_batch, y_batch)
+        ```
+        """
         self._assert_compiled("test_on_batch")
-        x, y, sample_weight = self._prepare(x, y, sample_weight, None)
+        x, y, sample_weight = self._prepare(x, y, sample_weight, None, "test_on_batch")
         self._reset_metrics()
         logs = self._test_batch(x, y, sample_weight)
         return self._format_result(logs, return_dict)
 
     def predict_on_batch(self, x):
+        """Returns the predictions of the model for a single batch of inputs.
+
+        Args:
+            x: the inputs (an array or array-like, a list of arrays, or a dict by input name).
+
+        Returns:
+            NumPy arrays, structured like the model's outputs.
+
+        Example:
+
+        ```python
+        probabilities = model.predict_on_batch(x_batch)
+        ```
+        """
         return tree.map_structure(_to_array, self(_structure_to_arrays(x), training=False))
 
     def _format_result(self, logs, return_dict):
@@ -366,65 +421,134 @@ class Trainer:
         ordered = [logs[key] for key in self.metrics_names if key in logs]
         return ordered[0] if len(ordered) == 1 else ordered
 
-    def _prepare(self, x, y, sample_weight, class_weight):
-        x = _structure_to_arrays(x)
-        y = _structure_to_arrays(y)
+    def _prepare(self, x, y, sample_weight, class_weight, method):
+        """One batch given to a *_on_batch method: arrays, checked, class weights applied."""
+        if x is None:
+            raise ValueError(f"No data: pass `x` and `y` to `{method}`.")
         if y is None:
-            raise ValueError("`y` is required: pass the targets.")
-        sample_weight = None if sample_weight is None else np.asarray(sample_weight)
-        _num_samples(x, y, sample_weight)
-        if class_weight is not None:
-            weights = _class_weights(y, class_weight)
-            sample_weight = weights if sample_weight is None else sample_weight * weights
-        return x, y, sample_weight
+            raise data_adapters.missing_targets_error(method, x)
+        return data_adapters._batch_from_parts(x, y, sample_weight, class_weight, method, "")
 
     # -- loops -----------------------------------------------------------------------------------
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
             sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
             validation_batch_size=None, validation_freq=1):
+        """Trains the model for a fixed number of epochs (passes over the data).
+
+        Args:
+            x: the inputs, one of:
+                - a NumPy array or array-like (a pandas DataFrame or Series, a list of
+                  numbers), or a list / tuple of them (several inputs), or a dict of them by
+                  input name. A tuple is several inputs, never `(x, y)`;
+                - a Python generator (or iterator) yielding batches `(inputs, targets)` or
+                  `(inputs, targets, sample_weights)`;
+                - a `keras.utils.PyDataset` returning such batches.
+            y: the targets, like `x` for arrays (structured like the model's outputs). Must
+                be left out when `x` is a generator or a PyDataset.
+            batch_size: samples per batch for arrays (default 32, or
+                `ceil(num_samples / steps_per_epoch)` when `steps_per_epoch` is given).
+                Ignored for generators and PyDatasets, which make their own batches.
+            epochs: the index of the last epoch (training runs epochs
+                `initial_epoch` ... `epochs - 1`).
+            verbose: 0 (silent), 1 (progress bar), 2 (one line per epoch) or "auto" (1).
+            callbacks: a list of `keras.callbacks.Callback`.
+            validation_split: a fraction of array data kept for validation: the last samples,
+                before any shuffling. Arrays only.
+            validation_data: data to evaluate at the end of every epoch: a tuple
+                `(x_val, y_val)` or `(x_val, y_val, val_sample_weight)` of arrays, a
+                generator or a PyDataset. Overrides `validation_split`.
+            shuffle: for arrays, shuffle the samples before each epoch (True), or within each
+                batch ("batch"); for a PyDataset, visit its batches in a random order each
+                epoch. A generator ignores it (with a warning when True).
+            class_weight: optional dict mapping class indices to weights, multiplied into the
+                samples' weights (models with one output; arrays and PyDatasets).
+            sample_weight: optional per-sample weights for array data.
+            initial_epoch: the epoch to start at (to resume a training).
+            steps_per_epoch: batches per epoch. Without it, an epoch is one pass over the
+                data (a generator: until it is exhausted). With it, each epoch takes the next
+                `steps_per_epoch` batches, going on through the data across epochs.
+            validation_steps: batches per validation (default: all of the validation data).
+            validation_batch_size: the batch size of the validation arrays (default
+                `batch_size`).
+            validation_freq: validate every `validation_freq` epochs (an int), or at the
+                epochs (1-based) of a list.
+
+        Returns:
+            The `History` callback (also `model.history`): `history.history` maps every
+            logged metric (`loss`, `val_loss`, ...) to its per-epoch values.
+
+        Raises:
+            ValueError: if the model is not compiled, the data are malformed (mismatched
+                numbers of samples, a generator batch that is not a tuple of 1 to 3
+                elements), or an argument does not fit the kind of data (`y`,
+                `sample_weight`, `class_weight` or `validation_split` with a generator).
+
+        A finite generator without `steps_per_epoch` trains one epoch; as it cannot be
+        rewound, training then stops with a warning. Use a PyDataset, or a generator that
+        loops forever together with `steps_per_epoch`, to train several epochs.
+
+        Example:
+
+        ```python
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+                      metrics=["accuracy"])
+        history = model.fit(x_train, y_train, batch_size=64, epochs=5,
+                            validation_split=0.1)
+        print(history.history["val_accuracy"])
+        ```
+        """
         from rnnkit.callbacks import CallbackList
         self._assert_compiled("fit")
-        x, y, sample_weight = self._prepare(x, y, sample_weight, class_weight)
+        if not isinstance(validation_freq, (int, list)) or isinstance(validation_freq, bool):
+            raise ValueError(f"`validation_freq` must be an int or a list of epochs, got "
+                             f"{validation_freq!r} of type {type(validation_freq).__name__}")
         if validation_split and validation_data is None:
-            if not 0.0 < validation_split < 1.0:
-                raise ValueError(f"`validation_split` must be in [0, 1), got {validation_split}")
-            n = _num_samples(x, y)
-            split = int(math.floor(n * (1.0 - validation_split)))
-            validation_data = (_take(x, slice(split, None)), _take(y, slice(split, None)),
-                               None if sample_weight is None else sample_weight[split:])
-            x, y = _take(x, slice(0, split)), _take(y, slice(0, split))
-            sample_weight = None if sample_weight is None else sample_weight[:split]
-        batch_size = 32 if batch_size is None else int(batch_size)
-        if batch_size <= 0:
-            raise ValueError(f"`batch_size` must be a positive integer, got {batch_size}")
-        n = _num_samples(x, y, sample_weight)
-        steps = int(math.ceil(n / batch_size))
-        if steps_per_epoch is not None:
-            steps = min(steps, int(steps_per_epoch))
+            (x, y, sample_weight), validation_data = data_adapters.train_validation_split(
+                x, y, sample_weight, validation_split)
+        train = data_adapters.EpochIterator(
+            x, y, sample_weight, batch_size=batch_size, steps=steps_per_epoch, shuffle=shuffle,
+            class_weight=class_weight, mode="fit", steps_name="steps_per_epoch")
+        val = None
+        if validation_data is not None:
+            val_x, val_y, val_weight = data_adapters.unpack_validation_data(validation_data)
+            val = data_adapters.EpochIterator(
+                val_x, val_y, val_weight, batch_size=validation_batch_size or batch_size,
+                steps=validation_steps, mode="evaluate", steps_name="validation_steps")
         callback_list = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0,
-                                     model=self, verbose=verbose, epochs=epochs, steps=steps)
+                                     model=self, verbose=verbose, epochs=epochs,
+                                     steps=train.num_batches)
         self.stop_training = False
         callback_list.on_train_begin()
         logs = {}
+        val_ran_out = False
         for epoch in range(initial_epoch, epochs):
+            if not train.has_data():
+                data_adapters.warn_exhausted(train, f"training stops before epoch "
+                                                    f"{epoch + 1}/{epochs}")
+                break
             self._reset_metrics()
             callback_list.on_epoch_begin(epoch)
-            order = np.random.permutation(n) if shuffle else np.arange(n)
-            for step in range(steps):
-                index = order[step * batch_size:(step + 1) * batch_size]
-                callback_list.on_train_batch_begin(step)
-                logs = self._train_batch(_take(x, index), _take(y, index),
-                                         None if sample_weight is None else sample_weight[index])
-                callback_list.on_train_batch_end(step, logs)
-                if self.stop_training:
-                    break
+            batches = train.epoch()
+            try:
+                for step, (batch_x, batch_y, batch_weight) in batches:
+                    callback_list.on_train_batch_begin(step)
+                    logs = self._train_batch(batch_x, batch_y, batch_weight)
+                    callback_list.on_train_batch_end(step, logs)
+                    if self.stop_training:
+                        break
+            finally:
+                batches.close()
             epoch_logs = dict(logs)
-            if validation_data is not None and (epoch + 1) % validation_freq == 0:
-                val = self._validation_logs(validation_data,
-                                            validation_batch_size or batch_size,
-                                            validation_steps)
-                epoch_logs.update({f"val_{k}": v for k, v in val.items()})
+            if val is not None and _should_validate(epoch, validation_freq):
+                if val.has_data():
+                    val_logs = self._validation_logs(val, callback_list)
+                    epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
+                elif not val_ran_out:
+                    val_ran_out = True
+                    data_adapters.warn_exhausted(
+                        val, f"validation is skipped from epoch {epoch + 1} on (no `val_` "
+                             f"logs)", argument="validation_data", steps_name="validation_steps")
             callback_list.on_epoch_end(epoch, epoch_logs)
             logs = epoch_logs
             if self.stop_training:
@@ -432,60 +556,127 @@ class Trainer:
         callback_list.on_train_end(logs)
         return self.history
 
-    def _validation_logs(self, validation_data, batch_size, steps):
-        if not isinstance(validation_data, (list, tuple)) or len(validation_data) not in (2, 3):
-            raise ValueError("`validation_data` must be a tuple (x_val, y_val) or (x_val, y_val, "
-                             f"val_sample_weight); got {type(validation_data).__name__}")
-        vx, vy = validation_data[0], validation_data[1]
-        vw = validation_data[2] if len(validation_data) == 3 else None
-        return self.evaluate(vx, vy, batch_size=batch_size, verbose=0, sample_weight=vw,
-                             steps=steps, return_dict=True)
+    def _validation_logs(self, val, callback_list):
+        """The validation at the end of an epoch of `fit`: `evaluate` on `val` (an
+        `EpochIterator`, kept across epochs), reporting to the fit's callbacks (whose progress
+        bar stays silent), as Keras does."""
+        return self._test_loop(val, callback_list)
 
-    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
-                 steps=None, callbacks=None, return_dict=False):
-        from rnnkit.callbacks import CallbackList
-        self._assert_compiled("evaluate")
-        x, y, sample_weight = self._prepare(x, y, sample_weight, None)
-        batch_size = 32 if batch_size is None else int(batch_size)
-        n = _num_samples(x, y, sample_weight)
-        total_steps = int(math.ceil(n / batch_size))
-        if steps is not None:
-            total_steps = min(total_steps, int(steps))
-        callback_list = CallbackList(callbacks, add_progbar=verbose != 0, model=self,
-                                     verbose=verbose, epochs=1, steps=total_steps)
+    def _test_loop(self, data, callback_list):
         self._reset_metrics()
         callback_list.on_test_begin()
         logs = {}
-        for step in range(total_steps):
-            index = slice(step * batch_size, (step + 1) * batch_size)
-            callback_list.on_test_batch_begin(step)
-            logs = self._test_batch(_take(x, index), _take(y, index),
-                                    None if sample_weight is None else sample_weight[index])
-            callback_list.on_test_batch_end(step, logs)
+        batches = data.epoch(restart=True)
+        try:
+            for step, (batch_x, batch_y, batch_weight) in batches:
+                callback_list.on_test_batch_begin(step)
+                logs = self._test_batch(batch_x, batch_y, batch_weight)
+                callback_list.on_test_batch_end(step, logs)
+        finally:
+            batches.close()
         callback_list.on_test_end(logs)
+        return logs
+
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
+                 steps=None, callbacks=None, return_dict=False):
+        """Returns the loss and metrics of the model on the given data, batch by batch.
+
+        Args:
+            x: the inputs: arrays (or array-likes, or a list / dict of them), a Python
+                generator or iterator yielding `(inputs, targets)` or
+                `(inputs, targets, sample_weights)`, or a `keras.utils.PyDataset`.
+            y: the targets for array data (left out for a generator or a PyDataset).
+            batch_size: samples per batch for arrays (default 32, or
+                `ceil(num_samples / steps)` when `steps` is given).
+            verbose: 0 (silent), 1 (progress bar), 2 (one line) or "auto" (1).
+            sample_weight: optional per-sample weights for array data.
+            steps: the number of batches to evaluate (default: all of them; a generator is
+                read until it is exhausted).
+            callbacks: a list of `keras.callbacks.Callback`.
+            return_dict: return a dict `{"loss": ..., metric name: ...}`.
+
+        Returns:
+            The loss as a float when the model has no metrics, else `[loss, *metrics]`
+            (`model.metrics_names` order), or a dict with `return_dict=True`.
+
+        Raises:
+            ValueError: if the model is not compiled, the data are malformed, or `y` /
+                `sample_weight` are given with a generator or a PyDataset.
+
+        Example:
+
+        ```python
+        loss, accuracy = model.evaluate(x_test, y_test, batch_size=128)
+        ```
+        """
+        from rnnkit.callbacks import CallbackList
+        self._assert_compiled("evaluate")
+        data = data_adapters.EpochIterator(x, y, sample_weight, batch_size=batch_size,
+                                           steps=steps, mode="evaluate", steps_name="steps")
+        if isinstance(callbacks, CallbackList):
+            callback_list = callbacks
+        else:
+            callback_list = CallbackList(callbacks, add_progbar=verbose != 0, model=self,
+                                         verbose=verbose, epochs=1, steps=data.num_batches)
+        logs = self._test_loop(data, callback_list)
         return self._format_result(logs, return_dict)
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
-        from rnnkit.callbacks import CallbackList
-        x = _structure_to_arrays(x)
-        n = _num_samples(x)
-        batch_size = 32 if batch_size is None else int(batch_size)
-        total_steps = int(math.ceil(n / batch_size))
-        if steps is not None:
-            total_steps = min(total_steps, int(steps))
-        callback_list = CallbackList(callbacks, add_progbar=verbose != 0, model=self,
-                                     verbose=verbose, epochs=1, steps=total_steps)
-        callback_list.on_predict_begin()
-        batches = []
-        for step in range(total_steps):
-            callback_list.on_predict_batch_begin(step)
-            out = self(_take(x, slice(step * batch_size, (step + 1) * batch_size)),
-                       training=False)
-            out = tree.map_structure(_to_array, out)
-            batches.append(out)
-            callback_list.on_predict_batch_end(step, {"outputs": out})
-        callback_list.on_predict_end()
-        if not batches:
-            raise ValueError("predict received no samples")
-        return tree.map_structure(lambda *parts: np.concatenate(parts, axis=0), *batches)
+        """Generates output predictions for the input samples, batch by batch.
 
+        Args:
+            x: the inputs: arrays (or array-likes, or a list / dict of them), a Python
+                generator or iterator, or a `keras.utils.PyDataset`. A batch from a generator
+                or a PyDataset may be `(inputs,)`, the inputs alone, or `(inputs, targets)`
+                (the targets are ignored).
+            batch_size: samples per batch for arrays (default 32, or
+                `ceil(num_samples / steps)` when `steps` is given).
+            verbose: 0 (silent), 1 (progress bar), 2 (one line) or "auto" (1).
+            steps: the number of batches to predict (default: all of them; a generator is
+                read until it is exhausted).
+            callbacks: a list of `keras.callbacks.Callback`.
+
+        Returns:
+            NumPy arrays of predictions, the batches concatenated, structured like the
+            model's outputs.
+
+        Raises:
+            ValueError: if the data are malformed or give no batch.
+
+        Example:
+
+        ```python
+        probabilities = model.predict(x_test, batch_size=256)
+        ```
+        """
+        from rnnkit.callbacks import CallbackList
+        data = data_adapters.EpochIterator(x, None, None, batch_size=batch_size, steps=steps,
+                                           mode="predict", steps_name="steps")
+        if isinstance(callbacks, CallbackList):
+            callback_list = callbacks
+        else:
+            callback_list = CallbackList(callbacks, add_progbar=verbose != 0, model=self,
+                                         verbose=verbose, epochs=1, steps=data.num_batches)
+        callback_list.on_predict_begin()
+        outputs = []
+        batches = data.epoch(restart=True)
+        try:
+            for step, (batch_x, _, _) in batches:
+                callback_list.on_predict_batch_begin(step)
+                out = tree.map_structure(_to_array, self(batch_x, training=False))
+                outputs.append(out)
+                callback_list.on_predict_batch_end(step, {"outputs": out})
+        finally:
+            batches.close()
+        callback_list.on_predict_end()
+        if not outputs:
+            raise ValueError("predict received no samples")
+        return tree.map_structure(lambda *parts: np.concatenate(parts, axis=0), *outputs)
+
+
+def _should_validate(epoch, validation_freq):
+    """Whether the epoch (0-based) validates: every `validation_freq` epochs, or at the
+    1-based epochs listed."""
+    if isinstance(validation_freq, list):
+        return epoch + 1 in validation_freq
+    return (epoch + 1) % validation_freq == 0
