@@ -31,13 +31,29 @@ ALL_OBJECTS_DICT = {cls.__name__.lower(): cls for cls in _ALL_CLASSES}
 
 
 def serialize(optimizer):
-    """The config dict of an optimizer (`rnnkit.saving.serialize`)."""
+    """Serializes an optimizer for saving.
+
+    Args:
+        optimizer: An `Optimizer`.
+
+    Returns:
+        A config dict (`{"module", "class_name", "config", ...}`).
+    """
     return _saving.serialize(optimizer)
 
 
 def deserialize(config, custom_objects=None):
-    """An optimizer from `serialize()` output; the class name is case-insensitive for the
-    built-in optimizers ("Adam", "adam", "ADAM")."""
+    """Returns an optimizer from its serialized form.
+
+    The class name of a built-in optimizer is case-insensitive (`"Adam"`, `"adam"`).
+
+    Args:
+        config: A config dict from `serialize()`.
+        custom_objects: Optional dict mapping names to custom optimizers.
+
+    Returns:
+        A new, unbuilt optimizer.
+    """
     if isinstance(config, dict) and isinstance(config.get("class_name"), str):
         key = config["class_name"].lower()
         if key in ALL_OBJECTS_DICT and not (custom_objects and
@@ -49,9 +65,25 @@ def deserialize(config, custom_objects=None):
 
 
 def get(identifier):
-    """An optimizer from a name ("sgd", "adam", "adamw", "rmsprop", "adagrad", any case: a
-    default instance), a config dict or an instance. None gives None; anything else raises
-    `ValueError("Could not interpret optimizer identifier: ...")`."""
+    """Returns an optimizer from an identifier.
+
+    Args:
+        identifier: A name (`"sgd"`, `"adam"`, `"adamw"`, `"rmsprop"`, `"adagrad"`, any
+            case, or a registered custom optimizer's name) for an instance with the default
+            arguments, a config dict, an `Optimizer` (returned as is), or `None`.
+
+    Returns:
+        An `Optimizer`, or `None` for `None`.
+
+    Raises:
+        ValueError: If the identifier cannot be interpreted.
+
+    Example:
+
+    >>> import rnnkit as keras
+    >>> keras.optimizers.get("Adam")
+    <Adam name=adam...>
+    """
     if identifier is None:
         return None
     if isinstance(identifier, Optimizer):

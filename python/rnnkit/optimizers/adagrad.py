@@ -11,12 +11,40 @@ __all__ = ["Adagrad"]
 
 
 class Adagrad(Optimizer):
-    """Adagrad (`keras.optimizers.Adagrad`):
+    """The Adagrad optimizer: per-parameter learning rates scaled by past gradients.
 
-        acc <- acc + g^2              (acc starts at initial_accumulator_value)
-        var <- var - lr g / sqrt(acc + epsilon)
+        acc = acc + g**2           (acc starts at initial_accumulator_value)
+        w = w - learning_rate * g / sqrt(acc + epsilon)
 
     Slots: one `accumulator` per variable.
+
+    Args:
+        learning_rate: A float, a `LearningRateSchedule` or a callable taking no argument.
+            Defaults to 0.001.
+        initial_accumulator_value: Non-negative float, the starting value of the
+            accumulators. Defaults to 0.1.
+        epsilon: Small float added inside the square root. Defaults to 1e-7.
+        weight_decay: Optional float, the factor of decoupled weight decay: before each
+            update `variable -= variable * weight_decay * learning_rate`.
+        clipnorm: Optional float; each gradient is rescaled so that its L2 norm is at most
+            this value.
+        clipvalue: Optional float; each gradient is clipped elementwise to
+            `[-clipvalue, clipvalue]`.
+        global_clipnorm: Optional float; all gradients are rescaled together so that their
+            global L2 norm is at most this value. At most one of `clipnorm`, `clipvalue`
+            and `global_clipnorm` may be set.
+        use_ema: Bool, keep an exponential moving average of the weights. Defaults to
+            `False`.
+        ema_momentum: Float in [0, 1], the momentum of that average. Defaults to 0.99.
+        ema_overwrite_frequency: Optional int >= 1: every that many steps the weights are
+            replaced by their average. With `None`, only `finalize_variable_values()` does
+            it.
+        loss_scale_factor: Optional float: `scale_loss()` multiplies a loss by it, and
+            `apply` divides the gradients by it before the update.
+        gradient_accumulation_steps: Optional int >= 2: the variables are updated every that
+            many calls only, with the mean of the accumulated gradients.
+        name: Defaults to `"adagrad"`.
+        **kwargs: See `Optimizer`.
     """
 
     def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7,

@@ -10,15 +10,57 @@ __all__ = ["Adam"]
 
 
 class Adam(Optimizer):
-    """Adam (`keras.optimizers.Adam`). With `t = iterations + 1`:
+    """The Adam optimizer (Kingma & Ba, 2014): adaptive moment estimation.
 
-        m <- m + (1 - beta_1) (g - m)
-        v <- v + (1 - beta_2) (g^2 - v)
-        (amsgrad: v_hat <- max(v_hat, v), used instead of v)
-        alpha = lr * sqrt(1 - beta_2^t) / (1 - beta_1^t)
-        var <- var - alpha * m / (sqrt(v) + epsilon)
+    With `t = iterations + 1`:
 
-    Slots: `momentum` and `velocity` per variable (+ `velocity_hat` with amsgrad).
+        m = m + (1 - beta_1) * (g - m)
+        v = v + (1 - beta_2) * (g**2 - v)
+        alpha = learning_rate * sqrt(1 - beta_2**t) / (1 - beta_1**t)
+        w = w - alpha * m / (sqrt(v) + epsilon)
+
+    With `amsgrad`, `v_hat = max(v_hat, v)` is used instead of `v`. Slots: `momentum` and
+    `velocity` per variable, plus `velocity_hat` with `amsgrad`.
+
+    Args:
+        learning_rate: A float, a `LearningRateSchedule` or a callable taking no argument.
+            Defaults to 0.001.
+        beta_1: Float, the decay rate of the first moment. Defaults to 0.9.
+        beta_2: Float, the decay rate of the second moment. Defaults to 0.999.
+        epsilon: Small float added to the denominator. Defaults to 1e-7.
+        amsgrad: Bool, use the AMSGrad variant. Defaults to `False`.
+        weight_decay: Optional float, the factor of decoupled weight decay: before each
+            update `variable -= variable * weight_decay * learning_rate`.
+        clipnorm: Optional float; each gradient is rescaled so that its L2 norm is at most
+            this value.
+        clipvalue: Optional float; each gradient is clipped elementwise to
+            `[-clipvalue, clipvalue]`.
+        global_clipnorm: Optional float; all gradients are rescaled together so that their
+            global L2 norm is at most this value. At most one of `clipnorm`, `clipvalue`
+            and `global_clipnorm` may be set.
+        use_ema: Bool, keep an exponential moving average of the weights. Defaults to
+            `False`.
+        ema_momentum: Float in [0, 1], the momentum of that average. Defaults to 0.99.
+        ema_overwrite_frequency: Optional int >= 1: every that many steps the weights are
+            replaced by their average. With `None`, only `finalize_variable_values()` does
+            it.
+        loss_scale_factor: Optional float: `scale_loss()` multiplies a loss by it, and
+            `apply` divides the gradients by it before the update.
+        gradient_accumulation_steps: Optional int >= 2: the variables are updated every that
+            many calls only, with the mean of the accumulated gradients.
+        name: Defaults to `"adam"`.
+        **kwargs: See `Optimizer`.
+
+    Example:
+
+    >>> import numpy as np, rnnkit as keras
+    >>> v = keras.Variable(np.array([1.0, 2.0], dtype="float32"))
+    >>> opt = keras.optimizers.Adam(learning_rate=0.1)
+    >>> opt.apply([np.array([1.0, -1.0], dtype="float32")], [v])
+    >>> v.numpy().round(3)
+    array([0.9, 2.1], dtype=float32)
+    >>> len(opt.variables)  # iterations, learning_rate, 2 slots
+    4
     """
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
@@ -39,6 +81,7 @@ class Adam(Optimizer):
         self.amsgrad = amsgrad
 
     def build(self, var_list):
+        """Creates the `momentum` and `velocity` slots (and `velocity_hat` with amsgrad)."""
         if self.built:
             return
         super().build(var_list)
@@ -48,6 +91,7 @@ class Adam(Optimizer):
             self._velocity_hats = self.add_optimizer_variables(var_list, "velocity_hat")
 
     def update_step(self, gradient, variable, learning_rate):
+        """Applies the Adam update to one variable (see the class docstring)."""
         dt = np.dtype(variable.dtype)
         lr = _scalar(learning_rate, dt)
         g = gradient

@@ -88,14 +88,31 @@ def _check_number(value, name, allow_none=True):
 
 
 def global_norm(value_list):
-    """sqrt of the sum of the squares of every entry of the (non-None) arrays."""
+    """Returns the global L2 norm of a list of arrays.
+
+    Args:
+        value_list: A list of arrays; `None` entries are skipped.
+
+    Returns:
+        A scalar: the square root of the sum of the squares of every entry.
+    """
     squared = [np.sum(np.square(v)) for v in value_list if v is not None]
     return np.sqrt(np.sum(np.stack(squared)))
 
 
 def clip_by_global_norm(value_list, clip_norm):
-    """Scale every array by `clip_norm / max(global_norm, clip_norm)` (NaN for a non-finite
-    norm, as Keras)."""
+    """Rescales a list of arrays so that their global L2 norm is at most `clip_norm`.
+
+    Every array is multiplied by `clip_norm / max(global_norm, clip_norm)`; a non-finite
+    global norm gives NaN arrays, as in Keras.
+
+    Args:
+        value_list: A list of arrays; `None` entries stay `None`.
+        clip_norm: Positive float, the largest global norm.
+
+    Returns:
+        The list of rescaled arrays.
+    """
     use_norm = global_norm(value_list)
     with np.errstate(divide="ignore", invalid="ignore"):
         scale_for_finite = clip_norm * np.minimum(1.0 / use_norm, 1.0 / clip_norm)
@@ -104,22 +121,58 @@ def clip_by_global_norm(value_list, clip_norm):
 
 
 class Optimizer:
-    """Base class of rnnkit's optimizers (Keras 3 API).
+    """The base class of optimizers (`BaseOptimizer` is the same class).
+
+    An optimizer updates variables from their gradients: `apply(grads, variables)` (or
+    `apply_gradients(zip(grads, variables))`) builds the optimizer's slot variables on the
+    first call, drops `None` gradients, unscales, clips and applies weight decay, runs
+    `update_step` for each variable (in NumPy, in the variable's dtype), updates the moving
+    average of the weights, increments `iterations` and applies the variables'
+    constraints. Subclasses implement `build(var_list)` (calling `super().build(var_list)`
+    first, then creating their slots with `add_optimizer_variables`),
+    `update_step(gradient, variable, learning_rate)` and `get_config()`.
 
     Args:
-        learning_rate: a float, a `LearningRateSchedule` (called with `iterations`) or a
-            callable taking no argument.
-        weight_decay: decoupled weight decay factor, or None.
-        clipnorm / clipvalue / global_clipnorm: gradient clipping (at most one).
-        use_ema, ema_momentum, ema_overwrite_frequency: exponential moving average of the weights.
-        loss_scale_factor: gradients are divided by it (`scale_loss()` multiplies the loss).
-        gradient_accumulation_steps: update only every n-th call, with the mean of the n
-            accumulated gradients.
-        name: the optimizer's name (prefix of its variables' paths).
+        learning_rate: A float, a `keras.optimizers.schedules.LearningRateSchedule` (called
+            with `iterations` at every step) or a callable taking no argument.
+        weight_decay: Optional float, the factor of decoupled weight decay: before each
+            update `variable -= variable * weight_decay * learning_rate`.
+        clipnorm: Optional float; each gradient is rescaled so that its L2 norm is at most
+            this value.
+        clipvalue: Optional float; each gradient is clipped elementwise to
+            `[-clipvalue, clipvalue]`.
+        global_clipnorm: Optional float; all gradients are rescaled together so that their
+            global L2 norm is at most this value. At most one of `clipnorm`, `clipvalue`
+            and `global_clipnorm` may be set.
+        use_ema: Bool, keep an exponential moving average of the weights. Defaults to
+            `False`.
+        ema_momentum: Float in [0, 1], the momentum of that average. Defaults to 0.99.
+        ema_overwrite_frequency: Optional int >= 1: every that many steps the weights are
+            replaced by their average. With `None`, only `finalize_variable_values()` does
+            it.
+        loss_scale_factor: Optional float: `scale_loss()` multiplies a loss by it, and
+            `apply` divides the gradients by it before the update.
+        gradient_accumulation_steps: Optional int >= 2: the variables are updated every that
+            many calls only, with the mean of the accumulated gradients.
+        name: Optional string, the prefix of the optimizer's variable paths. Defaults to
+            the snake_case class name.
+        **kwargs: `decay` is accepted and ignored with a warning, as in Keras; any other
+            keyword raises `ValueError`.
 
-    Subclasses implement `build(var_list)` (calling `super().build(var_list)` first, then
-    creating slots with `add_variable_from_reference`), `update_step(gradient, variable,
-    learning_rate)` and `get_config()`.
+    Raises:
+        ValueError: For an invalid learning rate, more than one clipping argument, an
+            invalid EMA or accumulation argument, or an unknown keyword.
+
+    Example:
+
+    >>> import numpy as np, rnnkit as keras
+    >>> v = keras.Variable(np.array([1.0, 2.0], dtype="float32"))
+    >>> opt = keras.optimizers.SGD(learning_rate=0.1)
+    >>> opt.apply([np.array([1.0, 1.0], dtype="float32")], [v])
+    >>> v.numpy()
+    array([0.9, 1.9], dtype=float32)
+    >>> int(opt.iterations.numpy())
+    1
     """
 
     def __init__(self, learning_rate, weight_decay=None, clipnorm=None, clipvalue=None,
@@ -192,8 +245,13 @@ class Optimizer:
 
     @property
     def learning_rate(self):
-        """The learning rate now: the `learning_rate` Variable (float32, as Keras), or the
-        schedule's value at the current `iterations`, or the callable's value."""
+        """The current learning rate.
+
+        The float32 `learning_rate` Variable (as in Keras), the schedule's value at the
+        current `iterations`, or the callable's value. Setting a number assigns the
+        variable; setting a schedule or callable replaces it (a schedule-built optimizer
+        cannot take a number: `TypeError`).
+        """
         return self._get_current_learning_rate()
 
     @learning_rate.setter
@@ -224,7 +282,8 @@ class Optimizer:
     # -- variables -------------------------------------------------------------------------------
     @property
     def variables(self):
-        """iterations, learning_rate (when a float), then the slots, in creation order."""
+        """The optimizer's variables: `iterations`, the `learning_rate` variable (when the
+        learning rate is a number), then the slot variables in creation order."""
         return list(self._variables)
 
     def _var_key(self, variable):
@@ -235,7 +294,18 @@ class Optimizer:
 
     def add_variable(self, shape, initializer="zeros", dtype=None, aggregation="mean",
                      name=None):
-        """A new non-trainable optimizer variable, tracked in `variables`."""
+        """Creates a non-trainable optimizer variable, tracked in `variables`.
+
+        Args:
+            shape: Tuple of ints.
+            initializer: Initializer name or object. Defaults to `"zeros"`.
+            dtype: Optional dtype. Defaults to float32.
+            aggregation: Accepted for Keras compatibility; ignored.
+            name: Optional name, used in the variable's path.
+
+        Returns:
+            The new `Variable`.
+        """
         del aggregation
         init = _initializers.get(initializer)
         name = name or "variable"
@@ -245,8 +315,19 @@ class Optimizer:
         return variable
 
     def add_variable_from_reference(self, reference_variable, name=None, initializer="zeros"):
-        """A slot with the shape and dtype of `reference_variable`, named after its path
-        (`dense/kernel` + `momentum` -> `dense_kernel_momentum`)."""
+        """Creates a slot variable with the shape and dtype of `reference_variable`.
+
+        Its name is built from the reference's path (`dense/kernel` with `name="momentum"`
+        gives `dense_kernel_momentum`).
+
+        Args:
+            reference_variable: The model variable the slot belongs to.
+            name: Optional suffix of the slot's name. Defaults to `"var"`.
+            initializer: Initializer name or object. Defaults to `"zeros"`.
+
+        Returns:
+            The new `Variable`.
+        """
         name = name or "var"
         ref = getattr(reference_variable, "path", None) or str(reference_variable.name)
         name = ref.replace("/", "_").replace(":", "_") + "_" + name
@@ -254,7 +335,18 @@ class Optimizer:
                                  dtype=reference_variable.dtype, name=name)
 
     def add_optimizer_variables(self, trainable_variables, name, initializer="zeros"):
-        """One slot per variable for each name (a list per name; a single list for a str)."""
+        """Creates one slot per variable for each slot name.
+
+        Args:
+            trainable_variables: The model variables.
+            name: A slot name, or a list of names.
+            initializer: An initializer, or a list with one per name. Defaults to
+                `"zeros"`.
+
+        Returns:
+            For a single name, the list of slots (one per variable); for a list of names,
+            a tuple with one such list per name.
+        """
         names = [name] if isinstance(name, str) else list(name)
         inits = [initializer] * len(names) if not isinstance(initializer, (list, tuple)) \
             else list(initializer)
@@ -265,7 +357,15 @@ class Optimizer:
         return out[0] if isinstance(name, str) else out
 
     def build(self, variables):
-        """Create the optimizer's variables for `variables` (called by the first `apply`)."""
+        """Creates the optimizer's variables for `variables`.
+
+        Called by the first `apply`; call it yourself before `set_weights` or before
+        `apply` without variables. Subclasses call `super().build(variables)` first and then
+        create their slots.
+
+        Args:
+            variables: The list of trainable variables the optimizer will update.
+        """
         variables = list(variables)
         if self.use_ema:
             self._model_variables_moving_average = self.add_optimizer_variables(
@@ -288,20 +388,40 @@ class Optimizer:
 
     # -- assignment helpers (for update_step) ----------------------------------------------------
     def assign(self, variable, value):
+        """Sets `variable` to `value` (for use in `update_step`)."""
         _assign(variable, value)
 
     def assign_add(self, variable, value):
+        """Adds `value` to `variable` (for use in `update_step`)."""
         _assign(variable, _value(variable) + value)
 
     def assign_sub(self, variable, value):
+        """Subtracts `value` from `variable` (for use in `update_step`)."""
         _assign(variable, _value(variable) - value)
 
     def update_step(self, gradient, variable, learning_rate):
+        """Updates one variable from its gradient; implemented by each optimizer.
+
+        Args:
+            gradient: The processed gradient, a NumPy array of the variable's dtype.
+            variable: The `Variable` to update.
+            learning_rate: The current learning rate.
+
+        Raises:
+            NotImplementedError: In the base class.
+        """
         raise NotImplementedError(f"{type(self).__name__} must implement `update_step()`.")
 
     # -- applying gradients ----------------------------------------------------------------------
     def apply_gradients(self, grads_and_vars):
-        """`apply` for a list of `(gradient, variable)` pairs; returns `iterations`."""
+        """Applies gradients given as `(gradient, variable)` pairs (see `apply`).
+
+        Args:
+            grads_and_vars: An iterable of `(gradient, variable)` pairs.
+
+        Returns:
+            The `iterations` variable.
+        """
         pairs = list(grads_and_vars)
         if not pairs:
             return self.iterations
@@ -310,8 +430,19 @@ class Optimizer:
         return self.iterations
 
     def apply(self, grads, trainable_variables=None):
-        """Update `trainable_variables` (default: those the optimizer was built with) with
-        `grads` (one per variable; None means no gradient)."""
+        """Updates variables from their gradients (one optimizer step).
+
+        Args:
+            grads: A list of gradients, one per variable; `None` means no gradient (the
+                variable is skipped, with a warning).
+            trainable_variables: The variables, in the order of `grads`. Defaults to those
+                the optimizer was built with.
+
+        Raises:
+            ValueError: If the counts differ, a gradient's shape differs from its
+                variable's, every gradient is `None`, a variable is not one the optimizer
+                was built with, or no variables are given to an unbuilt optimizer.
+        """
         grads = list(grads)
         if len(grads) == 0:
             return
@@ -417,8 +548,16 @@ class Optimizer:
 
     # -- weight decay ------------------------------------------------------------------------------
     def exclude_from_weight_decay(self, var_list=None, var_names=None):
-        """Exclude variables (objects in `var_list`, or whose name contains one of the strings
-        in `var_names`) from weight decay. Call it before the optimizer is built."""
+        """Excludes variables from weight decay.
+
+        Args:
+            var_list: Optional list of variables to exclude.
+            var_names: Optional list of strings; variables whose name contains one of them
+                (a regular expression search) are excluded.
+
+        Raises:
+            ValueError: If the optimizer is already built.
+        """
         if self.built:
             raise ValueError("`exclude_from_weight_decay()` can only be configured before the "
                              "optimizer is built.")
@@ -464,21 +603,33 @@ class Optimizer:
             _assign(var, _value(average))
 
     def finalize_variable_values(self, var_list):
-        """With `use_ema`, overwrite the variables with their moving averages (end of fit)."""
+        """With `use_ema`, overwrites the variables with their moving averages.
+
+        Call it at the end of training; without `use_ema` it does nothing.
+
+        Args:
+            var_list: The variables the optimizer was built with.
+        """
         if self.use_ema:
             self._overwrite_model_variables_with_average_value(var_list)
 
     # -- loss scaling, weights, config ----------------------------------------------------------
     def scale_loss(self, loss):
+        """Returns `loss * loss_scale_factor`, or `loss` when no factor is set."""
         if self.loss_scale_factor is not None:
             return loss * self.loss_scale_factor
         return loss
 
     def get_weights(self):
-        """Copies of `variables`' values."""
+        """Returns copies of the values of `variables`, as a list of NumPy arrays."""
         return [np.array(_value(v)) for v in self._variables]
 
     def set_weights(self, weights):
+        """Sets the values of `variables` from a list of arrays (as `get_weights` returns).
+
+        Raises:
+            ValueError: If the optimizer is not built, or the count or a shape differs.
+        """
         if not self.built:
             raise ValueError(
                 "You are calling `set_weights()` on an optimizer that has not yet been built. "
@@ -498,10 +649,16 @@ class Optimizer:
             _assign(variable, weight)
 
     def save_own_variables(self, store):
+        """Writes the values of `variables` into `store` under the keys `"0"`, `"1"`, ..."""
         for i, variable in enumerate(self._variables):
             store[str(i)] = np.array(_value(variable))
 
     def load_own_variables(self, store):
+        """Reads the values of `variables` from a `store` written by `save_own_variables`.
+
+        When the number of entries differs (an optimizer not built yet, for example), it
+        warns and loads nothing.
+        """
         if len(store.keys()) != len(self._variables):
             msg = (f"Skipping variable loading for optimizer '{self.name}', because it has "
                    f"{len(self._variables)} variables whereas the saved optimizer has "
@@ -514,6 +671,7 @@ class Optimizer:
             _assign(variable, store[str(i)])
 
     def get_config(self):
+        """Returns the constructor arguments as a dict (a schedule as its serialized form)."""
         if isinstance(self._learning_rate, _schedules.LearningRateSchedule):
             learning_rate = _schedules.serialize(self._learning_rate)
         elif isinstance(self._learning_rate, Variable):
@@ -538,6 +696,15 @@ class Optimizer:
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
+        """Creates an optimizer from `get_config()`, deserializing a schedule.
+
+        Args:
+            config: A dict from `get_config()`.
+            custom_objects: Optional dict of custom schedules.
+
+        Returns:
+            A new, unbuilt optimizer.
+        """
         config = dict(config)
         if isinstance(config.get("learning_rate"), dict):
             config["learning_rate"] = _saving.deserialize(

@@ -10,16 +10,47 @@ __all__ = ["RMSprop"]
 
 
 class RMSprop(Optimizer):
-    """RMSprop (`keras.optimizers.RMSprop`):
+    """The RMSprop optimizer: divides the gradient by a moving root mean square.
 
-        v <- rho v + (1 - rho) g^2
-        (centered: a <- rho a + (1 - rho) g; denominator v - a^2 + eps, else v + eps)
-        increment = lr g / sqrt(denominator)
-        momentum > 0: mom <- momentum mom + increment; var <- var - mom
-        else:         var <- var - increment
+        v = rho * v + (1 - rho) * g**2
+        increment = learning_rate * g / sqrt(v + epsilon)
+        w = w - increment            (or, with momentum: mom = momentum * mom + increment;
+                                      w = w - mom)
 
-    Slots: `velocity` per variable, + `momentum` when momentum > 0, + `average_gradient`
-    when centered. This is the default optimizer of `compile()`.
+    With `centered`, a moving average of the gradients `a` is also kept and the denominator
+    is `sqrt(v - a**2 + epsilon)`. Slots: `velocity` per variable, plus `momentum` when
+    `momentum > 0` and `average_gradient` when `centered`. This is the default optimizer of
+    `compile()`.
+
+    Args:
+        learning_rate: A float, a `LearningRateSchedule` or a callable taking no argument.
+            Defaults to 0.001.
+        rho: Float, the discount factor of the moving average. Defaults to 0.9.
+        momentum: Float. Defaults to 0.
+        epsilon: Small float added inside the square root. Defaults to 1e-7.
+        centered: Bool, normalize by the estimated variance instead of the second moment.
+            Defaults to `False`.
+        weight_decay: Optional float, the factor of decoupled weight decay: before each
+            update `variable -= variable * weight_decay * learning_rate`.
+        clipnorm: Optional float; each gradient is rescaled so that its L2 norm is at most
+            this value.
+        clipvalue: Optional float; each gradient is clipped elementwise to
+            `[-clipvalue, clipvalue]`.
+        global_clipnorm: Optional float; all gradients are rescaled together so that their
+            global L2 norm is at most this value. At most one of `clipnorm`, `clipvalue`
+            and `global_clipnorm` may be set.
+        use_ema: Bool, keep an exponential moving average of the weights. Defaults to
+            `False`.
+        ema_momentum: Float in [0, 1], the momentum of that average. Defaults to 0.99.
+        ema_overwrite_frequency: Optional int >= 1: every that many steps the weights are
+            replaced by their average. With `None`, only `finalize_variable_values()` does
+            it.
+        loss_scale_factor: Optional float: `scale_loss()` multiplies a loss by it, and
+            `apply` divides the gradients by it before the update.
+        gradient_accumulation_steps: Optional int >= 2: the variables are updated every that
+            many calls only, with the mean of the accumulated gradients.
+        name: Defaults to `"rmsprop"`.
+        **kwargs: See `Optimizer`.
     """
 
     def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7,

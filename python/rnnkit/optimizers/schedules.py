@@ -68,20 +68,43 @@ def _positive_steps(value, name):
 
 
 class LearningRateSchedule:
-    """Base class: subclasses implement `__call__(step)` and `get_config()`."""
+    """The base class of learning-rate schedules.
+
+    A schedule maps the optimizer's step (its `iterations`, 0 before the first update) to a
+    learning rate; pass one as an optimizer's `learning_rate`. Subclasses implement
+    `__call__(step)` and `get_config()`.
+
+    Example:
+
+    >>> import rnnkit as keras
+    >>> class Halving(keras.optimizers.schedules.LearningRateSchedule):
+    ...     def __call__(self, step):
+    ...         step = int(keras.ops.convert_to_numpy(step))  # an int or a Variable
+    ...         return 0.1 * 0.5 ** (step // 10)
+    ...     def get_config(self):
+    ...         return {}
+    >>> Halving()(25)
+    0.025
+    >>> opt = keras.optimizers.SGD(learning_rate=Halving())
+    >>> float(opt.learning_rate)
+    0.1
+    """
 
     def __call__(self, step):
+        """Returns the learning rate at `step`; override it in subclasses."""
         raise NotImplementedError(
             f"Learning rate schedule '{self.__class__.__name__}' must override "
             "`__call__(self, step)`.")
 
     def get_config(self):
+        """Returns the constructor arguments as a dict; override it in subclasses."""
         raise NotImplementedError(
             f"Learning rate schedule '{self.__class__.__name__}' must override `get_config()` "
             "in order to be serializable.")
 
     @classmethod
     def from_config(cls, config):
+        """Creates a schedule from the dict returned by `get_config()`."""
         return cls(**config)
 
     def __repr__(self):
@@ -111,19 +134,77 @@ class _StepDecay(LearningRateSchedule):
 
 
 class ExponentialDecay(_StepDecay):
-    """`initial_learning_rate * decay_rate ** (step / decay_steps)`."""
+    """A learning rate that decays exponentially with the step.
+
+    Computes `initial_learning_rate * decay_rate ** (step / decay_steps)`; with
+    `staircase` the exponent is floored, so the rate changes every `decay_steps` steps.
+
+    Args:
+        initial_learning_rate: Float, the rate at step 0.
+        decay_steps: Positive number, the steps over which the rate is multiplied by
+            `decay_rate` once.
+        decay_rate: Float, the decay factor.
+        staircase: Bool, decay in discrete intervals. Defaults to `False`.
+        name: Defaults to `"ExponentialDecay"`.
+
+    Call arguments:
+        step: The optimizer's step (its `iterations`, an int, a `Variable` or an array of
+            steps).
+
+    Returns:
+        The learning rate at `step`, in float32 (or in the dtype of a NumPy float
+        `initial_learning_rate`).
+
+    Raises:
+        ValueError: If `decay_steps` is not positive.
+
+    Example:
+
+    >>> import rnnkit as keras
+    >>> schedule = keras.optimizers.schedules.ExponentialDecay(
+    ...     0.1, decay_steps=10, decay_rate=0.5)
+    >>> [round(float(schedule(step)), 4) for step in (0, 10, 20)]
+    [0.1, 0.05, 0.025]
+    """
 
     def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False,
                  name="ExponentialDecay"):
         super().__init__(initial_learning_rate, decay_steps, decay_rate, staircase, name)
 
     def __call__(self, step):
+        """Returns the learning rate at `step`."""
         dt, lr0 = _initial_rate(self.initial_learning_rate)
         return np.multiply(lr0, np.power(dt.type(self.decay_rate), self._progress(step, dt)))
 
 
 class PiecewiseConstantDecay(LearningRateSchedule):
-    """Constant values between step boundaries (see the module docstring)."""
+    """A learning rate that is constant between step boundaries.
+
+    `values[0]` for `step <= boundaries[0]`, `values[i]` for
+    `boundaries[i-1] < step <= boundaries[i]`, and `values[-1]` after the last boundary.
+
+    Args:
+        boundaries: A list of increasing steps.
+        values: A list of rates, one more than `boundaries`. All ints give int32 values,
+            otherwise float32 (or the dtype of a NumPy `values[0]`).
+        name: Defaults to `"PiecewiseConstant"`.
+
+    Call arguments:
+        step: The optimizer's step (an int, a `Variable` or an array of steps).
+
+    Returns:
+        The learning rate at `step`.
+
+    Raises:
+        ValueError: If `len(values) != len(boundaries) + 1`.
+
+    Example:
+
+    >>> import rnnkit as keras
+    >>> schedule = keras.optimizers.schedules.PiecewiseConstantDecay([10, 20], [1.0, 0.5, 0.1])
+    >>> [float(schedule(step)) for step in (5, 15, 25)]
+    [1.0, 0.5, 0.1...]
+    """
 
     def __init__(self, boundaries, values, name="PiecewiseConstant"):
         if len(boundaries) != len(values) - 1:
@@ -136,6 +217,7 @@ class PiecewiseConstantDecay(LearningRateSchedule):
         self.name = name
 
     def __call__(self, step):
+        """Returns the learning rate at `step`."""
         first = self.values[0]
         if isinstance(first, (np.ndarray, np.generic)):
             dt = np.asarray(first).dtype
@@ -159,7 +241,38 @@ class PiecewiseConstantDecay(LearningRateSchedule):
 
 
 class PolynomialDecay(LearningRateSchedule):
-    """Polynomial decay from `initial_learning_rate` to `end_learning_rate`."""
+    """A learning rate that decays polynomially to `end_learning_rate`.
+
+    Computes `(initial - end) * (1 - min(step, decay_steps) / decay_steps) ** power + end`.
+    With `cycle`, `decay_steps` is instead multiplied by `ceil(step / decay_steps)` (1 at
+    step 0), so the decay restarts after each period.
+
+    Args:
+        initial_learning_rate: Float, the rate at step 0.
+        decay_steps: Positive number, the length of the decay.
+        end_learning_rate: Float, the final rate. Defaults to 1e-4.
+        power: Float, the power of the polynomial. Defaults to 1.0 (linear).
+        cycle: Bool, restart the decay after `decay_steps`. Defaults to `False`.
+        name: Defaults to `"PolynomialDecay"`.
+
+    Call arguments:
+        step: The optimizer's step (its `iterations`, an int, a `Variable` or an array of
+            steps).
+
+    Returns:
+        The learning rate at `step`, in float32 (or in the dtype of a NumPy float
+        `initial_learning_rate`).
+
+    Raises:
+        ValueError: If `decay_steps` is not positive.
+
+    Example:
+
+    >>> import rnnkit as keras
+    >>> schedule = keras.optimizers.schedules.PolynomialDecay(0.1, 10, end_learning_rate=0.0)
+    >>> [round(float(schedule(step)), 4) for step in (0, 5, 10, 20)]
+    [0.1, 0.05, 0.0, 0.0]
+    """
 
     def __init__(self, initial_learning_rate, decay_steps, end_learning_rate=0.0001, power=1.0,
                  cycle=False, name="PolynomialDecay"):
@@ -172,6 +285,7 @@ class PolynomialDecay(LearningRateSchedule):
         self.name = name
 
     def __call__(self, step):
+        """Returns the learning rate at `step`."""
         dt, lr0 = _initial_rate(self.initial_learning_rate)
         end = dt.type(self.end_learning_rate)
         power = dt.type(self.power)
@@ -192,20 +306,76 @@ class PolynomialDecay(LearningRateSchedule):
 
 
 class InverseTimeDecay(_StepDecay):
-    """`initial_learning_rate / (1 + decay_rate * step / decay_steps)`."""
+    """A learning rate that decays with the inverse of the step.
+
+    Computes `initial_learning_rate / (1 + decay_rate * step / decay_steps)`; with
+    `staircase`, `step / decay_steps` is floored.
+
+    Args:
+        initial_learning_rate: Float, the rate at step 0.
+        decay_steps: Positive number.
+        decay_rate: Float.
+        staircase: Bool, decay in discrete intervals. Defaults to `False`.
+        name: Defaults to `"InverseTimeDecay"`.
+
+    Call arguments:
+        step: The optimizer's step (its `iterations`, an int, a `Variable` or an array of
+            steps).
+
+    Returns:
+        The learning rate at `step`, in float32 (or in the dtype of a NumPy float
+        `initial_learning_rate`).
+
+    Raises:
+        ValueError: If `decay_steps` is not positive.
+    """
 
     def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False,
                  name="InverseTimeDecay"):
         super().__init__(initial_learning_rate, decay_steps, decay_rate, staircase, name)
 
     def __call__(self, step):
+        """Returns the learning rate at `step`."""
         dt, lr0 = _initial_rate(self.initial_learning_rate)
         denom = np.add(dt.type(1), np.multiply(dt.type(self.decay_rate), self._progress(step, dt)))
         return np.divide(lr0, denom)
 
 
 class CosineDecay(LearningRateSchedule):
-    """Cosine decay, optionally after a linear warmup (Keras 3 arguments)."""
+    """A learning rate that follows a cosine curve, optionally after a linear warmup.
+
+    Without warmup: `initial * ((1 - alpha) * 0.5 * (1 + cos(pi * s / decay_steps)) +
+    alpha)` with `s = min(step, decay_steps)`. With `warmup_target`, the rate first rises
+    linearly from `initial_learning_rate` to `warmup_target` over `warmup_steps`, then
+    decays from `warmup_target` over `decay_steps` (Loshchilov & Hutter, 2017).
+
+    Args:
+        initial_learning_rate: Float, the rate at step 0.
+        decay_steps: Positive number, the length of the decay.
+        alpha: Float, the final rate as a fraction of the starting one. Defaults to 0.
+        name: Defaults to `"CosineDecay"`.
+        warmup_target: Optional float, the rate reached at the end of the warmup. `None`
+            (the default) means no warmup.
+        warmup_steps: Number of warmup steps. Defaults to 0.
+
+    Call arguments:
+        step: The optimizer's step (its `iterations`, an int, a `Variable` or an array of
+            steps).
+
+    Returns:
+        The learning rate at `step`, in float32 (or in the dtype of a NumPy float
+        `initial_learning_rate`).
+
+    Raises:
+        ValueError: If `decay_steps` is not positive.
+
+    Example:
+
+    >>> import rnnkit as keras
+    >>> schedule = keras.optimizers.schedules.CosineDecay(0.1, decay_steps=10)
+    >>> [round(float(schedule(step)), 4) for step in (0, 5, 10)]
+    [0.1, 0.05, 0.0]
+    """
 
     def __init__(self, initial_learning_rate, decay_steps, alpha=0.0, name="CosineDecay",
                  warmup_target=None, warmup_steps=0):
@@ -229,6 +399,7 @@ class CosineDecay(LearningRateSchedule):
         return (warmup_target - lr0) * completed_fraction + lr0
 
     def __call__(self, step):
+        """Returns the learning rate at `step`."""
         dt, lr0 = _initial_rate(self.initial_learning_rate)
         decay_steps = dt.type(self.decay_steps)
         s = _step(step, dt)
@@ -250,7 +421,31 @@ class CosineDecay(LearningRateSchedule):
 
 
 class CosineDecayRestarts(LearningRateSchedule):
-    """Cosine decay with warm restarts (SGDR)."""
+    """A cosine decay that restarts periodically (SGDR, Loshchilov & Hutter, 2017).
+
+    The first period lasts `first_decay_steps`; each following one is `t_mul` times longer
+    and starts at a rate `m_mul` times the previous start. Within a period the rate follows
+    the cosine curve of `CosineDecay` down to `alpha` times its start.
+
+    Args:
+        initial_learning_rate: Float, the rate at step 0.
+        first_decay_steps: Positive number, the length of the first period.
+        t_mul: Float, the growth factor of the period length. Defaults to 2.0.
+        m_mul: Float, the factor of each restart's rate. Defaults to 1.0.
+        alpha: Float, the lowest rate as a fraction of the period's start. Defaults to 0.
+        name: Defaults to `"SGDRDecay"`.
+
+    Call arguments:
+        step: The optimizer's step (its `iterations`, an int, a `Variable` or an array of
+            steps).
+
+    Returns:
+        The learning rate at `step`, in float32 (or in the dtype of a NumPy float
+        `initial_learning_rate`).
+
+    Raises:
+        ValueError: If `first_decay_steps` is not positive.
+    """
 
     def __init__(self, initial_learning_rate, first_decay_steps, t_mul=2.0, m_mul=1.0,
                  alpha=0.0, name="SGDRDecay"):
@@ -263,6 +458,7 @@ class CosineDecayRestarts(LearningRateSchedule):
         self.name = name
 
     def __call__(self, step):
+        """Returns the learning rate at `step`."""
         dt, lr0 = _initial_rate(self.initial_learning_rate)
         first = dt.type(self.first_decay_steps)
         alpha = dt.type(self.alpha)
@@ -293,11 +489,26 @@ ALL_OBJECTS_DICT = {cls.__name__: cls for cls in (
 
 
 def serialize(learning_rate_schedule):
-    """The config dict of a schedule (`rnnkit.saving.serialize`)."""
+    """Serializes a schedule for saving.
+
+    Args:
+        learning_rate_schedule: A `LearningRateSchedule`.
+
+    Returns:
+        A config dict (`{"module", "class_name", "config", ...}`).
+    """
     return _saving.serialize(learning_rate_schedule)
 
 
 def deserialize(config, custom_objects=None):
-    """A schedule from `serialize()` output."""
+    """Returns a schedule from its serialized form.
+
+    Args:
+        config: A config dict from `serialize()`.
+        custom_objects: Optional dict mapping names to custom schedules.
+
+    Returns:
+        A `LearningRateSchedule`.
+    """
     return _saving.deserialize(config, custom_objects=custom_objects,
                                module_objects=ALL_OBJECTS_DICT)

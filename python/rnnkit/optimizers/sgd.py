@@ -10,13 +10,52 @@ __all__ = ["SGD"]
 
 
 class SGD(Optimizer):
-    """Gradient descent (`keras.optimizers.SGD`).
+    """Gradient descent, with optional (Nesterov) momentum.
 
-    - `momentum == 0`: `v <- v - lr * g`.
-    - else: `m <- momentum * m - lr * g`, then `v <- v + m`, or with `nesterov`
-      `v <- v + momentum * m - lr * g` (with the new `m`).
+    Without momentum: `w = w - learning_rate * g`. With momentum:
+    `m = momentum * m - learning_rate * g`, then `w = w + m`, or with `nesterov`
+    `w = w + momentum * m - learning_rate * g` (with the new `m`). The optimizer has one
+    `momentum` slot per variable, only when `momentum` is not 0.
 
-    Slots: one `momentum` per variable, only when `momentum != 0`.
+    Args:
+        learning_rate: A float, a `LearningRateSchedule` or a callable taking no argument.
+            Defaults to 0.01.
+        momentum: Float in [0, 1]. Defaults to 0.
+        nesterov: Bool, use Nesterov momentum. Defaults to `False`.
+        weight_decay: Optional float, the factor of decoupled weight decay: before each
+            update `variable -= variable * weight_decay * learning_rate`.
+        clipnorm: Optional float; each gradient is rescaled so that its L2 norm is at most
+            this value.
+        clipvalue: Optional float; each gradient is clipped elementwise to
+            `[-clipvalue, clipvalue]`.
+        global_clipnorm: Optional float; all gradients are rescaled together so that their
+            global L2 norm is at most this value. At most one of `clipnorm`, `clipvalue`
+            and `global_clipnorm` may be set.
+        use_ema: Bool, keep an exponential moving average of the weights. Defaults to
+            `False`.
+        ema_momentum: Float in [0, 1], the momentum of that average. Defaults to 0.99.
+        ema_overwrite_frequency: Optional int >= 1: every that many steps the weights are
+            replaced by their average. With `None`, only `finalize_variable_values()` does
+            it.
+        loss_scale_factor: Optional float: `scale_loss()` multiplies a loss by it, and
+            `apply` divides the gradients by it before the update.
+        gradient_accumulation_steps: Optional int >= 2: the variables are updated every that
+            many calls only, with the mean of the accumulated gradients.
+        name: Defaults to `"SGD"`.
+        **kwargs: See `Optimizer`.
+
+    Raises:
+        ValueError: If `momentum` is not in [0, 1], or for an invalid common argument.
+
+    Example:
+
+    >>> import numpy as np, rnnkit as keras
+    >>> v = keras.Variable(np.array([1.0], dtype="float32"))
+    >>> opt = keras.optimizers.SGD(learning_rate=0.1, momentum=0.9)
+    >>> opt.apply_gradients([(np.array([1.0], dtype="float32"), v)])
+    <Variable path=SGD/iteration, shape=(), dtype=int64, value=1>
+    >>> v.numpy()
+    array([0.9], dtype=float32)
     """
 
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, weight_decay=None,
@@ -38,6 +77,7 @@ class SGD(Optimizer):
         self.nesterov = bool(nesterov)
 
     def build(self, variables):
+        """Creates the `momentum` slots (when `momentum` is not 0)."""
         if self.built:
             return
         super().build(variables)
@@ -46,6 +86,7 @@ class SGD(Optimizer):
             self.momentums = self.add_optimizer_variables(variables, "momentum")
 
     def update_step(self, gradient, variable, learning_rate):
+        """Applies the SGD update to one variable (see the class docstring)."""
         dt = variable.dtype
         lr = _scalar(learning_rate, dt)
         g = gradient
