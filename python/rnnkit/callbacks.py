@@ -56,17 +56,29 @@ def _print_msg(message):
 
 
 class Callback:
-    """Base class of the callbacks: subclass it and override the hooks you need.
+    """The base class of callbacks: hooks that `fit`, `evaluate` and `predict` call.
 
-    Attributes:
-        params: dict of the run's parameters, e.g. `{"verbose": 1, "epochs": 3, "steps": 4}`.
-        model: the model being trained, evaluated or used for prediction.
-
-    Every hook takes a `logs` dict (or None). In `on_train_batch_end` / `on_test_batch_end` it
-    holds the running averages of the loss and metrics over the epoch so far; in `on_epoch_end`
-    the epoch's values, plus the `val_`-prefixed validation values when validation ran.
+    Subclass it and override the hooks you need; pass instances in the `callbacks` argument
+    of `fit`, `evaluate` or `predict`. Every hook receives a `logs` dict (or `None`): in
+    `on_train_batch_end` / `on_test_batch_end` it holds the running averages of the loss and
+    metrics over the epoch so far (Python floats, keys sorted); in `on_epoch_end` the epoch's
+    values, plus the `val_`-prefixed validation values when validation ran. A callback can
+    stop training by setting `self.model.stop_training = True`.
     `on_train_batch_begin` / `on_train_batch_end` also call the legacy aliases
     `on_batch_begin` / `on_batch_end`.
+
+    Attributes:
+        params: Dict of the run's parameters, e.g. `{"verbose": 1, "epochs": 3, "steps": 4}`.
+        model: The model being trained, evaluated or used for prediction.
+
+    Example:
+
+    >>> import rnnkit as keras
+    >>> class PrintLoss(keras.callbacks.Callback):
+    ...     def on_epoch_end(self, epoch, logs=None):
+    ...         print(f"epoch {epoch}: loss {logs['loss']:.2f}")
+    >>> PrintLoss().on_epoch_end(0, {"loss": 0.25})
+    epoch 0: loss 0.25
     """
 
     def __init__(self):
@@ -74,13 +86,16 @@ class Callback:
         self._model = None
 
     def set_params(self, params):
+        """Stores the run's parameters in `params` (called by the training loop)."""
         self.params = params
 
     def set_model(self, model):
+        """Sets `model` (called by the training loop)."""
         self._model = model
 
     @property
     def model(self):
+        """The model the callback is attached to (`None` before `set_model`)."""
         return self._model
 
     @model.setter
@@ -88,54 +103,130 @@ class Callback:
         self._model = model
 
     def on_batch_begin(self, batch, logs=None):
-        """Legacy alias of `on_train_batch_begin`."""
+        """Legacy alias of `on_train_batch_begin`, called by it.
+
+        Args:
+            batch: Int, the index of the batch within the epoch.
+            logs: Dict (empty at present), or `None`.
+        """
 
     def on_batch_end(self, batch, logs=None):
-        """Legacy alias of `on_train_batch_end`."""
+        """Legacy alias of `on_train_batch_end`, called by it.
+
+        Args:
+            batch: Int, the index of the batch within the epoch.
+            logs: Dict of the running loss and metric values of the epoch.
+        """
 
     def on_epoch_begin(self, epoch, logs=None):
-        """Called at the start of an epoch (training only)."""
+        """Called at the start of an epoch of `fit`.
+
+        Args:
+            epoch: Int, the index of the epoch (0-based).
+            logs: Dict (empty at present), or `None`.
+        """
 
     def on_epoch_end(self, epoch, logs=None):
-        """Called at the end of an epoch with the epoch's metric values (and `val_` ones)."""
+        """Called at the end of an epoch of `fit`.
+
+        Args:
+            epoch: Int, the index of the epoch (0-based).
+            logs: Dict of the epoch's loss and metric values, with the `val_` ones when
+                validation ran. Callbacks may add keys (e.g. `"learning_rate"`); the
+                `History` records what is there when its turn comes.
+        """
 
     def on_train_batch_begin(self, batch, logs=None):
-        """Called before a training batch."""
+        """Called before a training batch; calls `on_batch_begin`.
+
+        Args:
+            batch: Int, the index of the batch within the epoch.
+            logs: Dict (empty at present), or `None`.
+        """
         self.on_batch_begin(batch, logs=logs)
 
     def on_train_batch_end(self, batch, logs=None):
-        """Called after a training batch with the running metric values of the epoch."""
+        """Called after a training batch; calls `on_batch_end`.
+
+        Args:
+            batch: Int, the index of the batch within the epoch.
+            logs: Dict of the running loss and metric values of the epoch.
+        """
         self.on_batch_end(batch, logs=logs)
 
     def on_test_batch_begin(self, batch, logs=None):
-        """Called before a batch of `evaluate` (or of the validation inside `fit`)."""
+        """Called before a batch of `evaluate` (or of the validation inside `fit`).
+
+        Args:
+            batch: Int, the index of the batch.
+            logs: Dict (empty at present), or `None`.
+        """
 
     def on_test_batch_end(self, batch, logs=None):
-        """Called after a batch of `evaluate` (or of the validation inside `fit`)."""
+        """Called after a batch of `evaluate` (or of the validation inside `fit`).
+
+        Args:
+            batch: Int, the index of the batch.
+            logs: Dict of the running loss and metric values.
+        """
 
     def on_predict_batch_begin(self, batch, logs=None):
-        """Called before a batch of `predict`."""
+        """Called before a batch of `predict`.
+
+        Args:
+            batch: Int, the index of the batch.
+            logs: Dict (empty at present), or `None`.
+        """
 
     def on_predict_batch_end(self, batch, logs=None):
-        """Called after a batch of `predict`."""
+        """Called after a batch of `predict`.
+
+        Args:
+            batch: Int, the index of the batch.
+            logs: Dict with the batch's predictions under `"outputs"`.
+        """
 
     def on_train_begin(self, logs=None):
-        """Called at the start of `fit`."""
+        """Called at the start of `fit`.
+
+        Args:
+            logs: Dict (empty at present), or `None`.
+        """
 
     def on_train_end(self, logs=None):
-        """Called at the end of `fit` with the last epoch's logs."""
+        """Called at the end of `fit`.
+
+        Args:
+            logs: Dict of the last epoch's values.
+        """
 
     def on_test_begin(self, logs=None):
-        """Called at the start of `evaluate` (or of the validation inside `fit`)."""
+        """Called at the start of `evaluate` (or of the validation inside `fit`).
+
+        Args:
+            logs: Dict (empty at present), or `None`.
+        """
 
     def on_test_end(self, logs=None):
-        """Called at the end of `evaluate` (or of the validation inside `fit`)."""
+        """Called at the end of `evaluate` (or of the validation inside `fit`).
+
+        Args:
+            logs: Dict of the final loss and metric values.
+        """
 
     def on_predict_begin(self, logs=None):
-        """Called at the start of `predict`."""
+        """Called at the start of `predict`.
+
+        Args:
+            logs: Dict (empty at present), or `None`.
+        """
 
     def on_predict_end(self, logs=None):
-        """Called at the end of `predict`."""
+        """Called at the end of `predict`.
+
+        Args:
+            logs: Dict (empty at present), or `None`.
+        """
 
 
 def _flatten(callbacks):
@@ -166,15 +257,20 @@ def _pythonify_logs(logs):
 
 
 class CallbackList(Callback):
-    """Calls a list of callbacks together.
+    """Dispatches every hook to a list of callbacks, in order.
+
+    Training loops wrap the user's callbacks in one (see the module docstring for the
+    protocol).
 
     Args:
-        callbacks: a list (possibly nested) of `Callback` instances.
-        add_history: add a `History` unless the list already has one.
-        add_progbar: add a `ProgbarLogger` unless the list already has one.
-        model: the model, given to every callback with `set_model` (and `model.history` is set
-            to the `History`).
-        **params: given to every callback with `set_params` (a training loop passes
+        callbacks: A list (possibly nested) of `Callback` instances, or `None`.
+        add_history: Bool, add a `History` unless the list already has one. Defaults to
+            `False`.
+        add_progbar: Bool, add a `ProgbarLogger` unless the list already has one. Defaults
+            to `False`.
+        model: Optional model, given to every callback with `set_model` (and
+            `model.history` is set to the `History`).
+        **params: Given to every callback with `set_params` (a training loop passes
             `verbose`, `epochs` and `steps`).
 
     The batch-end logs reach the callbacks as Keras passes them: a new dict with the keys
@@ -212,7 +308,11 @@ class CallbackList(Callback):
         return self._history
 
     def append(self, callback):
-        """Add a callback (it gets the list's model and params)."""
+        """Adds a callback at the end of the list; it gets the list's model and params.
+
+        Args:
+            callback: A `Callback`.
+        """
         self.callbacks.append(callback)
         if self._model is not None:
             callback.set_model(self._model)
@@ -309,9 +409,22 @@ class CallbackList(Callback):
 
 
 class History(Callback):
-    """Records the epoch logs: `history` maps each key (in the order keys first arrive) to its
-    per-epoch list, `epoch` lists the epoch indices; `params` holds the run's parameters.
-    `fit` returns it, and it is also set as `model.history`."""
+    """Records the logs of every epoch; `fit` returns it.
+
+    `history` maps each logged key (in the order keys first arrive) to its list of
+    per-epoch values, `epoch` lists the epoch indices and `params` holds the run's
+    parameters. It is also set as `model.history`.
+
+    Example:
+
+    >>> import rnnkit as keras
+    >>> history = keras.callbacks.History()
+    >>> history.on_train_begin()
+    >>> history.on_epoch_end(0, {"loss": 0.5})
+    >>> history.on_epoch_end(1, {"loss": 0.25})
+    >>> history.history, history.epoch
+    ({'loss': [0.5, 0.25]}, [0, 1])
+    """
 
     def __init__(self):
         super().__init__()
@@ -331,13 +444,14 @@ class History(Callback):
 
 
 class ProgbarLogger(Callback):
-    """Prints the progress bar (`rnnkit.progbar.Progbar`) of `fit`, `evaluate` and `predict`.
+    """Prints the progress bar (`rnnkit.utils.Progbar`) of `fit`, `evaluate` and `predict`.
 
     Reads `verbose` (`"auto"` means 1), `epochs` and `steps` (None if unknown) from the params.
     In `fit` it prints `Epoch e/E` (when `epochs > 1`) and one bar per epoch, updated after
     each training batch with the batch logs and finalised with the epoch logs (so the `val_`
     values appear at the end); the validation inside `fit` prints nothing. `evaluate` and
     `predict` print the bar alone. Values are shown as given, in the order they arrive.
+    The training loops add it themselves when `verbose` is not 0.
     """
 
     def __init__(self):
@@ -350,6 +464,7 @@ class ProgbarLogger(Callback):
         self._called_in_fit = False
 
     def set_params(self, params):
+        """Reads `verbose`, `epochs` and `steps` from the run's parameters."""
         super().set_params(params)
         params = params or {}
         verbose = params.get("verbose", 1)
@@ -480,16 +595,42 @@ def _as_float_or_none(value):
 
 
 class EarlyStopping(Callback):
-    """Stop training when a monitored quantity has stopped improving.
+    """Stops training when a monitored quantity has stopped improving.
 
-    At each epoch end the value `logs[monitor]` counts as an improvement when it beats the best
-    so far by more than `min_delta`. After `patience` epochs without improvement (and never at
-    the first epoch) it sets `model.stop_training = True`. `baseline`: the waiting restarts only
-    when the value also beats it. `restore_best_weights`: at the end of training, put back the
-    weights of the best epoch (`model.get_weights()` / `model.set_weights()`).
-    `start_from_epoch`: epochs before that index are not monitored. `mode`: 'min', 'max' or
-    'auto' (a loss is minimised; accuracy-like names and metrics that say so are maximised).
-    A missing monitor gives a warning and that epoch is skipped.
+    At each epoch end, `logs[monitor]` counts as an improvement when it beats the best
+    value so far by more than `min_delta`. After `patience` epochs without improvement
+    (never at the first epoch) it sets `model.stop_training = True`. A missing monitor gives
+    a warning and that epoch is skipped.
+
+    Args:
+        monitor: The logged quantity to watch. Defaults to `"val_loss"`.
+        min_delta: Non-negative float, the smallest change that counts as an improvement
+            (its absolute value is used). Defaults to 0.
+        patience: Int, the number of epochs without improvement after which training stops.
+            Defaults to 0.
+        verbose: 0 (silent, the default) or 1 (prints a line when stopping or restoring).
+        mode: `"min"`, `"max"` or `"auto"` (the default: a loss is minimized;
+            accuracy-like names and metrics that say so are maximized). Other values warn
+            and mean `"auto"`.
+        baseline: Optional value the quantity must beat: the waiting restarts only when an
+            improvement also beats it.
+        restore_best_weights: Bool, at the end of training put back the weights of the best
+            epoch (`model.set_weights`). Defaults to `False`.
+        start_from_epoch: Int, epochs before this index are not monitored. Defaults to 0.
+
+    Example:
+
+    >>> import rnnkit as keras
+    >>> class Model:
+    ...     stop_training = False
+    >>> model = Model()
+    >>> callback = keras.callbacks.EarlyStopping(monitor="loss", patience=2)
+    >>> callback.set_model(model)
+    >>> callback.on_train_begin()
+    >>> for epoch, loss in enumerate([1.0, 0.8, 0.9, 0.85]):
+    ...     callback.on_epoch_end(epoch, {"loss": loss})
+    >>> model.stop_training, callback.stopped_epoch, callback.best
+    (True, 3, 0.8)
     """
 
     def __init__(self, monitor="val_loss", min_delta=0, patience=0, verbose=0, mode="auto",
@@ -528,6 +669,7 @@ class EarlyStopping(Callback):
         return value - self.min_delta > reference
 
     def get_monitor_value(self, logs):
+        """Returns `logs[monitor]`, or `None` (with a warning) when it is missing."""
         logs = logs or {}
         value = logs.get(self.monitor)
         if value is None:
@@ -597,21 +739,33 @@ MODEL_SUFFIXES = (".keras",)
 
 
 class ModelCheckpoint(Callback):
-    """Save the model (`model.save(path)`) or its weights (`model.save_weights(path)`) during
-    training.
+    """Saves the model or its weights during training.
+
+    The model is saved with `model.save(path)`, or the weights with
+    `model.save_weights(path)`, at each epoch end or every `save_freq` batches; missing
+    directories are created.
 
     Args:
-        filepath: where to save; may contain format fields filled with `epoch` (1-based) and
-            the epoch logs, e.g. `"model_{epoch:02d}-{val_loss:.2f}.keras"` (and `batch`,
-            1-based, with an integer `save_freq`). It must end in `.keras` for a full model, or
-            `.weights.h5` / `.weights.npz` with `save_weights_only=True`.
-        monitor: the logged quantity that decides what is "best" (with `save_best_only`).
-        verbose: 1 prints a line when the callback saves (or skips).
-        save_best_only: save only when `monitor` improved on the best so far.
-        save_weights_only: save only the weights.
-        mode: 'auto', 'min' or 'max' (see `EarlyStopping`).
-        save_freq: `"epoch"` (at each epoch end) or an integer number of training batches.
-        initial_value_threshold: the initial "best" value for `save_best_only`.
+        filepath: Where to save. It may contain format fields filled with `epoch`
+            (1-based) and the epoch logs, e.g. `"model_{epoch:02d}-{val_loss:.2f}.keras"`
+            (and `batch`, 1-based, with an integer `save_freq`). It must end in `.keras`,
+            or in `.weights.h5` / `.weights.npz` with `save_weights_only=True`.
+        monitor: The logged quantity that decides what is best (with `save_best_only`).
+            Defaults to `"val_loss"`.
+        verbose: 0 (silent, the default) or 1 (prints a line when saving or skipping).
+        save_best_only: Bool, save only when `monitor` improved on the best so far (a
+            missing monitor saves anyway, with a warning). Defaults to `False`.
+        save_weights_only: Bool, save only the weights. Defaults to `False`.
+        mode: `"auto"` (the default), `"min"` or `"max"` (see `EarlyStopping`).
+        save_freq: `"epoch"` (the default: at each epoch end) or an int, a number of
+            training batches.
+        initial_value_threshold: Optional float, the initial best value for
+            `save_best_only`.
+
+    Raises:
+        ValueError: If `save_freq` is neither `"epoch"` nor an int, or `filepath` has the
+            wrong suffix.
+        KeyError: (during training) If `filepath` names a field that is not logged.
     """
 
     def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False,
@@ -747,9 +901,31 @@ def _learning_rate_value(optimizer):
 
 
 class LearningRateScheduler(Callback):
-    """Set the optimizer's learning rate at each epoch start to `schedule(epoch, lr)` (epoch
-    0-based, lr the current rate as a float; a one-argument `schedule(epoch)` also works). The
-    schedule must return a float. At each epoch end `logs["learning_rate"]` is added."""
+    """Sets the optimizer's learning rate at the start of each epoch from a function.
+
+    At each epoch start the learning rate becomes `schedule(epoch, lr)` (epoch 0-based, lr
+    the current rate as a float; a one-argument `schedule(epoch)` also works). At each epoch
+    end `logs["learning_rate"]` is added.
+
+    Args:
+        schedule: A function `(epoch, lr) -> float` (or `epoch -> float`).
+        verbose: 0 (silent, the default) or 1 (prints the new rate).
+
+    Raises:
+        ValueError: (during training) If `schedule` returns something other than a float,
+            or the optimizer has no `learning_rate`.
+
+    Example:
+
+    >>> import rnnkit as keras
+    >>> class Model:
+    ...     optimizer = keras.optimizers.SGD(learning_rate=0.1)
+    >>> callback = keras.callbacks.LearningRateScheduler(lambda epoch, lr: lr * 0.5)
+    >>> callback.set_model(Model())
+    >>> callback.on_epoch_begin(0)
+    >>> round(float(Model.optimizer.learning_rate), 4)
+    0.05
+    """
 
     def __init__(self, schedule, verbose=0):
         super().__init__()
@@ -796,10 +972,29 @@ class LearningRateScheduler(Callback):
 
 
 class ReduceLROnPlateau(Callback):
-    """Multiply the learning rate by `factor` (< 1) after `patience` epochs without an
-    improvement of `monitor` by more than `min_delta`, then wait `cooldown` epochs; never go
-    below `min_lr`. `mode` 'auto' maximises names containing "acc" and minimises the rest.
-    Adds `logs["learning_rate"]` at each epoch end."""
+    """Reduces the learning rate when a monitored quantity has stopped improving.
+
+    After `patience` epochs without an improvement of `monitor` by more than `min_delta`,
+    the learning rate is multiplied by `factor` (never below `min_lr`), then the callback
+    waits `cooldown` epochs before counting again. `logs["learning_rate"]` is added at each
+    epoch end.
+
+    Args:
+        monitor: The logged quantity to watch. Defaults to `"val_loss"`.
+        factor: Float < 1, the factor of each reduction. Defaults to 0.1.
+        patience: Int, epochs without improvement before a reduction. Defaults to 10.
+        verbose: 0 (silent, the default) or 1 (prints each reduction).
+        mode: `"min"`, `"max"` or `"auto"` (the default: names containing `"acc"` are
+            maximized, the rest minimized).
+        min_delta: Float, the smallest change that counts as an improvement. Defaults to
+            1e-4.
+        cooldown: Int, epochs to wait after a reduction. Defaults to 0.
+        min_lr: Float, the lower bound of the learning rate. Defaults to 0.
+        **kwargs: Accepted and ignored.
+
+    Raises:
+        ValueError: If `factor >= 1`.
+    """
 
     def __init__(self, monitor="val_loss", factor=0.1, patience=10, verbose=0, mode="auto",
                  min_delta=1e-4, cooldown=0, min_lr=0.0, **kwargs):
@@ -839,6 +1034,7 @@ class ReduceLROnPlateau(Callback):
         self._reset()
 
     def in_cooldown(self):
+        """Returns whether the callback is waiting after a reduction."""
         return self.cooldown_counter > 0
 
     def on_epoch_end(self, epoch, logs=None):
@@ -872,8 +1068,14 @@ class ReduceLROnPlateau(Callback):
 
 
 class TerminateOnNaN(Callback):
-    """Stop training (`model.stop_training = True`) when a batch loss is NaN or infinite; with
-    `raise_error=True`, raise a RuntimeError instead."""
+    """Stops training when a batch loss is NaN or infinite.
+
+    It sets `model.stop_training = True` (the epoch ends after that batch) and prints a
+    line.
+
+    Args:
+        raise_error: Bool, raise a `RuntimeError` instead of stopping. Defaults to `False`.
+    """
 
     def __init__(self, raise_error=False):
         super().__init__()
@@ -894,10 +1096,27 @@ class TerminateOnNaN(Callback):
 
 
 class LambdaCallback(Callback):
-    """A callback made of plain functions: `on_epoch_begin(epoch, logs)`,
-    `on_epoch_end(epoch, logs)`, `on_train_begin(logs)`, `on_train_end(logs)`,
-    `on_train_batch_begin(batch, logs)`, `on_train_batch_end(batch, logs)`; any other hook can
-    be given by name as a keyword argument."""
+    """A callback made of plain functions, for simple custom callbacks.
+
+    Args:
+        on_epoch_begin: Optional function `(epoch, logs)`.
+        on_epoch_end: Optional function `(epoch, logs)`.
+        on_train_begin: Optional function `(logs)`.
+        on_train_end: Optional function `(logs)`.
+        on_train_batch_begin: Optional function `(batch, logs)`.
+        on_train_batch_end: Optional function `(batch, logs)`.
+        **kwargs: Any other hook by name (e.g. `on_test_end=...`).
+
+    Example:
+
+    >>> import rnnkit as keras
+    >>> seen = []
+    >>> callback = keras.callbacks.LambdaCallback(
+    ...     on_epoch_end=lambda epoch, logs: seen.append(round(logs["loss"], 2)))
+    >>> callback.on_epoch_end(0, {"loss": 0.123})
+    >>> seen
+    [0.12]
+    """
 
     def __init__(self, on_epoch_begin=None, on_epoch_end=None, on_train_begin=None,
                  on_train_end=None, on_train_batch_begin=None, on_train_batch_end=None,
@@ -913,8 +1132,18 @@ class LambdaCallback(Callback):
 
 
 class CSVLogger(Callback):
-    """Stream the epoch logs to a CSV file: a header `epoch,<sorted keys>`, then one row per
-    epoch. `append=True` appends to an existing file (without repeating the header)."""
+    """Streams the epoch logs to a CSV file.
+
+    The file gets a header `epoch,<sorted keys>` and then one row per epoch (values of
+    keys missing in an epoch's logs are written as `NA`). It is opened at the start of
+    training and closed at its end.
+
+    Args:
+        filename: Path of the CSV file.
+        separator: The field separator. Defaults to `","`.
+        append: Bool, append to an existing file (without repeating the header) instead of
+            overwriting it. Defaults to `False`.
+    """
 
     def __init__(self, filename, separator=",", append=False):
         super().__init__()
