@@ -40,16 +40,34 @@ def _norms(w, axis):
 
 
 class Constraint:
-    """Base class: `__call__(w)` returns the projected weight (the identity here)."""
+    """The base class of weight constraints.
+
+    A constraint is a projection applied to a weight after each optimizer update (pass one
+    as a layer's `kernel_constraint` and the like). Subclasses implement `__call__(w)`,
+    returning the projected weight as a NumPy array, and `get_config()` when their
+    constructor takes arguments.
+
+    Example:
+
+    >>> import numpy as np, rnnkit as keras
+    >>> class Clip(keras.constraints.Constraint):
+    ...     def __call__(self, w):
+    ...         return np.clip(np.asarray(w), -1.0, 1.0)
+    >>> Clip()(np.array([-3.0, 0.5]))
+    array([-1. ,  0.5])
+    """
 
     def __call__(self, w):
+        """Returns the projected weight (`w` unchanged in the base class)."""
         return w
 
     def get_config(self):
+        """Returns the constructor arguments as a dict."""
         return {}
 
     @classmethod
     def from_config(cls, config):
+        """Creates a constraint from the dict returned by `get_config()`."""
         return cls(**config)
 
     def __repr__(self):
@@ -58,7 +76,29 @@ class Constraint:
 
 
 class MaxNorm(Constraint):
-    """Rescale each weight vector along `axis` whose L2 norm exceeds `max_value`."""
+    """Constrains the L2 norm of each weight vector to at most `max_value`.
+
+    Vectors with a larger norm are rescaled to `max_value`: `w * clip(n, 0, max_value) /
+    (eps + n)`, with `n` the norms along `axis` and `eps = 1e-7`.
+
+    Args:
+        max_value: Number, the largest norm. Defaults to 2.
+        axis: Int, or list/tuple of ints: the axes over which each norm is computed.
+            Defaults to 0 (each column of a Dense kernel `(input_dim, units)`).
+
+    Call arguments:
+        w: The weight (an array, `Variable` or array-like).
+
+    Returns:
+        The projected weight, a NumPy array of the weight's floating dtype.
+
+    Example:
+
+    >>> import numpy as np, rnnkit as keras
+    >>> keras.constraints.MaxNorm(1.0)(np.array([[3.0, 0.5], [4.0, 0.0]])).round(3)
+    array([[0.6, 0.5],
+           [0.8, 0. ]])
+    """
 
     def __init__(self, max_value=2, axis=0):
         self.max_value = max_value
@@ -75,8 +115,25 @@ class MaxNorm(Constraint):
 
 
 class MinMaxNorm(Constraint):
-    """Move each weight vector's L2 norm towards `[min_value, max_value]` (fully when
-    `rate=1`)."""
+    """Constrains the L2 norm of each weight vector to lie in `[min_value, max_value]`.
+
+    Each vector is rescaled to the norm `rate * clip(n, min_value, max_value) +
+    (1 - rate) * n`, so `rate=1` enforces the bounds exactly and smaller rates move
+    towards them.
+
+    Args:
+        min_value: Number, the smallest norm. Defaults to 0.
+        max_value: Number, the largest norm. Defaults to 1.
+        rate: Float in [0, 1], how far to move towards the bounds. Defaults to 1.
+        axis: Int, or list/tuple of ints: the axes over which each norm is computed.
+            Defaults to 0 (each column of a Dense kernel `(input_dim, units)`).
+
+    Call arguments:
+        w: The weight (an array, `Variable` or array-like).
+
+    Returns:
+        The projected weight, a NumPy array of the weight's floating dtype.
+    """
 
     def __init__(self, min_value=0.0, max_value=1.0, rate=1.0, axis=0):
         self.min_value = min_value
@@ -97,7 +154,20 @@ class MinMaxNorm(Constraint):
 
 
 class NonNeg(Constraint):
-    """Clamp negative weights to 0."""
+    """Constrains the weights to be non-negative: negative entries become 0.
+
+    Call arguments:
+        w: The weight (an array, `Variable` or array-like).
+
+    Returns:
+        The projected weight, a NumPy array of the weight's floating dtype.
+
+    Example:
+
+    >>> import numpy as np, rnnkit as keras
+    >>> keras.constraints.NonNeg()(np.array([-1.0, 2.0], dtype="float32"))
+    array([0., 2.], dtype=float32)
+    """
 
     def __call__(self, w):
         w = _as_array(w)
@@ -105,7 +175,25 @@ class NonNeg(Constraint):
 
 
 class UnitNorm(Constraint):
-    """Scale each weight vector along `axis` to unit L2 norm."""
+    """Constrains each weight vector to unit L2 norm: `w / (eps + n)`.
+
+    Args:
+        axis: Int, or list/tuple of ints: the axes over which each norm is computed.
+            Defaults to 0 (each column of a Dense kernel `(input_dim, units)`).
+
+    Call arguments:
+        w: The weight (an array, `Variable` or array-like).
+
+    Returns:
+        The projected weight, a NumPy array of the weight's floating dtype.
+
+    Example:
+
+    >>> import numpy as np, rnnkit as keras
+    >>> keras.constraints.UnitNorm()(np.array([[3.0], [4.0]])).round(3)
+    array([[0.6],
+           [0.8]])
+    """
 
     def __init__(self, axis=0):
         self.axis = axis
@@ -134,15 +222,48 @@ ALL_OBJECTS_DICT = {
 
 
 def serialize(constraint):
-    """The config dict of a constraint (`rnnkit.saving.serialize`)."""
+    """Serializes a constraint for saving.
+
+    Args:
+        constraint: A `Constraint`.
+
+    Returns:
+        A config dict (`{"module", "class_name", "config", ...}`).
+    """
     return _saving.serialize(constraint)
 
 
 def deserialize(config, custom_objects=None):
-    """Rebuild a constraint from `serialize()` output."""
+    """Returns a constraint from its serialized form.
+
+    Args:
+        config: A config dict from `serialize()`, or a name.
+        custom_objects: Optional dict mapping names to custom constraints.
+
+    Returns:
+        A `Constraint` instance.
+    """
     return _saving._deserialize_instance(config, custom_objects, ALL_OBJECTS_DICT)
 
 
 def get(identifier):
-    """A constraint from a name, a config dict, a class, an instance or a callable."""
+    """Returns a constraint from an identifier.
+
+    Args:
+        identifier: A name (`"max_norm"`, `"MaxNorm"`, `"non_neg"`, `"unit_norm"`,
+            `"min_max_norm"`: an instance with the default arguments), a config dict, a
+            `Constraint` class or instance, any callable `w -> w`, or `None`.
+
+    Returns:
+        The constraint (or callable), or `None` for `None`.
+
+    Raises:
+        ValueError: If the identifier cannot be interpreted.
+
+    Example:
+
+    >>> import rnnkit as keras
+    >>> keras.constraints.get("non_neg")
+    NonNeg()
+    """
     return _saving._get_object(identifier, "constraint", ALL_OBJECTS_DICT, deserialize)

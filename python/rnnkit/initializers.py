@@ -46,24 +46,46 @@ def _shape(shape):
 
 
 class Initializer:
-    """Base class of all initializers.
+    """The base class of initializers: callables that give a weight its initial value.
 
-    Subclasses implement `__call__(self, shape, dtype=None)` returning an array of that shape
-    and dtype, and `get_config()` when their constructor takes arguments; the default
-    `from_config(config)` is `cls(**config)`.
+    An initializer is called as `init(shape, dtype=None)` and returns a NumPy array. Pass
+    one (or its name, e.g. `"glorot_uniform"`) as a layer's `kernel_initializer` and the like.
+    Subclasses implement `__call__(shape, dtype=None)`, and `get_config()` when their
+    constructor takes arguments.
+
+    Example:
+
+    >>> import numpy as np, rnnkit as keras
+    >>> class Twos(keras.initializers.Initializer):
+    ...     def __call__(self, shape, dtype=None):
+    ...         return np.full(shape, 2.0, dtype=dtype or "float32")
+    >>> keras.layers.Dense(2, kernel_initializer=Twos())(np.ones((1, 3)))
+    array([[6., 6.]], dtype=float32)
     """
 
     def __call__(self, shape, dtype=None):
+        """Returns an array of `shape` and `dtype` (float32 by default).
+
+        Args:
+            shape: An int or a tuple of ints.
+            dtype: Optional dtype.
+
+        Raises:
+            NotImplementedError: In the base class.
+        """
         raise NotImplementedError("Initializer subclasses must implement the `__call__()` method.")
 
     def get_config(self):
+        """Returns the constructor arguments as a JSON-serializable dict."""
         return {}
 
     @classmethod
     def from_config(cls, config):
+        """Creates an initializer from the dict returned by `get_config()`."""
         return cls(**config)
 
     def clone(self):
+        """Returns a new initializer with the same configuration."""
         return self.__class__.from_config(self.get_config())
 
     def __repr__(self):
@@ -74,21 +96,61 @@ class Initializer:
 # -- constant initializers ---------------------------------------------------------------------
 
 class Zeros(Initializer):
-    """All zeros."""
+    """Initializes to zeros (also `"zeros"`).
+
+    Call arguments:
+        shape: An int or a tuple of ints.
+        dtype: Optional dtype. Defaults to float32.
+
+    Returns:
+        A NumPy array of `shape` and `dtype`.
+
+    Example:
+
+    >>> import rnnkit as keras
+    >>> keras.initializers.Zeros()((2,))
+    array([0., 0.], dtype=float32)
+    """
 
     def __call__(self, shape, dtype=None):
         return np.zeros(_shape(shape), dtype=_dtype(dtype))
 
 
 class Ones(Initializer):
-    """All ones."""
+    """Initializes to ones (also `"ones"`).
+
+    Call arguments:
+        shape: An int or a tuple of ints.
+        dtype: Optional dtype. Defaults to float32.
+
+    Returns:
+        A NumPy array of `shape` and `dtype`.
+    """
 
     def __call__(self, shape, dtype=None):
         return np.ones(_shape(shape), dtype=_dtype(dtype))
 
 
 class Constant(Initializer):
-    """Every entry equals `value` (a scalar, or an array broadcastable to the shape)."""
+    """Initializes every entry to a constant (also `"constant"`).
+
+    Args:
+        value: A scalar, or an array broadcastable to the shape. Defaults to 0.
+
+    Call arguments:
+        shape: An int or a tuple of ints.
+        dtype: Optional dtype. Defaults to float32.
+
+    Returns:
+        A NumPy array of `shape` and `dtype`.
+
+    Example:
+
+    >>> import rnnkit as keras
+    >>> keras.initializers.Constant(3.0)((2, 2))
+    array([[3., 3.],
+           [3., 3.]], dtype=float32)
+    """
 
     def __init__(self, value=0.0):
         self.value = value
@@ -107,8 +169,23 @@ class Constant(Initializer):
 
 
 class Identity(Initializer):
-    """`gain` times the identity matrix (2-D shapes only; non-square shapes get ones on the
-    main diagonal)."""
+    """Initializes a 2-D weight to `gain` times the identity matrix (also `"identity"`).
+
+    Non-square shapes get `gain` on the main diagonal.
+
+    Args:
+        gain: Float, the multiplier. Defaults to 1.0.
+
+    Call arguments:
+        shape: An int or a tuple of ints.
+        dtype: Optional dtype. Defaults to float32.
+
+    Returns:
+        A NumPy array of `shape` and `dtype`.
+
+    Raises:
+        ValueError: (on call) If the shape is not 2-D.
+    """
 
     def __init__(self, gain=1.0):
         self.gain = gain
@@ -132,7 +209,16 @@ IdentityInitializer = Identity
 # -- random initializers -----------------------------------------------------------------------
 
 class RandomInitializer(Initializer):
-    """Base of the random initializers: validates and stores `seed`."""
+    """The base of the random initializers: checks and stores `seed`.
+
+    Args:
+        seed: Optional int (the same values on every call), `rnnkit.random.SeedGenerator`
+            (a reproducible stream, new values on each call) or `None` (a draw from the
+            global stream, which `rnnkit.utils.set_random_seed` makes reproducible).
+
+    Raises:
+        ValueError: If `seed` is not an int, a `SeedGenerator`, its config or `None`.
+    """
 
     def __init__(self, seed=None):
         self._init_seed = seed
@@ -151,7 +237,29 @@ class RandomInitializer(Initializer):
 
 
 class RandomUniform(RandomInitializer):
-    """Uniform on [minval, maxval)."""
+    """Draws from a uniform distribution on `[minval, maxval)` (also `"uniform"`).
+
+    Args:
+        minval: Float, the lower bound. Defaults to -0.05.
+        maxval: Float, the upper bound. Defaults to 0.05.
+        seed: Optional int (the same values on every call), `rnnkit.random.SeedGenerator`
+            (a reproducible stream, new values on each call) or `None` (a draw from the
+            global stream, which `rnnkit.utils.set_random_seed` makes reproducible).
+
+    Call arguments:
+        shape: An int or a tuple of ints.
+        dtype: Optional dtype. Defaults to float32.
+
+    Returns:
+        A NumPy array of `shape` and `dtype`.
+
+    Example:
+
+    >>> import numpy as np, rnnkit as keras
+    >>> init = keras.initializers.RandomUniform(-1.0, 1.0, seed=1)
+    >>> bool(np.all(np.abs(init((100,))) <= 1.0)), np.array_equal(init((3,)), init((3,)))
+    (True, True)
+    """
 
     def __init__(self, minval=-0.05, maxval=0.05, seed=None):
         self.minval = minval
@@ -167,7 +275,22 @@ class RandomUniform(RandomInitializer):
 
 
 class RandomNormal(RandomInitializer):
-    """Normal with the given mean and standard deviation."""
+    """Draws from a normal distribution (also `"normal"`).
+
+    Args:
+        mean: Float, the mean. Defaults to 0.
+        stddev: Float, the standard deviation. Defaults to 0.05.
+        seed: Optional int (the same values on every call), `rnnkit.random.SeedGenerator`
+            (a reproducible stream, new values on each call) or `None` (a draw from the
+            global stream, which `rnnkit.utils.set_random_seed` makes reproducible).
+
+    Call arguments:
+        shape: An int or a tuple of ints.
+        dtype: Optional dtype. Defaults to float32.
+
+    Returns:
+        A NumPy array of `shape` and `dtype`.
+    """
 
     def __init__(self, mean=0.0, stddev=0.05, seed=None):
         self.mean = mean
@@ -183,7 +306,24 @@ class RandomNormal(RandomInitializer):
 
 
 class TruncatedNormal(RandomInitializer):
-    """Normal with values beyond two standard deviations from the mean re-drawn."""
+    """Draws from a truncated normal distribution.
+
+    Values more than two standard deviations from the mean are drawn again.
+
+    Args:
+        mean: Float, the mean. Defaults to 0.
+        stddev: Float, the standard deviation before truncation. Defaults to 0.05.
+        seed: Optional int (the same values on every call), `rnnkit.random.SeedGenerator`
+            (a reproducible stream, new values on each call) or `None` (a draw from the
+            global stream, which `rnnkit.utils.set_random_seed` makes reproducible).
+
+    Call arguments:
+        shape: An int or a tuple of ints.
+        dtype: Optional dtype. Defaults to float32.
+
+    Returns:
+        A NumPy array of `shape` and `dtype`.
+    """
 
     def __init__(self, mean=0.0, stddev=0.05, seed=None):
         self.mean = mean
@@ -199,9 +339,24 @@ class TruncatedNormal(RandomInitializer):
 
 
 def compute_fans(shape):
-    """`(fan_in, fan_out)` of a weight shape, with Keras' rules:
-    () -> (1, 1); (n,) -> (n, n); (a, b) -> (a, b); (..., in, out) -> (in * r, out * r)
-    where r is the product of the leading (receptive-field) dimensions."""
+    """Returns the fan-in and fan-out of a weight shape, with Keras' rules.
+
+    `()` gives `(1, 1)`; `(n,)` gives `(n, n)`; `(a, b)` gives `(a, b)`; `(..., in, out)`
+    gives `(in * r, out * r)`, where `r` is the product of the leading (receptive field)
+    dimensions.
+
+    Args:
+        shape: A tuple of ints.
+
+    Returns:
+        A pair of ints `(fan_in, fan_out)`.
+
+    Example:
+
+    >>> import rnnkit as keras
+    >>> keras.initializers.compute_fans((3, 3, 16, 32))
+    (144, 288)
+    """
     shape = tuple(shape)
     if len(shape) < 1:
         fan_in = fan_out = 1
@@ -223,10 +378,32 @@ _TRUNCATED_STDDEV = 0.87962566103423978
 
 
 class VarianceScaling(RandomInitializer):
-    """Scale-aware initializer: with `n` = fan_in, fan_out or their mean (per `mode`),
-    `truncated_normal` / `untruncated_normal` draw with stddev `sqrt(scale / n)` (after
-    truncation), and `uniform` draws from `[-limit, limit]`, `limit = sqrt(3 * scale / n)`.
-    `distribution="normal"` means `truncated_normal`."""
+    """An initializer whose scale adapts to the shape of the weight.
+
+    With `n` the fan-in, the fan-out or their mean (per `mode`, see `compute_fans`):
+    `"truncated_normal"` and `"untruncated_normal"` draw with a standard deviation of
+    `sqrt(scale / n)` (after truncation), `"uniform"` draws from `[-limit, limit]` with
+    `limit = sqrt(3 * scale / n)`.
+
+    Args:
+        scale: Positive float. Defaults to 1.0.
+        mode: `"fan_in"` (the default), `"fan_out"` or `"fan_avg"`.
+        distribution: `"truncated_normal"` (the default; `"normal"` means the same),
+            `"untruncated_normal"` or `"uniform"` (any case).
+        seed: Optional int (the same values on every call), `rnnkit.random.SeedGenerator`
+            (a reproducible stream, new values on each call) or `None` (a draw from the
+            global stream, which `rnnkit.utils.set_random_seed` makes reproducible).
+
+    Call arguments:
+        shape: An int or a tuple of ints.
+        dtype: Optional dtype. Defaults to float32.
+
+    Returns:
+        A NumPy array of `shape` and `dtype`.
+
+    Raises:
+        ValueError: If `scale` is not positive, or `mode` or `distribution` is unknown.
+    """
 
     def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None):
         if scale <= 0.0:
@@ -287,42 +464,206 @@ class _FixedVarianceScaling(VarianceScaling):
 
 
 class GlorotUniform(_FixedVarianceScaling):
-    """Uniform on `[-limit, limit]`, `limit = sqrt(6 / (fan_in + fan_out))` (Xavier)."""
+    """GlorotUniform (Xavier uniform) initializer; the default kernel initializer of
+    Dense and the RNN layers.
+
+    Draws from a uniform distribution on `[-limit, limit]`,
+    `limit = sqrt(6 / (fan_in + fan_out))`,
+    with the fans computed by `compute_fans` (a `VarianceScaling` with fixed arguments). Also available as `"glorot_uniform"`.
+
+    Args:
+        seed: Optional int (the same values on every call), `rnnkit.random.SeedGenerator`
+            (a reproducible stream, new values on each call) or `None` (a draw from the
+            global stream, which `rnnkit.utils.set_random_seed` makes reproducible).
+
+    Call arguments:
+        shape: An int or a tuple of ints.
+        dtype: Optional dtype. Defaults to float32.
+
+    Returns:
+        A NumPy array of `shape` and `dtype`.
+
+    Example:
+
+    >>> import rnnkit as keras
+    >>> keras.initializers.GlorotUniform(seed=0)((3, 4)).shape
+    (3, 4)
+    """
     _scale, _mode, _distribution = 1.0, "fan_avg", "uniform"
 
 
 class GlorotNormal(_FixedVarianceScaling):
-    """Truncated normal with stddev `sqrt(2 / (fan_in + fan_out))`."""
+    """GlorotNormal (Xavier normal) initializer.
+
+    Draws from a truncated normal distribution with a standard deviation of
+    `sqrt(2 / (fan_in + fan_out))`,
+    with the fans computed by `compute_fans` (a `VarianceScaling` with fixed arguments). Also available as `"glorot_normal"`.
+
+    Args:
+        seed: Optional int (the same values on every call), `rnnkit.random.SeedGenerator`
+            (a reproducible stream, new values on each call) or `None` (a draw from the
+            global stream, which `rnnkit.utils.set_random_seed` makes reproducible).
+
+    Call arguments:
+        shape: An int or a tuple of ints.
+        dtype: Optional dtype. Defaults to float32.
+
+    Returns:
+        A NumPy array of `shape` and `dtype`.
+
+    Example:
+
+    >>> import rnnkit as keras
+    >>> keras.initializers.GlorotNormal(seed=0)((3, 4)).shape
+    (3, 4)
+    """
     _scale, _mode, _distribution = 1.0, "fan_avg", "truncated_normal"
 
 
 class HeUniform(_FixedVarianceScaling):
-    """Uniform on `[-limit, limit]`, `limit = sqrt(6 / fan_in)`."""
+    """HeUniform initializer (He et al., 2015).
+
+    Draws from a uniform distribution on `[-limit, limit]`,
+    `limit = sqrt(6 / fan_in)`,
+    with the fans computed by `compute_fans` (a `VarianceScaling` with fixed arguments). Also available as `"he_uniform"`.
+
+    Args:
+        seed: Optional int (the same values on every call), `rnnkit.random.SeedGenerator`
+            (a reproducible stream, new values on each call) or `None` (a draw from the
+            global stream, which `rnnkit.utils.set_random_seed` makes reproducible).
+
+    Call arguments:
+        shape: An int or a tuple of ints.
+        dtype: Optional dtype. Defaults to float32.
+
+    Returns:
+        A NumPy array of `shape` and `dtype`.
+
+    Example:
+
+    >>> import rnnkit as keras
+    >>> keras.initializers.HeUniform(seed=0)((3, 4)).shape
+    (3, 4)
+    """
     _scale, _mode, _distribution = 2.0, "fan_in", "uniform"
 
 
 class HeNormal(_FixedVarianceScaling):
-    """Truncated normal with stddev `sqrt(2 / fan_in)`."""
+    """HeNormal initializer (He et al., 2015).
+
+    Draws from a truncated normal distribution with a standard deviation of
+    `sqrt(2 / fan_in)`,
+    with the fans computed by `compute_fans` (a `VarianceScaling` with fixed arguments). Also available as `"he_normal"`.
+
+    Args:
+        seed: Optional int (the same values on every call), `rnnkit.random.SeedGenerator`
+            (a reproducible stream, new values on each call) or `None` (a draw from the
+            global stream, which `rnnkit.utils.set_random_seed` makes reproducible).
+
+    Call arguments:
+        shape: An int or a tuple of ints.
+        dtype: Optional dtype. Defaults to float32.
+
+    Returns:
+        A NumPy array of `shape` and `dtype`.
+
+    Example:
+
+    >>> import rnnkit as keras
+    >>> keras.initializers.HeNormal(seed=0)((3, 4)).shape
+    (3, 4)
+    """
     _scale, _mode, _distribution = 2.0, "fan_in", "truncated_normal"
 
 
 class LecunUniform(_FixedVarianceScaling):
-    """Uniform on `[-limit, limit]`, `limit = sqrt(3 / fan_in)`."""
+    """LecunUniform initializer.
+
+    Draws from a uniform distribution on `[-limit, limit]`,
+    `limit = sqrt(3 / fan_in)`,
+    with the fans computed by `compute_fans` (a `VarianceScaling` with fixed arguments). Also available as `"lecun_uniform"`.
+
+    Args:
+        seed: Optional int (the same values on every call), `rnnkit.random.SeedGenerator`
+            (a reproducible stream, new values on each call) or `None` (a draw from the
+            global stream, which `rnnkit.utils.set_random_seed` makes reproducible).
+
+    Call arguments:
+        shape: An int or a tuple of ints.
+        dtype: Optional dtype. Defaults to float32.
+
+    Returns:
+        A NumPy array of `shape` and `dtype`.
+
+    Example:
+
+    >>> import rnnkit as keras
+    >>> keras.initializers.LecunUniform(seed=0)((3, 4)).shape
+    (3, 4)
+    """
     _scale, _mode, _distribution = 1.0, "fan_in", "uniform"
 
 
 class LecunNormal(_FixedVarianceScaling):
-    """Truncated normal with stddev `sqrt(1 / fan_in)`."""
+    """LecunNormal initializer; the one to use with the `selu` activation.
+
+    Draws from a truncated normal distribution with a standard deviation of
+    `sqrt(1 / fan_in)`,
+    with the fans computed by `compute_fans` (a `VarianceScaling` with fixed arguments). Also available as `"lecun_normal"`.
+
+    Args:
+        seed: Optional int (the same values on every call), `rnnkit.random.SeedGenerator`
+            (a reproducible stream, new values on each call) or `None` (a draw from the
+            global stream, which `rnnkit.utils.set_random_seed` makes reproducible).
+
+    Call arguments:
+        shape: An int or a tuple of ints.
+        dtype: Optional dtype. Defaults to float32.
+
+    Returns:
+        A NumPy array of `shape` and `dtype`.
+
+    Example:
+
+    >>> import rnnkit as keras
+    >>> keras.initializers.LecunNormal(seed=0)((3, 4)).shape
+    (3, 4)
+    """
     _scale, _mode, _distribution = 1.0, "fan_in", "truncated_normal"
 
 
 class Orthogonal(RandomInitializer):
-    """A (semi-)orthogonal matrix times `gain`.
+    """Initializes to a (semi-)orthogonal matrix times `gain` (also `"orthogonal"`).
 
-    The shape is flattened to `(prod(shape[:-1]), shape[-1])`. The Q factor of the QR
-    decomposition of a standard normal matrix (made unique by the signs of R's diagonal) fills
-    it: with fewer rows than columns the rows are orthonormal (`W @ W.T = I`, e.g. a
-    `(U, 4U)` recurrent kernel), otherwise the columns are (`W.T @ W = I`).
+    The default `recurrent_initializer` of the RNN layers. The shape is flattened to
+    `(prod(shape[:-1]), shape[-1])`, which the Q factor of the QR decomposition of a
+    standard normal matrix (made unique by the signs of R's diagonal) fills: with fewer
+    rows than columns the rows are orthonormal (`W @ W.T = I`, e.g. a `(units,
+    4 * units)` recurrent kernel), otherwise the columns are (`W.T @ W = I`).
+
+    Args:
+        gain: Float, the multiplier. Defaults to 1.0.
+        seed: Optional int (the same values on every call), `rnnkit.random.SeedGenerator`
+            (a reproducible stream, new values on each call) or `None` (a draw from the
+            global stream, which `rnnkit.utils.set_random_seed` makes reproducible).
+
+    Call arguments:
+        shape: An int or a tuple of ints.
+        dtype: Optional dtype. Defaults to float32.
+
+    Returns:
+        A NumPy array of `shape` and `dtype`.
+
+    Raises:
+        ValueError: (on call) If the shape has fewer than 2 dimensions or the dtype is not
+            floating.
+
+    Example:
+
+    >>> import numpy as np, rnnkit as keras
+    >>> w = keras.initializers.Orthogonal(seed=0)((3, 12))
+    >>> bool(np.allclose(w @ w.T, np.eye(3), atol=1e-6))
+    True
     """
 
     def __init__(self, gain=1.0, seed=None):
@@ -399,19 +740,48 @@ ALL_OBJECTS_DICT.update({
 
 
 def serialize(initializer):
-    """The config dict of an initializer (`rnnkit.saving.serialize`)."""
+    """Serializes an initializer for saving.
+
+    Args:
+        initializer: An `Initializer`.
+
+    Returns:
+        A config dict (`{"module", "class_name", "config", ...}`).
+    """
     return _saving.serialize(initializer)
 
 
 def deserialize(config, custom_objects=None):
-    """Rebuild an initializer from `serialize()` output (a name string works too)."""
+    """Returns an initializer from its serialized form.
+
+    Args:
+        config: A config dict from `serialize()`, or a name.
+        custom_objects: Optional dict mapping names to custom initializers.
+
+    Returns:
+        An `Initializer` instance.
+    """
     return _saving._deserialize_instance(config, custom_objects, ALL_OBJECTS_DICT)
 
 
 def get(identifier):
-    """An initializer from a name, a config dict, a class, an instance or a callable.
+    """Returns an initializer from an identifier.
 
-    None gives None; an unknown identifier raises
-    `ValueError("Could not interpret initializer identifier: ...")`.
+    Args:
+        identifier: A name (`"glorot_uniform"`, `"GlorotUniform"`, `"orthogonal"`,
+            `"uniform"`, ...: an instance with the default arguments), a config dict, an
+            `Initializer` class or instance, any callable `(shape, dtype)`, or `None`.
+
+    Returns:
+        The initializer (or callable), or `None` for `None`.
+
+    Raises:
+        ValueError: If the identifier cannot be interpreted.
+
+    Example:
+
+    >>> import rnnkit as keras
+    >>> keras.initializers.get("he_normal")
+    HeNormal(seed=None)
     """
     return _saving._get_object(identifier, "initializer", ALL_OBJECTS_DICT, deserialize)

@@ -36,7 +36,18 @@ def _ops():
 
 
 def validate_float_arg(value, name):
-    """`float(value)` if it is a finite non-negative number, else ValueError (as Keras)."""
+    """Checks a regularization factor.
+
+    Args:
+        value: The factor.
+        name: The argument's name, for the error message.
+
+    Returns:
+        `float(value)`.
+
+    Raises:
+        ValueError: If `value` is not a finite non-negative number.
+    """
     if (isinstance(value, (bool, np.bool_))
             or not isinstance(value, (int, float, np.integer, np.floating))
             or math.isinf(value) or math.isnan(value) or value < 0):
@@ -57,17 +68,40 @@ def _factor(value, x):
 
 
 class Regularizer:
-    """Base class. Subclasses implement `__call__(x) -> scalar` (with `rnnkit.ops`) and
-    `get_config()`; `from_config(config)` is `cls(**config)`."""
+    """The base class of weight regularizers.
+
+    A regularizer maps a weight to a scalar penalty that is added to the training loss
+    (through `layer.losses`). Pass one as a layer's `kernel_regularizer` and the like.
+    Subclasses implement `__call__(x)` with `rnnkit.ops` (so that the penalty is
+    differentiable) and `get_config()`.
+
+    Example:
+
+    >>> import numpy as np, rnnkit as keras
+    >>> class SumSquares(keras.regularizers.Regularizer):
+    ...     def __call__(self, x):
+    ...         return keras.ops.sum(keras.ops.square(x))
+    ...     def get_config(self):
+    ...         return {}
+    >>> SumSquares()(np.array([1.0, 2.0]))
+    array(5.)
+    """
 
     def __call__(self, x):
+        """Returns the penalty of weight `x` (0.0 in the base class)."""
         return 0.0
 
     @classmethod
     def from_config(cls, config):
+        """Creates a regularizer from the dict returned by `get_config()`."""
         return cls(**config)
 
     def get_config(self):
+        """Returns the constructor arguments as a dict; override it in subclasses.
+
+        Raises:
+            NotImplementedError: In the base class.
+        """
         raise NotImplementedError(f"{type(self).__name__} does not implement get_config()")
 
     def __repr__(self):
@@ -75,7 +109,27 @@ class Regularizer:
 
 
 class L1L2(Regularizer):
-    """`l1 * sum(|x|) + l2 * sum(x**2)`. None for either factor means 0."""
+    """A regularizer applying both L1 and L2 penalties: `l1 * sum(|x|) + l2 * sum(x**2)`.
+
+    Args:
+        l1: Non-negative float, the L1 factor. Defaults to 0 (`None` also means 0).
+        l2: Non-negative float, the L2 factor. Defaults to 0 (`None` also means 0).
+
+    Call arguments:
+        x: The weight (an array, `Variable` or `Tensor`).
+
+    Returns:
+        A scalar penalty, in the weight's floating dtype (differentiable).
+
+    Raises:
+        ValueError: If a factor is negative or not a finite number.
+
+    Example:
+
+    >>> import numpy as np, rnnkit as keras
+    >>> keras.regularizers.L1L2(l1=0.1, l2=0.1)(np.array([1.0, -2.0]))
+    array(0.8)
+    """
 
     def __init__(self, l1=0.0, l2=0.0):
         l1 = 0.0 if l1 is None else l1
@@ -100,7 +154,26 @@ class L1L2(Regularizer):
 
 
 class L1(Regularizer):
-    """`l1 * sum(|x|)`."""
+    """A regularizer applying an L1 penalty: `l1 * sum(|x|)`.
+
+    Args:
+        l1: Non-negative float. Defaults to 0.01 (`None` also means 0.01).
+
+    Call arguments:
+        x: The weight (an array, `Variable` or `Tensor`).
+
+    Returns:
+        A scalar penalty, in the weight's floating dtype (differentiable).
+
+    Raises:
+        ValueError: If `l1` is negative or not a finite number.
+
+    Example:
+
+    >>> import numpy as np, rnnkit as keras
+    >>> keras.regularizers.L1(0.1)(np.array([1.0, -2.0]))
+    array(0.3)
+    """
 
     def __init__(self, l1=0.01):
         l1 = 0.01 if l1 is None else l1
@@ -115,7 +188,28 @@ class L1(Regularizer):
 
 
 class L2(Regularizer):
-    """`l2 * sum(x**2)`."""
+    """A regularizer applying an L2 penalty: `l2 * sum(x**2)`.
+
+    Args:
+        l2: Non-negative float. Defaults to 0.01 (`None` also means 0.01).
+
+    Call arguments:
+        x: The weight (an array, `Variable` or `Tensor`).
+
+    Returns:
+        A scalar penalty, in the weight's floating dtype (differentiable).
+
+    Raises:
+        ValueError: If `l2` is negative or not a finite number.
+
+    Example:
+
+    >>> import numpy as np, rnnkit as keras
+    >>> layer = keras.layers.Dense(2, kernel_regularizer=keras.regularizers.L2(0.01))
+    >>> _ = layer(np.ones((1, 3)))
+    >>> len(layer.losses)
+    1
+    """
 
     def __init__(self, l2=0.01):
         l2 = 0.01 if l2 is None else l2
@@ -130,10 +224,32 @@ class L2(Regularizer):
 
 
 class OrthogonalRegularizer(Regularizer):
-    """Pushes the rows (`mode="rows"`) or columns (`mode="columns"`) of a 2-D weight towards
-    mutual orthogonality: `factor` times half the mean absolute off-diagonal entry of the Gram
-    matrix of the L2-normalized vectors (summed over the n(n-1) off-diagonal entries and
-    divided by the n(n-1)/2 pairs)."""
+    """A regularizer that pushes the rows or columns of a 2-D weight to be orthogonal.
+
+    The rows (`mode="rows"`) or columns are L2-normalized; the penalty is `factor * 0.5`
+    times the sum of the absolute off-diagonal entries of their Gram matrix, divided by
+    the number of pairs `n * (n - 1) / 2`.
+
+    Args:
+        factor: Non-negative float. Defaults to 0.01.
+        mode: `"rows"` (the default) or `"columns"`.
+
+    Call arguments:
+        x: The weight (an array, `Variable` or `Tensor`).
+
+    Returns:
+        A scalar penalty, in the weight's floating dtype (differentiable).
+
+    Raises:
+        ValueError: If `factor` is invalid or `mode` is unknown; on call, if the weight is
+            not 2-D.
+
+    Example:
+
+    >>> import numpy as np, rnnkit as keras
+    >>> keras.regularizers.OrthogonalRegularizer(factor=1.0)(np.eye(3))
+    array(0.)
+    """
 
     def __init__(self, factor=0.01, mode="rows"):
         self.factor = validate_float_arg(factor, name="factor")
@@ -187,20 +303,53 @@ ALL_OBJECTS_DICT = {
 
 
 def serialize(regularizer):
-    """The config dict of a regularizer (`rnnkit.saving.serialize`)."""
+    """Serializes a regularizer for saving.
+
+    Args:
+        regularizer: A `Regularizer`.
+
+    Returns:
+        A config dict (`{"module", "class_name", "config", ...}`).
+    """
     return _saving.serialize(regularizer)
 
 
 def deserialize(config, custom_objects=None):
-    """Rebuild a regularizer from `serialize()` output."""
+    """Returns a regularizer from its serialized form.
+
+    Args:
+        config: A config dict from `serialize()`, or a name.
+        custom_objects: Optional dict mapping names to custom regularizers.
+
+    Returns:
+        A `Regularizer` instance.
+    """
     return _saving._deserialize_instance(config, custom_objects, ALL_OBJECTS_DICT)
 
 
 def get(identifier):
-    """A regularizer from a name, a config dict, a class, an instance or a callable.
+    """Returns a regularizer from an identifier.
 
-    'l1_l2' gives `L1L2(l1=0.01, l2=0.01)` (the Keras documentation's meaning of the string);
-    'l1l2' and 'L1L2' give `L1L2()` (l1 = l2 = 0), as in Keras 3.
+    Names give an instance with the default arguments: `"l1"`, `"l2"`,
+    `"orthogonal_regularizer"` and the class names. `"l1_l2"` gives
+    `L1L2(l1=0.01, l2=0.01)` (the Keras documentation's meaning of the string); `"l1l2"`
+    and `"L1L2"` give `L1L2()` (both factors 0), as in Keras 3.
+
+    Args:
+        identifier: A name, a config dict, a `Regularizer` class or instance, any callable
+            `x -> scalar`, or `None`.
+
+    Returns:
+        The regularizer (or callable), or `None` for `None`.
+
+    Raises:
+        ValueError: If the identifier cannot be interpreted.
+
+    Example:
+
+    >>> import rnnkit as keras
+    >>> keras.regularizers.get("l2")
+    L2(l2=0.01)
     """
     if isinstance(identifier, str) and identifier == "l1_l2" \
             and _saving.get_registered_object("l1_l2") is None:
