@@ -607,3 +607,74 @@ def test_class_weight_needs_a_single_output(rng):
     with pytest.raises(ValueError, match="`class_weight` is only supported for models with a "
                                          "single output"):
         model.fit(x, [xb, xb], class_weight={0: 1.0}, verbose=0)
+
+
+# -- what worked before keeps working with the other kinds of input --------------------------
+
+def test_initial_epoch_with_arrays_generator_and_pydataset(data):
+    x, y = data
+    _, history = fit_arrays(x, y, epochs=3, initial_epoch=1)
+    assert history.epoch == [1, 2]
+    dataset = Batches(x, y)
+    logs = make_model().fit(dataset, epochs=3, initial_epoch=1, shuffle=False, verbose=0)
+    assert logs.epoch == [1, 2] and logs.history == history.history
+    assert dataset.log.count("end") == 2
+
+
+def test_several_outputs_with_dict_targets_from_a_generator(rng):
+    x = rng.standard_normal((N, T, F)).astype(np.float32)
+    ya = rng.standard_normal((N, 1)).astype(np.float32)
+    yb = rng.standard_normal((N, 2)).astype(np.float32)
+
+    def build():
+        keras.utils.set_random_seed(2)
+        inputs = keras.Input((T, F))
+        hidden = layers.GRU(3)(inputs)
+        model = keras.Model(inputs, [layers.Dense(1, name="a")(hidden),
+                                     layers.Dense(2, name="b")(hidden)])
+        model.compile(optimizer="sgd", loss={"a": "mse", "b": "mae"})
+        return model
+
+    reference = build()
+    history = reference.fit(x, {"a": ya, "b": yb}, batch_size=BATCH, shuffle=False, verbose=0)
+    model = build()
+    logs = model.fit(((bx, {"a": ba, "b": bb}) for bx, ba, bb in batches_of(x, ya, yb)),
+                     shuffle=False, verbose=0)
+    same_weights(reference, model)
+    assert logs.history == history.history
+
+
+def test_stateful_model_on_a_pydataset_carries_states(data):
+    x, _ = data
+    target = np.zeros((N, 3), np.float32)
+
+    def build():
+        keras.utils.set_random_seed(4)
+        model = keras.Sequential([keras.Input(batch_shape=(BATCH, T, F)),
+                                  layers.LSTM(3, stateful=True)])
+        model.compile(optimizer="sgd", loss="mse")
+        return model
+
+    reference, model = build(), build()
+    reference.fit(x, target, batch_size=BATCH, shuffle=False, verbose=0)
+    model.fit(Batches(x, target), shuffle=False, verbose=0)
+    same_weights(reference, model)
+    for a, b in zip(reference.layers[0].states, model.layers[0].states):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+        assert np.abs(np.asarray(b)).sum() > 0
+
+
+def test_pydataset_predict_steps_and_plain_iteration(data):
+    x, y = data
+    model = make_model()
+    np.testing.assert_array_equal(model.predict(Batches(x), steps=2, verbose=0),
+                                  model.predict(x[:8], verbose=0))
+    assert model.evaluate(Batches(x, y), verbose=0) == \
+        model.evaluate(x, y, batch_size=BATCH, verbose=0)
+
+    class Endless(keras.utils.PyDataset):
+        def __getitem__(self, index):
+            return np.full((1, 1), index)
+
+    first = [batch[0, 0] for batch, _ in zip(Endless(), range(3))]
+    assert first == [0, 1, 2]
