@@ -42,6 +42,7 @@ class ArithmeticOperators:
 
     @property
     def T(self):
+        """The transpose (`rnnkit.ops.transpose`), recorded on a `GradientTape`."""
         return ops().transpose(self)
 
     def __neg__(self):

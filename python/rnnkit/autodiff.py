@@ -87,9 +87,26 @@ def _released_vjp(*_):
 class Tensor(ArithmeticOperators):
     """A value computed under a `GradientTape`: an `np.ndarray` plus its place in the graph.
 
-    It behaves like the array (`np.asarray(t)`, `.numpy()`, `.shape`, `.dtype`, operators,
-    indexing); operators and methods go through `rnnkit.ops`, so they are differentiable.
-    `Tensor(array)` makes an untracked tensor, which `tape.watch()` can track.
+    Ops return a `Tensor` when a tape is recording and one of their inputs is tracked;
+    otherwise they return plain arrays. A Tensor behaves like its array (`np.asarray(t)`,
+    `numpy()`, `shape`, `dtype`, operators, comparisons, indexing, iteration, `float(t)`);
+    its operators and methods go through `rnnkit.ops`, so they are recorded too.
+
+    Args:
+        value: The array (or array-like) it holds. `Tensor(array)` makes an untracked
+            tensor, which `tape.watch()` can track.
+
+    Example:
+
+    >>> import numpy as np, rnnkit as keras
+    >>> x = keras.Tensor(np.array([1.0, 2.0]))
+    >>> with keras.GradientTape() as tape:
+    ...     tape.watch(x)
+    ...     y = (x * x).sum()
+    >>> y
+    <Tensor shape=(), dtype=float64, value=5.>
+    >>> tape.gradient(y, x)
+    array([2., 4.])
     """
 
     __slots__ = ("_value", "_node", "_index", "__weakref__")
@@ -104,9 +121,11 @@ class Tensor(ArithmeticOperators):
     # -- the value ---------------------------------------------------------------------------
     @property
     def value(self):
+        """The underlying NumPy array (not a copy)."""
         return self._value
 
     def numpy(self):
+        """Returns a copy of the value as a NumPy array."""
         return self._value.copy()
 
     def __array__(self, dtype=None, copy=None):
@@ -117,18 +136,22 @@ class Tensor(ArithmeticOperators):
 
     @property
     def shape(self):
+        """The shape, a tuple of ints."""
         return self._value.shape
 
     @property
     def dtype(self):
+        """The NumPy dtype."""
         return self._value.dtype
 
     @property
     def ndim(self):
+        """The number of dimensions."""
         return self._value.ndim
 
     @property
     def size(self):
+        """The number of elements."""
         return self._value.size
 
     def __len__(self):
@@ -159,17 +182,21 @@ class Tensor(ArithmeticOperators):
 
     # -- array behaviour through rnnkit.ops (arithmetic, indexing, .T: ArithmeticOperators) --
     def astype(self, dtype):
+        """Returns `rnnkit.ops.cast(self, dtype)`."""
         return _ops().cast(self, dtype)
 
     def reshape(self, *shape):
+        """Returns `rnnkit.ops.reshape(self, shape)`; the shape may be given as several ints."""
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = shape[0]
         return _ops().reshape(self, tuple(shape))
 
     def sum(self, axis=None, keepdims=False):
+        """Returns `rnnkit.ops.sum(self, axis, keepdims)`."""
         return _ops().sum(self, axis=axis, keepdims=keepdims)
 
     def mean(self, axis=None, keepdims=False):
+        """Returns `rnnkit.ops.mean(self, axis, keepdims)`."""
         return _ops().mean(self, axis=axis, keepdims=keepdims)
 
     def __pos__(self):
@@ -202,10 +229,16 @@ class Tensor(ArithmeticOperators):
 # ------------------------------------------------------------------------------------------------
 
 def unwrap(x):
-    """The plain value of `x`: the array of a Tensor or a Variable, anything else unchanged.
+    """Returns the plain value of `x`: the array of a `Tensor` or a `Variable`.
 
-    Inside a recording tape a non-trainable Variable is read as a copy, so that assigning it later
-    in the same tape (a stateful RNN's states) cannot change values a VJP has kept.
+    Inside a recording tape a non-trainable Variable is read as a copy, so that assigning it
+    later in the same tape (a stateful RNN's states) cannot change values a VJP has kept.
+
+    Args:
+        x: A `Tensor`, a `Variable`, or anything else (returned unchanged).
+
+    Returns:
+        The NumPy array of a Tensor or Variable; `x` otherwise.
     """
     t = type(x)
     if t is np.ndarray:
@@ -249,19 +282,46 @@ def _input_node(tape, x, create=True):
 
 
 def is_tracked(x):
-    """Whether `x` is tracked by the tape recording on this thread (always False with none)."""
+    """Returns whether `x` is tracked by the tape recording on this thread.
+
+    A value is tracked when it is a `Tensor` recorded by that tape or was watched by it
+    (explicitly, or as a trainable `Variable` an op read).
+
+    Args:
+        x: Any value.
+
+    Returns:
+        Bool; always `False` when no tape is recording.
+    """
     tape = _state.tape
     return tape is not None and _input_node(tape, x, create=False) is not None
 
 
 def is_recording():
-    """Whether a GradientTape is recording on this thread."""
+    """Returns whether a `GradientTape` is recording on this thread.
+
+    Returns:
+        Bool.
+    """
     return _state.tape is not None
 
 
 @contextlib.contextmanager
 def stop_recording():
-    """Ops inside this block are not recorded (they return plain arrays)."""
+    """A context manager in which ops are not recorded (they return plain arrays).
+
+    Unlike `GradientTape.stop_recording`, it works whatever tape (if any) is recording.
+
+    Example:
+
+    >>> import numpy as np, rnnkit as keras
+    >>> w = keras.Variable(np.ones(2))
+    >>> with keras.GradientTape():
+    ...     with keras.autodiff.stop_recording():
+    ...         y = keras.ops.multiply(w, 2.0)
+    >>> type(y).__name__
+    'ndarray'
+    """
     tape = _state.tape
     _state.tape = None
     try:
@@ -291,7 +351,11 @@ def _record_multi(tape, ys, inputs, vjp):
 
 
 def record(outputs, inputs, vjp):
-    """Register a primitive computed outside `rnnkit.ops` (e.g. the fused C++ RNN sequence).
+    """Registers a primitive computed outside `rnnkit.ops` (e.g. the fused C++ RNN sequence).
+
+    Use it to make a function computed in NumPy (or in C++) differentiable: compute the
+    outputs from the unwrapped inputs, then hand them to `record` with the vector-Jacobian
+    product.
 
     Args:
         outputs: a tuple (or list) of np.ndarrays already computed from the *unwrapped* inputs,
@@ -384,15 +448,34 @@ def _unbroadcast(g, shape):
 
 
 class GradientTape:
-    """Records the ops run inside its `with` block, for `gradient()`.
+    """Records the ops run inside its `with` block, to compute gradients with `gradient()`.
+
+    While the tape records (inside its `with` block, on the thread that entered it), every
+    `rnnkit.ops` op with a tracked input returns a tracked `Tensor`. Tracked values are the
+    trainable `Variable`s that ops read (watched automatically), what `watch()` was given,
+    and the Tensors the tape's ops produce. Layers, losses and the fused C++ RNN kernel are
+    all differentiable this way. The API follows `tf.GradientTape`.
 
     Args:
-        persistent: allow several `gradient()` calls (otherwise a second call raises
-            RuntimeError, and the recorded graph is released after the first).
-        watch_accessed_variables: watch every trainable Variable an op reads (default True).
+        persistent: Bool, allow several `gradient()` calls. Otherwise a second call raises
+            `RuntimeError` and the recorded graph is released after the first. Defaults to
+            `False`.
+        watch_accessed_variables: Bool, watch every trainable Variable an op reads.
+            Defaults to `True`.
 
-    One tape records at a time on a thread: entering a tape while another one records raises
-    RuntimeError (nested tapes / higher-order gradients are not supported).
+    Raises:
+        RuntimeError: On entering a tape while another one records on the thread (nested
+            tapes, hence higher-order gradients, are not supported), or entering a tape
+            twice.
+
+    Example:
+
+    >>> import numpy as np, rnnkit as keras
+    >>> w = keras.Variable(np.array([1.0, 2.0]))
+    >>> with keras.GradientTape() as tape:
+    ...     loss = keras.ops.sum(keras.ops.square(w))
+    >>> tape.gradient(loss, w)
+    array([2., 4.], dtype=float32)
     """
 
     def __init__(self, persistent=False, watch_accessed_variables=True):
@@ -420,7 +503,11 @@ class GradientTape:
 
     @contextlib.contextmanager
     def stop_recording(self):
-        """Temporarily stop recording (ops in the block return plain arrays)."""
+        """A context manager that pauses this tape's recording (ops return plain arrays).
+
+        Raises:
+            RuntimeError: If this tape is not the one recording.
+        """
         if _state.tape is not self:
             raise RuntimeError("stop_recording() is only valid while this tape is recording.")
         _state.tape = None
@@ -435,8 +522,17 @@ class GradientTape:
         return ref
 
     def watch(self, x):
-        """Track `x` (a Variable, array or Tensor, or a nested list/tuple/dict of them): ops on
-        it are recorded and `gradient()` can differentiate with respect to it. Returns None."""
+        """Tracks values, so that ops on them are recorded and `gradient()` can differentiate
+        with respect to them.
+
+        Non-floating values are ignored.
+
+        Args:
+            x: A `Variable`, an array or a `Tensor`, or a nested list/tuple/dict of them.
+
+        Raises:
+            TypeError: For any other kind of value.
+        """
         for leaf in _flatten(x):
             if isinstance(leaf, (Variable, Tensor)):
                 value = unwrap(leaf) if isinstance(leaf, Tensor) else leaf.value
@@ -454,10 +550,14 @@ class GradientTape:
                 self._add_leaf(leaf, value)
 
     def watched_variables(self):
+        """Returns the `Variable`s the tape watches (explicitly or as read by ops)."""
         return [obj for obj, _ in self._leaves.values() if isinstance(obj, Variable)]
 
     def reset(self):
-        """Forget everything recorded so far (and the watched values)."""
+        """Forgets the watched values and allows `gradient()` again.
+
+        Ops recorded before stay in the graph but are no longer reachable from new sources.
+        """
         self._leaves = {}
         self._used = False
 
@@ -466,11 +566,26 @@ class GradientTape:
         return _input_node(self, x, create=False)
 
     def gradient(self, target, sources, output_gradients=None, unconnected_gradients="none"):
-        """Gradients of `target` (a Tensor, or a nested structure of them, summed) with respect to
-        `sources` (a Variable/Tensor/array or any nested list/tuple/dict of them), in the
-        structure of `sources`. A non-scalar target is summed (its output gradient defaults to
-        ones). Sources the target does not depend on get None, or zeros with
-        `unconnected_gradients="zero"`."""
+        """Computes the gradients of `target` with respect to `sources`.
+
+        Args:
+            target: A Tensor, or a nested structure of Tensors (their gradients add up). A
+                non-scalar target is summed (its output gradient defaults to ones).
+            sources: A `Variable`, `Tensor` or array, or a nested list/tuple/dict of them.
+            output_gradients: Optional initial gradients of `target`, in its structure.
+            unconnected_gradients: `"none"` (the default: sources the target does not
+                depend on get `None`) or `"zero"` (they get zeros).
+
+        Returns:
+            The gradients, in the structure of `sources`; each has the shape and dtype of
+            its source.
+
+        Raises:
+            RuntimeError: On a second call of a non-persistent tape.
+            TypeError: If a source is not a Variable, Tensor or array.
+            ValueError: If `unconnected_gradients` is invalid or `output_gradients` does not
+                match `target`.
+        """
         if unconnected_gradients not in ("none", "zero"):
             raise ValueError(f"unconnected_gradients must be 'none' or 'zero', "
                              f"got {unconnected_gradients!r}")
@@ -587,10 +702,32 @@ class GradientTape:
 # ------------------------------------------------------------------------------------------------
 
 def custom_gradient(fn):
-    """Decorator (like tf.custom_gradient): `fn(*args)` returns `(outputs, grad_fn)` where
-    `grad_fn(*output_grads)` returns the gradient of each positional argument (a single value
-    when there is one argument). `outputs` may be one array or a tuple of arrays. Inside `fn`
-    the arguments are plain arrays and nothing is recorded."""
+    """Decorator that gives a function its own gradient (like `tf.custom_gradient`).
+
+    The decorated `fn(*args)` returns `(outputs, grad_fn)`: `outputs` is one array or a
+    tuple of arrays, and `grad_fn(*output_grads)` returns the gradient of each positional
+    argument (a single value when there is one argument; `None` for no gradient). Inside
+    `fn` the arguments are plain arrays and nothing is recorded.
+
+    Args:
+        fn: The function to decorate.
+
+    Returns:
+        A function returning `outputs`, differentiable with `grad_fn` under a
+        `GradientTape`.
+
+    Example:
+
+    >>> import numpy as np, rnnkit as keras
+    >>> @keras.ops.custom_gradient
+    ... def triple_with_clipped_grad(x):
+    ...     return x * 3.0, lambda g: np.clip(g * 3.0, -1.0, 1.0)
+    >>> x = keras.Variable(np.array([1.0]))
+    >>> with keras.GradientTape() as tape:
+    ...     y = triple_with_clipped_grad(x)
+    >>> tape.gradient(y, x)
+    array([1.], dtype=float32)
+    """
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
@@ -614,10 +751,27 @@ def custom_gradient(fn):
 
 
 def value_and_grad(fn, argnums=0, has_aux=False):
-    """JAX-style: returns `f(*args) -> (value, grads)` with the gradients of the scalar `fn`
-    with respect to the positional arguments `argnums` (an int, or a tuple for a tuple of
-    gradients). An argument may be an array, a Variable or a nested list/dict of them. With
-    `has_aux`, `fn` returns `(value, aux)` and `f` returns `((value, aux), grads)`."""
+    """Returns a function computing a scalar function's value and gradients (JAX-style).
+
+    Args:
+        fn: A function returning a scalar (or `(scalar, aux)` with `has_aux`), written
+            with `rnnkit.ops`.
+        argnums: Int, or tuple of ints: the positional arguments to differentiate. Each
+            may be an array, a `Variable` or a nested list/dict of them. Defaults to 0.
+        has_aux: Bool, `fn` returns `(value, aux)`. Defaults to `False`.
+
+    Returns:
+        A function `f(*args)` returning `(value, grads)`, or `((value, aux), grads)` with
+        `has_aux`; `grads` is one gradient (in the argument's structure) for an int
+        `argnums`, else a tuple. Unconnected arguments get zeros.
+
+    Example:
+
+    >>> import numpy as np, rnnkit as keras
+    >>> f = keras.autodiff.value_and_grad(lambda x: keras.ops.sum(x ** 2))
+    >>> f(np.array([1.0, 3.0]))
+    (array(10.), array([2., 6.]))
+    """
     single = isinstance(argnums, int)
     nums = (argnums,) if single else tuple(argnums)
 
@@ -644,7 +798,24 @@ def value_and_grad(fn, argnums=0, has_aux=False):
 
 
 def grad(fn, argnums=0, has_aux=False):
-    """JAX-style: `grad(fn)(*args)` is the gradient of the scalar `fn` w.r.t. `args[argnums]`."""
+    """Returns a function computing the gradient of a scalar function (JAX-style).
+
+    Args:
+        fn: A function returning a scalar (or `(scalar, aux)` with `has_aux`).
+        argnums: Int, or tuple of ints: the positional arguments to differentiate.
+            Defaults to 0.
+        has_aux: Bool, `fn` returns `(value, aux)`; the new function then returns
+            `(grads, aux)`. Defaults to `False`.
+
+    Returns:
+        A function `g(*args)` returning the gradient(s), as `value_and_grad` does.
+
+    Example:
+
+    >>> import numpy as np, rnnkit as keras
+    >>> keras.autodiff.grad(lambda x: keras.ops.sum(x ** 2))(np.array([1.0, 3.0]))
+    array([2., 6.])
+    """
     vg = value_and_grad(fn, argnums, has_aux)
 
     def wrapped(*args, **kwargs):

@@ -24,21 +24,58 @@ GATES = {"simple_rnn": 1, "gru": 3, "lstm": 4}
 
 
 def set_num_threads(n: int) -> None:
-    """Threads used by every kernel; 0 restores the default (all available cores)."""
+    """Sets the number of threads the C++ kernels use (`rnnkit.set_num_threads`).
+
+    Args:
+        n: Int, the number of threads; 0 restores the default (all available cores).
+
+    Example:
+
+    >>> import rnnkit
+    >>> previous = rnnkit.get_num_threads()
+    >>> rnnkit.set_num_threads(1)
+    >>> rnnkit.get_num_threads()
+    1
+    >>> rnnkit.set_num_threads(previous)
+    """
     _core.set_num_threads(int(n))
 
 
 def get_num_threads() -> int:
+    """Returns the number of threads the C++ kernels use (`rnnkit.get_num_threads`).
+
+    Returns:
+        A positive int.
+    """
     return _core.get_num_threads()
 
 
 class ForwardResult(NamedTuple):
+    """What `rnn_forward` returns.
+
+    Attributes:
+        output: `(B, T, H)` with `return_sequences`, else `(B, H)`.
+        states: The final states: `[h]`, or `[h, c]` for an LSTM; each `(B, H)`.
+        reserve: What `rnn_backward` needs (the per-step activations); `None` unless
+            `training=True`.
+    """
+
     output: np.ndarray              # (B, T, H) with return_sequences, else (B, H)
     states: list                    # [h] or, for lstm, [h, c]; each (B, H)
     reserve: Optional[np.ndarray]   # what rnn_backward needs; None unless training=True
 
 
 class Gradients(NamedTuple):
+    """What `rnn_backward` returns: the gradient of each input of `rnn_forward`.
+
+    Attributes:
+        d_x: Gradient of `x`, `(B, T, I)`; `None` with `need_d_x=False`.
+        d_initial_state: `[dh0]`, or `[dh0, dc0]` for an LSTM.
+        d_kernel: Gradient of `kernel`, `(I, G*H)`.
+        d_recurrent_kernel: Gradient of `recurrent_kernel`, `(H, G*H)`.
+        d_bias: Gradient of `bias` (its shape); `None` when `bias` is `None`.
+    """
+
     d_x: Optional[np.ndarray]       # None when rnn_backward(need_d_x=False)
     d_initial_state: list           # [dh0] or [dh0, dc0]
     d_kernel: np.ndarray
@@ -139,11 +176,55 @@ def rnn_forward(cell: str, x, kernel, recurrent_kernel, bias=None, *, initial_st
                 activation="tanh", recurrent_activation="sigmoid", reset_after: bool = True,
                 go_backwards: bool = False, return_sequences: bool = False,
                 zero_output_for_mask: bool = False, training: bool = False) -> ForwardResult:
-    """Runs `cell` ("simple_rnn", "gru" or "lstm") over x of shape (B, T, I).
+    """Runs one recurrent layer over a batch of sequences in the fused C++ kernel.
 
-    mask: (B, T), truthy = real step. Dropout masks: (B, I) / (B, H) shared by all gates, or
-    (G, B, I) / (G, B, H) one per gate, holding the already scaled multipliers.
-    With training=True the result carries the `reserve` that rnn_backward needs.
+    This is what the SimpleRNN, GRU and LSTM layers call (on their weights' values). The
+    weights use Keras' layout and gate order (see the module docstring); masks,
+    `go_backwards` and the dropout masks follow Keras 3's semantics.
+
+    Args:
+        cell: `"simple_rnn"`, `"gru"` or `"lstm"`.
+        x: The input, `(B, T, I)`, float32 or float64 (every array must have its dtype).
+        kernel: `(I, G*H)`.
+        recurrent_kernel: `(H, G*H)`.
+        bias: Optional `(G*H,)`, or `(2, 3H)` for a GRU with `reset_after=True`.
+        initial_state: Optional `[h0]` (or `[h0, c0]` for an LSTM), each `(B, H)`; zeros by
+            default.
+        mask: Optional `(B, T)` array, true (non-zero) for real timesteps. At a masked
+            timestep the states are carried over and the output repeats the previous one.
+        input_dropout_mask: Optional multipliers of the input (already scaled by
+            `1 / (1 - rate)`): `(B, I)` shared by all gates, or `(G, B, I)`, one per gate.
+        recurrent_dropout_mask: Optional multipliers of the state in the recurrent
+            projection: `(B, H)` or `(G, B, H)`.
+        activation: Name of the activation (`"tanh"`, `"relu"`, ...; see
+            `rnnkit.activations.FUSED`), or `None` for linear. Defaults to `"tanh"`.
+        recurrent_activation: Name of the gate activation. Defaults to `"sigmoid"`.
+        reset_after: Bool, the GRU variant (ignored by the other cells). Defaults to `True`.
+        go_backwards: Bool, process the sequence in reverse; the output sequence is in
+            processing order. Defaults to `False`.
+        return_sequences: Bool, return every timestep's output. Defaults to `False`.
+        zero_output_for_mask: Bool, masked timesteps output zeros. Defaults to `False`.
+        training: Bool, keep the `reserve` that `rnn_backward` needs. Defaults to `False`.
+
+    Returns:
+        A `ForwardResult(output, states, reserve)`.
+
+    Raises:
+        ValueError: For an unknown cell or activation, or arrays of inconsistent shapes or
+            dtypes.
+        TypeError: If an activation is not a string or `None`, or the mask is not numeric.
+
+    Example:
+
+    >>> import numpy as np, rnnkit as keras
+    >>> x = np.random.rand(2, 5, 3).astype("float32")
+    >>> layer = keras.layers.LSTM(4, return_sequences=True)
+    >>> y = layer(x)
+    >>> kernel, recurrent_kernel, bias = layer.get_weights()
+    >>> result = keras.core.rnn_forward("lstm", x, kernel, recurrent_kernel, bias,
+    ...                                 return_sequences=True)
+    >>> result.output.shape, len(result.states), bool(np.allclose(result.output, y))
+    ((2, 5, 4), 2, True)
     """
     args = _common(cell, x, kernel, recurrent_kernel, bias, initial_state, mask,
                    input_dropout_mask, recurrent_dropout_mask, activation, recurrent_activation,
@@ -159,11 +240,49 @@ def rnn_backward(cell: str, x, kernel, recurrent_kernel, bias=None, *, reserve, 
                  reset_after: bool = True, go_backwards: bool = False,
                  return_sequences: bool = False, zero_output_for_mask: bool = False,
                  need_d_x: bool = True) -> Gradients:
-    """Gradients of one rnn_forward(..., training=True) call.
+    """Computes every gradient of one `rnn_forward(..., training=True)` call (BPTT).
 
-    Pass the same inputs and options as the forward call, its `reserve`, the gradient of its
-    output (`d_output`, same shape) and optionally of its final states (`d_states`, like
-    `states`; None means zero). With need_d_x=False the input gradient is skipped (d_x is None).
+    Args:
+        cell: As in `rnn_forward`.
+        x: As in `rnn_forward`.
+        kernel: As in `rnn_forward`.
+        recurrent_kernel: As in `rnn_forward`.
+        bias: As in `rnn_forward`.
+        reserve: The `reserve` of the forward call's result.
+        d_output: The gradient of the forward output (its shape).
+        d_states: Optional gradients of the final states, like `states`; `None` means zero.
+        initial_state: The forward call's value.
+        mask: The forward call's value.
+        input_dropout_mask: The forward call's value.
+        recurrent_dropout_mask: The forward call's value.
+        activation: The forward call's value.
+        recurrent_activation: The forward call's value.
+        reset_after: The forward call's value.
+        go_backwards: The forward call's value.
+        return_sequences: The forward call's value.
+        zero_output_for_mask: The forward call's value.
+        need_d_x: Bool; with `False` the input gradient is not computed (`d_x` is `None`),
+            which saves a matrix product. Defaults to `True`.
+
+    Returns:
+        A `Gradients(d_x, d_initial_state, d_kernel, d_recurrent_kernel, d_bias)`.
+
+    Raises:
+        ValueError: If `reserve` is `None` (a forward call without `training=True`) or the
+            arrays do not match.
+
+    Example:
+
+    >>> import numpy as np, rnnkit as keras
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.random((2, 5, 3), dtype=np.float32)
+    >>> k = rng.random((3, 4), dtype=np.float32)
+    >>> r = rng.random((4, 4), dtype=np.float32)
+    >>> fwd = keras.core.rnn_forward("simple_rnn", x, k, r, training=True)
+    >>> grads = keras.core.rnn_backward("simple_rnn", x, k, r, reserve=fwd.reserve,
+    ...                                 d_output=np.ones_like(fwd.output))
+    >>> grads.d_x.shape, grads.d_kernel.shape, grads.d_bias is None
+    ((2, 5, 3), (3, 4), True)
     """
     args = _common(cell, x, kernel, recurrent_kernel, bias, initial_state, mask,
                    input_dropout_mask, recurrent_dropout_mask, activation, recurrent_activation,

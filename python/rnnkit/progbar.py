@@ -79,7 +79,10 @@ def _format_time(time_per_unit, unit_name):
 
 
 class Progbar:
-    """Displays a progress bar.
+    """Displays a progress bar (`rnnkit.utils.Progbar`), as `fit` prints it.
+
+    Values reported with `update` are averaged over the steps (weighted by the number of
+    steps between updates), except the stateful ones, which are shown as given.
 
     Args:
         target: total number of steps expected, or None if unknown.
@@ -91,6 +94,9 @@ class Progbar:
         stateless_metrics: alternatively, the names of the only values to average (all others
             are shown as given). Give at most one of the two.
         unit_name: the unit of a step in the time display (`"step"` or `"sample"`).
+
+    Raises:
+        ValueError: If both `stateful_metrics` and `stateless_metrics` are given.
     """
 
     def __init__(self, target, width=20, verbose=1, interval=0.05, stateful_metrics=None,
@@ -233,5 +239,10 @@ class Progbar:
         self._last_update = now
 
     def add(self, n, values=None):
-        """Advance by `n` steps."""
+        """Advances the bar by `n` steps (`update(current + n, values)`).
+
+        Args:
+            n: Int, the number of steps done since the last update.
+            values: Optional list of `(name, value)` pairs.
+        """
         self.update(self._seen_so_far + n, values)

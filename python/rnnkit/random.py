@@ -58,23 +58,44 @@ def _is_int(x):
 
 
 def make_default_seed():
-    """A fresh seed from Python's `random` (so `set_random_seed` makes it deterministic)."""
+    """Returns a fresh int seed drawn from Python's `random` module.
+
+    `rnnkit.utils.set_random_seed` seeds that module, so the seeds drawn after it are
+    reproducible.
+
+    Returns:
+        An int in `[1, 1e9]`.
+    """
     return _py_random.randint(1, int(1e9))
 
 
 class SeedGenerator:
-    """A reproducible stream of seeds (`keras.random.SeedGenerator`).
+    """A reproducible stream of seeds for the random functions.
 
-    Pass it as the `seed` of any random function (or of a random initializer) to get different
-    values on each call that are still reproducible: two generators built with the same int seed
-    produce the same sequence of draws.
+    Pass it as the `seed` of a random function, a random initializer or a dropout layer to
+    get different values on each call that are still reproducible: two generators built with
+    the same int seed produce the same sequence of draws. The state is the pair
+    `(seed, counter)` (`state`, a uint64 array of shape `(2,)`); each draw takes the current
+    pair and increments the counter.
 
     Args:
-        seed: an int, or None for a seed taken from Python's `random` module.
-        name: optional name (kept for Keras compatibility).
+        seed: Optional int. `None` (the default) takes a seed from Python's `random` module
+            (see `make_default_seed`).
+        name: Optional name, kept for Keras compatibility.
+        **kwargs: Any keyword raises `ValueError`.
 
-    The state is the pair `(seed, counter)` (`self.state`, a uint64 array of shape (2,));
-    `next()` returns the current pair and increments the counter.
+    Raises:
+        ValueError: If `seed` is not an int or `None`, or for an unknown keyword.
+
+    Example:
+
+    >>> import numpy as np, rnnkit as keras
+    >>> a, b = keras.random.SeedGenerator(42), keras.random.SeedGenerator(42)
+    >>> x1, x2 = keras.random.normal((2,), seed=a), keras.random.normal((2,), seed=a)
+    >>> bool(np.array_equal(x1, x2))
+    False
+    >>> bool(np.array_equal(x1, keras.random.normal((2,), seed=b)))
+    True
     """
 
     def __init__(self, seed=None, name=None, **kwargs):
@@ -93,7 +114,10 @@ class SeedGenerator:
     # -- state -------------------------------------------------------------------------------
     @property
     def state(self):
-        """The current `(seed, counter)` pair as a uint64 array (a copy)."""
+        """The current `(seed, counter)` pair as a uint64 array of shape `(2,)` (a copy).
+
+        Assigning a pair of the same form restores a saved state.
+        """
         return np.array([self._seed, self._counter % _U64], dtype=np.uint64)
 
     @state.setter
@@ -106,9 +130,13 @@ class SeedGenerator:
             self._counter = int(value[1])
 
     def next(self, ordered=True):
-        """Return the current `(seed, counter)` state (a uint64 array) and advance the stream.
+        """Returns the current `(seed, counter)` state and advances the stream by one.
 
-        `ordered` is accepted for Keras compatibility; the stream always advances by one.
+        Args:
+            ordered: Accepted for Keras compatibility; ignored.
+
+        Returns:
+            A uint64 array of shape `(2,)`.
         """
         with self._lock:
             current = (self._seed, self._counter)
@@ -116,15 +144,24 @@ class SeedGenerator:
         return np.array([current[0], current[1] % _U64], dtype=np.uint64)
 
     def numpy_rng(self):
-        """Advance the stream and return a new `numpy.random.Generator` for the pre-step state."""
+        """Advances the stream and returns a NumPy generator for the state before the step.
+
+        Draw everything one operation needs (e.g. all the dropout masks of one layer call)
+        from that one generator.
+
+        Returns:
+            A new `numpy.random.Generator`.
+        """
         return _rng_from_pair(self.next())
 
     # -- serialization -----------------------------------------------------------------------
     def get_config(self):
+        """Returns `{"seed": ...}`, the seed given to the constructor."""
         return {"seed": self._initial_seed}
 
     @classmethod
     def from_config(cls, config):
+        """Creates a generator from `get_config()` (it restarts at counter 0)."""
         return cls(**config)
 
     def __repr__(self):
@@ -136,7 +173,10 @@ _global_generator = None
 
 
 def global_seed_generator():
-    """The process-wide generator behind `seed=None` (created on first use)."""
+    """Returns the process-wide `SeedGenerator` behind `seed=None`.
+
+    It is created on first use and replaced by `rnnkit.utils.set_random_seed`.
+    """
     global _global_generator
     with _global_lock:
         if _global_generator is None:
@@ -152,7 +192,18 @@ def _set_global_seed(seed):
 
 
 def draw_seed(seed):
-    """The `(seed, counter)` pair (uint64 array) for a `seed` argument; advances generators."""
+    """Returns the `(seed, counter)` pair a draw with this `seed` argument uses.
+
+    Args:
+        seed: `None` (the global stream, which advances), an int (the pair `(seed, 0)`) or
+            a `SeedGenerator` (which advances).
+
+    Returns:
+        A uint64 array of shape `(2,)`.
+
+    Raises:
+        ValueError: For any other `seed`.
+    """
     if isinstance(seed, SeedGenerator):
         return seed.next()
     if _is_int(seed):
@@ -170,7 +221,20 @@ def _rng_from_pair(pair):
 
 
 def numpy_rng(seed=None):
-    """A `numpy.random.Generator` for a `seed` argument (None, int or SeedGenerator)."""
+    """Returns a NumPy random generator for a `seed` argument.
+
+    An int gives the same generator state on every call; `None` and a `SeedGenerator`
+    advance their stream.
+
+    Args:
+        seed: `None`, an int or a `SeedGenerator`.
+
+    Returns:
+        A new `numpy.random.Generator`.
+
+    Raises:
+        ValueError: If `seed` is of another type.
+    """
     return _rng_from_pair(draw_seed(seed))
 
 
@@ -206,7 +270,30 @@ def _gen_dtype(dt):
 # -- distributions ---------------------------------------------------------------------------
 
 def uniform(shape, minval=0.0, maxval=1.0, dtype=None, seed=None):
-    """Samples from U[minval, maxval) (maxval excluded, also after rounding to `dtype`)."""
+    """Draws samples from a uniform distribution on `[minval, maxval)`.
+
+    Args:
+        shape: An int or a tuple of ints.
+        minval: Float, the lower bound. Defaults to 0.
+        maxval: Float, the upper bound (excluded, also after rounding to `dtype`).
+            Defaults to 1.
+        dtype: Optional floating dtype. Defaults to float32.
+        seed: `None` (the global stream), an int (the same values on every call) or a
+            `SeedGenerator` (a reproducible stream that advances on each call).
+
+    Returns:
+        A NumPy array of `shape` and `dtype`.
+
+    Raises:
+        ValueError: If `dtype` is not a floating dtype.
+
+    Example:
+
+    >>> import rnnkit as keras
+    >>> x = keras.random.uniform((2, 3), seed=1)
+    >>> x.shape, x.dtype, bool(((x >= 0) & (x < 1)).all())
+    ((2, 3), dtype('float32'), True)
+    """
     dt = _float_dtype(dtype, "uniform")
     rng = numpy_rng(seed)
     gdt = _gen_dtype(dt)
@@ -222,7 +309,28 @@ def uniform(shape, minval=0.0, maxval=1.0, dtype=None, seed=None):
 
 
 def normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
-    """Samples from a normal distribution N(mean, stddev**2)."""
+    """Draws samples from a normal distribution.
+
+    Args:
+        shape: An int or a tuple of ints.
+        mean: Float, the mean. Defaults to 0.
+        stddev: Float, the standard deviation. Defaults to 1.
+        dtype: Optional floating dtype. Defaults to float32.
+        seed: `None` (the global stream), an int (the same values on every call) or a
+            `SeedGenerator` (a reproducible stream that advances on each call).
+
+    Returns:
+        A NumPy array of `shape` and `dtype`.
+
+    Raises:
+        ValueError: If `dtype` is not a floating dtype.
+
+    Example:
+
+    >>> import numpy as np, rnnkit as keras
+    >>> bool(np.array_equal(keras.random.normal((3,), seed=7), keras.random.normal((3,), seed=7)))
+    True
+    """
     dt = _float_dtype(dtype, "normal")
     rng = numpy_rng(seed)
     z = rng.standard_normal(_shape(shape), dtype=_gen_dtype(dt))
@@ -239,9 +347,24 @@ def _truncated_standard_normal(rng, shape, gdt):
 
 
 def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
-    """Normal samples, re-drawing any that fall more than two stddevs from the mean.
+    """Draws samples from a truncated normal distribution.
 
-    The resulting standard deviation is `stddev * 0.8796` (the truncation narrows it).
+    Samples more than two standard deviations from the mean are drawn again, so the
+    resulting standard deviation is about `0.88 * stddev`.
+
+    Args:
+        shape: An int or a tuple of ints.
+        mean: Float, the mean. Defaults to 0.
+        stddev: Float, the standard deviation before truncation. Defaults to 1.
+        dtype: Optional floating dtype. Defaults to float32.
+        seed: `None` (the global stream), an int (the same values on every call) or a
+            `SeedGenerator` (a reproducible stream that advances on each call).
+
+    Returns:
+        A NumPy array of `shape` and `dtype`.
+
+    Raises:
+        ValueError: If `dtype` is not a floating dtype.
     """
     dt = _float_dtype(dtype, "truncated_normal")
     rng = numpy_rng(seed)
@@ -250,7 +373,22 @@ def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
 
 
 def randint(shape, minval, maxval, dtype="int32", seed=None):
-    """Integers uniform in [minval, maxval)."""
+    """Draws integers uniformly from `[minval, maxval)`.
+
+    Args:
+        shape: An int or a tuple of ints.
+        minval: Int, the lower bound.
+        maxval: Int, the upper bound (excluded).
+        dtype: Integer dtype. Defaults to `"int32"`.
+        seed: `None` (the global stream), an int (the same values on every call) or a
+            `SeedGenerator` (a reproducible stream that advances on each call).
+
+    Returns:
+        A NumPy array of `shape` and `dtype`.
+
+    Raises:
+        ValueError: If `dtype` is not an integer dtype.
+    """
     dt = _int_dtype(dtype, "randint")
     rng = numpy_rng(seed)
     return rng.integers(minval, maxval, size=_shape(shape), dtype=np.int64).astype(dt)
@@ -267,9 +405,31 @@ def _concrete_noise_shape(inputs, noise_shape):
 
 
 def dropout(inputs, rate, noise_shape=None, seed=None):
-    """Inverted dropout: zero each element with probability `rate`, scale the rest by
-    `1 / (1 - rate)`. `noise_shape` (entries None = the input's size) is broadcast to the
-    input, so e.g. `(B, 1, D)` drops the same features at every timestep."""
+    """Applies inverted dropout to an array.
+
+    Args:
+        inputs: Input array (non-float inputs become float32).
+        rate: Float in [0, 1], the probability of dropping an element.
+        noise_shape: Optional shape of the keep/drop mask, broadcast to the input; `None`
+            entries take the input's size. `(batch, 1, features)` drops the same features at
+            every timestep.
+        seed: `None` (the global stream), an int (the same values on every call) or a
+            `SeedGenerator` (a reproducible stream that advances on each call).
+
+    Returns:
+        A new array of the input's shape: each element is 0 with probability `rate`, the
+        others are scaled by `1 / (1 - rate)`.
+
+    Raises:
+        ValueError: If `rate` is outside [0, 1] or `noise_shape` has another rank.
+
+    Example:
+
+    >>> import numpy as np, rnnkit as keras
+    >>> y = keras.random.dropout(np.ones((2, 4), dtype="float32"), 0.5, seed=3)
+    >>> sorted(set(y.ravel().tolist()))
+    [0.0, 2.0]
+    """
     x = np.asarray(inputs)
     dt = x.dtype if x.dtype.kind == "f" else np.dtype("float32")
     x = x.astype(dt, copy=False)
@@ -291,14 +451,38 @@ def dropout(inputs, rate, noise_shape=None, seed=None):
 
 
 def shuffle(x, axis=0, seed=None):
-    """A copy of `x` with its entries permuted uniformly at random along `axis`."""
+    """Returns a copy of `x` with its entries permuted at random along an axis.
+
+    Args:
+        x: Input array.
+        axis: Int, the axis to shuffle. Defaults to 0.
+        seed: `None` (the global stream), an int (the same values on every call) or a
+            `SeedGenerator` (a reproducible stream that advances on each call).
+
+    Returns:
+        A new NumPy array.
+    """
     x = np.asarray(x)
     rng = numpy_rng(seed)
     return rng.permutation(x, axis=axis)
 
 
 def categorical(logits, num_samples, dtype="int32", seed=None):
-    """`num_samples` class indices per row of 2-D `logits` (unnormalized log-probabilities)."""
+    """Draws class indices from categorical distributions given by logits.
+
+    Args:
+        logits: A 2-D array `(batch, num_classes)` of unnormalized log-probabilities.
+        num_samples: Int, the number of samples per row.
+        dtype: Integer dtype. Defaults to `"int32"`.
+        seed: `None` (the global stream), an int (the same values on every call) or a
+            `SeedGenerator` (a reproducible stream that advances on each call).
+
+    Returns:
+        An array `(batch, num_samples)` of class indices.
+
+    Raises:
+        ValueError: If `logits` is not 2-D or `dtype` is not an integer dtype.
+    """
     logits = np.asarray(logits, dtype=np.float64)
     if logits.ndim != 2:
         raise ValueError(
@@ -312,18 +496,62 @@ def categorical(logits, num_samples, dtype="int32", seed=None):
 
 
 def gamma(shape, alpha, dtype=None, seed=None):
-    """Samples from Gamma(alpha, 1)."""
+    """Draws samples from a Gamma distribution with shape `alpha` and scale 1.
+
+    Args:
+        shape: An int or a tuple of ints.
+        alpha: Float, the shape parameter.
+        dtype: Optional floating dtype. Defaults to float32.
+        seed: `None` (the global stream), an int (the same values on every call) or a
+            `SeedGenerator` (a reproducible stream that advances on each call).
+
+    Returns:
+        A NumPy array of `shape` and `dtype`.
+
+    Raises:
+        ValueError: If `dtype` is not a floating dtype.
+    """
     dt = _float_dtype(dtype, "gamma")
     return numpy_rng(seed).gamma(alpha, 1.0, size=_shape(shape)).astype(dt)
 
 
 def binomial(shape, counts, probabilities, dtype=None, seed=None):
-    """Samples from Binomial(counts, probabilities) (returned as floats, as in Keras)."""
+    """Draws samples from a binomial distribution.
+
+    Args:
+        shape: An int or a tuple of ints.
+        counts: Number of trials (an int or an array broadcast to `shape`).
+        probabilities: Probability of success of each trial.
+        dtype: Optional floating dtype. Defaults to float32.
+        seed: `None` (the global stream), an int (the same values on every call) or a
+            `SeedGenerator` (a reproducible stream that advances on each call).
+
+    Returns:
+        A NumPy array of `shape` with the numbers of successes, as floats (as in Keras).
+
+    Raises:
+        ValueError: If `dtype` is not a floating dtype.
+    """
     dt = _float_dtype(dtype, "binomial")
     return numpy_rng(seed).binomial(counts, probabilities, size=_shape(shape)).astype(dt)
 
 
 def beta(shape, alpha, beta, dtype=None, seed=None):
-    """Samples from Beta(alpha, beta)."""
+    """Draws samples from a Beta distribution.
+
+    Args:
+        shape: An int or a tuple of ints.
+        alpha: Float, the first shape parameter.
+        beta: Float, the second shape parameter.
+        dtype: Optional floating dtype. Defaults to float32.
+        seed: `None` (the global stream), an int (the same values on every call) or a
+            `SeedGenerator` (a reproducible stream that advances on each call).
+
+    Returns:
+        A NumPy array of `shape` and `dtype`, in [0, 1].
+
+    Raises:
+        ValueError: If `dtype` is not a floating dtype.
+    """
     dt = _float_dtype(dtype, "beta")
     return numpy_rng(seed).beta(alpha, beta, size=_shape(shape)).astype(dt)

@@ -23,7 +23,10 @@ __all__ = [
 
 
 class MAP_TO_NONE:
-    """Return this from a `traverse` function to replace a sub-tree with None."""
+    """A marker: return it from a `traverse` function to replace a sub-tree with `None`.
+
+    (Returning `None` itself means "keep going" in `traverse`.)
+    """
 
 
 def _is_namedtuple(x):
@@ -31,7 +34,15 @@ def _is_namedtuple(x):
 
 
 def is_nested(structure):
-    """True for lists, tuples, namedtuples and dicts; False for leaves (None included)."""
+    """Returns whether `structure` is a node (not a leaf) of a nested structure.
+
+    Args:
+        structure: Any object.
+
+    Returns:
+        `True` for lists, tuples, namedtuples and dicts (and their subclasses); `False`
+        for leaves, `None` included.
+    """
     return isinstance(structure, (list, tuple, dict))
 
 
@@ -97,7 +108,23 @@ def _truncate(value, length=200):
 # -- flatten / pack ----------------------------------------------------------------------------
 
 def flatten(structure):
-    """The leaves of `structure` in order, as a list (`flatten(None) == [None]`)."""
+    """Returns the leaves of a nested structure, in order, as a flat list.
+
+    Sequences are walked in position order and dicts in sorted key order (`OrderedDict`
+    in insertion order). `None` is a leaf.
+
+    Args:
+        structure: A nested structure, or a leaf.
+
+    Returns:
+        A list of leaves (`[structure]` for a leaf).
+
+    Example:
+
+    >>> import rnnkit as keras
+    >>> keras.tree.flatten({"b": [1, (2, 3)], "a": None})
+    [None, 1, 2, 3]
+    """
     out = []
 
     def rec(x):
@@ -112,7 +139,21 @@ def flatten(structure):
 
 
 def flatten_with_path(structure):
-    """`[(path, leaf), ...]`; a path is the tuple of indices / dict keys leading to the leaf."""
+    """Returns the leaves of a nested structure with their paths.
+
+    Args:
+        structure: A nested structure.
+
+    Returns:
+        A list of `(path, leaf)` pairs in `flatten` order; a path is the tuple of indices
+        and dict keys leading to the leaf.
+
+    Example:
+
+    >>> import rnnkit as keras
+    >>> keras.tree.flatten_with_path({"a": [1, 2]})
+    [(('a', 0), 1), (('a', 1), 2)]
+    """
     out = []
 
     def rec(x, path):
@@ -139,7 +180,30 @@ def _pack(structure, flat, index, sequence_fn):
 
 
 def pack_sequence_as(structure, flat_sequence, sequence_fn=None):
-    """Pack the leaves `flat_sequence` into the shape of `structure` (inverse of `flatten`)."""
+    """Packs a flat sequence of leaves into the layout of `structure` (`flatten`'s inverse).
+
+    `unflatten_as` is the same function.
+
+    Args:
+        structure: The nested structure whose layout (and container types, dict keys,
+            namedtuple types) the result takes.
+        flat_sequence: A flat list or tuple with one value per leaf of `structure`.
+        sequence_fn: Optional function `(instance, children) -> container` building each
+            node.
+
+    Returns:
+        The packed structure.
+
+    Raises:
+        TypeError: If `flat_sequence` is not a sequence.
+        ValueError: If the number of values differs from the number of leaves.
+
+    Example:
+
+    >>> import rnnkit as keras
+    >>> keras.tree.pack_sequence_as({"a": None, "b": [None]}, [1, 2])
+    {'a': 1, 'b': [2]}
+    """
     sequence_fn = sequence_fn or _sequence_like
     if not is_nested(flat_sequence):
         raise TypeError(
@@ -210,11 +274,19 @@ def _structure_mismatch(a, b):
 
 
 def assert_same_structure(a, b, check_types=None):
-    """Raise ValueError unless `a` and `b` are nested the same way.
+    """Checks that two structures are nested the same way.
 
-    Leaves may differ in type. Node types must match (list vs tuple differ; namedtuple types
-    must be identical), except that `dict`, `OrderedDict` and `defaultdict` with the same keys
-    match. `check_types` is accepted for compatibility and ignored, as in Keras 3.
+    Leaves may differ in type. Node types must match (a list and a tuple differ;
+    namedtuple types must be identical), except that `dict`, `OrderedDict` and
+    `defaultdict` with the same keys match.
+
+    Args:
+        a: First structure.
+        b: Second structure.
+        check_types: Accepted for compatibility and ignored, as in Keras 3.
+
+    Raises:
+        ValueError: If the structures differ, with a description of the first difference.
     """
     detail = _structure_mismatch(a, b)
     if detail is not None:
@@ -225,8 +297,17 @@ def assert_same_structure(a, b, check_types=None):
 
 
 def assert_same_paths(a, b):
-    """Raise ValueError unless `a` and `b` have the same leaf paths (container types are
-    ignored, so `[0, 1]` and `(2, 3)` match)."""
+    """Checks that two structures have the same leaf paths.
+
+    Container types are ignored, so `[0, 1]` and `(2, 3)` match.
+
+    Args:
+        a: First structure.
+        b: Second structure.
+
+    Raises:
+        ValueError: If the paths differ, listing the paths missing on each side.
+    """
     paths_a = {p for p, _ in flatten_with_path(a)}
     paths_b = {p for p, _ in flatten_with_path(b)}
     if paths_a != paths_b:
@@ -239,10 +320,27 @@ def assert_same_paths(a, b):
 # -- mapping -----------------------------------------------------------------------------------
 
 def map_structure(func, *structures, none_is_leaf=True):
-    """Apply `func` to the leaves of one or more structures of the same layout; the result has
-    the layout (and container types) of the first structure.
+    """Applies a function to the leaves of one or more structures of the same layout.
 
-    With `none_is_leaf=False`, a None in the first structure stays None (func is not applied).
+    Args:
+        func: Callable taking one leaf from each structure.
+        *structures: One or more structures with the same layout.
+        none_is_leaf: Bool. With `False`, a `None` in the first structure stays `None`
+            (`func` is not called there). Defaults to `True`.
+
+    Returns:
+        A structure with the layout (and container types) of the first one, holding the
+        results of `func`.
+
+    Raises:
+        TypeError: If `func` is not callable.
+        ValueError: If no structure is given or the layouts differ.
+
+    Example:
+
+    >>> import rnnkit as keras
+    >>> keras.tree.map_structure(lambda x, y: x + y, [1, (2, 3)], [10, (20, 30)])
+    [11, (22, 33)]
     """
     if not callable(func):
         raise TypeError(f"`func` must be callable. Received: func={func}")
@@ -268,10 +366,29 @@ def map_structure(func, *structures, none_is_leaf=True):
 
 
 def map_structure_up_to(shallow_structure, func, *structures):
-    """Like `map_structure`, but only down to the leaves of `shallow_structure`: the matching
-    sub-trees of `structures` (which may be nested deeper) are passed to `func` whole.
+    """Applies a function to the sub-trees of structures, down to a shallower structure.
 
-        map_structure_up_to([None, None], len, [[1, 1], [2, 2, 2]]) == [2, 3]
+    Like `map_structure`, but the walk stops at the leaves of `shallow_structure`: the
+    matching sub-trees of `structures` (which may be nested deeper) are passed to `func`
+    whole.
+
+    Args:
+        shallow_structure: The structure that sets how deep to go.
+        func: Callable taking one sub-tree from each structure.
+        *structures: Structures at least as deep as `shallow_structure`.
+
+    Returns:
+        A structure with the layout of `shallow_structure`.
+
+    Raises:
+        TypeError: If `func` is not callable.
+        ValueError: If no structure is given or one is shallower or differently laid out.
+
+    Example:
+
+    >>> import rnnkit as keras
+    >>> keras.tree.map_structure_up_to([None, None], len, [[1, 1], [2, 2, 2]])
+    [2, 3]
     """
     if not callable(func):
         raise TypeError(f"`func` must be callable. Received: func={func}")
@@ -310,11 +427,29 @@ def map_structure_up_to(shallow_structure, func, *structures):
 
 
 def traverse(func, structure, top_down=True):
-    """Apply `func` to every sub-tree (depth first), optionally replacing it.
+    """Applies a function to every sub-tree of a structure (depth first), which may replace it.
 
-    Top-down: if `func(sub)` is None the traversal continues into `sub`; otherwise `sub` is
-    replaced by the result and not entered. Bottom-up: children are traversed first; a None
-    result keeps the (traversed) sub-tree. Return `MAP_TO_NONE` to replace with None.
+    Top-down: when `func(sub)` returns `None` the traversal continues into `sub`;
+    otherwise `sub` is replaced by the result and not entered. Bottom-up: the children are
+    traversed first; a `None` result keeps the traversed sub-tree. Return `MAP_TO_NONE` to
+    replace a sub-tree with `None`.
+
+    Args:
+        func: Callable taking a sub-tree (or a leaf).
+        structure: The structure.
+        top_down: Bool, the traversal order. Defaults to `True`.
+
+    Returns:
+        The new structure.
+
+    Raises:
+        TypeError: If `func` is not callable.
+
+    Example:
+
+    >>> import rnnkit as keras
+    >>> keras.tree.traverse(lambda x: x * 10 if isinstance(x, int) else None, [[1, 2], 3])
+    [[10, 20], 30]
     """
     if not callable(func):
         raise TypeError(f"`func` must be callable. Received: func={func}")
@@ -343,7 +478,20 @@ def traverse(func, structure, top_down=True):
 
 
 def lists_to_tuples(structure):
-    """The same structure with every list replaced by a tuple."""
+    """Returns the same structure with every list replaced by a tuple.
+
+    Args:
+        structure: A nested structure.
+
+    Returns:
+        The converted structure.
+
+    Example:
+
+    >>> import rnnkit as keras
+    >>> keras.tree.lists_to_tuples([1, [2, {"a": [3]}]])
+    (1, (2, {'a': (3,)}))
+    """
 
     def sequence_fn(instance, args):
         if isinstance(instance, list):
@@ -354,16 +502,45 @@ def lists_to_tuples(structure):
 
 
 def is_shape(x):
-    """Whether `x` is a shape: a list or tuple of ints and Nones (`()` included)."""
+    """Returns whether `x` is a shape: a list or tuple of ints and `None`s.
+
+    Args:
+        x: Any object.
+
+    Returns:
+        Bool (`True` for `()`, `False` for a namedtuple).
+
+    Example:
+
+    >>> import rnnkit as keras
+    >>> keras.tree.is_shape((None, 3)), keras.tree.is_shape([(2, 3)])
+    (True, False)
+    """
     return isinstance(x, (list, tuple)) and not _is_namedtuple(x) and all(
         e is None or (isinstance(e, (int, np.integer)) and not isinstance(e, bool)) for e in x)
 
 
 def map_shape_structure(func, structure):
-    """`map_structure` where lists/tuples of ints and Nones (shapes, `()` included) are leaves.
+    """Applies a function to the shapes in a nested structure of shapes.
 
-        map_shape_structure(lambda s: (None,) + tuple(s), [(2, 3), {"a": (4,)}])
-        == [(None, 2, 3), {"a": (None, 4)}]
+    Like `map_structure`, with lists and tuples of ints and `None`s (shapes, `()`
+    included) treated as leaves.
+
+    Args:
+        func: Callable taking a shape.
+        structure: A shape, or a nested structure of shapes.
+
+    Returns:
+        The structure of the results.
+
+    Raises:
+        TypeError: If `func` is not callable.
+
+    Example:
+
+    >>> import rnnkit as keras
+    >>> keras.tree.map_shape_structure(lambda s: (None,) + tuple(s), [(2, 3), {"a": (4,)}])
+    [(None, 2, 3), {'a': (None, 4)}]
     """
     if not callable(func):
         raise TypeError(f"`func` must be callable. Received: func={func}")

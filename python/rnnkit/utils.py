@@ -44,11 +44,27 @@ _global_random_seed = None
 
 
 def set_random_seed(seed):
-    """Seed every source of randomness: rnnkit's global stream (used by `rnnkit.random` and
-    the unseeded initializers, dropout, ...), Python's `random` and NumPy's legacy global
-    generator (`np.random.seed`), as `keras.utils.set_random_seed` does.
+    """Seeds every source of randomness, for reproducible programs.
 
+    Seeds rnnkit's global random stream (used by `rnnkit.random` with `seed=None`, the
+    unseeded initializers, dropout, shuffling, ...), Python's `random` module and NumPy's
+    legacy global generator (`np.random.seed`), as `keras.utils.set_random_seed` does.
     After `set_random_seed(s)`, the same program draws the same values.
+
+    Args:
+        seed: Int, the seed.
+
+    Raises:
+        ValueError: If `seed` is not an int.
+
+    Example:
+
+    >>> import numpy as np, rnnkit as keras
+    >>> keras.utils.set_random_seed(1)
+    >>> a = keras.random.normal((3,))
+    >>> keras.utils.set_random_seed(1)
+    >>> bool(np.array_equal(a, keras.random.normal((3,))))
+    True
     """
     if not isinstance(seed, int) or isinstance(seed, bool):
         raise ValueError(
@@ -62,13 +78,33 @@ def set_random_seed(seed):
 
 
 def get_random_seed():
-    """The seed given to the last `set_random_seed` call, or None."""
+    """Returns the seed given to the last `set_random_seed` call.
+
+    Returns:
+        The int seed, or `None` when `set_random_seed` was never called.
+    """
     return _global_random_seed
 
 
 def to_categorical(x, num_classes=None):
-    """One-hot encode integer class labels: shape `x.shape + (num_classes,)` (a trailing axis
-    of size 1 is dropped first, as in Keras), float32."""
+    """Converts integer class labels to one-hot vectors.
+
+    Args:
+        x: Array-like of integer labels in `[0, num_classes)`. A trailing axis of size 1 is
+            dropped first, as in Keras.
+        num_classes: Optional int, the number of classes. Defaults to `max(x) + 1`.
+
+    Returns:
+        A float32 array of shape `x.shape + (num_classes,)`.
+
+    Example:
+
+    >>> import rnnkit as keras
+    >>> keras.utils.to_categorical([0, 2, 1])
+    array([[1., 0., 0.],
+           [0., 0., 1.],
+           [0., 1., 0.]], dtype=float32)
+    """
     x = np.array(x, dtype="int64")
     input_shape = x.shape
     if input_shape and input_shape[-1] == 1 and len(input_shape) > 1:
@@ -83,7 +119,22 @@ def to_categorical(x, num_classes=None):
 
 
 def normalize(x, axis=-1, order=2):
-    """Normalize `x` along `axis` by its `order`-norm (zero vectors stay zero)."""
+    """Divides an array by its norm along an axis (NumPy; zero vectors stay zero).
+
+    Args:
+        x: Array-like.
+        axis: Int, the axis of the norm. Defaults to -1.
+        order: The order of the norm (as in `np.linalg.norm`). Defaults to 2.
+
+    Returns:
+        A NumPy array of the shape of `x`.
+
+    Example:
+
+    >>> import rnnkit as keras
+    >>> keras.utils.normalize([[3.0, 4.0]])
+    array([[0.6, 0.8]])
+    """
     x = np.asarray(x)
     norm = np.linalg.norm(x, ord=order, axis=axis, keepdims=True)
     return x / np.where(norm == 0, 1, norm)
@@ -91,10 +142,36 @@ def normalize(x, axis=-1, order=2):
 
 def pad_sequences(sequences, maxlen=None, dtype="int32", padding="pre", truncating="pre",
                   value=0.0):
-    """Pad (or truncate) a list of sequences to a common length, as `keras.utils.pad_sequences`.
+    """Pads (or truncates) a list of sequences to a common length.
 
-    `padding` / `truncating` are 'pre' (default) or 'post'. Returns an array of shape
-    `(len(sequences), maxlen) + sample_shape`. Empty sequences become all `value`.
+    Args:
+        sequences: A list of sequences (lists or arrays; their items may themselves be
+            arrays of one common shape).
+        maxlen: Optional int, the length of the result. Defaults to the longest sequence.
+        dtype: The dtype of the result. Defaults to `"int32"` (use `object` for strings).
+        padding: `"pre"` (the default) or `"post"`: where to add the padding.
+        truncating: `"pre"` (the default) or `"post"`: where to cut sequences longer than
+            `maxlen`.
+        value: The padding value. Defaults to 0.
+
+    Returns:
+        An array of shape `(len(sequences), maxlen) + sample_shape`; empty sequences become
+        all `value`.
+
+    Raises:
+        ValueError: If `sequences` is not a list of iterables, `padding` or `truncating` is
+            unknown, a string `value` is used with a non-string dtype, or the samples have
+            different shapes.
+
+    Example:
+
+    >>> import rnnkit as keras
+    >>> keras.utils.pad_sequences([[1, 2, 3], [4]], maxlen=2)
+    array([[2, 3],
+           [0, 4]], dtype=int32)
+    >>> keras.utils.pad_sequences([[1, 2, 3], [4]], padding="post")
+    array([[1, 2, 3],
+           [4, 0, 0]], dtype=int32)
     """
     if not hasattr(sequences, "__len__"):
         raise ValueError("`sequences` must be iterable.")

@@ -18,15 +18,41 @@ _ids = itertools.count()
 
 
 class Variable(ArithmeticOperators):
-    """A named array owned by a layer.
+    """A mutable, named array: the weights of layers, the states of stateful RNNs.
+
+    A `Variable` holds a NumPy array of fixed shape and dtype. It converts with
+    `np.asarray`, supports arithmetic, `@`, `**`, `-v`, indexing and `.T` (through
+    `rnnkit.ops`, so those are recorded by a `GradientTape` that watches it), and has what
+    Keras code expects of `keras.Variable`: `numpy()`, `assign()`, `shape`, `dtype`,
+    `name`, `path` and `trainable`. Layers create theirs with `Layer.add_weight`.
 
     Args:
-        initializer: an array-like initial value, or a callable `(shape, dtype) -> array`.
-        shape: required when `initializer` is a callable.
-        dtype: NumPy dtype name; float32 by default (bool for a bool initial value).
-        trainable: whether optimizers update it.
-        name: the short name (`kernel`); `path` adds the owner (`lstm/lstm_cell/kernel`).
-        constraint: optional callable `array -> array`, applied by `apply_constraint()`.
+        initializer: The initial value (an array-like or another `Variable`), or a
+            callable `(shape, dtype) -> array` such as an initializer.
+        shape: Tuple of ints; required when `initializer` is a callable, checked
+            otherwise.
+        dtype: Optional dtype name. Defaults to float32 (bool for a boolean initial value).
+        trainable: Bool, whether optimizers update it. Defaults to `True`.
+        name: String, the short name (`"kernel"`). Defaults to `"variable"`.
+        constraint: Optional callable `array -> array`, applied by `apply_constraint()`
+            (optimizers call it after each update).
+        path: Optional string, the full name including the owner
+            (`"lstm/lstm_cell/kernel"`). Defaults to `name`.
+
+    Raises:
+        ValueError: If `shape` is missing for a callable initializer or differs from the
+            initial value's, or `trainable` is not a bool.
+
+    Example:
+
+    >>> import numpy as np, rnnkit as keras
+    >>> v = keras.Variable(np.zeros((2,)), name="w")
+    >>> v.assign_add([1.0, 2.0])
+    <Variable path=w, shape=(2,), dtype=float32, value=[1. 2.]>
+    >>> v * 2
+    array([2., 4.], dtype=float32)
+    >>> v.numpy()
+    array([1., 2.], dtype=float32)
     """
 
     # NumPy defers binary operators with a Variable operand to our reflected methods.
@@ -62,17 +88,31 @@ class Variable(ArithmeticOperators):
     # -- the value ---------------------------------------------------------------------------
     @property
     def value(self) -> np.ndarray:
+        """The underlying NumPy array itself (not a copy: do not modify it in place)."""
         return self._value
 
     @property
     def version(self) -> int:
-        """Bumped on every assignment, so caches derived from the value know when to refresh."""
+        """An int bumped on every assignment, so caches derived from the value know when
+        to refresh."""
         return self._version
 
     def numpy(self) -> np.ndarray:
+        """Returns a copy of the value as a NumPy array."""
         return self._value.copy()
 
     def assign(self, value):
+        """Sets the value (cast to the variable's dtype; the shape must match).
+
+        Args:
+            value: An array-like or a `Variable` of the variable's shape.
+
+        Returns:
+            The variable itself.
+
+        Raises:
+            ValueError: If the shape differs.
+        """
         value = np.asarray(value.value if isinstance(value, Variable) else value)
         if value.shape != self._value.shape:
             raise ValueError(
@@ -83,25 +123,31 @@ class Variable(ArithmeticOperators):
         return self
 
     def assign_add(self, delta):
+        """Adds `delta` (broadcast to the variable's shape) to the value; returns the variable."""
         return self.assign(self._value + np.asarray(delta))
 
     def assign_sub(self, delta):
+        """Subtracts `delta` from the value; returns the variable."""
         return self.assign(self._value - np.asarray(delta))
 
     def apply_constraint(self):
+        """Replaces the value by `constraint(value)`, when the variable has a constraint."""
         if self.constraint is not None:
             self.assign(self.constraint(self._value))
 
     @property
     def shape(self):
+        """The shape, a tuple of ints."""
         return tuple(self._value.shape)
 
     @property
     def dtype(self) -> str:
+        """The dtype name, e.g. `"float32"` (it never changes)."""
         return self._dtype_name
 
     @property
     def ndim(self):
+        """The number of dimensions."""
         return self._value.ndim
 
     def __len__(self):

@@ -44,7 +44,14 @@ _NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
 
 
 def cache_dir():
-    """The folder where downloaded data sets are kept (created if needed)."""
+    """Returns the folder where downloaded data sets are kept (created if needed).
+
+    It is `$RNNKIT_HOME/datasets` when `RNNKIT_HOME` is set, else `~/.rnnkit/datasets`, or
+    `/tmp/.rnnkit/datasets` when that folder cannot be written.
+
+    Returns:
+        The folder's path.
+    """
     home = os.environ.get("RNNKIT_HOME")
     base = os.path.expanduser(home) if home else os.path.join(os.path.expanduser("~"),
                                                                ".rnnkit")
@@ -145,10 +152,20 @@ def _read_rows(path, header, dtype):
 
 
 def load_csv(path):
-    """Read an MNIST CSV (optionally gzipped): one image per row, 784 grey levels (0-255,
-    row-major) then the label; a header line is skipped.
+    """Reads an MNIST CSV file (optionally gzipped), without splitting it.
 
-    Returns `(x, y)`: uint8 arrays of shapes (N, 28, 28) and (N,), in file order.
+    Each row holds one image: 784 grey levels (0-255, row-major), then the label. A header
+    line is skipped; values written as floats (`"12.0"`) are accepted.
+
+    Args:
+        path: Path of a `.csv` or `.csv.gz` file.
+
+    Returns:
+        `(x, y)`: uint8 arrays of shapes `(N, 28, 28)` and `(N,)`, in file order.
+
+    Raises:
+        ValueError: If the file has no rows, rows without 785 columns, or values that are
+            not integers from 0 to 255.
     """
     path = os.fspath(path)
     with _open_text(path) as f:
@@ -185,19 +202,27 @@ def _split(x, y, test_fraction=TEST_FRACTION, seed=SPLIT_SEED):
 
 
 def load_data(path="mnist.npz"):
-    """Load MNIST as `(x_train, y_train), (x_test, y_test)`.
+    """Loads the MNIST data set of handwritten digits.
+
+    A local file is read when `path` names one; otherwise Keras' `mnist.npz` is taken from
+    the cache folder (`cache_dir()`), downloaded first if needed and checked against its
+    known SHA-256 (see the module docstring).
 
     Args:
-        path: a local `.npz` or CSV(.gz) file to read, or else the name under which Keras'
-            `mnist.npz` is cached (relative to the cache dir; see the module docstring).
+        path: A local `.npz` or CSV (`.csv`, `.csv.gz`) file to read, or else the name
+            under which Keras' `mnist.npz` is cached (relative to the cache folder).
+            Defaults to `"mnist.npz"`.
 
     Returns:
-        uint8 arrays: images (N, 28, 28) with grey levels 0-255 and labels (N,) 0-9. Keras'
-        file gives 60,000 training and 10,000 test images; a CSV is split 80/20 per label.
+        `(x_train, y_train), (x_test, y_test)`: uint8 images `(N, 28, 28)` with grey levels
+        0-255 and uint8 labels `(N,)` from 0 to 9. Keras' file gives 60,000 training and
+        10,000 test images; a CSV is split 80/20 per label, in a fixed order.
 
     Raises:
-        ConnectionError: the file must be downloaded and the network is unavailable.
-        ValueError: a downloaded file fails the SHA-256 check, or a local file is malformed.
+        ConnectionError: If the file must be downloaded and the network is unavailable (the
+            message says where to put the file by hand).
+        ValueError: If a downloaded file fails the SHA-256 check, or a local file is
+            malformed.
     """
     path = os.path.expanduser(os.fspath(path))
     if os.path.isfile(path):
