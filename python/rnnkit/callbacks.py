@@ -749,7 +749,8 @@ class ModelCheckpoint(Callback):
         filepath: Where to save. It may contain format fields filled with `epoch`
             (1-based) and the epoch logs, e.g. `"model_{epoch:02d}-{val_loss:.2f}.keras"`
             (and `batch`, 1-based, with an integer `save_freq`). It must end in `.keras`,
-            or in `.weights.h5` / `.weights.npz` with `save_weights_only=True`.
+            or in `.weights.npz` with `save_weights_only=True` (`.weights.h5` passes this
+            check, but `model.save_weights` then refuses it: rnnkit writes `.npz` only).
         monitor: The logged quantity that decides what is best (with `save_best_only`).
             Defaults to `"val_loss"`.
         verbose: 0 (silent, the default) or 1 (prints a line when saving or skipping).

@@ -59,7 +59,9 @@ _PLAIN_TYPES = (str, int, float, bool)
 class DeserializationError(ValueError, TypeError):
     """Raised when a config names a class or function that cannot be found.
 
-    A ValueError (as documented for rnnkit) and a TypeError (what Keras raises)."""
+    It is both a `ValueError` (as rnnkit documents) and a `TypeError` (what Keras raises),
+    so either `except` clause catches it.
+    """
 
 
 # -- custom object scopes ---------------------------------------------------------------------
@@ -72,13 +74,24 @@ def _scope_dict():
 
 
 class CustomObjectScope:
-    """Expose custom classes and functions to deserialization inside a `with` block.
+    """Exposes custom classes and functions to deserialization inside a `with` block.
 
-        with custom_object_scope({"MyLayer": MyLayer}):
-            layer = rnnkit.saving.deserialize(config)
+    Inside the block, `deserialize`, `load_model` and the `get()` functions of each kind
+    resolve the given names. Scopes nest; inner names win. `custom_object_scope` is the
+    same class.
 
     Args:
-        custom_objects: dict of `{name: object}`. More dicts may be passed positionally.
+        custom_objects: Dict of `{name: object}`. More dicts may be passed positionally.
+
+    Example:
+
+    >>> import rnnkit as keras
+    >>> def my_activation(x):
+    ...     return keras.ops.relu(x)
+    >>> with keras.saving.custom_object_scope({"my_activation": my_activation}):
+    ...     layer = keras.layers.Dense(2, activation="my_activation")
+    >>> layer.activation is my_activation
+    True
     """
 
     def __init__(self, custom_objects=None, *more):
@@ -105,21 +118,47 @@ custom_object_scope = CustomObjectScope
 # -- the registry ------------------------------------------------------------------------------
 
 def get_custom_objects():
-    """The live dict of registered objects (`{"package>name": object}`)."""
+    """Returns the live dict of registered objects, `{"package>name": object}`.
+
+    Changes to the dict change the registry.
+
+    Returns:
+        The dict.
+    """
     return _GLOBAL_CUSTOM_OBJECTS
 
 
 def register_keras_serializable(package="Custom", name=None):
-    """Decorator registering a class or function under `"package>name"`.
+    """Decorator that registers a class or function for serialization as `"package>name"`.
 
-    `name` defaults to the object's `__name__`. Classes must define `get_config()`.
-    Registering a name again replaces its entry silently (re-running a notebook cell that
-    defines the class), as Keras does: `get_registered_object` then returns the new object.
+    A registered object is found by name when a config or saved model refers to it, with no
+    `custom_objects` needed. Registering a name again replaces its entry silently
+    (re-running a notebook cell that defines the class), as Keras does:
+    `get_registered_object` then returns the new object. `register_serializable` is the
+    same function.
 
-        @rnnkit.saving.register_keras_serializable(package="MyPkg")
-        class MinCell(rnnkit.layers.Layer):
-            ...
-        assert rnnkit.saving.get_registered_name(MinCell) == "MyPkg>MinCell"
+    Args:
+        package: String, the package part of the name. Defaults to `"Custom"`.
+        name: Optional string. Defaults to the object's `__name__`.
+
+    Returns:
+        The decorator, which returns its argument unchanged.
+
+    Raises:
+        ValueError: If `package` is not a string, or (when decorating) the class has no
+            `get_config()`.
+
+    Example:
+
+    >>> import rnnkit as keras
+    >>> @keras.saving.register_keras_serializable(package="DocExample")
+    ... class Double(keras.layers.Layer):
+    ...     def call(self, x):
+    ...         return keras.ops.multiply(x, 2.0)
+    >>> keras.saving.get_registered_name(Double)
+    'DocExample>Double'
+    >>> keras.saving.get_registered_object("DocExample>Double") is Double
+    True
     """
     if not isinstance(package, str):
         raise ValueError(f"`package` must be a string. Received: package={package!r}")
@@ -142,7 +181,15 @@ register_serializable = register_keras_serializable
 
 
 def get_registered_name(obj):
-    """The name `obj` is registered under, or its `__name__` if it is not registered."""
+    """Returns the name an object is registered under.
+
+    Args:
+        obj: A class or function.
+
+    Returns:
+        Its registered name (`"package>name"`), or its `__name__` when it is not
+        registered.
+    """
     try:
         if obj in _GLOBAL_CUSTOM_NAMES:
             return _GLOBAL_CUSTOM_NAMES[obj]
@@ -159,8 +206,19 @@ def _registered_name_or_none(obj):
 
 
 def get_registered_object(name, custom_objects=None, module_objects=None):
-    """The object for `name`, looked up in the active custom object scope, the registry,
-    `custom_objects`, then `module_objects`; None if none has it."""
+    """Returns the object registered (or otherwise known) under a name.
+
+    The name is looked up in the active `custom_object_scope`, the registry,
+    `custom_objects`, then `module_objects`.
+
+    Args:
+        name: String.
+        custom_objects: Optional dict of names to objects.
+        module_objects: Optional dict of names to objects (a module's built-ins).
+
+    Returns:
+        The object, or `None` when no source has the name.
+    """
     scope = _scope_dict()
     if name in scope:
         return scope[name]
@@ -201,14 +259,33 @@ def _serialize_function(fn):
 
 
 def serialize(obj):
-    """Turn `obj` into plain Python config data (see the module docstring).
+    """Turns an object into plain Python config data, in Keras 3's format.
 
-    - None, str, int, float, bool: unchanged; NumPy scalars become Python numbers.
+    - `None`, str, int, float, bool: unchanged; NumPy scalars become Python numbers.
     - list, tuple, dict: serialized element by element (the container type is kept).
-    - NumPy arrays: `{'class_name': '__numpy__', 'config': {'value': [...], 'dtype': ...}}`.
-    - objects with `get_config()`: `{'module', 'class_name', 'config', 'registered_name'}`
+    - NumPy arrays: `{"class_name": "__numpy__", "config": {"value": [...], "dtype": ...}}`.
+    - Objects with `get_config()`: `{"module", "class_name", "config", "registered_name"}`
       (plus `build_config` / `compile_config` when the object provides them).
-    - functions: their registered name, else their `__name__` (e.g. `'tanh'`).
+    - Functions: their registered name, else their `__name__` (e.g. `"tanh"`); a lambda is
+      saved as its bytecode, which `deserialize` loads only with `safe_mode=False`.
+
+    The aliases `serialize_keras_object` and `serialize_rnnkit_object` are the same
+    function.
+
+    Args:
+        obj: The object.
+
+    Returns:
+        JSON-compatible data (apart from tuples).
+
+    Raises:
+        TypeError: If `obj` cannot be serialized.
+
+    Example:
+
+    >>> import rnnkit as keras
+    >>> keras.saving.serialize(keras.initializers.Constant(2.0))
+    {'module': 'rnnkit.initializers', 'class_name': 'Constant', 'config': {'value': 2.0}, 'registered_name': None}
     """
     if obj is None or isinstance(obj, _PLAIN_TYPES):
         return obj
@@ -399,18 +476,40 @@ def _load_lambda(config, safe_mode):
 
 
 def deserialize(config, custom_objects=None, safe_mode=True, module_objects=None):
-    """Rebuild an object from `serialize()` output (or a config written by Keras 3).
+    """Rebuilds an object from `serialize()` output (or from a config written by Keras 3).
 
     A dict with a `class_name` is resolved, in order, through `custom_objects` (by
     registered name, then class name), the active `custom_object_scope`, the registry
     (`registered_name`), `module_objects`, the built-in module named by `module`
-    (`'rnnkit.X'` or `'keras.X'` -> `rnnkit.X`), then the registry by class name; the
-    instance is `cls.from_config(config['config'])`, built inside a scope holding
-    `custom_objects` so nested objects resolve too. An unknown class raises ValueError.
+    (`"rnnkit.X"` or `"keras.X"` both mean `rnnkit.X`), then the registry by class name;
+    the instance is `cls.from_config(config["config"])`, built inside a scope holding
+    `custom_objects` so that nested objects resolve too. A string is looked up as a name
+    and returned unchanged when nothing has it. Lists, tuples and other dicts are
+    deserialized element by element. The aliases `deserialize_keras_object` and
+    `deserialize_rnnkit_object` are the same function.
 
-    A string is looked up as a name (custom_objects, scope, registry, module_objects) and
-    returned unchanged when nothing has it. Lists, tuples and other dicts are deserialized
-    element by element.
+    Args:
+        config: The serialized data.
+        custom_objects: Optional dict of names to custom classes and functions.
+        safe_mode: Bool. With `True` (the default) a serialized lambda is refused, since
+            loading it runs arbitrary code.
+        module_objects: Optional dict of names to objects, searched before the built-in
+            modules.
+
+    Returns:
+        The rebuilt object.
+
+    Raises:
+        ValueError: If a class or function cannot be found (a `DeserializationError`, also
+            a `TypeError`), or a lambda is loaded in safe mode.
+        TypeError: If the class has no `from_config()` or it fails.
+
+    Example:
+
+    >>> import rnnkit as keras
+    >>> layer = keras.saving.deserialize(keras.saving.serialize(keras.layers.Dense(3)))
+    >>> type(layer).__name__, layer.units
+    ('Dense', 3)
     """
     if config is None:
         return None
@@ -529,11 +628,57 @@ def _get_object(identifier, kind, module_objects, deserialize_fn,
 
 
 def save_model(model, filepath, overwrite=True, **kwargs):
-    """`model.save(filepath)`: a `.keras` zip of the config (JSON) and the weights (.npz)."""
+    """Saves a model to a `.keras` file; the same as `model.save(filepath)`.
+
+    The file is a zip holding the model's config (JSON, with the compile arguments when the
+    model is compiled) and its weights (`.npz`); nothing is pickled.
+
+    Args:
+        model: The model.
+        filepath: Path ending in `.keras`.
+        overwrite: Bool, overwrite an existing file. Defaults to `True`.
+        **kwargs: Accepted for Keras compatibility; ignored.
+
+    Raises:
+        ValueError: If `filepath` does not end in `.keras`.
+        FileExistsError: If the file exists and `overwrite` is `False`.
+    """
     model.save(filepath, overwrite=overwrite)
 
 
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
-    """Loads a model saved by `model.save()`; classes resolve by name, never by pickle."""
+    """Loads a model saved by `model.save()` (`rnnkit.models.load_model` is the same).
+
+    Classes are looked up by name (built-ins, registered classes, `custom_objects`), never
+    unpickled; the weights are then assigned and, with `compile`, the model is compiled
+    with the saved optimizer, loss and metrics.
+
+    Args:
+        filepath: Path of a `.keras` file.
+        custom_objects: Optional dict of names to custom classes and functions.
+        compile: Bool, compile the model when the file holds compile arguments. Defaults
+            to `True`.
+        safe_mode: Accepted for Keras compatibility; currently not used (a saved lambda is
+            always refused).
+
+    Returns:
+        The model, with its weights.
+
+    Raises:
+        ValueError: If `filepath` does not end in `.keras`, a class cannot be found, or the
+            weights do not match the architecture.
+        FileNotFoundError: If the file does not exist.
+
+    Example:
+
+    >>> import os, tempfile, numpy as np, rnnkit as keras
+    >>> model = keras.Sequential([keras.Input((5, 3)), keras.layers.LSTM(2)])
+    >>> path = os.path.join(tempfile.mkdtemp(), "model.keras")
+    >>> model.save(path)
+    >>> restored = keras.saving.load_model(path)
+    >>> x = np.ones((1, 5, 3), dtype="float32")
+    >>> bool(np.allclose(restored.predict(x, verbose=0), model.predict(x, verbose=0)))
+    True
+    """
     from rnnkit.models import load_model as _load
     return _load(filepath, custom_objects=custom_objects, compile=compile, safe_mode=safe_mode)

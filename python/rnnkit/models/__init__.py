@@ -5,6 +5,28 @@ from rnnkit.models.sequential import Sequential
 
 
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
+    """Loads a model saved by `model.save()` (`rnnkit.saving.load_model` calls it).
+
+    Classes are looked up by name (built-ins, registered classes, `custom_objects`), never
+    unpickled; the weights are then assigned and, with `compile`, the model is compiled
+    with the saved optimizer, loss and metrics.
+
+    Args:
+        filepath: Path of a `.keras` file.
+        custom_objects: Optional dict of names to custom classes and functions.
+        compile: Bool, compile the model when the file holds compile arguments. Defaults
+            to `True`.
+        safe_mode: Accepted for Keras compatibility; currently not used (a saved lambda is
+            always refused).
+
+    Returns:
+        The model, with its weights.
+
+    Raises:
+        ValueError: If `filepath` does not end in `.keras`, a class cannot be found, or the
+            weights do not match the architecture.
+        FileNotFoundError: If the file does not exist.
+    """
     from rnnkit.models import file_io
     return file_io.load_model(filepath, custom_objects=custom_objects, compile=compile)
 

@@ -76,6 +76,21 @@ def _compile_config(model):
 
 
 def save_model(model, filepath, overwrite=True):
+    """Writes a model to a `.keras` file (what `model.save()` and `saving.save_model` call).
+
+    The zip holds `config.json` (the serialized model, with `build_config` for a subclassed
+    model and `compile_config` when it is compiled), `metadata.json` and
+    `model.weights.npz` (every weight, in `model.weights` order).
+
+    Args:
+        model: The model.
+        filepath: Path ending in `.keras`.
+        overwrite: Bool, overwrite an existing file. Defaults to `True`.
+
+    Raises:
+        ValueError: If `filepath` does not end in `.keras`.
+        FileExistsError: If the file exists and `overwrite` is `False`.
+    """
     from rnnkit import __version__, saving
     filepath = _check_path(filepath, ".keras", "`model.save()`")
     if os.path.exists(filepath) and not overwrite:
@@ -99,6 +114,21 @@ def save_model(model, filepath, overwrite=True):
 
 
 def load_model(filepath, custom_objects=None, compile=True):
+    """Reads a model written by `save_model` (see `rnnkit.saving.load_model`).
+
+    Args:
+        filepath: Path ending in `.keras`.
+        custom_objects: Optional dict of names to custom classes and functions.
+        compile: Bool, compile the model with the saved arguments, if any. Defaults to
+            `True`.
+
+    Returns:
+        The model, with its weights assigned.
+
+    Raises:
+        ValueError: If `filepath` does not end in `.keras`, a class cannot be found, or the
+            weights do not match the architecture.
+    """
     from rnnkit import saving
     filepath = _check_path(filepath, ".keras", "`load_model()`")
     with zipfile.ZipFile(filepath, "r") as archive:
@@ -133,6 +163,19 @@ def _decode_spec(spec, custom_objects):
 
 
 def save_weights(model, filepath, overwrite=True):
+    """Writes a model's weights to a `.weights.npz` file (what `model.save_weights()` calls).
+
+    The arrays are stored in `model.weights` order, with the weight paths alongside.
+
+    Args:
+        model: The model.
+        filepath: Path ending in `.weights.npz` (rnnkit does not write `.weights.h5`).
+        overwrite: Bool, overwrite an existing file. Defaults to `True`.
+
+    Raises:
+        ValueError: If `filepath` does not end in `.weights.npz`.
+        FileExistsError: If the file exists and `overwrite` is `False`.
+    """
     filepath = _check_path(filepath, ".weights.npz", "`save_weights()`")
     if os.path.exists(filepath) and not overwrite:
         raise FileExistsError(f"{filepath} exists and overwrite=False")
@@ -141,6 +184,20 @@ def save_weights(model, filepath, overwrite=True):
 
 
 def load_weights(model, filepath, skip_mismatch=False):
+    """Assigns weights saved by `save_weights` or `save_model` (`model.load_weights()`).
+
+    The weights are matched by position, in `model.weights` order.
+
+    Args:
+        model: A built model.
+        filepath: A `.weights.npz` file, or a `.keras` file (its weights are used).
+        skip_mismatch: Bool, skip weights whose shape differs instead of raising. Defaults
+            to `False`.
+
+    Raises:
+        ValueError: If the suffix is wrong, the model is not built, the number of weights
+            differs, or a shape differs (without `skip_mismatch`).
+    """
     filepath = os.fspath(filepath)
     if filepath.endswith(".keras"):
         with zipfile.ZipFile(filepath, "r") as archive:
