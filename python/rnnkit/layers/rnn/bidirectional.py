@@ -30,15 +30,52 @@ class NotAnRNNLayerError(TypeError, ValueError):
 
 
 class Bidirectional(Layer):
-    """Runs `layer` forwards and a copy backwards (Keras' `Bidirectional`).
+    """Bidirectional wrapper for RNNs: one copy reads the sequence forwards, one backwards.
+
+    Both halves receive the same input (and mask); with `return_sequences` the backward
+    output is flipped back to the input's time order before the two are merged. With
+    `return_sequences`, masked timesteps output zeros in both halves, as in Keras.
 
     Args:
-        layer: an RNN layer (SimpleRNN, GRU, LSTM or RNN). It is copied from its config, not
-            used itself: the halves are named `forward_<name>` and `backward_<name>`.
-        merge_mode: "concat" (default), "sum", "mul", "ave", or None (a list of both outputs).
-        weights: a list of arrays; accepted and ignored, as in Keras.
-        backward_layer: optional; used as is. It must have the opposite `go_backwards` and the
-            same `return_sequences`, `return_state` and `stateful`.
+        layer: An RNN layer (`SimpleRNN`, `GRU`, `LSTM` or `RNN`). It is copied from its
+            config, not used itself: the halves are named `forward_<name>` and
+            `backward_<name>` and get fresh weights.
+        merge_mode: How the two outputs are combined: `"concat"` (the default, along the
+            last axis), `"sum"`, `"mul"`, `"ave"`, or `None` (a list of both outputs).
+        weights: Accepted and ignored, as in Keras (it must have a length).
+        backward_layer: Optional RNN layer used as is for the backward half. It must have
+            the opposite `go_backwards` and the same `return_sequences`, `return_state` and
+            `stateful` as `layer`.
+        **kwargs: Base layer arguments (`name`, `trainable`, ...); `dtype` defaults to the
+            wrapped layer's.
+
+    Call arguments:
+        sequences: A 3D array `(batch, timesteps, features)`.
+        initial_state: Optional list of states: the forward layer's, then the backward
+            layer's.
+        mask: Optional boolean array `(batch, timesteps)`.
+        training: Bool, handed to both halves.
+
+    Returns:
+        The merged output; with `return_state`, the list `[output, *forward_states,
+        *backward_states]` (with `merge_mode=None`, both outputs first).
+
+    Raises:
+        ValueError: For an invalid `merge_mode`, a non-layer argument, halves that do not
+            match, or an odd number of initial states.
+        TypeError: If `layer` cannot run backwards (no `go_backwards`), or `weights` has no
+            length.
+
+    Example:
+
+    >>> import numpy as np, rnnkit as keras
+    >>> x = np.random.rand(32, 10, 8).astype("float32")
+    >>> keras.layers.Bidirectional(keras.layers.LSTM(4))(x).shape
+    (32, 8)
+    >>> layer = keras.layers.Bidirectional(keras.layers.GRU(4, return_sequences=True),
+    ...                                    merge_mode="sum")
+    >>> layer(x).shape
+    (32, 10, 4)
     """
 
     def __init__(self, layer, merge_mode="concat", weights=None, backward_layer=None, **kwargs):
@@ -107,18 +144,21 @@ class Bidirectional(Layer):
 
     @property
     def states(self):
+        """The stored states of a stateful layer: forward ones, then backward (else None)."""
         forward, backward = self.forward_layer.states, self.backward_layer.states
         if forward is None or backward is None:
             return None
         return tuple(forward) + tuple(backward)
 
     def reset_state(self):
+        """Sets the stored states of both halves to zeros (a stateful layer only)."""
         if not self.stateful:
             raise AttributeError("Layer must be stateful.")
         self.forward_layer.reset_state()
         self.backward_layer.reset_state()
 
     def reset_states(self):
+        """Same as `reset_state()`."""
         self.reset_state()
 
     def build(self, sequences_shape, initial_state_shape=None):
