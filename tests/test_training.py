@@ -246,3 +246,45 @@ def test_training_errors(action, error, match):
     y = np.ones((4, 2), np.float32)
     with pytest.raises(error, match=match):
         action(model, x, y)
+
+
+def _dense_model(seed=0):
+    keras.utils.set_random_seed(seed)
+    return keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+
+
+def test_loss_scale_factor_leaves_the_update_unchanged():
+    """fit scales the loss by `loss_scale_factor` and the optimizer divides it back out, so the
+    step is the unscaled one (Keras' rule)."""
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(8, 3)).astype("float32"), rng.normal(size=(8, 2)).astype("float32")
+    runs = []
+    for factor in (None, 10.0):
+        model = _dense_model()
+        model.compile(optimizer=keras.optimizers.SGD(0.1, loss_scale_factor=factor), loss="mse")
+        history = model.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
+        runs.append((model.get_weights(), history.history["loss"]))
+    for a, b in zip(runs[0][0], runs[1][0]):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(runs[0][1], runs[1][1], rtol=1e-6)   # the unscaled loss is logged
+    assert not np.allclose(runs[0][0][0], _dense_model().get_weights()[0])
+
+
+def test_use_ema_weights_become_their_moving_average_after_fit():
+    rng = np.random.default_rng(1)
+    x, y = rng.normal(size=(16, 3)).astype("float32"), rng.normal(size=(16, 2)).astype("float32")
+    model = _dense_model()
+    optimizer = keras.optimizers.SGD(0.1, use_ema=True, ema_momentum=0.5)
+    model.compile(optimizer=optimizer, loss="mse")
+    seen = []
+    last = keras.callbacks.LambdaCallback(
+        on_train_end=lambda logs: seen.append([w.numpy().copy() for w in model.trainable_weights]))
+    model.fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0, callbacks=[last])
+    averages = [v.numpy() for v in optimizer._model_variables_moving_average]
+    for weight, average, at_end in zip(model.get_weights(), averages, seen[0]):
+        np.testing.assert_array_equal(weight, average)
+        np.testing.assert_array_equal(at_end, average)   # written back before on_train_end
+    plain = _dense_model()
+    plain.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+    plain.fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0)
+    assert not np.allclose(plain.get_weights()[0], model.get_weights()[0])

@@ -312,7 +312,9 @@ class Trainer:
             loss = total
             for term in regularization:
                 loss = ops.add(loss, term)
-        grads = tape.gradient(loss, variables)
+            # `loss_scale_factor`: the gradients of the scaled loss; `apply` divides it out.
+            scaled = self.optimizer.scale_loss(loss)
+        grads = tape.gradient(scaled, variables)
         self.optimizer.apply(grads, variables)
         self._track_loss(loss, per_output, len(tree.flatten(x)[0]))
         self._update_metrics(y, y_pred, sample_weight)
@@ -553,6 +555,9 @@ class Trainer:
             logs = epoch_logs
             if self.stop_training:
                 break
+        if epochs > initial_epoch:
+            # `use_ema`: the trained weights become their moving averages, as in Keras.
+            self.optimizer.finalize_variable_values(self.trainable_weights)
         callback_list.on_train_end(logs)
         return self.history
 
