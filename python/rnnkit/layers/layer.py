@@ -8,7 +8,6 @@ created with `add_weight` and tracked through sub-layers, `build` on the first c
 
 from __future__ import annotations
 
-import collections
 import inspect
 import re
 import threading
@@ -17,11 +16,12 @@ import warnings
 import numpy as np
 
 from rnnkit import tree
+from rnnkit.graph import is_symbolic, symbolic_call
+from rnnkit.naming import unique_name
 from rnnkit.variables import Variable
 
 SUPPORTED_DTYPES = ("float32", "float64")
 
-_uids = collections.defaultdict(int)
 _local = threading.local()
 
 
@@ -46,13 +46,6 @@ def current_training():
 def to_snake_case(name):
     name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
     return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()
-
-
-def unique_name(prefix):
-    """`prefix` the first time, then `prefix_1`, `prefix_2`, ... (Keras' auto names)."""
-    _uids[prefix] += 1
-    count = _uids[prefix]
-    return prefix if count == 1 else f"{prefix}_{count - 1}"
 
 
 def standardize_dtype(dtype, argument="dtype"):
@@ -594,9 +587,8 @@ class Layer:
             else:
                 raise TypeError(f"Layer {self.name} was called without inputs")
         if not _all_concrete(args, kwargs):
-            from rnnkit.models import graph
-            if graph.is_symbolic((args, kwargs)):
-                return graph.symbolic_call(self, args, kwargs)
+            if is_symbolic((args, kwargs)):
+                return symbolic_call(self, args, kwargs)
         first = args[0]
         # One array in (the common case) skips the walk over nested structures.
         inputs = self._convert_input(first) if type(first) in _LEAF_TYPES \

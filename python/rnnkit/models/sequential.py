@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from rnnkit import tree
+from rnnkit.graph import KerasTensor, collect_nodes, run_graph
 from rnnkit.layers.layer import Layer, shape_of, unique_name
 from rnnkit.models.functional import InputLayer, Model
-from rnnkit.models.graph import KerasTensor, run_graph, collect_nodes
 
 
 class Sequential(Model):

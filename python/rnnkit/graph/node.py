@@ -1,0 +1,49 @@
+"""`Node`: one call of an operation (a layer, or an `rnnkit.ops` function) on symbolic tensors."""
+
+from __future__ import annotations
+
+import itertools
+
+from rnnkit import tree
+from rnnkit.graph.keras_tensor import KerasTensor
+
+_node_order = itertools.count()
+
+
+class Node:
+    """Records `operation(*args, **kwargs) -> outputs` on symbolic tensors.
+
+    Creating a node appends it to `operation._inbound_nodes` and sets each output tensor's
+    `history` to `(operation, node index, output index)`, which is how a model finds its graph
+    again from its output tensors. `is_input` marks the node of an `InputLayer` (no call).
+    """
+
+    def __init__(self, operation, args, kwargs, outputs, is_input=False):
+        self.order = next(_node_order)   # creation order: always a valid topological order
+        self.operation = operation
+        self.args = args
+        self.kwargs = kwargs
+        self.outputs = outputs                      # the structure the call returned
+        self.output_tensors = tree.flatten(outputs)
+        self.input_tensors = [x for x in tree.flatten((args, kwargs))
+                              if isinstance(x, KerasTensor)]
+        self.is_input = is_input
+        nodes = operation.__dict__.setdefault("_inbound_nodes", [])
+        self.index = len(nodes)
+        nodes.append(self)
+        for position, tensor in enumerate(self.output_tensors):
+            tensor.history = (operation, self.index, position)
+
+    @property
+    def layer(self):
+        """The operation, under the name older code used."""
+        return self.operation
+
+    @property
+    def parent_nodes(self):
+        """The nodes that produce this node's input tensors (one per input tensor)."""
+        return [t.history[0]._inbound_nodes[t.history[1]] for t in self.input_tensors
+                if t.history is not None]
+
+    def __repr__(self):
+        return f"<Node {getattr(self.operation, 'name', self.operation)}[{self.index}]>"
