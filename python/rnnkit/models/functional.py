@@ -120,14 +120,17 @@ class Functional(Model):
             inputs = list(inputs)
         self.inputs_structure = inputs
         self.outputs_structure = outputs
-        self._nodes = graph.collect_nodes(inputs, outputs)
-        input_layers = [t.history[0] for t in tree.flatten(inputs)]
-        layers = list(input_layers)
-        for node in self._nodes:
-            if all(node.layer is not l for l in layers):
-                layers.append(node.layer)
-        self._tracked_layers[:] = layers
+        # Keras' order (deepest first, see rnnkit.graph.topology): the layers, their weights,
+        # get_weights/set_weights and summary follow it.
+        self._nodes, self._operations = graph.map_graph(inputs, outputs)
+        self._tracked_layers[:] = [op for op in self._operations if isinstance(op, Layer)]
         self.built = True
+
+    @property
+    def operations(self):
+        """The InputLayers, layers and recorded ops (`x + y`, `ops.concatenate`, ...) of the
+        graph, in Keras' order; `layers` is this list without the ops."""
+        return list(self._operations)
 
     @property
     def inputs(self):

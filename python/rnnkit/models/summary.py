@@ -110,8 +110,8 @@ def _render_table(headers, rows, alignments, positions, line_length):
 
 
 def _shape_text(tensors):
-    shapes = [tuple(t.shape) for t in tensors]
-    text = [str(s) for s in shapes]
+    # Keras' form: `(None, 3)`, and `(None)` for one axis.
+    text = ["(" + ", ".join(str(d) for d in t.shape) + ")" for t in tensors]
     return text[0] if len(text) == 1 else "[" + ", ".join(text) + "]"
 
 
@@ -157,7 +157,8 @@ def print_summary(model, line_length=None, positions=None, print_fn=None, show_t
     node_ids = {id(n) for n in nodes} if nodes is not None else None
 
     rows = []
-    for layer in model.layers:
+    # A functional model lists its ops (`x + y`, ops.concatenate) too, as Keras does.
+    for layer in getattr(model, "operations", None) or model.layers:
         layer_nodes = [n for n in getattr(layer, "_inbound_nodes", [])
                        if node_ids is not None and (id(n) in node_ids or
                                                     isinstance(layer, InputLayer))]
