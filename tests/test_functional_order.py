@@ -11,6 +11,8 @@ import pytest
 
 import rnnkit as keras
 from rnnkit import layers as L
+from rnnkit import ops
+from rnnkit.graph import Operation
 
 
 def guide():
@@ -110,6 +112,23 @@ def initial_state_order():
     return keras.Model([x, h0_in, c0_in], L.LSTM(4, name="lstm")(x, initial_state=[h0, c0]))
 
 
+def ops_merge():
+    a = keras.Input((None, 3), name="a")
+    b = keras.Input((None, 3), name="b")
+    ha = L.LSTM(4, name="lstm_a")(a)
+    hb = L.GRU(4, name="gru_b")(L.Dense(3, name="pre_b")(b))
+    merged = ops.concatenate([ha, hb], axis=-1)
+    res = L.Dense(8, name="proj")(merged) + merged
+    return keras.Model([a, b], L.Dense(1, name="out")(ops.tanh(res)))
+
+
+def ops_on_inputs():
+    x = keras.Input((None, 4), name="x")
+    y = L.Dense(3, name="d1")(ops.mean(x, axis=1))
+    z = L.Dense(3, name="d2")(x[:, 0, :] * 2.0 - 1.0)
+    return keras.Model(x, [ops.maximum(y, z), L.Dense(2, name="d3")(y)])
+
+
 def shared_nested():
     inner_in = keras.Input((4,), name="inner_in")
     inner = keras.Model(inner_in, L.Dense(2, name="inner_d")(
@@ -187,10 +206,30 @@ EXPECTED = {
                            ("lstm/lstm_cell/kernel", (3, 16)),
                            ("lstm/lstm_cell/recurrent_kernel", (4, 16)),
                            ("lstm/lstm_cell/bias", (16,))]),
+    ops_merge: (["b", "a", "pre_b", "lstm_a", "gru_b", "proj", "out"],
+                [("pre_b/kernel", (3, 3)), ("pre_b/bias", (3,)),
+                 ("lstm_a/lstm_cell/kernel", (3, 16)),
+                 ("lstm_a/lstm_cell/recurrent_kernel", (4, 16)),
+                 ("lstm_a/lstm_cell/bias", (16,)), ("gru_b/gru_cell/kernel", (3, 12)),
+                 ("gru_b/gru_cell/recurrent_kernel", (4, 12)), ("gru_b/gru_cell/bias", (2, 12)),
+                 ("proj/kernel", (8, 8)), ("proj/bias", (8,)), ("out/kernel", (8, 1)),
+                 ("out/bias", (1,))]),
+    ops_on_inputs: (["x", "d1", "d2", "d3"],
+                    [("d1/kernel", (4, 3)), ("d1/bias", (3,)), ("d2/kernel", (4, 3)),
+                     ("d2/bias", (3,)), ("d3/kernel", (3, 2)), ("d3/bias", (2,))]),
     shared_nested: (["a", "pre_a", "inner", "b", "head"],
                     [("pre_a/kernel", (4, 4)), ("pre_a/bias", (4,)), ("inner_h/kernel", (4, 4)),
                      ("inner_h/bias", (4,)), ("inner_d/kernel", (4, 2)), ("inner_d/bias", (2,)),
                      ("head/kernel", (2, 1)), ("head/bias", (1,))]),
+}
+
+# Keras' `model.operations` (layers and ops) for the graphs with ops; op names are relative to
+# the first op of each kind, as each graph is built in a fresh session.
+EXPECTED_OPERATIONS = {
+    ops_merge: ["b", "a", "pre_b", "lstm_a", "gru_b", "concatenate", "proj", "add", "tanh",
+                "out"],
+    ops_on_inputs: ["x", "get_item", "multiply", "mean", "subtract", "d1", "d2", "maximum",
+                    "d3"],
 }
 
 GRAPHS = list(EXPECTED)
@@ -217,6 +256,16 @@ def test_layers_and_weights_follow_keras_order(build):
     trainable = [path for path, _ in weights
                  if not path.endswith(("moving_mean", "moving_variance"))]
     assert [w.path for w in model.trainable_weights] == trainable
+
+
+@pytest.mark.parametrize("build", list(EXPECTED_OPERATIONS), ids=lambda g: g.__name__)
+def test_operations_list_ops_in_keras_order(build):
+    model = build()
+    strip = lambda name: name.rsplit("_", 1)[0] if name.rsplit("_", 1)[-1].isdigit() else name
+    assert [strip(op.name) if isinstance(op, Operation) else op.name
+            for op in model.operations] == EXPECTED_OPERATIONS[build]
+    assert [layer.name for layer in model.layers] == [
+        op.name for op in model.operations if not isinstance(op, Operation)]
 
 
 @pytest.mark.parametrize("build", GRAPHS, ids=lambda g: g.__name__)
@@ -269,6 +318,50 @@ def _summary_rows(model):
                          ids=lambda g: g.__name__)
 def test_summary_lists_layers_in_keras_order(build):
     assert _summary_rows(build()) == EXPECTED[build][0]
+
+
+def test_summary_lists_ops_like_keras():
+    # The table Keras 3.15 prints for the same model (model name aside).
+    a = keras.Input((3,), name="a")
+    b = keras.Input((3,), name="b")
+    h = L.Dense(3, name="d")(a)
+    c = ops.concatenate([h, b], axis=-1)
+    p, q = ops.split(c, 2, axis=1)
+    model = keras.Model([a, b], [L.Dense(2, name="o")(c * 2.0), h + b, ops.mean(c, axis=1),
+                                 p, q], name="functional")
+    for op in model.operations:     # the names a fresh Keras session gives
+        if isinstance(op, Operation):
+            op.name = op.op_name
+    captured = []
+    model.summary(print_fn=captured.append, line_length=80)
+    assert captured[0] == "\n".join([
+        'Model: "functional"',
+        "┏━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━━┓",
+        "┃ Layer (type)        ┃ Output Shape      ┃    Param # ┃ Connected to      ┃",
+        "┡━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━━┩",
+        "│ a (InputLayer)      │ (None, 3)         │          0 │ -                 │",
+        "├─────────────────────┼───────────────────┼────────────┼───────────────────┤",
+        "│ d (Dense)           │ (None, 3)         │         12 │ a[0][0]           │",
+        "├─────────────────────┼───────────────────┼────────────┼───────────────────┤",
+        "│ b (InputLayer)      │ (None, 3)         │          0 │ -                 │",
+        "├─────────────────────┼───────────────────┼────────────┼───────────────────┤",
+        "│ concatenate         │ (None, 6)         │          0 │ d[0][0], b[0][0]  │",
+        "│ (Concatenate)       │                   │            │                   │",
+        "├─────────────────────┼───────────────────┼────────────┼───────────────────┤",
+        "│ multiply (Multiply) │ (None, 6)         │          0 │ concatenate[0][0] │",
+        "├─────────────────────┼───────────────────┼────────────┼───────────────────┤",
+        "│ o (Dense)           │ (None, 2)         │         14 │ multiply[0][0]    │",
+        "├─────────────────────┼───────────────────┼────────────┼───────────────────┤",
+        "│ add (Add)           │ (None, 3)         │          0 │ d[0][0], b[0][0]  │",
+        "├─────────────────────┼───────────────────┼────────────┼───────────────────┤",
+        "│ mean (Mean)         │ (None)            │          0 │ concatenate[0][0] │",
+        "├─────────────────────┼───────────────────┼────────────┼───────────────────┤",
+        "│ split (Split)       │ [(None, 3),       │          0 │ concatenate[0][0] │",
+        "│                     │ (None, 3)]        │            │                   │",
+        "└─────────────────────┴───────────────────┴────────────┴───────────────────┘",
+        " Total params: 26 (104.00 B)",
+        " Trainable params: 26 (104.00 B)",
+        " Non-trainable params: 0 (0.00 B)"])
 
 
 def test_saved_model_keeps_the_order(tmp_path):

@@ -36,6 +36,7 @@ import numpy as np
 from rnnkit._operators import ArithmeticOperators
 from rnnkit._operators import binary as _binary
 from rnnkit._operators import ops as _ops
+from rnnkit.graph.keras_tensor import KerasTensor, no_value_error
 from rnnkit.variables import Variable
 
 __all__ = ["GradientTape", "Tensor", "record", "unwrap", "is_tracked", "custom_gradient",
@@ -250,6 +251,8 @@ def unwrap(x):
         if _state.tape is not None and not x.trainable:
             return v.copy()
         return v
+    if t is KerasTensor:   # the op then records itself in the graph (graph.accept_symbolic)
+        raise no_value_error(x)
     return x
 
 

@@ -189,7 +189,10 @@ class Functional(Model):
     def get_config(self):
         from rnnkit import saving
         layer_configs = []
-        for layer in self._tracked_layers:
+        for layer in self._operations:
+            if isinstance(layer, graph.Operation):
+                layer_configs.append(_op_entry(layer, self.name))
+                continue
             entry = saving.serialize(layer)
             entry["name"] = layer.name
             nodes = []
@@ -215,6 +218,11 @@ class Functional(Model):
         tensors = {}
         pending = []
         for entry in config["layers"]:
+            if _is_op_entry(entry):
+                layer = _OpFromConfig(entry)
+                for node in entry.get("inbound_nodes", []):
+                    pending.append((layer, node))
+                continue
             layer = saving.deserialize({k: entry[k] for k in
                                         ("module", "class_name", "config", "registered_name")
                                         if k in entry}, custom_objects=custom_objects)
@@ -247,19 +255,85 @@ class Functional(Model):
         return cls(inputs, outputs, name=config.get("name"))
 
 
-def _encode(structure):
-    """Symbolic tensors -> {"keras_history": [layer name, node index, tensor index]}."""
+# -- ops in configs ----------------------------------------------------------------------------
+# A recorded op is saved like a layer, as Keras 3 does (module, class name, config with its name,
+# inbound node), except that its node holds every argument of the call (Keras moves the
+# non-tensor ones, such as `axis`, into the op's config; both forms load).
+
+_OP_MODULES = ("rnnkit.ops", "keras.ops", "keras.src.ops")
+
+
+def _op_entry(operation, model_name):
+    import json
+    node = operation._inbound_nodes[0]
+    entry = {"module": "rnnkit.ops", "class_name": operation.class_name,
+             "config": operation.get_config(), "registered_name": None,
+             "name": operation.name,
+             "inbound_nodes": [{"args": [_encode(a, keep_tuples=True) for a in node.args],
+                                "kwargs": _encode(node.kwargs, keep_tuples=True),
+                                "node_index": 0}]}
+    try:
+        json.dumps(entry)
+    except (TypeError, ValueError) as error:
+        raise ValueError(
+            f"Cannot serialize the functional model '{model_name}': its op "
+            f"'{operation.name}' (rnnkit.ops.{operation.op_name}) was called with an argument "
+            f"that has no JSON form ({error}). Wrap that computation in a Layer with a "
+            f"get_config instead.") from None
+    return entry
+
+
+def _is_op_entry(entry):
+    module = entry.get("module") or ""
+    return any(module == m or module.startswith(m + ".") for m in _OP_MODULES)
+
+
+class _OpFromConfig:
+    """Stands for a saved op while a functional model is rebuilt: calling it records the op
+    again, under its saved name."""
+
+    def __init__(self, entry):
+        from rnnkit import ops
+        self.name = entry["name"]
+        op_name = graph.operation.op_name_of(entry["class_name"])
+        public = getattr(ops, op_name, None)
+        if public is None or not hasattr(public, "__wrapped__"):
+            raise ValueError(f"Cannot rebuild the op '{self.name}': rnnkit.ops has no "
+                             f"'{op_name}' (from class name '{entry['class_name']}')")
+        self.fn = public.__wrapped__
+        self.op_name = op_name
+        self.options = {k: v for k, v in (entry.get("config") or {}).items() if k != "name"}
+
+    def __call__(self, *args, **kwargs):
+        return graph.symbolic_op(self.fn, args, {**kwargs, **self.options}, name=self.name,
+                                 op_name=self.op_name)
+
+
+def _encode(structure, keep_tuples=False):
+    """Symbolic tensors -> {"keras_history": [layer name, node index, tensor index]}; arrays,
+    NumPy scalars and dtypes, slices and `...` to JSON; tuples stay tuples with `keep_tuples`
+    (an op's index `x[:, 0]` is not `x[[slice, 0]]`)."""
     def encode(x):
         if isinstance(x, KerasTensor):
             layer, node_index, tensor_index = x.history
             return {"keras_history": [layer.name, node_index, tensor_index]}
         if isinstance(x, np.ndarray):
             return {"__array__": x.tolist(), "dtype": x.dtype.name}
+        if isinstance(x, np.generic):
+            return x.item()
+        if isinstance(x, np.dtype) or (isinstance(x, type) and issubclass(x, np.generic)):
+            return np.dtype(x).name
+        if isinstance(x, slice):
+            return {"__slice__": [_encode(x.start), _encode(x.stop), _encode(x.step)]}
+        if x is Ellipsis:
+            return {"__ellipsis__": True}
         return x
     if isinstance(structure, dict):
-        return {k: _encode(v) for k, v in structure.items()}
+        return {k: _encode(v, keep_tuples) for k, v in structure.items()}
+    if isinstance(structure, tuple) and keep_tuples:
+        return {"__tuple__": [_encode(v, keep_tuples) for v in structure]}
     if isinstance(structure, (list, tuple)):
-        return [_encode(v) for v in structure]
+        return [_encode(v, keep_tuples) for v in structure]
     return encode(structure)
 
 
@@ -269,6 +343,12 @@ def _decode(structure, tensors):
             return tensors[tuple(structure["keras_history"])]
         if "__array__" in structure:
             return np.asarray(structure["__array__"], dtype=structure["dtype"])
+        if "__slice__" in structure:
+            return slice(*(_decode(v, tensors) for v in structure["__slice__"]))
+        if "__ellipsis__" in structure:
+            return Ellipsis
+        if "__tuple__" in structure:
+            return tuple(_decode(v, tensors) for v in structure["__tuple__"])
         return {k: _decode(v, tensors) for k, v in structure.items()}
     if isinstance(structure, list):
         return [_decode(v, tensors) for v in structure]

@@ -12,6 +12,7 @@ import shutil
 import numpy as np
 
 from rnnkit import tree
+from rnnkit.graph import Operation
 
 
 def readable_memory_size(size):
@@ -162,7 +163,8 @@ def print_summary(model, line_length=None, positions=None, print_fn=None, show_t
         layer_nodes = [n for n in getattr(layer, "_inbound_nodes", [])
                        if node_ids is not None and (id(n) in node_ids or
                                                     isinstance(layer, InputLayer))]
-        name = f"{layer.name} ({type(layer).__name__})"
+        kind = layer.class_name if isinstance(layer, Operation) else type(layer).__name__
+        name = f"{layer.name} ({kind})"
         if layer.built and layer_nodes:
             shape = _shape_text(layer_nodes[0].output_tensors)
             params = f"{layer.count_params():,}"

@@ -34,3 +34,23 @@ from rnnkit.ops.numpy import (abs, absolute, add, all, amax, amin, any, append, 
                               zeros_like)
 
 __all__ = [n for n in dir() if not n.startswith("_") and n not in ("core", "nn", "numpy")]
+
+
+def _accept_symbolic_tensors():
+    """Every op takes symbolic tensors too (a functional model records it as a graph node),
+    except those that need a value to decide what to do (control flow, conversion to NumPy)."""
+    from rnnkit.graph import accept_symbolic
+    eager_only = {"cond", "while_loop", "fori_loop", "custom_gradient", "convert_to_numpy",
+                  "is_tensor"}
+    # Names Keras records as one op (ops.abs records an `absolute`); other aliases here
+    # (true_divide for divide, amax for max) record ops of their own names, as in Keras.
+    same_op = {"abs": "absolute", "swish": "silu", "hard_swish": "hard_silu"}
+    for name in __all__:
+        fn = globals()[name]
+        if name not in eager_only and name not in same_op and callable(fn):
+            globals()[name] = accept_symbolic(fn, name)
+    for alias, name in same_op.items():
+        globals()[alias] = globals()[name]
+
+
+_accept_symbolic_tensors()
