@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rnnkit import tree
 from rnnkit.graph.keras_tensor import KerasTensor
+from rnnkit.masking import get_keras_mask
 
 
 def _input_mask(node, env):
@@ -24,7 +25,9 @@ def _output_masks(operation, args, kwargs, input_mask, leaves):
         masks = [masks[0] if isinstance(masks, (list, tuple)) else masks]
     elif not (isinstance(masks, (list, tuple)) and len(masks) == len(leaves)):
         masks = [None] * len(leaves)
-    return masks
+    # A nested model attaches its outputs' masks to the arrays it returns.
+    return [get_keras_mask(value) if mask is None else mask
+            for value, mask in zip(leaves, masks)]
 
 
 def run_graph(nodes, inputs, values, masks=None, training=None):

@@ -9,6 +9,7 @@ from rnnkit import graph, tree
 from rnnkit.graph import KerasTensor
 from rnnkit.layers.core.input_layer import Input, InputLayer
 from rnnkit.layers.layer import Layer, unique_name
+from rnnkit.masking import set_keras_mask
 from rnnkit.models.training import Trainer
 
 
@@ -91,6 +92,16 @@ class Model(Trainer, Layer):
         return json.dumps(saving.serialize(self), **kwargs)
 
 
+def _outputs_with_masks(env, outputs):
+    """The output values of a graph run; each carries its mask (`masking.get_keras_mask`) for
+    the losses and metrics."""
+    def value(tensor):
+        result, mask = env[id(tensor)]
+        set_keras_mask(result, mask)
+        return result
+    return tree.map_structure(value, outputs)
+
+
 def _all_layers(layer):
     out = []
     for sub in getattr(layer, "_tracked_layers", []):
@@ -170,7 +181,7 @@ class Functional(Model):
             inputs = list(inputs)
         env = graph.run_graph(self._nodes, self.inputs_structure, inputs, masks=mask,
                               training=training)
-        return tree.map_structure(lambda t: env[id(t)][0], self.outputs_structure)
+        return _outputs_with_masks(env, self.outputs_structure)
 
     def _convert_input(self, value):
         # Inputs keep their dtype here; each input's layers cast what they need.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rnnkit import tree
 from rnnkit.graph import KerasTensor, collect_nodes, run_graph
 from rnnkit.layers.layer import Layer, shape_of, unique_name
-from rnnkit.models.functional import InputLayer, Model
+from rnnkit.models.functional import InputLayer, Model, _outputs_with_masks
 
 
 class Sequential(Model):
@@ -123,7 +123,7 @@ class Sequential(Model):
     def call(self, inputs, training=None, mask=None):
         inputs_tensor, outputs, nodes = self._graph
         env = run_graph(nodes, inputs_tensor, inputs, masks=mask, training=training)
-        return tree.map_structure(lambda t: env[id(t)][0], outputs)
+        return _outputs_with_masks(env, outputs)
 
     def compute_output_shape(self, input_shape):
         return self._graph[1].shape if self._graph else None
