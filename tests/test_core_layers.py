@@ -747,3 +747,13 @@ def test_masking_into_simple_rnn(rng):
     x[:, 3] = 0.0
     out = rnn(masking(x), mask=masking.compute_mask(x))
     np.testing.assert_allclose(out, rnn(x[:, :3]), rtol=1e-6, atol=1e-7)
+
+
+def test_variable_scalar_conversions_as_keras():
+    step = rnnkit.Variable(np.array(7, "int64"), trainable=False, dtype="int64")
+    assert int(step) == 7 and float(step) == 7.0
+    assert int(step // 2) == 3 and int(step % 4) == 3 and int(15 // step) == 2
+    with pytest.raises(TypeError, match="cannot be used as a boolean"):
+        bool(step)
+    with pytest.raises(TypeError, match="Only scalar variables"):
+        int(rnnkit.Variable(np.zeros(2, "float32")))

@@ -158,6 +158,34 @@ class Variable(ArithmeticOperators):
             return self._value.astype(dtype)
         return self._value.copy() if copy else self._value
 
+    def _scalar(self, kind):
+        if self._value.ndim > 0:
+            raise TypeError(f"Only scalar variables can be converted to Python {kind}s. "
+                            f"Got: shape={self.shape}")
+        return self._value.item()
+
+    def __int__(self):
+        return int(self._scalar("int"))
+
+    def __float__(self):
+        return float(self._scalar("float"))
+
+    def __bool__(self):
+        # As Keras: a variable is never a truth value (`if v:` is almost always a mistake).
+        raise TypeError("A Keras Variable cannot be used as a boolean.")
+
+    def __floordiv__(self, other):
+        return np.floor_divide(self._value, np.asarray(other))
+
+    def __rfloordiv__(self, other):
+        return np.floor_divide(np.asarray(other), self._value)
+
+    def __mod__(self, other):
+        return np.mod(self._value, np.asarray(other))
+
+    def __rmod__(self, other):
+        return np.mod(np.asarray(other), self._value)
+
     def __repr__(self):
         return (f"<Variable path={self.path}, shape={self.shape}, dtype={self.dtype}, "
                 f"value={np.array2string(self._value, threshold=6, edgeitems=2)}>")
