@@ -181,7 +181,12 @@ def _check_arrays(structure, what):
 # -- the adapters ----------------------------------------------------------------------------
 
 class DataAdapter:
-    """What the loops need from an input: passes of `(x, y, sample_weight)` NumPy batches."""
+    """What the loops need from an input: passes of `(x, y, sample_weight)` NumPy batches.
+
+    The base class of `ArrayAdapter`, `GeneratorAdapter` and `PyDatasetAdapter` (internal:
+    `fit`, `evaluate` and `predict` choose one with `get_adapter`). See the module
+    docstring for the protocol.
+    """
 
     #: what the data is, for messages ("arrays", "Python generator", "PyDataset")
     kind = "data"
@@ -209,9 +214,11 @@ class DataAdapter:
         return True
 
     def on_epoch_begin(self):
+        """Called at the start of every epoch (a PyDataset's hook runs here)."""
         pass
 
     def on_epoch_end(self):
+        """Called at the end of every epoch (a PyDataset's hook runs here)."""
         pass
 
 
@@ -608,6 +615,7 @@ class EpochIterator:
 
     @property
     def kind(self):
+        """What the data is, for messages: the adapter's `kind`."""
         return self.adapter.kind
 
     def has_data(self):
@@ -651,41 +659,61 @@ class PyDataset:
     """Base class for a dataset written in Python: subclass it to give `fit`, `evaluate` and
     `predict` batches computed on the fly (read from files, augmented, ...).
 
-    Implement `__len__` (the number of batches) and `__getitem__(index)`, which returns batch
-    `index` (a whole batch, not one sample) as `(inputs,)`, `(inputs, targets)` or
-    `(inputs, targets, sample_weights)`, or the inputs alone. Optionally implement
-    `on_epoch_begin()` / `on_epoch_end()`, called around every epoch (for example to reshuffle
-    the samples). An infinite dataset overrides the `num_batches` property to return None
-    (and `fit` then needs `steps_per_epoch`).
+    The contract:
+
+    - `__len__()` returns the number of batches in one epoch.
+    - `__getitem__(index)` returns batch `index`, for `0 <= index < len(self)` (a whole
+      batch, not one sample) as `(inputs,)`, `(inputs, targets)` or
+      `(inputs, targets, sample_weights)`, or the inputs alone (an array or a dict of
+      arrays). `inputs` and `targets` may be arrays, or lists / dicts of them for a model
+      with several inputs or outputs. `fit` and `evaluate` need the targets; `predict`
+      ignores them.
+    - `on_epoch_begin()` / `on_epoch_end()`, optional, are called at the start and end of
+      every epoch of `fit` and of every `evaluate` / `predict` run (for example to
+      reshuffle the samples).
+
+    An infinite dataset overrides the `num_batches` property to return None (and `fit`
+    then needs `steps_per_epoch`). Unlike a generator, a PyDataset starts over every epoch,
+    so it can be given to `fit` for several epochs, and as `validation_data`.
 
     `fit(shuffle=True)` (the default) visits the batches in a new random order every epoch;
-    the samples within a batch are up to `__getitem__`.
+    the samples within a batch are up to `__getitem__`. A subclass's `__init__` should call
+    `super().__init__(**kwargs)`, so that the arguments below reach the base class.
 
     Args:
-        workers: the number of threads calling `__getitem__` ahead of the training loop (1:
-            none, batches are read in the loop itself). With several workers, `__getitem__`
-            must be safe to call from several threads at once.
-        use_multiprocessing: must stay False: rnnkit refuses worker processes (see
-            `fit`'s error), use threads.
-        max_queue_size: the most batches the workers prepare ahead of the loop.
+        workers: the number of threads calling `__getitem__` ahead of the training loop (0
+            or 1: none, batches are read in the loop itself). With several workers,
+            `__getitem__` must be safe to call from several threads at once. Defaults to 1.
+        use_multiprocessing: must stay False (the default) when there are workers: rnnkit
+            refuses worker processes (`fit`, `evaluate` and `predict` raise ValueError), use
+            threads.
+        max_queue_size: the most batches the workers prepare ahead of the loop. Defaults
+            to 10.
 
     Example:
 
-    ```python
-    class Batches(keras.utils.PyDataset):
-        def __init__(self, x, y, batch_size, **kwargs):
-            super().__init__(**kwargs)
-            self.x, self.y, self.batch_size = x, y, batch_size
-
-        def __len__(self):
-            return math.ceil(len(self.x) / self.batch_size)
-
-        def __getitem__(self, index):
-            part = slice(index * self.batch_size, (index + 1) * self.batch_size)
-            return self.x[part], self.y[part]
-
-    model.fit(Batches(x, y, 64, workers=4), epochs=3)
-    ```
+    >>> import math
+    >>> import numpy as np, rnnkit as keras
+    >>> class Batches(keras.utils.PyDataset):
+    ...     def __init__(self, x, y, batch_size, **kwargs):
+    ...         super().__init__(**kwargs)
+    ...         self.x, self.y, self.batch_size = x, y, batch_size
+    ...         self.epochs_seen = 0
+    ...     def __len__(self):
+    ...         return math.ceil(len(self.x) / self.batch_size)
+    ...     def __getitem__(self, index):
+    ...         part = slice(index * self.batch_size, (index + 1) * self.batch_size)
+    ...         return self.x[part], self.y[part]
+    ...     def on_epoch_end(self):
+    ...         self.epochs_seen += 1
+    >>> data = Batches(np.ones((10, 3)), np.zeros((10, 1)), batch_size=4, workers=2)
+    >>> len(data), data[2][0].shape
+    (3, (2, 3))
+    >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    >>> model.compile(optimizer="sgd", loss="mse")
+    >>> history = model.fit(data, epochs=2, verbose=0)
+    >>> len(history.history["loss"]), data.epochs_seen
+    (2, 2)
     """
 
     def __init__(self, workers=1, use_multiprocessing=False, max_queue_size=10):
@@ -708,6 +736,8 @@ class PyDataset:
 
     @property
     def workers(self):
+        """The number of threads that call `__getitem__` ahead of the loop (0 or 1: none).
+        Settable."""
         self._check_super_init()
         return self._workers
 
@@ -717,6 +747,8 @@ class PyDataset:
 
     @property
     def use_multiprocessing(self):
+        """Whether worker processes were asked for (rnnkit refuses them: must be False when
+        there are workers). Settable."""
         self._check_super_init()
         return self._use_multiprocessing
 
@@ -726,6 +758,7 @@ class PyDataset:
 
     @property
     def max_queue_size(self):
+        """The most batches the worker threads prepare ahead of the loop. Settable."""
         self._check_super_init()
         return self._max_queue_size
 

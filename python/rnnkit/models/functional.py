@@ -14,10 +14,64 @@ from rnnkit.models.training import Trainer
 
 
 class Model(Trainer, Layer):
-    """A model: a layer with training (`compile`, `fit`, ...), `summary` and saving.
+    """A model: a layer that groups layers, with training, inference, `summary` and saving.
 
-    `Model(inputs, outputs, name=None)` builds a functional model from symbolic tensors;
-    subclass `Model` and write `call` for a model of your own.
+    There are two ways to make one:
+
+    - Functional: call layers on `rnnkit.Input` tensors, then `Model(inputs, outputs)`.
+      This returns a `Functional` model (a subclass of `Model`) that replays the recorded
+      graph on arrays.
+    - Subclassing: subclass `Model`, create the layers in `__init__` (after
+      `super().__init__(**kwargs)`) and write the computation in `call(inputs, ...)`.
+
+    `Sequential` covers the plain stack of layers. Every model is a `Layer` (it has
+    `weights`, can be called on arrays, and can be used inside another model) and has
+    `compile`, `fit`, `evaluate`, `predict`, `train_on_batch`, ..., `summary`, `save` and
+    `save_weights` / `load_weights`.
+
+    Args:
+        inputs: For a functional model: the `rnnkit.Input` tensor(s), one tensor, or a list
+            or dict of them.
+        outputs: For a functional model: the output tensor(s) of the layers called on
+            `inputs`, one tensor, or a list or dict of them.
+        name: Optional name of the model.
+        **kwargs: Base layer arguments (`trainable`, `dtype`, ...).
+
+    Raises:
+        ValueError: For a functional model whose inputs do not come from `rnnkit.Input` or
+            whose outputs are not symbolic tensors, or whose outputs cannot be reached from
+            its inputs.
+
+    Example:
+
+    A functional model:
+
+    >>> import numpy as np, rnnkit as keras
+    >>> inputs = keras.Input((None, 3), name="frames")
+    >>> x = keras.layers.LSTM(4, name="lstm")(inputs)
+    >>> outputs = keras.layers.Dense(2, name="head")(x)
+    >>> model = keras.Model(inputs, outputs, name="tagger")
+    >>> type(model).__name__
+    'Functional'
+    >>> [layer.name for layer in model.layers]
+    ['frames', 'lstm', 'head']
+    >>> model(np.ones((5, 7, 3))).shape
+    (5, 2)
+
+    A subclassed model:
+
+    >>> class TwoLayers(keras.Model):
+    ...     def __init__(self, **kwargs):
+    ...         super().__init__(**kwargs)
+    ...         self.hidden = keras.layers.Dense(8, activation="relu")
+    ...         self.out = keras.layers.Dense(1)
+    ...     def call(self, inputs):
+    ...         return self.out(self.hidden(inputs))
+    >>> model = TwoLayers()
+    >>> model(np.ones((2, 3))).shape
+    (2, 1)
+    >>> len(model.weights)
+    4
     """
 
     def __new__(cls, *args, **kwargs):
@@ -31,10 +85,41 @@ class Model(Trainer, Layer):
 
     @property
     def layers(self):
+        """The model's layers, as a new list.
+
+        A functional model lists its `InputLayer`s too, in Keras 3's order (by depth from
+        the outputs, deepest first, so the inputs normally come first); a Sequential model
+        lists its stacked layers only; a subclassed model lists the layers assigned as its
+        attributes, in the order they were assigned. Ops recorded in a functional graph
+        (`x + y`) are in `operations`, not here.
+        """
         # As in Keras 3, a functional model lists its InputLayers too; Sequential does not.
         return list(self._tracked_layers)
 
     def get_layer(self, name=None, index=None):
+        """Returns one of the model's layers, by name or by index in `layers`.
+
+        Args:
+            name: The name of the layer.
+            index: Its index in `model.layers` (negative indices count from the end).
+
+        Returns:
+            The layer.
+
+        Raises:
+            ValueError: If both or neither of `name` and `index` are given, no layer has
+                that name, or the index is out of range.
+
+        Example:
+
+        >>> import rnnkit as keras
+        >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4, name="hidden"),
+        ...                           keras.layers.Dense(1, name="out")])
+        >>> model.get_layer("hidden").units
+        4
+        >>> model.get_layer(index=-1).name
+        'out'
+        """
         if index is not None and name is not None:
             raise ValueError("Provide only a layer name or a layer index. Received: "
                              f"index={index}, name={name}.")
@@ -52,7 +137,12 @@ class Model(Trainer, Layer):
         raise ValueError("Provide either a layer name or layer index at `get_layer`.")
 
     def reset_states(self):
-        """Resets every stateful layer (Keras 3 has no Model.reset_states; Keras 2 did)."""
+        """Resets the states of every stateful layer of the model (nested ones included).
+
+        Each layer built with `stateful=True` (`LSTM`, `GRU`, ...) has its `reset_state()`
+        called, which zeroes its states; other layers are left alone. `reset_state` is the
+        same method. (Keras 3 models have neither; Keras 2 models had `reset_states`.)
+        """
         for layer in _all_layers(self):
             if getattr(layer, "stateful", False) and hasattr(layer, "reset_state"):
                 try:
@@ -64,29 +154,156 @@ class Model(Trainer, Layer):
 
     def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
                 show_trainable=False, layer_range=None):
+        """Prints a table of the model's layers, their output shapes and parameter counts.
+
+        One row per layer (a functional model also lists its InputLayers and recorded ops,
+        and the layers each one is connected to), then the total, trainable and
+        non-trainable parameter counts with their sizes in memory, and the optimizer's
+        once it has variables. A layer that is not built yet shows `?` and `0 (unbuilt)`.
+
+        Args:
+            line_length: Total width of the table in characters. Defaults to 88 (108 for a
+                functional model that is not a plain chain), at most the terminal width
+                minus 4.
+            positions: Where the columns end, as fractions of `line_length` (or absolute
+                positions).
+            print_fn: Function called with the whole summary as one string. Defaults to
+                `print`.
+            expand_nested: Accepted for Keras compatibility; nested models are not
+                expanded.
+            show_trainable: Accepted for Keras compatibility; no trainable column is added.
+            layer_range: Accepted for Keras compatibility; every layer is shown.
+
+        Example:
+
+        ```python
+        model.summary()
+        lines = []
+        model.summary(print_fn=lines.append)   # the text, without printing it
+        ```
+        """
         from rnnkit.models.summary import print_summary
         print_summary(self, line_length=line_length, positions=positions, print_fn=print_fn,
                       show_trainable=show_trainable)
 
     def save(self, filepath, overwrite=True, zipped=None, **kwargs):
+        """Saves the model (architecture, weights and compile arguments) to a `.keras` file.
+
+        The file is a zip of `config.json` (the model's config and, when compiled, its
+        optimizer, loss and metrics), `metadata.json` and `model.weights.npz` (every weight
+        in `model.weights` order). Nothing is pickled. `rnnkit.saving.load_model` reads it
+        back; the optimizer's state is not saved.
+
+        Args:
+            filepath: Path ending in `.keras`.
+            overwrite: Bool, whether to replace an existing file. Defaults to `True`.
+            zipped: Accepted for Keras compatibility; the file is always a zip.
+            **kwargs: Accepted for Keras compatibility and ignored.
+
+        Raises:
+            ValueError: If `filepath` does not end in `.keras`, or the model's config
+                cannot be serialized.
+            FileExistsError: If the file exists and `overwrite` is `False`.
+
+        Example:
+
+        ```python
+        model.save("tagger.keras")
+        restored = keras.saving.load_model("tagger.keras")
+        ```
+        """
         from rnnkit.models import file_io
         file_io.save_model(self, filepath, overwrite=overwrite)
 
     def save_weights(self, filepath, overwrite=True):
+        """Saves the model's weights (not its architecture) to a `.weights.npz` file.
+
+        The arrays are stored in `model.weights` order, with the weights' paths alongside;
+        `load_weights` reads them back into a model of the same architecture.
+
+        Args:
+            filepath: Path ending in `.weights.npz` (`.weights.h5` is not supported).
+            overwrite: Bool, whether to replace an existing file. Defaults to `True`.
+
+        Raises:
+            ValueError: If `filepath` does not end in `.weights.npz`.
+            FileExistsError: If the file exists and `overwrite` is `False`.
+
+        Example:
+
+        ```python
+        model.save_weights("tagger.weights.npz")
+        twin.load_weights("tagger.weights.npz")
+        ```
+        """
         from rnnkit.models import file_io
         file_io.save_weights(self, filepath, overwrite=overwrite)
 
     def load_weights(self, filepath, skip_mismatch=False, **kwargs):
+        """Loads weights saved by `save_weights` (or the weights of a `.keras` file).
+
+        The weights are matched by position, in `model.weights` order, so the model must
+        have the architecture of the one that saved them, and be built.
+
+        Args:
+            filepath: A `.weights.npz` file from `save_weights`, or a `.keras` file from
+                `save`.
+            skip_mismatch: Bool, leave a weight unchanged when its saved shape differs,
+                instead of raising. Defaults to `False`.
+            **kwargs: Accepted for Keras compatibility and ignored.
+
+        Raises:
+            ValueError: If `filepath` has another suffix, the model is not built, the file
+                holds another number of weights, or a shape differs (without
+                `skip_mismatch`).
+        """
         from rnnkit.models import file_io
         file_io.load_weights(self, filepath, skip_mismatch=skip_mismatch)
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
+        """Creates a model from its config (the dict `get_config()` returns).
+
+        `Model.from_config` of a functional model's config rebuilds the functional model;
+        on a subclass, it calls `cls(**config)`, so a subclassed model whose constructor
+        takes other arguments than its config holds must override `get_config` and
+        `from_config`.
+
+        Args:
+            config: The config dict.
+            custom_objects: Optional dict of names to custom classes and functions, used
+                for the layers of a functional model.
+
+        Returns:
+            A new model, with fresh weights.
+        """
         if cls is Model and "layers" in config and "input_layers" in config:
             return Functional.from_config(config, custom_objects=custom_objects)
         return cls(**config)
 
     def to_json(self, **kwargs):
+        """Returns the model's architecture (not its weights) as a JSON string.
+
+        The JSON holds what `rnnkit.saving.serialize(model)` returns (module, class name
+        and config); `rnnkit.saving.deserialize(json.loads(text))` makes a new model from
+        it.
+
+        Args:
+            **kwargs: Passed to `json.dumps` (such as `indent=2`).
+
+        Returns:
+            A string.
+
+        Example:
+
+        >>> import json, rnnkit as keras
+        >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)], name="tiny")
+        >>> config = json.loads(model.to_json())
+        >>> config["class_name"], config["config"]["name"]
+        ('Sequential', 'tiny')
+        >>> keras.saving.deserialize(config).output_shape
+        (None, 2)
+        """
         import json
         from rnnkit import saving
         return json.dumps(saving.serialize(self), **kwargs)
@@ -111,7 +328,43 @@ def _all_layers(layer):
 
 
 class Functional(Model):
-    """A model defined by symbolic inputs and outputs: `Model(inputs, outputs)`."""
+    """A model defined by a graph of layers from symbolic inputs to outputs.
+
+    `Model(inputs, outputs)` returns one. Calling layers and `rnnkit.ops` functions on
+    `rnnkit.Input` tensors records a graph; the model keeps the part between `inputs` and
+    `outputs` and replays it, in order, on the arrays it is called on, passing masks from
+    layer to layer. A layer may be used several times (shared weights), and the inputs and
+    outputs may be single tensors, lists or dicts: the model takes and returns the same
+    structures (a model with a list of inputs may also be called on a dict by input name).
+
+    Args:
+        inputs: The `rnnkit.Input` tensor(s): a tensor, or a list, tuple or dict of them.
+        outputs: The output tensor(s): a tensor, or a list or dict of them.
+        name: Optional name; by default a unique `"functional"`, `"functional_1"`, ...
+        **kwargs: Base layer arguments (`trainable`, ...).
+
+    Raises:
+        ValueError: If an input is not the tensor of an `rnnkit.Input`, an output is not a
+            symbolic tensor, or an output needs a tensor that is not among `inputs`
+            ("Graph disconnected").
+
+    Example:
+
+    >>> import numpy as np, rnnkit as keras
+    >>> tokens = keras.Input((None,), dtype="int32", name="tokens")
+    >>> extra = keras.Input((2,), name="extra")
+    >>> x = keras.layers.Embedding(10, 4, mask_zero=True)(tokens)
+    >>> x = keras.layers.GRU(3)(x)
+    >>> x = keras.ops.concatenate([x, extra], axis=-1)
+    >>> score = keras.layers.Dense(1, name="score")(x)
+    >>> model = keras.Model([tokens, extra], score)
+    >>> model.input_shape, model.output_shape
+    ([(None, None), (None, 2)], (None, 1))
+    >>> model([np.array([[1, 2, 0]]), np.ones((1, 2))]).shape
+    (1, 1)
+    >>> model({"tokens": np.array([[1, 2, 0]]), "extra": np.ones((1, 2))}).shape
+    (1, 1)
+    """
 
     def __init__(self, inputs, outputs, name=None, **kwargs):
         for t in tree.flatten(inputs):
@@ -145,24 +398,33 @@ class Functional(Model):
 
     @property
     def inputs(self):
+        """The model's input tensors (`KerasTensor`s), as a flat list."""
         return tree.flatten(self.inputs_structure)
 
     @property
     def outputs(self):
+        """The model's output tensors (`KerasTensor`s), as a flat list."""
         return tree.flatten(self.outputs_structure)
 
     @property
     def input_shape(self):
+        """The shape of the input, batch axis included (None for unknown sizes); a list of
+        shapes for a model with several inputs."""
         shapes = [t.shape for t in self.inputs]
         return shapes[0] if len(shapes) == 1 else shapes
 
     @property
     def output_shape(self):
+        """The shape of the output, batch axis included (None for unknown sizes); a list of
+        shapes for a model with several outputs."""
         shapes = [t.shape for t in self.outputs]
         return shapes[0] if len(shapes) == 1 else shapes
 
     @property
     def output_names(self):
+        """The names of the outputs, in `outputs` order: the name of the layer (or op) that
+        produces each one, with `_1`, `_2`, ... added when a name repeats. `compile` and
+        `fit` accept dicts of losses, metrics and targets keyed by these names."""
         names, seen = [], {}
         for t in self.outputs:
             name = t.history[0].name
@@ -175,6 +437,15 @@ class Functional(Model):
         return names
 
     def call(self, inputs, training=None, mask=None):
+        """Runs the graph on `inputs` and returns the outputs, in the model's output
+        structure; each output carries its mask.
+
+        Args:
+            inputs: Arrays structured like the model's inputs; a model whose inputs are a
+                list also takes a dict by input name.
+            training: Passed to every layer whose `call` takes `training`.
+            mask: Optional mask(s) of the inputs, structured like them.
+        """
         if isinstance(inputs, dict) and not isinstance(self.inputs_structure, dict):
             inputs = [inputs[t.history[0].name] for t in self.inputs]
         if isinstance(inputs, tuple):
@@ -188,16 +459,31 @@ class Functional(Model):
         return value
 
     def compute_output_shape(self, input_shape):
+        """Returns the shapes of the model's outputs as recorded in the graph (in the
+        outputs' structure), whatever `input_shape` is."""
         return tree.map_structure(lambda t: t.shape, self.outputs_structure)
 
     def compute_mask(self, inputs, previous_mask=None):
+        """Returns None: the outputs carry their masks themselves (see `call`)."""
         return None
 
     def build(self, input_shape):
+        """Does nothing: a functional model is built when it is made."""
         pass
 
     # -- config ----------------------------------------------------------------------------------
     def get_config(self):
+        """Returns the graph as a JSON-serializable dict, in Keras 3's form.
+
+        The dict holds the model's `name` and `trainable`, `layers` (each layer and
+        recorded op serialized, with its `inbound_nodes`: the arguments it was called on,
+        tensors written as `[layer name, node index, tensor index]`), and `input_layers` /
+        `output_layers` in the same form. `from_config` rebuilds the model from it.
+
+        Raises:
+            ValueError: If a recorded op was called with an argument that has no JSON
+                form.
+        """
         from rnnkit import saving
         layer_configs = []
         for layer in self._operations:
@@ -224,6 +510,22 @@ class Functional(Model):
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
+        """Rebuilds a functional model from `get_config()`'s dict (or Keras 3's).
+
+        Each layer is deserialized and called again on the tensors its inbound nodes name,
+        in an order where every call's inputs exist, and recorded ops are recorded again.
+
+        Args:
+            config: The config dict.
+            custom_objects: Optional dict of names to custom classes and functions.
+
+        Returns:
+            A new functional model, with fresh weights.
+
+        Raises:
+            ValueError: If a layer's inputs are produced by no other layer, or an op is not
+                in `rnnkit.ops`.
+        """
         from rnnkit import saving
         created = {}
         tensors = {}

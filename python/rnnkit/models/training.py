@@ -36,7 +36,18 @@ class _CompiledOutput:
 
 
 class Trainer:
-    """Training methods shared by every model."""
+    """The training methods every `Model` has: `compile`, `fit`, `evaluate`, `predict` and
+    the `*_on_batch` methods.
+
+    `Model` mixes it in with `Layer`; it is not used on its own.
+
+    Attributes:
+        compiled: Whether `compile()` was called.
+        optimizer: The optimizer given to `compile()` (None before).
+        stop_training: Set it to `True` (from a callback) to end `fit` after the current
+            batch.
+        history: The `History` callback of the latest `fit` (None before).
+    """
 
     def __init__(self):
         self.compiled = False
@@ -234,7 +245,22 @@ class Trainer:
         """The names of the values `evaluate` / `*_on_batch` return as a list, in that order:
         the loss, the metrics logged under their own names, each output's loss, then the
         other logged names sorted (Keras' order, without the repeats Keras gives when a
-        weighted metric shares a plain metric's name)."""
+        weighted metric shares a plain metric's name).
+
+        The compiled metrics are set up at the first batch the model trains or evaluates
+        on, so until then the list is `["loss"]`.
+
+        Example:
+
+        >>> import numpy as np, rnnkit as keras
+        >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+        >>> model.compile(loss="mse", metrics=["mae"])
+        >>> model.metrics_names
+        ['loss']
+        >>> _ = model.test_on_batch(np.ones((4, 3)), np.zeros((4, 1)))
+        >>> model.metrics_names
+        ['loss', 'mae']
+        """
         outputs = self._compiled_outputs or []
         keys = [key for key, _ in self._all_metrics()]
         losses = [f"{out.name}_loss" for out in outputs] if len(outputs) > 1 else []
@@ -243,6 +269,11 @@ class Trainer:
         return first + sorted(set(keys) - set(first))
 
     def _reset_metrics(self):
+        """Resets the state of every compiled metric and the running mean of the loss.
+
+        `fit` and `evaluate` do this at the start of every epoch or run; the metrics
+        returned by successive `train_on_batch` calls accumulate until it is called.
+        """
         self._loss_sums = {}
         self._loss_count = 0.0
         for _, metric in self._all_metrics():

@@ -13,7 +13,46 @@ from rnnkit.layers.layer import Layer, unique_name
 
 
 class InputLayer(Layer):
-    """The layer behind `Input`: it owns one symbolic tensor and computes nothing."""
+    """The layer behind `Input`: it owns one symbolic tensor and computes nothing.
+
+    Creating an `InputLayer` makes its `output`, a `KerasTensor` of shape `batch_shape`,
+    and records an input node for it, so that models built on that tensor find their
+    inputs. `Input(...)` is the usual way to get one (it returns the layer's `output`);
+    a functional model lists its InputLayers in `model.layers`, a Sequential model keeps
+    its own out of `layers`. Called on an array, the layer returns it unchanged.
+
+    Args:
+        shape: Shape of one sample, without the batch axis: a tuple of ints (None for an
+            unknown size), or an int for a 1D sample. Exclusive with `batch_shape`.
+        batch_size: Optional static batch size, used with `shape`.
+        dtype: The dtype of the input. Defaults to `"float32"`. A `"float64"` input also
+            makes the layer's own dtype `float64`.
+        batch_shape: Full shape, batch axis included (e.g. `(None, 10, 8)`). Exclusive with
+            `shape`.
+        name: Optional name; by default a unique `"input_layer"`, `"input_layer_1"`, ...
+        sparse: Must be falsy: sparse inputs are not supported.
+        ragged: Must be falsy: ragged inputs are not supported.
+        optional: Bool, whether the input may be fed `None`. Kept in the config; rnnkit
+            does not check it. Defaults to `False`.
+        **kwargs: Base layer arguments (`trainable`, ...).
+
+    Attributes:
+        batch_shape: The full shape, a tuple with None for unknown sizes.
+        output: The symbolic tensor (`KerasTensor`) that stands for the input.
+
+    Raises:
+        ValueError: If both or neither of `shape` and `batch_shape` are given, or
+            `sparse` / `ragged` is set.
+
+    Example:
+
+    >>> import rnnkit as keras
+    >>> layer = keras.layers.InputLayer(shape=(5,), name="features")
+    >>> layer.batch_shape
+    (None, 5)
+    >>> layer.output
+    <KerasTensor shape=(None, 5), dtype=float32, name=features>
+    """
 
     def __init__(self, shape=None, batch_size=None, dtype=None, batch_shape=None, name=None,
                  sparse=None, ragged=None, optional=False, **kwargs):
@@ -37,19 +76,67 @@ class InputLayer(Layer):
         self.built = True
 
     def call(self, inputs):
+        """Returns `inputs` unchanged."""
         return inputs
 
     def compute_output_shape(self, input_shape):
+        """Returns `batch_shape`, whatever `input_shape` is."""
         return self.batch_shape
 
     def get_config(self):
+        """Returns `batch_shape`, `dtype`, `name`, `optional` (and `sparse` / `ragged`,
+        always `False`) as a dict that `InputLayer.from_config` accepts."""
         return {"batch_shape": list(self.batch_shape), "dtype": self._input_dtype,
                 "name": self.name, "sparse": False, "ragged": False, "optional": self.optional}
 
 
 def Input(shape=None, batch_size=None, dtype=None, sparse=None, ragged=None, batch_shape=None,
           name=None, tensor=None, optional=False):
-    """A symbolic input of a model: `shape` excludes the batch axis (`Input((None, 28))`)."""
+    """Creates a symbolic input of a model: a `KerasTensor` with a shape and a dtype.
+
+    The tensor computes nothing: layers and `rnnkit.ops` functions called on it record a
+    graph, and `Model(inputs, outputs)` turns that graph into a model. As the first element
+    of a `Sequential` model, it fixes the model's input shape, so the model is built at once.
+    `shape` leaves out the batch axis, which stays unknown (None) unless `batch_size` or
+    `batch_shape` sets it; None in `shape` marks a size that varies, such as the number of
+    timesteps.
+
+    Args:
+        shape: Shape of one sample, without the batch axis: a tuple of ints or None, or an
+            int for a 1D sample. `Input((None, 28))` is a sequence of 28 features per
+            timestep, of any length.
+        batch_size: Optional static batch size; by default the batch size is unknown.
+        dtype: The dtype of the input, such as `"float32"` (the default) or `"int32"`
+            (token ids for an `Embedding`).
+        sparse: Must be falsy: sparse inputs are not supported.
+        ragged: Must be falsy: ragged inputs are not supported.
+        batch_shape: The full shape, batch axis included, instead of `shape` and
+            `batch_size`.
+        name: Optional name of the input (and of its `InputLayer`); by default a unique
+            `"input_layer"`, `"input_layer_1"`, ... A model called on a dict finds its
+            inputs by these names.
+        tensor: Must be `None`: wrapping an existing tensor is not supported.
+        optional: Bool, whether the input may be fed `None`. Kept in the config; rnnkit
+            does not check it. Defaults to `False`.
+
+    Returns:
+        A `KerasTensor`, the `output` of a new `InputLayer`.
+
+    Raises:
+        ValueError: If both or neither of `shape` and `batch_shape` are given, or `sparse`,
+            `ragged` or `tensor` is set.
+
+    Example:
+
+    >>> import rnnkit as keras
+    >>> x = keras.Input((None, 28), name="frames")
+    >>> x
+    <KerasTensor shape=(None, None, 28), dtype=float32, name=frames>
+    >>> keras.Input(batch_shape=(8, 10), dtype="int32", name="tokens").shape
+    (8, 10)
+    >>> keras.layers.LSTM(16)(x).shape
+    (None, 16)
+    """
     if tensor is not None:
         raise ValueError("rnnkit.Input: the `tensor` argument is not supported")
     layer = InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, batch_shape=batch_shape,
