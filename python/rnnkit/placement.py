@@ -49,8 +49,31 @@ _state = threading.local()
 
 
 def register_device_type(device_type, count):
-    """Make `count` devices of `device_type` ("gpu", ...) available (for a backend to call when
-    it loads); `count=0` removes them."""
+    """Makes `count` devices of `device_type` available, or removes them with `count=0`.
+
+    A backend calls this when it loads, so that `device("gpu:0")` and friends accept its
+    devices; the CPU backend registers one `"cpu"` device. Registering a type again replaces
+    its count.
+
+    Args:
+        device_type: `"cpu"`, `"gpu"` (or its synonym `"cuda"`) or `"tpu"`,
+            case-insensitive.
+        count: The number of devices of that type (`cpu:0`, `cpu:1`, ...); 0 (or None)
+            removes the type.
+
+    Raises:
+        ValueError: If `device_type` is not one of the known types.
+
+    Example:
+
+    >>> from rnnkit import placement
+    >>> placement.register_device_type("gpu", 2)
+    >>> placement.list_devices("gpu")
+    ['gpu:0', 'gpu:1']
+    >>> placement.register_device_type("gpu", 0)
+    >>> placement.list_devices("gpu")
+    []
+    """
     device_type = _ALIASES.get(device_type.lower(), device_type.lower())
     if device_type not in _KNOWN_TYPES:
         raise ValueError(f"Unknown device type {device_type!r}; expected one of "
@@ -62,8 +85,25 @@ def register_device_type(device_type, count):
 
 
 def list_devices(device_type=None):
-    """The available devices as canonical names (`["cpu:0"]` in this build), of one type if
-    `device_type` is given."""
+    """Lists the available devices as canonical names.
+
+    Args:
+        device_type: Optional device type (`"cpu"`, `"gpu"`, `"cuda"`, ...,
+            case-insensitive) to list only the devices of that type. A type with no
+            devices gives an empty list.
+
+    Returns:
+        A list of names `"<type>:<index>"`, such as `["cpu:0"]` (the only device of this
+        build unless a backend registered more).
+
+    Example:
+
+    >>> from rnnkit import placement
+    >>> placement.list_devices()
+    ['cpu:0']
+    >>> placement.list_devices("GPU")
+    []
+    """
     if device_type is not None:
         device_type = _ALIASES.get(device_type.lower(), device_type.lower())
     return [f"{t}:{i}" for t, n in _device_counts.items() if device_type in (None, t)
@@ -71,9 +111,32 @@ def list_devices(device_type=None):
 
 
 def parse_device_name(name):
-    """`(type, index)` for a device name, e.g. `("cpu", 0)` for `"CPU:0"` or
-    `"/job:localhost/replica:0/task:0/device:CPU:0"`. Checks the form only, not whether the
-    device exists; a name of no accepted form raises ValueError."""
+    """Splits a device name into its type and index.
+
+    Accepts Keras' names (`"cpu"`, `"gpu:1"`; the type alone means index 0) and TensorFlow's
+    (`"/cpu:0"`, `"/device:GPU:0"`, `"/job:localhost/replica:0/task:0/device:CPU:0"`),
+    case-insensitive; `"cuda"` reads as `"gpu"`. Only the form is checked, not whether such
+    a device exists (`device()` checks that).
+
+    Args:
+        name: The device name, a string.
+
+    Returns:
+        A tuple `(type, index)`: `type` is `"cpu"`, `"gpu"` or `"tpu"`, `index` an int.
+
+    Raises:
+        ValueError: If `name` is not a string, or not a name of an accepted form.
+
+    Example:
+
+    >>> from rnnkit import placement
+    >>> placement.parse_device_name("CPU")
+    ('cpu', 0)
+    >>> placement.parse_device_name("/device:GPU:1")
+    ('gpu', 1)
+    >>> placement.parse_device_name("cuda:2")
+    ('gpu', 2)
+    """
     if not isinstance(name, str):
         raise ValueError("Invalid value for argument `device_name`: expected a string such as "
                          f"'cpu:0' or 'gpu:0'. Received: device_name={name!r}")
@@ -126,8 +189,28 @@ def _default_device():
 
 
 def current_device():
-    """The current device of this thread as a canonical name, e.g. `"cpu:0"`: the innermost
-    `rnnkit.device(...)` block's device, else the default (`RNNKIT_DEVICE`, else `"cpu:0"`)."""
+    """Returns the current device of this thread as a canonical name, such as `"cpu:0"`.
+
+    That is the device of the innermost `with rnnkit.device(...)` block of this thread;
+    outside any block, the device named by the `RNNKIT_DEVICE` environment variable, else
+    `"cpu:0"`.
+
+    Returns:
+        A string `"<type>:<index>"`.
+
+    Raises:
+        ValueError: If `RNNKIT_DEVICE` is not a device name, or names a device index that
+            does not exist (outside any `device` block).
+        RuntimeError: If `RNNKIT_DEVICE` names a device type this build lacks (a GPU).
+
+    Example:
+
+    >>> import rnnkit as keras
+    >>> from rnnkit import placement
+    >>> with keras.device("CPU"):
+    ...     placement.current_device()
+    'cpu:0'
+    """
     stack = getattr(_state, "stack", None)
     if stack:
         return stack[-1]
@@ -135,12 +218,50 @@ def current_device():
 
 
 class device:
-    """Context manager: inside `with rnnkit.device(name):` what is created and computed is
-    placed on device `name` ("cpu", "CPU:0", "/device:CPU:0", ...).
+    """Context manager that makes one device the current device (Keras' `keras.device`).
 
-    The name is checked when `device(name)` is called: an unknown name raises ValueError, a
-    device type this build lacks (a GPU) raises RuntimeError. `__enter__` returns the context,
-    whose `.name` is the canonical device name (`"cpu:0"`), `.type` and `.index` its parts.
+    Inside `with rnnkit.device(name):` the named device is the current device of this
+    thread (`rnnkit.placement.current_device()`), which code placing arrays or kernels
+    reads. This build computes everything on its one CPU device, so the block changes no
+    result: it checks the name and lets code written for `keras.device` run unchanged.
+    Blocks nest, and leaving one, normally or by an exception, restores the device that was
+    current before. Each thread has its own stack: a new thread starts on the default
+    device.
+
+    Accepted names, case-insensitive: Keras' `"cpu"`, `"cpu:0"`, `"gpu:1"` (the type alone
+    means index 0), TensorFlow's `"/cpu:0"`, `"/device:GPU:0"` and
+    `"/job:localhost/replica:0/task:0/device:CPU:0"`; `"cuda"` is a synonym of `"gpu"`.
+    This build has one device, `"cpu:0"`.
+
+    Args:
+        device_name: The device, a string of one of the forms above.
+
+    Attributes:
+        name: The canonical device name, such as `"cpu:0"`.
+        type: The device type, such as `"cpu"`.
+        index: The device index, an int.
+
+    Raises:
+        ValueError: If `device_name` is not a device name, or names a device index that
+            does not exist (`"cpu:1"`). Raised when `device(...)` is called.
+        RuntimeError: If the device type is not available in this build (a GPU or TPU, as
+            Keras on JAX does without a GPU).
+
+    Example:
+
+    >>> import numpy as np, rnnkit as keras
+    >>> with keras.device("CPU:0") as where:
+    ...     y = keras.layers.Dense(2)(np.ones((1, 3)))
+    >>> where.name, where.type, where.index
+    ('cpu:0', 'cpu', 0)
+    >>> y.shape
+    (1, 2)
+    >>> keras.device("/device:CPU:0")
+    rnnkit.device('cpu:0')
+    >>> keras.device("cpu:1")
+    Traceback (most recent call last):
+        ...
+    ValueError: Device 'cpu:1' not found: this build has 1 CPU device (cpu:0).
     """
 
     def __init__(self, device_name):
@@ -149,6 +270,7 @@ class device:
         self.name = f"{self.type}:{self.index}"
 
     def __enter__(self):
+        """Makes this device the current one; returns this context."""
         stack = getattr(_state, "stack", None)
         if stack is None:
             stack = _state.stack = []
@@ -156,6 +278,7 @@ class device:
         return self
 
     def __exit__(self, *exc):
+        """Restores the device that was current before; exceptions propagate."""
         _state.stack.pop()
         return False
 

@@ -14,8 +14,13 @@ from rnnkit._operators import ArithmeticOperators, binary, ops
 
 
 class SymbolicValueError(TypeError):
-    """A symbolic tensor was used where a value is needed (raised by `rnnkit.ops` internals,
-    which then record the op instead)."""
+    """Raised when a symbolic tensor is used where a value is needed.
+
+    Converting a `KerasTensor` to an array, a number or a bool, taking its `len()` or
+    iterating over it raises it. Inside `rnnkit.ops` it is the signal to record the op as a
+    graph node instead of computing it; elsewhere it tells the user that a symbolic tensor
+    has no value. It is a `TypeError`.
+    """
 
 
 _NO_VALUE = ("A symbolic KerasTensor (from rnnkit.Input, or a layer or an rnnkit.ops function "
@@ -32,7 +37,36 @@ def no_value_error(tensor):
 class KerasTensor(ArithmeticOperators):
     """A symbolic tensor: a shape (None for unknown sizes, e.g. the batch), a dtype, a name, and
     where it comes from (`history`: the operation, the node index and the output index; None for
-    a tensor made directly)."""
+    a tensor made directly).
+
+    `rnnkit.Input` makes one; layers and `rnnkit.ops` functions called on it return new
+    ones. Operators (`x + y`, `x * 2`, `x[:, 0]`, `x < 0`, `abs(x)`, ...) are recorded as
+    `rnnkit.ops` calls; `==` compares identities, so tensors can be dict keys. A symbolic
+    tensor has no value: converting it to an array, a number or a bool raises
+    `SymbolicValueError`.
+
+    Args:
+        shape: The shape, a tuple of ints or None (unknown sizes).
+        dtype: The dtype name. Defaults to `"float32"`.
+        name: Optional name.
+        history: Optional `(operation, node index, output index)`; set by the `Node` that
+            produces the tensor.
+
+    Example:
+
+    >>> import rnnkit as keras
+    >>> x = keras.Input((None, 3), name="x")
+    >>> y = x * 2
+    >>> y.shape, y.dtype, y.ndim
+    ((None, None, 3), 'float32', 3)
+    >>> operation, node_index, output_index = y.history
+    >>> operation.op_name, node_index, output_index
+    ('multiply', 0, 0)
+    >>> bool(x)
+    Traceback (most recent call last):
+        ...
+    rnnkit.graph.keras_tensor.SymbolicValueError: A symbolic KerasTensor cannot be used as a boolean: it has no value.
+    """
 
     # NumPy hands binary operators with arrays back to us (`array + x` calls `x.__radd__`) and
     # refuses ufuncs on symbolic tensors instead of trying to convert them.
@@ -46,10 +80,12 @@ class KerasTensor(ArithmeticOperators):
 
     @property
     def ndim(self):
+        """The number of dimensions, `len(shape)`."""
         return len(self.shape)
 
     @property
     def sparse(self):
+        """Always False: rnnkit has no sparse tensors (Keras' attribute)."""
         return False
 
     def __repr__(self):
@@ -105,7 +141,15 @@ class KerasTensor(ArithmeticOperators):
 
 
 def is_symbolic(structure):
-    """Whether `structure` (a value, or lists / tuples / dicts of values) holds a KerasTensor."""
+    """Whether `structure` (a value, or lists / tuples / dicts of values) holds a KerasTensor.
+
+    Example:
+
+    >>> import numpy as np, rnnkit as keras
+    >>> from rnnkit.graph import is_symbolic
+    >>> is_symbolic([np.ones(2), {"a": keras.Input((3,))}]), is_symbolic(np.ones(2))
+    (True, False)
+    """
     if isinstance(structure, KerasTensor):
         return True
     return any(isinstance(x, KerasTensor) for x in tree.flatten(structure))

@@ -16,6 +16,19 @@ class Node:
     Creating a node appends it to `operation._inbound_nodes` and sets each output tensor's
     `history` to `(operation, node index, output index)`, which is how a model finds its graph
     again from its output tensors. `is_input` marks the node of an `InputLayer` (no call).
+
+    Args:
+        operation: The layer or `Operation` that was called.
+        args: The positional arguments of the call, symbolic tensors in place.
+        kwargs: The keyword arguments of the call.
+        outputs: The symbolic output(s), in the structure the call returned.
+        is_input: Bool, whether this is an `InputLayer`'s node. Defaults to `False`.
+
+    Attributes:
+        order: A counter over all nodes, in creation order (a topological order).
+        index: The position of the node in `operation._inbound_nodes`.
+        input_tensors: The symbolic tensors among `args` and `kwargs`, flattened.
+        output_tensors: The symbolic outputs, flattened.
     """
 
     def __init__(self, operation, args, kwargs, outputs, is_input=False):

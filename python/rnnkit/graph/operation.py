@@ -43,6 +43,13 @@ class Operation:
 
     It has no weights and no mask; called on arrays it calls the function. `name` is unique
     (`add`, `add_1`, ...) and `op_name` is the function's name in `rnnkit.ops`.
+    `symbolic_op` makes one per recorded call; a functional model lists them in
+    `model.operations`.
+
+    Args:
+        fn: The function to call (the unwrapped op).
+        name: Optional unique name; by default made from `op_name`.
+        op_name: The op's name in `rnnkit.ops`. Defaults to `fn.__name__`.
     """
 
     built = True
@@ -59,24 +66,32 @@ class Operation:
 
     @property
     def class_name(self):
+        """Keras' class name of the op (`"LogSoftmax"` for `log_softmax`), used in configs
+        and summaries."""
         return class_name_of(self.op_name)
 
     @property
     def weights(self):
+        """An empty list: an op has no weights (also `trainable_weights` and
+        `non_trainable_weights`)."""
         return []
 
     trainable_weights = non_trainable_weights = weights
 
     def count_params(self):
+        """Returns 0: an op has no weights."""
         return 0
 
     def __call__(self, *args, **kwargs):
+        """Calls the op's function on the (concrete) arguments and returns its result."""
         return self.fn(*args, **kwargs)
 
     def compute_mask(self, inputs, previous_mask=None):
+        """Returns None: an op's outputs carry no mask."""
         return None
 
     def get_config(self):
+        """Returns `{"name": name}` (the op's other arguments are saved with its node)."""
         return {"name": self.name}
 
     def __repr__(self):
@@ -146,7 +161,23 @@ def _output_specs(fn, args, kwargs):
 def symbolic_op(fn, args, kwargs, name=None, op_name=None):
     """Records `fn(*args, **kwargs)` on symbolic tensors as a new `Operation` (named `name`, or
     automatically after `op_name`, the op's name in rnnkit.ops, by default `fn.__name__`);
-    returns its symbolic outputs, in the structure `fn` returns."""
+    returns its symbolic outputs, in the structure `fn` returns.
+
+    The output shapes and dtypes come from running `fn` on stand-in arrays (see the module
+    docstring); an error `fn` raises there propagates, with a note giving the input shapes.
+
+    Raises:
+        ValueError: If the number or rank of the outputs depends on unknown input sizes.
+
+    Example:
+
+    >>> import numpy as np, rnnkit as keras
+    >>> from rnnkit import graph
+    >>> x = keras.Input((4,))
+    >>> y = graph.symbolic_op(np.cumsum, (x,), {"axis": 1}, op_name="cumsum")
+    >>> y.shape, y.history[0].op_name
+    ((None, 4), 'cumsum')
+    """
     op_name = op_name or fn.__name__
     try:
         specs = _output_specs(fn, args, kwargs)

@@ -33,7 +33,27 @@ def _output_masks(operation, args, kwargs, input_mask, leaves):
 def run_graph(nodes, inputs, values, masks=None, training=None):
     """Replays `nodes` (in order) on arrays. `inputs` are the graph's input KerasTensors and
     `values` the arrays fed to them (same structure); returns a dict
-    id(KerasTensor) -> (value, mask) holding every tensor computed."""
+    id(KerasTensor) -> (value, mask) holding every tensor computed.
+
+    Each node's operation is called on the values of its argument tensors; `training` is
+    passed to the layers whose `call` takes it, and the mask of the first argument to the
+    layers whose `call` takes `mask`. `masks` gives the masks of the inputs (same
+    structure as `inputs`).
+
+    Raises:
+        ValueError: If `values` does not hold one value per input, or an operation returns
+            another number of outputs than when it was recorded.
+
+    Example:
+
+    >>> import numpy as np, rnnkit as keras
+    >>> from rnnkit import graph
+    >>> x = keras.Input((3,))
+    >>> y = x * 2
+    >>> env = graph.run_graph(graph.collect_nodes(x, y), x, np.ones((1, 3)))
+    >>> env[id(y)][0].tolist()
+    [[2.0, 2.0, 2.0]]
+    """
     env = {}
     input_leaves = tree.flatten(inputs)
     value_leaves = tree.flatten(values) if len(input_leaves) > 1 else [values]

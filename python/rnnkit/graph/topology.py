@@ -63,7 +63,24 @@ def map_graph(inputs, outputs):
     """`(nodes, operations)` of the graph from `inputs` to `outputs` (structures of
     KerasTensors). `nodes` are the call nodes to replay, in creation order (a valid topological
     order); `operations` are the InputLayers, layers and ops in Keras' order (see the module
-    docstring)."""
+    docstring).
+
+    Raises:
+        ValueError: If an output needs a tensor that is not among `inputs` ("Graph
+            disconnected"), or the graph has a cycle.
+
+    Example:
+
+    >>> import rnnkit as keras
+    >>> from rnnkit import graph
+    >>> x = keras.Input((3,), name="x")
+    >>> y = keras.layers.Dense(2, name="d")(x + 1)
+    >>> nodes, operations = graph.map_graph(x, y)
+    >>> [node.operation.name for node in nodes][1:], len(nodes)
+    (['d'], 2)
+    >>> [type(op).__name__ for op in operations]
+    ['InputLayer', 'Operation', 'Dense']
+    """
     inputs = tree.flatten(inputs)
     ordered, first_seen = _walk(inputs, tree.flatten(outputs))
     node_depth, operation_depth = {}, {}
