@@ -8,9 +8,6 @@ it returns (issue 9). Two checks:
 - every public class and function reachable from the public modules has a docstring of more
   than one line, and every public method or property of those classes has a docstring (its
   own, or the one of the method it overrides).
-
-`ALLOWED_UNDOCUMENTED` lists the modules whose docstrings are being rewritten elsewhere; remove
-an entry when its module is documented.
 """
 
 from __future__ import annotations
@@ -36,10 +33,18 @@ DOCTEST_MODULES = [
     "rnnkit.constraints",
     "rnnkit.core",
     "rnnkit.datasets.mnist",
+    "rnnkit.graph",
+    "rnnkit.graph.keras_tensor",
+    "rnnkit.graph.layer_call",
+    "rnnkit.graph.node",
+    "rnnkit.graph.operation",
+    "rnnkit.graph.run",
+    "rnnkit.graph.topology",
     "rnnkit.initializers",
     "rnnkit.layers.core.activation",
     "rnnkit.layers.core.dense",
     "rnnkit.layers.core.embedding",
+    "rnnkit.layers.core.input_layer",
     "rnnkit.layers.core.masking",
     "rnnkit.layers.layer",
     "rnnkit.layers.normalization.batch_normalization",
@@ -56,7 +61,11 @@ DOCTEST_MODULES = [
     "rnnkit.losses",
     "rnnkit.metrics",
     "rnnkit.models",
+    "rnnkit.models.data_adapters",
     "rnnkit.models.file_io",
+    "rnnkit.models.functional",
+    "rnnkit.models.sequential",
+    "rnnkit.models.training",
     "rnnkit.ops._base",
     "rnnkit.ops.core",
     "rnnkit.ops.nn",
@@ -69,6 +78,7 @@ DOCTEST_MODULES = [
     "rnnkit.optimizers.rmsprop",
     "rnnkit.optimizers.schedules",
     "rnnkit.optimizers.sgd",
+    "rnnkit.placement",
     "rnnkit.progbar",
     "rnnkit.random",
     "rnnkit.regularizers",
@@ -87,6 +97,7 @@ PUBLIC_MODULES = [
     "rnnkit.constraints",
     "rnnkit.core",
     "rnnkit.datasets.mnist",
+    "rnnkit.graph",
     "rnnkit.initializers",
     "rnnkit.layers",
     "rnnkit.losses",
@@ -95,31 +106,13 @@ PUBLIC_MODULES = [
     "rnnkit.ops",
     "rnnkit.optimizers",
     "rnnkit.optimizers.schedules",
+    "rnnkit.placement",
     "rnnkit.random",
     "rnnkit.regularizers",
     "rnnkit.saving",
     "rnnkit.tree",
     "rnnkit.utils",
 ]
-
-# Modules being rewritten by other work of issue 9 (the models, the functional graph, the data
-# adapters, keras.device): objects defined there are not checked yet. Remove an entry once its
-# module's public classes and functions are documented.
-ALLOWED_UNDOCUMENTED = (
-    "rnnkit.models.training",
-    "rnnkit.models.functional",
-    "rnnkit.models.sequential",
-    "rnnkit.models.graph",
-    "rnnkit.models.data_adapters",
-    "rnnkit.graph",                    # the package and its modules
-    "rnnkit.layers.core.input_layer",  # Input / InputLayer, moved there with the graph work
-    "rnnkit.placement",                # rnnkit.device
-)
-
-
-def _allowed(module_name):
-    return any(module_name == m or module_name.startswith(m + ".") for m in ALLOWED_UNDOCUMENTED)
-
 
 @pytest.fixture
 def global_state():
@@ -166,7 +159,7 @@ def test_docstring_examples_of_every_op(global_state):
 
 def _public_objects():
     """(qualified name, object) for each public class and function of PUBLIC_MODULES, once per
-    object, skipping objects defined outside rnnkit or in an allowed module."""
+    object, skipping objects defined outside rnnkit."""
     seen, out = set(), []
     for module_name in PUBLIC_MODULES:
         module = importlib.import_module(module_name)
@@ -178,7 +171,7 @@ def _public_objects():
                 continue
             obj = inspect.unwrap(obj) if inspect.isfunction(obj) else obj
             owner = getattr(obj, "__module__", None) or ""
-            if not owner.startswith("rnnkit") or _allowed(owner) or id(obj) in seen:
+            if not owner.startswith("rnnkit") or id(obj) in seen:
                 continue
             seen.add(id(obj))
             out.append((f"{module_name}.{name}", obj))
@@ -192,7 +185,7 @@ def _doc_lines(obj):
 
 def _public_members(cls):
     """(name, attribute) for the public methods and properties of `cls` (`__call__`
-    included) defined in rnnkit, outside the allowed modules."""
+    included) defined in rnnkit."""
     out = []
     for name in dir(cls):
         if name.startswith("_") and name != "__call__":
@@ -203,7 +196,7 @@ def _public_members(cls):
                 break
         else:
             continue
-        if not defining.__module__.startswith("rnnkit") or _allowed(defining.__module__):
+        if not defining.__module__.startswith("rnnkit"):
             continue
         raw = vars(defining)[name]
         if isinstance(raw, property):
@@ -236,7 +229,12 @@ def test_the_walk_sees_the_api():
     checked = {id(obj) for _, obj in _public_objects()}
     for expected in (rnnkit.layers.LSTM, rnnkit.ops.add, rnnkit.losses.Loss,
                      rnnkit.optimizers.Adam, rnnkit.saving.load_model, rnnkit.GradientTape,
-                     rnnkit.callbacks.EarlyStopping, rnnkit.Variable):
+                     rnnkit.callbacks.EarlyStopping, rnnkit.Variable, rnnkit.Model,
+                     rnnkit.Sequential, rnnkit.models.Functional, rnnkit.Input,
+                     rnnkit.layers.InputLayer, rnnkit.utils.PyDataset, rnnkit.device,
+                     rnnkit.placement.current_device, rnnkit.graph.KerasTensor):
         assert id(inspect.unwrap(expected)) in checked, expected
     members = dict(_public_members(rnnkit.layers.LSTM))
     assert {"get_weights", "set_weights", "build", "call", "compute_mask"} <= set(members)
+    members = dict(_public_members(rnnkit.Sequential))
+    assert {"fit", "reset_metrics", "summary", "save", "add", "pop", "layers"} <= set(members)
