@@ -212,3 +212,17 @@ def test_nested_model_time_distributed_and_dict_inputs(rng):
     out_a, out_b = two({"a": xa, "b": xb})
     np.testing.assert_allclose(out_a, dense_a(xa), atol=1e-6)
     np.testing.assert_allclose(out_b, dense_b(xb), atol=1e-6)
+
+
+def test_pop_the_only_layer_after_an_input_leaves_the_model_unbuilt():
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, name="only")])
+    assert model.pop().name == "only"
+    assert model.layers == [] and not model.built
+    model.add(keras.layers.Dense(5))
+    assert model(np.ones((2, 3), "float32")).shape == (2, 5)
+
+
+def test_metrics_names_and_reset_metrics_before_compile():
+    model = keras.Sequential([keras.layers.Dense(2)])
+    assert model.metrics_names == []
+    model.reset_metrics()   # nothing to reset, no error (as Keras)

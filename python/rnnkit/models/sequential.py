@@ -148,6 +148,8 @@ class Sequential(Model):
         return list(self._stack)
 
     def _maybe_build_from_declared_shape(self):
+        if not self._stack:
+            return   # nothing to build: an Input alone leaves the model unbuilt, as in Keras
         if self._input_layer is not None:
             self.build(self._input_layer.batch_shape)
         elif self._stack and getattr(self._stack[0], "_input_shape_arg", None) is not None:

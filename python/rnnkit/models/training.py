@@ -54,6 +54,8 @@ class Trainer:
         self.optimizer = None
         self.stop_training = False
         self.history = None
+        self._compiled_outputs = None
+        self._loss_sums, self._loss_count = {}, 0.0
 
     # -- compile ---------------------------------------------------------------------------------
     def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None,
@@ -261,6 +263,8 @@ class Trainer:
         >>> model.metrics_names
         ['loss', 'mae']
         """
+        if not self.compiled:
+            return []
         outputs = self._compiled_outputs or []
         keys = [key for key, _ in self._all_metrics()]
         losses = [f"{out.name}_loss" for out in outputs] if len(outputs) > 1 else []
@@ -397,8 +401,6 @@ class Trainer:
         self._assert_compiled("train_on_batch")
         x, y, sample_weight = self._prepare(x, y, sample_weight, class_weight,
                                             "train_on_batch")
-        if getattr(self, "_loss_sums", None) is None:
-            self._loss_sums, self._loss_count = {}, 0.0
         logs = self._train_batch(x, y, sample_weight)
         return self._format_result(logs, return_dict)
 
