@@ -155,3 +155,32 @@ def numeric_gradient(f, a, eps=1e-6):
         a[idx] = orig
         g[idx] = (plus - minus) / (2 * eps)
     return g
+
+
+def _check_finite(value, what):
+    arr = np.asarray(value)
+    if arr.dtype == object:
+        items = arr.ravel()
+        if arr.ndim == 0:
+            item = arr.item()
+            if not (isinstance(item, (list, tuple, np.ndarray)) or hasattr(item, "__array__")):
+                return
+            items = [item]
+        for item in items:
+            _check_finite(item, what)
+        return
+    if arr.dtype.kind in "fc":
+        bad = ~np.isfinite(arr)
+        assert not bad.any(), (f"{what} has {int(bad.sum())} non-finite value(s) (NaN/inf) of "
+                               f"{arr.size}, first at {np.argwhere(bad)[0].tolist()}")
+
+
+def assert_close(actual, desired, rtol=1e-7, atol=0, err_msg="", **kwargs):
+    """np.testing.assert_allclose (same defaults) for results that must be finite: fails when
+    either side holds a NaN or an inf, which assert_allclose would accept when both sides agree
+    (NaN == NaN). Use np.testing.assert_allclose(..., equal_nan=True) where NaN is intended."""
+    suffix = f" ({err_msg})" if err_msg else ""
+    _check_finite(actual, "actual" + suffix)
+    _check_finite(desired, "desired" + suffix)
+    np.testing.assert_allclose(actual, desired, rtol=rtol, atol=atol, equal_nan=False,
+                               err_msg=err_msg, **kwargs)

@@ -12,6 +12,7 @@ from rnnkit import activations, ops
 from rnnkit.autodiff import GradientTape, Tensor
 
 from reference import ACTIVATION_ALIASES, ACTIVATIONS, canonical_activation
+from conftest import assert_close  # noqa: E402
 
 NAMES = sorted(ACTIVATIONS)
 
@@ -32,7 +33,7 @@ def test_matches_reference_float64(rng, name):
     got = activations.get(name)(x)
     want = ACTIVATIONS[name](x)
     assert type(got) is np.ndarray and got.dtype == np.float64
-    np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-14)
+    assert_close(got, want, rtol=1e-13, atol=1e-14)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -41,7 +42,7 @@ def test_float32_stays_float32(rng, name):
     got = activations.get(name)(x.astype(np.float32))
     assert got.dtype == np.float32
     want = ACTIVATIONS[name](x.astype(np.float32).astype(np.float64))
-    np.testing.assert_allclose(got, want, rtol=2e-6, atol=2e-6)
+    assert_close(got, want, rtol=2e-6, atol=2e-6)
 
 
 def test_no_overflow_warnings():
@@ -55,17 +56,17 @@ def test_no_overflow_warnings():
 def test_keras_specifics():
     assert activations.hard_sigmoid(np.array(1.0)) == pytest.approx(2 / 3)   # not Keras 2's 0.7
     x = np.linspace(-3, 3, 13)
-    np.testing.assert_allclose(activations.gelu(x), ACTIVATIONS["gelu"](x), rtol=1e-14)  # exact
+    assert_close(activations.gelu(x), ACTIVATIONS["gelu"](x), rtol=1e-14)  # exact
     approx = 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x ** 3)))
-    np.testing.assert_allclose(activations.gelu(x, approximate=True), approx, rtol=1e-14)
-    np.testing.assert_allclose(activations.leaky_relu(x, negative_slope=0.1),
-                               np.where(x >= 0, x, 0.1 * x))
-    np.testing.assert_allclose(activations.elu(x, alpha=0.3),
-                               np.where(x > 0, x, 0.3 * np.expm1(x)))
+    assert_close(activations.gelu(x, approximate=True), approx, rtol=1e-14)
+    assert_close(activations.leaky_relu(x, negative_slope=0.1),
+                 np.where(x >= 0, x, 0.1 * x))
+    assert_close(activations.elu(x, alpha=0.3),
+                 np.where(x > 0, x, 0.3 * np.expm1(x)))
     assert activations.linear(x) is x
-    np.testing.assert_allclose(activations.softmax(x[None], axis=-1).sum(), 1.0)
-    np.testing.assert_allclose(activations.log_softmax(x), x - np.log(np.sum(np.exp(x))))
-    np.testing.assert_allclose(activations.mish(x), x * np.tanh(np.log1p(np.exp(x))))
+    assert_close(activations.softmax(x[None], axis=-1).sum(), 1.0)
+    assert_close(activations.log_softmax(x), x - np.log(np.sum(np.exp(x))))
+    assert_close(activations.mish(x), x * np.tanh(np.log1p(np.exp(x))))
 
 
 @pytest.mark.parametrize("kwargs,expected", [
@@ -81,7 +82,7 @@ def test_keras_specifics():
 ], ids=str)
 def test_keras_relu_parameters(rng, kwargs, expected):
     x = rng.uniform(-5, 8, 200)
-    np.testing.assert_allclose(activations.relu(x, **kwargs), expected(x), rtol=1e-14)
+    assert_close(activations.relu(x, **kwargs), expected(x), rtol=1e-14)
 
 
 def test_activations_are_differentiable(rng):
@@ -94,7 +95,7 @@ def test_activations_are_differentiable(rng):
     sp = np.log1p(np.exp(v))
     t = np.tanh(sp)
     want = t + v * (1 - t ** 2) / (1 + np.exp(-v)) + ((v > 0) & (v < 1))
-    np.testing.assert_allclose(g, want, rtol=1e-12)
+    assert_close(g, want, rtol=1e-12)
 
 
 # ------------------------------------------------------------------------------------------------

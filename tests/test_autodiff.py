@@ -12,6 +12,7 @@ from rnnkit.autodiff import GradientTape, Tensor
 from rnnkit.variables import Variable
 
 from reference import ACTIVATION_KINKS, ACTIVATIONS
+from conftest import assert_close  # noqa: E402
 
 EPS = 1e-6
 RTOL = 1e-5
@@ -66,7 +67,7 @@ def check_vjp(fn, inputs, rng):
     for k, (a, n, x) in enumerate(zip(analytic, numeric, inputs)):
         assert a is not None, f"input {k}: no gradient"
         assert a.shape == x.shape and a.dtype == x.dtype, (k, a.shape, a.dtype)
-        np.testing.assert_allclose(a, n, rtol=RTOL, atol=ATOL, err_msg=f"input {k}")
+        assert_close(a, n, rtol=RTOL, atol=ATOL, err_msg=f"input {k}")
 
 
 # Input domains
@@ -306,7 +307,7 @@ def test_reuse_of_a_value_accumulates(rng):
         y = t * t + t              # d/dx = 2x + 1
         z = ops.sum(y * ops.exp(t))
     g = tape.gradient(z, t)
-    np.testing.assert_allclose(g, (2 * x + 1) * np.exp(x) + (x * x + x) * np.exp(x), rtol=1e-12)
+    assert_close(g, (2 * x + 1) * np.exp(x) + (x * x + x) * np.exp(x), rtol=1e-12)
 
 
 def test_trainable_variables_are_watched(rng):
@@ -318,8 +319,8 @@ def test_trainable_variables_are_watched(rng):
         y = ops.sum(ops.tanh(x @ w + b) * frozen)
     gw, gb, gf = tape.gradient(y, [w, b, frozen])
     d = 1 - np.tanh(x @ w.value) ** 2
-    np.testing.assert_allclose(gw, x.T @ d, rtol=1e-12)
-    np.testing.assert_allclose(gb, d.sum(0), rtol=1e-12)
+    assert_close(gw, x.T @ d, rtol=1e-12)
+    assert_close(gb, d.sum(0), rtol=1e-12)
     assert gf is None                                  # not trainable: not watched
     assert {id(v) for v in tape.watched_variables()} == {id(w), id(b)}
 
@@ -343,7 +344,7 @@ def test_variable_operators_and_float32(rng):
         p[idx] += 1e-6
         q[idx] -= 1e-6
         num[idx] = (f(p) - f(q)) / 2e-6
-    np.testing.assert_allclose(g, num, rtol=1e-4, atol=1e-5)
+    assert_close(g, num, rtol=1e-4, atol=1e-5)
 
 
 def test_watch_accessed_variables_false(rng):
@@ -354,7 +355,7 @@ def test_watch_accessed_variables_false(rng):
         y = ops.sum(w * v)
     gw, gv = tape.gradient(y, [w, v])
     assert gw is None
-    np.testing.assert_allclose(gv, w.value)
+    assert_close(gv, w.value)
 
 
 def test_watch_arrays_and_nested_sources(rng):
@@ -365,10 +366,10 @@ def test_watch_arrays_and_nested_sources(rng):
         y = ops.sum(ops.square(x) * w)
     grads = tape.gradient(y, {"x": x, "params": [w, (w,)]})
     assert set(grads) == {"x", "params"}
-    np.testing.assert_allclose(grads["x"], 2 * x * w.value)
-    np.testing.assert_allclose(grads["params"][0], np.sum(x * x, 0))
+    assert_close(grads["x"], 2 * x * w.value)
+    assert_close(grads["params"][0], np.sum(x * x, 0))
     assert isinstance(grads["params"][1], tuple)
-    np.testing.assert_allclose(grads["params"][1][0], np.sum(x * x, 0))
+    assert_close(grads["params"][1][0], np.sum(x * x, 0))
 
 
 def test_unconnected_sources_get_none_or_zeros(rng):
@@ -379,8 +380,8 @@ def test_unconnected_sources_get_none_or_zeros(rng):
         _ = ops.sum(b * 2.0)                             # recorded, but not part of y
     assert tape.gradient(y, b) is None
     ga, gb = tape.gradient(y, [a, b], unconnected_gradients="zero")
-    np.testing.assert_allclose(gb, np.zeros(2))
-    np.testing.assert_allclose(ga, np.exp(a.numpy()))
+    assert_close(gb, np.zeros(2))
+    assert_close(ga, np.exp(a.numpy()))
     assert tape.gradient(y, Tensor(np.ones(2))) is None  # never watched
     assert tape.gradient(np.ones(()), a) is None          # untracked target
 
@@ -404,7 +405,7 @@ def test_persistent_tape_gives_the_same_gradients_twice(rng):
     g1 = tape.gradient(y, t)
     g2 = tape.gradient(y, t)
     np.testing.assert_array_equal(g1, g2)
-    np.testing.assert_allclose(tape.gradient(z, t), [3.0, 3.0])
+    assert_close(tape.gradient(z, t), [3.0, 3.0])
 
 
 def test_nested_tapes_raise():
@@ -426,7 +427,7 @@ def test_non_differentiable_ops_are_untracked(rng):
             assert type(out) is np.ndarray
         assert ops.shape(t) == (2, 3)
         y = ops.sum(ops.stop_gradient(t) * t)
-    np.testing.assert_allclose(tape.gradient(y, t), t.numpy())
+    assert_close(tape.gradient(y, t), t.numpy())
 
 
 def test_multiple_targets_are_summed_and_intermediate_sources(rng):
@@ -438,9 +439,9 @@ def test_multiple_targets_are_summed_and_intermediate_sources(rng):
         y2 = ops.sum(h * t)
     g = tape.gradient([y1, y2], t)
     x = t.numpy()
-    np.testing.assert_allclose(g, np.exp(x) + np.exp(x) * (1 + x))
-    np.testing.assert_allclose(tape.gradient(y2, h), x)                # w.r.t. an intermediate
-    np.testing.assert_allclose(tape.gradient(h, t), np.exp(x))         # non-scalar target: summed
+    assert_close(g, np.exp(x) + np.exp(x) * (1 + x))
+    assert_close(tape.gradient(y2, h), x)                # w.r.t. an intermediate
+    assert_close(tape.gradient(h, t), np.exp(x))         # non-scalar target: summed
 
 
 def test_record_custom_primitive(rng):
@@ -472,8 +473,8 @@ def test_record_custom_primitive(rng):
     gx, gw = tape.gradient(loss, [xt, w])
     assert len(seen) == 1
     np.testing.assert_array_equal(seen[0][1], np.zeros(2))             # s got no gradient
-    np.testing.assert_allclose(gx, 2 * x * w.value ** 2)
-    np.testing.assert_allclose(gw, np.sum(2 * x * x * w.value, axis=0))
+    assert_close(gx, 2 * x * w.value ** 2)
+    assert_close(gw, np.sum(2 * x * x * w.value, axis=0))
 
 
 def test_record_single_output_and_none_gradient(rng):
@@ -489,7 +490,7 @@ def test_record_single_output_and_none_gradient(rng):
         y = autodiff.record(autodiff.unwrap(x) * 2.0 + c, (x, c), vjp)
         assert isinstance(y, Tensor)
         loss = ops.sum(y)
-    np.testing.assert_allclose(tape.gradient(loss, x), [2.0, 2.0, 2.0])
+    assert_close(tape.gradient(loss, x), [2.0, 2.0, 2.0])
     assert autodiff.record(np.ones(2), (np.ones(2),), vjp).__class__ is np.ndarray
 
 
@@ -529,7 +530,7 @@ def test_non_trainable_variable_assigned_inside_the_tape(rng):
         state.assign(autodiff.unwrap(h))
         loss = ops.sum(h)
     g = tape.gradient(loss, w)
-    np.testing.assert_allclose(g, h0.T @ (1 - np.tanh(h0 @ w.value) ** 2), rtol=1e-12)
+    assert_close(g, h0.T @ (1 - np.tanh(h0 @ w.value) ** 2), rtol=1e-12)
 
 
 def test_python_rnn_loop_gradient(rng):
@@ -552,7 +553,7 @@ def test_python_rnn_loop_gradient(rng):
     grads = tape.gradient(loss, vw)
     ref = numeric_vjp(forward, [W.copy(), R.copy(), b.copy()], [w_out])
     for g, n in zip(grads, ref):
-        np.testing.assert_allclose(g, n, rtol=RTOL, atol=ATOL)
+        assert_close(g, n, rtol=RTOL, atol=ATOL)
 
 
 def test_custom_gradient():
@@ -566,7 +567,7 @@ def test_custom_gradient():
     with GradientTape() as tape:
         tape.watch(t)
         y = ops.sum(clipped_identity(t) * np.array([0.5, 3.0]))
-    np.testing.assert_allclose(tape.gradient(y, t), [0.5, 1.0])
+    assert_close(tape.gradient(y, t), [0.5, 1.0])
     assert type(clipped_identity(np.ones(2))) is np.ndarray
     assert ops.custom_gradient is autodiff.custom_gradient
 
@@ -578,14 +579,14 @@ def test_value_and_grad_and_grad(rng):
         return ops.sum(ops.sin(a) * b)
 
     value, (ga, gb) = autodiff.value_and_grad(f, argnums=(0, 1))(x, w)
-    np.testing.assert_allclose(value, np.sum(np.sin(x) * w))
-    np.testing.assert_allclose(ga, np.cos(x) * w)
-    np.testing.assert_allclose(gb, np.sin(x))
-    np.testing.assert_allclose(autodiff.grad(f)(x, w), np.cos(x) * w)
+    assert_close(value, np.sum(np.sin(x) * w))
+    assert_close(ga, np.cos(x) * w)
+    assert_close(gb, np.sin(x))
+    assert_close(autodiff.grad(f)(x, w), np.cos(x) * w)
     (value, aux), g = autodiff.value_and_grad(lambda a: (ops.sum(a["p"] ** 2), "aux"),
                                               has_aux=True)({"p": x})
     assert aux == "aux"
-    np.testing.assert_allclose(g["p"], 2 * x)
+    assert_close(g["p"], 2 * x)
 
 
 def test_tensor_behaves_like_an_array(rng):
@@ -611,7 +612,7 @@ def test_tensor_behaves_like_an_array(rng):
         return np.sum(y) + a.sum() + a.mean() + a.sum() + a[1].sum()
 
     num = numeric_vjp(lambda a: f(a), xs, [1.0])[0]
-    np.testing.assert_allclose(g, num, rtol=1e-5, atol=1e-6)
+    assert_close(g, num, rtol=1e-5, atol=1e-6)
 
 
 def test_numpy_array_on_the_left_dispatches_to_tensor(rng):
@@ -621,7 +622,7 @@ def test_numpy_array_on_the_left_dispatches_to_tensor(rng):
         tape.watch(t)
         y = a * t + a - t
     assert isinstance(y, Tensor)
-    np.testing.assert_allclose(tape.gradient(y, t), a - 1)
+    assert_close(tape.gradient(y, t), a - 1)
 
 
 def test_released_graph_after_non_persistent_gradient(rng):
@@ -656,4 +657,4 @@ def test_cast_gradient_dtype(rng):
         loss = ops.sum(y * 2.0)
     g = tape.gradient(loss, t)
     assert g.dtype == np.float64
-    np.testing.assert_allclose(g, [2.0, 2.0, 2.0])
+    assert_close(g, [2.0, 2.0, 2.0])

@@ -13,6 +13,7 @@ from rnnkit import _core, core  # noqa: E402
 from conftest import VARIANT_IDS, VARIANTS, bias_shape, make_case, name_pattern  # noqa: E402
 from conftest import shape_pattern  # noqa: E402
 from reference import GATES  # noqa: E402
+from conftest import assert_close  # noqa: E402
 
 B, T, I, H = 2, 3, 4, 5
 
@@ -563,7 +564,7 @@ def test_core_py_handles_strided_and_misaligned(variant, dtype):
     t = 1e-6 if dtype == np.float32 else 1e-14
 
     def assert_same(a, b):
-        np.testing.assert_allclose(a, b, rtol=t, atol=t)
+        assert_close(a, b, rtol=t, atol=t)
 
     args, kw = build(cell, reset_after, dtype=dtype, input_dropout="per_gate")
     kw["return_sequences"] = True

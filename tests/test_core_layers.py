@@ -14,6 +14,7 @@ from rnnkit.layers.layer import Layer
 from rnnkit.layers.normalization import BatchNormalization
 from rnnkit.layers.regularization import Dropout
 from rnnkit.layers.rnn.time_distributed import TimeDistributed
+from conftest import assert_close  # noqa: E402
 
 
 # -- helpers -----------------------------------------------------------------------------------
@@ -66,12 +67,12 @@ def check_layer_gradients(layer, x, weights, call_kwargs=None, rng=None, atol=1e
     sources = ([x] if float_input else []) + list(weights)
     grads = tape.gradient(total, sources)
     if float_input:
-        np.testing.assert_allclose(grads[0], numeric_grad(loss, x), atol=atol, rtol=1e-6)
+        assert_close(grads[0], numeric_grad(loss, x), atol=atol, rtol=1e-6)
         grads = grads[1:]
     for variable, g in zip(weights, grads):
         assert g is not None, variable.path
-        np.testing.assert_allclose(g, numeric_grad_variable(loss, variable), atol=atol,
-                                   rtol=1e-6, err_msg=variable.path)
+        assert_close(g, numeric_grad_variable(loss, variable), atol=atol,
+                     rtol=1e-6, err_msg=variable.path)
 
 
 def round_trip(layer):
@@ -182,14 +183,14 @@ class TestEmbedding:
             loss = ops.sum(ops.multiply(layer(ids), w_out))
         expected = np.zeros((5, 3))
         np.add.at(expected, ids, w_out)
-        np.testing.assert_allclose(tape.gradient(loss, layer.embeddings), expected)
+        assert_close(tape.gradient(loss, layer.embeddings), expected)
 
     def test_regularizer_and_constraint(self):
         layer = Embedding(3, 2, embeddings_regularizer=regularizers.L2(0.5),
                           embeddings_constraint="non_neg",
                           embeddings_initializer=initializers.Constant(2.0))
         layer(np.array([[0]]))
-        np.testing.assert_allclose(float(np.asarray(layer.losses[0])), 0.5 * 4.0 * 6)
+        assert_close(float(np.asarray(layer.losses[0])), 0.5 * 4.0 * 6)
         assert isinstance(layer.embeddings.constraint, constraints.NonNeg)
 
     def test_output_shape_and_config(self):
@@ -219,13 +220,13 @@ class TestDense:
         kernel, bias = layer.get_weights()
         assert kernel.shape == (4, 3) and bias.shape == (3,)
         assert out.shape == shape[:-1] + (3,)
-        np.testing.assert_allclose(out, np.tanh(x @ kernel + bias), rtol=1e-5, atol=1e-6)
+        assert_close(out, np.tanh(x @ kernel + bias), rtol=1e-5, atol=1e-6)
 
     def test_no_bias(self, rng):
         layer = Dense(2, use_bias=False, kernel_initializer="ones")
         x = rng.normal(size=(3, 4))
-        np.testing.assert_allclose(layer(x), np.repeat(x.sum(-1, keepdims=True), 2, -1),
-                                   rtol=1e-6)
+        assert_close(layer(x), np.repeat(x.sum(-1, keepdims=True), 2, -1),
+                     rtol=1e-6)
         assert len(layer.weights) == 1 and layer.bias is None
 
     def test_param_count(self):
@@ -291,7 +292,7 @@ class TestDense:
         out = layer(x)
         kernel = layer.get_weights()[0]
         losses = [float(np.asarray(v)) for v in layer.losses]
-        np.testing.assert_allclose(sorted(losses), sorted(
+        assert_close(sorted(losses), sorted(
             [0.3 * np.sum(np.square(out)), 0.1 * np.abs(kernel).sum(), 0.2 * 2.0]), rtol=1e-5)
 
     def test_config_round_trip(self):
@@ -353,12 +354,12 @@ class TestBatchNormalization:
         gamma, beta, mm, mv = self._randomize(rng, layer)
         out = layer(x, training=True)
         mean, var = x.mean(axis=(0, 1)), x.var(axis=(0, 1))   # biased variance
-        np.testing.assert_allclose(out, bn_reference(x, gamma, beta, mean, var, 1e-3),
-                                   rtol=1e-12, atol=1e-12)
-        np.testing.assert_allclose(layer.moving_mean.numpy(), 0.99 * mm + 0.01 * mean,
-                                   rtol=1e-12)
-        np.testing.assert_allclose(layer.moving_variance.numpy(), 0.99 * mv + 0.01 * var,
-                                   rtol=1e-12)
+        assert_close(out, bn_reference(x, gamma, beta, mean, var, 1e-3),
+                     rtol=1e-12, atol=1e-12)
+        assert_close(layer.moving_mean.numpy(), 0.99 * mm + 0.01 * mean,
+                     rtol=1e-12)
+        assert_close(layer.moving_variance.numpy(), 0.99 * mv + 0.01 * var,
+                     rtol=1e-12)
         # The unbiased variance (PyTorch's update) would differ.
         unbiased = x.var(axis=(0, 1), ddof=1)
         assert not np.allclose(layer.moving_variance.numpy(), 0.99 * mv + 0.01 * unbiased)
@@ -371,8 +372,8 @@ class TestBatchNormalization:
             layer(x, training=True)
             mm = 0.8 * mm + 0.2 * x.astype(np.float64).mean(0)
             mv = 0.8 * mv + 0.2 * x.astype(np.float64).var(0)
-        np.testing.assert_allclose(layer.moving_mean.numpy(), mm, rtol=1e-5, atol=1e-6)
-        np.testing.assert_allclose(layer.moving_variance.numpy(), mv, rtol=1e-5, atol=1e-6)
+        assert_close(layer.moving_mean.numpy(), mm, rtol=1e-5, atol=1e-6)
+        assert_close(layer.moving_variance.numpy(), mv, rtol=1e-5, atol=1e-6)
 
     def test_masked_moments(self, rng):
         layer = BatchNormalization(dtype="float64")
@@ -382,11 +383,11 @@ class TestBatchNormalization:
         out = layer(x, training=True, mask=mask)
         valid = x[mask]
         mean, var = valid.mean(0), valid.var(0)
-        np.testing.assert_allclose(out, bn_reference(x, np.ones(4), np.zeros(4), mean, var,
-                                                     1e-3), rtol=1e-6, atol=1e-6)
-        np.testing.assert_allclose(layer.moving_mean.numpy(), 0.01 * mean, rtol=1e-6)
-        np.testing.assert_allclose(layer.moving_variance.numpy(), 0.99 + 0.01 * var,
-                                   rtol=1e-6)
+        assert_close(out, bn_reference(x, np.ones(4), np.zeros(4), mean, var,
+                                       1e-3), rtol=1e-6, atol=1e-6)
+        assert_close(layer.moving_mean.numpy(), 0.01 * mean, rtol=1e-6)
+        assert_close(layer.moving_variance.numpy(), 0.99 + 0.01 * var,
+                     rtol=1e-6)
         # Different from the unmasked moments.
         assert not np.allclose(mean, x.mean((0, 1)))
         with pytest.raises(ValueError, match="one dimension less than the inputs"):
@@ -398,8 +399,8 @@ class TestBatchNormalization:
         layer.build(x.shape)
         gamma, beta, mm, mv = self._randomize(rng, layer)
         for out in (layer(x), layer(x, training=False)):
-            np.testing.assert_allclose(out, bn_reference(x, gamma, beta, mm, mv, 1e-3),
-                                       rtol=1e-12)
+            assert_close(out, bn_reference(x, gamma, beta, mm, mv, 1e-3),
+                         rtol=1e-12)
         np.testing.assert_array_equal(layer.moving_mean.numpy(), mm)
         np.testing.assert_array_equal(layer.moving_variance.numpy(), mv)
 
@@ -410,7 +411,7 @@ class TestBatchNormalization:
         gamma, beta, mm, mv = self._randomize(rng, layer)
         layer.trainable = False
         out = layer(x, training=True)
-        np.testing.assert_allclose(out, bn_reference(x, gamma, beta, mm, mv, 1e-3), rtol=1e-12)
+        assert_close(out, bn_reference(x, gamma, beta, mm, mv, 1e-3), rtol=1e-12)
         np.testing.assert_array_equal(layer.moving_mean.numpy(), mm)
         assert layer.trainable_weights == []
         layer.trainable = True
@@ -423,8 +424,8 @@ class TestBatchNormalization:
         out = layer(x, training=True)
         assert layer.moving_mean.shape == (3,)
         mean, var = x.mean((0, 2)), x.var((0, 2))
-        np.testing.assert_allclose(out, bn_reference(x, np.ones(3), np.zeros(3), mean, var,
-                                                     1e-3, axis=1), rtol=1e-10, atol=1e-12)
+        assert_close(out, bn_reference(x, np.ones(3), np.zeros(3), mean, var,
+                                       1e-3, axis=1), rtol=1e-10, atol=1e-12)
 
     def test_errors(self):
         with pytest.raises(ValueError, match="renorm"):
@@ -511,7 +512,7 @@ class TestDropout:
         out = np.asarray(layer(x, training=True))
         ratio = out / x
         kept = ratio != 0
-        np.testing.assert_allclose(ratio[kept], 1 / (1 - rate), rtol=1e-6)
+        assert_close(ratio[kept], 1 / (1 - rate), rtol=1e-6)
         assert abs((~kept).mean() - rate) < 0.05
         assert out.dtype == np.float32
 
@@ -551,7 +552,7 @@ class TestDropout:
             loss = ops.sum(ops.multiply(y, w))
         grad = tape.gradient(loss, x)
         mask = np.asarray(y) / x
-        np.testing.assert_allclose(grad, w * mask, rtol=1e-12)
+        assert_close(grad, w * mask, rtol=1e-12)
 
     def test_training_flag_from_enclosing_layer(self):
         class Outer(Layer):
@@ -623,7 +624,7 @@ class TestActivation:
         np.testing.assert_array_equal(layer(x), np.maximum(x, 0))
         clone = round_trip(layer)
         assert clone.activation is rnnkit.activations.relu
-        np.testing.assert_allclose(Activation("tanh")(x), np.tanh(x), rtol=1e-6, atol=1e-7)
+        assert_close(Activation("tanh")(x), np.tanh(x), rtol=1e-6, atol=1e-7)
         assert layer.supports_masking
         with pytest.raises(ValueError, match="Could not interpret activation"):
             Activation("nope")
@@ -638,7 +639,7 @@ class TestTimeDistributed:
         out = layer(x)
         assert out.shape == (2, 5, 3)
         for t in range(5):
-            np.testing.assert_allclose(out[:, t], dense(x[:, t]), rtol=1e-6, atol=1e-7)
+            assert_close(out[:, t], dense(x[:, t]), rtol=1e-6, atol=1e-7)
         assert layer.weights == dense.weights and layer.count_params() == 15
         assert dense.kernel.path == f"{layer.name}/{dense.name}/kernel"
 
@@ -669,8 +670,8 @@ class TestTimeDistributed:
         mask = np.ones((2, 5), bool)
         mask[:, 3:] = False
         layer(x, training=True, mask=mask)
-        np.testing.assert_allclose(bn.moving_mean.numpy(), 0.01 * x[:, :3].mean((0, 1)),
-                                   rtol=1e-6)
+        assert_close(bn.moving_mean.numpy(), 0.01 * x[:, :3].mean((0, 1)),
+                     rtol=1e-6)
 
     def test_training_reaches_inner_layer(self):
         layer = TimeDistributed(Dropout(0.5, seed=0))
@@ -736,7 +737,7 @@ def test_embedding_mask_zero_into_lstm():
     expected = np.asarray(lstm(emb(np.array([[3, 4, 5]]))))
     for ids in (np.array([[3, 4, 5, 0, 0]]), np.array([[0, 0, 3, 4, 5]])):
         out = lstm(emb(ids), mask=emb.compute_mask(ids))
-        np.testing.assert_allclose(out, expected, rtol=1e-6, atol=1e-7)
+        assert_close(out, expected, rtol=1e-6, atol=1e-7)
     # Without the mask the padding changes the result.
     assert not np.allclose(lstm(emb(np.array([[3, 4, 5, 0, 0]]))), expected, atol=1e-6)
 
@@ -746,7 +747,7 @@ def test_masking_into_simple_rnn(rng):
     x = rng.uniform(0.5, 1.0, (2, 4, 3)).astype(np.float32)
     x[:, 3] = 0.0
     out = rnn(masking(x), mask=masking.compute_mask(x))
-    np.testing.assert_allclose(out, rnn(x[:, :3]), rtol=1e-6, atol=1e-7)
+    assert_close(out, rnn(x[:, :3]), rtol=1e-6, atol=1e-7)
 
 
 def test_variable_scalar_conversions_as_keras():

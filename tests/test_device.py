@@ -8,6 +8,7 @@ import pytest
 
 import rnnkit as keras
 from rnnkit import placement
+from conftest import assert_close  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -153,4 +154,4 @@ def test_guide_cpu_inference():
         cpu_model = build_model(allow_cudnn_kernel=False)
         cpu_model.set_weights(model.get_weights())
         out = cpu_model.predict_on_batch(x)
-    np.testing.assert_allclose(out, model.predict_on_batch(x), rtol=1e-5, atol=1e-6)
+    assert_close(out, model.predict_on_batch(x), rtol=1e-5, atol=1e-6)

@@ -24,6 +24,7 @@ import pytest
 
 import rnnkit as keras
 from rnnkit.layers.rnn.rnn import generic_loop_only
+from conftest import assert_close  # noqa: E402
 
 B, T, H = 128, 4, 32          # B * H = 4096 mask entries: 4 sigma of the keep rate <= 0.032
 GATES = {"simple_rnn": 1, "gru": 3, "gru_reset_before": 3, "lstm": 4}
@@ -144,8 +145,8 @@ def observe(layer, kind, which, gate, rng, recurrent_dropout=0.0, path="fused"):
     first = out[:, 0] / (x[:, 0] if rule in ("x", "xh") else 1.0)
     m = first / (h0 if rule == "xh" else 1.0)
     assert np.isfinite(out).all()
-    np.testing.assert_allclose(out, expected_sequence(rule, m, x, h0), rtol=2e-5, atol=1e-6,
-                               err_msg="the mask changes between timesteps", equal_nan=False)
+    assert_close(out, expected_sequence(rule, m, x, h0), rtol=2e-5, atol=1e-6,
+                 err_msg="the mask changes between timesteps")
     return m
 
 
@@ -153,10 +154,10 @@ def check_mask(m, rate, what):
     """m is inverted dropout at `rate`: entries 0 or 1/(1-rate), kept fraction ~ 1-rate."""
     kept = m != 0
     if rate == 0.0:
-        np.testing.assert_allclose(m, 1.0, rtol=1e-6, err_msg=f"{what}: no dropout expected")
+        assert_close(m, 1.0, rtol=1e-6, err_msg=f"{what}: no dropout expected")
         return
-    np.testing.assert_allclose(m[kept], 1.0 / (1.0 - rate), rtol=1e-5,
-                               err_msg=f"{what}: kept entries are not scaled by 1/(1-rate)")
+    assert_close(m[kept], 1.0 / (1.0 - rate), rtol=1e-5,
+                 err_msg=f"{what}: kept entries are not scaled by 1/(1-rate)")
     n, p = m.size, 1.0 - rate
     bound = 4.0 * np.sqrt(p * (1 - p) / n)
     assert abs(kept.mean() - p) <= bound, \
@@ -192,9 +193,8 @@ def test_no_dropout_outside_training(rng, kind):
         x = rng.uniform(0.5, 1.5, (B, T, H)).astype(np.float32)
         for training in (False, None):
             out = np.asarray(layer(x, initial_state=states(kind, h0, c0), training=training))
-            np.testing.assert_allclose(out, expected_sequence(rule, np.ones((B, H), np.float32),
-                                                              x, h0), rtol=1e-5,
-                                       equal_nan=False)
+            assert_close(out, expected_sequence(rule, np.ones((B, H), np.float32), x, h0),
+                         rtol=1e-5)
 
 
 # -- one mask per gate or one for all ------------------------------------------------------------
@@ -277,7 +277,7 @@ def test_masks_new_each_call_and_reproducible_with_seed(rng, kind, wrapper, path
     a, b, c = calls(7), calls(7), calls(8)
     for x, y in zip(a, b):
         np.testing.assert_array_equal(x != 0, y != 0, err_msg="the same seed gives other masks")
-        np.testing.assert_allclose(x, y, rtol=1e-5)
+        assert_close(x, y, rtol=1e-5)
     for i in range(len(a)):
         for j in range(i + 1, len(a)):
             assert not np.array_equal(a[i] != 0, a[j] != 0), \
@@ -295,7 +295,7 @@ def test_fused_and_generic_draw_the_same_masks(rng, kind):
                     for which in ("input", "recurrent")])
     for f, g in zip(*got):
         np.testing.assert_array_equal(f != 0, g != 0)
-        np.testing.assert_allclose(f, g, rtol=1e-5)
+        assert_close(f, g, rtol=1e-5)
 
 
 # -- Bidirectional --------------------------------------------------------------------------------
@@ -318,8 +318,8 @@ def test_bidirectional_masks(rng, kind, rates):
             for out, xs in ((fwd, x), (bwd[:, ::-1], x[:, ::-1])):
                 m = out[:, 0] / (xs[:, 0] if rule in ("x", "xh") else 1.0) / \
                     (h0 if rule == "xh" else 1.0)
-                np.testing.assert_allclose(out, expected_sequence(rule, m, xs, h0), rtol=2e-5,
-                                           atol=1e-6, equal_nan=False)
+                assert_close(out, expected_sequence(rule, m, xs, h0), rtol=2e-5,
+                             atol=1e-6)
                 check_mask(m, rate, f"{which} mask of gate {g}")
                 masks.append(m)
             assert not np.array_equal(masks[0] != 0, masks[1] != 0), \

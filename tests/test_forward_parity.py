@@ -14,6 +14,7 @@ from rnnkit import core  # noqa: E402
 from conftest import (option_grid, VARIANT_IDS, VARIANTS, make_case, make_mask,  # noqa: E402
                       make_x)
 from reference import ACTIVATION_ALIASES, ACTIVATIONS, GATES, reference_forward  # noqa: E402
+from conftest import assert_close  # noqa: E402
 
 DTYPES = [np.float32, np.float64]
 DTYPE_IDS = ["f32", "f64"]
@@ -39,11 +40,11 @@ def check(args, kwargs, T=None):
     t = tol(dtype, x.shape[1] if T is None else T)
     assert got.output.dtype == dtype
     assert got.output.shape == want_out.shape
-    np.testing.assert_allclose(got.output, want_out, **t, err_msg="output")
+    assert_close(got.output, want_out, **t, err_msg="output")
     assert isinstance(got.states, list) and len(got.states) == len(want_states)
     for i, (g, w) in enumerate(zip(got.states, want_states)):
         assert g.dtype == dtype and g.shape == w.shape
-        np.testing.assert_allclose(g, w, **t, err_msg=f"state {i}")
+        assert_close(g, w, **t, err_msg=f"state {i}")
     return got
 
 
@@ -119,9 +120,9 @@ def test_per_gate_dropout_with_equal_rows_equals_shared(rng, variant):
     kw["input_dropout_mask"] = np.stack([kw["input_dropout_mask"]] * G)
     kw["recurrent_dropout_mask"] = np.stack([kw["recurrent_dropout_mask"]] * G)
     b = core.rnn_forward(*args, **kw)
-    np.testing.assert_allclose(a.output, b.output, rtol=1e-13, atol=1e-13)
+    assert_close(a.output, b.output, rtol=1e-13, atol=1e-13)
     for sa, sb in zip(a.states, b.states):
-        np.testing.assert_allclose(sa, sb, rtol=1e-13, atol=1e-13)
+        assert_close(sa, sb, rtol=1e-13, atol=1e-13)
 
 
 # SimpleRNN has one gate: per-gate and shared masks are the same thing there.
@@ -146,7 +147,7 @@ def test_simple_rnn_single_gate_per_gate_mask(rng):
     kw["input_dropout_mask"] = kw["input_dropout_mask"][None]
     kw["recurrent_dropout_mask"] = kw["recurrent_dropout_mask"][None]
     b = core.rnn_forward(*args, **kw, return_sequences=True)
-    np.testing.assert_allclose(a.output, b.output, rtol=1e-13, atol=1e-13)
+    assert_close(a.output, b.output, rtol=1e-13, atol=1e-13)
 
 
 # ------------------------------------------------------------------ activations
@@ -275,7 +276,7 @@ def test_output_dtype_follows_input(rng, variant):
     assert res64.output.dtype == np.float64 and res32.output.dtype == np.float32
     assert all(s.dtype == np.float64 for s in res64.states)
     assert all(s.dtype == np.float32 for s in res32.states)
-    np.testing.assert_allclose(res32.output, res64.output, rtol=1e-5, atol=1e-5)
+    assert_close(res32.output, res64.output, rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
@@ -291,9 +292,9 @@ def test_training_flag_does_not_change_output(rng, variant, dtype):
     assert a.reserve is None
     assert isinstance(b.reserve, np.ndarray) and b.reserve.dtype == dtype
     t = dict(rtol=1e-6, atol=1e-6) if dtype == np.float32 else dict(rtol=1e-14, atol=1e-14)
-    np.testing.assert_allclose(a.output, b.output, **t)
+    assert_close(a.output, b.output, **t)
     for sa, sb in zip(a.states, b.states):
-        np.testing.assert_allclose(sa, sb, **t)
+        assert_close(sa, sb, **t)
 
 
 def _shifted_copy(a, byte_offset):
@@ -376,13 +377,13 @@ def test_thread_count_does_not_change_results(rng, restore_threads, variant, dty
     rnnkit.set_num_threads(2)
     assert rnnkit.get_num_threads() == 2
     two = core.rnn_forward(*args, **kw)
-    np.testing.assert_allclose(one.output, two.output, rtol=1e-6, atol=1e-6)
+    assert_close(one.output, two.output, rtol=1e-6, atol=1e-6)
     for sa, sb in zip(one.states, two.states):
-        np.testing.assert_allclose(sa, sb, rtol=1e-6, atol=1e-6)
+        assert_close(sa, sb, rtol=1e-6, atol=1e-6)
     # Same thread count: bit-identical (documented determinism).
     two_again = core.rnn_forward(*args, **kw)
     np.testing.assert_array_equal(two.output, two_again.output)
-    np.testing.assert_allclose(two.output, reference_forward(*args, **kw)[0], **tol(dtype))
+    assert_close(two.output, reference_forward(*args, **kw)[0], **tol(dtype))
 
 
 # ------------------------------------------------------------------ non-finite inputs
@@ -403,9 +404,9 @@ def test_nan_propagates(rng, variant, dtype):
     assert all(np.isnan(s[1]).all() for s in got.states)
     want, want_states = reference_forward(*args, **kw, return_sequences=True)
     keep = [0, 2]
-    np.testing.assert_allclose(got.output[keep], want[keep], **tol(dtype))
+    assert_close(got.output[keep], want[keep], **tol(dtype))
     for s, w in zip(got.states, want_states):
-        np.testing.assert_allclose(s[keep], w[keep], **tol(dtype))
+        assert_close(s[keep], w[keep], **tol(dtype))
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)

@@ -13,6 +13,7 @@ import rnnkit as keras
 from rnnkit import layers as L
 from rnnkit import ops
 from rnnkit.graph import Operation
+from conftest import assert_close  # noqa: E402
 
 
 def guide():
@@ -283,7 +284,7 @@ def test_replay_order_is_topological_and_config_keeps_the_order(build):
     assert [tuple(w.shape) for w in clone.weights] == [shape for _, shape in EXPECTED[build][1]]
     clone.set_weights(model.get_weights())
     for a, b in zip(keras.tree.flatten(expected), keras.tree.flatten(clone(x))):
-        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
+        assert_close(a, b, rtol=1e-6, atol=1e-6)
 
 
 def test_set_weights_in_keras_order_lands_in_the_right_layers():

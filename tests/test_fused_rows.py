@@ -8,6 +8,7 @@ import pytest
 from rnnkit.core import rnn_backward, rnn_forward
 from conftest import make_case, option_grid
 from reference import reference_forward
+from conftest import assert_close  # noqa: E402
 
 ACTIVATION_PAIRS = [("tanh", "sigmoid"), ("relu", "hard_sigmoid"), ("linear", "sigmoid")]
 
@@ -37,9 +38,9 @@ def test_fused_rows_forward_and_gradients(rng, case):
     kwargs32 = {k: as32(v) for k, v in kwargs.items()}
     expected, expected_states = reference_forward(*args64, **kwargs, **options)
     got = rnn_forward(*args32, **kwargs32, **options, training=True)
-    np.testing.assert_allclose(got.output, expected, atol=2e-5, rtol=1e-5)
+    assert_close(got.output, expected, atol=2e-5, rtol=1e-5)
     for g, e in zip(got.states, expected_states):
-        np.testing.assert_allclose(g, e, atol=2e-5, rtol=1e-5)
+        assert_close(g, e, atol=2e-5, rtol=1e-5)
 
     probe = rng.standard_normal(got.output.shape)
     state_probes = [rng.standard_normal((B, H)) for _ in got.states]
@@ -55,4 +56,4 @@ def test_fused_rows_forward_and_gradients(rng, case):
         pairs.append((grads32.d_bias, grads64.d_bias))
     for g32, g64 in pairs:
         scale = max(1.0, float(np.abs(g64).max()))
-        np.testing.assert_allclose(g32, g64, atol=2e-4 * scale, rtol=1e-3)
+        assert_close(g32, g64, atol=2e-4 * scale, rtol=1e-3)

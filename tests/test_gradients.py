@@ -17,6 +17,7 @@ from rnnkit import core  # noqa: E402
 from conftest import (option_grid, VARIANT_IDS, VARIANTS, make_case,  # noqa: E402
                       numeric_gradient)
 from reference import ACTIVATION_KINKS, ACTIVATIONS, reference_forward  # noqa: E402
+from conftest import assert_close  # noqa: E402
 
 EPS = 1e-6
 RTOL = 1e-6
@@ -83,7 +84,7 @@ def check_gradients(rng, args, kw, *, explicit_initial_state=True):
         assert got is not None, f"{what} is None"
         assert got.shape == arr.shape and got.dtype == arr.dtype, (what, got.shape, got.dtype)
         want = numeric_gradient(loss, arr, EPS)
-        np.testing.assert_allclose(got, want, rtol=RTOL, atol=atol, err_msg=what)
+        assert_close(got, want, rtol=RTOL, atol=atol, err_msg=what)
 
     cmp(grads.d_x, x, "d_x")
     cmp(grads.d_kernel, kernel, "d_kernel")
@@ -269,7 +270,7 @@ def test_d_states_none_equals_zeros(rng, variant):
     b = analytic(args, kw, w_out, None, pass_d_states=False)
     for x, y in zip(_flat(a), _flat(b)):
         # (Bit-identity of repeated calls is test_backward_deterministic's business.)
-        np.testing.assert_allclose(x, y, rtol=1e-14, atol=1e-14)
+        assert_close(x, y, rtol=1e-14, atol=1e-14)
 
 
 @pytest.mark.parametrize("variant", VARIANTS, ids=VARIANT_IDS)
@@ -296,7 +297,7 @@ def test_float32_gradients_match_float64(rng, variant, options):
         results[dtype] = analytic(args, kw, w_out, w_states)
     for a, b in zip(_flat(results[np.float32]), _flat(results[np.float64])):
         assert a.dtype == np.float32 and b.dtype == np.float64
-        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
+        assert_close(a, b, rtol=1e-4, atol=1e-4)
 
 
 @pytest.mark.parametrize("variant", VARIANTS, ids=VARIANT_IDS)
@@ -326,7 +327,7 @@ def test_backward_does_not_modify_inputs(rng, variant):
     g1 = core.rnn_backward(*args, **kw, reserve=fwd.reserve, d_output=w_out, d_states=w_states)
     g2 = core.rnn_backward(*args, **kw, reserve=fwd.reserve, d_output=w_out, d_states=w_states)
     for a, b in zip(_flat(g1), _flat(g2)):
-        np.testing.assert_allclose(a, b, rtol=1e-14, atol=1e-14)
+        assert_close(a, b, rtol=1e-14, atol=1e-14)
 
 
 @pytest.mark.parametrize("variant", VARIANTS, ids=VARIANT_IDS)
@@ -403,8 +404,8 @@ def test_threaded_sizes_bit_identical(rng, two_threads, variant, dropout, B, dty
     first = run()
     ref = reference_forward(*args, **kw)[0]
     tight = dtype == np.float64
-    np.testing.assert_allclose(first[0], ref, rtol=1e-10 if tight else 1e-4,
-                               atol=1e-12 if tight else 1e-5)
+    assert_close(first[0], ref, rtol=1e-10 if tight else 1e-4,
+                 atol=1e-12 if tight else 1e-5)
     for trial in range(4):
         for a, b in zip(first, run()):
             np.testing.assert_array_equal(a, b, err_msg=f"call {trial + 2}")

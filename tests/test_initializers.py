@@ -9,6 +9,7 @@ from rnnkit import initializers as I
 from rnnkit import random as rr
 from rnnkit import saving
 from rnnkit import utils
+from conftest import assert_close  # noqa: E402
 
 ALIASES = {
     "zeros": I.Zeros, "ones": I.Ones, "constant": I.Constant, "uniform": I.RandomUniform,
@@ -211,29 +212,29 @@ def test_glorot_uniform_lstm_limit_from_spec():
 def test_orthogonal_recurrent_kernel_rows_orthonormal(units):
     w = I.Orthogonal(seed=units)((units, 4 * units))
     assert w.shape == (units, 4 * units) and w.dtype == np.float32
-    np.testing.assert_allclose(w @ w.T, np.eye(units), atol=1e-5)
+    assert_close(w @ w.T, np.eye(units), atol=1e-5)
 
 
 @pytest.mark.parametrize("n", [1, 5, 32])
 def test_orthogonal_square_is_fully_orthogonal(n):
     w = I.Orthogonal(seed=n)((n, n)).astype(np.float64)
-    np.testing.assert_allclose(w @ w.T, np.eye(n), atol=1e-5)
-    np.testing.assert_allclose(w.T @ w, np.eye(n), atol=1e-5)
+    assert_close(w @ w.T, np.eye(n), atol=1e-5)
+    assert_close(w.T @ w, np.eye(n), atol=1e-5)
 
 
 def test_orthogonal_tall_has_orthonormal_columns_and_gain():
     w = I.Orthogonal(gain=2.0, seed=1)((40, 10), dtype="float64")
     assert w.dtype == np.float64
-    np.testing.assert_allclose(w.T @ w, 4.0 * np.eye(10), atol=1e-10)
+    assert_close(w.T @ w, 4.0 * np.eye(10), atol=1e-10)
 
 
 def test_orthogonal_higher_rank_flattens_leading_dims():
     w = I.Orthogonal(seed=2)((3, 4, 5))
     flat = w.reshape(12, 5)
-    np.testing.assert_allclose(flat.T @ flat, np.eye(5), atol=1e-5)
+    assert_close(flat.T @ flat, np.eye(5), atol=1e-5)
     w = I.Orthogonal(seed=2)((2, 2, 8))
     flat = w.reshape(4, 8)
-    np.testing.assert_allclose(flat @ flat.T, np.eye(4), atol=1e-5)
+    assert_close(flat @ flat.T, np.eye(4), atol=1e-5)
 
 
 def test_orthogonal_is_not_trivial_and_needs_2d():

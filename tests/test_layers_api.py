@@ -8,6 +8,7 @@ from rnnkit import ops
 from rnnkit.layers.rnn.rnn import generic_loop_only
 from conftest import make_mask, make_x
 from reference import reference_forward
+from conftest import assert_close  # noqa: E402
 
 LAYER_CLASSES = [keras.layers.SimpleRNN, keras.layers.GRU, keras.layers.LSTM]
 
@@ -83,8 +84,8 @@ def test_minimal_cell_matches_numpy(rng):
         state = np.where(m, new, state)
         prev = np.where(m, new, prev)
         expected.append(prev)
-    np.testing.assert_allclose(out, np.stack(expected, 1), atol=1e-5)
-    np.testing.assert_allclose(h, state, atol=1e-5)
+    assert_close(out, np.stack(expected, 1), atol=1e-5)
+    assert_close(h, state, atol=1e-5)
 
 
 def test_nested_cell_matches_numpy_loop(rng):
@@ -103,10 +104,10 @@ def test_nested_cell_matches_numpy_loop(rng):
         o1 = x1[:, t] @ k1
         o23 = np.einsum("bij,ijkl->bkl", x2[:, t], k23)
         state_1, state_23 = state_1 + o1, state_23 + o23
-        np.testing.assert_allclose(y1[:, t], o1, rtol=1e-4, atol=1e-4)
-        np.testing.assert_allclose(y23[:, t], o23, rtol=1e-4, atol=1e-4)
-    np.testing.assert_allclose(s1, state_1, rtol=1e-4, atol=1e-4)
-    np.testing.assert_allclose(s23, state_23, rtol=1e-4, atol=1e-4)
+        assert_close(y1[:, t], o1, rtol=1e-4, atol=1e-4)
+        assert_close(y23[:, t], o23, rtol=1e-4, atol=1e-4)
+    assert_close(s1, state_1, rtol=1e-4, atol=1e-4)
+    assert_close(s23, state_23, rtol=1e-4, atol=1e-4)
     assert layer.compute_output_shape(((None, None, 32), (None, None, 64, 32))) == [
         [(None, None, 10), (None, None, 20, 30)], (None, 10), (None, 20, 30)]
 
@@ -128,10 +129,10 @@ def test_custom_cell_state_and_output_sizes_and_initial_state():
     layer = keras.layers.RNN(TwoStates(), return_state=True)
     out, a, b = layer(np.ones((3, 4, 2), np.float32))
     assert out.shape == (3, 7) and a.shape == (3, 2) and b.shape == (3, 5)
-    np.testing.assert_allclose(a, 1 + 4 * 2)       # starts at the cell's initial state of ones
-    np.testing.assert_allclose(out[:, 2:], 2.0)
+    assert_close(a, 1 + 4 * 2)       # starts at the cell's initial state of ones
+    assert_close(out[:, 2:], 2.0)
     out_training = layer(np.ones((3, 4, 2), np.float32), training=True)[0]
-    np.testing.assert_allclose(out_training - out, 1.0)  # `training` reaches the cell
+    assert_close(out_training - out, 1.0)  # `training` reaches the cell
     assert layer.compute_output_shape((3, 4, 2)) == [(3, 7), (3, 2), (3, 5)]
 
 
@@ -150,7 +151,7 @@ def test_callable_activation_uses_generic_loop_with_same_numbers(rng):
     fused(x)
     custom(x)
     custom.set_weights(fused.get_weights())
-    np.testing.assert_allclose(custom(x), fused(x), atol=2e-6)
+    assert_close(custom(x), fused(x), atol=2e-6)
     with pytest.raises(ValueError, match="use_cudnn"):
         keras.layers.LSTM(4, use_cudnn=True, activation=lambda v: v)(x)
     assert keras.layers.LSTM(4, use_cudnn=True)(x).shape == (2, 4)
@@ -167,11 +168,11 @@ def test_stateful_three_chunks_equal_one_call(rng, layer_cls):
     chunked.set_weights(whole.get_weights())
     chunked.reset_states()
     parts = [chunked(x[:, i:i + 4]) for i in (0, 4, 8)]
-    np.testing.assert_allclose(np.concatenate(parts, axis=1), expected, atol=1e-6)
+    assert_close(np.concatenate(parts, axis=1), expected, atol=1e-6)
     assert all(s.name == "rnn_state" and not s.trainable for s in chunked.states)
     assert len(chunked.weights) == 3 and not chunked.non_trainable_weights
     chunked.reset_state()
-    np.testing.assert_allclose(chunked(x[:, :4]), expected[:, :4], atol=1e-6)
+    assert_close(chunked(x[:, :4]), expected[:, :4], atol=1e-6)
     with pytest.raises(ValueError, match="Expected batch size: 3 - Received batch size: 2"):
         chunked(x[:2, :4])
     with pytest.raises(TypeError):
@@ -188,7 +189,7 @@ def test_states_of_one_layer_seed_another(rng):
     kernel, recurrent, bias = other.get_weights()
     expected, _ = reference_forward("lstm", x, kernel, recurrent, bias,
                                     initial_state=[s.numpy() for s in existing])
-    np.testing.assert_allclose(out, expected, atol=1e-5)
+    assert_close(out, expected, atol=1e-5)
 
 
 def test_stateful_initial_state_overrides_and_is_stored(rng):
@@ -200,7 +201,7 @@ def test_stateful_initial_state_overrides_and_is_stored(rng):
     plain = keras.layers.GRU(4, return_state=True)
     plain(x)
     plain.set_weights(layer.get_weights())
-    np.testing.assert_allclose(plain(x, initial_state=h0)[1], h, atol=1e-6)
+    assert_close(plain(x, initial_state=h0)[1], h, atol=1e-6)
 
 
 def test_stateful_bidirectional(rng):
@@ -211,7 +212,7 @@ def test_stateful_bidirectional(rng):
     second = layer(x)
     assert not np.allclose(first, second)
     layer.reset_state()
-    np.testing.assert_allclose(layer(x), first, atol=1e-6)
+    assert_close(layer(x), first, atol=1e-6)
     with pytest.raises(AttributeError, match="Layer must be stateful"):
         keras.layers.Bidirectional(keras.layers.LSTM(3)).reset_state()
 
@@ -231,7 +232,7 @@ def test_dropout_fused_equals_generic_and_is_reproducible(rng, layer_cls, recurr
     np.testing.assert_array_equal(fused(x, training=False), inference)  # deterministic
     first = fused(x, training=True)
     with generic_loop_only():
-        np.testing.assert_allclose(generic(x, training=True), first, atol=2e-6)
+        assert_close(generic(x, training=True), first, atol=2e-6)
     assert not np.allclose(first, inference)
     assert not np.allclose(fused(x, training=True), first)  # a fresh mask for every call
 
@@ -296,7 +297,7 @@ def test_default_initializers_follow_keras():
     layer.build((None, None, 6))
     kernel, recurrent, bias = layer.get_weights()
     assert np.abs(kernel).max() <= np.sqrt(6 / (6 + 32))
-    np.testing.assert_allclose(recurrent @ recurrent.T, np.eye(8), atol=1e-5)
+    assert_close(recurrent @ recurrent.T, np.eye(8), atol=1e-5)
     no_forget = keras.layers.LSTM(2, unit_forget_bias=False, bias_initializer="ones")
     no_forget.build((None, None, 1))
     np.testing.assert_array_equal(no_forget.get_weights()[2], 1.0)
@@ -311,7 +312,7 @@ def test_regularizers_and_constraints():
     kernel, _, bias = layer.get_weights()
     losses = [float(np.asarray(v)) for v in layer.losses]
     assert len(losses) == 3
-    np.testing.assert_allclose(sorted(losses), sorted([
+    assert_close(sorted(losses), sorted([
         0.1 * np.sum(kernel.astype(np.float64) ** 2), 0.01 * np.sum(np.abs(bias)),
         0.01 * np.sum(out.astype(np.float64) ** 2)]), rtol=1e-5)
     recurrent = layer.weights[1]

@@ -11,6 +11,7 @@ from rnnkit import ops
 from rnnkit.autodiff import GradientTape
 from rnnkit.layers.rnn.rnn import generic_loop_only
 from conftest import make_mask, make_states, make_weights, make_x
+from conftest import assert_close  # noqa: E402
 
 KINDS = {
     "simple_rnn": (lambda **kw: keras.layers.SimpleRNN(**kw), "simple_rnn", True),
@@ -65,7 +66,7 @@ def test_fused_gradients_match_generic_loop(rng, kind, mask_kind, go_backwards,
     assert abs(loss - generic_loss) < 1e-12
     assert len(fused) == len(generic) == 1 + len(states) + 3
     for f, g in zip(fused, generic):
-        np.testing.assert_allclose(f, g, atol=1e-11, rtol=1e-9)
+        assert_close(f, g, atol=1e-11, rtol=1e-9)
 
 
 @pytest.mark.parametrize("kind", list(KINDS))
@@ -95,7 +96,7 @@ def test_fused_gradients_match_finite_differences(rng, kind):
             values[index][position] -= 2 * eps
             minus = loss_at(values[0], values[1:1 + len(states)], values[1 + len(states):])
             numeric[position] = (plus - minus) / (2 * eps)
-        np.testing.assert_allclose(grads[index], numeric, atol=1e-7, rtol=1e-6)
+        assert_close(grads[index], numeric, atol=1e-7, rtol=1e-6)
     layer.set_weights(base_weights)
 
 
@@ -113,7 +114,7 @@ def test_dropout_gradients_fused_match_generic(rng):
     with generic_loop_only():
         _, b = loss_and_grads(generic, x, states, None, probes, training=True)
     for f, g in zip(a, b):
-        np.testing.assert_allclose(f, g, atol=1e-11)
+        assert_close(f, g, atol=1e-11)
 
 
 @pytest.mark.parametrize("go_backwards", [False, True])
@@ -138,7 +139,7 @@ def test_stacked_and_bidirectional_gradients_match_generic(rng, go_backwards):
         with generic_loop_only():
             generic = grads()
         for f, g in zip(fused, generic):
-            np.testing.assert_allclose(f, g, atol=1e-11)
+            assert_close(f, g, atol=1e-11)
 
 
 def test_custom_cell_trains_through_the_tape(rng):

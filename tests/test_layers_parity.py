@@ -10,6 +10,7 @@ import rnnkit as keras
 from rnnkit.layers.rnn.rnn import generic_loop_only
 from conftest import make_mask, make_states, make_weights, make_x
 from reference import reference_bidirectional, reference_forward, reference_stacked
+from conftest import assert_close  # noqa: E402
 
 LAYERS = {
     "simple_rnn": (keras.layers.SimpleRNN, keras.layers.SimpleRNNCell, {}),
@@ -69,13 +70,13 @@ def test_layer_matches_reference_and_generic_loop(rng, kind, mask_kind, go_backw
         return_sequences=return_sequences, zero_output_for_mask=zero_output)
     assert len(got) == 1 + len(expected_states)
     assert got[0].dtype == dtype
-    np.testing.assert_allclose(got[0], expected_out, **tolerance(dtype))
+    assert_close(got[0], expected_out, **tolerance(dtype))
     for g, e in zip(got[1:], expected_states):
-        np.testing.assert_allclose(g, e, **tolerance(dtype))
+        assert_close(g, e, **tolerance(dtype))
     with generic_loop_only():
         generic = layer(x, initial_state=states, mask=mask)
     for g, f in zip(generic, got):
-        np.testing.assert_allclose(g, f, **tolerance(dtype))
+        assert_close(g, f, **tolerance(dtype))
 
 
 @pytest.mark.parametrize("kind", list(LAYERS))
@@ -155,18 +156,18 @@ def test_stacked_cells_match_reference(rng, mask_kind, go_backwards, return_sequ
     expected, expected_states = reference_stacked(
         specs, x, initial_states=initial, mask=mask, go_backwards=go_backwards,
         return_sequences=return_sequences, zero_output_for_mask=zero_output)
-    np.testing.assert_allclose(got[0], expected, atol=1e-12)
+    assert_close(got[0], expected, atol=1e-12)
     assert len(got) == 1 + len(specs)
     for cell_got, cell_expected in zip(got[1:], expected_states):
         assert isinstance(cell_got, list) and len(cell_got) == len(cell_expected)
         for g, e in zip(cell_got, cell_expected):
-            np.testing.assert_allclose(g, e, atol=1e-12)
+            assert_close(g, e, atol=1e-12)
     with generic_loop_only():
         generic = layer(x, initial_state=initial, mask=mask)
-    np.testing.assert_allclose(generic[0], got[0], atol=1e-12)
+    assert_close(generic[0], got[0], atol=1e-12)
     for cell_generic, cell_got in zip(generic[1:], got[1:]):
         for g, f in zip(cell_generic, cell_got):
-            np.testing.assert_allclose(g, f, atol=1e-12)
+            assert_close(g, f, atol=1e-12)
 
 
 def test_stack_equals_separate_layers(rng):
@@ -185,7 +186,7 @@ def test_stack_equals_separate_layers(rng):
     y = x
     for layer in layers:
         y = layer(y)
-    np.testing.assert_allclose(stack(x), y, atol=1e-6)
+    assert_close(stack(x), y, atol=1e-6)
     cells = stack.cell
     assert [w.path for w in stack.weights][:3] == [
         f"{stack.name}/{cells.name}/{cells.cells[0].name}/{name}"
@@ -220,12 +221,12 @@ def test_bidirectional_matches_reference(rng, merge_mode, return_sequences, retu
         expected = list(expected) + s_f + s_b
         assert len(got) == len(expected)
         for g, e in zip(got, expected):
-            np.testing.assert_allclose(g, e, atol=1e-12)
+            assert_close(g, e, atol=1e-12)
     elif merge_mode is None:
         for g, e in zip(got, merged):
-            np.testing.assert_allclose(g, e, atol=1e-12)
+            assert_close(g, e, atol=1e-12)
     else:
-        np.testing.assert_allclose(got, merged, atol=1e-12)
+        assert_close(got, merged, atol=1e-12)
 
 
 def test_bidirectional_weights_names_and_shapes():

@@ -10,6 +10,7 @@ import pytest
 
 import rnnkit as keras
 from rnnkit import layers, masking
+from conftest import assert_close  # noqa: E402
 
 B, T, V, C = 10, 7, 30, 4
 
@@ -70,12 +71,12 @@ def test_evaluate_leaves_masked_steps_out(build):
     model = _compile(build(), metrics=["accuracy"])
     ce, correct, m = _per_step(model, ids, y)
     loss, acc = model.evaluate(ids, y, batch_size=B, verbose=0)
-    np.testing.assert_allclose(loss, (ce * m).sum() / m.sum(), rtol=2e-6)
-    np.testing.assert_allclose(acc, (correct * m).sum() / m.sum(), rtol=1e-6)
+    assert_close(loss, (ce * m).sum() / m.sum(), rtol=2e-6)
+    assert_close(acc, (correct * m).sum() / m.sum(), rtol=1e-6)
     # Counting the padding would give a different number: the test can tell them apart.
     assert abs(acc - correct.mean()) > 1e-3
     # test_on_batch is the same computation on one batch.
-    np.testing.assert_allclose(model.test_on_batch(ids, y), [loss, acc], rtol=1e-6)
+    assert_close(model.test_on_batch(ids, y), [loss, acc], rtol=1e-6)
 
 
 def test_evaluate_in_batches_averages_batch_losses_by_size():
@@ -86,9 +87,9 @@ def test_evaluate_in_batches_averages_batch_losses_by_size():
                     for s in (slice(0, 4), slice(4, 8), slice(8, 10))]
     expected = (4 * batch_losses[0] + 4 * batch_losses[1] + 2 * batch_losses[2]) / B
     loss, acc = model.evaluate(ids, y, batch_size=4, verbose=0)
-    np.testing.assert_allclose(loss, expected, rtol=2e-6)
+    assert_close(loss, expected, rtol=2e-6)
     # Metrics accumulate over the batches: one masked mean over everything.
-    np.testing.assert_allclose(acc, (correct * m).sum() / m.sum(), rtol=1e-6)
+    assert_close(acc, (correct * m).sum() / m.sum(), rtol=1e-6)
 
 
 def test_fully_masked_batch_has_zero_loss():
@@ -109,14 +110,14 @@ def test_sample_weights_and_mask(weights):
     logs = model.evaluate(ids, y, sample_weight=w, batch_size=B, verbose=0, return_dict=True)
     assert list(logs) == ["accuracy", "loss", "weighted_accuracy"]   # sorted, as Keras logs
     # Loss: sum(w * m * ce) / sum(m)  (Keras scales the mask by total / valid).
-    np.testing.assert_allclose(logs["loss"], (w_full * m * ce).sum() / m.sum(), rtol=2e-6)
+    assert_close(logs["loss"], (w_full * m * ce).sum() / m.sum(), rtol=2e-6)
     # Plain metric: masked, unweighted; weighted metric: masked and weighted.
-    np.testing.assert_allclose(logs["accuracy"], (correct * m).sum() / m.sum(), rtol=1e-6)
-    np.testing.assert_allclose(logs["weighted_accuracy"],
-                               (correct * m * w_full).sum() / (m * w_full).sum(), rtol=1e-6)
+    assert_close(logs["accuracy"], (correct * m).sum() / m.sum(), rtol=1e-6)
+    assert_close(logs["weighted_accuracy"],
+                 (correct * m * w_full).sum() / (m * w_full).sum(), rtol=1e-6)
     tob = model.test_on_batch(ids, y, sample_weight=w, return_dict=True)
     for key in logs:
-        np.testing.assert_allclose(tob[key], logs[key], rtol=1e-6)
+        assert_close(tob[key], logs[key], rtol=1e-6)
 
 
 def test_training_ignores_targets_at_masked_steps():
@@ -147,10 +148,10 @@ def test_train_on_batch_loss_and_metrics_before_the_update():
     model = _compile(_sequential(), metrics=["accuracy"], weighted_metrics=["accuracy"])
     ce, correct, m = _per_step(model, ids, y)
     logs = model.train_on_batch(ids, y, sample_weight=w_steps, return_dict=True)
-    np.testing.assert_allclose(logs["loss"], (w_steps * m * ce).sum() / m.sum(), rtol=2e-6)
-    np.testing.assert_allclose(logs["accuracy"], (correct * m).sum() / m.sum(), rtol=1e-6)
-    np.testing.assert_allclose(logs["weighted_accuracy"],
-                               (correct * m * w_steps).sum() / (m * w_steps).sum(), rtol=1e-6)
+    assert_close(logs["loss"], (w_steps * m * ce).sum() / m.sum(), rtol=2e-6)
+    assert_close(logs["accuracy"], (correct * m).sum() / m.sum(), rtol=1e-6)
+    assert_close(logs["weighted_accuracy"],
+                 (correct * m * w_steps).sum() / (m * w_steps).sum(), rtol=1e-6)
 
 
 def test_masked_loss_gradient_matches_hand_sgd_step():
@@ -179,7 +180,7 @@ def test_masked_loss_gradient_matches_hand_sgd_step():
         grad[k] = (loss_at(b0 + e) - loss_at(b0 - e)) / 2e-6
     model.set_weights(start)
     model.train_on_batch(ids, y)
-    np.testing.assert_allclose(bias.numpy(), b0 - 0.1 * grad, rtol=0, atol=1e-8)
+    assert_close(bias.numpy(), b0 - 0.1 * grad, rtol=0, atol=1e-8)
 
 
 # -- weighted_metrics ----------------------------------------------------------------------------
@@ -197,17 +198,17 @@ def test_class_weight_weighs_only_weighted_metrics():
     correct = (model.predict(x, verbose=0).argmax(-1) == y).astype(np.float64)
     w = np.array([1.0, 2.0, 3.0])[y]
     logs = model.evaluate(x, y, verbose=0, return_dict=True, sample_weight=w)
-    np.testing.assert_allclose(logs["accuracy"], correct.mean(), rtol=1e-6)
-    np.testing.assert_allclose(logs["weighted_accuracy"], (correct * w).sum() / w.sum(), rtol=1e-6)
+    assert_close(logs["accuracy"], correct.mean(), rtol=1e-6)
+    assert_close(logs["weighted_accuracy"], (correct * w).sum() / w.sum(), rtol=1e-6)
     # class_weight in fit: the epoch's metrics are gathered while the weights change, so check
     # the names and that plain accuracy is a plain fraction of the 32 samples.
     history = model.fit(x, y, epochs=1, batch_size=32, verbose=0,
                         class_weight={0: 1, 1: 2, 2: 3})
     assert set(history.history) == {"loss", "accuracy", "weighted_accuracy"}
-    np.testing.assert_allclose(history.history["accuracy"][0] * 32,
-                               round(history.history["accuracy"][0] * 32), atol=1e-4)
-    np.testing.assert_allclose(history.history["weighted_accuracy"][0], (correct * w).sum() / w.sum(),
-                               rtol=1e-6)
+    assert_close(history.history["accuracy"][0] * 32,
+                 round(history.history["accuracy"][0] * 32), atol=1e-4)
+    assert_close(history.history["weighted_accuracy"][0], (correct * w).sum() / w.sum(),
+                 rtol=1e-6)
 
 
 def test_sample_weight_leaves_plain_metrics_alone():
@@ -222,9 +223,9 @@ def test_sample_weight_leaves_plain_metrics_alone():
     mae, mse = np.abs(pred - y).mean(-1), ((pred - y) ** 2).mean(-1)
     assert list(logs) == ["loss", "mae", "mse"]   # no name clash: no `weighted_` prefix
     assert model.metrics_names == ["loss", "mae", "mse"]
-    np.testing.assert_allclose(logs["mae"], mae.mean(), rtol=1e-6)
-    np.testing.assert_allclose(logs["mse"], (mse * w).sum() / w.sum(), rtol=1e-6)
-    np.testing.assert_allclose(logs["loss"], (mse * w).mean(), rtol=1e-6)
+    assert_close(logs["mae"], mae.mean(), rtol=1e-6)
+    assert_close(logs["mse"], (mse * w).sum() / w.sum(), rtol=1e-6)
+    assert_close(logs["loss"], (mse * w).mean(), rtol=1e-6)
 
 
 def _two_outputs():
@@ -260,7 +261,7 @@ def test_multi_output_metric_names(kwargs, keys, listed):
     assert list(logs) == keys
     assert model.metrics_names == listed
     values = model.evaluate(x, [ya, yb], sample_weight=np.arange(8.0), verbose=0)
-    np.testing.assert_allclose(values, [logs[k] for k in listed])
+    assert_close(values, [logs[k] for k in listed])
     history = model.fit(x, [ya, yb], epochs=1, verbose=0, validation_data=(x, [ya, yb]))
     assert list(history.history) == keys + [f"val_{k}" for k in keys]
     # The weighted and the plain metric on the same output differ: sample weights reached one.

@@ -8,6 +8,7 @@ import pytest
 
 from rnnkit import metrics
 from rnnkit.autodiff import GradientTape, Tensor
+from conftest import assert_close  # noqa: E402
 
 
 def _f(x):
@@ -25,7 +26,7 @@ def test_mean_accumulates_over_batches_weighted(rng):
     for b, w in zip(batches, weights):
         m.update_state(b, sample_weight=w)
     v, w = np.concatenate(batches), np.concatenate(weights)
-    np.testing.assert_allclose(_f(m.result()), np.sum(v * w) / np.sum(w), rtol=1e-6)
+    assert_close(_f(m.result()), np.sum(v * w) / np.sum(w), rtol=1e-6)
     assert m.name == "loss"
     assert np.asarray(m.result()).shape == ()
 
@@ -35,7 +36,7 @@ def test_mean_of_batch_losses_weighted_by_batch_size():
     m = metrics.Mean()
     for loss, n in ((0.8, 4), (0.7, 4), (0.75, 2)):
         m.update_state(loss, sample_weight=n)
-    np.testing.assert_allclose(_f(m.result()), (0.8 * 4 + 0.7 * 4 + 0.75 * 2) / 10, rtol=1e-6)
+    assert_close(_f(m.result()), (0.8 * 4 + 0.7 * 4 + 0.75 * 2) / 10, rtol=1e-6)
     m.reset_state()
     assert _f(m.result()) == 0.0
     m.update_state([1.0, 3.0])
@@ -47,10 +48,10 @@ def test_mean_multidim_values_reduce_per_sample(rng):
     w = np.array([1.0, 0.0, 2.0])
     m = metrics.Mean()
     m.update_state(v, sample_weight=w)
-    np.testing.assert_allclose(_f(m.result()), np.sum(v.mean(1) * w) / 3.0, rtol=1e-6)
+    assert_close(_f(m.result()), np.sum(v.mean(1) * w) / 3.0, rtol=1e-6)
     m2 = metrics.Mean()
     m2.update_state(v)
-    np.testing.assert_allclose(_f(m2.result()), v.mean(), rtol=1e-6)
+    assert_close(_f(m2.result()), v.mean(), rtol=1e-6)
 
 
 def test_sum():
@@ -81,7 +82,7 @@ def test_sparse_categorical_accuracy_accumulates_over_samples(rng):
         ys.append(y)
         ps.append(p)
     y, p = np.concatenate(ys), np.concatenate(ps)
-    np.testing.assert_allclose(_f(m.result()), np.mean(p.argmax(-1) == y), rtol=1e-6)
+    assert_close(_f(m.result()), np.mean(p.argmax(-1) == y), rtol=1e-6)
     # (N, 1) labels: same answer
     m2 = metrics.SparseCategoricalAccuracy()
     m2.update_state(y[:, None], p)
@@ -94,7 +95,7 @@ def test_accuracy_with_sample_weight(rng):
     w = np.array([1.0, 3.0, 1.0, 0.0])
     m = metrics.SparseCategoricalAccuracy()
     m.update_state(y, p, sample_weight=w)
-    np.testing.assert_allclose(_f(m.result()), 2.0 / 5.0, rtol=1e-6)
+    assert_close(_f(m.result()), 2.0 / 5.0, rtol=1e-6)
 
 
 def test_binary_accuracy_threshold():
@@ -123,7 +124,7 @@ def test_sequence_accuracy_with_per_sample_weights(rng):
     m = metrics.SparseCategoricalAccuracy()
     m.update_state(y, p, sample_weight=w)
     per_sample = (p.argmax(-1) == y).mean(1)
-    np.testing.assert_allclose(_f(m.result()), np.sum(per_sample * w) / 4.0, rtol=1e-6)
+    assert_close(_f(m.result()), np.sum(per_sample * w) / 4.0, rtol=1e-6)
 
 
 def test_mask_keyword(rng):
@@ -134,10 +135,10 @@ def test_mask_keyword(rng):
     m.update_state(y, p, mask=mask)
     hits = p.argmax(-1) == y
     # the accuracy over the unmasked steps only
-    np.testing.assert_allclose(_f(m.result()), hits[mask].mean(), rtol=1e-6)
+    assert_close(_f(m.result()), hits[mask].mean(), rtol=1e-6)
     m2 = metrics.SparseCategoricalAccuracy()
     m2.update_state(y, p, sample_weight=np.array([1.0, 0.0]), mask=mask)
-    np.testing.assert_allclose(_f(m2.result()), hits[0, :2].mean(), rtol=1e-6)
+    assert_close(_f(m2.result()), hits[0, :2].mean(), rtol=1e-6)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -175,7 +176,7 @@ def test_get_accuracy_gives_marker_and_keeps_name(rng):
     p = rng.normal(size=(6, 3))
     marker.update_state(y, p)
     assert isinstance(marker.resolved, metrics.SparseCategoricalAccuracy)
-    np.testing.assert_allclose(_f(marker.result()), np.mean(p.argmax(-1) == y), rtol=1e-6)
+    assert_close(_f(marker.result()), np.mean(p.argmax(-1) == y), rtol=1e-6)
     marker.reset_state()
     assert _f(marker.result()) == 0.0
 
@@ -217,10 +218,10 @@ def test_mse_mae_rmse_metrics(rng):
             m.update_state(y, p, sample_weight=w)
     y, p, w = np.concatenate([y1, y2]), np.concatenate([p1, p2]), np.concatenate([w1, w2])
     se = ((y - p) ** 2).mean(-1)
-    np.testing.assert_allclose(_f(mse.result()), np.sum(se * w) / w.sum(), rtol=1e-5)
-    np.testing.assert_allclose(_f(mae.result()), np.sum(np.abs(y - p).mean(-1) * w) / w.sum(),
-                               rtol=1e-5)
-    np.testing.assert_allclose(_f(rmse.result()), np.sqrt(np.sum(se * w) / w.sum()), rtol=1e-5)
+    assert_close(_f(mse.result()), np.sum(se * w) / w.sum(), rtol=1e-5)
+    assert_close(_f(mae.result()), np.sum(np.abs(y - p).mean(-1) * w) / w.sum(),
+                 rtol=1e-5)
+    assert_close(_f(rmse.result()), np.sqrt(np.sum(se * w) / w.sum()), rtol=1e-5)
 
 
 def test_crossentropy_metrics(rng):
@@ -230,16 +231,16 @@ def test_crossentropy_metrics(rng):
     ce = -(s - np.log(np.exp(s).sum(-1, keepdims=True)))[np.arange(5), y]
     m = metrics.SparseCategoricalCrossentropy(from_logits=True)
     m.update_state(y, z)
-    np.testing.assert_allclose(_f(m.result()), ce.mean(), rtol=1e-5)
+    assert_close(_f(m.result()), ce.mean(), rtol=1e-5)
     m = metrics.CategoricalCrossentropy(from_logits=True)
     m.update_state(np.eye(3)[y], z)
-    np.testing.assert_allclose(_f(m.result()), ce.mean(), rtol=1e-5)
+    assert_close(_f(m.result()), ce.mean(), rtol=1e-5)
     p = rng.uniform(0.1, 0.9, (5, 1))
     t = rng.integers(0, 2, (5, 1)).astype(float)
     m = metrics.BinaryCrossentropy()
     m.update_state(t, p)
-    np.testing.assert_allclose(_f(m.result()),
-                               np.mean(-(t * np.log(p) + (1 - t) * np.log(1 - p))), rtol=1e-5)
+    assert_close(_f(m.result()),
+                 np.mean(-(t * np.log(p) + (1 - t) * np.log(1 - p))), rtol=1e-5)
 
 
 def test_tracked_inputs_are_read_not_recorded(rng):
@@ -250,7 +251,7 @@ def test_tracked_inputs_are_read_not_recorded(rng):
         m.update_state(np.zeros((3, 2)), t)
         r = m.result()
     assert not isinstance(r, Tensor)
-    np.testing.assert_allclose(_f(r), np.mean(t.numpy() ** 2), rtol=1e-6)
+    assert_close(_f(r), np.mean(t.numpy() ** 2), rtol=1e-6)
 
 
 # ------------------------------------------------------------------------------------------------

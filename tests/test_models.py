@@ -6,6 +6,7 @@ import pytest
 import rnnkit as keras
 from rnnkit import layers
 from conftest import make_x
+from conftest import assert_close  # noqa: E402
 
 
 def guide_models():
@@ -94,8 +95,8 @@ def test_mask_propagates_from_embedding_through_the_model(rng):
     padded = np.array([[3, 4, 5, 0, 0], [0, 0, 3, 4, 5]])
     out = model(padded)
     plain = model(np.array([[3, 4, 5]]))
-    np.testing.assert_allclose(out[0], plain[0], atol=1e-6)
-    np.testing.assert_allclose(out[1], plain[0], atol=1e-6)
+    assert_close(out[0], plain[0], atol=1e-6)
+    assert_close(out[1], plain[0], atol=1e-6)
     inputs = keras.Input((None,), dtype="int32")
     seq = layers.LSTM(3, return_sequences=True)(layers.Embedding(10, 4, mask_zero=True)(inputs))
     functional = keras.Model(inputs, layers.SimpleRNN(2)(seq))
@@ -104,7 +105,7 @@ def test_mask_propagates_from_embedding_through_the_model(rng):
     masked = keras.Sequential([layers.Masking(0.0), layers.SimpleRNN(2)])
     data = make_x(rng, 1, 4, 3, np.float32)
     data_padded = np.concatenate([data, np.zeros((1, 1, 3), np.float32)], axis=1)
-    np.testing.assert_allclose(masked(data_padded), masked(data), atol=1e-6)
+    assert_close(masked(data_padded), masked(data), atol=1e-6)
 
 
 def test_shared_layers_and_multiple_outputs(rng):
@@ -114,7 +115,7 @@ def test_shared_layers_and_multiple_outputs(rng):
     model = keras.Model([a, b], [layers.Dense(2)(out_a), out_b])
     xa, xb = make_x(rng, 2, 4, 3, np.float32), make_x(rng, 2, 4, 3, np.float32)
     y1, y2 = model([xa, xb])
-    np.testing.assert_allclose(y2, shared(xb), atol=1e-6)
+    assert_close(y2, shared(xb), atol=1e-6)
     assert y1.shape == (2, 2)
     assert len(model.weights) == 5
     text = summary_text(model)
@@ -176,7 +177,7 @@ def test_model_reset_states(rng):
     first = model(x)
     assert not np.allclose(model(x), first)
     model.reset_states()
-    np.testing.assert_allclose(model(x), first, atol=1e-6)
+    assert_close(model(x), first, atol=1e-6)
 
 
 def test_symbolic_errors():
@@ -197,7 +198,7 @@ def test_nested_model_time_distributed_and_dict_inputs(rng):
     model = keras.Model(inputs, layers.GRU(3)(hidden))
     x = make_x(rng, 2, 4, 3, np.float32)
     expected = model.layers[-1](model.layers[-2](inner(x)))
-    np.testing.assert_allclose(model(x), expected, atol=1e-6)
+    assert_close(model(x), expected, atol=1e-6)
     assert model.count_params() == 180 + 12 + 63
     clone = keras.Model.from_config(model.get_config())
     clone.set_weights(model.get_weights())
@@ -210,8 +211,8 @@ def test_nested_model_time_distributed_and_dict_inputs(rng):
     two = keras.Model({"a": a, "b": b}, [dense_a(a), dense_b(b)])
     xa, xb = rng.standard_normal((4, 3)), rng.standard_normal((4, 2))
     out_a, out_b = two({"a": xa, "b": xb})
-    np.testing.assert_allclose(out_a, dense_a(xa), atol=1e-6)
-    np.testing.assert_allclose(out_b, dense_b(xb), atol=1e-6)
+    assert_close(out_a, dense_a(xa), atol=1e-6)
+    assert_close(out_b, dense_b(xb), atol=1e-6)
 
 
 def test_pop_the_only_layer_after_an_input_leaves_the_model_unbuilt():

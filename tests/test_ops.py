@@ -8,6 +8,7 @@ import pytest
 from rnnkit import ops
 from rnnkit.autodiff import GradientTape, Tensor
 from rnnkit.variables import Variable
+from conftest import assert_close  # noqa: E402
 
 
 def rand(rng, *shape, lo=-2.0, hi=2.0, dtype=np.float64):
@@ -20,7 +21,7 @@ def check(result, expected, dtype=None, atol=0.0, rtol=1e-12):
     assert result.shape == expected.shape, (result.shape, expected.shape)
     assert result.dtype == (expected.dtype if dtype is None else np.dtype(dtype)), \
         (result.dtype, expected.dtype)
-    np.testing.assert_allclose(result, expected, atol=atol, rtol=rtol)
+    assert_close(result, expected, atol=atol, rtol=rtol)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -382,7 +383,7 @@ def test_nn_float32_stays_float32(rng, name):
     y64 = getattr(ops, name)(x)
     assert type(y32) is np.ndarray and y32.dtype == np.float32
     assert y64.dtype == np.float64
-    np.testing.assert_allclose(y32, y64, atol=2e-6, rtol=1e-5)
+    assert_close(y32, y64, atol=2e-6, rtol=1e-5)
 
 
 def test_nn_parameters(rng):
@@ -423,8 +424,8 @@ def test_sigmoid_extremes():
         y = ops.sigmoid(x)
         ops.softplus(x)
         ops.log_sigmoid(x)
-    np.testing.assert_allclose(y, [0.0, np.exp(-50) / (1 + np.exp(-50)), 0.5, 1.0, 1.0],
-                               rtol=1e-15, atol=0)
+    assert_close(y, [0.0, np.exp(-50) / (1 + np.exp(-50)), 0.5, 1.0, 1.0],
+                 rtol=1e-15, atol=0)
 
 
 # ------------------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import pytest
 from rnnkit import optimizers
 from rnnkit.optimizers import schedules
 from rnnkit.variables import Variable
+from conftest import assert_close  # noqa: E402
 
 SHAPES = [(3, 4), (4,)]
 
@@ -470,7 +471,7 @@ def test_learning_rate_setter():
     opt = optimizers.Adam(0.001)
     lr_var = opt.learning_rate
     assert isinstance(lr_var, Variable) and lr_var.dtype == "float32"
-    np.testing.assert_allclose(float(opt.learning_rate), 0.001, rtol=1e-7)
+    assert_close(float(opt.learning_rate), 0.001, rtol=1e-7)
     opt.learning_rate = 0.5
     assert float(opt.learning_rate) == 0.5 and opt.learning_rate is lr_var
     opt.learning_rate = schedules.ExponentialDecay(0.5, 10, 0.5)
@@ -577,7 +578,7 @@ STEPS = np.array([0, 1, 5, 10, 15, 37, 100, 250])
 
 
 def _sched_close(got, want):
-    np.testing.assert_allclose(np.asarray(got, dtype=np.float64), want, rtol=2e-6, atol=1e-9)
+    assert_close(np.asarray(got, dtype=np.float64), want, rtol=2e-6, atol=1e-9)
 
 
 @pytest.mark.parametrize("staircase", [False, True])

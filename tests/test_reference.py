@@ -11,6 +11,7 @@ from conftest import (VARIANT_IDS, VARIANTS, make_case, make_dropout, make_state
                       make_x, numeric_gradient)
 from reference import (ACTIVATION_ALIASES, ACTIVATION_KINKS, ACTIVATIONS, GATES,
                        canonical_activation, reference_forward)
+from conftest import assert_close  # noqa: E402
 
 
 def sig(v):
@@ -29,8 +30,8 @@ def test_simple_rnn_by_hand():
     h1 = math.tanh(0.5 * 1 - 0.3 * 2 + 0.1)
     h2 = math.tanh(0.5 * -1 - 0.3 * 0.5 + 0.1 + 0.8 * h1)
     out, (h,) = reference_forward("simple_rnn", x, kernel, recurrent, bias, return_sequences=True)
-    np.testing.assert_allclose(out[0, :, 0], [h1, h2], rtol=0, atol=1e-15)
-    np.testing.assert_allclose(h[0, 0], h2, rtol=0, atol=1e-15)
+    assert_close(out[0, :, 0], [h1, h2], rtol=0, atol=1e-15)
+    assert_close(h[0, 0], h2, rtol=0, atol=1e-15)
 
 
 def test_lstm_by_hand():
@@ -57,8 +58,8 @@ def test_lstm_by_hand():
     out, (hf, cf) = reference_forward("lstm", x, kernel, recurrent, bias,
                                       initial_state=[np.array([[h0]]), np.array([[c0]])],
                                       return_sequences=True)
-    np.testing.assert_allclose(out[0, :, 0], outs, rtol=0, atol=1e-15)
-    np.testing.assert_allclose([hf[0, 0], cf[0, 0]], [h, c], rtol=0, atol=1e-15)
+    assert_close(out[0, :, 0], outs, rtol=0, atol=1e-15)
+    assert_close([hf[0, 0], cf[0, 0]], [h, c], rtol=0, atol=1e-15)
 
 
 @pytest.mark.parametrize("reset_after", [True, False])
@@ -89,7 +90,7 @@ def test_gru_by_hand(reset_after):
     x = np.array(xs).reshape(1, 2, 1)
     out, (hf,) = reference_forward("gru", x, kernel, recurrent, bias, reset_after=reset_after,
                                    initial_state=[np.array([[h0]])])
-    np.testing.assert_allclose([out[0, 0], hf[0, 0]], [h, h], rtol=0, atol=1e-15)
+    assert_close([out[0, 0], hf[0, 0]], [h, h], rtol=0, atol=1e-15)
 
 
 def test_gru_reset_after_variants_differ(rng):
@@ -129,18 +130,18 @@ def test_right_padding_equals_truncated(rng, variant, zero_output_for_mask):
         init = [s[row:row + 1] for s in kw["initial_state"]]
         o1, s1 = reference_forward(c, x[row:row + 1, :L], k, r, b, initial_state=init,
                                    reset_after=reset_after, return_sequences=True)
-        np.testing.assert_allclose(out[row, :L], o1[0], rtol=0, atol=1e-14)
+        assert_close(out[row, :L], o1[0], rtol=0, atol=1e-14)
         for sa, sb in zip(states, s1):
-            np.testing.assert_allclose(sa[row], sb[0], rtol=0, atol=1e-14)
+            assert_close(sa[row], sb[0], rtol=0, atol=1e-14)
         pad = 0.0 if zero_output_for_mask else o1[0, -1]
-        np.testing.assert_allclose(out[row, L:], np.broadcast_to(pad, out[row, L:].shape),
-                                   rtol=0, atol=1e-14)
+        assert_close(out[row, L:], np.broadcast_to(pad, out[row, L:].shape),
+                     rtol=0, atol=1e-14)
         # Padded positions repeat the last valid output exactly (or are exactly 0).
         np.testing.assert_array_equal(out[row, L:],
                                       np.broadcast_to(out[row, L - 1] * (not zero_output_for_mask),
                                                       out[row, L:].shape))
         expected_last = o1[0, -1] if L == T or not zero_output_for_mask else 0.0
-        np.testing.assert_allclose(last[row], np.broadcast_to(expected_last, (H,)), atol=1e-14)
+        assert_close(last[row], np.broadcast_to(expected_last, (H,)), atol=1e-14)
 
 
 @pytest.mark.parametrize("variant", VARIANTS, ids=VARIANT_IDS)
@@ -159,9 +160,9 @@ def test_left_padding_equals_unpadded(rng, variant):
                                    reset_after=reset_after, return_sequences=True)
         # Leading masked steps output zeros, even with a non-zero initial state.
         np.testing.assert_array_equal(out[row, :start], 0.0)
-        np.testing.assert_allclose(out[row, start:], o1[0], atol=1e-14)
+        assert_close(out[row, start:], o1[0], atol=1e-14)
         for sa, sb in zip(states, s1):
-            np.testing.assert_allclose(sa[row], sb[0], atol=1e-14)
+            assert_close(sa[row], sb[0], atol=1e-14)
 
 
 @pytest.mark.parametrize("variant", VARIANTS, ids=VARIANT_IDS)
@@ -178,9 +179,9 @@ def test_holes_skip_steps(rng, variant):
         init = [s[row:row + 1] for s in kw["initial_state"]]
         o1, s1 = reference_forward(c, x[row:row + 1, keep], k, r, b, initial_state=init,
                                    reset_after=reset_after, return_sequences=True)
-        np.testing.assert_allclose(out[row, keep], o1[0], atol=1e-14)
+        assert_close(out[row, keep], o1[0], atol=1e-14)
         for sa, sb in zip(states, s1):
-            np.testing.assert_allclose(sa[row], sb[0], atol=1e-14)
+            assert_close(sa[row], sb[0], atol=1e-14)
         # A hole repeats the previous output (zeros before the first real step).
         for t in range(T):
             if not mask[row, t]:
@@ -261,9 +262,9 @@ def test_zero_dropout_row_equals_zero_weight_block(rng, variant):
             o1, s1 = reference_forward(c, x, k, r, b, return_sequences=True,
                                        **{**kw, f"{which}_dropout_mask": m})
             o2, s2 = reference_forward(c, x, k2, r2, b, return_sequences=True, **kw)
-            np.testing.assert_allclose(o1, o2, atol=1e-15)
+            assert_close(o1, o2, atol=1e-15)
             for a, bb in zip(s1, s2):
-                np.testing.assert_allclose(a, bb, atol=1e-15)
+                assert_close(a, bb, atol=1e-15)
 
 
 def test_shared_dropout_scales_inputs(rng):
@@ -273,7 +274,7 @@ def test_shared_dropout_scales_inputs(rng):
     m = make_dropout(rng, "shared", 4, 2, 4)
     o1, _ = reference_forward(c, x, k, r, b, input_dropout_mask=m, **kw)
     o2, _ = reference_forward(c, x * m[:, None, :], k, r, b, **kw)
-    np.testing.assert_allclose(o1, o2, atol=1e-15)
+    assert_close(o1, o2, atol=1e-15)
 
 
 # ------------------------------------------------------------------ activations and dtypes
@@ -380,7 +381,7 @@ def test_numeric_gradient_helper():
                                    activation="linear")
         return float(np.sum(out * w_out))
 
-    np.testing.assert_allclose(numeric_gradient(loss, k), x[:, 0].T @ w_out, atol=1e-8)
-    np.testing.assert_allclose(numeric_gradient(loss, r), h0.T @ w_out, atol=1e-8)
-    np.testing.assert_allclose(numeric_gradient(loss, b), w_out.sum(0), atol=1e-8)
-    np.testing.assert_allclose(numeric_gradient(loss, h0), w_out @ r.T, atol=1e-8)
+    assert_close(numeric_gradient(loss, k), x[:, 0].T @ w_out, atol=1e-8)
+    assert_close(numeric_gradient(loss, r), h0.T @ w_out, atol=1e-8)
+    assert_close(numeric_gradient(loss, b), w_out.sum(0), atol=1e-8)
+    assert_close(numeric_gradient(loss, h0), w_out @ r.T, atol=1e-8)

@@ -8,6 +8,7 @@ import pytest
 from rnnkit import constraints as C
 from rnnkit import regularizers as R
 from rnnkit import saving
+from conftest import assert_close  # noqa: E402
 
 rng = np.random.default_rng(0)
 X32 = rng.normal(size=(6, 5)).astype(np.float32)
@@ -25,10 +26,10 @@ def _np_orthogonal(x, factor, mode):
 
 @pytest.mark.parametrize("x", [X32, X64], ids=["f32", "f64"])
 def test_l1_l2_l1l2_values(x):
-    np.testing.assert_allclose(R.L1(0.3)(x), 0.3 * np.abs(x).sum(), rtol=1e-6)
-    np.testing.assert_allclose(R.L2(0.2)(x), 0.2 * np.square(x).sum(), rtol=1e-6)
-    np.testing.assert_allclose(R.L1L2(l1=0.1, l2=0.4)(x),
-                               0.1 * np.abs(x).sum() + 0.4 * np.square(x).sum(), rtol=1e-6)
+    assert_close(R.L1(0.3)(x), 0.3 * np.abs(x).sum(), rtol=1e-6)
+    assert_close(R.L2(0.2)(x), 0.2 * np.square(x).sum(), rtol=1e-6)
+    assert_close(R.L1L2(l1=0.1, l2=0.4)(x),
+                 0.1 * np.abs(x).sum() + 0.4 * np.square(x).sum(), rtol=1e-6)
     assert np.asarray(R.L1(0.3)(x)).dtype == x.dtype
     assert np.asarray(R.L2(0.3)(x)).dtype == x.dtype
     assert np.asarray(R.L1L2(0.1, 0.1)(x)).dtype == x.dtype
@@ -39,10 +40,10 @@ def test_defaults_and_zero_factors():
     assert (R.L1L2().l1, R.L1L2().l2) == (0.0, 0.0)
     assert float(R.L1L2()(X32)) == 0.0
     assert float(R.L1(0.0)(X32)) == 0.0
-    np.testing.assert_allclose(R.L1L2(l1=0.1, l2=None)(X32), R.L1(0.1)(X32), rtol=1e-6)
-    np.testing.assert_allclose(R.L1L2(l1=None, l2=0.1)(X32), R.L2(0.1)(X32), rtol=1e-6)
+    assert_close(R.L1L2(l1=0.1, l2=None)(X32), R.L1(0.1)(X32), rtol=1e-6)
+    assert_close(R.L1L2(l1=None, l2=0.1)(X32), R.L2(0.1)(X32), rtol=1e-6)
     assert R.L1(None).l1 == 0.01 and R.L2(None).l2 == 0.01
-    np.testing.assert_allclose(R.L2(2.0)(np.ones((5, 5), np.float32)), 50.0)  # Keras docstring
+    assert_close(R.L2(2.0)(np.ones((5, 5), np.float32)), 50.0)  # Keras docstring
     assert float(R.Regularizer()(X32)) == 0.0
 
 
@@ -50,7 +51,7 @@ def test_defaults_and_zero_factors():
 @pytest.mark.parametrize("x", [X32, X64], ids=["f32", "f64"])
 def test_orthogonal_regularizer_value(mode, x):
     got = R.OrthogonalRegularizer(factor=0.2, mode=mode)(x)
-    np.testing.assert_allclose(got, _np_orthogonal(x.astype(np.float64), 0.2, mode), rtol=1e-5)
+    assert_close(got, _np_orthogonal(x.astype(np.float64), 0.2, mode), rtol=1e-5)
     assert np.asarray(got).dtype == x.dtype
 
 
@@ -59,7 +60,7 @@ def test_orthogonal_regularizer_is_zero_for_orthogonal_rows():
     assert float(R.OrthogonalRegularizer(1.0)(q[:3])) < 1e-7
     assert float(R.OrthogonalRegularizer(1.0, "columns")(q[:, :3])) < 1e-7
     # identical rows: every normalized dot product is 1
-    np.testing.assert_allclose(R.OrthogonalRegularizer(1.0)(np.ones((3, 4))), 1.0)
+    assert_close(R.OrthogonalRegularizer(1.0)(np.ones((3, 4))), 1.0)
 
 
 def test_orthogonal_regularizer_zero_row_is_finite():
@@ -98,10 +99,10 @@ def test_regularizer_gradients():
     from rnnkit.autodiff import grad
 
     x = rng.normal(size=(4, 6))
-    np.testing.assert_allclose(grad(R.L2(0.3))(x), 0.6 * x, rtol=1e-12)
-    np.testing.assert_allclose(grad(R.L1(0.3))(x), 0.3 * np.sign(x), rtol=1e-12)
-    np.testing.assert_allclose(grad(R.L1L2(0.1, 0.2))(x), 0.1 * np.sign(x) + 0.4 * x,
-                               rtol=1e-12)
+    assert_close(grad(R.L2(0.3))(x), 0.6 * x, rtol=1e-12)
+    assert_close(grad(R.L1(0.3))(x), 0.3 * np.sign(x), rtol=1e-12)
+    assert_close(grad(R.L1L2(0.1, 0.2))(x), 0.1 * np.sign(x) + 0.4 * x,
+                 rtol=1e-12)
     for mode in ("rows", "columns"):
         reg = R.OrthogonalRegularizer(0.5, mode)
         g = grad(reg)(x)
@@ -112,16 +113,16 @@ def test_regularizer_gradients():
             xp[idx] += eps
             xm[idx] -= eps
             num[idx] = (_np_orthogonal(xp, 0.5, mode) - _np_orthogonal(xm, 0.5, mode)) / (2 * eps)
-        np.testing.assert_allclose(g, num, atol=1e-7, rtol=1e-5)
+        assert_close(g, num, atol=1e-7, rtol=1e-5)
 
 
 def test_regularizer_on_variable():
     from rnnkit.variables import Variable
 
     v = Variable(X32)
-    np.testing.assert_allclose(R.L2(0.1)(v), 0.1 * np.square(X32).sum(), rtol=1e-6)
-    np.testing.assert_allclose(R.OrthogonalRegularizer(0.1)(v),
-                               _np_orthogonal(X32.astype(np.float64), 0.1, "rows"), rtol=1e-5)
+    assert_close(R.L2(0.1)(v), 0.1 * np.square(X32).sum(), rtol=1e-6)
+    assert_close(R.OrthogonalRegularizer(0.1)(v),
+                 _np_orthogonal(X32.astype(np.float64), 0.1, "rows"), rtol=1e-5)
 
 
 # -- regularizer get / config ------------------------------------------------------------------
@@ -175,7 +176,7 @@ def test_regularizer_config_roundtrip(reg, config):
                    "config": config, "registered_name": None}
     back = R.deserialize(ser)
     assert type(back) is type(reg) and back.get_config() == config
-    np.testing.assert_allclose(back(X32), reg(X32))
+    assert_close(back(X32), reg(X32))
     assert type(R.deserialize("l2")) is R.L2
 
 
@@ -202,7 +203,7 @@ def test_max_norm(w, axis):
     out = C.MaxNorm(max_value=2.0, axis=axis)(w)
     n = _norms(w.astype(np.float64), ax)
     expected = w * (np.clip(n, 0, 2.0) / (EPS + n))
-    np.testing.assert_allclose(out, expected, rtol=1e-6)
+    assert_close(out, expected, rtol=1e-6)
     assert out.dtype == w.dtype and out.shape == w.shape
     assert (_norms(out.astype(np.float64), ax) <= 2.0 + 1e-5).all()
 
@@ -210,8 +211,8 @@ def test_max_norm(w, axis):
 def test_max_norm_leaves_small_vectors():
     w = np.array([[0.1, 3.0], [0.2, 4.0]], np.float32)
     out = C.MaxNorm(max_value=1.0)(w)
-    np.testing.assert_allclose(out[:, 0], w[:, 0], rtol=1e-5)
-    np.testing.assert_allclose(out[:, 1], [0.6, 0.8], rtol=1e-5)
+    assert_close(out[:, 0], w[:, 0], rtol=1e-5)
+    assert_close(out[:, 1], [0.6, 0.8], rtol=1e-5)
 
 
 @pytest.mark.parametrize("rate", [1.0, 0.5])
@@ -221,7 +222,7 @@ def test_min_max_norm(rate, axis):
     out = C.MinMaxNorm(min_value=0.5, max_value=1.5, rate=rate, axis=axis)(w)
     n = _norms(w.astype(np.float64), axis)
     desired = rate * np.clip(n, 0.5, 1.5) + (1 - rate) * n
-    np.testing.assert_allclose(out, w * (desired / (EPS + n)), rtol=1e-5)
+    assert_close(out, w * (desired / (EPS + n)), rtol=1e-5)
     assert out.dtype == np.float32
     if rate == 1.0:
         new = _norms(out.astype(np.float64), axis)
@@ -240,8 +241,8 @@ def test_unit_norm(axis):
     ax = tuple(axis) if isinstance(axis, list) else axis
     out = C.UnitNorm(axis=axis)(W32)
     n = _norms(W32.astype(np.float64), ax)
-    np.testing.assert_allclose(out, W32 / (EPS + n), rtol=1e-6)
-    np.testing.assert_allclose(_norms(out.astype(np.float64), ax), 1.0, rtol=1e-5)
+    assert_close(out, W32 / (EPS + n), rtol=1e-6)
+    assert_close(_norms(out.astype(np.float64), ax), 1.0, rtol=1e-5)
     assert out.dtype == np.float32
 
 
@@ -250,7 +251,7 @@ def test_constraints_accept_variable_and_zero_vectors():
 
     out = C.UnitNorm()(Variable(W32))
     assert isinstance(out, np.ndarray)
-    np.testing.assert_allclose(out, C.UnitNorm()(W32))
+    assert_close(out, C.UnitNorm()(W32))
     z = np.zeros((3, 2), np.float32)
     for con in (C.MaxNorm(), C.MinMaxNorm(), C.UnitNorm()):
         np.testing.assert_array_equal(con(z), 0.0)
@@ -296,5 +297,5 @@ def test_constraint_config_roundtrip(con, config):
                    "config": config, "registered_name": None}
     back = C.deserialize(ser)
     assert type(back) is type(con) and back.get_config() == config
-    np.testing.assert_allclose(back(W32), con(W32))
+    assert_close(back(W32), con(W32))
     assert math.isfinite(float(np.sum(back(W32))))

@@ -12,6 +12,7 @@ from rnnkit import layers as L
 from rnnkit import ops
 from rnnkit.graph import KerasTensor, Operation
 from rnnkit.graph.operation import class_name_of, op_name_of
+from conftest import assert_close  # noqa: E402
 
 
 def _dense_np(layer, x):
@@ -52,7 +53,7 @@ def test_ops_and_operators_in_a_functional_model_match_numpy():
     assert len(got) == len(want)
     for g, e in zip(got, want):
         assert type(g) is np.ndarray and g.shape == e.shape
-        np.testing.assert_allclose(g, e, rtol=1e-5, atol=1e-6)
+        assert_close(g, e, rtol=1e-5, atol=1e-6)
     # Ops are not layers: model.layers leaves them out, model.operations lists them. Both in
     # Keras 3.15's order for this graph (its op names: `abs(h)` is `absolute`, `/` is
     # `true_divide`).
@@ -148,7 +149,7 @@ def test_fit_trains_through_ops_like_the_same_layer():
         model.fit([x, b], y, batch_size=8, epochs=1, verbose=0)
     for before, after, reference in zip(start, with_ops.get_weights(), with_layer.get_weights()):
         assert not np.allclose(before, after)          # every weight moved: gradients flow
-        np.testing.assert_allclose(after, reference, rtol=1e-5, atol=1e-6)
+        assert_close(after, reference, rtol=1e-5, atol=1e-6)
 
 
 def test_gradients_through_ops_match_finite_differences():
@@ -175,7 +176,7 @@ def test_gradients_through_ops_match_finite_differences():
                 kernel.assign(changed)
                 numeric[index] += sign * loss() / (2 * eps)
             kernel.assign(base)
-        np.testing.assert_allclose(grad, numeric, rtol=1e-6, atol=1e-8)
+        assert_close(grad, numeric, rtol=1e-6, atol=1e-8)
 
 
 def _config_round_trip(model, inputs):
@@ -184,7 +185,7 @@ def _config_round_trip(model, inputs):
     clone = keras.Model.from_config(config)
     clone.set_weights(model.get_weights())
     for a, e in zip(keras.tree.flatten(clone(inputs)), keras.tree.flatten(model(inputs))):
-        np.testing.assert_allclose(a, e, rtol=1e-6)
+        assert_close(a, e, rtol=1e-6)
     return config, clone
 
 
@@ -208,7 +209,7 @@ def test_config_of_a_model_with_ops_round_trips(tmp_path):
     model.save(path)
     loaded = keras.models.load_model(path)
     for a, e in zip(loaded(x), model(x)):
-        np.testing.assert_allclose(a, e, rtol=1e-6)
+        assert_close(a, e, rtol=1e-6)
 
 
 def test_keras_style_op_config_loads():

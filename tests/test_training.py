@@ -9,6 +9,7 @@ import pytest
 import rnnkit as keras
 from rnnkit import layers, ops
 from conftest import make_x
+from conftest import assert_close  # noqa: E402
 
 MNIST = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "mnist_5k.csv.gz")
 
@@ -26,12 +27,12 @@ def test_one_sgd_step_equals_numpy(rng):
     model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.125), loss="mse")
     loss = model.train_on_batch(x, y)
     err = x @ w + b - y
-    np.testing.assert_allclose(loss, np.mean(err ** 2), rtol=1e-12)
+    assert_close(loss, np.mean(err ** 2), rtol=1e-12)
     grad_w = 2 * x.T @ err / err.size
     grad_b = 2 * err.sum(0) / err.size
     new_w, new_b = model.get_weights()
-    np.testing.assert_allclose(new_w, w - 0.125 * grad_w, rtol=1e-12, atol=1e-14)
-    np.testing.assert_allclose(new_b, b - 0.125 * grad_b, rtol=1e-12, atol=1e-14)
+    assert_close(new_w, w - 0.125 * grad_w, rtol=1e-12, atol=1e-14)
+    assert_close(new_b, b - 0.125 * grad_b, rtol=1e-12, atol=1e-14)
 
 
 def test_adam_steps_equal_numpy(rng):
@@ -54,7 +55,7 @@ def test_adam_steps_equal_numpy(rng):
             v[k] += (1 - b2) * (grads[k] ** 2 - v[k])
             params[k] = params[k] - alpha * m[k] / (np.sqrt(v[k]) + eps)
         for got, expected in zip(model.get_weights(), params):
-            np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12)
+            assert_close(got, expected, rtol=1e-9, atol=1e-12)
 
 
 def test_whole_model_gradients_match_finite_differences(rng):
@@ -108,10 +109,10 @@ def test_fit_history_logs_and_epoch_loss(rng):
     assert history.epoch == [0, 1]
     evaluated = model.evaluate(x, y, verbose=0)
     # With lr=0 the epoch loss is the per-sample mean, as evaluate computes it.
-    np.testing.assert_allclose(history.history["loss"][-1], evaluated[0], rtol=1e-5)
-    np.testing.assert_allclose(history.history["val_loss"][-1], evaluated[0], rtol=1e-5)
+    assert_close(history.history["loss"][-1], evaluated[0], rtol=1e-5)
+    assert_close(history.history["val_loss"][-1], evaluated[0], rtol=1e-5)
     logits = model.predict(x, verbose=0)
-    np.testing.assert_allclose(evaluated[1], np.mean(logits.argmax(1) == y))
+    assert_close(evaluated[1], np.mean(logits.argmax(1) == y))
     assert model.predict(x, batch_size=3, verbose=0).shape == (10, 2)
 
 
@@ -126,7 +127,7 @@ def test_validation_split_sample_and_class_weights(rng):
     weights[:5] = 1.0
     zero_weighted = model.evaluate(x, y, sample_weight=weights, verbose=0)
     full = model.evaluate(x[:5], y[:5], verbose=0, batch_size=32)
-    np.testing.assert_allclose(zero_weighted, full * 5 / 20, rtol=1e-5)
+    assert_close(zero_weighted, full * 5 / 20, rtol=1e-5)
     before = model.get_weights()
     model.fit(x, y, class_weight={0: 0.0, 1: 0.0}, epochs=1, verbose=0)
     for a, b in zip(before, model.get_weights()):
@@ -168,7 +169,7 @@ def test_stateful_model_carries_states_across_batches(rng):
     plain = keras.Sequential([keras.Input((6, 2)), layers.LSTM(3, return_sequences=True)])
     plain.set_weights(model.get_weights())
     whole = plain(np.concatenate([first, second], axis=1))
-    np.testing.assert_allclose(predicted[batch:], whole[:, 3:], atol=1e-6)
+    assert_close(predicted[batch:], whole[:, 3:], atol=1e-6)
     model.reset_states()
     model.compile(optimizer="sgd", loss="mse")
     target = np.zeros((2 * batch, 3, 3), np.float32)
@@ -190,10 +191,10 @@ def test_multi_output_losses_and_weights(rng):
     ya, yb = rng.standard_normal((6, 1)), rng.standard_normal((6, 2))
     logs = model.evaluate(x, [ya, yb], verbose=0, return_dict=True)
     pa, pb = model.predict(x, verbose=0)
-    np.testing.assert_allclose(logs["a_loss"], np.mean((pa - ya) ** 2), rtol=1e-5)
-    np.testing.assert_allclose(logs["b_loss"], np.mean(np.abs(pb - yb)), rtol=1e-5)
-    np.testing.assert_allclose(logs["loss"], 2 * logs["a_loss"] + logs["b_loss"], rtol=1e-5)
-    np.testing.assert_allclose(logs["a_mae"], np.mean(np.abs(pa - ya)), rtol=1e-5)
+    assert_close(logs["a_loss"], np.mean((pa - ya) ** 2), rtol=1e-5)
+    assert_close(logs["b_loss"], np.mean(np.abs(pb - yb)), rtol=1e-5)
+    assert_close(logs["loss"], 2 * logs["a_loss"] + logs["b_loss"], rtol=1e-5)
+    assert_close(logs["a_mae"], np.mean(np.abs(pa - ya)), rtol=1e-5)
 
 
 def test_callbacks_in_fit(tmp_path, rng):
@@ -265,8 +266,8 @@ def test_loss_scale_factor_leaves_the_update_unchanged():
         history = model.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
         runs.append((model.get_weights(), history.history["loss"]))
     for a, b in zip(runs[0][0], runs[1][0]):
-        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
-    np.testing.assert_allclose(runs[0][1], runs[1][1], rtol=1e-6)   # the unscaled loss is logged
+        assert_close(a, b, rtol=1e-6, atol=1e-7)
+    assert_close(runs[0][1], runs[1][1], rtol=1e-6)   # the unscaled loss is logged
     assert not np.allclose(runs[0][0][0], _dense_model().get_weights()[0])
 
 
