@@ -184,3 +184,12 @@ def assert_close(actual, desired, rtol=1e-7, atol=0, err_msg="", **kwargs):
     _check_finite(desired, "desired" + suffix)
     np.testing.assert_allclose(actual, desired, rtol=rtol, atol=atol, equal_nan=False,
                                err_msg=err_msg, **kwargs)
+
+
+def assert_same(actual, desired, err_msg="", **kwargs):
+    """np.testing.assert_array_equal for results that must be finite: it, too, treats NaN in
+    the same places as equal."""
+    suffix = f" ({err_msg})" if err_msg else ""
+    _check_finite(actual, "actual" + suffix)
+    _check_finite(desired, "desired" + suffix)
+    np.testing.assert_array_equal(actual, desired, err_msg=err_msg, **kwargs)

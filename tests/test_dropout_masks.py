@@ -24,7 +24,7 @@ import pytest
 
 import rnnkit as keras
 from rnnkit.layers.rnn.rnn import generic_loop_only
-from conftest import assert_close  # noqa: E402
+from conftest import assert_close, assert_same  # noqa: E402
 
 B, T, H = 128, 4, 32          # B * H = 4096 mask entries: 4 sigma of the keep rate <= 0.032
 GATES = {"simple_rnn": 1, "gru": 3, "gru_reset_before": 3, "lstm": 4}
@@ -276,7 +276,7 @@ def test_masks_new_each_call_and_reproducible_with_seed(rng, kind, wrapper, path
 
     a, b, c = calls(7), calls(7), calls(8)
     for x, y in zip(a, b):
-        np.testing.assert_array_equal(x != 0, y != 0, err_msg="the same seed gives other masks")
+        assert_same(x != 0, y != 0, err_msg="the same seed gives other masks")
         assert_close(x, y, rtol=1e-5)
     for i in range(len(a)):
         for j in range(i + 1, len(a)):
@@ -294,7 +294,7 @@ def test_fused_and_generic_draw_the_same_masks(rng, kind):
         got.append([masks_of_first_call(kind, which, 0, 21, 0.3, 0.6, None, rng, path)
                     for which in ("input", "recurrent")])
     for f, g in zip(*got):
-        np.testing.assert_array_equal(f != 0, g != 0)
+        assert_same(f != 0, g != 0)
         assert_close(f, g, rtol=1e-5)
 
 

@@ -14,7 +14,7 @@ from rnnkit import core  # noqa: E402
 from conftest import (option_grid, VARIANT_IDS, VARIANTS, make_case, make_mask,  # noqa: E402
                       make_x)
 from reference import ACTIVATION_ALIASES, ACTIVATIONS, GATES, reference_forward  # noqa: E402
-from conftest import assert_close  # noqa: E402
+from conftest import assert_close, assert_same  # noqa: E402
 
 DTYPES = [np.float32, np.float64]
 DTYPE_IDS = ["f32", "f64"]
@@ -183,7 +183,7 @@ def test_simple_rnn_ignores_recurrent_activation(rng):
     args, kw = make_case(rng, "simple_rnn", 2, 3, 3, 4)
     a = core.rnn_forward(*args, **kw, return_sequences=True)
     b = core.rnn_forward(*args, **kw, return_sequences=True, recurrent_activation="relu")
-    np.testing.assert_array_equal(a.output, b.output)
+    assert_same(a.output, b.output)
 
 
 @pytest.mark.parametrize("alias,name", sorted(ACTIVATION_ALIASES.items()) + [(None, "linear")])
@@ -191,7 +191,7 @@ def test_activation_aliases_identical(rng, alias, name):
     args, kw = make_case(rng, "lstm", 2, 3, 3, 4)
     a = core.rnn_forward(*args, **kw, activation=alias, recurrent_activation=alias)
     b = core.rnn_forward(*args, **kw, activation=name, recurrent_activation=name)
-    np.testing.assert_array_equal(a.output, b.output)
+    assert_same(a.output, b.output)
 
 
 # ------------------------------------------------------------------ masks
@@ -207,7 +207,7 @@ def test_mask_dtypes(rng, variant):
     for variant_mask in (m.astype(np.uint8), m.astype(np.int32), m.astype(np.float32),
                          m.astype(np.float64) * 3.0, m.tolist()):
         other = core.rnn_forward(*args, **kw, mask=variant_mask, return_sequences=True)
-        np.testing.assert_array_equal(base.output, other.output)
+        assert_same(base.output, other.output)
 
 
 @pytest.mark.parametrize("variant", VARIANTS, ids=VARIANT_IDS)
@@ -220,9 +220,9 @@ def test_all_masked_batch(rng, variant, zero_output_for_mask, go_backwards):
               go_backwards=go_backwards)
     for rs in (False, True):
         got = check(args, dict(kw, return_sequences=rs))
-        np.testing.assert_array_equal(got.output, 0.0)
+        assert_same(got.output, 0.0)
         for s, s0 in zip(got.states, kw["initial_state"]):
-            np.testing.assert_array_equal(s, s0)
+            assert_same(s, s0)
 
 
 @pytest.mark.parametrize("variant", VARIANTS, ids=VARIANT_IDS)
@@ -238,8 +238,8 @@ def test_masked_steps_carry_states_bit_exactly(rng, variant):
     short = core.rnn_forward(c, np.ascontiguousarray(x[:, :3]), k, r, b, **kw,
                              return_sequences=True)
     for a, bb in zip(padded.states, short.states):
-        np.testing.assert_array_equal(a, bb)
-    np.testing.assert_array_equal(padded.output[:, 3:], np.repeat(short.output[:, 2:3], 3, 1))
+        assert_same(a, bb)
+    assert_same(padded.output[:, 3:], np.repeat(short.output[:, 2:3], 3, 1))
 
 
 @pytest.mark.parametrize("variant", VARIANTS, ids=VARIANT_IDS)
@@ -330,12 +330,12 @@ def test_repeated_calls_bit_identical(rng, variant, dtype, training, dropout, si
         moved = [args[0]] + [None if a is None else _shifted_copy(a, offset) for a in args[1:]]
         for call_args in (args, moved):
             again = core.rnn_forward(*call_args, **kw, training=training)
-            np.testing.assert_array_equal(first.output, again.output,
-                                          err_msg=f"call {trial + 2}")
+            assert_same(first.output, again.output,
+                        err_msg=f"call {trial + 2}")
             for sa, sb in zip(first.states, again.states):
-                np.testing.assert_array_equal(sa, sb)
+                assert_same(sa, sb)
             if training:
-                np.testing.assert_array_equal(first.reserve, again.reserve)
+                assert_same(first.reserve, again.reserve)
 
 
 def test_inputs_not_modified(rng):
@@ -347,13 +347,13 @@ def test_inputs_not_modified(rng):
     core.rnn_forward(*args, **kw, training=True, return_sequences=True)
     for a, cpy in zip(args, copies):
         if cpy is not None:
-            np.testing.assert_array_equal(a, cpy)
+            assert_same(a, cpy)
     for k, v in kw.items():
         if isinstance(v, np.ndarray):
-            np.testing.assert_array_equal(v, kw_copies[k])
+            assert_same(v, kw_copies[k])
         elif isinstance(v, list):
             for s, sc in zip(v, kw_copies[k]):
-                np.testing.assert_array_equal(s, sc)
+                assert_same(s, sc)
 
 
 @pytest.fixture
@@ -382,7 +382,7 @@ def test_thread_count_does_not_change_results(rng, restore_threads, variant, dty
         assert_close(sa, sb, rtol=1e-6, atol=1e-6)
     # Same thread count: bit-identical (documented determinism).
     two_again = core.rnn_forward(*args, **kw)
-    np.testing.assert_array_equal(two.output, two_again.output)
+    assert_same(two.output, two_again.output)
     assert_close(two.output, reference_forward(*args, **kw)[0], **tol(dtype))
 
 
@@ -464,7 +464,7 @@ def test_non_contiguous_inputs(rng, variant):
     kf = np.asfortranarray(k)
     got = core.rnn_forward(c, strided, kf, r, b, **kw, return_sequences=True)
     want = core.rnn_forward(c, x, k, r, b, **kw, return_sequences=True)
-    np.testing.assert_array_equal(got.output, want.output)
+    assert_same(got.output, want.output)
 
 
 def test_mask_pattern_helper_sanity(rng):

@@ -17,7 +17,7 @@ from rnnkit import core  # noqa: E402
 from conftest import (option_grid, VARIANT_IDS, VARIANTS, make_case,  # noqa: E402
                       numeric_gradient)
 from reference import ACTIVATION_KINKS, ACTIVATIONS, reference_forward  # noqa: E402
-from conftest import assert_close  # noqa: E402
+from conftest import assert_close, assert_same  # noqa: E402
 
 EPS = 1e-6
 RTOL = 1e-6
@@ -240,7 +240,7 @@ def test_backward_deterministic(rng, variant, dtype):
                                   d_states=w_states)
         for (name, a), (_, b) in zip(_named(first), _named(again)):
             assert a.dtype == dtype
-            np.testing.assert_array_equal(a, b, err_msg=f"{name}, call {trial + 2}")
+            assert_same(a, b, err_msg=f"{name}, call {trial + 2}")
 
 
 def _named(g):
@@ -320,9 +320,9 @@ def test_backward_does_not_modify_inputs(rng, variant):
     reserve = fwd.reserve.copy()
     snapshot = [a.copy() for a in args[1:] if a is not None]
     core.rnn_backward(*args, **kw, reserve=fwd.reserve, d_output=w_out, d_states=w_states)
-    np.testing.assert_array_equal(fwd.reserve, reserve)
+    assert_same(fwd.reserve, reserve)
     for a, s in zip([a for a in args[1:] if a is not None], snapshot):
-        np.testing.assert_array_equal(a, s)
+        assert_same(a, s)
     # The reserve can be reused: a second backward gives the same gradients.
     g1 = core.rnn_backward(*args, **kw, reserve=fwd.reserve, d_output=w_out, d_states=w_states)
     g2 = core.rnn_backward(*args, **kw, reserve=fwd.reserve, d_output=w_out, d_states=w_states)
@@ -338,13 +338,13 @@ def test_all_masked_batch_gradients(rng, variant):
     kw.update(mask=np.zeros((B, T), bool), return_sequences=True)
     w_out, w_states = loss_weights(rng, args, kw)
     g = analytic(args, kw, w_out, w_states)
-    np.testing.assert_array_equal(g.d_x, 0.0)
-    np.testing.assert_array_equal(g.d_kernel, 0.0)
-    np.testing.assert_array_equal(g.d_recurrent_kernel, 0.0)
+    assert_same(g.d_x, 0.0)
+    assert_same(g.d_kernel, 0.0)
+    assert_same(g.d_recurrent_kernel, 0.0)
     if g.d_bias is not None:
-        np.testing.assert_array_equal(g.d_bias, 0.0)
+        assert_same(g.d_bias, 0.0)
     for d, w in zip(g.d_initial_state, w_states):
-        np.testing.assert_array_equal(d, w)
+        assert_same(d, w)
 
 
 @pytest.mark.parametrize("case", option_grid(seed=23)[::4])
@@ -366,7 +366,7 @@ def test_skipping_the_input_gradient_leaves_the_others_unchanged(rng, case):
         a, b = getattr(full, name), getattr(partial, name)
         assert (a is None and b is None) or np.array_equal(a, b), name
     for a, b in zip(full.d_initial_state, partial.d_initial_state):
-        np.testing.assert_array_equal(a, b)
+        assert_same(a, b)
 
 
 @pytest.fixture
@@ -408,7 +408,7 @@ def test_threaded_sizes_bit_identical(rng, two_threads, variant, dropout, B, dty
                  atol=1e-12 if tight else 1e-5)
     for trial in range(4):
         for a, b in zip(first, run()):
-            np.testing.assert_array_equal(a, b, err_msg=f"call {trial + 2}")
+            assert_same(a, b, err_msg=f"call {trial + 2}")
     rnnkit.set_num_threads(1)
     for a, b in zip(first, run()):
-        np.testing.assert_array_equal(a, b, err_msg="one thread")
+        assert_same(a, b, err_msg="one thread")

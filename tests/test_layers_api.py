@@ -8,7 +8,7 @@ from rnnkit import ops
 from rnnkit.layers.rnn.rnn import generic_loop_only
 from conftest import make_mask, make_x
 from reference import reference_forward
-from conftest import assert_close  # noqa: E402
+from conftest import assert_close, assert_same  # noqa: E402
 
 LAYER_CLASSES = [keras.layers.SimpleRNN, keras.layers.GRU, keras.layers.LSTM]
 
@@ -197,7 +197,7 @@ def test_stateful_initial_state_overrides_and_is_stored(rng):
     layer = keras.layers.GRU(4, stateful=True, return_state=True)
     h0 = rng.standard_normal((2, 4)).astype(np.float32)
     _, h = layer(x, initial_state=h0)
-    np.testing.assert_array_equal(layer.states[0].numpy(), h)
+    assert_same(layer.states[0].numpy(), h)
     plain = keras.layers.GRU(4, return_state=True)
     plain(x)
     plain.set_weights(layer.get_weights())
@@ -229,7 +229,7 @@ def test_dropout_fused_equals_generic_and_is_reproducible(rng, layer_cls, recurr
     generic(x)
     generic.set_weights(fused.get_weights())
     inference = fused(x)
-    np.testing.assert_array_equal(fused(x, training=False), inference)  # deterministic
+    assert_same(fused(x, training=False), inference)  # deterministic
     first = fused(x, training=True)
     with generic_loop_only():
         assert_close(generic(x, training=True), first, atol=2e-6)
@@ -261,7 +261,7 @@ def test_seeded_dropout_reproducible_across_layers(rng):
     a(x)
     b(x)
     b.set_weights(a.get_weights())
-    np.testing.assert_array_equal(a(x, training=True), b(x, training=True))
+    assert_same(a(x, training=True), b(x, training=True))
 
 
 # -- weights, regularizers, constraints ------------------------------------------------------------
@@ -283,11 +283,11 @@ def test_weights_shapes_order_and_errors():
         layer.set_weights([np.zeros((3, 9)), np.zeros((3, 9)), np.zeros((2, 9))])
     kernel = layer.weights[0]
     kernel.assign(np.ones((2, 9)))
-    np.testing.assert_array_equal(layer.get_weights()[0], 1.0)
+    assert_same(layer.get_weights()[0], 1.0)
     assert kernel.name == "kernel" and kernel.numpy().dtype == np.float32
     lstm = keras.layers.LSTM(3)
     lstm.build((None, None, 2))
-    np.testing.assert_array_equal(lstm.get_weights()[2], [0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0, 0])
+    assert_same(lstm.get_weights()[2], [0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0, 0])
     lstm.trainable = False
     assert lstm.trainable_weights == [] and len(lstm.non_trainable_weights) == 3
 
@@ -300,7 +300,7 @@ def test_default_initializers_follow_keras():
     assert_close(recurrent @ recurrent.T, np.eye(8), atol=1e-5)
     no_forget = keras.layers.LSTM(2, unit_forget_bias=False, bias_initializer="ones")
     no_forget.build((None, None, 1))
-    np.testing.assert_array_equal(no_forget.get_weights()[2], 1.0)
+    assert_same(no_forget.get_weights()[2], 1.0)
 
 
 def test_regularizers_and_constraints():
@@ -318,7 +318,7 @@ def test_regularizers_and_constraints():
     recurrent = layer.weights[1]
     recurrent.assign(-np.ones(recurrent.shape))
     recurrent.apply_constraint()
-    np.testing.assert_array_equal(recurrent.numpy(), 0.0)
+    assert_same(recurrent.numpy(), 0.0)
     simple = keras.layers.SimpleRNN(2, activity_regularizer="l2")  # Keras ignores it here
     simple(x)
     assert simple.losses == []
@@ -386,7 +386,7 @@ def test_registered_custom_cell_round_trip(rng):
     layer(x)
     clone(x)
     clone.set_weights(layer.get_weights())
-    np.testing.assert_array_equal(clone(x), layer(x))
+    assert_same(clone(x), layer(x))
     bidirectional = keras.layers.Bidirectional(layer)
     assert type(bidirectional.forward_layer.cell) is RegisteredCell
 

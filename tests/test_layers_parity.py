@@ -10,7 +10,7 @@ import rnnkit as keras
 from rnnkit.layers.rnn.rnn import generic_loop_only
 from conftest import make_mask, make_states, make_weights, make_x
 from reference import reference_bidirectional, reference_forward, reference_stacked
-from conftest import assert_close  # noqa: E402
+from conftest import assert_close, assert_same  # noqa: E402
 
 LAYERS = {
     "simple_rnn": (keras.layers.SimpleRNN, keras.layers.SimpleRNNCell, {}),
@@ -101,7 +101,7 @@ def test_unmasked_last_output_equals_final_h(rng):
     for kind in LAYERS:
         layer, _ = build_layer(kind, 4, 3, rng, np.float32, return_state=True)
         out = layer(make_x(rng, 2, 6, 3, np.float32))
-        np.testing.assert_array_equal(out[0], out[1])
+        assert_same(out[0], out[1])
 
 
 @pytest.mark.parametrize("kind", ["simple_rnn", "gru", "lstm"])
@@ -115,7 +115,7 @@ def test_rnn_of_builtin_cell_equals_the_layer(rng, kind):
     wrapped(x)
     wrapped.set_weights(fused_layer.get_weights())
     for a, b in zip(fused_layer(x, mask=mask), wrapped(x, mask=mask)):
-        np.testing.assert_array_equal(a, b)
+        assert_same(a, b)
 
 
 def _cell_specs(rng, dims, dtype):

@@ -10,7 +10,7 @@ import pytest
 
 import rnnkit as keras
 from rnnkit import layers, masking
-from conftest import assert_close  # noqa: E402
+from conftest import assert_close, assert_same  # noqa: E402
 
 B, T, V, C = 10, 7, 30, 4
 
@@ -62,7 +62,7 @@ def _per_step(model, ids, y):
 def test_model_output_carries_its_mask(build):
     ids, *_ = _data()
     out = build()(ids)
-    np.testing.assert_array_equal(masking.get_keras_mask(out), ids != 0)
+    assert_same(masking.get_keras_mask(out), ids != 0)
 
 
 @pytest.mark.parametrize("build", [_sequential, _functional])
@@ -138,7 +138,7 @@ def test_training_ignores_targets_at_masked_steps():
 
     base, same, diff = train(y), train(other), train(changed)
     for a, b in zip(base[0], same[0]):
-        np.testing.assert_array_equal(a, b)
+        assert_same(a, b)
     assert base[1] == same[1] and base[2] == same[2]
     assert any(not np.array_equal(a, b) for a, b in zip(base[0], diff[0]))
 

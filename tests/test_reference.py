@@ -11,7 +11,7 @@ from conftest import (VARIANT_IDS, VARIANTS, make_case, make_dropout, make_state
                       make_x, numeric_gradient)
 from reference import (ACTIVATION_ALIASES, ACTIVATION_KINKS, ACTIVATIONS, GATES,
                        canonical_activation, reference_forward)
-from conftest import assert_close  # noqa: E402
+from conftest import assert_close, assert_same  # noqa: E402
 
 
 def sig(v):
@@ -105,7 +105,7 @@ def test_gru_reset_after_variants_differ(rng):
     bias = np.zeros((2, 12))
     c, _ = reference_forward("gru", x, kernel, recurrent, bias, reset_after=True,
                              return_sequences=True)
-    np.testing.assert_array_equal(a, c)
+    assert_same(a, c)
 
 
 # ------------------------------------------------------------------ masking
@@ -137,9 +137,9 @@ def test_right_padding_equals_truncated(rng, variant, zero_output_for_mask):
         assert_close(out[row, L:], np.broadcast_to(pad, out[row, L:].shape),
                      rtol=0, atol=1e-14)
         # Padded positions repeat the last valid output exactly (or are exactly 0).
-        np.testing.assert_array_equal(out[row, L:],
-                                      np.broadcast_to(out[row, L - 1] * (not zero_output_for_mask),
-                                                      out[row, L:].shape))
+        assert_same(out[row, L:],
+                    np.broadcast_to(out[row, L - 1] * (not zero_output_for_mask),
+                                    out[row, L:].shape))
         expected_last = o1[0, -1] if L == T or not zero_output_for_mask else 0.0
         assert_close(last[row], np.broadcast_to(expected_last, (H,)), atol=1e-14)
 
@@ -159,7 +159,7 @@ def test_left_padding_equals_unpadded(rng, variant):
         o1, s1 = reference_forward(c, x[row:row + 1, start:], k, r, b, initial_state=init,
                                    reset_after=reset_after, return_sequences=True)
         # Leading masked steps output zeros, even with a non-zero initial state.
-        np.testing.assert_array_equal(out[row, :start], 0.0)
+        assert_same(out[row, :start], 0.0)
         assert_close(out[row, start:], o1[0], atol=1e-14)
         for sa, sb in zip(states, s1):
             assert_close(sa[row], sb[0], atol=1e-14)
@@ -186,7 +186,7 @@ def test_holes_skip_steps(rng, variant):
         for t in range(T):
             if not mask[row, t]:
                 prev = out[row, t - 1] if t > 0 else np.zeros(H)
-                np.testing.assert_array_equal(out[row, t], prev)
+                assert_same(out[row, t], prev)
 
 
 @pytest.mark.parametrize("variant", VARIANTS, ids=VARIANT_IDS)
@@ -199,9 +199,9 @@ def test_all_masked_row_keeps_initial_state(rng, variant):
         out, states = reference_forward(c, x, k, r, b, initial_state=kw["initial_state"],
                                         reset_after=reset_after, mask=mask,
                                         return_sequences=True, zero_output_for_mask=zero)
-        np.testing.assert_array_equal(out[0], 0.0)
+        assert_same(out[0], 0.0)
         for s, s0 in zip(states, kw["initial_state"]):
-            np.testing.assert_array_equal(s[0], s0[0])
+            assert_same(s[0], s0[0])
 
 
 @pytest.mark.parametrize("variant", VARIANTS, ids=VARIANT_IDS)
@@ -218,9 +218,9 @@ def test_go_backwards_equals_flipped_input(rng, variant, mask_pattern):
                                    return_sequences=rs, **kw)
         o2, s2 = reference_forward(c, x[:, ::-1], k, r, b, mask=flipped_mask,
                                    return_sequences=rs, **kw)
-        np.testing.assert_array_equal(o1, o2)   # processing order, not flipped back
+        assert_same(o1, o2)   # processing order, not flipped back
         for a, bb in zip(s1, s2):
-            np.testing.assert_array_equal(a, bb)
+            assert_same(a, bb)
 
 
 # ------------------------------------------------------------------ dropout
@@ -237,9 +237,9 @@ def test_equal_per_gate_masks_equal_shared(rng, variant):
     kw["input_dropout_mask"] = np.stack([kw["input_dropout_mask"]] * G)
     kw["recurrent_dropout_mask"] = np.stack([kw["recurrent_dropout_mask"]] * G)
     o2, s2 = reference_forward(c, x, k, r, b, return_sequences=True, **kw)
-    np.testing.assert_array_equal(o1, o2)
+    assert_same(o1, o2)
     for a, bb in zip(s1, s2):
-        np.testing.assert_array_equal(a, bb)
+        assert_same(a, bb)
 
 
 @pytest.mark.parametrize("variant", VARIANTS, ids=VARIANT_IDS)
@@ -364,8 +364,8 @@ def test_output_dtype_and_shapes(rng, dtype, variant):
     assert all(s.dtype == dtype and s.shape == (2, 5) for s in states)
     last, _ = reference_forward(c, x, k, r, b, **kw)
     assert last.shape == (2, 5)
-    np.testing.assert_array_equal(last, out[:, -1])
-    np.testing.assert_array_equal(last, states[0])    # no mask: last output == final h
+    assert_same(last, out[:, -1])
+    assert_same(last, states[0])    # no mask: last output == final h
 
 
 def test_numeric_gradient_helper():

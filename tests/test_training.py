@@ -9,7 +9,7 @@ import pytest
 import rnnkit as keras
 from rnnkit import layers, ops
 from conftest import make_x
-from conftest import assert_close  # noqa: E402
+from conftest import assert_close, assert_same  # noqa: E402
 
 MNIST = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "mnist_5k.csv.gz")
 
@@ -131,7 +131,7 @@ def test_validation_split_sample_and_class_weights(rng):
     before = model.get_weights()
     model.fit(x, y, class_weight={0: 0.0, 1: 0.0}, epochs=1, verbose=0)
     for a, b in zip(before, model.get_weights()):
-        np.testing.assert_array_equal(a, b)
+        assert_same(a, b)
 
 
 def test_training_lowers_the_loss(rng):
@@ -208,7 +208,7 @@ def test_callbacks_in_fit(tmp_path, rng):
     path = str(tmp_path / "model_{epoch:02d}.keras")
     model.fit(x, y, epochs=2, verbose=0, callbacks=[keras.callbacks.ModelCheckpoint(path)])
     loaded = keras.models.load_model(tmp_path / "model_02.keras")
-    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+    assert_same(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
     assert loaded.compiled and type(loaded.optimizer).__name__ == "SGD"
 
 
@@ -283,8 +283,8 @@ def test_use_ema_weights_become_their_moving_average_after_fit():
     model.fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0, callbacks=[last])
     averages = [v.numpy() for v in optimizer._model_variables_moving_average]
     for weight, average, at_end in zip(model.get_weights(), averages, seen[0]):
-        np.testing.assert_array_equal(weight, average)
-        np.testing.assert_array_equal(at_end, average)   # written back before on_train_end
+        assert_same(weight, average)
+        assert_same(at_end, average)   # written back before on_train_end
     plain = _dense_model()
     plain.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
     plain.fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0)
