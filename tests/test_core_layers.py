@@ -738,8 +738,11 @@ def test_embedding_mask_zero_into_lstm():
     for ids in (np.array([[3, 4, 5, 0, 0]]), np.array([[0, 0, 3, 4, 5]])):
         out = lstm(emb(ids), mask=emb.compute_mask(ids))
         assert_close(out, expected, rtol=1e-6, atol=1e-7)
-    # Without the mask the padding changes the result.
-    assert not np.allclose(lstm(emb(np.array([[3, 4, 5, 0, 0]]))), expected, atol=1e-6)
+        # The embedding's output carries its mask, so the LSTM sees it without being told
+        # (Keras' implicit masks).
+        assert_close(lstm(emb(ids)), expected, rtol=1e-6, atol=1e-7)
+    # Without the mask (a copy carries none) the padding changes the result.
+    assert not np.allclose(lstm(np.array(emb(np.array([[3, 4, 5, 0, 0]])))), expected, atol=1e-6)
 
 
 def test_masking_into_simple_rnn(rng):

@@ -30,6 +30,11 @@ def set_keras_mask(x, mask):
     _masks[key] = mask
 
 
+def any_masks():
+    """Whether any live array carries a mask (lets unmasked code skip the look-ups)."""
+    return bool(_masks)
+
+
 def get_keras_mask(x):
     """The mask attached to `x` by `set_keras_mask`, or None."""
     if not _masks:

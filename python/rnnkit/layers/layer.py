@@ -15,7 +15,7 @@ import warnings
 
 import numpy as np
 
-from rnnkit import tree
+from rnnkit import masking, tree
 from rnnkit.graph import is_symbolic, symbolic_call
 from rnnkit.naming import unique_name
 from rnnkit.variables import Variable
@@ -63,6 +63,16 @@ def standardize_dtype(dtype, argument="dtype"):
         raise ValueError(f"Argument `{argument}` must be one of {SUPPORTED_DTYPES} "
                          f"(rnnkit computes in float32 or float64), got {name!r}")
     return name
+
+
+def _carried_mask(inputs):
+    """The mask the inputs carry: one input's, or a list when several inputs carry one."""
+    if type(inputs) in _LEAF_TYPES:
+        return masking.get_keras_mask(inputs)
+    found = [masking.get_keras_mask(leaf) for leaf in tree.flatten(inputs)]
+    if all(mask is None for mask in found):
+        return None
+    return found[0] if len(found) == 1 else found
 
 
 def shape_of(value):
@@ -607,6 +617,13 @@ class Layer:
                 raise ValueError(f"Layer {self.name} does not support masking, but was passed "
                                  f"a `mask`")
             kwargs.pop("mask")
+        # Keras' implicit masks: an input carrying a mask (see rnnkit.masking) hands it to a
+        # `call` that takes one, unless the caller passed one.
+        previous_mask = kwargs.get("mask")
+        if previous_mask is None and masking.any_masks():
+            previous_mask = _carried_mask(first)
+            if previous_mask is not None and self._call_has_mask_arg:
+                kwargs["mask"] = previous_mask
         self._maybe_build(inputs)
         self._losses = []
         stack = _training_stack()
@@ -618,7 +635,27 @@ class Layer:
         if self.activity_regularizer is not None:
             for leaf in tree.flatten(outputs):
                 self.add_loss(self.activity_regularizer(leaf))
+        if previous_mask is not None or (self.supports_masking and
+                                         type(self).compute_mask is not Layer.compute_mask):
+            self._attach_output_masks(inputs, outputs, previous_mask)
         return outputs
+
+    def _attach_output_masks(self, inputs, outputs, previous_mask):
+        """Attaches `compute_mask`'s masks to the outputs that carry none yet (Keras sets them
+        on the output tensors), so the next layer, and a loss or metric, sees them."""
+        leaves = tree.flatten(outputs)
+        if all(masking.get_keras_mask(leaf) is not None for leaf in leaves):
+            return   # set inside `call` already (e.g. by a nested model's last layer)
+        masks = self.compute_mask(inputs, previous_mask)
+        if masks is None:
+            return
+        if len(leaves) == 1:
+            masks = [masks[0] if isinstance(masks, (list, tuple)) else masks]
+        elif not (isinstance(masks, (list, tuple)) and len(masks) == len(leaves)):
+            return
+        for leaf, mask in zip(leaves, masks):
+            if mask is not None and masking.get_keras_mask(leaf) is None:
+                masking.set_keras_mask(leaf, mask)
 
     # -- config ----------------------------------------------------------------------------------
     def get_config(self):
