@@ -58,7 +58,7 @@ def probe(kind, which, gate, recurrent_dropout=0.0):
         others = {0: (2, 3), 1: (3,), 2: (0, 3), 3: (0, 2)}[gate]
         for o in others:
             b[_blk(o)] = 1.0
-        if gate == 1:                                  # c_t = f * c_{t-1} (i = 0, o = 1): c0 = h0 = 1
+        if gate == 1:                        # c_t = f * c_{t-1} (i = 0, o = 1): c0 = h0 = 1
             c0 = h0 = 1.0
             rule = "xh" if which == "input" else "hh"
         else:
