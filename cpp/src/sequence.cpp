@@ -3,6 +3,7 @@
 
 #include "cpu/kernels.h"
 #include "cpu/plan.h"
+#include "plan/sequence_plan.h"
 #include "rnnkit/error.h"
 #include "validate.h"
 
@@ -25,17 +26,17 @@ void expect_cpu(Device device) {
 
 template <typename T>
 MemorySizes forward_memory_of(const CellSpec& cell, const SequenceOptions& options,
-                              const cpu::Dims& d) {
+                              const plan::Dims& d) {
   cpu::Arena arena;
   cpu::ForwardScratch<T>::carve(arena, cell, options, d);
   MemorySizes sizes;
   sizes.workspace_bytes = arena.bytes();
-  sizes.reserve_elements = options.training ? cpu::Reserve<T>::elements(cell, d) : 0;
+  sizes.reserve_elements = options.training ? plan::Reserve<T>::elements(cell, d) : 0;
   return sizes;
 }
 
 template <typename T>
-MemorySizes backward_memory_of(const CellSpec& cell, const cpu::Dims& d) {
+MemorySizes backward_memory_of(const CellSpec& cell, const plan::Dims& d) {
   cpu::Arena arena;
   cpu::BackwardScratch<T>::carve(arena, cell, d);
   MemorySizes sizes;
@@ -49,7 +50,7 @@ MemorySizes forward_memory(const CellSpec& cell, const SequenceOptions& options,
                            std::int64_t batch, std::int64_t timesteps) {
   validate_cell(cell);
   expect_sizes(batch, timesteps);
-  const cpu::Dims d(cell, batch, timesteps);
+  const plan::Dims d(cell, batch, timesteps);
   switch (dtype) {
     case DType::float32: return forward_memory_of<float>(cell, options, d);
     case DType::float64: return forward_memory_of<double>(cell, options, d);
@@ -62,7 +63,7 @@ MemorySizes backward_memory(const CellSpec& cell, const SequenceOptions& options
   (void)options;
   validate_cell(cell);
   expect_sizes(batch, timesteps);
-  const cpu::Dims d(cell, batch, timesteps);
+  const plan::Dims d(cell, batch, timesteps);
   switch (dtype) {
     case DType::float32: return backward_memory_of<float>(cell, d);
     case DType::float64: return backward_memory_of<double>(cell, d);

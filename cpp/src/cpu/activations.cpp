@@ -198,6 +198,13 @@ FloatPacket activate_grad_packet_lanes(Activation f, const FloatPacket& x, Float
   return Eigen::internal::pload<FloatPacket>(out);
 }
 
+template <typename T>
+void activate_scalar(Activation f, T x, T& y, T& dydx) {
+  scalar_activation(f, x, y, dydx);
+}
+
+template void activate_scalar<float>(Activation, float, float&, float&);
+template void activate_scalar<double>(Activation, double, double&, double&);
 template void activate<float>(Activation, const float*, float*, std::int64_t);
 template void activate<double>(Activation, const double*, double*, std::int64_t);
 template void activate_grad<float>(Activation, const float*, float*, float*, std::int64_t);

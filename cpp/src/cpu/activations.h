@@ -18,6 +18,11 @@ void activate(Activation f, const T* x, T* y, std::int64_t n);
 template <typename T>
 void activate_grad(Activation f, const T* x, T* y, T* dydx, std::int64_t n);
 
+// y = f(x) and dydx = f'(x) for one element, without SIMD: what the span functions compute for
+// float64, and for float32 with the activations that have no SIMD form.
+template <typename T>
+void activate_scalar(Activation f, T x, T& y, T& dydx);
+
 // One SIMD register of floats, for the fused pointwise kernels. The span functions above and these
 // compute bit-identical values for the same input.
 using FloatPacket = Eigen::internal::packet_traits<float>::type;

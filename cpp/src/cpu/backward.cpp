@@ -1,6 +1,7 @@
 // Backward through time: the reverse loop turns output and state gradients into gate gradients
-// (one fused pointwise pass per step, plus one small GEMM with the packed transposed recurrent
-// weights); the weight and input gradients are then ONE large GEMM each over all B*T rows.
+// (one fused pointwise pass per step, the cell's arithmetic from kernels/cell_math.h, plus one
+// small GEMM with the packed transposed recurrent weights); the weight and input gradients are
+// then ONE large GEMM each over all B*T rows.
 #include <omp.h>
 
 #include <algorithm>
@@ -11,8 +12,10 @@
 #include "cpu/dropout.h"
 #include "cpu/gemm.h"
 #include "cpu/kernels.h"
+#include "cpu/lanes.h"
 #include "cpu/partition.h"
 #include "cpu/plan.h"
+#include "kernels/cell_math.h"
 #include "rnnkit/threads.h"
 
 namespace rnnkit::cpu {
@@ -47,9 +50,11 @@ class BackwardPass {
     {
       const LoopShare share =
           loop_share<T>(plan, omp_get_thread_num(), omp_get_num_threads(), d_.B, d_.H);
-      for (std::int64_t s = d_.T - 1; s >= 0; --s) {
-        step(s, opt_.go_backwards ? d_.T - 1 - s : s, share);
-      }
+      kernels::visit_cell(cell_, [&](auto cell) {
+        for (std::int64_t s = d_.T - 1; s >= 0; --s) {
+          step<decltype(cell)>(s, opt_.go_backwards ? d_.T - 1 - s : s, share);
+        }
+      });
     }
     weight_gradients();
   }
@@ -77,12 +82,13 @@ class BackwardPass {
     return m ? m + b * d_.H : nullptr;
   }
 
+  template <class Cell>
   void step(std::int64_t s, std::int64_t t, const LoopShare& share) {
     const UnitRange& u = share.units;
-    for (std::int64_t b = share.row_begin; b < share.row_end; ++b) pointwise_row(s, t, b, u);
+    for (std::int64_t b = share.row_begin; b < share.row_end; ++b) pointwise_row<Cell>(s, t, b, u);
     share.sync();
-    const bool two_phase = cell_.kind == CellKind::gru && !cell_.reset_after;
-    if (two_phase) {
+    if constexpr (Cell::kResetBefore) {
+      const kernels::CellActivations acts{cell_.activation, cell_.recurrent_activation};
       recurrent_gemm(t, 2, 3, share, s_.tmp, false);
       for (std::int64_t b = share.row_begin; b < share.row_end; ++b) {
         if (!real_step(b, t)) {  // zero gate gradients: r * h_in only meets zeros in dR_h
@@ -90,12 +96,14 @@ class BackwardPass {
           std::fill(reset_h + u.begin, reset_h + u.end, T(0));
           continue;
         }
-        by_packets<T>(u, [&](auto j0, auto j1) { gru_reset_gate_row_fused(t, b, j0, j1); },
-                   [&](const UnitRange& r) { gru_reset_gate_row(t, b, r); });
+        const kernels::BackwardRow<T> r = backward_row(t, b, nullptr);
+        for_lanes<T>(u, [acts, r](auto ops, std::int64_t j) {
+          Cell::template backward_reset<decltype(ops)>(acts, r, j);
+        });
       }
       share.sync();
     }
-    recurrent_gradient(t, 0, two_phase ? 2 : static_cast<int>(d_.G), share);
+    recurrent_gradient(t, 0, Cell::kResetBefore ? 2 : static_cast<int>(d_.G), share);
   }
 
   // C[rows, own units] (+)= dR_t[rows, gates g0..g1) R_g^T for this thread's share, where dR_t
@@ -139,6 +147,7 @@ class BackwardPass {
   }
 
   // Output gradient for (b, s) plus what masked later steps carried back; routes it to dh.
+  template <class Cell>
   void pointwise_row(std::int64_t s, std::int64_t t, std::int64_t b, const UnitRange& u) {
     const std::int64_t H = d_.H;
     T* carry = s_.carry + b * H;
@@ -164,219 +173,31 @@ class BackwardPass {
       dh_total[j] += dh[j];
       carry[j] = T(0);
     }
-    // The generic lambdas (auto j0, j1) keep the float-only fused rows out of the double build.
-    switch (cell_.kind) {
-      case CellKind::simple_rnn:
-        by_packets<T>(u, [&](auto j0, auto j1) { simple_rnn_row_fused(t, b, dh_total, j0, j1); },
-                   [&](const UnitRange& r) { simple_rnn_row(t, b, dh_total, r); });
-        break;
-      case CellKind::lstm:
-        by_packets<T>(u, [&](auto j0, auto j1) { lstm_row_fused(t, b, dh_total, j0, j1); },
-                   [&](const UnitRange& r) { lstm_row(t, b, dh_total, r); });
-        break;
-      case CellKind::gru:
-        by_packets<T>(u, [&](auto j0, auto j1) { gru_row_fused(t, b, dh_total, j0, j1); },
-                   [&](const UnitRange& r) { gru_row(t, b, dh_total, r); });
-        break;
-    }
+    const kernels::CellActivations acts{cell_.activation, cell_.recurrent_activation};
+    const kernels::BackwardRow<T> r = backward_row(t, b, dh_total);
+    for_lanes<T>(u, [acts, r](auto ops, std::int64_t j) {
+      Cell::template backward<decltype(ops)>(acts, r, j);
+    });
   }
 
-  void simple_rnn_row(std::int64_t t, std::int64_t b, const T* dh, const UnitRange& u) {
-    const std::int64_t n = u.end - u.begin, j0 = u.begin;
-    const T* pre = reserve_.pre + row(b, t) * d_.GH;
-    T* dpre = s_.d_pre + row(b, t) * d_.GH;
-    T *y = scratch(b, 0), *dy = scratch(b, 1);
-    activate_grad(cell_.activation, pre + j0, y + j0, dy + j0, n);
-    for (std::int64_t j = u.begin; j < u.end; ++j) dpre[j] = dh[j] * dy[j];
-    std::fill(s_.direct + b * d_.H + u.begin, s_.direct + b * d_.H + u.end, T(0));
-  }
-
-  void lstm_row(std::int64_t t, std::int64_t b, const T* dh, const UnitRange& u) {
-    const std::int64_t H = d_.H, n = u.end - u.begin, j0 = u.begin;
-    const T* pre = reserve_.pre + row(b, t) * d_.GH;
-    const T* c_prev = reserve_.c_prev + row(b, t) * H;
-    T* dpre = s_.d_pre + row(b, t) * d_.GH;
-    T *i = scratch(b, 0), *f = scratch(b, 1), *g = scratch(b, 2), *o = scratch(b, 3);
-    T *di = scratch(b, 4), *df = scratch(b, 5), *dg = scratch(b, 6), *d_o = scratch(b, 7);
-    T *c = scratch(b, 9), *tc = scratch(b, 10), *dtc = scratch(b, 11);
-    activate_grad(cell_.recurrent_activation, pre + j0, i + j0, di + j0, n);
-    activate_grad(cell_.recurrent_activation, pre + H + j0, f + j0, df + j0, n);
-    activate_grad(cell_.activation, pre + 2 * H + j0, g + j0, dg + j0, n);
-    activate_grad(cell_.recurrent_activation, pre + 3 * H + j0, o + j0, d_o + j0, n);
-    for (std::int64_t j = u.begin; j < u.end; ++j) c[j] = f[j] * c_prev[j] + i[j] * g[j];
-    activate_grad(cell_.activation, c + j0, tc + j0, dtc + j0, n);
-    T* dc = s_.dc + b * H;
-    for (std::int64_t j = u.begin; j < u.end; ++j) {
-      const T dct = dc[j] + dh[j] * o[j] * dtc[j];
-      dpre[j] = dct * g[j] * di[j];
-      dpre[H + j] = dct * c_prev[j] * df[j];
-      dpre[2 * H + j] = dct * i[j] * dg[j];
-      dpre[3 * H + j] = dh[j] * tc[j] * d_o[j];
-      dc[j] = dct * f[j];
-    }
-    std::fill(s_.direct + b * H + u.begin, s_.direct + b * H + u.end, T(0));
-  }
-
-  // GRU: z, candidate (both variants) and, with reset_after, r. Without reset_after, r needs
-  // dL/d(r * h) from the candidate GEMM first: gru_reset_gate_row finishes it.
-  void gru_row(std::int64_t t, std::int64_t b, const T* dh, const UnitRange& u) {
-    const std::int64_t H = d_.H, n = u.end - u.begin, j0 = u.begin;
-    const T* pre = reserve_.pre + row(b, t) * d_.GH;
-    const T* h_prev = reserve_.h_prev + row(b, t) * H;
-    T* dpre = s_.d_pre + row(b, t) * d_.GH;
-    T *z = scratch(b, 0), *r = scratch(b, 1), *cand = scratch(b, 2);
-    T *dz = scratch(b, 3), *dr = scratch(b, 4), *dcand = scratch(b, 5);
-    activate_grad(cell_.recurrent_activation, pre + j0, z + j0, dz + j0, n);
-    activate_grad(cell_.activation, pre + 2 * H + j0, cand + j0, dcand + j0, n);
-    T* direct = s_.direct + b * H;
-    for (std::int64_t j = u.begin; j < u.end; ++j) {
-      dpre[j] = dh[j] * (h_prev[j] - cand[j]) * dz[j];
-      dpre[2 * H + j] = dh[j] * (T(1) - z[j]) * dcand[j];
-      direct[j] = dh[j] * z[j];
-    }
-    if (!cell_.reset_after) return;
-    activate_grad(cell_.recurrent_activation, pre + H + j0, r + j0, dr + j0, n);
-    const T* hh = reserve_.hh + row(b, t) * H;
-    T* drec = s_.d_rec + row(b, t) * d_.GH;
-    for (std::int64_t j = u.begin; j < u.end; ++j) {
-      const T da_cand = dpre[2 * H + j];
-      dpre[H + j] = da_cand * hh[j] * dr[j];
-      drec[j] = dpre[j];
-      drec[H + j] = dpre[H + j];
-      drec[2 * H + j] = da_cand * r[j];
-    }
-  }
-
-  // GRU reset_after = false, after tmp = d(candidate pre) R_h^T = dL/d(r * h_in); real steps only.
-  void gru_reset_gate_row(std::int64_t t, std::int64_t b, const UnitRange& u) {
-    const std::int64_t H = d_.H, n = u.end - u.begin, j0 = u.begin;
-    T* reset_h = s_.seq_h + row(b, t) * H;
-    T* dpre = s_.d_pre + row(b, t) * d_.GH;
-    const T* pre = reserve_.pre + row(b, t) * d_.GH;
-    const T* h_prev = reserve_.h_prev + row(b, t) * H;
-    const T* m = recurrent_mask(2, b);
-    T *r = scratch(b, 1), *dr = scratch(b, 4);
-    activate_grad(cell_.recurrent_activation, pre + H + j0, r + j0, dr + j0, n);
-    const T* q = s_.tmp + b * H;
-    T* direct = s_.direct + b * H;
-    for (std::int64_t j = u.begin; j < u.end; ++j) {
-      const T h_in = m ? h_prev[j] * m[j] : h_prev[j];
-      reset_h[j] = r[j] * h_in;
-      dpre[H + j] = q[j] * h_in * dr[j];
-      direct[j] += q[j] * r[j] * (m ? m[j] : T(1));
-    }
-  }
-
-  // ---- the fused float rows: one pass over SIMD registers per row ------------------------------
-  //
-  // Each *_row_fused does what its generic row above does, for units [j0, j1) (whole packets),
-  // with the same arithmetic in the same order.
-
-  void simple_rnn_row_fused(std::int64_t t, std::int64_t b, const float* dh, std::int64_t j0,
-                            std::int64_t j1) {
-    using Eigen::internal::ploadu;
-    using Eigen::internal::pstoreu;
-    using P = FloatPacket;
-    const float* pre = reserve_.pre + row(b, t) * d_.GH;
-    float* dpre = s_.d_pre + row(b, t) * d_.GH;
-    float* direct = s_.direct + b * d_.H;
-    const P zero = Eigen::internal::pset1<P>(0.0f);
-    for (std::int64_t j = j0; j < j1; j += kFloatLanes) {
-      P dy;
-      activate_grad_packet(cell_.activation, ploadu<P>(pre + j), dy);
-      pstoreu(dpre + j, ploadu<P>(dh + j) * dy);
-      pstoreu(direct + j, zero);
-    }
-  }
-
-  void lstm_row_fused(std::int64_t t, std::int64_t b, const float* dh, std::int64_t j0,
-                      std::int64_t j1) {
-    using Eigen::internal::ploadu;
-    using Eigen::internal::pstoreu;
-    using P = FloatPacket;
-    const std::int64_t H = d_.H;
-    const Activation act = cell_.activation, gate_act = cell_.recurrent_activation;
-    const float* pre = reserve_.pre + row(b, t) * d_.GH;
-    const float* c_prev = reserve_.c_prev + row(b, t) * H;
-    float* dpre = s_.d_pre + row(b, t) * d_.GH;
-    float* dc = s_.dc + b * H;
-    float* direct = s_.direct + b * H;
-    const P zero = Eigen::internal::pset1<P>(0.0f);
-    for (std::int64_t j = j0; j < j1; j += kFloatLanes) {
-      P di, df, dg, d_o, dtc;
-      const P i = activate_grad_packet(gate_act, ploadu<P>(pre + j), di);
-      const P f = activate_grad_packet(gate_act, ploadu<P>(pre + H + j), df);
-      const P g = activate_grad_packet(act, ploadu<P>(pre + 2 * H + j), dg);
-      const P o = activate_grad_packet(gate_act, ploadu<P>(pre + 3 * H + j), d_o);
-      const P cp = ploadu<P>(c_prev + j), dh_j = ploadu<P>(dh + j);
-      const P tc = activate_grad_packet(act, f * cp + i * g, dtc);
-      const P dct = ploadu<P>(dc + j) + dh_j * o * dtc;
-      pstoreu(dpre + j, dct * g * di);
-      pstoreu(dpre + H + j, dct * cp * df);
-      pstoreu(dpre + 2 * H + j, dct * i * dg);
-      pstoreu(dpre + 3 * H + j, dh_j * tc * d_o);
-      pstoreu(dc + j, dct * f);
-      pstoreu(direct + j, zero);
-    }
-  }
-
-  void gru_row_fused(std::int64_t t, std::int64_t b, const float* dh, std::int64_t j0,
-                     std::int64_t j1) {
-    using Eigen::internal::ploadu;
-    using Eigen::internal::pstoreu;
-    using P = FloatPacket;
-    const std::int64_t H = d_.H;
-    const Activation act = cell_.activation, gate_act = cell_.recurrent_activation;
-    const float* pre = reserve_.pre + row(b, t) * d_.GH;
-    const float* h_prev = reserve_.h_prev + row(b, t) * H;
-    const float* hh = cell_.reset_after ? reserve_.hh + row(b, t) * H : nullptr;
-    float* dpre = s_.d_pre + row(b, t) * d_.GH;
-    float* drec = cell_.reset_after ? s_.d_rec + row(b, t) * d_.GH : nullptr;
-    float* direct = s_.direct + b * H;
-    const P one = Eigen::internal::pset1<P>(1.0f);
-    for (std::int64_t j = j0; j < j1; j += kFloatLanes) {
-      P dz, dcand;
-      const P z = activate_grad_packet(gate_act, ploadu<P>(pre + j), dz);
-      const P cand = activate_grad_packet(act, ploadu<P>(pre + 2 * H + j), dcand);
-      const P dh_j = ploadu<P>(dh + j);
-      const P da_z = dh_j * (ploadu<P>(h_prev + j) - cand) * dz;
-      const P da_cand = dh_j * (one - z) * dcand;
-      pstoreu(dpre + j, da_z);
-      pstoreu(dpre + 2 * H + j, da_cand);
-      pstoreu(direct + j, dh_j * z);
-      if (!drec) continue;  // without reset_after, gru_reset_gate_row(_fused) does r
-      P dr;
-      const P r = activate_grad_packet(gate_act, ploadu<P>(pre + H + j), dr);
-      const P da_r = da_cand * ploadu<P>(hh + j) * dr;
-      pstoreu(dpre + H + j, da_r);
-      pstoreu(drec + j, da_z);
-      pstoreu(drec + H + j, da_r);
-      pstoreu(drec + 2 * H + j, da_cand * r);
-    }
-  }
-
-  void gru_reset_gate_row_fused(std::int64_t t, std::int64_t b, std::int64_t j0, std::int64_t j1) {
-    using Eigen::internal::ploadu;
-    using Eigen::internal::pstoreu;
-    using P = FloatPacket;
-    const std::int64_t H = d_.H;
-    const float* pre = reserve_.pre + row(b, t) * d_.GH;
-    const float* h_prev = reserve_.h_prev + row(b, t) * H;
-    const float* m = recurrent_mask(2, b);
-    const float* q = s_.tmp + b * H;
-    float* reset_h = s_.seq_h + row(b, t) * H;
-    float* dpre = s_.d_pre + row(b, t) * d_.GH;
-    float* direct = s_.direct + b * H;
-    for (std::int64_t j = j0; j < j1; j += kFloatLanes) {
-      P dr;
-      const P r = activate_grad_packet(cell_.recurrent_activation, ploadu<P>(pre + H + j), dr);
-      const P hp = ploadu<P>(h_prev + j), q_j = ploadu<P>(q + j);
-      const P m_j = m ? ploadu<P>(m + j) : Eigen::internal::pset1<P>(1.0f);
-      const P h_in = m ? hp * m_j : hp;
-      pstoreu(reset_h + j, r * h_in);
-      pstoreu(dpre + H + j, q_j * h_in * dr);
-      pstoreu(direct + j, ploadu<P>(direct + j) + q_j * r * m_j);
-    }
+  // Row b of original time t as the cell structs see it; dh is the gradient of h_t.
+  kernels::BackwardRow<T> backward_row(std::int64_t t, std::int64_t b, const T* dh) const {
+    const std::int64_t H = d_.H, saved = row(b, t) * H;
+    kernels::BackwardRow<T> r;
+    r.pre = reserve_.pre + row(b, t) * d_.GH;
+    r.h_prev = reserve_.h_prev + saved;
+    r.c_prev = reserve_.c_prev ? reserve_.c_prev + saved : nullptr;
+    r.hh = reserve_.hh ? reserve_.hh + saved : nullptr;
+    r.dh = dh;
+    r.dc = s_.dc + b * H;
+    r.dpre = s_.d_pre + row(b, t) * d_.GH;
+    r.drec = s_.d_rec ? s_.d_rec + row(b, t) * d_.GH : nullptr;
+    r.direct = s_.direct + b * H;
+    r.q = s_.tmp + b * H;
+    r.mask_h = recurrent_mask(2, b);
+    r.reset_h = s_.seq_h + saved;
+    r.H = H;
+    return r;
   }
 
   // ---- after the loop: one large GEMM per weight ------------------------------------------------

@@ -1,5 +1,6 @@
 // Forward over a whole sequence: one GEMM projects the inputs of many timesteps at once; each step
-// then runs one small GEMM against the packed recurrent weights and one fused pointwise pass.
+// then runs one small GEMM against the packed recurrent weights and one fused pointwise pass (the
+// cell's arithmetic from kernels/cell_math.h, over the lanes of cpu/lanes.h).
 #include <omp.h>
 
 #include <algorithm>
@@ -10,8 +11,10 @@
 #include "cpu/dropout.h"
 #include "cpu/gemm.h"
 #include "cpu/kernels.h"
+#include "cpu/lanes.h"
 #include "cpu/partition.h"
 #include "cpu/plan.h"
+#include "kernels/cell_math.h"
 #include "rnnkit/threads.h"
 
 namespace rnnkit::cpu {
@@ -46,6 +49,13 @@ class ForwardPass {
   void run() {
     pack_recurrent_weights();
     init_states();
+    kernels::visit_cell(cell_, [this](auto cell) { time_loop<decltype(cell)>(); });
+    finish();
+  }
+
+ private:
+  template <class Cell>
+  void time_loop() {
     const std::int64_t chunk = projection_chunk(d_, opt_.training);
     const LoopPlan plan = LoopPlan::make<T>(d_.B, d_.H, d_.GH);
     for (std::int64_t s0 = 0; s0 < d_.T; s0 += chunk) {
@@ -60,15 +70,13 @@ class ForwardPass {
             loop_share<T>(plan, omp_get_thread_num(), omp_get_num_threads(), d_.B, d_.H);
         for (std::int64_t s = s0; s < s0 + n; ++s) {
           const std::int64_t t = opt_.go_backwards ? d_.T - 1 - s : s;
-          step(s, t, proj + (t - t_lo) * d_.GH, n * d_.GH, share);
+          step<Cell>(s, t, proj + (t - t_lo) * d_.GH, n * d_.GH, share);
           share.sync();
         }
       }
     }
-    finish();
   }
 
- private:
   // ---- setup ----------------------------------------------------------------------------------
 
   void pack_recurrent_weights() {
@@ -144,177 +152,58 @@ class ForwardPass {
     return s_.dropped_h[s & 1] + slot * d_.B * d_.H;
   }
 
+  template <class Cell>
   void step(std::int64_t s, std::int64_t t, T* proj_t, std::int64_t proj_ld,
             const LoopShare& share) {
     const UnitRange& u = share.units;
-    const bool two_phase = cell_.kind == CellKind::gru && !cell_.reset_after;
-    const int first_phase_gates = two_phase ? 2 : static_cast<int>(d_.G);
+    const kernels::CellActivations acts{cell_.activation, cell_.recurrent_activation};
+    // Reset-before GRU: the candidate's GEMM reads r * h_{t-1}, so z and r come first.
+    const int first_phase_gates = Cell::kResetBefore ? 2 : static_cast<int>(d_.G);
     for (int g = 0; g < first_phase_gates; ++g) recurrent_gemm(g, gemm_input(s, g), share);
-    for (std::int64_t b = share.row_begin; b < share.row_end; ++b) {
-      T* pre = proj_t + b * proj_ld;
-      const T* rec = s_.recurrent + b * d_.GH;
-      // The generic lambdas (auto j0, j1) keep the float-only fused rows out of the double build.
-      switch (cell_.kind) {
-        case CellKind::simple_rnn:
-          by_packets<T>(u, [&](auto j0, auto j1) { simple_rnn_row_fused(s, t, b, pre, rec, j0, j1); },
-                     [&](const UnitRange& r) { simple_rnn_row(s, t, b, pre, rec, r); });
-          break;
-        case CellKind::lstm:
-          by_packets<T>(u, [&](auto j0, auto j1) { lstm_row_fused(s, t, b, pre, rec, j0, j1); },
-                     [&](const UnitRange& r) { lstm_row(s, t, b, pre, rec, r); });
-          break;
-        case CellKind::gru:
-          if (two_phase) {
-            by_packets<T>(u, [&](auto j0, auto j1) { gru_reset_gate_row_fused(s, b, pre, rec, j0, j1); },
-                       [&](const UnitRange& r) { gru_reset_gate_row(s, b, pre, rec, r); });
-          } else {
-            by_packets<T>(u, [&](auto j0, auto j1) { gru_row_fused(s, t, b, pre, rec, j0, j1); },
-                       [&](const UnitRange& r) { gru_row(s, t, b, pre, rec, r); });
-          }
-          break;
+    if constexpr (Cell::kResetBefore) {
+      for (std::int64_t b = share.row_begin; b < share.row_end; ++b) {
+        const kernels::ForwardRow<T> r = forward_row(s, t, b, proj_t + b * proj_ld);
+        for_lanes<T>(u, [acts, r](auto ops, std::int64_t j) {
+          Cell::template reset_gate<decltype(ops)>(acts, r, j);
+        });
       }
+      share.sync();
+      recurrent_gemm(2, s_.reset_h, share);
     }
-    if (!two_phase) return;
-    share.sync();
-    recurrent_gemm(2, s_.reset_h, share);
     for (std::int64_t b = share.row_begin; b < share.row_end; ++b) {
-      T* pre = proj_t + b * proj_ld;
-      const T* rec = s_.recurrent + b * d_.GH;
-      by_packets<T>(u, [&](auto j0, auto j1) { gru_candidate_row_fused(s, t, b, pre, rec, j0, j1); },
-                 [&](const UnitRange& r) { gru_candidate_row(s, t, b, pre, rec, r); });
+      const kernels::ForwardRow<T> r = forward_row(s, t, b, proj_t + b * proj_ld);
+      const RowCommit w = row_commit(s, t, b);
+      for_lanes<T>(u, [this, acts, r, w](auto ops, std::int64_t j) {
+        using Ops = decltype(ops);
+        typename Ops::V h_prev;
+        const typename Ops::V h_new = Cell::template forward<Ops>(acts, r, j, h_prev);
+        commit<Ops>(w, j, h_prev, h_new);
+      });
     }
   }
-
-  // a[g, u] = proj + bias_in + recurrent (+ bias_rec) for gates [g0, g1); saved in place.
-  void sum_pre(T* pre, const T* rec, int g0, int g1, const UnitRange& u, bool recurrent_bias) {
-    for (int g = g0; g < g1; ++g) {
-      const std::int64_t o = g * d_.H;
-      const T* bi = bias_in_ + o;
-      const T* br = recurrent_bias ? bias_rec_ + o : s_.zeros;
-      for (std::int64_t j = u.begin; j < u.end; ++j) pre[o + j] += bi[j] + rec[o + j] + br[j];
-    }
-  }
-
-  // Row b's scratch for gate k: [H].
-  T* gate(std::int64_t b, int k) const { return s_.gates + (b * (d_.G + 2) + k) * d_.H; }
 
   bool real_step(std::int64_t b, std::int64_t t) const { return !mask_ || mask_[b * d_.T + t]; }
 
-  // Shared tail of every cell: mask select, state and output writes, dropout of the next h.
-  // h_new holds the candidate state for this thread's units.
-  void commit_row(std::int64_t s, std::int64_t t, std::int64_t b, const T* h_new,
-                  const UnitRange& u) {
-    const std::int64_t row = b * d_.H;
-    const T* h_old = s_.h[s & 1] + row;
-    T* h_next = s_.h[(s + 1) & 1] + row;
-    T* saved = opt_.training ? reserve_.h_prev + (b * d_.T + t) * d_.H : nullptr;
-    T* sequence = opt_.return_sequences ? output_ + (b * d_.T + s) * d_.H : nullptr;
-    const bool real = real_step(b, t);
-    // Masked steps keep the state and repeat the last output (or output zeros).
-    const T* h_kept = real ? h_new : h_old;
-    // Separate copies: a loop with conditional stores would not vectorize.
-    const std::int64_t j0 = u.begin, j1 = u.end;
-    if (saved) std::copy(h_old + j0, h_old + j1, saved + j0);
-    std::copy(h_kept + j0, h_kept + j1, h_next + j0);
-    const T* out_kept = h_new;
-    if (mask_) {  // without a mask every output is the new state: no running output to keep
-      T* out = s_.last_output + row;
-      out_kept = real ? h_new : (opt_.zero_output_for_mask ? s_.zeros : out);
-      if (out_kept != out) std::copy(out_kept + j0, out_kept + j1, out + j0);
-    }
-    if (sequence) std::copy(out_kept + j0, out_kept + j1, sequence + j0);
-    const std::int64_t plane = d_.B * d_.H;
-    for (int g = 0; g < recurrent_dropout_.count; ++g) {
-      const T* m = recurrent_dropout_.gate(g) + row;
-      T* hd = s_.dropped_h[(s + 1) & 1] + g * plane + row;
-      for (std::int64_t j = u.begin; j < u.end; ++j) hd[j] = h_next[j] * m[j];
-    }
+  // Row b of step s (original time t) as the cell structs see it; pre is its input projection.
+  kernels::ForwardRow<T> forward_row(std::int64_t s, std::int64_t t, std::int64_t b, T* pre) const {
+    const std::int64_t H = d_.H, saved = (b * d_.T + t) * H;
+    kernels::ForwardRow<T> r;
+    r.pre = pre;
+    r.rec = s_.recurrent + b * d_.GH;
+    r.h_prev = s_.h[s & 1] + b * H;
+    r.bias_in = bias_in_;
+    r.bias_rec = bias_rec_;
+    r.h_gemm = gemm_input(s, 2) + b * H;
+    r.reset_h = s_.reset_h + b * H;
+    r.c = s_.c ? s_.c + b * H : nullptr;
+    r.saved_c = opt_.training && reserve_.c_prev ? reserve_.c_prev + saved : nullptr;
+    r.saved_hh = opt_.training && reserve_.hh ? reserve_.hh + saved : nullptr;
+    r.real = real_step(b, t);
+    r.H = H;
+    return r;
   }
 
-  void simple_rnn_row(std::int64_t s, std::int64_t t, std::int64_t b, T* pre, const T* rec,
-                      const UnitRange& u) {
-    sum_pre(pre, rec, 0, 1, u, false);
-    const std::int64_t n = u.end - u.begin;
-    activate(cell_.activation, pre + u.begin, gate(b, 0) + u.begin, n);
-    commit_row(s, t, b, gate(b, 0), u);
-  }
-
-  void lstm_row(std::int64_t s, std::int64_t t, std::int64_t b, T* pre, const T* rec,
-                const UnitRange& u) {
-    const std::int64_t H = d_.H, n = u.end - u.begin, j0 = u.begin;
-    sum_pre(pre, rec, 0, 4, u, false);
-    T *i = gate(b, 0), *f = gate(b, 1), *g = gate(b, 2), *o = gate(b, 3);
-    T *c_new = gate(b, 4), *h_new = gate(b, 5);
-    activate(cell_.recurrent_activation, pre + j0, i + j0, n);
-    activate(cell_.recurrent_activation, pre + H + j0, f + j0, n);
-    activate(cell_.activation, pre + 2 * H + j0, g + j0, n);
-    activate(cell_.recurrent_activation, pre + 3 * H + j0, o + j0, n);
-    T* c = s_.c + b * H;
-    if (opt_.training) {
-      std::copy(c + u.begin, c + u.end, reserve_.c_prev + (b * d_.T + t) * H + u.begin);
-    }
-    for (std::int64_t j = u.begin; j < u.end; ++j) c_new[j] = f[j] * c[j] + i[j] * g[j];
-    activate(cell_.activation, c_new + j0, h_new + j0, n);
-    for (std::int64_t j = u.begin; j < u.end; ++j) h_new[j] *= o[j];
-    if (real_step(b, t)) std::copy(c_new + u.begin, c_new + u.end, c + u.begin);
-    commit_row(s, t, b, h_new, u);
-  }
-
-  // GRU, reset_after = true: n = act(x W_h + b_ih + r * (h R_h + b_rh)).
-  void gru_row(std::int64_t s, std::int64_t t, std::int64_t b, T* pre, const T* rec,
-               const UnitRange& u) {
-    const std::int64_t H = d_.H, n = u.end - u.begin, j0 = u.begin;
-    sum_pre(pre, rec, 0, 2, u, true);
-    T *z = gate(b, 0), *r = gate(b, 1), *cand = gate(b, 2), *hh = gate(b, 3);
-    activate(cell_.recurrent_activation, pre + j0, z + j0, n);
-    activate(cell_.recurrent_activation, pre + H + j0, r + j0, n);
-    const T* bi = bias_in_ + 2 * H;
-    const T* br = bias_rec_ + 2 * H;
-    T* a = pre + 2 * H;
-    for (std::int64_t j = u.begin; j < u.end; ++j) {
-      hh[j] = rec[2 * H + j] + br[j];
-      a[j] += bi[j] + r[j] * hh[j];
-    }
-    if (opt_.training) {
-      std::copy(hh + u.begin, hh + u.end, reserve_.hh + (b * d_.T + t) * H + u.begin);
-    }
-    activate(cell_.activation, a + j0, cand + j0, n);
-    const T* h = s_.h[s & 1] + b * H;
-    for (std::int64_t j = u.begin; j < u.end; ++j) cand[j] = z[j] * h[j] + (T(1) - z[j]) * cand[j];
-    commit_row(s, t, b, cand, u);
-  }
-
-  // GRU, reset_after = false, phase 1: z and r, then the candidate GEMM's input r * h_{t-1}.
-  void gru_reset_gate_row(std::int64_t s, std::int64_t b, T* pre, const T* rec, const UnitRange& u) {
-    const std::int64_t H = d_.H, n = u.end - u.begin, j0 = u.begin;
-    sum_pre(pre, rec, 0, 2, u, false);
-    T* r = gate(b, 1);
-    activate(cell_.recurrent_activation, pre + H + j0, r + j0, n);
-    const T* h = gemm_input(s, 2) + b * H;
-    T* rh = s_.reset_h + b * H;
-    for (std::int64_t j = u.begin; j < u.end; ++j) rh[j] = r[j] * h[j];
-  }
-
-  // GRU, reset_after = false, phase 2: n = act(x W_h + b_h + (r * h_{t-1}) R_h), then h.
-  void gru_candidate_row(std::int64_t s, std::int64_t t, std::int64_t b, T* pre, const T* rec,
-                         const UnitRange& u) {
-    const std::int64_t H = d_.H, n = u.end - u.begin, j0 = u.begin;
-    sum_pre(pre, rec, 2, 3, u, false);
-    T *z = gate(b, 0), *cand = gate(b, 2);
-    activate(cell_.recurrent_activation, pre + j0, z + j0, n);
-    activate(cell_.activation, pre + 2 * H + j0, cand + j0, n);
-    const T* h = s_.h[s & 1] + b * H;
-    for (std::int64_t j = u.begin; j < u.end; ++j) cand[j] = z[j] * h[j] + (T(1) - z[j]) * cand[j];
-    commit_row(s, t, b, cand, u);
-  }
-
-  // ---- the fused float rows: one pass over SIMD registers per row ------------------------------
-  //
-  // Each *_row_fused does what its generic row above does, for units [j0, j1) (whole packets),
-  // with the same arithmetic in the same order: gate sums, activations, state update, then
-  // commit_packet's mask select, saved state, outputs and the next step's dropped h.
-
-  // commit_row's destinations for row b of step s (original time t).
+  // Where row b of step s (original time t) writes what every cell shares.
   struct RowCommit {
     std::int64_t row;  // b * H
     bool real;         // not masked
@@ -334,119 +223,25 @@ class ForwardPass {
             s_.dropped_h[(s + 1) & 1] + row};
   }
 
-  // commit_row for the packet at unit j: h_prev is h_{t-1}, h_new the candidate state.
-  void commit_packet(const RowCommit& w, std::int64_t j, const FloatPacket& h_prev,
-                     const FloatPacket& h_new) const {
-    using Eigen::internal::ploadu;
-    using Eigen::internal::pstoreu;
-    using P = FloatPacket;
-    if (w.saved_h) pstoreu(w.saved_h + j, h_prev);
-    // Masked steps keep the state and repeat the last output (or output zeros).
-    const P h_kept = w.real ? h_new : h_prev;
-    const P out_kept = w.real ? h_new
-                              : (opt_.zero_output_for_mask ? Eigen::internal::pset1<P>(0.0f)
-                                                           : ploadu<P>(w.out + j));
-    pstoreu(w.h_next + j, h_kept);
-    if (mask_) pstoreu(w.out + j, out_kept);
-    if (w.sequence) pstoreu(w.sequence + j, out_kept);
+  // The tail every cell shares, for the lane at unit j: h_prev is h_{t-1}, h_new the cell's new
+  // state. Masked steps keep the state and repeat the last output (or output zeros); then the
+  // saved h_{t-1}, the outputs and the next step's dropped h.
+  template <class Ops>
+  RNNKIT_INLINE void commit(const RowCommit& w, std::int64_t j, typename Ops::V h_prev,
+                            typename Ops::V h_new) const {
+    using V = typename Ops::V;
+    if (w.saved_h) Ops::store(w.saved_h + j, h_prev);
+    const V h_kept = w.real ? h_new : h_prev;
+    const V out_kept = w.real ? h_new
+                              : (opt_.zero_output_for_mask ? Ops::splat(T(0))
+                                                           : Ops::load(w.out + j));
+    Ops::store(w.h_next + j, h_kept);
+    if (mask_) Ops::store(w.out + j, out_kept);
+    if (w.sequence) Ops::store(w.sequence + j, out_kept);
     const std::int64_t plane = d_.B * d_.H;
     for (int m = 0; m < recurrent_dropout_.count; ++m) {
-      pstoreu(w.dropped + m * plane + j,
-              h_kept * ploadu<P>(recurrent_dropout_.gate(m) + w.row + j));
-    }
-  }
-
-  // pre[k] + bias_in[k] + rec[k] (+ bias_rec[k]) in sum_pre's order, stored back into pre.
-  FloatPacket sum_pre_packet(float* pre, const float* rec, std::int64_t k, bool recurrent_bias) const {
-    using Eigen::internal::ploadu;
-    using P = FloatPacket;
-    const P br = recurrent_bias ? ploadu<P>(bias_rec_ + k) : Eigen::internal::pset1<P>(0.0f);
-    const P a = ploadu<P>(pre + k) + (ploadu<P>(bias_in_ + k) + ploadu<P>(rec + k) + br);
-    Eigen::internal::pstoreu(pre + k, a);
-    return a;
-  }
-
-  void simple_rnn_row_fused(std::int64_t s, std::int64_t t, std::int64_t b, float* pre,
-                            const float* rec, std::int64_t j0, std::int64_t j1) {
-    const RowCommit w = row_commit(s, t, b);
-    for (std::int64_t j = j0; j < j1; j += kFloatLanes) {
-      const FloatPacket h_new = activate_packet(cell_.activation, sum_pre_packet(pre, rec, j, false));
-      commit_packet(w, j, Eigen::internal::ploadu<FloatPacket>(w.h_old + j), h_new);
-    }
-  }
-
-  void lstm_row_fused(std::int64_t s, std::int64_t t, std::int64_t b, float* pre, const float* rec,
-                      std::int64_t j0, std::int64_t j1) {
-    using Eigen::internal::ploadu;
-    using Eigen::internal::pstoreu;
-    using P = FloatPacket;
-    const std::int64_t H = d_.H;
-    const Activation act = cell_.activation, gate_act = cell_.recurrent_activation;
-    const RowCommit w = row_commit(s, t, b);
-    float* c = s_.c + w.row;
-    float* saved_c = opt_.training ? reserve_.c_prev + (b * d_.T + t) * H : nullptr;
-    for (std::int64_t j = j0; j < j1; j += kFloatLanes) {
-      P a[4];
-      for (int g = 0; g < 4; ++g) a[g] = sum_pre_packet(pre, rec, g * H + j, false);
-      const P i = activate_packet(gate_act, a[0]), f = activate_packet(gate_act, a[1]);
-      const P g = activate_packet(act, a[2]), o = activate_packet(gate_act, a[3]);
-      const P c_old = ploadu<P>(c + j);
-      if (saved_c) pstoreu(saved_c + j, c_old);
-      const P c_new = f * c_old + i * g;
-      if (w.real) pstoreu(c + j, c_new);
-      commit_packet(w, j, ploadu<P>(w.h_old + j), o * activate_packet(act, c_new));
-    }
-  }
-
-  void gru_row_fused(std::int64_t s, std::int64_t t, std::int64_t b, float* pre, const float* rec,
-                     std::int64_t j0, std::int64_t j1) {
-    using Eigen::internal::ploadu;
-    using Eigen::internal::pstoreu;
-    using P = FloatPacket;
-    const std::int64_t H = d_.H;
-    const Activation act = cell_.activation, gate_act = cell_.recurrent_activation;
-    const RowCommit w = row_commit(s, t, b);
-    float* saved_hh = opt_.training ? reserve_.hh + (b * d_.T + t) * H : nullptr;
-    const P one = Eigen::internal::pset1<P>(1.0f);
-    for (std::int64_t j = j0; j < j1; j += kFloatLanes) {
-      const P z = activate_packet(gate_act, sum_pre_packet(pre, rec, j, true));
-      const P r = activate_packet(gate_act, sum_pre_packet(pre, rec, H + j, true));
-      const std::int64_t k = 2 * H + j;
-      const P hh = ploadu<P>(rec + k) + ploadu<P>(bias_rec_ + k);
-      if (saved_hh) pstoreu(saved_hh + j, hh);
-      const P a = ploadu<P>(pre + k) + (ploadu<P>(bias_in_ + k) + r * hh);
-      pstoreu(pre + k, a);
-      const P h_prev = ploadu<P>(w.h_old + j);
-      commit_packet(w, j, h_prev, z * h_prev + (one - z) * activate_packet(act, a));
-    }
-  }
-
-  // Phase 1 only sums z (phase 2 activates it) and writes r * h_{t-1} for the candidate GEMM.
-  void gru_reset_gate_row_fused(std::int64_t s, std::int64_t b, float* pre, const float* rec,
-                                std::int64_t j0, std::int64_t j1) {
-    using P = FloatPacket;
-    const std::int64_t H = d_.H;
-    const float* h = gemm_input(s, 2) + b * H;
-    float* rh = s_.reset_h + b * H;
-    for (std::int64_t j = j0; j < j1; j += kFloatLanes) {
-      sum_pre_packet(pre, rec, j, false);
-      const P r = activate_packet(cell_.recurrent_activation, sum_pre_packet(pre, rec, H + j, false));
-      Eigen::internal::pstoreu(rh + j, r * Eigen::internal::ploadu<P>(h + j));
-    }
-  }
-
-  void gru_candidate_row_fused(std::int64_t s, std::int64_t t, std::int64_t b, float* pre,
-                               const float* rec, std::int64_t j0, std::int64_t j1) {
-    using Eigen::internal::ploadu;
-    using P = FloatPacket;
-    const std::int64_t H = d_.H;
-    const RowCommit w = row_commit(s, t, b);
-    const P one = Eigen::internal::pset1<P>(1.0f);
-    for (std::int64_t j = j0; j < j1; j += kFloatLanes) {
-      const P a = sum_pre_packet(pre, rec, 2 * H + j, false);
-      const P z = activate_packet(cell_.recurrent_activation, ploadu<P>(pre + j));
-      const P h_prev = ploadu<P>(w.h_old + j);
-      commit_packet(w, j, h_prev, z * h_prev + (one - z) * activate_packet(cell_.activation, a));
+      Ops::store(w.dropped + m * plane + j,
+                 h_kept * Ops::load(recurrent_dropout_.gate(m) + w.row + j));
     }
   }
 

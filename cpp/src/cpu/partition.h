@@ -1,12 +1,10 @@
-// How the time loop splits its work among threads (LoopPlan, LoopShare), and the SIMD-packet
-// split of a thread's units (by_packets).
+// How the time loop splits its work among threads (LoopPlan, LoopShare). cpu/lanes.h splits a
+// thread's units into SIMD packets.
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
-#include <type_traits>
 
-#include "cpu/activations.h"
 #include "cpu/gemm.h"
 #include "rnnkit/threads.h"
 
@@ -16,19 +14,6 @@ struct UnitRange {
   std::int64_t panel_begin, panel_end;  // panels of kPanelWidth<T> units
   std::int64_t begin, end;              // units
 };
-
-// float: `fused(j0, j1)` on the units of u that fill whole SIMD packets, `generic(range)` on the
-// last few (H % lanes); double: `generic(u)` on all of them.
-template <typename T, typename Fused, typename Generic>
-void by_packets(const UnitRange& u, Fused&& fused, Generic&& generic) {
-  if constexpr (std::is_same_v<T, float>) {
-    const std::int64_t body = u.begin + (u.end - u.begin) / kFloatLanes * kFloatLanes;
-    fused(u.begin, body);
-    if (body < u.end) generic(UnitRange{0, 0, body, u.end});
-  } else {
-    generic(u);
-  }
-}
 
 // Threads for the time loop: a barrier costs ~1 us, so small steps run on one thread.
 template <typename T>

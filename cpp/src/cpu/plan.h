@@ -1,6 +1,6 @@
-// Memory layout of one forward or backward call on the CPU: the reserve that forward leaves for
-// backward, and the scratch each one carves from its workspace. Both the memory queries and the
-// kernels call these, so sizes and layouts cannot drift apart.
+// The CPU's scratch of one forward or backward call, carved from its workspace; the reserve
+// layout and Dims, shared with every backend, are in plan/sequence_plan.h. Both the memory
+// queries and the kernels call these, so sizes and layouts cannot drift apart.
 #pragma once
 
 #include <algorithm>
@@ -8,48 +8,15 @@
 
 #include "cpu/arena.h"
 #include "cpu/gemm.h"
+#include "plan/sequence_plan.h"
 #include "rnnkit/cell.h"
 #include "rnnkit/sequence.h"
 
 namespace rnnkit::cpu {
 
-struct Dims {
-  std::int64_t B, T, I, H, G, GH;
-  Dims(const CellSpec& cell, std::int64_t batch, std::int64_t timesteps)
-      : B(batch), T(timesteps), I(cell.input_size), H(cell.units), G(cell.gates()),
-        GH(cell.gates() * cell.units) {}
-};
-
-inline bool has_candidate_projection(const CellSpec& cell) {
-  return cell.kind == CellKind::gru && cell.reset_after;
-}
-
-// Saved by a training forward, all batch-major in the ORIGINAL time index t (whatever the
-// processing order), so that X, dA and the saved states line up row by row for the weight GEMMs.
-template <typename T>
-struct Reserve {
-  T* pre;     // [B, T, G*H] gate pre-activations (GRU: z, r, candidate incl. r * (h R_h + b_rh))
-  T* h_prev;  // [B, T, H]   h before the step that read x_t
-  T* c_prev;  // [B, T, H]   LSTM: c before that step
-  T* hh;      // [B, T, H]   GRU reset_after: h_{t-1} R_h + b_rh, the term the reset gate scales
-
-  // Reserve is a plain element array: no alignment padding between its parts.
-  static std::int64_t elements(const CellSpec& cell, const Dims& d) {
-    const std::int64_t rows = d.B * d.T;
-    return rows * (d.GH + d.H * (1 + (cell.kind == CellKind::lstm) + has_candidate_projection(cell)));
-  }
-  static Reserve at(T* base, const CellSpec& cell, const Dims& d) {
-    Reserve r{};
-    const std::int64_t rows = d.B * d.T;
-    r.pre = base;
-    r.h_prev = r.pre + rows * d.GH;
-    T* next = r.h_prev + rows * d.H;
-    r.c_prev = cell.kind == CellKind::lstm ? next : nullptr;
-    if (r.c_prev) next += rows * d.H;
-    r.hh = has_candidate_projection(cell) ? next : nullptr;
-    return r;
-  }
-};
+using plan::Dims;
+using plan::has_candidate_projection;
+using plan::Reserve;
 
 // Timesteps whose input projection is computed at once. Training projects the whole sequence
 // straight into the reserve; inference bounds the buffer to about kChunkElements.
