@@ -50,6 +50,7 @@ MemorySizes forward_memory(const CellSpec& cell, const SequenceOptions& options,
                            std::int64_t batch, std::int64_t timesteps) {
   validate_cell(cell);
   expect_sizes(batch, timesteps);
+  validate_dims(cell, batch, timesteps);
   const plan::Dims d(cell, batch, timesteps);
   switch (dtype) {
     case DType::float32: return forward_memory_of<float>(cell, options, d);
@@ -63,6 +64,7 @@ MemorySizes backward_memory(const CellSpec& cell, const SequenceOptions& options
   (void)options;
   validate_cell(cell);
   expect_sizes(batch, timesteps);
+  validate_dims(cell, batch, timesteps);
   const plan::Dims d(cell, batch, timesteps);
   switch (dtype) {
     case DType::float32: return backward_memory_of<float>(cell, d);

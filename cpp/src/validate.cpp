@@ -1,6 +1,8 @@
 #include "validate.h"
 
 #include <sstream>
+#include <string>
+#include <utility>
 
 #include "rnnkit/error.h"
 
@@ -150,6 +152,52 @@ void validate_cell(const CellSpec& cell) {
     fail("argument 'input_size' (features of x) must be a positive integer, got " +
          std::to_string(cell.input_size));
   }
+  checked_mul(cell.gates(), cell.units, "argument 'units': gates * units");
+}
+
+std::int64_t checked_mul(std::int64_t a, std::int64_t b, const char* what) {
+  std::int64_t product = 0;
+  if (a < 0 || b < 0 || __builtin_mul_overflow(a, b, &product)) {
+    fail(std::string(what) + " = " + std::to_string(a) + " * " + std::to_string(b) +
+         " overflows a 64-bit size");
+  }
+  return product;
+}
+
+void validate_dims(const CellSpec& cell, std::int64_t batch, std::int64_t timesteps) {
+  const std::int64_t G = cell.gates(), H = cell.units, I = cell.input_size;
+  const std::pair<const char*, std::int64_t> extents[] = {
+      {"units", H}, {"input_size (features of 'x')", I}, {"batch (x.shape[0])", batch},
+      {"timesteps (x.shape[1])", timesteps}};
+  const auto* largest = &extents[0];
+  for (const auto& e : extents)
+    if (e.second > largest->second) largest = &e;
+  const std::string what = std::string("argument '") + largest->first +
+                           "' is too large for this call's sizes (batch=" + std::to_string(batch) +
+                           ", timesteps=" + std::to_string(timesteps) + ", input_size=" +
+                           std::to_string(I) + ", units=" + std::to_string(H) + ", gates=" +
+                           std::to_string(G) + "): a size";
+  const char* w = what.c_str();
+  auto add = [w](std::int64_t a, std::int64_t b) {
+    std::int64_t sum = 0;
+    if (__builtin_add_overflow(a, b, &sum)) {
+      fail(std::string(w) + " = " + std::to_string(a) + " + " + std::to_string(b) +
+           " overflows a 64-bit size");
+    }
+    return sum;
+  };
+  // Every buffer (reserve, scratch, packed panels, outputs) is at most a small multiple of one of
+  // these terms; bounding 16x their sum in bytes (8 per element) plus the alignment slack bounds
+  // every product and byte count derived from them.
+  constexpr std::int64_t kPad = 64;  // >= any panel width or alignment, in elements
+  const std::int64_t GH = checked_mul(G, H, w);
+  const std::int64_t rows = checked_mul(batch, timesteps, w);
+  const std::int64_t width = add(add(GH, I), H);
+  std::int64_t total = checked_mul(rows, width, w);
+  total = add(total, checked_mul(batch, GH, w));
+  total = add(total, checked_mul(add(GH, kPad), add(H, kPad), w));
+  total = checked_mul(checked_mul(total, 16, w), 8, w);
+  add(total, kPad * kPad);
 }
 
 void expect_tensor(const TensorView& view, const char* name, DType dtype, Device device,
@@ -204,6 +252,7 @@ CallSizes validate_forward(const CellSpec& cell, const SequenceOptions& options,
                            const ForwardArgs& args) {
   validate_cell(cell);
   const CallSizes sizes = sizes_from_x(cell, args.x);
+  validate_dims(cell, sizes.batch, sizes.timesteps);
   expect_weights(cell, sizes, args.kernel, args.recurrent_kernel, args.bias, args.initial_h,
                  args.initial_c, args.mask, args.input_dropout, args.recurrent_dropout);
   const std::int64_t B = sizes.batch, T = sizes.timesteps, H = cell.units;
@@ -234,6 +283,7 @@ CallSizes validate_backward(const CellSpec& cell, const SequenceOptions& options
          "options.training is false");
   }
   const CallSizes sizes = sizes_from_x(cell, args.x);
+  validate_dims(cell, sizes.batch, sizes.timesteps);
   expect_weights(cell, sizes, args.kernel, args.recurrent_kernel, args.bias, args.initial_h,
                  args.initial_c, args.mask, args.input_dropout, args.recurrent_dropout);
   const std::int64_t B = sizes.batch, T = sizes.timesteps, H = cell.units;

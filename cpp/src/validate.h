@@ -22,6 +22,16 @@ struct CallSizes {
 
 void validate_cell(const CellSpec& cell);
 
+// a * b for non-negative sizes; throws InvalidArgument naming `what` (and both factors) when the
+// product does not fit in int64.
+std::int64_t checked_mul(std::int64_t a, std::int64_t b, const char* what);
+
+// Proves that every size the memory queries, the scratch carving and the kernels derive from the
+// cell and (batch, timesteps) fits in int64 (with room for the byte counts), so no later
+// multiplication wraps and no division sees a wrapped 0. Throws InvalidArgument naming the
+// largest extent and all the sizes. Call after validate_cell and the positivity checks.
+void validate_dims(const CellSpec& cell, std::int64_t batch, std::int64_t timesteps);
+
 // Throws unless `view` is present (when required), has `dtype` and `device`, the exact shape,
 // is C-contiguous and aligned to its element size. `name` is the argument's name.
 void expect_tensor(const TensorView& view, const char* name, DType dtype, Device device,

@@ -374,3 +374,49 @@ TEST_CASE(errors_workspace_too_small) {
   }
   CHECK_MSG(forward_tested || backward_tested, "every forward_memory / backward_memory said 0 workspace bytes");
 }
+
+// Sizes whose products wrap around int64 are refused by name before any division or allocation
+// (a wrapped 0 used to reach projection_chunk's division: SIGFPE).
+TEST_CASE(errors_sizes_overflow) {
+  CellSpec cell;
+  cell.kind = CellKind::lstm;
+  cell.input_size = 1;
+  for (std::int64_t units : {std::int64_t(1) << 60, std::int64_t(1) << 61, std::int64_t(1) << 62}) {
+    cell.units = units;
+    for (bool training : {false, true}) {
+      SequenceOptions options;
+      options.training = training;
+      CHECK_THROWS_AS(rnnkit::forward_memory(cell, options, DType::float32, 4, 1), InvalidArgument,
+                      "units");
+    }
+    CHECK_THROWS_AS(rnnkit::backward_memory(cell, SequenceOptions{}, DType::float64, 4, 1),
+                    InvalidArgument, "units");
+  }
+  cell.units = 4;
+  CHECK_THROWS_AS(rnnkit::forward_memory(cell, SequenceOptions{}, DType::float32,
+                                         std::int64_t(1) << 62, 1),
+                  InvalidArgument, "batch");
+  CHECK_THROWS_AS(rnnkit::forward_memory(cell, SequenceOptions{}, DType::float32, 3,
+                                         std::int64_t(1) << 61),
+                  InvalidArgument, "timesteps");
+  cell.input_size = std::int64_t(1) << 61;
+  CHECK_THROWS_AS(rnnkit::backward_memory(cell, SequenceOptions{}, DType::float32, 2, 2),
+                  InvalidArgument, "input_size");
+  // forward itself, with zero-size weights claiming 2**60 units (the Python reproducer).
+  cell.input_size = 1;
+  cell.units = std::int64_t(1) << 60;
+  std::vector<float> x(4, 0.5f), buffer(64, 0.0f);
+  rnnkit::ForwardArgs a;
+  a.x = view_of(x.data(), DType::float32, {4, 1, 1});
+  a.kernel = view_of(buffer.data(), DType::float32, {1, 4});
+  a.recurrent_kernel = view_of(buffer.data(), DType::float32, {cell.units, 0});
+  a.output = view_of(buffer.data(), DType::float32, {4, 0});
+  a.final_h = view_of(buffer.data(), DType::float32, {4, 0});
+  a.final_c = view_of(buffer.data(), DType::float32, {4, 0});
+  a.workspace = view_of(buffer.data(), DType::uint8, {64});
+  cell.use_bias = false;
+  CHECK_THROWS_AS(rnnkit::forward(cell, SequenceOptions{}, a), InvalidArgument, "units");
+  // The largest sizes that still fit are accepted by the check (the allocation is the caller's).
+  cell.units = 64;
+  CHECK_NOTHROW(rnnkit::forward_memory(cell, SequenceOptions{}, DType::float64, 1 << 20, 1 << 10));
+}
