@@ -74,3 +74,82 @@ def test_core_units_overflow_is_refused_not_a_crash():
         kind, message = line.split(" | ", 1)
         assert kind == "InvalidArgument"
         assert "'units'" in message and "overflow" in message
+
+
+# -- 2. NaN propagates through every activation, forward and backward, as in Keras ------------
+
+# f'(NaN) where Keras (JAX autodiff of its where/clip definitions) gives a number; every other
+# fused activation has f'(NaN) = NaN. Checked against Keras 3.15.1 on JAX.
+KERAS_GRAD_AT_NAN = {"linear": 1.0, "hard_sigmoid": 0.0, "relu": 0.0, "relu6": 0.0,
+                     "leaky_relu": 0.2, "hard_tanh": 1.0, "sparse_sigmoid": 0.0,
+                     "soft_shrink": 0.0, "hard_shrink": 0.0}
+
+
+def _fused_activations():
+    from rnnkit import activations
+    return activations.FUSED
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("activation", _fused_activations())
+def test_nan_forward_matches_reference(activation, dtype):
+    from reference import reference_forward
+    rng = np.random.default_rng(0)
+    H = 19  # float32: several SIMD packets plus a tail
+    x = rng.normal(size=(3, 4, 2)).astype(dtype)
+    x[0, 1, 0] = np.nan
+    x[2, 3, 1] = np.nan
+    k = rng.normal(size=(2, H)).astype(dtype)
+    r = rng.normal(size=(H, H)).astype(dtype) * 0.3
+    got = core.rnn_forward("simple_rnn", x, k, r, activation=activation, return_sequences=True)
+    want, _ = reference_forward("simple_rnn", x, k, r, activation=activation,
+                                return_sequences=True)
+    np.testing.assert_array_equal(np.isnan(got.output), np.isnan(want))
+    if activation not in ("soft_shrink", "hard_shrink"):  # Keras maps NaN to 0 in these two
+        assert np.isnan(got.output[0, 1]).all() and np.isnan(got.output[2, 3]).all()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("activation", _fused_activations())
+def test_nan_derivative_matches_keras(activation, dtype):
+    H = 19
+    x = np.full((1, 1, 1), np.nan, dtype)
+    k = np.ones((1, H), dtype)
+    r = np.zeros((H, H), dtype)
+    fwd = core.rnn_forward("simple_rnn", x, k, r, activation=activation, training=True,
+                           return_sequences=True)
+    grads = core.rnn_backward("simple_rnn", x, k, r, reserve=fwd.reserve,
+                              d_output=np.ones_like(fwd.output), activation=activation,
+                              return_sequences=True)
+    # d_x = sum over the H units of f'(NaN) * 1.
+    want = KERAS_GRAD_AT_NAN.get(activation, np.nan) * H
+    np.testing.assert_allclose(grads.d_x.ravel(), [want], rtol=1e-6)
+    # Whatever f'(NaN) is, the weight gradient multiplies the NaN input: NaN, as in Keras.
+    assert np.isnan(grads.d_kernel).all()
+
+
+@pytest.mark.parametrize("cell", ["gru", "lstm"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_nan_propagates_through_gated_cells(cell, dtype):
+    rng = np.random.default_rng(1)
+    G, H = (3 if cell == "gru" else 4), 19
+    x = rng.normal(size=(2, 3, 2)).astype(dtype)
+    x[0, 1, 0] = np.nan
+    k = rng.normal(size=(2, G * H)).astype(dtype)
+    r = rng.normal(size=(H, G * H)).astype(dtype) * 0.3
+    fwd = core.rnn_forward(cell, x, k, r, training=True, return_sequences=True)
+    assert np.isnan(fwd.output[0, 1:]).all() and not np.isnan(fwd.output[0, 0]).any()
+    assert not np.isnan(fwd.output[1]).any()
+    grads = core.rnn_backward(cell, x, k, r, reserve=fwd.reserve,
+                              d_output=np.ones_like(fwd.output), return_sequences=True)
+    assert np.isnan(grads.d_kernel).any() and np.isnan(grads.d_recurrent_kernel).any()
+    assert not np.isnan(grads.d_x[1]).any()
+
+
+def test_simple_rnn_relu_layer_returns_nan_for_nan_input():
+    import rnnkit
+    layer = rnnkit.layers.SimpleRNN(3, activation="relu")
+    x = np.ones((2, 4, 2), np.float32)
+    x[0, 1, 0] = np.nan
+    y = np.asarray(layer(x))
+    assert np.isnan(y[0]).all() and not np.isnan(y[1]).any()

@@ -46,7 +46,9 @@ void scalar_activation(Activation f, T x, T& y, T& d) {
       d = hs + ((x > -3 && x < 3) ? x / T(6) : T(0));
       return;
     }
-    case Activation::relu: y = x > 0 ? x : T(0); d = x > 0 ? T(1) : T(0); return;
+    // NaN propagates as in Keras (relu(NaN) = NaN, f'(NaN) as JAX's autodiff gives it); every
+    // other input takes the same branch as before, bit for bit (relu(-0) = +0).
+    case Activation::relu: y = x > 0 || x != x ? x : T(0); d = x > 0 ? T(1) : T(0); return;
     case Activation::relu6:
       y = std::clamp(x, T(0), T(6));
       d = (x > 0 && x < 6) ? T(1) : T(0);
@@ -92,7 +94,7 @@ void scalar_activation(Activation f, T x, T& y, T& d) {
     case Activation::log_sigmoid: y = -softplus(-x); d = sigmoid(-x); return;
     case Activation::hard_tanh:
       y = std::clamp(x, T(-1), T(1));
-      d = (x > -1 && x < 1) ? T(1) : T(0);
+      d = (x <= -1 || x >= 1) ? T(0) : T(1);  // 1 at NaN, as JAX's where-based hard_tanh
       return;
     case Activation::tanh_shrink: {
       const T t = std::tanh(x);
@@ -114,8 +116,9 @@ void scalar_activation(Activation f, T x, T& y, T& d) {
     case Activation::sparse_sigmoid:
       if (x <= -1) { y = 0; d = 0; }
       else if (x >= 1) { y = 1; d = 0; }
-      else { y = (x + 1) / 2; d = T(0.5); }
+      else { y = (x + 1) / 2; d = x == x ? T(0.5) : T(0); }  // f'(NaN) = 0, as JAX
       return;
+    // soft_shrink / hard_shrink map NaN to 0 (and f'(NaN) = 0): so does Keras (nested where).
     case Activation::soft_shrink:
       if (x > T(kShrink)) { y = x - T(kShrink); d = 1; }
       else if (x < -T(kShrink)) { y = x + T(kShrink); d = 1; }
