@@ -102,8 +102,9 @@ def test_nan_forward_matches_reference(activation, dtype):
     k = rng.normal(size=(2, H)).astype(dtype)
     r = rng.normal(size=(H, H)).astype(dtype) * 0.3
     got = core.rnn_forward("simple_rnn", x, k, r, activation=activation, return_sequences=True)
-    want, _ = reference_forward("simple_rnn", x, k, r, activation=activation,
-                                return_sequences=True)
+    with np.errstate(invalid="ignore"):
+        want, _ = reference_forward("simple_rnn", x, k, r, activation=activation,
+                                    return_sequences=True)
     np.testing.assert_array_equal(np.isnan(got.output), np.isnan(want))
     if activation not in ("soft_shrink", "hard_shrink"):  # Keras maps NaN to 0 in these two
         assert np.isnan(got.output[0, 1]).all() and np.isnan(got.output[2, 3]).all()
@@ -153,3 +154,103 @@ def test_simple_rnn_relu_layer_returns_nan_for_nan_input():
     x[0, 1, 0] = np.nan
     y = np.asarray(layer(x))
     assert np.isnan(y[0]).all() and not np.isnan(y[1]).any()
+
+
+# -- 3. Wrongly accepted / refused ------------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", [np.complex64, np.complex128])
+@pytest.mark.parametrize("layer", ["SimpleRNN", "GRU", "LSTM"])
+def test_complex_input_to_a_layer_is_a_type_error(layer, dtype):
+    import rnnkit
+    with pytest.raises(TypeError, match=np.dtype(dtype).name):
+        getattr(rnnkit.layers, layer)(4)(np.ones((2, 3, 2), dtype))
+
+
+def test_complex_input_to_the_core_is_a_type_error():
+    x = np.ones((2, 3, 1), np.complex64)
+    with pytest.raises(TypeError, match="'x'.*complex64"):
+        core.rnn_forward("simple_rnn", x, np.ones((1, 2), np.float32), np.ones((2, 2), np.float32))
+
+
+def test_cell_name_with_a_nul_byte_is_refused():
+    with pytest.raises(_core.InvalidArgument, match="'cell'") as info:
+        _core_forward(cell="lstm\x00junk")
+    assert type(info.value) is _core.InvalidArgument and isinstance(info.value, ValueError)
+    assert "\\x00" in str(info.value)
+    _core_forward(cell="lstm")
+
+
+@pytest.mark.parametrize("argument", ["activation", "recurrent_activation"])
+def test_activation_name_with_a_nul_byte_is_refused(argument):
+    with pytest.raises(_core.InvalidArgument, match=argument):
+        _core_forward(**{argument: "tanh\x00junk"})
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.int64, np.float32, np.float64, np.uint8, bool])
+@pytest.mark.parametrize("layout", ["fortran", "transposed"])
+def test_mask_in_any_layout_is_accepted(dtype, layout):
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(3, 5, 2)).astype(np.float32)
+    k = rng.normal(size=(2, 4)).astype(np.float32)
+    r = rng.normal(size=(4, 4)).astype(np.float32)
+    mask = np.array([[1, 1, 0, 1, 1], [1, 0, 1, 1, 0], [1, 1, 1, 1, 1]]).astype(dtype)
+    odd = np.asfortranarray(mask) if layout == "fortran" else np.ascontiguousarray(mask.T).T
+    assert not odd.flags.c_contiguous
+    want = core.rnn_forward("simple_rnn", x, k, r, mask=mask, return_sequences=True)
+    got = core.rnn_forward("simple_rnn", x, k, r, mask=odd, return_sequences=True)
+    np.testing.assert_array_equal(got.output, want.output)
+    np.testing.assert_array_equal(got.states[0], want.states[0])
+
+
+@pytest.mark.parametrize("value", ["3", 1.5, True, None])
+def test_set_num_threads_refuses_non_integers(value):
+    import rnnkit
+    before = rnnkit.get_num_threads()
+    with pytest.raises(TypeError, match="`n`"):
+        rnnkit.set_num_threads(value)
+    assert rnnkit.get_num_threads() == before
+
+
+def test_set_num_threads_accepts_ints_and_numpy_integers():
+    import rnnkit
+    before = rnnkit.get_num_threads()
+    try:
+        rnnkit.set_num_threads(np.int64(2))
+        assert rnnkit.get_num_threads() == 2
+        rnnkit.set_num_threads(1)
+        assert rnnkit.get_num_threads() == 1
+    finally:
+        rnnkit.set_num_threads(before)
+
+
+_FLAGS = [("LSTM", "return_sequences"), ("LSTM", "go_backwards"), ("LSTM", "stateful"),
+          ("LSTM", "return_state"), ("LSTM", "unroll"), ("LSTM", "use_bias"),
+          ("LSTM", "unit_forget_bias"), ("GRU", "reset_after"), ("SimpleRNN", "use_bias")]
+
+
+@pytest.mark.parametrize("layer, flag", _FLAGS)
+@pytest.mark.parametrize("value", [np.True_, np.False_, 1, 0, np.int64(1)])
+def test_layer_flags_accept_numpy_bools_and_0_1(layer, flag, value):
+    import rnnkit
+    x = np.ones((2, 3, 2), np.float32)
+    got = getattr(rnnkit.layers, layer)(4, **{flag: value})
+    want = getattr(rnnkit.layers, layer)(4, **{flag: bool(value)})
+    attribute = got.cell if flag in ("use_bias", "unit_forget_bias", "reset_after") else got
+    assert getattr(attribute, flag) is bool(value)
+    got.build(x.shape)
+    want.build(x.shape)
+    want.set_weights(got.get_weights())
+    got_out, want_out = got(x), want(x)
+    if not isinstance(got_out, list):
+        got_out, want_out = [got_out], [want_out]
+    assert len(got_out) == len(want_out)
+    for a, b in zip(got_out, want_out):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+@pytest.mark.parametrize("layer, flag", _FLAGS)
+@pytest.mark.parametrize("value", [2, -1, "yes", 1.0, None])
+def test_layer_flags_refuse_other_values(layer, flag, value):
+    import rnnkit
+    with pytest.raises(TypeError, match=f"`{flag}`"):
+        getattr(rnnkit.layers, layer)(4, **{flag: value})

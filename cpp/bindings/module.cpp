@@ -48,7 +48,7 @@ rnnkit::CellSpec cell_spec(const std::string& cell, std::int64_t input_size, std
                            const std::string& activation, const std::string& recurrent_activation,
                            bool use_bias, bool reset_after) {
   rnnkit::CellSpec spec;
-  spec.kind = rnnkit::cell_kind_from_name(cell.c_str());
+  spec.kind = rnnkit::cell_kind_from_name(cell);
   spec.input_size = input_size;
   spec.units = units;
   spec.activation = rnnkit::activation_from_name(activation, "activation");

@@ -50,12 +50,17 @@ Activation activation_from_name(const std::string& name, const char* argument) {
   for (const auto& entry : kNames) {
     if (name == entry.name) return entry.activation;
   }
+  std::string shown;  // a NUL byte shown as \x00: the whole name is compared, NULs included
+  for (char ch : name) {
+    if (ch == '\0') shown += "\\x00";
+    else shown += ch;
+  }
   std::string known;
   for (const auto& entry : kNames) {
     if (!known.empty()) known += ", ";
     known += entry.name;
   }
-  throw InvalidArgument(std::string("Could not interpret ") + argument + " identifier: '" + name +
+  throw InvalidArgument(std::string("Could not interpret ") + argument + " identifier: '" + shown +
                         "'. Fused activations: " + known);
 }
 

@@ -16,12 +16,19 @@ const char* cell_kind_name(CellKind kind) {
   return "unknown";
 }
 
-CellKind cell_kind_from_name(const char* name) {
+CellKind cell_kind_from_name(const char* name) { return cell_kind_from_name(std::string(name)); }
+
+CellKind cell_kind_from_name(const std::string& name) {
   for (CellKind kind : {CellKind::simple_rnn, CellKind::gru, CellKind::lstm}) {
-    if (std::strcmp(name, cell_kind_name(kind)) == 0) return kind;
+    if (name == cell_kind_name(kind)) return kind;
   }
-  throw InvalidArgument(std::string("cell must be one of 'simple_rnn', 'gru', 'lstm'; got '") +
-                        name + "'");
+  std::string shown;
+  for (char ch : name) {
+    if (ch == '\0') shown += "\\x00";
+    else shown += ch;
+  }
+  throw InvalidArgument("argument 'cell' must be one of 'simple_rnn', 'gru', 'lstm'; got '" +
+                        shown + "'");
 }
 
 int CellSpec::gates() const {

@@ -420,3 +420,14 @@ TEST_CASE(errors_sizes_overflow) {
   cell.units = 64;
   CHECK_NOTHROW(rnnkit::forward_memory(cell, SequenceOptions{}, DType::float64, 1 << 20, 1 << 10));
 }
+
+// Names are compared in full: a NUL byte does not end them ("lstm\0junk" is not "lstm").
+TEST_CASE(errors_names_with_nul_bytes) {
+  const std::string cell("lstm\0junk", 9), activation("tanh\0junk", 9);
+  CHECK_THROWS_AS(rnnkit::cell_kind_from_name(cell), InvalidArgument, "cell");
+  CHECK_THROWS_AS(rnnkit::activation_from_name(activation), InvalidArgument, "activation");
+  CHECK_THROWS_AS(rnnkit::activation_from_name(activation, "recurrent_activation"), InvalidArgument,
+                  "recurrent_activation");
+  CHECK(rnnkit::cell_kind_from_name(std::string("lstm")) == CellKind::lstm);
+  CHECK(rnnkit::cell_kind_from_name("gru") == CellKind::gru);
+}

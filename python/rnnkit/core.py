@@ -38,6 +38,9 @@ def set_num_threads(n: int) -> None:
     1
     >>> rnnkit.set_num_threads(previous)
     """
+    if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)):
+        raise TypeError(f"set_num_threads: argument `n` must be an int, got {n!r} of type "
+                        f"{type(n).__name__}")
     _core.set_num_threads(int(n))
 
 
@@ -102,7 +105,8 @@ def _as_mask(mask):
         return np.ascontiguousarray(mask).view(np.uint8)
     if mask.dtype.kind not in "biuf":
         raise TypeError(f"mask must hold booleans or numbers, got dtype {mask.dtype}")
-    return (mask != 0).astype(np.uint8)
+    # C order whatever the mask's layout (Fortran-ordered, transposed): the core reads rows.
+    return (mask != 0).astype(np.uint8, order="C")
 
 
 def _split_states(cell, states, name):

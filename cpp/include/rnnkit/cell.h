@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "rnnkit/activation.h"
 
@@ -12,6 +13,8 @@ enum class CellKind { simple_rnn, gru, lstm };
 
 const char* cell_kind_name(CellKind kind);
 CellKind cell_kind_from_name(const char* name);  // "simple_rnn" | "gru" | "lstm"
+// The same for a string that may hold NUL bytes: the whole string must match ("lstm\0x" does not).
+CellKind cell_kind_from_name(const std::string& name);
 
 struct CellSpec {
   CellKind kind = CellKind::lstm;

@@ -12,11 +12,14 @@ def is_int(value):
 
 
 def check_bool(value, argument):
-    """`value` as a Python bool; TypeError naming `argument` for anything else."""
+    """`value` as a Python bool: a bool, np.bool_ or the integer 0 or 1 (Keras takes these);
+    TypeError naming `argument` for anything else."""
     if isinstance(value, (bool, np.bool_)):
         return bool(value)
-    raise TypeError(f"Argument `{argument}` must be a bool, got {value!r} "
-                    f"of type {type(value).__name__}")
+    if isinstance(value, (int, np.integer)) and value in (0, 1):
+        return bool(value)
+    raise TypeError(f"Argument `{argument}` must be a bool (True/False, np.bool_ or 0/1), got "
+                    f"{value!r} of type {type(value).__name__}")
 
 
 def check_float(value, argument):

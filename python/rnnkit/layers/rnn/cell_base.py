@@ -12,6 +12,7 @@ import numpy as np
 
 from rnnkit import activations, constraints, initializers, ops, regularizers
 from rnnkit import random as rnn_random
+from rnnkit.layers.core._checks import check_bool
 from rnnkit.layers.layer import Layer
 
 
@@ -64,9 +65,7 @@ class BuiltinCell(Layer):
         self.units = check_units(units)
         self.activation = activations.get(activation)
         self.recurrent_activation = activations.get(recurrent_activation)
-        if not isinstance(use_bias, bool):
-            raise TypeError(f"Argument `use_bias` must be a bool, got {use_bias!r}")
-        self.use_bias = use_bias
+        self.use_bias = check_bool(use_bias, "use_bias")
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.recurrent_initializer = initializers.get(recurrent_initializer)
         self.bias_initializer = initializers.get(bias_initializer)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rnnkit import ops
+from rnnkit.layers.core._checks import check_bool
 from rnnkit.layers.rnn.cell_base import BuiltinCell
 from rnnkit.layers.rnn.rnn import BuiltinRNN
 
@@ -83,9 +84,7 @@ class GRUCell(BuiltinCell):
             bias_regularizer=bias_regularizer, kernel_constraint=kernel_constraint,
             recurrent_constraint=recurrent_constraint, bias_constraint=bias_constraint,
             dropout=dropout, recurrent_dropout=recurrent_dropout, seed=seed, **kwargs)
-        if not isinstance(reset_after, bool):
-            raise TypeError(f"Argument `reset_after` must be a bool, got {reset_after!r}")
-        self.reset_after = reset_after
+        self.reset_after = check_bool(reset_after, "reset_after")
 
     def bias_shape(self):
         """Returns `(2, 3 * units)` with `reset_after`, else `(3 * units,)`."""

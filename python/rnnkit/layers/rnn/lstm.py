@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from rnnkit import ops
+from rnnkit.layers.core._checks import check_bool
 from rnnkit.layers.rnn.cell_base import BuiltinCell
 from rnnkit.layers.rnn.rnn import BuiltinRNN
 
@@ -87,9 +88,7 @@ class LSTMCell(BuiltinCell):
             bias_regularizer=bias_regularizer, kernel_constraint=kernel_constraint,
             recurrent_constraint=recurrent_constraint, bias_constraint=bias_constraint,
             dropout=dropout, recurrent_dropout=recurrent_dropout, seed=seed, **kwargs)
-        if not isinstance(unit_forget_bias, bool):
-            raise TypeError(f"Argument `unit_forget_bias` must be a bool, got {unit_forget_bias!r}")
-        self.unit_forget_bias = unit_forget_bias
+        self.unit_forget_bias = check_bool(unit_forget_bias, "unit_forget_bias")
         self.state_size = [self.units, self.units]
 
     def state_shapes(self):

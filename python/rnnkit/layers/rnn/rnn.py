@@ -18,6 +18,7 @@ import inspect
 import numpy as np
 
 from rnnkit import ops, tree
+from rnnkit.layers.core._checks import check_bool
 from rnnkit.layers.layer import InputSpec, Layer, shape_of, to_snake_case
 from rnnkit.variables import Variable
 
@@ -177,19 +178,13 @@ class RNN(Layer):
                 or isinstance(output_size, (list, tuple))):
             raise ValueError(f"output_size must be an integer. Received: {output_size!r}")
         super().__init__(**kwargs)
-        for argument, value in (("return_sequences", return_sequences),
-                                ("return_state", return_state), ("go_backwards", go_backwards),
-                                ("stateful", stateful), ("unroll", unroll),
-                                ("zero_output_for_mask", zero_output_for_mask)):
-            if not isinstance(value, (bool, np.bool_)):
-                raise TypeError(f"Argument `{argument}` must be a bool, got {value!r}")
         self.cell = cell
-        self.return_sequences = bool(return_sequences)
-        self.return_state = bool(return_state)
-        self.go_backwards = bool(go_backwards)
-        self.stateful = bool(stateful)
-        self.unroll = bool(unroll)
-        self.zero_output_for_mask = bool(zero_output_for_mask)
+        self.return_sequences = check_bool(return_sequences, "return_sequences")
+        self.return_state = check_bool(return_state, "return_state")
+        self.go_backwards = check_bool(go_backwards, "go_backwards")
+        self.stateful = check_bool(stateful, "stateful")
+        self.unroll = check_bool(unroll, "unroll")
+        self.zero_output_for_mask = check_bool(zero_output_for_mask, "zero_output_for_mask")
         self.states = None
         self._cell_takes_training = call_accepts_training(cell)
 
@@ -394,6 +389,7 @@ class RNN(Layer):
                 raise ValueError(
                     f"Every input sequence of layer '{self.name}' must have the same batch size "
                     f"and number of timesteps; got shapes {[shape_of(x) for x in leaves]}")
+            _check_real(leaf, self.name)
         mask = _check_mask(mask, batch, steps)
         states = self._initial_states(initial_state, batch)
 
@@ -561,6 +557,21 @@ def _describe(value):
         return "[" + ", ".join(_describe(v) for v in value) + "]"
     shape = getattr(value, "shape", None)
     return f"array of shape {tuple(shape)}" if shape is not None else repr(value)
+
+
+def _check_real(leaf, layer_name):
+    """TypeError for a complex (or otherwise non-real) input, as Keras; floats, ints and bools
+    pass (Keras casts them to the compute dtype)."""
+    dtype = getattr(leaf, "dtype", None)
+    if dtype is None:
+        dtype = np.asarray(leaf).dtype
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        return
+    if dtype.kind not in "biuf":
+        raise TypeError(f"Layer '{layer_name}' expects real inputs (float, int or bool), got an "
+                        f"input of dtype {dtype}")
 
 
 def _check_mask(mask, batch, steps):
