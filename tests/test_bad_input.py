@@ -225,7 +225,7 @@ def test_recurrent_dropout_shape(variant, shape):
 
 
 @CELL_PARAMS
-@pytest.mark.parametrize("dim", ["B", "T", "I"])
+@pytest.mark.parametrize("dim", ["T"])  # B = 0 and I = 0 run as in Keras (test_hardening)
 def test_zero_sizes(variant, dim):
     cell, reset_after = variant
     G = GATES[cell]

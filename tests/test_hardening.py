@@ -254,3 +254,46 @@ def test_layer_flags_refuse_other_values(layer, flag, value):
     import rnnkit
     with pytest.raises(TypeError, match=f"`{flag}`"):
         getattr(rnnkit.layers, layer)(4, **{flag: value})
+
+
+# -- Empty batch (B = 0) and inputs without features (I = 0) run, as in Keras ------------------
+
+@pytest.mark.parametrize("cell", ["simple_rnn", "gru", "lstm"])
+@pytest.mark.parametrize("B, I", [(0, 2), (2, 0), (0, 0)])
+def test_core_empty_batch_and_no_features(cell, B, I):
+    from reference import reference_forward
+    rng = np.random.default_rng(3)
+    G, H, T = core.GATES[cell], 4, 3
+    x = rng.normal(size=(B, T, I)).astype(np.float32)
+    k = rng.normal(size=(I, G * H)).astype(np.float32)
+    r = rng.normal(size=(H, G * H)).astype(np.float32)
+    b = rng.normal(size=(2, G * H) if cell == "gru" else (G * H,)).astype(np.float32)
+    mask = np.ones((B, T), bool)
+    fwd = core.rnn_forward(cell, x, k, r, b, mask=mask, return_sequences=True, training=True)
+    want, want_states = reference_forward(cell, x, k, r, b, return_sequences=True)
+    assert fwd.output.shape == (B, T, H)
+    np.testing.assert_allclose(fwd.output, want, rtol=1e-5, atol=1e-6)
+    for got, ref in zip(fwd.states, want_states):
+        assert got.shape == (B, H)
+        np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-6)
+    grads = core.rnn_backward(cell, x, k, r, b, reserve=fwd.reserve, mask=mask,
+                              d_output=np.ones_like(fwd.output), return_sequences=True)
+    assert grads.d_x.shape == (B, T, I)
+    assert grads.d_kernel.shape == (I, G * H)
+    assert grads.d_recurrent_kernel.shape == (H, G * H) and grads.d_bias.shape == b.shape
+    assert all(d.shape == (B, H) for d in grads.d_initial_state)
+    if B == 0:  # no sample, no gradient
+        assert not grads.d_recurrent_kernel.any() and not grads.d_bias.any()
+    else:
+        assert grads.d_bias.any()
+
+
+@pytest.mark.parametrize("layer", ["SimpleRNN", "GRU", "LSTM"])
+@pytest.mark.parametrize("shape", [(0, 3, 2), (2, 3, 0)])
+def test_layer_empty_batch_and_no_features(layer, shape):
+    import rnnkit
+    out = getattr(rnnkit.layers, layer)(4, return_sequences=True, return_state=True)(
+        np.ones(shape, np.float32))
+    assert np.asarray(out[0]).shape == shape[:2] + (4,)
+    assert all(np.asarray(s).shape == (shape[0], 4) for s in out[1:])
+    assert np.isfinite(np.asarray(out[0])).all()

@@ -175,6 +175,47 @@ def _common(cell, x, kernel, recurrent_kernel, bias, initial_state, mask, input_
     )
 
 
+def _pad(array, axis, fill):
+    """`array` with one more entry (of `fill`) along `axis`."""
+    shape = list(array.shape)
+    shape[axis] = 1
+    return np.ascontiguousarray(
+        np.concatenate([array, np.full(shape, fill, array.dtype)], axis=axis))
+
+
+def _padded(args):
+    """Keras runs an empty batch (B = 0) and inputs without features (I = 0); the core needs both
+    positive. Returns (args, empty_batch, no_features) where args have one dummy sample (zeros,
+    unmasked) for B = 0 and one zero feature (with a zero kernel row) for I = 0: the projection of
+    a zero feature is exactly 0, what Keras' empty product gives, and the dummy sample is sliced
+    off. Arrays of the wrong rank are left as they are, for the core to report."""
+    x = args["x"]
+    if x.ndim != 3 or (x.shape[0] > 0 and x.shape[2] > 0):
+        return args, False, False
+    args = dict(args)
+    empty_batch, no_features = x.shape[0] == 0, x.shape[2] == 0
+    if no_features:
+        args["x"] = x = _pad(x, 2, 0)
+        args["input_size"] = 1
+        kernel = args["kernel"]
+        if kernel is not None and kernel.ndim == 2 and kernel.shape[0] == 0:
+            args["kernel"] = _pad(kernel, 0, 0)
+        drop = args["input_dropout"]
+        if drop is not None and drop.ndim in (2, 3) and drop.shape[-1] == 0:
+            args["input_dropout"] = _pad(drop, drop.ndim - 1, 1)
+    if empty_batch:
+        args["x"] = _pad(x, 0, 0)
+        for name, fill in (("initial_h", 0), ("initial_c", 0), ("mask", 1)):
+            value = args[name]
+            if value is not None and value.ndim == 2 and value.shape[0] == 0:
+                args[name] = _pad(value, 0, fill)
+        for name in ("input_dropout", "recurrent_dropout"):
+            value = args[name]
+            if value is not None and value.ndim in (2, 3) and value.shape[-2] == 0:
+                args[name] = _pad(value, value.ndim - 2, 1)
+    return args, empty_batch, no_features
+
+
 def rnn_forward(cell: str, x, kernel, recurrent_kernel, bias=None, *, initial_state=None,
                 mask=None, input_dropout_mask=None, recurrent_dropout_mask=None,
                 activation="tanh", recurrent_activation="sigmoid", reset_after: bool = True,
@@ -233,7 +274,12 @@ def rnn_forward(cell: str, x, kernel, recurrent_kernel, bias=None, *, initial_st
     args = _common(cell, x, kernel, recurrent_kernel, bias, initial_state, mask,
                    input_dropout_mask, recurrent_dropout_mask, activation, recurrent_activation,
                    reset_after, go_backwards, return_sequences, zero_output_for_mask)
+    args, empty_batch, _ = _padded(args)
     output, h, c, reserve = _core.forward(training=bool(training), **args)
+    if empty_batch:
+        output, h = output[:0], h[:0]
+        c = None if c is None else c[:0]
+        reserve = None if reserve is None else reserve[:0]
     states = [h, c] if cell == "lstm" else [h]
     return ForwardResult(output, states, reserve)
 
@@ -294,12 +340,34 @@ def rnn_backward(cell: str, x, kernel, recurrent_kernel, bias=None, *, reserve, 
     d_states = _split_states(cell, d_states, "d_states")
     if reserve is None:
         raise ValueError("reserve is None: run rnn_forward with training=True first")
+    reserve = _as_kernel_array(reserve, "reserve")
+    d_output = _as_kernel_array(d_output, "d_output")
+    d_final_h = _as_kernel_array(d_states[0], "d_states")
+    d_final_c = _as_kernel_array(d_states[1], "d_states") if cell == "lstm" else None
+    args, empty_batch, no_features = _padded(args)
+    if empty_batch or no_features:
+        # The reserve of the padded call: the forward's own is empty (B = 0) or laid out for
+        # the padded call already (I = 0 pads x, not the reserve).
+        if empty_batch:
+            if reserve.size != 0:
+                raise ValueError(f"argument 'reserve' must be empty for an empty batch, got "
+                                 f"shape {reserve.shape}")
+            forward_args = {k: v for k, v in args.items()}
+            reserve = _core.forward(training=True, **forward_args)[3]
+            d_output = _pad(d_output, 0, 0) if d_output.ndim >= 1 and d_output.shape[0] == 0 \
+                else d_output
+            d_final_h = None if d_final_h is None or d_final_h.shape[:1] != (0,) else d_final_h
+            d_final_c = None if d_final_c is None or d_final_c.shape[:1] != (0,) else d_final_c
     d_x, d_h0, d_c0, d_kernel, d_recurrent, d_bias = _core.backward(
-        reserve=_as_kernel_array(reserve, "reserve"),
-        d_output=_as_kernel_array(d_output, "d_output"),
-        d_final_h=_as_kernel_array(d_states[0], "d_states"),
-        d_final_c=_as_kernel_array(d_states[1], "d_states") if cell == "lstm" else None,
+        reserve=reserve, d_output=d_output, d_final_h=d_final_h, d_final_c=d_final_c,
         need_d_x=bool(need_d_x), **args)
+    if empty_batch:
+        d_x = None if d_x is None else d_x[:0]
+        d_h0 = d_h0[:0]
+        d_c0 = None if d_c0 is None else d_c0[:0]
+    if no_features:
+        d_x = None if d_x is None else np.ascontiguousarray(d_x[..., :0])
+        d_kernel = np.ascontiguousarray(d_kernel[:0])
     d_initial = [d_h0, d_c0] if cell == "lstm" else [d_h0]
     return Gradients(d_x, d_initial, d_kernel, d_recurrent, d_bias)
 
