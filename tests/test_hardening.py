@@ -2,6 +2,7 @@
 a message that names the argument (or now gives Keras' result) instead of crashing or silently
 misbehaving."""
 
+import contextlib
 import subprocess
 import sys
 import textwrap
@@ -19,6 +20,14 @@ def _run_isolated(code):
                             text=True, timeout=120)
     assert result.returncode == 0, (result.returncode, result.stdout, result.stderr)
     return result.stdout
+
+
+@contextlib.contextmanager
+def raises_exactly(kind, match):
+    """pytest.raises that also demands the exact exception type, not a subclass."""
+    with pytest.raises(kind, match=match) as info:
+        yield info
+    assert type(info.value) is kind, type(info.value)
 
 
 def _core_forward(**overrides):
@@ -162,18 +171,18 @@ def test_simple_rnn_relu_layer_returns_nan_for_nan_input():
 @pytest.mark.parametrize("layer", ["SimpleRNN", "GRU", "LSTM"])
 def test_complex_input_to_a_layer_is_a_type_error(layer, dtype):
     import rnnkit
-    with pytest.raises(TypeError, match=np.dtype(dtype).name):
+    with raises_exactly(TypeError, np.dtype(dtype).name):
         getattr(rnnkit.layers, layer)(4)(np.ones((2, 3, 2), dtype))
 
 
 def test_complex_input_to_the_core_is_a_type_error():
     x = np.ones((2, 3, 1), np.complex64)
-    with pytest.raises(TypeError, match="'x'.*complex64"):
+    with raises_exactly(TypeError, "'x'.*complex64"):
         core.rnn_forward("simple_rnn", x, np.ones((1, 2), np.float32), np.ones((2, 2), np.float32))
 
 
 def test_cell_name_with_a_nul_byte_is_refused():
-    with pytest.raises(_core.InvalidArgument, match="'cell'") as info:
+    with raises_exactly(_core.InvalidArgument, "'cell'") as info:
         _core_forward(cell="lstm\x00junk")
     assert type(info.value) is _core.InvalidArgument and isinstance(info.value, ValueError)
     assert "\\x00" in str(info.value)
@@ -182,7 +191,7 @@ def test_cell_name_with_a_nul_byte_is_refused():
 
 @pytest.mark.parametrize("argument", ["activation", "recurrent_activation"])
 def test_activation_name_with_a_nul_byte_is_refused(argument):
-    with pytest.raises(_core.InvalidArgument, match=argument):
+    with raises_exactly(_core.InvalidArgument, argument):
         _core_forward(**{argument: "tanh\x00junk"})
 
 
@@ -206,7 +215,7 @@ def test_mask_in_any_layout_is_accepted(dtype, layout):
 def test_set_num_threads_refuses_non_integers(value):
     import rnnkit
     before = rnnkit.get_num_threads()
-    with pytest.raises(TypeError, match="`n`"):
+    with raises_exactly(TypeError, "`n`"):
         rnnkit.set_num_threads(value)
     assert rnnkit.get_num_threads() == before
 
@@ -252,7 +261,7 @@ def test_layer_flags_accept_numpy_bools_and_0_1(layer, flag, value):
 @pytest.mark.parametrize("value", [2, -1, "yes", 1.0, None])
 def test_layer_flags_refuse_other_values(layer, flag, value):
     import rnnkit
-    with pytest.raises(TypeError, match=f"`{flag}`"):
+    with raises_exactly(TypeError, f"`{flag}`"):
         getattr(rnnkit.layers, layer)(4, **{flag: value})
 
 
