@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from rnnkit import masking, ops, tree
+from rnnkit.autodiff import unwrap
 from rnnkit.models import data_adapters
 from rnnkit.models.data_adapters import _structure_to_arrays, _to_array
 
@@ -306,7 +307,7 @@ class Trainer:
         both leave out the timesteps the output's mask hides."""
         preds = []
         for pred in tree.flatten(y_pred):
-            array = _to_array(pred)
+            array = np.asarray(unwrap(pred))   # a Tensor's own array: no copy per step
             if array is not pred:
                 masking.set_keras_mask(array, masking.get_keras_mask(pred))
             preds.append(array)
