@@ -1,8 +1,10 @@
-// The public entry points: validate once, then dispatch on device and dtype.
+// The public entry points: validate once, for every device, then hand the call to the backend of
+// the context's device.
 #include "rnnkit/sequence.h"
 
-#include "cpu/kernels.h"
-#include "cpu/plan.h"
+#include <atomic>
+
+#include "backend.h"
 #include "plan/sequence_plan.h"
 #include "rnnkit/error.h"
 #include "validate.h"
@@ -11,6 +13,8 @@ namespace rnnkit {
 
 namespace {
 
+std::atomic<const DeviceBackend*> g_cuda_backend{nullptr};
+
 void expect_sizes(std::int64_t batch, std::int64_t timesteps) {
   if (batch < 1 || timesteps < 1) {
     throw InvalidArgument("x must have at least one sample and one timestep, got batch=" +
@@ -18,79 +22,65 @@ void expect_sizes(std::int64_t batch, std::int64_t timesteps) {
   }
 }
 
-void expect_cpu(Device device) {
-  if (device != Device::cpu) {
-    throw TypeMismatch("tensors are on a CUDA device, but this rnnkit build has no CUDA backend");
+void expect_float_dtype(DType dtype) {
+  if (dtype != DType::float32 && dtype != DType::float64) {
+    throw TypeMismatch(std::string("dtype must be float32 or float64, got ") + dtype_name(dtype));
   }
-}
-
-template <typename T>
-MemorySizes forward_memory_of(const CellSpec& cell, const SequenceOptions& options,
-                              const plan::Dims& d) {
-  cpu::Arena arena;
-  cpu::ForwardScratch<T>::carve(arena, cell, options, d);
-  MemorySizes sizes;
-  sizes.workspace_bytes = arena.bytes();
-  sizes.reserve_elements = options.training ? plan::Reserve<T>::elements(cell, d) : 0;
-  return sizes;
-}
-
-template <typename T>
-MemorySizes backward_memory_of(const CellSpec& cell, const plan::Dims& d) {
-  cpu::Arena arena;
-  cpu::BackwardScratch<T>::carve(arena, cell, d);
-  MemorySizes sizes;
-  sizes.workspace_bytes = arena.bytes();
-  return sizes;
 }
 
 }  // namespace
 
+void register_backend(Device device, const DeviceBackend* backend) {
+  if (device == Device::cuda) g_cuda_backend.store(backend);
+}
+
+const DeviceBackend& backend_for(Device device) {
+  if (device == Device::cpu) return cpu::backend();
+  const DeviceBackend* cuda = g_cuda_backend.load();
+  if (!cuda) {
+    throw TypeMismatch("the call is on a CUDA device, but this program has no CUDA backend: "
+                       "build rnnkit with RNNKIT_CUDA and link rnnkit::cuda (in Python, "
+                       "rnnkit.cuda.is_available() says why it cannot run)");
+  }
+  return *cuda;
+}
+
 MemorySizes forward_memory(const CellSpec& cell, const SequenceOptions& options, DType dtype,
-                           std::int64_t batch, std::int64_t timesteps) {
+                           std::int64_t batch, std::int64_t timesteps, Device device) {
   validate_cell(cell);
   expect_sizes(batch, timesteps);
   validate_dims(cell, batch, timesteps);
+  expect_float_dtype(dtype);
   const plan::Dims d(cell, batch, timesteps);
-  switch (dtype) {
-    case DType::float32: return forward_memory_of<float>(cell, options, d);
-    case DType::float64: return forward_memory_of<double>(cell, options, d);
-    default: throw TypeMismatch(std::string("dtype must be float32 or float64, got ") + dtype_name(dtype));
-  }
+  MemorySizes sizes;
+  sizes.workspace_bytes = backend_for(device).forward_workspace(cell, options, dtype, d);
+  sizes.reserve_elements = options.training ? plan::reserve_elements(cell, d) : 0;
+  return sizes;
 }
 
 MemorySizes backward_memory(const CellSpec& cell, const SequenceOptions& options, DType dtype,
-                            std::int64_t batch, std::int64_t timesteps) {
+                            std::int64_t batch, std::int64_t timesteps, Device device) {
   (void)options;
   validate_cell(cell);
   expect_sizes(batch, timesteps);
   validate_dims(cell, batch, timesteps);
+  expect_float_dtype(dtype);
   const plan::Dims d(cell, batch, timesteps);
-  switch (dtype) {
-    case DType::float32: return backward_memory_of<float>(cell, d);
-    case DType::float64: return backward_memory_of<double>(cell, d);
-    default: throw TypeMismatch(std::string("dtype must be float32 or float64, got ") + dtype_name(dtype));
-  }
+  MemorySizes sizes;
+  sizes.workspace_bytes = backend_for(device).backward_workspace(cell, dtype, d);
+  return sizes;
 }
 
-void forward(const CellSpec& cell, const SequenceOptions& options, const ForwardArgs& args) {
-  const CallSizes sizes = validate_forward(cell, options, args);
-  expect_cpu(sizes.device);
-  if (sizes.dtype == DType::float32) {
-    cpu::forward<float>(cell, options, args, sizes);
-  } else {
-    cpu::forward<double>(cell, options, args, sizes);
-  }
+void forward(const CellSpec& cell, const SequenceOptions& options, const ForwardArgs& args,
+             const ExecutionContext& context) {
+  const CallSizes sizes = validate_forward(cell, options, args, context);
+  backend_for(context.device).forward(cell, options, args, sizes, context);
 }
 
-void backward(const CellSpec& cell, const SequenceOptions& options, const BackwardArgs& args) {
-  const CallSizes sizes = validate_backward(cell, options, args);
-  expect_cpu(sizes.device);
-  if (sizes.dtype == DType::float32) {
-    cpu::backward<float>(cell, options, args, sizes);
-  } else {
-    cpu::backward<double>(cell, options, args, sizes);
-  }
+void backward(const CellSpec& cell, const SequenceOptions& options, const BackwardArgs& args,
+              const ExecutionContext& context) {
+  const CallSizes sizes = validate_backward(cell, options, args, context);
+  backend_for(context.device).backward(cell, options, args, sizes, context);
 }
 
 }  // namespace rnnkit

@@ -11,6 +11,10 @@ const char* dtype_name(DType dtype) {
   return "unknown";
 }
 
+const char* device_name(Device device) {
+  return device == Device::cuda ? "cuda" : "cpu";
+}
+
 std::int64_t dtype_size(DType dtype) {
   switch (dtype) {
     case DType::float32: return 4;

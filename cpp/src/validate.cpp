@@ -141,6 +141,32 @@ void expect_weights(const CellSpec& cell, const CallSizes& sizes, const TensorVi
 }
 
 
+// x decides the call's device; it must be the context's. On a GPU every tensor must be on the
+// context's GPU (a pointer into another GPU's memory would fault or read garbage).
+void expect_context(const CallSizes& sizes, const ExecutionContext& context,
+                    std::initializer_list<std::pair<const char*, const TensorView*>> views) {
+  if (context.device != Device::cpu && context.device != Device::cuda) {
+    fail("the execution context's device is not cpu or cuda");
+  }
+  if (sizes.device != context.device) {
+    throw TypeMismatch(std::string("argument 'x' is in ") + device_name(sizes.device) +
+                       " memory, but the call's execution context is " +
+                       device_name(context.device) + ": pass arrays of the context's device");
+  }
+  if (context.device != Device::cuda) return;
+  if (context.device_index < 0) {
+    fail("the execution context's device_index must be >= 0, got " +
+         std::to_string(context.device_index));
+  }
+  for (const auto& [name, view] : views) {
+    if (view->present() && view->device_index != context.device_index) {
+      throw TypeMismatch(std::string("argument '") + name + "' is on cuda:" +
+                         std::to_string(view->device_index) + ", but the call runs on cuda:" +
+                         std::to_string(context.device_index));
+    }
+  }
+}
+
 }  // namespace
 
 void validate_cell(const CellSpec& cell) {
@@ -249,10 +275,18 @@ int expect_dropout(const TensorView& view, const char* name, const CellSpec& cel
 }
 
 CallSizes validate_forward(const CellSpec& cell, const SequenceOptions& options,
-                           const ForwardArgs& args) {
+                           const ForwardArgs& args, const ExecutionContext& context) {
   validate_cell(cell);
   const CallSizes sizes = sizes_from_x(cell, args.x);
   validate_dims(cell, sizes.batch, sizes.timesteps);
+  expect_context(sizes, context,
+                 {{"x", &args.x}, {"kernel", &args.kernel},
+                  {"recurrent_kernel", &args.recurrent_kernel}, {"bias", &args.bias},
+                  {"initial_h", &args.initial_h}, {"initial_c", &args.initial_c},
+                  {"mask", &args.mask}, {"input_dropout", &args.input_dropout},
+                  {"recurrent_dropout", &args.recurrent_dropout}, {"output", &args.output},
+                  {"final_h", &args.final_h}, {"final_c", &args.final_c},
+                  {"reserve", &args.reserve}, {"workspace", &args.workspace}});
   expect_weights(cell, sizes, args.kernel, args.recurrent_kernel, args.bias, args.initial_h,
                  args.initial_c, args.mask, args.input_dropout, args.recurrent_dropout);
   const std::int64_t B = sizes.batch, T = sizes.timesteps, H = cell.units;
@@ -267,7 +301,7 @@ CallSizes validate_forward(const CellSpec& cell, const SequenceOptions& options,
   } else {
     expect_absent(args.final_c, "final_c", "only an LSTM has a carry state");
   }
-  const MemorySizes need = forward_memory(cell, options, sizes.dtype, B, T);
+  const MemorySizes need = forward_memory(cell, options, sizes.dtype, B, T, sizes.device);
   if (options.training) {
     expect_tensor(args.reserve, "reserve", sizes.dtype, sizes.device, {need.reserve_elements});
   }
@@ -276,7 +310,7 @@ CallSizes validate_forward(const CellSpec& cell, const SequenceOptions& options,
 }
 
 CallSizes validate_backward(const CellSpec& cell, const SequenceOptions& options,
-                            const BackwardArgs& args) {
+                            const BackwardArgs& args, const ExecutionContext& context) {
   validate_cell(cell);
   if (!options.training) {
     fail("backward needs the reserve of a forward call made with training = true; "
@@ -284,10 +318,21 @@ CallSizes validate_backward(const CellSpec& cell, const SequenceOptions& options
   }
   const CallSizes sizes = sizes_from_x(cell, args.x);
   validate_dims(cell, sizes.batch, sizes.timesteps);
+  expect_context(sizes, context,
+                 {{"x", &args.x}, {"kernel", &args.kernel},
+                  {"recurrent_kernel", &args.recurrent_kernel}, {"bias", &args.bias},
+                  {"initial_h", &args.initial_h}, {"initial_c", &args.initial_c},
+                  {"mask", &args.mask}, {"input_dropout", &args.input_dropout},
+                  {"recurrent_dropout", &args.recurrent_dropout}, {"reserve", &args.reserve},
+                  {"d_output", &args.d_output}, {"d_final_h", &args.d_final_h},
+                  {"d_final_c", &args.d_final_c}, {"d_x", &args.d_x},
+                  {"d_initial_h", &args.d_initial_h}, {"d_initial_c", &args.d_initial_c},
+                  {"d_kernel", &args.d_kernel}, {"d_recurrent_kernel", &args.d_recurrent_kernel},
+                  {"d_bias", &args.d_bias}, {"workspace", &args.workspace}});
   expect_weights(cell, sizes, args.kernel, args.recurrent_kernel, args.bias, args.initial_h,
                  args.initial_c, args.mask, args.input_dropout, args.recurrent_dropout);
   const std::int64_t B = sizes.batch, T = sizes.timesteps, H = cell.units;
-  const MemorySizes reserve = forward_memory(cell, options, sizes.dtype, B, T);
+  const MemorySizes reserve = forward_memory(cell, options, sizes.dtype, B, T, sizes.device);
   if (!args.reserve.present()) {
     fail("argument 'reserve' is required: pass the reserve filled by forward with training = true");
   }
@@ -313,7 +358,7 @@ CallSizes validate_backward(const CellSpec& cell, const SequenceOptions& options
   expect_tensor(args.d_recurrent_kernel, "d_recurrent_kernel", sizes.dtype, sizes.device,
                 {H, cell.gates() * H});
   expect_bias(args.d_bias, "d_bias", cell, sizes);
-  const MemorySizes need = backward_memory(cell, options, sizes.dtype, B, T);
+  const MemorySizes need = backward_memory(cell, options, sizes.dtype, B, T, sizes.device);
   expect_workspace(args.workspace, "workspace", need.workspace_bytes, sizes);
   return sizes;
 }

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "rnnkit/cell.h"
+#include "rnnkit/context.h"
 #include "rnnkit/sequence.h"
 #include "rnnkit/tensor.h"
 
@@ -42,9 +43,11 @@ void expect_tensor(const TensorView& view, const char* name, DType dtype, Device
 int expect_dropout(const TensorView& view, const char* name, const CellSpec& cell,
                    const CallSizes& sizes, std::int64_t width);
 
+// Every tensor is checked against x, and x against the context: its device (and, for CUDA, the
+// GPU index of every tensor).
 CallSizes validate_forward(const CellSpec& cell, const SequenceOptions& options,
-                           const ForwardArgs& args);
+                           const ForwardArgs& args, const ExecutionContext& context);
 CallSizes validate_backward(const CellSpec& cell, const SequenceOptions& options,
-                            const BackwardArgs& args);
+                            const BackwardArgs& args, const ExecutionContext& context);
 
 }  // namespace rnnkit

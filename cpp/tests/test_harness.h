@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cmath>
+#include <cstring>
 #include <cstdio>
 #include <exception>
 #include <functional>
@@ -90,6 +91,43 @@ inline bool contains_word(const std::string& text, const std::string& word) {
   return false;
 }
 
+// Runs every registered test case (with arguments, those whose name contains one of them);
+// prints "N passed, M failed" last. Returns the exit status: non-zero if any failed or none ran.
+inline int run_registered(int argc, char** argv) {
+  int passed = 0;
+  int failed = 0;
+  for (const TestCase& test : registry()) {
+    if (argc > 1) {
+      bool selected = false;
+      for (int i = 1; i < argc; ++i) selected = selected || std::strstr(test.name.c_str(), argv[i]) != nullptr;
+      if (!selected) continue;
+    }
+    current() = RunState{};
+    std::printf("[ RUN  ] %s\n", test.name.c_str());
+    std::fflush(stdout);
+    try {
+      test.function();
+    } catch (const AbortTest&) {
+      // already recorded
+    } catch (const std::exception& e) {
+      record_failure(test.file, test.line, std::string("uncaught exception: ") + e.what());
+    } catch (...) {
+      record_failure(test.file, test.line, "uncaught non-std exception");
+    }
+    if (current().failures == 0) {
+      ++passed;
+      std::printf("[ PASS ] %s\n", test.name.c_str());
+    } else {
+      ++failed;
+      std::printf("[ FAIL ] %s (%d failed check%s)\n", test.name.c_str(), current().failures,
+                  current().failures == 1 ? "" : "s");
+    }
+    std::fflush(stdout);
+  }
+  std::printf("%d passed, %d failed\n", passed, failed);
+  return failed == 0 && passed > 0 ? 0 : 1;
+}
+
 }  // namespace rnnkit_test
 
 #define RNNKIT_TEST_CONCAT_(a, b) a##b
@@ -114,6 +152,17 @@ inline bool contains_word(const std::string& text, const std::string& word) {
       RNNKIT_TEST_FAIL(std::string("REQUIRE(") + #cond + ") failed");     \
       throw ::rnnkit_test::AbortTest{};                                   \
     }                                                                     \
+  } while (0)
+
+// REQUIRE_MSG(cond, stream-expression): CHECK_MSG that ends the test case.
+#define REQUIRE_MSG(cond, msg)                                                 \
+  do {                                                                         \
+    if (!(cond)) {                                                             \
+      std::ostringstream rnnkit_test_os_;                                      \
+      rnnkit_test_os_ << "REQUIRE(" #cond ") failed: " << msg;                 \
+      RNNKIT_TEST_FAIL(rnnkit_test_os_.str());                                 \
+      throw ::rnnkit_test::AbortTest{};                                        \
+    }                                                                          \
   } while (0)
 
 // CHECK_MSG(cond, stream-expression): the message is built only on failure.

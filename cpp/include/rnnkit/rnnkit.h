@@ -3,6 +3,7 @@
 
 #include "rnnkit/activation.h"
 #include "rnnkit/cell.h"
+#include "rnnkit/context.h"
 #include "rnnkit/error.h"
 #include "rnnkit/sequence.h"
 #include "rnnkit/tensor.h"

@@ -1,8 +1,10 @@
 // Whole-sequence forward and backward (BPTT) of one recurrent layer.
 //
 // Sizes: B = batch, T = timesteps, I = input features, H = units, G = cell.gates().
-// Every float tensor of one call has the same dtype (float32 or float64) and device. Tensors must
-// be C-contiguous and aligned to their element size; outputs must not alias inputs.
+// Every float tensor of one call has the same dtype (float32 or float64) and lives on the device
+// of the call's ExecutionContext (context.h): host memory for the CPU, memory of GPU
+// `device_index` for CUDA. Tensors must be C-contiguous and aligned to their element size;
+// outputs must not alias inputs.
 //
 // Weights use the Keras layout and gate order (LSTM i, f, c, o; GRU z, r, h):
 //   kernel            [I, G*H]
@@ -23,6 +25,7 @@
 #include <cstdint>
 
 #include "rnnkit/cell.h"
+#include "rnnkit/context.h"
 #include "rnnkit/tensor.h"
 
 namespace rnnkit {
@@ -77,16 +80,27 @@ struct MemorySizes {
   std::int64_t reserve_elements = 0;  // forward with training = true only
 };
 
-// How much scratch (and, for training, reserve) one call needs. Validates the spec and sizes.
+// How much scratch (and, for training, reserve) one call on `device` needs: the workspace
+// differs between devices, the reserve does not (a CPU reserve copied to a GPU, or back, serves
+// the other backend's backward). Validates the spec and sizes.
 MemorySizes forward_memory(const CellSpec& cell, const SequenceOptions& options, DType dtype,
-                           std::int64_t batch, std::int64_t timesteps);
+                           std::int64_t batch, std::int64_t timesteps, Device device = Device::cpu);
 MemorySizes backward_memory(const CellSpec& cell, const SequenceOptions& options, DType dtype,
-                            std::int64_t batch, std::int64_t timesteps);
+                            std::int64_t batch, std::int64_t timesteps, Device device = Device::cpu);
 
 // Both validate every tensor (presence, dtype, device, shape, layout, memory sizes) and throw
-// InvalidArgument / TypeMismatch before touching any data. Deterministic: the same inputs and
-// thread count give bit-identical results. `options.training` must match between the two calls.
-void forward(const CellSpec& cell, const SequenceOptions& options, const ForwardArgs& args);
-void backward(const CellSpec& cell, const SequenceOptions& options, const BackwardArgs& args);
+// InvalidArgument / TypeMismatch before touching any data or launching any kernel.
+// `options.training` must match between the two calls. A CUDA call only queues work on
+// context.stream; a failing CUDA or cuBLAS call throws Error naming the call and the error.
+//
+// Deterministic on every backend: the same inputs give bit-identical results
+//   * CPU: for the same thread count (set_num_threads);
+//   * CUDA: on the same GPU model with the same context settings (allow_tf32); no reduction
+//     uses atomics, and cuBLAS is deterministic on one stream.
+// Across backends results agree within rounding (float32 1e-5, float64 1e-12), not bit for bit.
+void forward(const CellSpec& cell, const SequenceOptions& options, const ForwardArgs& args,
+             const ExecutionContext& context = ExecutionContext::cpu());
+void backward(const CellSpec& cell, const SequenceOptions& options, const BackwardArgs& args,
+              const ExecutionContext& context = ExecutionContext::cpu());
 
 }  // namespace rnnkit

@@ -10,6 +10,7 @@ enum class DType : std::uint8_t { float32, float64, uint8 };
 enum class Device : std::uint8_t { cpu, cuda };
 
 const char* dtype_name(DType dtype);
+const char* device_name(Device device);
 std::int64_t dtype_size(DType dtype);
 
 constexpr int kMaxRank = 4;
@@ -21,6 +22,7 @@ struct TensorView {
   void* data = nullptr;
   DType dtype = DType::float32;
   Device device = Device::cpu;
+  int device_index = 0;  // which GPU, for Device::cuda
   int rank = 0;
   std::int64_t shape[kMaxRank] = {0, 0, 0, 0};
   std::int64_t strides[kMaxRank] = {0, 0, 0, 0};

@@ -6,14 +6,15 @@
 #include <algorithm>
 #include <cstdint>
 
-#include "cpu/arena.h"
 #include "cpu/gemm.h"
+#include "plan/arena.h"
 #include "plan/sequence_plan.h"
 #include "rnnkit/cell.h"
 #include "rnnkit/sequence.h"
 
 namespace rnnkit::cpu {
 
+using plan::Arena;
 using plan::Dims;
 using plan::has_candidate_projection;
 using plan::Reserve;

@@ -52,4 +52,9 @@ struct Reserve {
   }
 };
 
+// Reserve<T>::elements without a dtype: the count is the same for float32 and float64.
+inline std::int64_t reserve_elements(const CellSpec& cell, const Dims& d) {
+  return Reserve<float>::elements(cell, d);
+}
+
 }  // namespace rnnkit::plan

@@ -1,10 +1,11 @@
 // Carves one caller-provided byte buffer into 64-byte aligned arrays. Running the same carving
 // with a null base measures the size, so the memory queries and the kernels cannot disagree.
+// Only pointer arithmetic: the buffer may be host or device memory.
 #pragma once
 
 #include <cstdint>
 
-namespace rnnkit::cpu {
+namespace rnnkit::plan {
 
 class Arena {
  public:
@@ -32,4 +33,4 @@ class Arena {
   std::int64_t offset_ = 0;
 };
 
-}  // namespace rnnkit::cpu
+}  // namespace rnnkit::plan

@@ -1,0 +1,48 @@
+// The CPU backend behind the entry points: Eigen-style packed GEMMs and the fused SIMD rows.
+#include "backend.h"
+
+#include "cpu/kernels.h"
+#include "cpu/plan.h"
+
+namespace rnnkit::cpu {
+
+namespace {
+
+class CpuBackend final : public DeviceBackend {
+ public:
+  std::int64_t forward_workspace(const CellSpec& cell, const SequenceOptions& options,
+                                 DType dtype, const Dims& d) const override {
+    Arena arena;
+    if (dtype == DType::float64) ForwardScratch<double>::carve(arena, cell, options, d);
+    else ForwardScratch<float>::carve(arena, cell, options, d);
+    return arena.bytes();
+  }
+
+  std::int64_t backward_workspace(const CellSpec& cell, DType dtype, const Dims& d) const override {
+    Arena arena;
+    if (dtype == DType::float64) BackwardScratch<double>::carve(arena, cell, d);
+    else BackwardScratch<float>::carve(arena, cell, d);
+    return arena.bytes();
+  }
+
+  void forward(const CellSpec& cell, const SequenceOptions& options, const ForwardArgs& args,
+               const CallSizes& sizes, const ExecutionContext&) const override {
+    if (sizes.dtype == DType::float32) cpu::forward<float>(cell, options, args, sizes);
+    else cpu::forward<double>(cell, options, args, sizes);
+  }
+
+  void backward(const CellSpec& cell, const SequenceOptions& options, const BackwardArgs& args,
+                const CallSizes& sizes, const ExecutionContext&) const override {
+    if (sizes.dtype == DType::float32) cpu::backward<float>(cell, options, args, sizes);
+    else cpu::backward<double>(cell, options, args, sizes);
+  }
+};
+
+}  // namespace
+
+const DeviceBackend& backend() {
+  static const CpuBackend instance;
+  return instance;
+}
+
+}  // namespace rnnkit::cpu

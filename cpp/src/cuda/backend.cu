@@ -1,0 +1,107 @@
+// The CUDA backend behind the entry points: registered with the core when this library is
+// linked in, so the CPU library itself never needs the CUDA runtime.
+#include <cuda_runtime.h>
+
+#include <cstdio>
+
+#include "backend.h"
+#include "cuda/check.h"
+#include "cuda/kernels.h"
+#include "cuda/plan.h"
+#include "rnnkit/cuda.h"
+
+namespace rnnkit::cuda {
+
+namespace {
+
+class CudaBackend final : public DeviceBackend {
+ public:
+  std::int64_t forward_workspace(const CellSpec& cell, const SequenceOptions& options,
+                                 DType dtype, const Dims& d) const override {
+    Arena arena;
+    if (dtype == DType::float64) ForwardScratch<double>::carve(arena, cell, options, d);
+    else ForwardScratch<float>::carve(arena, cell, options, d);
+    return arena.bytes();
+  }
+
+  std::int64_t backward_workspace(const CellSpec& cell, DType dtype, const Dims& d) const override {
+    Arena arena;
+    if (dtype == DType::float64) BackwardScratch<double>::carve(arena, cell, d);
+    else BackwardScratch<float>::carve(arena, cell, d);
+    return arena.bytes();
+  }
+
+  void forward(const CellSpec& cell, const SequenceOptions& options, const ForwardArgs& args,
+               const CallSizes& sizes, const ExecutionContext& context) const override {
+    if (sizes.dtype == DType::float32) cuda::forward<float>(cell, options, args, sizes, context);
+    else cuda::forward<double>(cell, options, args, sizes, context);
+  }
+
+  void backward(const CellSpec& cell, const SequenceOptions& options, const BackwardArgs& args,
+                const CallSizes& sizes, const ExecutionContext& context) const override {
+    if (sizes.dtype == DType::float32) cuda::backward<float>(cell, options, args, sizes, context);
+    else cuda::backward<double>(cell, options, args, sizes, context);
+  }
+};
+
+const CudaBackend g_backend;
+[[maybe_unused]] const bool g_registered = (register_backend(Device::cuda, &g_backend), true);
+
+}  // namespace
+
+std::uint64_t call_key(const CellSpec& cell, const SequenceOptions& options, const Dims& d,
+                       DType dtype, bool backward,
+                       std::initializer_list<const TensorView*> optional) {
+  std::uint64_t key = mix(0, static_cast<std::uint64_t>(cell.kind));
+  for (std::int64_t v : {d.B, d.T, d.I, d.H}) key = mix(key, static_cast<std::uint64_t>(v));
+  key = mix(key, static_cast<std::uint64_t>(cell.activation) * 64 +
+                     static_cast<std::uint64_t>(cell.recurrent_activation));
+  const unsigned flags = cell.use_bias | cell.reset_after << 1 | options.go_backwards << 2 |
+                         options.return_sequences << 3 | options.zero_output_for_mask << 4 |
+                         options.training << 5 | backward << 6 |
+                         (dtype == DType::float64) << 7;
+  key = mix(key, flags);
+  for (const TensorView* view : optional) {
+    key = mix(key, view->present() ? static_cast<std::uint64_t>(view->rank) + 1 : 0);
+  }
+  return key;
+}
+
+int device_count() {
+  int count = 0;
+  if (cudaGetDeviceCount(&count) != cudaSuccess) {
+    cudaGetLastError();
+    return 0;
+  }
+  return count;
+}
+
+bool is_available(std::string* why) {
+  int count = 0;
+  const cudaError_t status = cudaGetDeviceCount(&count);
+  if (status != cudaSuccess) {
+    cudaGetLastError();
+    if (why) {
+      *why = std::string("the CUDA runtime found no usable GPU: ") + cudaGetErrorName(status) +
+             ": " + cudaGetErrorString(status);
+    }
+    return false;
+  }
+  if (count == 0) {
+    if (why) *why = "the CUDA driver sees no GPU";
+    return false;
+  }
+  if (why) why->clear();
+  return true;
+}
+
+std::string device_description(int index) {
+  cudaDeviceProp prop{};
+  RNNKIT_CUDA_CHECK(cudaGetDeviceProperties(&prop, index));
+  char text[320];
+  std::snprintf(text, sizeof(text), "%s (sm_%d%d, %.1f GiB)", prop.name, prop.major, prop.minor,
+                static_cast<double>(prop.totalGlobalMem) / (1 << 30));
+  return text;
+}
+
+}  // namespace rnnkit::cuda

@@ -1,0 +1,81 @@
+// Row-major GEMMs on cuBLAS, the way the kernels think of them, and the per-call GPU state.
+//
+// cuBLAS is column-major; a row-major [m, n] matrix with row stride ld is the column-major
+// [n, m] matrix with the same ld, so C = op(A) op(B) in row-major is C^T = op(B)^T op(A)^T in
+// column-major: the operands swap and each keeps its own transpose flag.
+#pragma once
+
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+#include "rnnkit/context.h"
+
+namespace rnnkit::cuda {
+
+// One row-major operand: `data` holds a matrix with row stride `ld`; with `trans` the GEMM reads
+// its transpose.
+template <typename T>
+struct Operand {
+  const T* data;
+  std::int64_t ld;
+  bool trans = false;
+};
+
+// What every launch of one call shares: the stream, the cuBLAS handle (its stream and math mode
+// set for this call) and the device.
+class Gpu {
+ public:
+  explicit Gpu(const ExecutionContext& context);
+  ~Gpu();
+  Gpu(const Gpu&) = delete;
+  Gpu& operator=(const Gpu&) = delete;
+
+  // Where the call's work goes: the context's stream, or the private one being captured.
+  cudaStream_t stream() const { return capturing_ ? capture_stream_ : stream_; }
+
+  // C[m, n] = alpha * op(A)[m, k] op(B)[k, n] + beta * C (row-major, row stride ldc).
+  template <typename T>
+  void gemm(std::int64_t m, std::int64_t n, std::int64_t k, Operand<T> a, Operand<T> b, T* c,
+            std::int64_t ldc, T beta = T(0), T alpha = T(1)) const;
+
+  // Records everything `work` queues into a CUDA graph and launches it on the call's stream,
+  // reusing the executable graph of an earlier call with the same `key` when its topology
+  // matches; without graphs (or when the stream cannot be captured) runs `work` directly.
+  template <typename Work>
+  void run(std::uint64_t key, bool use_graph, Work&& work);
+
+ private:
+  void begin_capture();
+  void end_capture_and_launch(std::uint64_t key);
+  cudaStream_t stream_;
+  cudaStream_t capture_stream_ = nullptr;
+  cublasHandle_t handle_;
+  int previous_device_ = -1;
+  bool capturing_ = false;
+};
+
+template <typename Work>
+void Gpu::run(std::uint64_t key, bool use_graph, Work&& work) {
+  if (!use_graph) {
+    work();
+    return;
+  }
+  begin_capture();
+  try {
+    work();
+  } catch (...) {
+    cudaGraph_t abandoned = nullptr;
+    cudaStreamEndCapture(capture_stream_, &abandoned);
+    if (abandoned) cudaGraphDestroy(abandoned);
+    capturing_ = false;
+    throw;
+  }
+  end_capture_and_launch(key);
+}
+
+// A hash of the values that decide a graph's topology (sizes, options, cell).
+std::uint64_t mix(std::uint64_t seed, std::uint64_t value);
+
+}  // namespace rnnkit::cuda
