@@ -192,9 +192,29 @@ py::tuple availability() {
 PYBIND11_MODULE(_cuda, m) {
   m.doc() = "rnnkit CUDA backend: whole-sequence recurrent forward and backward on GPU memory";
 
-  py::register_exception<rnnkit::Error>(m, "Error", PyExc_RuntimeError);
-  py::register_exception<rnnkit::InvalidArgument>(m, "InvalidArgument", PyExc_ValueError);
-  py::register_exception<rnnkit::TypeMismatch>(m, "TypeMismatch", PyExc_TypeError);
+  // rnnkit._core's exception classes, not new ones: pybind11's translators are shared by every
+  // module, so a second set would also catch (and rename) the CPU backend's errors.
+  static PyObject* error = nullptr;
+  static PyObject* invalid_argument = nullptr;
+  static PyObject* type_mismatch = nullptr;
+  py::module_ core = py::module_::import("rnnkit._core");
+  error = py::object(core.attr("Error")).release().ptr();  // kept for the process's life
+  invalid_argument = py::object(core.attr("InvalidArgument")).release().ptr();
+  type_mismatch = py::object(core.attr("TypeMismatch")).release().ptr();
+  m.attr("Error") = core.attr("Error");
+  m.attr("InvalidArgument") = core.attr("InvalidArgument");
+  m.attr("TypeMismatch") = core.attr("TypeMismatch");
+  py::register_exception_translator([](std::exception_ptr thrown) {
+    try {
+      if (thrown) std::rethrow_exception(thrown);
+    } catch (const rnnkit::TypeMismatch& e) {
+      PyErr_SetString(type_mismatch, e.what());
+    } catch (const rnnkit::InvalidArgument& e) {
+      PyErr_SetString(invalid_argument, e.what());
+    } catch (const rnnkit::Error& e) {
+      PyErr_SetString(error, e.what());
+    }
+  });
 
   m.def("availability", &availability, "Returns (usable, why not).");
   m.def("device_count", &rnnkit::cuda::device_count);

@@ -5,7 +5,7 @@ the arguments of their Keras 3 namesakes and give the same numbers; `rnnkit.core
 core on NumPy arrays.
 """
 
-from rnnkit import core
+from rnnkit import core, cuda
 from rnnkit.core import get_num_threads, set_num_threads
 from rnnkit import (activations, callbacks, constraints, datasets, initializers, losses, metrics,
                     ops, optimizers, random, regularizers, saving, tree, utils)
@@ -23,6 +23,6 @@ from rnnkit.variables import Variable
 __version__ = "0.1.0"
 
 __all__ = ["GradientTape", "Input", "Model", "Sequential", "Initializer", "Loss", "Metric", "Optimizer", "Regularizer", "Tensor", "Variable", "activations",
-           "autodiff", "callbacks", "datasets", "device", "losses", "metrics", "optimizers", "constraints", "core", "get_num_threads",
+           "autodiff", "callbacks", "datasets", "device", "losses", "metrics", "optimizers", "constraints", "core", "cuda", "get_num_threads",
            "initializers", "layers", "models", "ops", "random", "regularizers", "saving",
            "set_num_threads", "tree", "utils", "__version__"]

@@ -9,6 +9,9 @@ gradient of it (BPTT). Weights use the Keras layout and gate order:
 
 with G = 1 (simple_rnn), 3 (gru: z, r, h) or 4 (lstm: i, f, c, o). The semantics of masks,
 go_backwards and dropout masks are Keras 3's; see cpp/include/rnnkit/sequence.h.
+
+Both run on the GPU when given GPU arrays (CuPy, or any CUDA array with `__dlpack__` /
+`__cuda_array_interface__`) and then return CuPy arrays; see `rnnkit.cuda`.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import NamedTuple, Optional
 import numpy as np
 
 from rnnkit import _core
+from rnnkit.cuda.arrays import is_device_array
 
 CELLS = ("simple_rnn", "gru", "lstm")
 GATES = {"simple_rnn": 1, "gru": 3, "lstm": 4}
@@ -175,6 +179,12 @@ def _common(cell, x, kernel, recurrent_kernel, bias, initial_state, mask, input_
     )
 
 
+def _on_gpu(*arrays):
+    """Whether the call runs on the GPU: x or a weight is a GPU array (any other argument then
+    must be one too, on the same GPU)."""
+    return any(is_device_array(a) for a in arrays)
+
+
 def _pad(array, axis, fill):
     """`array` with one more entry (of `fill`) along `axis`."""
     shape = list(array.shape)
@@ -271,6 +281,14 @@ def rnn_forward(cell: str, x, kernel, recurrent_kernel, bias=None, *, initial_st
     >>> result.output.shape, len(result.states), bool(np.allclose(result.output, y))
     ((2, 5, 4), 2, True)
     """
+    if _on_gpu(x, kernel, recurrent_kernel):
+        from rnnkit.cuda import sequence
+        return sequence.rnn_forward(
+            cell, x, kernel, recurrent_kernel, bias, initial_state=initial_state, mask=mask,
+            input_dropout_mask=input_dropout_mask, recurrent_dropout_mask=recurrent_dropout_mask,
+            activation=activation, recurrent_activation=recurrent_activation,
+            reset_after=reset_after, go_backwards=go_backwards, return_sequences=return_sequences,
+            zero_output_for_mask=zero_output_for_mask, training=training)
     args = _common(cell, x, kernel, recurrent_kernel, bias, initial_state, mask,
                    input_dropout_mask, recurrent_dropout_mask, activation, recurrent_activation,
                    reset_after, go_backwards, return_sequences, zero_output_for_mask)
@@ -334,6 +352,15 @@ def rnn_backward(cell: str, x, kernel, recurrent_kernel, bias=None, *, reserve, 
     >>> grads.d_x.shape, grads.d_kernel.shape, grads.d_bias is None
     ((2, 5, 3), (3, 4), True)
     """
+    if _on_gpu(x, kernel, recurrent_kernel):
+        from rnnkit.cuda import sequence
+        return sequence.rnn_backward(
+            cell, x, kernel, recurrent_kernel, bias, reserve=reserve, d_output=d_output,
+            d_states=d_states, initial_state=initial_state, mask=mask,
+            input_dropout_mask=input_dropout_mask, recurrent_dropout_mask=recurrent_dropout_mask,
+            activation=activation, recurrent_activation=recurrent_activation,
+            reset_after=reset_after, go_backwards=go_backwards, return_sequences=return_sequences,
+            zero_output_for_mask=zero_output_for_mask, need_d_x=need_d_x)
     args = _common(cell, x, kernel, recurrent_kernel, bias, initial_state, mask,
                    input_dropout_mask, recurrent_dropout_mask, activation, recurrent_activation,
                    reset_after, go_backwards, return_sequences, zero_output_for_mask)

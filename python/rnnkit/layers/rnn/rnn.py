@@ -18,6 +18,7 @@ import inspect
 import numpy as np
 
 from rnnkit import ops, tree
+from rnnkit.cuda.arrays import is_device_array
 from rnnkit.layers.core._checks import check_bool
 from rnnkit.layers.layer import InputSpec, Layer, shape_of, to_snake_case
 from rnnkit.variables import Variable
@@ -375,6 +376,17 @@ class RNN(Layer):
         return out
 
     # -- call --------------------------------------------------------------------------------------
+    def __call__(self, *args, **kwargs):
+        """Calls the layer (see `Layer.__call__`). On a GPU array (CuPy, or any CUDA array with
+        `__dlpack__`) the layer runs its inference on the GPU and returns CuPy arrays."""
+        first = args[0] if args else kwargs.get("inputs")
+        if is_device_array(first):
+            from rnnkit.cuda import layers as gpu_layers
+            if not args:
+                args = (kwargs.pop("inputs"),)
+            return gpu_layers.call_rnn(self, *args, **kwargs)
+        return super().__call__(*args, **kwargs)
+
     def call(self, sequences, initial_state=None, mask=None, training=False):
         """Runs the cell over the sequence; see the class docstring for the arguments."""
         leaves = tree.flatten(sequences)

@@ -1,0 +1,67 @@
+"""GPU arrays at rnnkit's boundary: recognising them without importing CuPy, taking them in
+through DLPack or `__cuda_array_interface__` (no copies), and describing them to `rnnkit._cuda`."""
+
+from __future__ import annotations
+
+import numpy as np
+
+# DLPack device types of memory a CUDA kernel may read: device, and managed memory.
+_DLPACK_CUDA = (2, 13)
+
+
+def is_device_array(value) -> bool:
+    """Whether `value` is an array in GPU memory (CuPy, PyTorch CUDA, JAX GPU, Numba, ...).
+
+    Args:
+        value: Anything.
+
+    Returns:
+        A bool; `False` for NumPy arrays and Python values, without importing CuPy.
+    """
+    kind = type(value)
+    if kind is np.ndarray or value is None or kind in (int, float, bool, list, tuple):
+        return False
+    if hasattr(kind, "__cuda_array_interface__"):
+        return True
+    device = getattr(value, "__dlpack_device__", None)
+    if device is None:
+        return False
+    try:
+        return device()[0] in _DLPACK_CUDA
+    except Exception:  # an object whose __dlpack_device__ fails is not ours to judge
+        return False
+
+
+def device_of(value) -> str:
+    """`"cuda:N"` for a GPU array, `"cpu"` otherwise (for error messages)."""
+    if not is_device_array(value):
+        return "cpu"
+    return f"cuda:{as_cupy(value, 'value').device.id}"
+
+
+def as_cupy(value, name):
+    """`value` as a CuPy array sharing its memory.
+
+    Raises:
+        ValueError: If `value` is not in GPU memory (rnnkit never copies between host and device
+            behind the caller's back).
+    """
+    import cupy
+    if isinstance(value, cupy.ndarray):
+        return value
+    if not is_device_array(value):
+        raise ValueError(
+            f"argument '{name}' is a host array ({type(value).__name__}) but this call runs on the "
+            f"GPU: pass every array on the same GPU (cupy.asarray(...) copies one there)")
+    if hasattr(type(value), "__cuda_array_interface__"):
+        return cupy.asarray(value)
+    return cupy.from_dlpack(value)
+
+
+def descriptor(array):
+    """What `rnnkit._cuda` reads of a CuPy array: (pointer, typestr, shape, byte strides,
+    device index)."""
+    if array is None:
+        return None
+    return (array.data.ptr, array.dtype.str, tuple(array.shape), tuple(array.strides),
+            array.device.id)
