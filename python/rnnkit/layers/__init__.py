@@ -1,13 +1,23 @@
 """Keras-compatible layers: `rnnkit.layers.LSTM(...)` takes the arguments of `keras.layers.LSTM`."""
 
 from rnnkit.layers.core import Activation, Dense, Embedding, Input, InputLayer, Masking
+from rnnkit.layers.core.identity import Identity
 from rnnkit.layers.layer import InputSpec, Layer
+from rnnkit.layers.merging import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply,
+                                   Subtract, add, average, concatenate, dot, maximum, minimum,
+                                   multiply, subtract)
 from rnnkit.layers.normalization import BatchNormalization
 from rnnkit.layers.regularization import Dropout
+from rnnkit.layers.reshaping import (Cropping1D, Flatten, Permute, RepeatVector, Reshape,
+                                     UpSampling1D, ZeroPadding1D)
 from rnnkit.layers.rnn.time_distributed import TimeDistributed
 from rnnkit.layers.rnn import (GRU, LSTM, RNN, Bidirectional, GRUCell, LSTMCell, SimpleRNN,
                                SimpleRNNCell, StackedRNNCells)
 
-__all__ = ["Activation", "BatchNormalization", "Bidirectional", "Dense", "Dropout", "Embedding",
+__all__ = ["Add", "Average", "Concatenate", "Dot", "Maximum", "Minimum", "Multiply",
+           "Subtract", "add", "average", "concatenate", "dot", "maximum", "minimum", "multiply",
+           "subtract", "Cropping1D", "Flatten", "Identity", "Permute", "RepeatVector", "Reshape",
+           "UpSampling1D", "ZeroPadding1D",
+           "Activation", "BatchNormalization", "Bidirectional", "Dense", "Dropout", "Embedding",
            "GRU", "GRUCell", "Input", "InputLayer", "InputSpec", "LSTM", "LSTMCell", "Layer",
            "Masking", "RNN", "SimpleRNN", "SimpleRNNCell", "StackedRNNCells", "TimeDistributed"]
