@@ -9,6 +9,7 @@ tracked input returns a tracked `rnnkit.autodiff.Tensor`.
 """
 
 from rnnkit.ops import core, nn, numpy
+from rnnkit.ops.conv import average_pool, conv, depthwise_conv, max_pool, separable_conv
 from rnnkit.ops.core import (cast, cond, convert_to_numpy, convert_to_tensor, custom_gradient,
                              dtype, fori_loop, is_tensor, ndim, shape, size, stop_gradient,
                              while_loop)
