@@ -1,12 +1,16 @@
 """Keras-compatible layers: `rnnkit.layers.LSTM(...)` takes the arguments of `keras.layers.LSTM`."""
 
 from rnnkit.layers.core import Activation, Dense, Embedding, Input, InputLayer, Masking
+from rnnkit.layers.convolutional.conv1d import Conv1D, SeparableConv1D
 from rnnkit.layers.core.identity import Identity
 from rnnkit.layers.layer import InputSpec, Layer
 from rnnkit.layers.merging import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply,
                                    Subtract, add, average, concatenate, dot, maximum, minimum,
                                    multiply, subtract)
 from rnnkit.layers.normalization import BatchNormalization
+from rnnkit.layers.pooling import (AveragePooling1D, AvgPool1D, GlobalAveragePooling1D,
+                                  GlobalAvgPool1D, GlobalMaxPool1D, GlobalMaxPooling1D,
+                                  MaxPool1D, MaxPooling1D)
 from rnnkit.layers.regularization import Dropout
 from rnnkit.layers.reshaping import (Cropping1D, Flatten, Permute, RepeatVector, Reshape,
                                      UpSampling1D, ZeroPadding1D)
@@ -17,7 +21,9 @@ from rnnkit.layers.rnn import (GRU, LSTM, RNN, Bidirectional, GRUCell, LSTMCell,
 __all__ = ["Add", "Average", "Concatenate", "Dot", "Maximum", "Minimum", "Multiply",
            "Subtract", "add", "average", "concatenate", "dot", "maximum", "minimum", "multiply",
            "subtract", "Cropping1D", "Flatten", "Identity", "Permute", "RepeatVector", "Reshape",
-           "UpSampling1D", "ZeroPadding1D",
+           "UpSampling1D", "ZeroPadding1D", "Conv1D", "SeparableConv1D", "AveragePooling1D",
+           "AvgPool1D", "GlobalAveragePooling1D", "GlobalAvgPool1D", "GlobalMaxPool1D",
+           "GlobalMaxPooling1D", "MaxPool1D", "MaxPooling1D",
            "Activation", "BatchNormalization", "Bidirectional", "Dense", "Dropout", "Embedding",
            "GRU", "GRUCell", "Input", "InputLayer", "InputSpec", "LSTM", "LSTMCell", "Layer",
            "Masking", "RNN", "SimpleRNN", "SimpleRNNCell", "StackedRNNCells", "TimeDistributed"]
