@@ -27,3 +27,4 @@ __all__ = ["Add", "Average", "Concatenate", "Dot", "Maximum", "Minimum", "Multip
            "Activation", "BatchNormalization", "Bidirectional", "Dense", "Dropout", "Embedding",
            "GRU", "GRUCell", "Input", "InputLayer", "InputSpec", "LSTM", "LSTMCell", "Layer",
            "Masking", "RNN", "SimpleRNN", "SimpleRNNCell", "StackedRNNCells", "TimeDistributed"]
+from rnnkit.layers._sequence_extras import *  # noqa: E402,F401,F403 (attention, ...)
