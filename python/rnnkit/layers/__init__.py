@@ -8,10 +8,15 @@ from rnnkit.layers.merging import (Add, Average, Concatenate, Dot, Maximum, Mini
                                    Subtract, add, average, concatenate, dot, maximum, minimum,
                                    multiply, subtract)
 from rnnkit.layers.normalization import BatchNormalization
+from rnnkit.layers.normalization.layer_normalization import (GroupNormalization,
+                                                            LayerNormalization,
+                                                            UnitNormalization)
 from rnnkit.layers.pooling import (AveragePooling1D, AvgPool1D, GlobalAveragePooling1D,
                                   GlobalAvgPool1D, GlobalMaxPool1D, GlobalMaxPooling1D,
                                   MaxPool1D, MaxPooling1D)
 from rnnkit.layers.regularization import Dropout
+from rnnkit.layers.regularization.noise import (ActivityRegularization, AlphaDropout,
+                                               GaussianDropout, GaussianNoise, SpatialDropout1D)
 from rnnkit.layers.reshaping import (Cropping1D, Flatten, Permute, RepeatVector, Reshape,
                                      UpSampling1D, ZeroPadding1D)
 from rnnkit.layers.rnn.time_distributed import TimeDistributed
@@ -23,7 +28,9 @@ __all__ = ["Add", "Average", "Concatenate", "Dot", "Maximum", "Minimum", "Multip
            "subtract", "Cropping1D", "Flatten", "Identity", "Permute", "RepeatVector", "Reshape",
            "UpSampling1D", "ZeroPadding1D", "Conv1D", "SeparableConv1D", "AveragePooling1D",
            "AvgPool1D", "GlobalAveragePooling1D", "GlobalAvgPool1D", "GlobalMaxPool1D",
-           "GlobalMaxPooling1D", "MaxPool1D", "MaxPooling1D",
+           "GlobalMaxPooling1D", "MaxPool1D", "MaxPooling1D", "GroupNormalization",
+           "LayerNormalization", "UnitNormalization", "ActivityRegularization", "AlphaDropout",
+           "GaussianDropout", "GaussianNoise", "SpatialDropout1D",
            "Activation", "BatchNormalization", "Bidirectional", "Dense", "Dropout", "Embedding",
            "GRU", "GRUCell", "Input", "InputLayer", "InputSpec", "LSTM", "LSTMCell", "Layer",
            "Masking", "RNN", "SimpleRNN", "SimpleRNNCell", "StackedRNNCells", "TimeDistributed"]
