@@ -3,6 +3,7 @@
 from rnnkit.layers.core import Activation, Dense, Embedding, Input, InputLayer, Masking
 from rnnkit.layers.convolutional.conv1d import Conv1D, SeparableConv1D
 from rnnkit.layers.core.identity import Identity
+from rnnkit.layers.core.lambda_layer import Lambda
 from rnnkit.layers.layer import InputSpec, Layer
 from rnnkit.layers.merging import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply,
                                    Subtract, add, average, concatenate, dot, maximum, minimum,
@@ -25,7 +26,7 @@ from rnnkit.layers.rnn import (GRU, LSTM, RNN, Bidirectional, GRUCell, LSTMCell,
 
 __all__ = ["Add", "Average", "Concatenate", "Dot", "Maximum", "Minimum", "Multiply",
            "Subtract", "add", "average", "concatenate", "dot", "maximum", "minimum", "multiply",
-           "subtract", "Cropping1D", "Flatten", "Identity", "Permute", "RepeatVector", "Reshape",
+           "subtract", "Cropping1D", "Flatten", "Identity", "Lambda", "Permute", "RepeatVector", "Reshape",
            "UpSampling1D", "ZeroPadding1D", "Conv1D", "SeparableConv1D", "AveragePooling1D",
            "AvgPool1D", "GlobalAveragePooling1D", "GlobalAvgPool1D", "GlobalMaxPool1D",
            "GlobalMaxPooling1D", "MaxPool1D", "MaxPooling1D", "GroupNormalization",
