@@ -28,7 +28,8 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
         FileNotFoundError: If the file does not exist.
     """
     from rnnkit.models import file_io
-    return file_io.load_model(filepath, custom_objects=custom_objects, compile=compile)
+    return file_io.load_model(filepath, custom_objects=custom_objects, compile=compile,
+                              safe_mode=safe_mode)
 
 
 __all__ = ["Functional", "Input", "InputLayer", "Model", "Sequential", "load_model"]
