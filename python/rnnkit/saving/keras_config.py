@@ -124,6 +124,8 @@ def _to_rnnkit(config, where):
     inner = config["config"]
     if class_name == "__keras_tensor__":
         return config
+    if class_name == "Sequential" and isinstance(inner, dict):
+        inner = _sequential_to_rnnkit(inner)
     if isinstance(inner, dict):
         name = inner.get("name", class_name)
         at = f"{where}: {class_name} '{name}'"
@@ -155,6 +157,10 @@ def _fix_arguments(class_name, inner, at):
     if class_name == "InputLayer":
         if "batch_input_shape" in inner:
             inner["batch_shape"] = inner.pop("batch_input_shape")
+    else:
+        # tf.keras 2.x repeats the model's input shape on its first layer; the model's
+        # InputLayer (or build_input_shape) carries it.
+        inner.pop("batch_input_shape", None)
     if class_name == "BatchNormalization" and isinstance(inner.get("axis"), list):
         if len(inner["axis"]) != 1:
             raise ValueError(f"{at} normalizes over several axes {inner['axis']}; rnnkit's "
@@ -164,6 +170,19 @@ def _fix_arguments(class_name, inner, at):
         inner.pop("fn", None)
         if inner["reduction"] == "auto":
             inner["reduction"] = "sum_over_batch_size"
+    return inner
+
+
+def _sequential_to_rnnkit(inner):
+    """A tf.keras 2.x Sequential has no `build_input_shape`: its InputLayer gives it."""
+    inner = dict(inner)
+    layers = inner.get("layers") or []
+    if inner.get("build_input_shape") is None and layers and isinstance(layers[0], dict) \
+            and layers[0].get("class_name") == "InputLayer":
+        first = layers[0].get("config") or {}
+        shape = first.get("batch_shape", first.get("batch_input_shape"))
+        if shape is not None:
+            inner["build_input_shape"] = shape
     return inner
 
 
@@ -187,6 +206,8 @@ def _triples(value):
             all(isinstance(v, int) for v in value[1:]):
         return {"keras_history": value}
     if isinstance(value, list):
+        if len(value) == 1 and isinstance(value[0], list):
+            return _triples(value[0])   # tf.keras 2.x: [[name, node, tensor]] for one tensor
         return [_triples(v) for v in value]
     if isinstance(value, dict):
         return _history(value)

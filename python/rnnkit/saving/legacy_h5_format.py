@@ -361,6 +361,12 @@ def _optimizer_pairs(f, optimizer, source):
             variables[1].path.endswith("learning_rate") and \
             not any("learning_rate" in n for n in names):
         targets = [variables[0]] + variables[2:]   # tf.keras 2.x stores no learning rate
+    elif len(variables) == 2 and len(names) > 2 and "iter" in names[0] and \
+            getattr(optimizer, "momentum", None) == 0 and \
+            all("/m/" in n for n in names[1:]):
+        # tf.keras 2.x SGD keeps (unused, zero) momentum slots even with momentum=0.
+        names = names[:1]
+        targets = variables[:1]
     if len(names) != len(targets):
         warnings.warn(f"{source}: skipping the optimizer's variables: the optimizer has "
                       f"{len(variables)}, the file {len(names)}", stacklevel=3)

@@ -1,0 +1,182 @@
+"""Files written by Keras itself load in rnnkit and reproduce Keras' predictions.
+
+The files under tests/data/keras_files/ were written by tools/make_keras_file_fixtures.py:
+k3_* by Keras 3.15.1 (JAX), tf2_* by tf.keras 2.15. Each fixture's .npz holds Keras' input
+`x` and predictions `y`, the optimizer's variables as saved (`opt_<i>`), and the weights after
+one more training step on `train_x`/`train_y` (`after_<i>`).
+"""
+
+import os
+import warnings
+
+import h5py
+import numpy as np
+import pytest
+
+import rnnkit as keras
+from rnnkit import saving
+
+DATA = os.path.join(os.path.dirname(__file__), "data", "keras_files")
+K3 = ["lstm_bn", "embed_gru", "bidir", "stacked", "stateful", "custom_cell"]
+TF2 = ["lstm_bn", "embed_gru", "bidir", "stacked", "stateful"]
+TOL = 1e-5
+
+
+@keras.saving.register_keras_serializable(package="RnnkitFixtures")
+class MinimalRNNCell(keras.layers.Layer):
+    """The custom cell of tools/make_keras_file_fixtures.py, for rnnkit."""
+
+    def __init__(self, units, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+        self.state_size = units
+
+    def build(self, input_shape):
+        self.kernel = self.add_weight(shape=(input_shape[-1], self.units),
+                                      initializer="glorot_uniform", name="kernel")
+        self.recurrent_kernel = self.add_weight(shape=(self.units, self.units),
+                                                initializer="orthogonal",
+                                                name="recurrent_kernel")
+
+    def call(self, inputs, states):
+        out = keras.ops.tanh(keras.ops.matmul(inputs, self.kernel)
+                             + keras.ops.matmul(states[0], self.recurrent_kernel))
+        return out, [out]
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units}
+
+
+def path(name):
+    return os.path.join(DATA, name)
+
+
+def reference(prefix, name):
+    ref = np.load(path(f"{prefix}_{name}.npz"))
+    opts = [ref[f"opt_{i}"] for i in range(sum(k.startswith("opt_") for k in ref.files))]
+    after = [ref[f"after_{i}"] for i in range(sum(k.startswith("after_") for k in ref.files))]
+    return ref, opts, after
+
+
+def predict(model, x):
+    if hasattr(model, "reset_states"):
+        model.reset_states()
+    return model.predict(x, batch_size=4, verbose=0)
+
+
+def assert_predictions(model, ref):
+    y = predict(model, ref["x"])
+    assert y.shape == ref["y"].shape
+    assert np.all(np.isfinite(y))
+    diff = float(np.max(np.abs(y - ref["y"])))
+    assert diff <= TOL, diff
+
+
+def fresh_twin(prefix, name):
+    """A model with the fixture's architecture and other weights (from the file's config)."""
+    model = saving.load_model(path(f"{prefix}_{name}" + (".keras" if prefix == "k3" else ".h5")),
+                              compile=False)
+    for w in model.weights:
+        w.assign(np.full(w.shape, 0.25, dtype=w.dtype))
+    return model
+
+
+@pytest.mark.parametrize("name", K3)
+@pytest.mark.parametrize("ext", [".keras", ".h5"])
+def test_keras3_load_model(name, ext):
+    ref, opts, _ = reference("k3", name)
+    model = saving.load_model(path(f"k3_{name}{ext}"))
+    assert_predictions(model, ref)
+    assert model.compiled
+    values = [np.asarray(v.numpy()) for v in model.optimizer.variables]
+    assert len(values) == len(opts)
+    for got, want in zip(values, opts):
+        assert got.shape == want.shape
+        np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("name", K3)
+@pytest.mark.parametrize("ext", [".weights.h5", ".h5", ".keras"])
+def test_keras3_load_weights(name, ext):
+    ref, _, _ = reference("k3", name)
+    model = fresh_twin("k3", name)
+    assert np.max(np.abs(predict(model, ref["x"]) - ref["y"])) > 1e-3
+    model.load_weights(path(f"k3_{name}{ext}"))
+    assert_predictions(model, ref)
+
+
+@pytest.mark.parametrize("name", TF2)
+def test_tf2_load_model(name):
+    ref, opts, _ = reference("tf2", name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")   # the optimizer's variables must match
+        model = saving.load_model(path(f"tf2_{name}.h5"))
+    assert_predictions(model, ref)
+    values = [np.asarray(v.numpy()) for v in model.optimizer.variables]
+    # tf.keras 2.x stores no learning-rate variable: everything else equals Keras'.
+    assert model.optimizer.variables[1].path.endswith("learning_rate")
+    compared = [values[0]] + values[2:]
+    if name == "stateful":
+        # tf.keras 2.x SGD(momentum=0) keeps momentum slots that its update never reads
+        # (m = 0 * m - lr * g); rnnkit and Keras 3 have none.
+        assert len(opts) == 1 + len(model.trainable_variables)
+        opts = opts[:1]
+    assert len(compared) == len(opts)
+    assert int(values[0]) == 2   # two training steps
+    for got, want in zip(compared, opts):
+        np.testing.assert_array_equal(got.reshape(want.shape), want)
+
+
+@pytest.mark.parametrize("name", TF2)
+@pytest.mark.parametrize("ext", [".h5", ".wonly.h5"])
+def test_tf2_load_weights(name, ext):
+    ref, _, _ = reference("tf2", name)
+    model = fresh_twin("tf2", name)
+    model.load_weights(path(f"tf2_{name}{ext}"))
+    assert_predictions(model, ref)
+
+
+@pytest.mark.parametrize("name", ["lstm_bn", "embed_gru", "bidir", "stacked", "custom_cell"])
+def test_keras3_training_resumes_exactly(name):
+    """The next training step after load_model gives Keras' weights (optimizer state)."""
+    ref, _, after = reference("k3", name)
+    model = saving.load_model(path(f"k3_{name}.keras"))
+    model.train_on_batch(ref["train_x"], ref["train_y"])
+    got = model.get_weights()
+    assert len(got) == len(after)
+    worst = max(float(np.max(np.abs(g - a))) for g, a in zip(got, after))
+    assert worst <= 1e-5, worst
+    # Without the optimizer's state, the step lands elsewhere.
+    cold = saving.load_model(path(f"k3_{name}.keras"))
+    cold.optimizer = type(cold.optimizer).from_config(cold.optimizer.get_config())
+    cold.train_on_batch(ref["train_x"], ref["train_y"])
+    assert max(float(np.max(np.abs(g - a)))
+               for g, a in zip(cold.get_weights(), after)) > 1e-4 or name == "stateful"
+
+
+def test_tf2_configs_are_translated():
+    """The tf.keras 2.x spellings Keras 3 itself rejects are in the file, and load."""
+    with h5py.File(path("tf2_embed_gru.h5")) as f:
+        text = f.attrs["model_config"]
+        text = text.decode() if isinstance(text, bytes) else text
+    for spelling in ('"time_major": false', '"implementation": 2', '"input_length"',
+                     '"batch_input_shape"'):
+        assert spelling in text
+    model = saving.load_model(path("tf2_embed_gru.h5"))
+    assert [type(layer).__name__ for layer in model.layers] == \
+        ["Embedding", "GRU", "SimpleRNN", "Dense"]
+    assert model.layers[0].mask_zero
+
+
+def test_tf2_time_major_true_is_refused(tmp_path):
+    src = path("tf2_lstm_bn.h5")
+    dst = tmp_path / "time_major.h5"
+    with open(src, "rb") as a, open(dst, "wb") as b:
+        b.write(a.read())
+    with h5py.File(dst, "r+") as f:
+        text = f.attrs["model_config"]
+        text = text.decode() if isinstance(text, bytes) else text
+        assert '"time_major": false' in text
+        f.attrs["model_config"] = text.replace('"time_major": false', '"time_major": true')
+    with pytest.raises(ValueError, match="time_major"):
+        saving.load_model(dst)
