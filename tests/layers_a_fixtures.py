@@ -52,7 +52,7 @@ def case(area, name):
 
 def numeric_grad(f, x, eps=1e-6):
     """Central differences of the scalar f at x (float64)."""
-    x = np.array(x, dtype=np.float64)
+    x = np.array(x, dtype=np.float64, order="C")   # reshape(-1) below must be a view
     g = np.zeros_like(x)
     flat, gflat = x.reshape(-1), g.reshape(-1)
     for i in range(flat.size):

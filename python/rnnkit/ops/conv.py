@@ -125,7 +125,7 @@ def _conv_last(x, kernel, stride, dilation, padding):
     if groups == 1:
         cols2 = cols.reshape(b * out, k * c)
         k2 = kv.reshape(k * c, o)
-        y = (cols2 @ k2).reshape(b, out, o)
+        y = np.matmul(cols2, k2).reshape(b, out, o)
     else:
         cols2 = cols.reshape(b * out, k, groups, cg).transpose(2, 0, 1, 3) \
             .reshape(groups, b * out, k * cg)
