@@ -272,7 +272,8 @@ def test_gradients_against_finite_differences(loss, kind, rng):
 # ------------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("name,fn", [
-    ("mape", losses.mean_absolute_percentage_error), ("MAPE", losses.mean_absolute_percentage_error),
+    ("mape", losses.mean_absolute_percentage_error),
+    ("MAPE", losses.mean_absolute_percentage_error),
     ("msle", losses.mean_squared_logarithmic_error), ("kld", losses.kl_divergence),
     ("kullback_leibler_divergence", losses.kl_divergence), ("logcosh", losses.log_cosh),
     ("log_cosh", losses.log_cosh), ("hinge", losses.hinge), ("poisson", losses.poisson),

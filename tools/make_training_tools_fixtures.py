@@ -145,6 +145,149 @@ def make_losses():
     _dump("losses.json", cases)
 
 
+# ------------------------------------------------------------------------------------------------
+# Metrics
+# ------------------------------------------------------------------------------------------------
+
+def _metric_inputs(kind, rng):
+    """Two batches (y_true, y_pred, sample_weight) for one kind of metric."""
+    batches = []
+    for _ in range(2):
+        if kind == "binary":
+            yt = rng.integers(0, 2, (8, 1)).astype("float32")
+            yp = rng.uniform(0.01, 0.99, (8, 1)).astype("float32")
+        elif kind == "binary_flat":
+            yt = rng.integers(0, 2, 10).astype("float32")
+            yp = rng.uniform(0.01, 0.99, 10).astype("float32")
+        elif kind == "logits":
+            yt = rng.integers(0, 2, (8, 1)).astype("float32")
+            yp = rng.normal(0, 2, (8, 1)).astype("float32")
+        elif kind == "multilabel":
+            yt = rng.integers(0, 2, (8, 3)).astype("float32")
+            yp = rng.uniform(0.01, 0.99, (8, 3)).astype("float32")
+        elif kind == "onehot":
+            yt = np.eye(4)[rng.integers(0, 4, 8)].astype("float32")
+            yp = rng.uniform(0.01, 0.99, (8, 4)).astype("float32")
+        elif kind == "sparse":
+            yt = rng.integers(0, 4, 8).astype("float32")
+            yp = rng.uniform(0.01, 0.99, (8, 4)).astype("float32")
+        elif kind == "classes":
+            yt = rng.integers(0, 3, 12).astype("float32")
+            yp = rng.integers(0, 3, 12).astype("float32")
+        elif kind == "regression":
+            yt = rng.normal(size=(8, 2)).astype("float32")
+            yp = (yt + 0.5 * rng.normal(size=(8, 2))).astype("float32")
+        elif kind == "positive":
+            yt = rng.uniform(0.1, 2, (8, 3)).astype("float32")
+            yp = rng.uniform(0.1, 2, (8, 3)).astype("float32")
+        elif kind == "distribution":
+            a, b = rng.uniform(0.05, 1, (8, 3)), rng.uniform(0.05, 1, (8, 3))
+            yt = (a / a.sum(-1, keepdims=True)).astype("float32")
+            yp = (b / b.sum(-1, keepdims=True)).astype("float32")
+        elif kind == "signed":
+            yt = rng.integers(0, 2, (8, 3)).astype("float32")
+            yp = rng.normal(size=(8, 3)).astype("float32")
+        else:
+            raise ValueError(kind)
+        w = rng.uniform(0.0, 2.0, yt.shape[0])
+        # four decimals keep the file small; the arrays Keras sees are exactly the stored ones
+        batches.append((np.round(yt, 4).astype("float32"), np.round(yp, 4).astype("float32"),
+                        np.round(w, 4).astype("float32")))
+    return batches
+
+
+METRIC_CASES = [
+    ("TruePositives", {}, "binary"),
+    ("FalsePositives", {"thresholds": [0.25, 0.5, 0.75]}, "binary"),
+    ("TrueNegatives", {"thresholds": 0.3}, "multilabel"),
+    ("FalseNegatives", {}, "multilabel"),
+    ("Precision", {}, "binary"),
+    ("Precision", {"thresholds": [0.3, 0.6]}, "multilabel"),
+    ("Precision", {"top_k": 2}, "onehot"),
+    ("Precision", {"class_id": 2}, "onehot"),
+    ("Recall", {}, "binary_flat"),
+    ("Recall", {"thresholds": 0.7, "class_id": 1}, "multilabel"),
+    ("Recall", {"top_k": 1, "class_id": 0}, "onehot"),
+    ("PrecisionAtRecall", {"recall": 0.6}, "binary"),
+    ("PrecisionAtRecall", {"recall": 0.5, "num_thresholds": 11, "class_id": 1}, "multilabel"),
+    ("RecallAtPrecision", {"precision": 0.6}, "binary"),
+    ("SensitivityAtSpecificity", {"specificity": 0.5}, "binary"),
+    ("SensitivityAtSpecificity", {"specificity": 0.7, "num_thresholds": 1}, "binary"),
+    ("SpecificityAtSensitivity", {"sensitivity": 0.5, "num_thresholds": 50}, "multilabel"),
+    ("AUC", {}, "binary"),
+    ("AUC", {"num_thresholds": 20, "curve": "PR"}, "binary"),
+    ("AUC", {"curve": "PR", "summation_method": "minoring"}, "binary"),
+    ("AUC", {"summation_method": "majoring"}, "multilabel"),
+    ("AUC", {"curve": "PRGAIN", "num_thresholds": 30}, "binary"),
+    ("AUC", {"multi_label": True}, "multilabel"),
+    ("AUC", {"multi_label": True, "label_weights": [0.2, 0.5, 0.3], "curve": "PR"},
+     "multilabel"),
+    ("AUC", {"label_weights": [0.2, 0.5, 0.3]}, "multilabel"),
+    ("AUC", {"from_logits": True}, "logits"),
+    ("AUC", {"thresholds": [0.1, 0.35, 0.6, 0.9]}, "binary"),
+    ("F1Score", {}, "onehot"),
+    ("F1Score", {"average": "micro", "threshold": 0.5}, "multilabel"),
+    ("F1Score", {"average": "macro"}, "onehot"),
+    ("F1Score", {"average": "weighted", "threshold": 0.4}, "multilabel"),
+    ("FBetaScore", {"beta": 2.0}, "onehot"),
+    ("FBetaScore", {"beta": 0.5, "average": "macro", "threshold": 0.6}, "multilabel"),
+    ("IoU", {"num_classes": 3, "target_class_ids": [0, 2]}, "classes"),
+    ("IoU", {"num_classes": 3, "target_class_ids": [1], "dtype": "float32"}, "classes"),
+    ("MeanIoU", {"num_classes": 3}, "classes"),
+    ("MeanIoU", {"num_classes": 3, "ignore_class": 1, "dtype": "float32"}, "classes"),
+    ("BinaryIoU", {}, "binary_flat"),
+    ("BinaryIoU", {"target_class_ids": [1], "threshold": 0.3, "dtype": "float32"},
+     "binary_flat"),
+    ("OneHotIoU", {"num_classes": 4, "target_class_ids": [0, 3], "dtype": "float32"},
+     "onehot"),
+    ("OneHotMeanIoU", {"num_classes": 4}, "onehot"),
+    ("R2Score", {}, "regression"),
+    ("R2Score", {"class_aggregation": "variance_weighted_average"}, "regression"),
+    ("R2Score", {"class_aggregation": None}, "regression"),
+    ("R2Score", {"num_regressors": 2}, "regression"),
+    ("CosineSimilarity", {}, "regression"),
+    ("CosineSimilarity", {"axis": 0}, "regression"),
+    ("LogCoshError", {}, "regression"),
+    ("KLDivergence", {}, "distribution"),
+    ("Poisson", {}, "positive"),
+    ("MeanAbsolutePercentageError", {}, "positive"),
+    ("MeanSquaredLogarithmicError", {}, "positive"),
+    ("Hinge", {}, "signed"),
+    ("SquaredHinge", {}, "signed"),
+    ("CategoricalHinge", {}, "onehot"),
+    ("TopKCategoricalAccuracy", {"k": 2}, "onehot"),
+    ("SparseTopKCategoricalAccuracy", {"k": 2}, "sparse"),
+    ("SparseTopKCategoricalAccuracy", {}, "sparse"),
+]
+
+
+def make_metrics():
+    rng = np.random.default_rng(4321)
+    cases = []
+    for class_name, kwargs, kind in METRIC_CASES:
+        batches = _metric_inputs(kind, rng)
+        metric = getattr(keras.metrics, class_name)(**kwargs)
+        (yt1, yp1, _), (yt2, yp2, w2) = batches
+        if class_name == "CosineSimilarity" and kwargs.get("axis") == 0:
+            w2 = None
+        metric.update_state(yt1, yp1)
+        first = np.asarray(metric.result())
+        metric.update_state(yt2, yp2, sample_weight=w2)
+        second = np.asarray(metric.result())
+        metric.reset_state()
+        metric.update_state(yt2, yp2)
+        after_reset = np.asarray(metric.result())
+        cases.append({
+            "class_name": class_name, "kwargs": kwargs,
+            "config": {k: (np.asarray(v).tolist() if hasattr(v, "shape") else v)
+                       for k, v in metric.get_config().items()},
+            "batches": [[_list(yt1), _list(yp1), None],
+                        [_list(yt2), _list(yp2), None if w2 is None else _list(w2)]],
+            "first": _list(first), "second": _list(second), "after_reset": _list(after_reset),
+        })
+    _dump("metrics.json", cases)
+
+
 if __name__ == "__main__":
     which = sys.argv[1:] or ["losses", "metrics", "optimizers"]
     for part in which:
