@@ -1,7 +1,11 @@
 """Makes the Keras 3 fixtures of tests/fixtures/layers_b/ (attention, text preprocessing and
 ConvLSTM layers). Run by hand in a venv with Keras 3 (JAX backend); never run in CI:
 
-    KERAS_BACKEND=jax python tools/make_layers_b_fixtures.py [attention|text|convlstm ...]
+    KERAS_BACKEND=jax python tools/make_layers_b_fixtures.py [attention|convlstm ...]
+    KERAS_BACKEND=tensorflow python tools/make_layers_b_fixtures.py text numeric
+
+Keras 3's preprocessing layers (TextVectorization, the lookups, Hashing, Normalization.adapt) need
+TensorFlow installed: `text` and `numeric` run in a venv with `keras==3.15.1 tensorflow-cpu`.
 
 Each group writes `<group>.npz` (inputs, weights, Keras' outputs) and, for some, `<group>.json`
 (Keras configs and string outputs). Inputs and weights are drawn from fixed seeds.
@@ -134,7 +138,164 @@ def attention():
     _save("attention", out, meta)
 
 
-GROUPS = {"attention": attention}
+CORPUS = [
+    "The quick brown fox jumps over the lazy dog.",
+    "the DOG barks; the fox runs!  Fast, faster, fastest...",
+    "Crème brûlée ÜBER alles -- e-mail: x@y.z (tabs\tand\nnewlines)",
+    "a b c a b a",
+    "It's   a dog's   life",
+    "",
+]
+QUERIES = ["the fox and THE dog", "unknown words only", "a a a b", "crème BRÛLÉE!", "",
+           "dog's e-mail  x@y.z"]
+
+
+def _tolist(x):
+    x = np.asarray(x)
+    if x.dtype.kind in "SO":
+        return [[v.decode() if isinstance(v, bytes) else v for v in row] if np.ndim(row)
+                else (row.decode() if isinstance(row, bytes) else row) for row in x.tolist()]
+    return x.tolist()
+
+
+def text():
+    import keras
+    assert keras.backend.backend() == "tensorflow", "run the text group with the TF backend"
+    meta = {"corpus": CORPUS, "queries": QUERIES, "tv": {}, "string_lookup": {},
+            "integer_lookup": {}, "hashing": {}}
+    tv_cases = {
+        "default": dict(),
+        "seq6": dict(output_sequence_length=6),
+        "max8_bigram_multi_hot": dict(max_tokens=8, ngrams=2, output_mode="multi_hot"),
+        "count_pad": dict(max_tokens=20, output_mode="count", pad_to_max_tokens=True),
+        "tf_idf_13": dict(ngrams=(1, 3), output_mode="tf_idf"),
+        "char_lower": dict(split="character", standardize="lower", output_sequence_length=12),
+        "strip_only": dict(standardize="strip_punctuation", output_sequence_length=5),
+        "no_standardize": dict(standardize=None, max_tokens=10),
+        "vocab_given": dict(vocabulary=["dog", "fox", "the", "a"], output_sequence_length=4),
+        "tf_idf_given": dict(vocabulary=["dog", "fox", "the"], idf_weights=[0.5, 0.25, 0.125],
+                             output_mode="tf_idf"),
+    }
+    for name, kw in tv_cases.items():
+        layer = keras.layers.TextVectorization(**kw)
+        if "vocabulary" not in kw:
+            layer.adapt(CORPUS)
+        meta["tv"][name] = dict(kw=kw, vocab=layer.get_vocabulary(),
+                                out=_tolist(layer(np.array(QUERIES))),
+                                config=layer.get_config())
+    sl_data = np.array([["a", "b", "c", "a"], ["b", "a", "d", "e"], ["e", "a", "[MASK]", "z"]])
+    sl_query = np.array([["a", "z", "q"], ["[MASK]", "e", "zz"], ["b", "yy", "x"]])
+    sl_cases = {
+        "adapt": dict(),
+        "oov3_mask": dict(num_oov_indices=3, mask_token="[MASK]"),
+        "oov3_salt": dict(num_oov_indices=3, salt=[7, 11]),
+        "multi_hot": dict(output_mode="multi_hot", mask_token="[MASK]"),
+        "one_hot": dict(output_mode="one_hot"),
+        "count_max": dict(output_mode="count", max_tokens=4),
+        "tf_idf": dict(output_mode="tf_idf"),
+        "tf_idf_pad": dict(output_mode="tf_idf", max_tokens=10, pad_to_max_tokens=True),
+        "vocab_special": dict(vocabulary=["", "[UNK]", "x", "q"], mask_token=""),
+    }
+    for name, kw in sl_cases.items():
+        layer = keras.layers.StringLookup(**kw)
+        if "vocabulary" not in kw:
+            layer.adapt(sl_data)
+        query = sl_query[:, :1] if kw.get("output_mode") == "one_hot" else sl_query
+        entry = dict(kw=kw, vocab=layer.get_vocabulary(), out=_tolist(layer(query)),
+                     config=layer.get_config(), vocabulary_size=layer.vocabulary_size())
+        if kw.get("output_mode", "int") == "int":
+            inverse = keras.layers.StringLookup(vocabulary=layer.get_vocabulary(), invert=True,
+                                                **{k: v for k, v in kw.items()
+                                                   if k in ("mask_token", "num_oov_indices")})
+            entry["inverse"] = _tolist(inverse(np.array([[0, 1, 2, 3, 4, 5, 9]])))
+        meta["string_lookup"][name] = entry
+    il_data = np.array([[12, 36, 1138, 42], [42, 12, 12, 0], [7, 7, 7, 12]])
+    il_query = np.array([[12, 1000, -5], [0, 42, 99999], [7, 13, 36]])
+    il_cases = {
+        "adapt": dict(),
+        "mask0_oov2": dict(mask_token=0, num_oov_indices=2),
+        "farmhash_salt": dict(num_oov_indices=3, oov_method="farmhash", salt=5),
+        "farmhash": dict(num_oov_indices=4, oov_method="farmhash"),
+        "multi_hot": dict(output_mode="multi_hot"),
+        "vocab": dict(vocabulary=[12, 36, 1138, 42]),
+    }
+    for name, kw in il_cases.items():
+        layer = keras.layers.IntegerLookup(**kw)
+        if "vocabulary" not in kw:
+            layer.adapt(il_data)
+        meta["integer_lookup"][name] = dict(
+            kw=kw, vocab=_tolist(layer.get_vocabulary()), out=_tolist(layer(il_query)),
+            config=layer.get_config())
+    inverse = keras.layers.IntegerLookup(vocabulary=[12, 36, 1138, 42], invert=True)
+    meta["integer_lookup"]["inverse"] = _tolist(inverse(np.array([[0, 1, 2, 3, 4, 5]])))
+    strings = np.array([["A"], ["B"], ["C"], ["D"], ["E"], ["hello world"], [""],
+                        ["a much longer string with more than sixty-four bytes in it, 0123456789"
+                         " abcdefghijklmnopqrstuvwxyz"]])
+    ints = np.array([[1, 2, -3], [40000000000, 0, 7]])
+    h_cases = {
+        "str3": (dict(num_bins=3), "s"),
+        "str_big": (dict(num_bins=1000003), "s"),
+        "str_mask": (dict(num_bins=5, mask_value="A"), "s"),
+        "str_salt": (dict(num_bins=7, salt=[133, 137]), "s"),
+        "str_salt1": (dict(num_bins=7, salt=133), "s"),
+        "int": (dict(num_bins=11), "i"),
+        "int_mask": (dict(num_bins=11, mask_value=0), "i"),
+        "floats": (dict(num_bins=11), "f"),
+        "one_hot": (dict(num_bins=4, output_mode="one_hot"), "s"),
+        "multi_hot": (dict(num_bins=6, output_mode="multi_hot"), "i"),
+        "count": (dict(num_bins=6, output_mode="count"), "i"),
+    }
+    for name, (kw, kind) in h_cases.items():
+        layer = keras.layers.Hashing(**kw)
+        x = {"s": strings, "i": ints, "f": ints.astype("float32") + 0.7}[kind]
+        meta["hashing"][name] = dict(kw=kw, kind=kind, out=_tolist(layer(x)),
+                                     config=layer.get_config())
+    meta["hashing_inputs"] = dict(s=_tolist(strings), i=ints.tolist())
+    meta["sl_data"], meta["sl_query"] = sl_data.tolist(), sl_query.tolist()
+    meta["il_data"], meta["il_query"] = il_data.tolist(), il_query.tolist()
+    _save("text", {"placeholder": np.zeros(1)}, meta)
+    os.remove(os.path.join(OUT, "text.npz"))
+
+
+def numeric():
+    """Normalization and Discretization (pure NumPy in Keras; any backend)."""
+    import keras
+    rng = np.random.default_rng(16)
+    out, meta = {}, {}
+    x3 = (rng.standard_normal((6, 4, 3)) * [1.0, 5.0, 0.1] + [0.0, 3.0, -2.0]).astype("float32")
+    out["x3"] = x3
+    for name, kw in {"last": dict(axis=-1), "none": dict(axis=None),
+                     "axes12": dict(axis=(1, 2)), "axis1": dict(axis=1)}.items():
+        layer = keras.layers.Normalization(**kw)
+        layer.adapt(x3)
+        out[f"norm_{name}/out"] = np.asarray(layer(x3))
+        out[f"norm_{name}/weights"] = np.concatenate([np.ravel(w) for w in layer.get_weights()])
+        meta[f"norm_{name}"] = dict(kw=kw, config=layer.get_config())
+    layer = keras.layers.Normalization()
+    layer.adapt([x3[:2], x3[2:5], x3[5:]])
+    out["norm_batches/out"] = np.asarray(layer(x3))
+    layer = keras.layers.Normalization(mean=[1.0, 2.0, 3.0], variance=[4.0, 0.0, 0.25],
+                                       invert=True)
+    out["norm_invert/out"] = np.asarray(layer(x3))
+    meta["norm_invert"] = dict(config=layer.get_config())
+    values = rng.standard_normal(1000).astype("float32") * 3
+    out["disc_values"] = values
+    for name, kw in {"q4": dict(num_bins=4), "q7_eps": dict(num_bins=7, epsilon=0.05),
+                     "q4_one_hot": dict(num_bins=4, output_mode="one_hot")}.items():
+        layer = keras.layers.Discretization(**kw)
+        layer.adapt(values)
+        out[f"disc_{name}/boundaries"] = np.asarray(layer.bin_boundaries)
+        out[f"disc_{name}/out"] = np.asarray(layer(values[:20, None]))
+        meta[f"disc_{name}"] = dict(kw=kw, config=layer.get_config())
+    layer = keras.layers.Discretization(num_bins=5)
+    layer.adapt([values[:300], values[300:450], values[450:]])
+    out["disc_batches/boundaries"] = np.asarray(layer.bin_boundaries)
+    layer = keras.layers.Discretization(bin_boundaries=[-1.0, 0.0, 2.5], output_mode="count")
+    out["disc_count/out"] = np.asarray(layer(values[:12].reshape(3, 4)))
+    _save("numeric", out, meta)
+
+
+GROUPS = {"attention": attention, "text": text, "numeric": numeric}
 
 if __name__ == "__main__":
     for group in sys.argv[1:] or list(GROUPS):
