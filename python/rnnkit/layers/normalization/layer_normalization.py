@@ -73,8 +73,8 @@ class LayerNormalization(Layer):
     Example:
 
     >>> import numpy as np, rnnkit as keras
-    >>> y = keras.layers.LayerNormalization(epsilon=0.0)(np.array([[1.0, 2.0, 3.0]]))
-    >>> np.round(y, 4).tolist()
+    >>> layer = keras.layers.LayerNormalization(epsilon=0.0, dtype="float64")
+    >>> np.round(layer(np.array([[1.0, 2.0, 3.0]])), 4).tolist()
     [[-1.2247, 0.0, 1.2247]]
     """
 
@@ -326,7 +326,7 @@ class UnitNormalization(Layer):
     Example:
 
     >>> import numpy as np, rnnkit as keras
-    >>> keras.layers.UnitNormalization()(np.array([[3.0, 4.0]])).tolist()
+    >>> keras.layers.UnitNormalization(dtype="float64")(np.array([[3.0, 4.0]])).tolist()
     [[0.6, 0.8]]
     """
 
