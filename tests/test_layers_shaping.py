@@ -221,3 +221,24 @@ def test_lambda_errors():
         L.Lambda(3)
     with pytest.raises(TypeError, match="arguments"):
         L.Lambda(lambda v: v, arguments=[1])
+
+
+LAYERS_A_MODULES = [
+    "rnnkit.layers.merging.base_merge", "rnnkit.layers.merging.merge_layers",
+    "rnnkit.layers.reshaping.shape_layers", "rnnkit.layers.reshaping.sequence_1d",
+    "rnnkit.layers.core.identity", "rnnkit.layers.core.lambda_layer",
+    "rnnkit.layers.convolutional.conv1d", "rnnkit.layers.pooling.pooling1d",
+    "rnnkit.layers.normalization.layer_normalization", "rnnkit.layers.regularization.noise",
+    "rnnkit.ops.conv"]
+
+
+@pytest.mark.parametrize("module", LAYERS_A_MODULES)
+def test_docstring_examples_run(module):
+    import doctest
+    import importlib
+    import sys
+    importlib.import_module(module)
+    result = doctest.testmod(sys.modules[module], optionflags=doctest.ELLIPSIS |
+                             doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0
+    assert result.failed == 0
