@@ -471,7 +471,54 @@ def model_config(model):
     compile_config = _compile_config(model)
     if compile_config is not None:
         config["compile_config"] = compile_config
-    return keras_config.to_keras(config, model)
+    config = keras_config.to_keras(config, model)
+    _add_build_configs(config, _layer_build_shapes(model))
+    return config
+
+
+def _layer_build_shapes(model):
+    """{layer name: the input shape it was built with} over the model's layers (not the
+    model itself)."""
+    from rnnkit.layers.layer import Layer
+    out, stack, seen = {}, list(getattr(model, "layers", [])), set()
+    while stack:
+        layer = stack.pop()
+        if id(layer) in seen or not isinstance(layer, Layer):
+            continue
+        seen.add(id(layer))
+        shape = getattr(layer, "_build_input_shape", None)
+        nodes = getattr(layer, "_inbound_nodes", None) or []
+        if shape is None and nodes and getattr(nodes[0], "args", None):
+            first = nodes[0].args[0]
+            if hasattr(first, "shape") and hasattr(first, "history"):
+                shape = list(first.shape)
+        if layer.built and shape is not None and not _is_model(layer):
+            out[layer.name] = shape
+        stack.extend(getattr(layer, "_tracked_layers", []))
+    return out
+
+
+def _to_list(shape):
+    if isinstance(shape, (list, tuple)):
+        return [_to_list(s) for s in shape]
+    return shape
+
+
+def _add_build_configs(config, shapes):
+    """Adds Keras' `build_config` to the envelope of every built layer."""
+    if isinstance(config, list):
+        for item in config:
+            _add_build_configs(item, shapes)
+        return
+    if not isinstance(config, dict):
+        return
+    inner = config.get("config")
+    if "class_name" in config and isinstance(inner, dict) and "build_config" not in config \
+            and inner.get("name") in shapes and config.get("class_name") != "InputLayer":
+        config["build_config"] = {"input_shape": _to_list(shapes[inner["name"]])}
+    for key, value in config.items():
+        if key != "build_config":
+            _add_build_configs(value, shapes)
 
 
 def _build_config(model):

@@ -91,10 +91,21 @@ class SafeModeScope:
         return False
 
 
+_GLOBAL_SAFE_MODE = [True]
+
+
+def enable_unsafe_deserialization():
+    """Turns safe mode off for every later `deserialize` call made outside a
+    `SafeModeScope` and without a `safe_mode` argument (Keras'
+    `keras.config.enable_unsafe_deserialization`)."""
+    _GLOBAL_SAFE_MODE[0] = False
+
+
 def in_safe_mode():
-    """Returns the safe mode in force: the innermost `SafeModeScope`'s, else `True`."""
+    """Returns the safe mode in force: the innermost `SafeModeScope`'s, else `True` (or
+    `False` after `enable_unsafe_deserialization()`)."""
     value = getattr(_safe_mode_state, "value", None)
-    return True if value is None else value
+    return _GLOBAL_SAFE_MODE[0] if value is None else value
 
 
 # -- serialize ---------------------------------------------------------------------------------
