@@ -360,3 +360,25 @@ def test_not_a_model_file(tmp_path):
     small_model().save_weights(weights_only)
     with pytest.raises(ValueError, match="no model config|not a model"):
         keras.models.load_model(weights_only)
+
+
+@pytest.mark.parametrize("name, weights_only", [("ck.weights.h5", True), ("ck.keras", False),
+                                                ("ck.h5", False)])
+def test_model_checkpoint_writes_keras_formats(tmp_path, name, weights_only):
+    from rnnkit.callbacks import ModelCheckpoint
+    rng = np.random.default_rng(0)
+    model = small_model()
+    x = rng.normal(size=(8, 4, 3)).astype("float32")
+    y = rng.normal(size=(8, 2)).astype("float32")
+    path = tmp_path / name
+    model.fit(x, y, epochs=2, batch_size=4, verbose=0,
+              callbacks=[ModelCheckpoint(path, save_weights_only=weights_only, monitor="loss")])
+    if weights_only:
+        with h5py.File(path) as f:
+            assert "layers/gru/cell/vars/0" in f and "optimizer/vars/0" in f
+        twin = small_model()
+        twin.load_weights(path)
+    else:
+        twin = keras.models.load_model(path)
+        assert int(twin.optimizer.iterations.numpy()) == 4
+    assert_bit_identical(twin.get_weights(), model.get_weights())
