@@ -1,7 +1,7 @@
 """Files written by Keras itself load in rnnkit and reproduce Keras' predictions.
 
 The files under tests/data/keras_files/ were written by tools/make_keras_file_fixtures.py:
-k3_* by Keras 3.15.1 (JAX), tf2_* by tf.keras 2.15. Each fixture's .npz holds Keras' input
+k3_* by Keras 3.15.1 (JAX), tf2_* by tf.keras 2.15 (TensorFlow 2.15.1, CPU). Each fixture's .npz holds Keras' input
 `x` and predictions `y`, the optimizer's variables as saved (`opt_<i>`), and the weights after
 one more training step on `train_x`/`train_y` (`after_<i>`).
 """
@@ -106,11 +106,12 @@ def test_keras3_load_weights(name, ext):
 
 
 @pytest.mark.parametrize("name", TF2)
-def test_tf2_load_model(name):
+@pytest.mark.parametrize("ext", [".h5", ".keras"])
+def test_tf2_load_model(name, ext):
     ref, opts, _ = reference("tf2", name)
     with warnings.catch_warnings():
         warnings.simplefilter("error")   # the optimizer's variables must match
-        model = saving.load_model(path(f"tf2_{name}.h5"))
+        model = saving.load_model(path(f"tf2_{name}{ext}"))
     assert_predictions(model, ref)
     values = [np.asarray(v.numpy()) for v in model.optimizer.variables]
     # tf.keras 2.x stores no learning-rate variable: everything else equals Keras'.
@@ -128,7 +129,7 @@ def test_tf2_load_model(name):
 
 
 @pytest.mark.parametrize("name", TF2)
-@pytest.mark.parametrize("ext", [".h5", ".wonly.h5"])
+@pytest.mark.parametrize("ext", [".h5", ".wonly.h5", ".keras"])
 def test_tf2_load_weights(name, ext):
     ref, _, _ = reference("tf2", name)
     model = fresh_twin("tf2", name)
@@ -152,6 +153,17 @@ def test_keras3_training_resumes_exactly(name):
     cold.train_on_batch(ref["train_x"], ref["train_y"])
     assert max(float(np.max(np.abs(g - a)))
                for g, a in zip(cold.get_weights(), after)) > 1e-4 or name == "stateful"
+
+
+@pytest.mark.parametrize("name", ["lstm_bn", "embed_gru", "bidir", "stacked"])
+@pytest.mark.parametrize("ext", [".h5", ".keras"])
+def test_tf2_training_resumes(name, ext):
+    """tf.keras 2.x's optimizer state carries over: the next step gives tf.keras' weights."""
+    ref, _, after = reference("tf2", name)
+    model = saving.load_model(path(f"tf2_{name}{ext}"))
+    model.train_on_batch(ref["train_x"], ref["train_y"])
+    worst = max(float(np.max(np.abs(g - a))) for g, a in zip(model.get_weights(), after))
+    assert worst <= 1e-5, worst
 
 
 def test_tf2_configs_are_translated():

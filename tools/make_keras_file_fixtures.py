@@ -11,7 +11,8 @@ The first needs Keras 3 with JAX; the second TensorFlow 2.x with its own Keras 2
 - k3_<name>.keras, k3_<name>.weights.h5 and k3_<name>.h5 (legacy full model): the same
   trained model (two training steps, so the optimizer has state), saved in that order
   (saving `.h5` changes a Keras model's compile config);
-- tf2_<name>.h5 (full model) and tf2_<name>.wonly.h5 (`save_weights("x.h5")`);
+- tf2_<name>.keras, tf2_<name>.h5 (full model) and tf2_<name>.wonly.h5
+  (`save_weights("x.h5")`);
 - <prefix>_<name>.npz: `x` and Keras' `y` = predict(x); `train_x`, `train_y`, the batch of a
   further training step, and `after_<i>`, the model's weights after that step (so the tests
   can check that training resumes exactly); `opt_<i>`, the optimizer's variables as saved.
@@ -161,6 +162,7 @@ def main():
         optimizer_values = [np.asarray(v) for v in model.optimizer.variables] if not args.tf \
             else [np.asarray(v) for v in model.optimizer.variables()]
         if args.tf:
+            model.save(base + ".keras")
             model.save(base + ".h5")
             model.save_weights(base + ".wonly.h5")
         else:

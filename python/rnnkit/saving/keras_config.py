@@ -120,6 +120,9 @@ def _to_rnnkit(config, where):
         config["module"] = "rnnkit.models"
         config["class_name"] = "Functional"
         config["config"] = _functional_to_rnnkit(config["config"], where)
+        for key in ("build_config", "compile_config"):
+            if key in config:
+                config[key] = _to_rnnkit(config[key], where)
         return config
     inner = config["config"]
     if class_name == "__keras_tensor__":

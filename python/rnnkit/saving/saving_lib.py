@@ -297,14 +297,23 @@ def _optimizer_pairs(h5file, optimizer, variables, source, errors):
     if not numeric or keys != [str(i) for i in range(len(keys))]:
         errors.append(f"{source}: '/optimizer/vars' holds arrays that are not named 0..N-1")
         return []
-    if len(keys) != len(variables):
+    targets = variables
+    if len(keys) == len(variables) - 1 and len(variables) >= 2 and \
+            variables[1].path.endswith("learning_rate") and \
+            group["0"].dtype.kind in "iu" and group["1"].shape != ():
+        targets = [variables[0]] + variables[2:]   # tf.keras 2.x: no learning-rate variable
+    elif len(variables) == 2 and len(keys) > 2 and group["0"].dtype.kind in "iu" and \
+            getattr(optimizer, "momentum", None) == 0:
+        # tf.keras 2.x SGD keeps momentum slots its update never reads when momentum=0.
+        keys, targets = ["0"], variables[:1]
+    if len(keys) != len(targets):
         warnings.warn(
             f"Skipping variable loading for optimizer '{optimizer.name}', because it has "
             f"{len(variables)} variables whereas the saved optimizer has {len(keys)} "
             "variables.", stacklevel=4)
         return []
     pairs = []
-    for i, variable in enumerate(variables):
+    for i, variable in enumerate(targets):
         where = f"{source}: '/optimizer/vars/{i}' ({variable.path})"
         if _dataset_ok(group[str(i)], variable, where, errors, integer=(i == 0)):
             pairs.append((variable, group[str(i)]))
