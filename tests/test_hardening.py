@@ -451,3 +451,14 @@ def test_check_forward_applies_the_core_rules_to_any_layout():
     with raises_exactly(TypeError, "'mask' must be uint8 or bool, got int64"):
         _core.forward(**args)
 
+
+def test_empty_batch_state_gradients_are_taken_and_checked():
+    rng = np.random.default_rng(0)
+    x = np.zeros((0, 3, 2))
+    k, r = rng.normal(size=(2, 16)), rng.normal(size=(4, 16))
+    fwd = core.rnn_forward("lstm", x, k, r, training=True, return_sequences=True)
+    kw = dict(reserve=fwd.reserve, d_output=np.zeros((0, 3, 4)), return_sequences=True)
+    grads = core.rnn_backward("lstm", x, k, r, d_states=[np.zeros((0, 4)), np.zeros((0, 4))], **kw)
+    assert grads.d_initial_state[0].shape == (0, 4)
+    with raises_exactly(_core.InvalidArgument, r"'d_final_h' must have shape \(0, 4\)"):
+        core.rnn_backward("lstm", x, k, r, d_states=[np.zeros((1, 4)), np.zeros((1, 4))], **kw)

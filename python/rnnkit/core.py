@@ -417,8 +417,10 @@ def rnn_backward(cell: str, x, kernel, recurrent_kernel, bias=None, *, reserve, 
             reserve = _core.forward(training=True, **forward_args)[3]
             d_output = _pad(d_output, 0, 0) if d_output.ndim >= 1 and d_output.shape[0] == 0 \
                 else d_output
-            d_final_h = None if d_final_h is None or d_final_h.shape[:1] != (0,) else d_final_h
-            d_final_c = None if d_final_c is None or d_final_c.shape[:1] != (0,) else d_final_c
+            # (0, H) state gradients: the dummy sample's are zero (None); other shapes go on to
+            # the core, which refuses them.
+            d_final_h = None if d_final_h is not None and d_final_h.shape[:1] == (0,) else d_final_h
+            d_final_c = None if d_final_c is not None and d_final_c.shape[:1] == (0,) else d_final_c
     d_x, d_h0, d_c0, d_kernel, d_recurrent, d_bias = _core.backward(
         reserve=reserve, d_output=d_output, d_final_h=d_final_h, d_final_c=d_final_c,
         need_d_x=bool(need_d_x), **args)
