@@ -288,6 +288,98 @@ def make_metrics():
     _dump("metrics.json", cases)
 
 
+# ------------------------------------------------------------------------------------------------
+# Optimizers
+# ------------------------------------------------------------------------------------------------
+
+OPTIMIZER_CASES = [
+    # (class name, constructor kwargs, number of steps)
+    ("Nadam", {"learning_rate": 0.01}, 6),
+    ("Nadam", {"learning_rate": 0.01, "beta_1": 0.8, "use_ema": True,
+               "ema_overwrite_frequency": 3}, 6),
+    ("Nadam", {"learning_rate": 0.02, "gradient_accumulation_steps": 2}, 6),
+    ("Adamax", {"learning_rate": 0.01}, 6),
+    ("Adamax", {"learning_rate": 0.01, "weight_decay": 0.1, "clipnorm": 1.0}, 6),
+    ("Adadelta", {"learning_rate": 1.0}, 6),
+    ("Adadelta", {"learning_rate": 0.5, "rho": 0.8, "epsilon": 1e-5, "use_ema": True,
+                  "ema_momentum": 0.9}, 6),
+    ("Ftrl", {"learning_rate": 0.1}, 6),
+    ("Ftrl", {"learning_rate": 0.1, "learning_rate_power": -0.7,
+              "initial_accumulator_value": 0.5, "l1_regularization_strength": 0.01,
+              "l2_regularization_strength": 0.02, "l2_shrinkage_regularization_strength": 0.03,
+              "beta": 0.1}, 6),
+    ("Lion", {"learning_rate": 0.01}, 6),
+    ("Lion", {"learning_rate": 0.01, "beta_1": 0.5, "beta_2": 0.9, "global_clipnorm": 2.0}, 6),
+    ("Lamb", {"learning_rate": 0.01}, 6),
+    ("Lamb", {"learning_rate": 0.01, "beta_1": 0.8, "epsilon": 1e-4, "weight_decay": 0.05}, 6),
+    ("Adafactor", {"learning_rate": 0.01}, 6),
+    ("Adafactor", {"learning_rate": 0.5, "beta_2_decay": -0.6, "clip_threshold": 0.5,
+                   "epsilon_2": 1e-2}, 6),
+    ("Adafactor", {"learning_rate": 0.5, "relative_step": False, "use_ema": True}, 6),
+]
+
+
+def _optimizer_inputs(rng, steps):
+    kernel = rng.normal(size=(3, 4)).astype("float32")
+    bias = rng.normal(size=(4,)).astype("float32")
+    grads = [[rng.normal(size=(3, 4)).astype("float32"), rng.normal(size=(4,)).astype("float32")]
+             for _ in range(steps)]
+    return kernel, bias, grads
+
+
+def _run_keras_optimizer(opt, kernel, bias, grads):
+    vk, vb = keras.Variable(kernel), keras.Variable(bias)
+    trajectory = []
+    for gk, gb in grads:
+        opt.apply([gk, gb], [vk, vb])
+        trajectory.append([_list(vk.numpy()), _list(vb.numpy())])
+    return trajectory, [_list(np.asarray(v.numpy(), dtype=np.float64)) for v in opt.variables]
+
+
+def make_optimizers():
+    rng = np.random.default_rng(99)
+    cases = []
+    for class_name, kwargs, steps in OPTIMIZER_CASES:
+        kernel, bias, grads = _optimizer_inputs(rng, steps)
+        opt = getattr(keras.optimizers, class_name)(**kwargs)
+        trajectory, variables = _run_keras_optimizer(opt, kernel, bias, grads)
+        config = opt.get_config()
+        config["learning_rate"] = float(config["learning_rate"])
+        cases.append({"class_name": class_name, "kwargs": kwargs, "kernel": _list(kernel),
+                      "bias": _list(bias), "grads": [[_list(g) for g in step] for step in grads],
+                      "trajectory": trajectory, "variables": variables, "config": config})
+    # LossScaleOptimizer around Adam: scaled gradients, an inf step, growth every 2 steps
+    kernel, bias, grads = _optimizer_inputs(rng, 6)
+    grads = [[g * 64.0 for g in step] for step in grads]
+    grads[3][1][2] = np.inf
+    opt = keras.optimizers.LossScaleOptimizer(keras.optimizers.Adam(learning_rate=0.01),
+                                              initial_scale=64.0, dynamic_growth_steps=2)
+    # Keras' stateful LossScaleOptimizer.apply fails under JAX (a cond with side effects);
+    # its stateless_apply is the JAX path of fit().
+    vk, vb = keras.Variable(kernel), keras.Variable(bias)
+    opt.build([vk, vb])
+    values = [vk.value, vb.value]
+    opt_values = [v.value for v in opt.variables]
+    trajectory = []
+    for step in grads:
+        values, opt_values = opt.stateless_apply(opt_values, [jnp.asarray(g) for g in step],
+                                                 values)
+        trajectory.append([_list(v) for v in values])
+    variables = [_list(np.asarray(v, dtype=np.float64)) for v in opt_values]
+    names = [v.path for v in opt.variables]
+    scales = float(np.asarray(opt_values[names.index("loss_scale_optimizer/dynamic_scale")]))
+    iterations = int(np.asarray(opt_values[names.index("adam/iteration")]))
+    cases.append({"class_name": "LossScaleOptimizer",
+                  "kwargs": {"initial_scale": 64.0, "dynamic_growth_steps": 2},
+                  "inner": ["Adam", {"learning_rate": 0.01}], "kernel": _list(kernel),
+                  "bias": _list(bias),
+                  "grads": [[np.asarray(g, np.float64).tolist() for g in step]
+                            for step in grads],
+                  "trajectory": trajectory, "variables": variables, "final_scale": scales,
+                  "iterations": iterations})
+    _dump("optimizers.json", cases)
+
+
 if __name__ == "__main__":
     which = sys.argv[1:] or ["losses", "metrics", "optimizers"]
     for part in which:
