@@ -382,3 +382,26 @@ def test_model_checkpoint_writes_keras_formats(tmp_path, name, weights_only):
         twin = keras.models.load_model(path)
         assert int(twin.optimizer.iterations.numpy()) == 4
     assert_bit_identical(twin.get_weights(), model.get_weights())
+
+
+def test_legacy_by_name_and_unknown_keywords(tmp_path):
+    source = keras.Sequential([keras.Input((4, 3)), layers.GRU(3, name="enc"),
+                               layers.Dense(2, name="head")])
+    path = tmp_path / "m.h5"
+    source.save(path)
+    # Another order and an extra layer: by position fails, by name loads what matches.
+    target = keras.Sequential([keras.Input((4, 3)), layers.GRU(3, name="enc"),
+                               layers.Dense(3, name="other"), layers.Dense(2, name="head")])
+    with pytest.raises(ValueError, match="layer count mismatch"):
+        target.load_weights(path)
+    other_before = target.layers[1].kernel.numpy().copy()
+    target.load_weights(path, by_name=True)
+    assert_bit_identical(target.layers[0].get_weights(), source.layers[0].get_weights())
+    assert_bit_identical(target.layers[2].get_weights(), source.layers[1].get_weights())
+    np.testing.assert_array_equal(target.layers[1].kernel.numpy(), other_before)
+    weights = tmp_path / "w.weights.h5"
+    source.save_weights(weights)
+    with pytest.raises(ValueError, match="by_name=True.*legacy"):
+        source.load_weights(weights, by_name=True)
+    with pytest.raises(ValueError, match="Invalid keyword arguments"):
+        source.load_weights(weights, bogus=1)

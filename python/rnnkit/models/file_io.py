@@ -26,8 +26,8 @@ def save_weights(model, filepath, overwrite=True):
     saving_api.save_weights(model, filepath, overwrite=overwrite)
 
 
-def load_weights(model, filepath, skip_mismatch=False):
+def load_weights(model, filepath, skip_mismatch=False, **kwargs):
     """Loads weights from `.weights.h5`, `.keras` or legacy `.h5` (see
     `rnnkit.saving.load_weights`)."""
     from rnnkit.saving import saving_api
-    saving_api.load_weights(model, filepath, skip_mismatch=skip_mismatch)
+    saving_api.load_weights(model, filepath, skip_mismatch=skip_mismatch, **kwargs)

@@ -189,7 +189,7 @@ def _weights_root(f):
     return group
 
 
-def _legacy_pairs(root, model, source, skip_mismatch):
+def _legacy_pairs(root, model, source, skip_mismatch, by_name=False):
     """(variable, dataset) pairs over the layers with weights, matched by position, after
     checking every count and shape; raises naming every mismatch."""
     import h5py
@@ -207,6 +207,10 @@ def _legacy_pairs(root, model, source, skip_mismatch):
         if names:
             file_layers.append((name, group, names))
     model_layers = [layer for layer in model.layers if _legacy_weights(layer)]
+    if by_name:
+        found = {name: (name, group, names) for name, group, names in file_layers}
+        model_layers = [layer for layer in model_layers if layer.name in found]
+        file_layers = [found[layer.name] for layer in model_layers]
     if len(file_layers) != len(model_layers):
         raise FileFormatError(
             f"{source}: layer count mismatch: the file holds weights for "
@@ -260,7 +264,7 @@ def _assign_pairs(pairs):
         variable.assign(value.astype(variable.dtype, copy=False))
 
 
-def load_weights_from_hdf5(h5file, model, source, skip_mismatch=False):
+def load_weights_from_hdf5(h5file, model, source, skip_mismatch=False, by_name=False):
     """Loads legacy weights (a full model file or a weights-only file) into a built model.
 
     Args:
@@ -268,12 +272,14 @@ def load_weights_from_hdf5(h5file, model, source, skip_mismatch=False):
         model: The model.
         source: The file's name, for messages.
         skip_mismatch: Bool, skip layers whose weights do not match, with a warning.
+        by_name: Bool, match the file's layers to the model's by name (layers missing on
+            either side are left alone) instead of by position.
     """
     try:
         root = _weights_root(h5file)
     except FileFormatError as e:
         raise FileFormatError(f"{source}: {e}") from None
-    _assign_pairs(_legacy_pairs(root, model, source, skip_mismatch))
+    _assign_pairs(_legacy_pairs(root, model, source, skip_mismatch, by_name=by_name))
 
 
 def load_model_from_hdf5(filepath, custom_objects=None, compile=True, safe_mode=True):

@@ -181,21 +181,31 @@ def load_weights(model, filepath, skip_mismatch=False, **kwargs):
         filepath: The file's path.
         skip_mismatch: Bool, skip (with a warning) the layers whose saved weights do not
             match instead of raising. Defaults to `False`.
-        **kwargs: Accepted for Keras compatibility; ignored.
+        **kwargs: `by_name` (bool, legacy `.h5` files only): match layers by name instead
+            of by position, as Keras does. Any other keyword is a `ValueError`.
 
     Raises:
         ValueError: If the model is not built, the file is damaged or not a weights file,
-            or the weights do not match (naming the path, expected and found shapes).
+            the weights do not match (naming the path, expected and found shapes), or an
+            unknown keyword is given.
         FileNotFoundError: If the file does not exist.
     """
     from rnnkit.saving import legacy_h5_format, saving_lib
-    del kwargs
+    by_name = kwargs.pop("by_name", False)
+    if kwargs:
+        raise ValueError(f"Invalid keyword arguments: {kwargs} (load_weights takes "
+                         "`skip_mismatch` and, for legacy .h5 files, `by_name`)")
+    if not isinstance(by_name, bool):
+        raise TypeError(f"`by_name` must be a bool, got {by_name!r}")
     filepath = os.fspath(filepath)
     _check_exists(filepath)
     if not model.built:
         raise ValueError(f"Model '{model.name}' is not built yet: call it on data or build() it "
                          "before load_weights()")
     source = f"'{filepath}'"
+    if by_name and not _is_hdf5(filepath):
+        raise ValueError(f"`by_name=True` applies to legacy .h5 files only. Received: "
+                         f"filepath={filepath}")
     if filepath.endswith(".weights.npz") and not zipfile.is_zipfile(filepath):
         raise ValueError(f"{source} is not a valid .npz file")
     if filepath.endswith(".weights.npz"):
@@ -228,6 +238,11 @@ def load_weights(model, filepath, skip_mismatch=False, **kwargs):
     with h5file:
         if legacy_h5_format.is_legacy_h5(h5file):
             legacy_h5_format.load_weights_from_hdf5(h5file, model, source,
-                                                    skip_mismatch=skip_mismatch)
+                                                    skip_mismatch=skip_mismatch,
+                                                    by_name=by_name)
+            return
+        if by_name:
+            raise ValueError(f"`by_name=True` applies to legacy .h5 files only; {source} is a "
+                             "Keras 3 weights file, whose weights are found by path")
         else:
             saving_lib.read_weight_tree(h5file, model, source, skip_mismatch=skip_mismatch)
