@@ -262,7 +262,8 @@ class Model(Trainer, Layer):
             filepath: The file's path.
             skip_mismatch: Bool, skip (with a warning) the layers whose saved weights do not
                 match, instead of raising. Defaults to `False`.
-            **kwargs: Accepted for Keras compatibility and ignored.
+            **kwargs: `by_name` (bool, legacy `.h5` only): match layers by name instead of
+                by position. Other keywords raise `ValueError`.
 
         Raises:
             ValueError: If the model is not built, the file is damaged, or the weights do
@@ -270,7 +271,7 @@ class Model(Trainer, Layer):
             FileNotFoundError: If the file does not exist.
         """
         from rnnkit.models import file_io
-        file_io.load_weights(self, filepath, skip_mismatch=skip_mismatch)
+        file_io.load_weights(self, filepath, skip_mismatch=skip_mismatch, **kwargs)
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
