@@ -49,9 +49,13 @@ def windows(series, start, stop, use_numpy):
         return x, y, "numpy slicing"
     data = series[start:stop + WINDOW - 1]
     targets = series[start + WINDOW + HORIZON - 1:stop + WINDOW + HORIZON - 1, :1]
+    dataset = maker(data, targets, sequence_length=WINDOW, batch_size=BATCH)
+    # An iterable of (x, y) batches (Keras returns a tf.data.Dataset), or an indexable
+    # PyDataset-like object.
+    batches = (dataset[i] for i in range(len(dataset))) if hasattr(dataset, "__getitem__") \
+        and hasattr(dataset, "__len__") else iter(dataset)
     xs, ys = [], []
-    for batch in maker(data, targets, sequence_length=WINDOW, batch_size=BATCH):
-        bx, by = batch
+    for bx, by in batches:
         xs.append(np.asarray(bx))
         ys.append(np.asarray(by))
     x2, y2 = np.concatenate(xs), np.concatenate(ys)
