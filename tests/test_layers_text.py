@@ -367,3 +367,37 @@ def test_punctuation_set_is_keras():
     stripped = layer._standardized(np.array(["".join(chr(c) for c in range(32, 127))]))[0]
     assert stripped == "".join(ch for ch in map(chr, range(32, 127))
                                if not re.match(r"[!-/:-@\[-`{-~]", ch))
+
+
+# -- docstrings of the attention, preprocessing and ConvLSTM modules -------------------------
+
+SEQUENCE_MODULES = [
+    "rnnkit.layers.attention.attention", "rnnkit.layers.attention.multi_head_attention",
+    "rnnkit.layers.preprocessing.text_vectorization",
+    "rnnkit.layers.preprocessing.index_lookup", "rnnkit.layers.preprocessing.hashing",
+    "rnnkit.layers.preprocessing.normalization", "rnnkit.layers.preprocessing.discretization",
+    "rnnkit.layers.rnn.conv_lstm"]
+
+
+@pytest.mark.parametrize("module_name", SEQUENCE_MODULES)
+def test_sequence_layer_docstrings_and_examples(module_name):
+    import doctest
+    import importlib
+    import inspect
+    module = importlib.import_module(module_name)
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0
+    for name, obj in vars(module).items():
+        if name.startswith("_") or not inspect.isclass(obj) or obj.__module__ != module_name:
+            continue
+        assert len((inspect.getdoc(obj) or "").splitlines()) > 1, name
+        for member, value in inspect.getmembers(obj):
+            if member.startswith("_") and member != "__call__":
+                continue
+            if callable(value) or isinstance(value, property):
+                assert inspect.getdoc(value), f"{name}.{member}"
+    exported = [n for n in dir(keras.layers) if not n.startswith("_")]
+    for name in ("Attention", "AdditiveAttention", "MultiHeadAttention", "TextVectorization",
+                 "StringLookup", "IntegerLookup", "Hashing", "Normalization",
+                 "Discretization", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D"):
+        assert name in exported
