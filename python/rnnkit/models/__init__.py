@@ -2,6 +2,7 @@
 
 from rnnkit.models.functional import Functional, Input, InputLayer, Model
 from rnnkit.models.sequential import Sequential
+from rnnkit.models.cloning import clone_model, model_from_json  # noqa: E402,F401
 
 
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
