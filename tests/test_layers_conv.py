@@ -287,3 +287,38 @@ def test_errors():
         keras.ops.conv(np.ones((1, 4, 4, 2)), np.ones((2, 2, 2, 1)))
     with pytest.raises(ValueError, match="multiple"):
         keras.ops.conv(np.ones((1, 5, 3)), np.ones((2, 2, 1)))
+
+
+def _mixed_model():
+    """The functional model of tools/make_layers_a_fixtures.py's model_fixture, in rnnkit."""
+    seq = keras.Input((10, 3), name="seq")
+    tokens = keras.Input((6,), dtype="int32", name="tokens")
+    h = L.Conv1D(8, 3, padding="causal", activation="relu")(seq)
+    h = L.SeparableConv1D(8, 3, padding="same", depth_multiplier=2)(h)
+    h = L.MaxPooling1D(2)(h)
+    h = L.LayerNormalization()(h)
+    a = L.GlobalAveragePooling1D()(h)
+    b = L.LSTM(5)(L.Permute((1, 2))(h))
+    e1 = L.Embedding(12, 4, mask_zero=True)(tokens)
+    e2 = L.Embedding(12, 4, mask_zero=True)(tokens)
+    m = L.Maximum()([L.Multiply()([e1, e2]), e1])
+    t = L.GlobalAveragePooling1D()(L.GroupNormalization(2)(m))
+    out = L.Dense(2)(L.Concatenate()([a, b, t, L.Flatten()(L.RepeatVector(2)(a))]))
+    return keras.Model([seq, tokens], out)
+
+
+def test_mixed_model_matches_keras_and_saves(tmp_path):
+    import os
+    from layers_a_fixtures import HERE
+    with np.load(os.path.join(HERE, "model.npz")) as data:
+        arrays = {k: data[k] for k in data.files}
+    weights = [arrays[f"w{i}"] for i in range(sum(k.startswith("w") for k in arrays))]
+    model = _mixed_model()
+    model.set_weights(weights)
+    inputs = [arrays["x_seq"], arrays["x_tok"]]
+    y = model.predict(inputs, verbose=0)
+    assert_close(y, arrays["y"], rtol=1e-5, atol=1e-5)
+    path = str(tmp_path / "mixed.keras")
+    model.save(path)
+    restored = keras.saving.load_model(path)
+    np.testing.assert_array_equal(restored.predict(inputs, verbose=0), y)

@@ -169,8 +169,40 @@ def main():
     CONFIGS["keras_lambda"] = {"class_name": "Lambda", "config": plain(lam.get_config())}
     with open(os.path.join(OUT, "configs.json"), "w") as f:
         json.dump(CONFIGS, f, indent=1, sort_keys=True)
+    model_fixture()
     for name in sorted(os.listdir(OUT)):
         print(name, os.path.getsize(os.path.join(OUT, name)), "bytes")
+
+
+
+def model_fixture():
+    """A Keras functional model mixing the layers (masks included): its config, weights, an
+    input batch and Keras' predictions -> model.json / model.npz."""
+    keras.utils.set_random_seed(1)
+    seq = keras.Input((10, 3), name="seq")
+    tokens = keras.Input((6,), dtype="int32", name="tokens")
+    h = L.Conv1D(8, 3, padding="causal", activation="relu")(seq)
+    h = L.SeparableConv1D(8, 3, padding="same", depth_multiplier=2)(h)
+    h = L.MaxPooling1D(2)(h)
+    h = L.LayerNormalization()(h)
+    a = L.GlobalAveragePooling1D()(h)
+    b = L.LSTM(5)(L.Permute((1, 2))(h))
+    e1 = L.Embedding(12, 4, mask_zero=True)(tokens)
+    e2 = L.Embedding(12, 4, mask_zero=True)(tokens)
+    m = L.Multiply()([e1, e2])
+    m = L.Maximum()([m, e1])
+    t = L.GlobalAveragePooling1D()(L.GroupNormalization(2)(m))
+    out = L.Dense(2)(L.Concatenate()([a, b, t, L.Flatten()(L.RepeatVector(2)(a))]))
+    model = keras.Model([seq, tokens], out)
+    rng_m = np.random.default_rng(3)
+    x_seq = rng_m.normal(size=(4, 10, 3)).astype("float32")
+    x_tok = np.array([[1, 2, 3, 0, 0, 0], [4, 5, 6, 7, 8, 9], [3, 0, 0, 0, 0, 0],
+                      [11, 10, 2, 5, 0, 0]], dtype="int32")
+    y = model.predict([x_seq, x_tok], verbose=0)
+    arrays = {f"w{i}": w for i, w in enumerate(model.get_weights())}
+    np.savez_compressed(os.path.join(OUT, "model.npz"), x_seq=x_seq, x_tok=x_tok, y=y, **arrays)
+    with open(os.path.join(OUT, "model.json"), "w") as f:
+        f.write(model.to_json())
 
 
 if __name__ == "__main__":
