@@ -322,3 +322,20 @@ def test_mixed_model_matches_keras_and_saves(tmp_path):
     model.save(path)
     restored = keras.saving.load_model(path)
     np.testing.assert_array_equal(restored.predict(inputs, verbose=0), y)
+
+
+def test_keras_layer_configs_of_the_mixed_model_load():
+    """Every layer config Keras 3 wrote for the mixed model deserializes to the rnnkit layer
+    of the same class, and the rebuilt model has Keras' weight shapes."""
+    import os
+    from layers_a_fixtures import HERE
+    with open(os.path.join(HERE, "model.json")) as f:
+        entries = json.load(f)["config"]["layers"]
+    for entry in entries:
+        layer = keras.saving.deserialize({k: entry[k] for k in
+                                          ("module", "class_name", "config", "registered_name")})
+        assert type(layer).__name__ == entry["class_name"]
+        assert layer.name == entry["config"]["name"]
+    with np.load(os.path.join(HERE, "model.npz")) as data:
+        shapes = [data[f"w{i}"].shape for i in range(sum(k.startswith("w") for k in data.files))]
+    assert [w.shape for w in _mixed_model().get_weights()] == shapes
