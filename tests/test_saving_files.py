@@ -405,3 +405,55 @@ def test_legacy_by_name_and_unknown_keywords(tmp_path):
         source.load_weights(weights, by_name=True)
     with pytest.raises(ValueError, match="Invalid keyword arguments"):
         source.load_weights(weights, bogus=1)
+
+
+def test_registry_module_imports_nothing_from_rnnkit():
+    import ast
+    import inspect
+    from rnnkit.saving import object_registration
+    tree = ast.parse(inspect.getsource(object_registration))
+    imported = [n.module if isinstance(n, ast.ImportFrom) else a.name
+                for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))
+                for a in (n.names if isinstance(n, ast.Import) else [n])]
+    assert not [m for m in imported if m and m.startswith("rnnkit")], imported
+    # The public names keep their import paths.
+    from rnnkit.saving import register_keras_serializable, serialize  # noqa: F401
+    assert saving.register_keras_serializable is object_registration.register_keras_serializable
+    assert keras.utils.register_keras_serializable is saving.register_keras_serializable
+
+
+def test_keras_config_translation_rules():
+    from rnnkit.saving import keras_config
+    tf2 = {"class_name": "LSTM", "config": {"name": "l", "trainable": True, "dtype": "float32",
+                                            "units": 2, "time_major": False,
+                                            "implementation": 2}}
+    out = keras_config.to_rnnkit(tf2)
+    assert "time_major" not in out["config"] and "implementation" not in out["config"]
+    assert tf2["config"]["time_major"] is False   # the input is not changed
+    tf2["config"]["time_major"] = True
+    with pytest.raises(ValueError, match="'l' has `time_major=True`"):
+        keras_config.to_rnnkit(tf2)
+    bn = {"class_name": "BatchNormalization", "config": {"name": "bn", "axis": [2],
+                                                         "renorm": False}}
+    assert keras_config.to_rnnkit(bn)["config"] == {"name": "bn", "axis": 2}
+    with pytest.raises(ValueError, match="several axes"):
+        keras_config.to_rnnkit({"class_name": "BatchNormalization",
+                                "config": {"name": "bn", "axis": [1, 2]}})
+    # A registered (custom) class keeps every argument, whatever its name.
+    custom = {"module": None, "class_name": "Mine", "registered_name": "P>Mine",
+              "config": {"name": "m", "implementation": 3, "renorm": False}}
+    assert keras_config.to_rnnkit(custom)["config"] == custom["config"]
+    # A non-default value of a dropped-at-default argument is passed on (and refused there).
+    dense = {"module": "keras.layers", "class_name": "Dense", "registered_name": None,
+             "config": {"name": "d", "units": 2, "quantization_config": {"mode": "int8"}}}
+    assert "quantization_config" in keras_config.to_rnnkit(dense)["config"]
+    policy = {"module": "keras", "class_name": "DTypePolicy", "config": {"name": "float64"},
+              "registered_name": None}
+    assert keras_config.to_rnnkit({"class_name": "Dense", "config": {"dtype": policy}}) == \
+        {"class_name": "Dense", "config": {"dtype": "float64"}}
+    # And back: rnnkit's module names and a string dtype become Keras'.
+    layer = saving.serialize(layers.Dense(2, name="d"))
+    back = keras_config.to_keras(layer)
+    assert back["module"] == "keras.layers"
+    assert back["config"]["dtype"]["class_name"] == "DTypePolicy"
+    assert back["config"]["kernel_initializer"]["module"] == "keras.initializers"

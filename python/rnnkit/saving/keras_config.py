@@ -37,6 +37,7 @@ _DROPPABLE = {
 # Keras arguments that are dropped whatever their value: they select an implementation of the
 # same computation (Keras 3 also drops `implementation`).
 _ALWAYS_DROPPED = ("implementation",)
+_RNN_CLASSES = ("LSTM", "GRU", "SimpleRNN", "RNN", "LSTMCell", "GRUCell", "SimpleRNNCell")
 # Arguments whose non-default value is dropped because it has no effect on rnnkit's numbers.
 _DROP_ANY_VALUE = {
     "input_length": "Embedding",          # only a shape hint in tf.keras 2.x
@@ -133,7 +134,8 @@ def _to_rnnkit(config, where):
         name = inner.get("name", class_name)
         at = f"{where}: {class_name} '{name}'"
         inner = {k: _to_rnnkit(v, at) for k, v in inner.items()}
-        inner = _fix_arguments(class_name, inner, at)
+        if config.get("registered_name") is None:   # built-in classes only
+            inner = _fix_arguments(class_name, inner, at)
         config["config"] = inner
     for key in ("build_config", "compile_config"):
         if key in config:
@@ -149,8 +151,9 @@ def _fix_arguments(class_name, inner, at):
             f"{at} has `time_major=True`: the layer reads its input as (timesteps, batch, "
             f"features), which Keras 3 and rnnkit do not support. Only time_major=False "
             f"loads.")
-    for key in _ALWAYS_DROPPED:
-        inner.pop(key, None)
+    if class_name in _RNN_CLASSES:
+        for key in _ALWAYS_DROPPED:
+            inner.pop(key, None)
     for key, default in _DROPPABLE.items():
         if key not in inner:
             continue
