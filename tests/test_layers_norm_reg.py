@@ -189,7 +189,8 @@ def test_masks_pass_through():
     L.LayerNormalization(axis=[1, 2], epsilon=1e-5, center=False, gamma_regularizer="l2"),
     L.GroupNormalization(groups=4, axis=1, scale=False, beta_constraint="non_neg"),
     L.UnitNormalization(axis=[1]), L.SpatialDropout1D(0.25, seed=3),
-    L.GaussianNoise(0.3, seed=1), L.GaussianDropout(0.4), L.AlphaDropout(0.1, noise_shape=(None, 1)),
+    L.GaussianNoise(0.3, seed=1), L.GaussianDropout(0.4),
+    L.AlphaDropout(0.1, noise_shape=(None, 1)),
     L.ActivityRegularization(l1=0.5, l2=0.25)])
 def test_config_round_trip(layer):
     restored = keras.saving.deserialize(json.loads(json.dumps(keras.saving.serialize(layer))))
