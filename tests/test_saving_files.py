@@ -457,3 +457,39 @@ def test_keras_config_translation_rules():
     assert back["module"] == "keras.layers"
     assert back["config"]["dtype"]["class_name"] == "DTypePolicy"
     assert back["config"]["kernel_initializer"]["module"] == "keras.initializers"
+
+
+@saving.register_keras_serializable(package="SavingFilesTest")
+class SubclassedTagger(keras.Model):
+    """A subclassed model: Keras names its weight groups after the attributes."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.enc = layers.LSTM(3)
+        self.blocks = [layers.Dense(2), layers.Dense(2)]
+        self.head = layers.Dense(1)
+
+    def call(self, x):
+        h = self.enc(x)
+        for block in self.blocks:
+            h = block(h)
+        return self.head(h)
+
+
+def test_subclassed_model_weight_paths_are_keras(tmp_path):
+    x = np.ones((2, 4, 3), "float32")
+    model = SubclassedTagger()
+    model(x)
+    path = tmp_path / "sub.weights.h5"
+    model.save_weights(path)
+    found = []
+    with h5py.File(path) as f:
+        f.visit(lambda n: found.append(n) if isinstance(f[n], h5py.Dataset) else None)
+    # The tree Keras 3.15 writes for the same model.
+    assert found == ["blocks/dense/vars/0", "blocks/dense/vars/1", "blocks/dense_1/vars/0",
+                     "blocks/dense_1/vars/1", "enc/cell/vars/0", "enc/cell/vars/1",
+                     "enc/cell/vars/2", "head/vars/0", "head/vars/1"]
+    twin = SubclassedTagger()
+    twin(x)
+    twin.load_weights(path)
+    assert_bit_identical(twin.get_weights(), model.get_weights())

@@ -199,7 +199,7 @@ def load_weights(model, filepath, skip_mismatch=False, **kwargs):
         raise TypeError(f"`by_name` must be a bool, got {by_name!r}")
     filepath = os.fspath(filepath)
     _check_exists(filepath)
-    if not model.built:
+    if not model.built and not model.weights:
         raise ValueError(f"Model '{model.name}' is not built yet: call it on data or build() it "
                          "before load_weights()")
     source = f"'{filepath}'"

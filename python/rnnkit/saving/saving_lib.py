@@ -64,7 +64,9 @@ def _children(obj):
     them."""
     from rnnkit.layers import RNN, Bidirectional, StackedRNNCells, TimeDistributed
     from rnnkit.layers.layer import Layer
-    if _is_model(obj):
+    from rnnkit.models.functional import Functional
+    from rnnkit.models.sequential import Sequential
+    if isinstance(obj, (Functional, Sequential)):
         return [("layers", list(obj.layers))]
     if isinstance(obj, Bidirectional):
         return [("backward_layer", obj.backward_layer), ("forward_layer", obj.forward_layer)]
