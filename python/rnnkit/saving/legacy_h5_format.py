@@ -131,7 +131,15 @@ def save_model_to_hdf5(model, filepath, overwrite=True, include_optimizer=True):
     """
     import h5py
     from rnnkit.saving import saving_lib
+    from rnnkit.models.functional import Functional
+    from rnnkit.models.sequential import Sequential
     filepath = os.fspath(filepath)
+    if not isinstance(model, (Functional, Sequential)):
+        raise NotImplementedError(
+            "Saving to the legacy HDF5 format (.h5) needs a Sequential or functional model; "
+            f"'{model.name}' is a subclassed model ({type(model).__name__}), whose "
+            "computation is Python code. Save it as `.keras`, or its weights with "
+            "`save_weights`.")
     if os.path.exists(filepath) and not overwrite:
         raise FileExistsError(f"{filepath} exists and overwrite=False")
     config, compile_config = _legacy_model_config(model)

@@ -229,6 +229,11 @@ def read_weight_tree(h5file, model, source, skip_mismatch=False, load_optimizer=
             continue
         if not variables:
             used.add(gpath)
+            group = h5file.get(gpath)
+            if isinstance(group, h5py.Group) and len(group) and not skip_mismatch:
+                errors.append(f"{source}: {type(obj).__name__} '{obj.name}' expected 0 "
+                              f"variables at '/{gpath}', but the file holds {len(group)} "
+                              "(is the layer built?)")
             continue
         group = h5file.get(gpath)
         if not isinstance(group, h5py.Group):
@@ -639,7 +644,28 @@ def deserialize_model(config, custom_objects, safe_mode, source):
                               f"not a model")
     if not model.built and build_config and build_config.get("input_shape") is not None:
         model.build(tuple(build_config["input_shape"]))
+        _call_to_build(model, build_config["input_shape"], source)
     return model, compile_config
+
+
+MAX_BUILD_ELEMENTS = 1 << 22
+
+
+def _call_to_build(model, input_shape, source):
+    """A subclassed model creates its weights in `call`: call it once on zeros of the
+    recorded input shape (batch 1, unknown dimensions 1), as Keras' `build` does."""
+    from rnnkit.models.functional import Functional
+    from rnnkit.models.sequential import Sequential
+    if isinstance(model, (Functional, Sequential)) or model.weights:
+        return
+    shape = list(input_shape) if isinstance(input_shape, (list, tuple)) else None
+    if not shape or not all(d is None or (isinstance(d, int) and d >= 0) for d in shape):
+        return
+    shape = [1] + [1 if d is None else d for d in shape[1:]]
+    if int(np.prod(shape, dtype=np.int64)) > MAX_BUILD_ELEMENTS:
+        raise FileFormatError(f"{source}: the recorded input shape {input_shape} is too large "
+                              f"to build the model with")
+    model(np.zeros(shape, dtype="float32"))
 
 
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
