@@ -148,13 +148,13 @@ class MultiHeadAttention(Layer):
     Example:
 
     >>> import numpy as np, rnnkit as keras
-    >>> layer = keras.layers.MultiHeadAttention(num_heads=2, key_dim=3)
+    >>> layer = keras.layers.MultiHeadAttention(num_heads=2, key_dim=3, name="mha")
     >>> query, value = np.ones((4, 5, 8)), np.ones((4, 6, 7))
     >>> out, scores = layer(query, value, return_attention_scores=True)
     >>> out.shape, scores.shape
     ((4, 5, 8), (4, 2, 5, 6))
     >>> [w.path for w in layer.weights][:2]
-    ['multi_head_attention/query/kernel', 'multi_head_attention/query/bias']
+    ['mha/query/kernel', 'mha/query/bias']
     """
 
     supports_masking = True
