@@ -192,3 +192,21 @@ def test_convlstm_errors():
         keras.layers.ConvLSTM2D(2, 3)(np.ones((1, 2, 5, 1)))
     with pytest.raises(ValueError, match="rank 5"):
         keras.layers.ConvLSTM2D(2, 3).build((1, 2, 5, 1))
+
+
+def test_model_with_attention_and_convlstm_saves_and_loads(tmp_path):
+    layers = keras.layers
+    x = np.random.default_rng(0).standard_normal((8, 5, 3)).astype("float32")
+    inputs = keras.Input((5, 3))
+    h = layers.MultiHeadAttention(2, 4)(inputs, inputs, use_causal_mask=True)
+    h = layers.Attention(use_scale=True)([h, inputs])
+    h = layers.AdditiveAttention()([h, inputs])
+    h = layers.ConvLSTM1D(2, 2, padding="same")(layers.Reshape((5, 3, 1))(h))
+    model = keras.Model(inputs, layers.Dense(1)(layers.Flatten()(h)))
+    model.compile("adam", "mse")
+    model.fit(x, np.ones((8, 1)), epochs=1, verbose=0)
+    path = str(tmp_path / "m.keras")
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    assert_close(loaded(x), model(x), rtol=1e-5, atol=1e-6)
+    assert [w.path for w in loaded.weights] == [w.path for w in model.weights]

@@ -401,3 +401,20 @@ def test_sequence_layer_docstrings_and_examples(module_name):
                  "StringLookup", "IntegerLookup", "Hashing", "Normalization",
                  "Discretization", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D"):
         assert name in exported
+
+
+def test_normalization_weights_set_or_loaded_after_build_are_used(tmp_path):
+    x = NUMERIC["x3"]
+    adapted = L.Normalization()
+    adapted.adapt(x)
+    fresh = L.Normalization()
+    fresh.build(x.shape)     # zeros / ones until weights arrive
+    assert_close(fresh(x), x, rtol=1e-6)
+    fresh.set_weights(adapted.get_weights())
+    assert_close(fresh(x), adapted(x), rtol=0, atol=0)
+    inputs = keras.Input((4, 3))
+    model = keras.Model(inputs, L.Dense(2)(adapted(inputs)))
+    path = str(tmp_path / "norm.keras")
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    assert_close(loaded(x), model(x), rtol=1e-6, atol=1e-6)

@@ -128,11 +128,13 @@ class Normalization(Layer):
 
     def finalize_state(self):
         """Reshapes the adapted statistics for broadcasting (no-op with given ones)."""
-        if self.input_mean is not None or not self.built:
+        if self.input_mean is not None or not hasattr(self, "adapt_mean"):
             return
-        self.mean = self.adapt_mean.numpy().reshape(self._broadcast_shape).astype(self.dtype)
-        self.variance = self.adapt_variance.numpy().reshape(
-            self._broadcast_shape).astype(self.dtype)
+        self.mean, self.variance = self._adapted_statistics()
+
+    def _adapted_statistics(self):
+        return (self.adapt_mean.numpy().reshape(self._broadcast_shape).astype(self.dtype),
+                self.adapt_variance.numpy().reshape(self._broadcast_shape).astype(self.dtype))
 
     def adapt(self, data):
         """Computes the mean and variance of `data` over the non-kept axes.
@@ -184,6 +186,9 @@ class Normalization(Layer):
 
     def call(self, inputs):
         """Normalizes (or, with `invert`, de-normalizes) the inputs."""
+        if self.input_mean is None and hasattr(self, "adapt_mean"):
+            # read from the weights on every call: they may have been loaded or set since
+            self.mean, self.variance = self._adapted_statistics()
         if self.mean is None:
             raise ValueError("You must call `.build(input_shape)` on the layer before using it.")
         scale = np.maximum(np.sqrt(self.variance), np.asarray(_EPSILON, self.dtype))
