@@ -1,8 +1,8 @@
 """Files written by Keras itself load in rnnkit and reproduce Keras' predictions.
 
 The files under tests/data/keras_files/ were written by tools/make_keras_file_fixtures.py:
-k3_* by Keras 3.15.1 (JAX), tf2_* by tf.keras 2.15 (TensorFlow 2.15.1, CPU). Each fixture's .npz holds Keras' input
-`x` and predictions `y`, the optimizer's variables as saved (`opt_<i>`), and the weights after
+k3_* by Keras 3.15.1 (JAX), tf2_* by tf.keras 2.15 (TensorFlow 2.15.1, CPU). Each fixture's
+.npz holds Keras' input `x` and predictions `y`, the optimizer's variables as saved (`opt_<i>`), and the weights after
 one more training step on `train_x`/`train_y` (`after_<i>`).
 """
 

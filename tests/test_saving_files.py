@@ -6,7 +6,6 @@ import json
 import os
 import resource
 import time
-import warnings
 import zipfile
 
 import h5py

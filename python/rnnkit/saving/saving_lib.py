@@ -153,8 +153,8 @@ def write_weight_tree(h5file, model, include_optimizer=True):
         include_optimizer: Bool, write `optimizer/vars` when the optimizer is built.
     """
     for path, obj, variables in weight_entries(model, include_optimizer):
-        if path == "optimizer" and not getattr(obj, "built", False):
-            variables = variables  # Keras writes the iteration and learning rate anyway
+        # An optimizer that is not built still has its iteration (and learning rate), which
+        # Keras writes too.
         group = h5file.require_group(_group_path(path))
         group.attrs["name"] = str(getattr(obj, "name", ""))
         for i, variable in enumerate(variables):
@@ -681,7 +681,6 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     Returns:
         The model.
     """
-    import h5py
     filepath = os.fspath(filepath)
     source = f"'{filepath}'"
     archive, members = open_keras_zip(filepath)
@@ -703,7 +702,6 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
             build_optimizer(model)
         read_weight_tree(h5file, model, source,
                          load_optimizer=bool(compile and compile_config is not None))
-    del h5py
     return model
 
 
