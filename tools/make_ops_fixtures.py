@@ -1,6 +1,9 @@
 """Writes tests/fixtures/ops/keras_ops.npz: Keras 3 results of `keras.ops` calls whose exact
 definition is not obvious (ties, NaN handling, padding conventions, clipping, CTC, STFT, ...).
 
+It also writes tests/fixtures/ops/keras_backend.json: `keras.backend`'s dtype promotion table
+(`result_type` of every pair of dtypes and Python types) and `standardize_dtype` results.
+
 Run by hand in a scratch environment that has Keras (never in CI):
 
     KERAS_BACKEND=jax python tools/make_ops_fixtures.py
@@ -22,6 +25,14 @@ import numpy as np
 
 OUT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests",
                    "fixtures", "ops", "keras_ops.npz")
+BACKEND_OUT = os.path.join(os.path.dirname(OUT), "keras_backend.json")
+
+# keras.backend dtype helpers: the arguments tried (Python types by name).
+DTYPE_NAMES = ["bool", "uint8", "uint16", "uint32", "uint64", "int8", "int16", "int32", "int64",
+               "bfloat16", "float16", "float32", "float64"]
+PY_TYPES = {"<int>": int, "<float>": float, "<bool>": bool}
+STANDARDIZE_ARGS = ["float32", "int64", "bool", "<int>", "<float>", "<bool>", "float", "int",
+                    "double", "uint8", "bfloat16", "string", "nonsense"]
 
 
 def _inputs():
@@ -322,8 +333,37 @@ def load(path=OUT):
     return version, arrays
 
 
+def backend_fixture(keras):
+    """keras.backend's dtype rules: result_type of every pair (and with Python int/float),
+    standardize_dtype, is_float_dtype / is_int_dtype; errors recorded as "error"."""
+    B = keras.backend
+
+    def arg(name):
+        return PY_TYPES.get(name, name)
+
+    def attempt(fn, *args):
+        try:
+            return fn(*args)
+        except ValueError:
+            return "error"
+
+    names = DTYPE_NAMES + list(PY_TYPES)
+    table = {}
+    for i, a in enumerate(names):
+        for b in names[i:]:
+            table[f"{a},{b}"] = attempt(B.result_type, arg(a), arg(b))
+    for a in names:
+        table[a] = attempt(B.result_type, arg(a))
+    table[""] = B.result_type()
+    return {"keras_version": keras.__version__, "result_type": table,
+            "standardize_dtype": {a: attempt(B.standardize_dtype, arg(a))
+                                  for a in STANDARDIZE_ARGS},
+            "is_float_dtype": {a: B.is_float_dtype(a) for a in DTYPE_NAMES},
+            "is_int_dtype": {a: B.is_int_dtype(a) for a in DTYPE_NAMES}}
+
+
 def main():
-    """Runs every case with Keras and writes the fixture file."""
+    """Runs every case with Keras and writes the fixture files."""
     os.environ.setdefault("KERAS_BACKEND", "jax")
     import keras
     from keras import ops
@@ -350,6 +390,10 @@ def main():
             print(f"  {name}: {size} bytes")
     print(f"wrote {OUT}: {len(CASES)} cases, {os.path.getsize(OUT)} bytes, Keras "
           f"{keras.__version__}")
+    with open(BACKEND_OUT, "w") as f:
+        json.dump(backend_fixture(keras), f, indent=0, sort_keys=True)
+        f.write("\n")
+    print(f"wrote {BACKEND_OUT}: {os.path.getsize(BACKEND_OUT)} bytes")
 
 
 if __name__ == "__main__":
