@@ -36,7 +36,7 @@ __all__ = [
 
 
 def _dtype(dtype):
-    return np.dtype("float32" if dtype is None else dtype)
+    return np.dtype(__import__("rnnkit.config").config.floatx() if dtype is None else dtype)
 
 
 def _shape(shape):
