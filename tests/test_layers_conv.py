@@ -341,3 +341,24 @@ def test_keras_layer_configs_of_the_mixed_model_load():
     with np.load(os.path.join(HERE, "model.npz")) as data:
         shapes = [data[f"w{i}"].shape for i in range(sum(k.startswith("w") for k in data.files))]
     assert [w.shape for w in _mixed_model().get_weights()] == shapes
+
+
+def test_depthwise_conv1d_against_loops_and_gradients(rng):
+    layer = L.DepthwiseConv1D(3, strides=2, padding="same", depth_multiplier=2,
+                              bias_initializer="random_normal", dtype="float64")
+    x = rng.normal(size=(2, 7, 3))
+    y = layer(x)
+    kernel, bias = layer.get_weights()
+    assert kernel.shape == (3, 3, 2) and bias.shape == (6,)
+    assert_close(y, ref_conv(x, kernel.reshape(3, 1, 6), 2, "same", 1) + bias, rtol=1e-10,
+                 atol=1e-12)
+    assert layer.compute_output_shape((None, 7, 3)) == (None, 4, 6)
+    check_gradients(layer, [x], rng)
+    assert L.Convolution1D is L.Conv1D and L.SeparableConvolution1D is L.SeparableConv1D
+    restored = keras.saving.deserialize(json.loads(json.dumps(keras.saving.serialize(layer))))
+    assert restored.get_config() == layer.get_config()
+    assert "filters" not in layer.get_config()
+    with pytest.raises(ValueError, match="depth_multiplier"):
+        L.DepthwiseConv1D(3, depth_multiplier=0)
+    with pytest.raises(ValueError, match="padding"):
+        L.DepthwiseConv1D(3, padding="causal")

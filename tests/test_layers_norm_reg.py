@@ -232,3 +232,23 @@ def test_errors():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         L.LayerNormalization()   # no warning without rms_scaling
+
+
+def test_rms_normalization(rng):
+    x = rng.normal(size=(2, 3, 4))
+    layer = L.RMSNormalization(dtype="float64")
+    y = layer(x)
+    layer.scale.assign(rng.normal(size=(4,)))
+    y = layer(x)
+    assert_close(y, x / np.sqrt((x ** 2).mean(-1, keepdims=True) + 1e-6) * layer.scale.numpy(),
+                 rtol=1e-12)
+    both = L.RMSNormalization(axis=[1, 2], epsilon=1e-3, dtype="float64")
+    assert_close(both(x), x / np.sqrt((x ** 2).mean((1, 2), keepdims=True) + 1e-3),
+                 rtol=1e-12)
+    assert both.scale.shape == (3, 4)
+    check_gradients(L.RMSNormalization(dtype="float64"), [x], rng)
+    restored = keras.saving.deserialize(json.loads(json.dumps(keras.saving.serialize(both))))
+    assert restored.get_config() == both.get_config()
+    assert layer.compute_mask(x, np.ones((2, 3), bool)) is None   # Keras: no mask support
+    with pytest.raises(ValueError, match="out of bounds"):
+        L.RMSNormalization(axis=2)(np.ones((2, 3)))

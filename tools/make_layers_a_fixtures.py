@@ -144,6 +144,10 @@ def conv():
     s["gap_masked/y"] = np.asarray(L.GlobalAveragePooling1D(dtype="float64")(x, mask=mask))
     case(s, "gmp", L.GlobalMaxPooling1D(dtype="float64"), x)
     case(s, "gmp_keep", L.GlobalMaxPooling1D(keepdims=True, dtype="float64"), x)
+    case(s, "dwconv", L.DepthwiseConv1D(3, depth_multiplier=2, padding="same",
+                                        dtype="float64"), x)
+    case(s, "dwconv_cf_s2", L.DepthwiseConv1D(2, strides=2, data_format="channels_first",
+                                              activation="tanh", dtype="float64"), r(2, 4, 7))
     return s
 
 
@@ -157,6 +161,8 @@ def norm():
     case(s, "gn_instance", L.GroupNormalization(groups=-1, epsilon=1e-4, dtype="float64"), x)
     case(s, "unit", L.UnitNormalization(dtype="float64"), x)
     case(s, "unit_axes", L.UnitNormalization(axis=[1, 2], dtype="float64"), x)
+    case(s, "rms", L.RMSNormalization(dtype="float64"), x)
+    case(s, "rms_axes", L.RMSNormalization(axis=[1, 2], epsilon=1e-3, dtype="float64"), x)
     return s
 
 

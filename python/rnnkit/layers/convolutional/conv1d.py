@@ -26,7 +26,7 @@ class _Conv1DBase(Layer):
     def _init_common(self, filters, kernel_size, strides, padding, data_format, dilation_rate,
                      activation, use_bias, allow_causal):
         name = type(self).__name__
-        self.filters = _positive_int(filters, "filters", name)
+        self.filters = None if filters is None else _positive_int(filters, "filters", name)
         self.kernel_size = standardize_tuple(kernel_size, 1, "kernel_size")
         self.strides = standardize_tuple(strides, 1, "strides")
         self.dilation_rate = standardize_tuple(dilation_rate, 1, "dilation_rate")
@@ -349,3 +349,127 @@ class SeparableConv1D(_Conv1DBase):
             "pointwise_constraint": constraints.serialize(self.pointwise_constraint),
             "bias_constraint": constraints.serialize(self.bias_constraint),
         }
+
+
+class DepthwiseConv1D(_Conv1DBase):
+    """1-D depthwise convolution: each input channel is convolved with its own
+    `depth_multiplier` kernels (no mixing across channels), then bias and activation.
+
+    Output channel `c * depth_multiplier + m` is channel `c` convolved with
+    `kernel[:, c, m]` (Keras' order). Weights: `kernel` `(kernel_size, channels,
+    depth_multiplier)` and, with `use_bias`, `bias` `(channels * depth_multiplier,)`. The
+    output has no mask.
+
+    Args:
+        kernel_size: Int (or a 1-tuple), the window length.
+        strides: Int (or a 1-tuple). Defaults to 1.
+        padding: `"valid"` (the default) or `"same"`.
+        depth_multiplier: Positive int, kernels per input channel. Defaults to 1.
+        data_format: `"channels_last"` (the default) or `"channels_first"`.
+        dilation_rate: Int (or a 1-tuple). Defaults to 1.
+        activation: Activation (a name or callable). Defaults to `None`.
+        use_bias: Bool. Defaults to `True`.
+        depthwise_initializer: Defaults to `"glorot_uniform"`.
+        bias_initializer: Defaults to `"zeros"`.
+        depthwise_regularizer: Optional regularizer of `kernel`.
+        bias_regularizer: Optional regularizer of `bias`.
+        activity_regularizer: Optional regularizer of the output.
+        depthwise_constraint: Optional constraint of `kernel`.
+        bias_constraint: Optional constraint of `bias`.
+        **kwargs: Base layer arguments (`name`, `dtype`, ...).
+
+    Call arguments:
+        inputs: An array `(B, steps, channels)` (or channels-first).
+
+    Returns:
+        An array `(B, out_steps, channels * depth_multiplier)` (or channels-first).
+
+    Raises:
+        ValueError: For non-positive sizes, an unknown padding or data format, an input not
+            of rank 3, or an output with no step.
+        TypeError: If `depth_multiplier` is not an int.
+
+    Example:
+
+    >>> import numpy as np, rnnkit as keras
+    >>> layer = keras.layers.DepthwiseConv1D(3, depth_multiplier=2)
+    >>> layer(np.ones((2, 10, 5))).shape
+    (2, 8, 10)
+    >>> layer.kernel.shape
+    (3, 5, 2)
+    """
+
+    def __init__(self, kernel_size, strides=1, padding="valid", depth_multiplier=1,
+                 data_format=None, dilation_rate=1, activation=None, use_bias=True,
+                 depthwise_initializer="glorot_uniform", bias_initializer="zeros",
+                 depthwise_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 depthwise_constraint=None, bias_constraint=None, **kwargs):
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        self._init_common(None, kernel_size, strides, padding, data_format, dilation_rate,
+                          activation, use_bias, allow_causal=False)
+        self.depth_multiplier = _positive_int(depth_multiplier, "depth_multiplier",
+                                              "DepthwiseConv1D")
+        self.depthwise_initializer = initializers.get(depthwise_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.depthwise_constraint = constraints.get(depthwise_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
+
+    def compute_output_shape(self, input_shape):
+        """Returns `(batch, out_steps, channels * depth_multiplier)` (or channels-first).
+
+        Raises:
+            ValueError: If the input is not of rank 3 or the output would have no step.
+        """
+        shape, channels = self._channels(input_shape)
+        out_channels = channels * self.depth_multiplier
+        if self.data_format == "channels_first":
+            return (shape[0], out_channels, self._out_steps(shape[2], shape))
+        return (shape[0], self._out_steps(shape[1], shape), out_channels)
+
+    def build(self, input_shape):
+        """Creates `kernel` `(kernel_size, channels, depth_multiplier)` and `bias`.
+
+        Raises:
+            ValueError: If the output would have no step.
+        """
+        shape, channels = self._channels(input_shape)
+        self.compute_output_shape(shape)
+        axis = 1 if self.data_format == "channels_first" else -1
+        self.input_spec = InputSpec(ndim=3, axes={axis: channels})
+        self.filters = channels * self.depth_multiplier   # for the bias shape in _finish
+        self.kernel = self.add_weight(
+            shape=self.kernel_size + (channels, self.depth_multiplier), name="kernel",
+            initializer=self.depthwise_initializer, regularizer=self.depthwise_regularizer,
+            constraint=self.depthwise_constraint)
+        self.bias = self.add_weight(
+            shape=(self.filters,), name="bias", initializer=self.bias_initializer,
+            regularizer=self.bias_regularizer, constraint=self.bias_constraint) \
+            if self.use_bias else None
+
+    def call(self, inputs):
+        """Returns `activation(depthwise_conv(inputs, kernel) + bias)`."""
+        outputs = ops.depthwise_conv(inputs, self.kernel, strides=self.strides[0],
+                                     padding=self.padding, data_format=self.data_format,
+                                     dilation_rate=self.dilation_rate[0])
+        return self._finish(outputs)
+
+    def get_config(self):
+        config = {**super().get_config(), **self._common_config(),
+                  "depth_multiplier": self.depth_multiplier,
+                  "activation": activations.serialize(self.activation),
+                  "use_bias": self.use_bias,
+                  "depthwise_initializer": initializers.serialize(self.depthwise_initializer),
+                  "bias_initializer": initializers.serialize(self.bias_initializer),
+                  "depthwise_regularizer": regularizers.serialize(self.depthwise_regularizer),
+                  "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+                  "activity_regularizer": regularizers.serialize(self.activity_regularizer),
+                  "depthwise_constraint": constraints.serialize(self.depthwise_constraint),
+                  "bias_constraint": constraints.serialize(self.bias_constraint)}
+        config.pop("filters")
+        return config
+
+
+Convolution1D = Conv1D
+SeparableConvolution1D = SeparableConv1D

@@ -1,4 +1,4 @@
-"""LayerNormalization, GroupNormalization and UnitNormalization."""
+"""LayerNormalization, RMSNormalization, GroupNormalization and UnitNormalization."""
 
 from __future__ import annotations
 
@@ -355,3 +355,73 @@ class UnitNormalization(Layer):
 
     def get_config(self):
         return {**super().get_config(), "axis": self.axis}
+
+
+class RMSNormalization(Layer):
+    """Root-mean-square normalization: `x * scale / sqrt(mean(x**2 over axis) + epsilon)`.
+
+    No centering (unlike `LayerNormalization`). Weight: `scale` (initialized to ones) of the
+    shape of the normalized axes. As in Keras, the layer does not propagate masks.
+
+    Args:
+        axis: Int or list of ints, the axes normalized. Defaults to -1.
+        epsilon: Small float added to the mean square. Defaults to 1e-6.
+        **kwargs: Base layer arguments (`name`, `dtype`, ...).
+
+    Raises:
+        TypeError: If `axis` is not an int or a list of ints.
+        ValueError: If an axis is out of range, or `epsilon` is negative.
+
+    Example:
+
+    >>> import numpy as np, rnnkit as keras
+    >>> layer = keras.layers.RMSNormalization(epsilon=0.0, dtype="float64")
+    >>> layer(np.array([[3.0, 4.0]])).round(4).tolist()
+    [[0.8485, 1.1314]]
+    """
+
+    def __init__(self, axis=-1, epsilon=1e-6, **kwargs):
+        super().__init__(**kwargs)
+        self.axis = _check_axis(axis, "RMSNormalization")
+        self.epsilon = _check_epsilon(epsilon, "RMSNormalization")
+
+    def build(self, input_shape):
+        """Creates `scale` of the shape of the normalized axes.
+
+        Raises:
+            ValueError: If an axis is out of range or has an undefined size.
+        """
+        shape = normalize_shape(input_shape, self)
+        axes = _axes_in(self, self.axis, shape)
+        weight_shape = tuple(shape[a] for a in axes)
+        if any(d is None for d in weight_shape):
+            raise ValueError(f"Layer '{self.name}' (RMSNormalization): the normalized axes "
+                             f"{self.axis} must have defined sizes, got input shape {shape}")
+        self.input_spec = InputSpec(ndim=len(shape), axes=dict(zip(axes, weight_shape)))
+        self.scale = self.add_weight(shape=weight_shape, name="scale", initializer="ones")
+
+    def call(self, inputs):
+        """Returns the RMS-normalized input times `scale`."""
+        rank = len(inputs.shape)
+        axes = _axes_in(self, self.axis, inputs.shape)
+        bshape = [1] * rank
+        for a in axes:
+            bshape[a] = inputs.shape[a]
+        dtype = ops.dtype(inputs)
+        mean_square = ops.mean(ops.square(inputs), axis=tuple(axes), keepdims=True)
+        inv = ops.divide(np.asarray(1.0, dtype=dtype),
+                         ops.sqrt(ops.add(mean_square, np.asarray(self.epsilon, dtype=dtype))))
+        return ops.multiply(ops.multiply(inputs, inv), ops.reshape(self.scale, tuple(bshape)))
+
+    def compute_output_shape(self, input_shape):
+        """Returns `input_shape`.
+
+        Raises:
+            ValueError: If an axis is out of range.
+        """
+        shape = normalize_shape(input_shape, self)
+        _axes_in(self, self.axis, shape)
+        return shape
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis, "epsilon": self.epsilon}
