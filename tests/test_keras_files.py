@@ -192,3 +192,57 @@ def test_tf2_time_major_true_is_refused(tmp_path):
         f.attrs["model_config"] = text.replace('"time_major": false', '"time_major": true')
     with pytest.raises(ValueError, match="time_major"):
         saving.load_model(dst)
+
+
+def copy_to(tmp_path, name):
+    dst = tmp_path / name
+    with open(path(name), "rb") as a, open(dst, "wb") as b:
+        b.write(a.read())
+    return dst
+
+
+def test_legacy_chunked_and_fixed_length_name_lists(tmp_path):
+    """Keras splits long name lists into `layer_names0`, `layer_names1`, ...; old files store
+    fixed-length byte strings. Both read."""
+    ref, _, _ = reference("tf2", "bidir")
+    dst = copy_to(tmp_path, "tf2_bidir.wonly.h5")
+    with h5py.File(dst, "r+") as f:
+        names = [n.decode() if isinstance(n, bytes) else n for n in f.attrs["layer_names"]]
+        del f.attrs["layer_names"]
+        f.attrs["layer_names0"] = np.array([n.encode() for n in names[:2]], dtype="S")
+        f.attrs["layer_names1"] = np.array([n.encode() for n in names[2:]], dtype="S")
+        group = f[names[1]]
+        weight_names = list(group.attrs["weight_names"])
+        del group.attrs["weight_names"]
+        group.attrs["weight_names0"] = np.array(weight_names[:3], dtype="S")
+        group.attrs["weight_names1"] = np.array(weight_names[3:], dtype="S")
+    model = fresh_twin("tf2", "bidir")
+    model.load_weights(dst)
+    assert_predictions(model, ref)
+
+
+def test_legacy_config_asking_for_more_than_the_file_is_refused(tmp_path):
+    dst = copy_to(tmp_path, "tf2_lstm_bn.h5")
+    with h5py.File(dst, "r+") as f:
+        text = f.attrs["model_config"]
+        text = text.decode() if isinstance(text, bytes) else text
+        f.attrs["model_config"] = text.replace('"units": 4', '"units": 3000')
+    with pytest.raises(ValueError, match="asks for at least"):
+        saving.load_model(dst)
+
+
+def test_legacy_shape_mismatch_names_both_shapes(tmp_path):
+    dst = copy_to(tmp_path, "k3_stateful.h5")
+    with h5py.File(dst, "r+") as f:
+        group = f["model_weights"]
+        dense = [k for k in group.keys() if k.startswith("dense")][0]
+        name = group[dense].attrs["weight_names"][1]
+        name = name.decode() if isinstance(name, bytes) else name
+        del group[dense][name]
+        group[dense][name] = np.zeros((7,), np.float32)
+    model = fresh_twin("k3", "stateful")
+    before = [w.numpy().copy() for w in model.weights]
+    with pytest.raises(ValueError, match=r"expected shape \(2,\), found \(7,\)"):
+        model.load_weights(dst)
+    for w, b in zip(model.weights, before):
+        np.testing.assert_array_equal(w.numpy(), b)
