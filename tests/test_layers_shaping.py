@@ -229,7 +229,7 @@ LAYERS_A_MODULES = [
     "rnnkit.layers.core.identity", "rnnkit.layers.core.lambda_layer",
     "rnnkit.layers.convolutional.conv1d", "rnnkit.layers.pooling.pooling1d",
     "rnnkit.layers.normalization.layer_normalization", "rnnkit.layers.regularization.noise",
-    "rnnkit.ops.conv"]
+    "rnnkit.ops.conv", "rnnkit.layers"]
 
 
 @pytest.mark.parametrize("module", LAYERS_A_MODULES)
@@ -260,3 +260,12 @@ def test_config_matches_keras(name):
     for key, value in entry["config"].items():
         if not isinstance(value, dict):
             assert mine[key] == value, key
+
+
+def test_layers_serialize_and_deserialize():
+    layer = L.Conv1D(3, 2, name="c")
+    config = L.serialize(layer)
+    assert config["class_name"] == "Conv1D" and config["config"]["name"] == "c"
+    assert L.deserialize(config).get_config() == layer.get_config()
+    with pytest.raises(ValueError, match="not a `rnnkit.layers.Layer`"):
+        L.deserialize(keras.saving.serialize(keras.initializers.Zeros()))

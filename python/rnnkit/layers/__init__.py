@@ -38,4 +38,54 @@ __all__ = ["Activation", "ActivityRegularization", "Add", "AlphaDropout", "Avera
            "SimpleRNNCell", "SpatialDropout1D", "StackedRNNCells", "Subtract", "TimeDistributed",
            "UnitNormalization", "UpSampling1D", "ZeroPadding1D", "add", "average", "concatenate",
            "dot", "maximum", "minimum", "multiply", "subtract"]
+
+def serialize(layer):
+    """Returns a layer's config in Keras 3's format (`rnnkit.saving.serialize(layer)`).
+
+    Args:
+        layer: A `Layer`.
+
+    Returns:
+        A dict `{"module", "class_name", "config", "registered_name"}`.
+
+    Example:
+
+    >>> import rnnkit as keras
+    >>> keras.layers.serialize(keras.layers.Flatten(name="f"))["class_name"]
+    'Flatten'
+    """
+    from rnnkit import saving
+    return saving.serialize(layer)
+
+
+def deserialize(config, custom_objects=None):
+    """Rebuilds a layer from `serialize()`'s dict (or one written by Keras 3).
+
+    Args:
+        config: The dict.
+        custom_objects: Optional dict of names to custom classes and functions.
+
+    Returns:
+        A new, unbuilt layer.
+
+    Raises:
+        ValueError: If the config does not describe a layer.
+
+    Example:
+
+    >>> import rnnkit as keras
+    >>> layer = keras.layers.deserialize(keras.layers.serialize(keras.layers.Reshape((2, 3))))
+    >>> layer.target_shape
+    (2, 3)
+    """
+    from rnnkit import saving
+    obj = saving.deserialize(config, custom_objects=custom_objects)
+    if not isinstance(obj, Layer):
+        raise ValueError(f"`rnnkit.layers.deserialize` was passed a `config` object that is "
+                         f"not a `rnnkit.layers.Layer`. Received: {config}")
+    return obj
+
+
+__all__ += ["deserialize", "serialize"]
+
 from rnnkit.layers._sequence_extras import *  # noqa: E402,F401,F403 (attention, ...)
