@@ -164,3 +164,17 @@ def test_keras_names_resolve():
                        ("mixed_precision", mixed_precision)]:
         missing = [n for n in names[ns] if getattr(module, n, None) is None]
         assert not missing, (ns, missing)
+
+
+def test_enable_unsafe_deserialization_turns_the_global_safe_mode_off():
+    from rnnkit.saving import serialization_lib
+    assert serialization_lib.in_safe_mode()
+    try:
+        config.enable_unsafe_deserialization()
+        assert not serialization_lib.in_safe_mode()
+        assert config.is_unsafe_deserialization_enabled()
+        with serialization_lib.SafeModeScope(True):
+            assert serialization_lib.in_safe_mode()
+    finally:
+        serialization_lib._GLOBAL_SAFE_MODE[0] = True
+        config._SETTINGS["unsafe_deserialization"] = False

@@ -159,13 +159,8 @@ def enable_unsafe_deserialization():
     that do not pass `safe_mode` themselves.
     """
     _SETTINGS["unsafe_deserialization"] = True
-    try:
-        from rnnkit.saving import serialization_lib
-    except ImportError:        # pragma: no cover - saving without a safe-mode switch
-        return
-    setter = getattr(serialization_lib, "enable_unsafe_deserialization", None)
-    if setter is not None and setter is not enable_unsafe_deserialization:
-        setter()
+    from rnnkit.saving import serialization_lib
+    serialization_lib.enable_unsafe_deserialization()
 
 
 def is_unsafe_deserialization_enabled():

@@ -44,8 +44,11 @@ from rnnkit.ops.linalg import (cholesky, cholesky_inverse, det, eig, eigh, inv, 
                                lu_factor, matrix_rank, pinv, qr, slogdet, solve,
                                solve_triangular, svd)
 
-# keras.ops.numpy also holds these names from other groups.
+# keras.ops.numpy also holds these names from other groups; keras.ops.nn the convolutions.
 numpy.ndim, numpy.size, numpy.tanh, numpy.slogdet = ndim, size, tanh, slogdet
+_conv_module = __import__("sys").modules["rnnkit.ops.conv"]
+for _name in getattr(_conv_module, "__all__", ()):
+    setattr(nn, _name, getattr(_conv_module, _name))
 
 __all__ = [n for n in dir()
            if not n.startswith("_") and n not in ("core", "nn", "numpy", "math")]
