@@ -425,3 +425,32 @@ def test_mha_bad_arguments():
     with pytest.raises(ValueError, match="attention_axes"):
         keras.layers.MultiHeadAttention(2, 2, attention_axes=3)(np.ones((1, 3, 4)),
                                                                np.ones((1, 3, 4)))
+
+
+@pytest.mark.parametrize("name", ["grad_concat", "grad_additive", "grad_mha"])
+def test_attention_gradients_match_keras(name):
+    q, v, v_mask, probe = (FIX[f"{name}/{k}"] for k in ("q", "v", "v_mask", "probe"))
+    if name == "grad_mha":
+        layer = keras.layers.MultiHeadAttention(2, 3)
+        layer.build(q.shape, v.shape)
+
+        def call(q_, v_):
+            return layer(q_, v_, attention_mask=np.broadcast_to(v_mask[:, None, :], (2, 3, 5)))
+    else:
+        layer = keras.layers.Attention(use_scale=True, score_mode="concat") \
+            if name == "grad_concat" else keras.layers.AdditiveAttention()
+        layer.build([q.shape, v.shape])
+
+        def call(q_, v_):
+            return layer([q_, v_], mask=[None, v_mask])
+
+    weights = layer.trainable_weights
+    layer.set_weights([FIX[f"{name}/w{i}"] for i in range(len(weights))])
+    qv, vv = keras.Variable(q), keras.Variable(v)
+    with GradientTape() as tape:
+        loss = ops.sum(ops.multiply(call(qv, vv), probe))
+    grads = tape.gradient(loss, [qv, vv] + list(weights))
+    assert_close(grads[0], FIX[f"{name}/dq"], rtol=1e-4, atol=2e-5)
+    assert_close(grads[1], FIX[f"{name}/dv"], rtol=1e-4, atol=2e-5)
+    for i, grad in enumerate(grads[2:]):
+        assert_close(grad, FIX[f"{name}/dw{i}"], rtol=1e-4, atol=2e-5)

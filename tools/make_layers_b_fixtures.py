@@ -135,7 +135,50 @@ def attention():
     for i, w in enumerate(layer.get_weights()):
         out[f"mha_axes/w{i}"] = w
     meta["mha_axes"] = dict(config=layer.get_config())
+    _attention_gradients(out, rng)
     _save("attention", out, meta)
+
+
+def _attention_gradients(out, rng):
+    """Keras' gradients (JAX autodiff through stateless_call) of sum(output * probe) with
+    respect to the inputs and the weights."""
+    import jax
+    import keras
+    q = rng.standard_normal((2, 3, 4)).astype("float32")
+    v = rng.standard_normal((2, 5, 4)).astype("float32")
+    v_mask = np.array([[1, 1, 1, 1, 0], [1, 0, 1, 1, 1]], bool)
+    layers = {
+        "grad_concat": (keras.layers.Attention(use_scale=True, score_mode="concat"),
+                        lambda layer, w, q_, v_: layer.stateless_call(
+                            w, [], [q_, v_], mask=[None, v_mask])[0]),
+        "grad_additive": (keras.layers.AdditiveAttention(),
+                          lambda layer, w, q_, v_: layer.stateless_call(
+                              w, [], [q_, v_], mask=[None, v_mask])[0]),
+        "grad_mha": (keras.layers.MultiHeadAttention(2, 3, bias_initializer="random_normal"),
+                     lambda layer, w, q_, v_: layer.stateless_call(
+                         w, [], q_, v_, attention_mask=np.broadcast_to(
+                             v_mask[:, None, :], (2, 3, 5)), return_attention_scores=True)[0][0]),
+    }
+    probe = rng.standard_normal((2, 3, 4)).astype("float32")
+    for name, (layer, fn) in layers.items():
+        if isinstance(layer, keras.layers.MultiHeadAttention):
+            layer.build(q.shape, v.shape)
+        else:
+            layer.build([q.shape, v.shape])
+        weights = [np.asarray(w) for w in layer.trainable_weights]
+        if name == "grad_concat":
+            weights = [np.float32(0.7), np.float32(1.2)]
+
+        def loss(w, q_, v_, layer=layer, fn=fn):
+            return (fn(layer, w, q_, v_) * probe).sum()
+
+        grads = jax.grad(loss, argnums=(0, 1, 2))(weights, q, v)
+        out[f"{name}/q"], out[f"{name}/v"], out[f"{name}/v_mask"] = q, v, v_mask
+        out[f"{name}/probe"] = probe
+        for i, w in enumerate(weights):
+            out[f"{name}/w{i}"] = np.asarray(w)
+            out[f"{name}/dw{i}"] = np.asarray(grads[0][i])
+        out[f"{name}/dq"], out[f"{name}/dv"] = np.asarray(grads[1]), np.asarray(grads[2])
 
 
 CORPUS = [
