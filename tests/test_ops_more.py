@@ -808,6 +808,58 @@ def test_ops_on_symbolic_tensors_in_a_functional_model(rng, name):
     assert_close(got, want, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("name", sorted(GRAD_CASES))
+def test_every_differentiable_case_runs_in_a_functional_model(rng, name):
+    """The gradient cases again, on symbolic inputs of the same (fully known) shapes."""
+    fn, specs = GRAD_CASES[name]
+    arrays = [make(rng, shape).astype("float32") for shape, make in specs]
+    inputs = [keras.Input(shape=a.shape[1:], batch_size=a.shape[0]) for a in arrays]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        model = keras.Model(inputs, fn(*inputs))
+        got = _outs(model(arrays if len(arrays) > 1 else arrays[0]))
+        want = _outs(fn(*arrays))
+    assert len(got) == len(want)
+    for g, w in zip(got, want):
+        assert np.shape(g) == np.shape(w)
+        np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-6, equal_nan=True)
+
+
+_I = np.array([[0, 1, 2, 1], [3, 0, 1, 1], [2, 2, 0, 1]], "int32")
+NON_DIFFERENTIABLE_SYMBOLIC = {
+    "argpartition": lambda x: ops.argpartition(x, 1),
+    "bincount": lambda x: ops.bincount(ops.cast(ops.abs(x) * 2, "int32"), minlength=5),
+    "count_nonzero": lambda x: ops.count_nonzero(ops.round(x), axis=1),
+    "ctc_decode": lambda x: ops.ctc_decode(ops.reshape(x, (1, 3, 4)), np.array([3]))[0],
+    "digitize": lambda x: ops.digitize(x, np.array([0.0, 1.0])),
+    "eig": lambda x: ops.abs(ops.eig(x[:, :3])[0]),
+    "histogram": lambda x: ops.histogram(x[0], bins=3)[0],
+    "in_top_k": lambda x: ops.in_top_k(np.array([0, 1, 2]), x, 2),
+    "isclose": lambda x: ops.isclose(x, x * 1.000001),
+    "lu_factor": lambda x: ops.lu_factor(x)[0], "matrix_rank": ops.matrix_rank,
+    "multi_hot": lambda x: ops.multi_hot(ops.cast(ops.abs(x) * 2, "int32"), 4),
+    "nanargmax": lambda x: ops.nanargmax(x, axis=1),
+    "nanmedian": lambda x: ops.nanmedian(x, axis=1),
+    "nanquantile": lambda x: ops.nanquantile(x, 0.3, axis=0),
+    "searchsorted": lambda x: ops.searchsorted(np.array([0.0, 1.0]), x),
+    "signbit": ops.signbit, "trunc": ops.trunc,
+    "unique": lambda x: ops.unique(ops.cast(ops.abs(x) * 2, "int32"), size=6),
+    "vander": lambda x: ops.vander(x[0]),
+    "view_as_real": lambda x: ops.view_as_real(ops.polar(x, x)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(NON_DIFFERENTIABLE_SYMBOLIC))
+def test_non_differentiable_ops_run_in_a_functional_model(rng, name):
+    fn = NON_DIFFERENTIABLE_SYMBOLIC[name]
+    x = rng.standard_normal((3, 4)).astype("float32")
+    inp = keras.Input(shape=(4,), batch_size=3)
+    model = keras.Model(inp, fn(inp))
+    got, want = model(x), fn(x)
+    assert np.shape(got) == np.shape(want) and np.asarray(got).dtype == np.asarray(want).dtype
+    np.testing.assert_array_equal(got, want)
+
+
 def test_linalg_namespace_and_numpy_namespace_names():
     import json
     with open(os.path.join(ROOT, "tools", "keras_names.json")) as f:

@@ -59,8 +59,7 @@ def _accept_symbolic_tensors():
     except those that need a value to decide what to do (control flow, conversion to NumPy)."""
     from rnnkit.graph import accept_symbolic
     eager_only = {"cond", "while_loop", "fori_loop", "custom_gradient", "convert_to_numpy",
-                  "is_tensor", "map", "scan", "associative_scan", "switch", "vectorized_map",
-                  "vectorize", "jvp", "linalg"}
+                  "is_tensor", "vectorize", "jvp", "linalg"}
     # Names Keras records as one op (ops.abs records an `absolute`); other aliases here
     # (true_divide for divide, amax for max) record ops of their own names, as in Keras.
     same_op = {"abs": "absolute", "swish": "silu", "hard_swish": "hard_silu"}
@@ -70,6 +69,10 @@ def _accept_symbolic_tensors():
             globals()[name] = accept_symbolic(fn, name)
     for alias, name in same_op.items():
         globals()[alias] = globals()[name]
+    # keras.ops.linalg.qr(x) on a symbolic tensor works as keras.ops.qr(x) does.
+    for name in linalg.__all__:
+        if name not in eager_only:
+            setattr(linalg, name, globals()[name])
 
 
 _accept_symbolic_tensors()

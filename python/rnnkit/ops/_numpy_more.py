@@ -1638,6 +1638,7 @@ def vectorize(pyfunc, *, excluded=None, signature=None):
     Without `signature`, the inputs are broadcast and `pyfunc` is called on each element
     (0-d arrays); the results are stacked, so gradients flow when `pyfunc` uses `rnnkit.ops`.
     With `signature` (e.g. `"(n),(n)->()"`), NumPy's `vectorize` maps it on plain arrays.
+    The vectorized function also takes symbolic tensors (it is recorded as one op).
 
     Args:
         pyfunc: The function.
@@ -1655,7 +1656,7 @@ def vectorize(pyfunc, *, excluded=None, signature=None):
         def wrapped_sig(*args, **kwargs):
             return vec(*[a if i in excluded else unwrap(a) for i, a in enumerate(args)],
                        **{k: v if k in excluded else unwrap(v) for k, v in kwargs.items()})
-        return wrapped_sig
+        return _symbolic(wrapped_sig)
 
     def wrapped(*args, **kwargs):
         mapped = [i for i in range(len(args)) if i not in excluded]
@@ -1678,7 +1679,12 @@ def vectorize(pyfunc, *, excluded=None, signature=None):
         return _n.reshape(_n.stack(outs), shape)
 
     wrapped.__doc__ = getattr(pyfunc, "__doc__", None)
-    return wrapped
+    return _symbolic(wrapped)
+
+
+def _symbolic(fn):
+    from rnnkit.graph import accept_symbolic
+    return accept_symbolic(fn, "vectorize")
 
 
 __all__ = [
