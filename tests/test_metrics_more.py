@@ -267,3 +267,18 @@ def test_argument_errors():
         metrics.IoU(num_classes=2, target_class_ids=[2])
     with pytest.raises(ValueError, match="num_classes"):
         metrics.MeanIoU(num_classes=0)
+
+
+def test_correlations_against_numpy(rng):
+    y = rng.normal(size=(6, 8))
+    p = y + rng.normal(size=(6, 8))
+    expected = [np.corrcoef(a, b)[0, 1] for a, b in zip(y, p)]
+    assert_close(metrics.pearson_correlation(y, p), expected, rtol=1e-10)
+    assert_close(metrics.PearsonCorrelation()(y, p), np.mean(expected), rtol=1e-5)
+    # Lin's coefficient, with Keras' centring of y_true on mean(y_pred) in the covariance
+    mt, mp = y.mean(-1, keepdims=True), p.mean(-1, keepdims=True)
+    ccc = np.mean(2 * (y - mp) * (p - mp) / (y.var(-1, keepdims=True) + p.var(-1, keepdims=True)
+                                             + (mt - mp) ** 2 + 1e-7), -1)
+    assert_close(metrics.concordance_correlation(y, p), ccc, rtol=1e-10)
+    assert metrics.get("pearson_correlation") is metrics.pearson_correlation or \
+        isinstance(metrics.get("PearsonCorrelation"), metrics.PearsonCorrelation)

@@ -177,6 +177,9 @@ def _metric_inputs(kind, rng):
         elif kind == "regression":
             yt = rng.normal(size=(8, 2)).astype("float32")
             yp = (yt + 0.5 * rng.normal(size=(8, 2))).astype("float32")
+        elif kind == "regression_wide":
+            yt = rng.normal(size=(6, 5)).astype("float32")
+            yp = (yt + 0.7 * rng.normal(size=(6, 5))).astype("float32")
         elif kind == "positive":
             yt = rng.uniform(0.1, 2, (8, 3)).astype("float32")
             yp = rng.uniform(0.1, 2, (8, 3)).astype("float32")
@@ -258,6 +261,9 @@ METRIC_CASES = [
     ("TopKCategoricalAccuracy", {"k": 2}, "onehot"),
     ("SparseTopKCategoricalAccuracy", {"k": 2}, "sparse"),
     ("SparseTopKCategoricalAccuracy", {}, "sparse"),
+    ("PearsonCorrelation", {}, "regression_wide"),
+    ("PearsonCorrelation", {"axis": 0}, "regression_wide"),
+    ("ConcordanceCorrelation", {}, "regression_wide"),
 ]
 
 
@@ -268,7 +274,7 @@ def make_metrics():
         batches = _metric_inputs(kind, rng)
         metric = getattr(keras.metrics, class_name)(**kwargs)
         (yt1, yp1, _), (yt2, yp2, w2) = batches
-        if class_name == "CosineSimilarity" and kwargs.get("axis") == 0:
+        if kwargs.get("axis") == 0:
             w2 = None
         metric.update_state(yt1, yp1)
         first = np.asarray(metric.result())

@@ -24,7 +24,7 @@ summation_method="interpolation", thresholds=None, multi_label=False, num_labels
 label_weights=None, from_logits=False); F1Score / FBetaScore(average=None, beta=1.0,
 threshold=None); R2Score(class_aggregation="uniform_average", num_regressors=0); IoU,
 MeanIoU, BinaryIoU, OneHotIoU, OneHotMeanIoU (confusion matrix of dtype int32 by default,
-as in Keras).
+as in Keras); PearsonCorrelation, ConcordanceCorrelation (axis=-1).
 
 Compile-time lookup: `get("accuracy")` / `get("acc")` (any case) returns an `AccuracyMarker`;
 `resolve_accuracy(name, y_true_shape, y_pred_shape)` turns it into the concrete metric by
@@ -58,7 +58,8 @@ from rnnkit.losses import (binary_crossentropy, binary_focal_crossentropy,
 from rnnkit.variables import Variable
 
 __all__ = [
-    "AUC", "BinaryIoU", "CategoricalHinge", "CosineSimilarity", "F1Score", "FBetaScore",
+    "AUC", "BinaryIoU", "CategoricalHinge", "ConcordanceCorrelation", "PearsonCorrelation",
+    "concordance_correlation", "pearson_correlation", "CosineSimilarity", "F1Score", "FBetaScore",
     "FalseNegatives", "FalsePositives", "Hinge", "IoU", "KLDivergence", "LogCoshError",
     "MeanAbsolutePercentageError", "MeanIoU", "MeanSquaredLogarithmicError", "OneHotIoU",
     "OneHotMeanIoU", "Poisson", "Precision", "PrecisionAtRecall", "R2Score", "Recall",
@@ -1097,6 +1098,111 @@ class SparseTopKCategoricalAccuracy(_BuiltinMetricWrapper):
         if self.from_sorted_ids:
             config["from_sorted_ids"] = True
         return config
+
+
+def pearson_correlation(y_true, y_pred, axis=-1):
+    """Returns the Pearson correlation coefficient of targets and predictions along `axis`.
+
+    Both are centred and divided by their standard deviation along `axis`; the result is
+    the mean of their product (one value per sample for `axis=-1`).
+
+    Args:
+        y_true: The targets.
+        y_pred: The predictions.
+        axis: Int, the axis of the correlation. Defaults to -1.
+
+    Returns:
+        The correlations, with `axis` reduced.
+
+    Example:
+
+    >>> import rnnkit as keras
+    >>> keras.metrics.pearson_correlation([[1.0, 2.0, 3.0]], [[2.0, 4.0, 7.0]]).round(4)
+    array([0.9934])
+    """
+    y_pred = _np(y_pred)
+    y_pred = y_pred.astype(y_pred.dtype if y_pred.dtype.kind == "f" else "float32")
+    y_true, y_pred = _squeeze_or_expand(_np(y_true).astype(y_pred.dtype), y_pred)
+    t = y_true - np.mean(y_true, axis=axis, keepdims=True)
+    p = y_pred - np.mean(y_pred, axis=axis, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = t / np.std(t, axis=axis, keepdims=True)
+        p = p / np.std(p, axis=axis, keepdims=True)
+    return np.mean(t * p, axis=axis)
+
+
+def concordance_correlation(y_true, y_pred, axis=-1):
+    """Returns Lin's concordance correlation coefficient along `axis`, as Keras computes it.
+
+    `mean(2 * (y_true - mean(y_pred)) * (y_pred - mean(y_pred)) / (var(y_true) +
+    var(y_pred) + (mean(y_true) - mean(y_pred))**2 + 1e-7), axis)`. (Keras centres `y_true`
+    on the mean of `y_pred` in the covariance; rnnkit does the same, so values agree.)
+
+    Args:
+        y_true: The targets.
+        y_pred: The predictions.
+        axis: Int, the axis of the coefficient. Defaults to -1.
+
+    Returns:
+        The coefficients, with `axis` reduced.
+    """
+    y_pred = _np(y_pred)
+    y_pred = y_pred.astype(y_pred.dtype if y_pred.dtype.kind == "f" else "float32")
+    y_true, y_pred = _squeeze_or_expand(_np(y_true).astype(y_pred.dtype), y_pred)
+    true_mean = np.mean(y_true, axis=axis, keepdims=True)
+    pred_mean = np.mean(y_pred, axis=axis, keepdims=True)
+    true_var = np.var(y_true - true_mean, axis=axis, keepdims=True)
+    pred_var = np.var(y_pred - pred_mean, axis=axis, keepdims=True)
+    covar = (y_true - pred_mean) * (y_pred - pred_mean)
+    norm = true_var + pred_var + np.square(true_mean - pred_mean)
+    return np.mean(2 * covar / (norm + _losses.EPSILON), axis=axis)
+
+
+class PearsonCorrelation(_BuiltinMetricWrapper):
+    """Computes the mean Pearson correlation between targets and predictions.
+
+    Each update adds `pearson_correlation(y_true, y_pred, axis)` (one value per sample with
+    `axis=-1`) to a running mean.
+
+    Args:
+        name: Optional name. Defaults to `"pearson_correlation"`.
+        dtype: Optional dtype of the accumulators and the result. Defaults to float32.
+        axis: Int, the axis of the correlation. Defaults to -1.
+
+    Call arguments (`update_state` and `__call__`):
+        y_true: The targets.
+        y_pred: The predictions.
+        sample_weight: Optional weights, one per value.
+    """
+
+    _config_keys = ("axis",)
+    _direction = "up"
+
+    def __init__(self, name="pearson_correlation", dtype=None, axis=-1):
+        super().__init__(pearson_correlation, name, dtype, axis=axis)
+
+
+class ConcordanceCorrelation(_BuiltinMetricWrapper):
+    """Computes the mean concordance correlation between targets and predictions.
+
+    Each update adds `concordance_correlation(y_true, y_pred, axis)` to a running mean.
+
+    Args:
+        name: Optional name. Defaults to `"concordance_correlation"`.
+        dtype: Optional dtype of the accumulators and the result. Defaults to float32.
+        axis: Int, the axis of the coefficient. Defaults to -1.
+
+    Call arguments (`update_state` and `__call__`):
+        y_true: The targets.
+        y_pred: The predictions.
+        sample_weight: Optional weights, one per value.
+    """
+
+    _config_keys = ("axis",)
+    _direction = "up"
+
+    def __init__(self, name="concordance_correlation", dtype=None, axis=-1):
+        super().__init__(concordance_correlation, name, dtype, axis=axis)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -2367,7 +2473,7 @@ _ALL_CLASSES = (Metric, Mean, Sum, MeanMetricWrapper, Accuracy, BinaryAccuracy,
                 FalsePositives, TrueNegatives, FalseNegatives, Precision, Recall,
                 SensitivityAtSpecificity, SpecificityAtSensitivity, PrecisionAtRecall,
                 RecallAtPrecision, AUC, FBetaScore, F1Score, R2Score, IoU, BinaryIoU, MeanIoU,
-                OneHotIoU, OneHotMeanIoU)
+                OneHotIoU, OneHotMeanIoU, PearsonCorrelation, ConcordanceCorrelation)
 
 ALL_FUNCTIONS_DICT = {fn.__name__: fn for fn in (
     accuracy, binary_accuracy, categorical_accuracy, sparse_categorical_accuracy,
@@ -2376,7 +2482,7 @@ ALL_FUNCTIONS_DICT = {fn.__name__: fn for fn in (
     sparse_top_k_categorical_accuracy, kl_divergence, poisson, hinge, squared_hinge,
     categorical_hinge, log_cosh, mean_absolute_percentage_error,
     mean_squared_logarithmic_error, binary_focal_crossentropy,
-    categorical_focal_crossentropy)}
+    categorical_focal_crossentropy, pearson_correlation, concordance_correlation)}
 
 ALL_OBJECTS_DICT = {cls.__name__: cls for cls in _ALL_CLASSES}
 ALL_OBJECTS_DICT.update({_losses._to_snake_case(cls.__name__): cls for cls in _ALL_CLASSES})
