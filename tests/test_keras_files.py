@@ -6,6 +6,7 @@ k3_* by Keras 3.15.1 (JAX), tf2_* by tf.keras 2.15 (TensorFlow 2.15.1, CPU). Eac
 one more training step on `train_x`/`train_y` (`after_<i>`).
 """
 
+import io
 import os
 import warnings
 
@@ -246,3 +247,50 @@ def test_legacy_shape_mismatch_names_both_shapes(tmp_path):
         model.load_weights(dst)
     for w, b in zip(model.weights, before):
         np.testing.assert_array_equal(w.numpy(), b)
+
+
+def config_differences(a, b, where=""):
+    """Paths where two config.json trees differ (Keras' shared_object_ids ignored)."""
+    out = []
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in sorted(set(a) | set(b)):
+            if key == "shared_object_id":
+                continue
+            if key not in a or key not in b:
+                out.append(f"{where}/{key}")
+            else:
+                out.extend(config_differences(a[key], b[key], f"{where}/{key}"))
+    elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        for i, (x, y) in enumerate(zip(a, b)):
+            out.extend(config_differences(x, y, f"{where}[{i}]"))
+    elif a != b:
+        out.append(where)
+    return out
+
+
+@pytest.mark.parametrize("name", K3)
+def test_saved_config_is_what_keras_writes(tmp_path, name):
+    """A Keras model loaded and saved again by rnnkit has Keras' own config.json."""
+    import json
+    import zipfile
+    model = saving.load_model(path(f"k3_{name}.keras"))
+    model.save(tmp_path / "again.keras")
+    with zipfile.ZipFile(tmp_path / "again.keras") as z, \
+            zipfile.ZipFile(path(f"k3_{name}.keras")) as k:
+        ours, theirs = json.loads(z.read("config.json")), json.loads(k.read("config.json"))
+        with h5py.File(io.BytesIO(z.read("model.weights.h5"))) as f1, \
+                h5py.File(io.BytesIO(k.read("model.weights.h5"))) as f2:
+            def tree(f):
+                out = []
+                f.visititems(lambda n, item: out.append(
+                    (n, getattr(item, "shape", None), str(getattr(item, "dtype", "")))))
+                return out
+            assert tree(f1) == tree(f2)
+    differences = config_differences(ours, theirs)
+    if name == "embed_gru":
+        # rnnkit's SparseCategoricalCrossentropy also writes its `axis` (Keras accepts it).
+        differences.remove("/compile_config/loss/config/axis")
+    if name == "custom_cell":
+        # Keras writes `module: null` for a class defined in __main__; here it is a module.
+        differences.remove("/config/layers[1]/config/cell/module")
+    assert differences == []

@@ -334,6 +334,8 @@ def _to_keras(config, shapes):
     if _is_layer_config(config):
         inner = dict(inner)
         inner["dtype"] = _policy(inner["dtype"])
+    if isinstance(inner, dict) and config["module"] in ("keras.layers", "keras.initializers"):
+        inner = _keras_defaults(class_name, dict(inner))
     if class_name == "Sequential" and isinstance(inner, dict) and "dtype" not in inner:
         inner = {"name": inner.get("name"), "trainable": inner.get("trainable", True),
                  "dtype": _policy("float32"), **{k: v for k, v in inner.items()
@@ -348,6 +350,23 @@ def _to_keras(config, shapes):
         if key in config:
             config[key] = _to_keras(config[key], shapes)
     return config
+
+
+_VARIANCE_SCALING = ("VarianceScaling", "GlorotUniform", "GlorotNormal", "LecunNormal",
+                     "LecunUniform", "HeNormal", "HeUniform")
+
+
+def _keras_defaults(class_name, inner):
+    """The keys Keras 3.15 writes and rnnkit's configs lack, or the other way round, at
+    values that mean the same."""
+    if class_name in _VARIANCE_SCALING:
+        inner.setdefault("input_axes", None)
+        inner.setdefault("output_axes", None)
+    if class_name in ("LSTM", "GRU") and inner.get("use_cudnn") == "auto":
+        del inner["use_cudnn"]          # Keras takes it but does not write it
+    if class_name == "Dense" and inner.get("activity_regularizer", 0) is None:
+        del inner["activity_regularizer"]   # written only when set
+    return inner
 
 
 def _tensor_to_keras(value, shapes):

@@ -487,6 +487,7 @@ def model_config(model):
     compile_config = _compile_config(model)
     if compile_config is not None:
         config["compile_config"] = compile_config
+    _add_backward_layers(config, _layers_by_name(model))
     config = keras_config.to_keras(config, model)
     _add_build_configs(config, _layer_build_shapes(model))
     return config
@@ -514,6 +515,38 @@ def _layer_build_shapes(model):
     return out
 
 
+def _layers_by_name(model):
+    from rnnkit.layers.layer import Layer
+    out, stack = {}, list(getattr(model, "layers", []))
+    while stack:
+        layer = stack.pop()
+        if isinstance(layer, Layer) and layer.name not in out:
+            out[layer.name] = layer
+            stack.extend(getattr(layer, "_tracked_layers", []))
+    return out
+
+
+def _add_backward_layers(config, layers):
+    """Keras writes a Bidirectional's `backward_layer` always; rnnkit's config has it only
+    when it was given. Adds it from the layer itself."""
+    from rnnkit.saving import serialization_lib
+    if isinstance(config, list):
+        for item in config:
+            _add_backward_layers(item, layers)
+        return
+    if not isinstance(config, dict):
+        return
+    inner = config.get("config")
+    if config.get("class_name") == "Bidirectional" and isinstance(inner, dict) and \
+            inner.get("backward_layer") is None:
+        layer = layers.get(inner.get("name"))
+        backward = getattr(layer, "backward_layer", None)
+        if backward is not None:
+            inner["backward_layer"] = serialization_lib.serialize(backward)
+    for value in config.values():
+        _add_backward_layers(value, layers)
+
+
 def _to_list(shape):
     if isinstance(shape, (list, tuple)):
         return [_to_list(s) for s in shape]
@@ -532,6 +565,25 @@ def _add_build_configs(config, shapes):
     if "class_name" in config and isinstance(inner, dict) and "build_config" not in config \
             and inner.get("name") in shapes and config.get("class_name") != "InputLayer":
         config["build_config"] = {"input_shape": _to_list(shapes[inner["name"]])}
+    build = config.get("build_config")
+    shape = build.get("input_shape") if isinstance(build, dict) else None
+    if isinstance(inner, dict) and isinstance(shape, list) and len(shape) >= 2 and \
+            all(not isinstance(d, list) for d in shape):
+        # Keras records the build shapes of the layers inside wrappers and RNNs too.
+        cls = config.get("class_name")
+        children = []
+        if cls == "Bidirectional":
+            children = [(inner.get("layer"), shape), (inner.get("backward_layer"), shape)]
+        elif cls == "TimeDistributed":
+            children = [(inner.get("layer"), [shape[0]] + shape[2:])]
+        elif cls == "RNN":
+            children = [(inner.get("cell"), [shape[0], shape[-1]])]
+        elif cls == "StackedRNNCells":
+            children = [(cell, shape) for cell in inner.get("cells") or []]
+        for child, child_shape in children:
+            if isinstance(child, dict) and "class_name" in child and \
+                    "build_config" not in child:
+                child["build_config"] = {"input_shape": list(child_shape)}
     for key, value in config.items():
         if key != "build_config":
             _add_build_configs(value, shapes)
@@ -568,7 +620,8 @@ def _compile_config(model):
             "loss": encode(model.loss), "loss_weights": encode(model.loss_weights),
             "metrics": encode(model._metric_specs),
             "weighted_metrics": encode(model._weighted_metric_specs),
-            "run_eagerly": False, "steps_per_execution": 1, "jit_compile": False}
+            # Keras 3 (JAX) resolves the default jit_compile="auto" to True and writes that.
+            "run_eagerly": False, "steps_per_execution": 1, "jit_compile": True}
 
 
 def save_model(model, filepath, overwrite=True):
