@@ -418,3 +418,25 @@ def test_dataset_download_cache_hash_and_offline(tmp_path, monkeypatch, imdb_fil
     assert imdb.get_word_index() == word_index
     with pytest.raises(FileNotFoundError, match="no file"):
         reuters.load_data(str(tmp_path / "missing" / "r.npz"))
+
+
+def test_pack_unpack_source_inputs_and_reexports():
+    assert utils.pack_x_y_sample_weight(1) == 1
+    assert utils.pack_x_y_sample_weight((1, 2)) == ((1, 2),)
+    assert utils.pack_x_y_sample_weight(1, 2, 3) == (1, 2, 3)
+    assert utils.unpack_x_y_sample_weight(5) == (5, None, None)
+    assert utils.unpack_x_y_sample_weight([1, 2, 3]) == (1, 2, 3)
+    with pytest.raises(ValueError, match="sample_weight"):
+        utils.unpack_x_y_sample_weight((1, 2, 3, 4))
+    a, b = keras.Input((3,)), keras.Input((2,))
+    out = keras.layers.Concatenate()([keras.layers.Dense(2)(a), b])
+    sources = utils.get_source_inputs(out)
+    assert len(sources) == 2 and sources[0] is a and sources[1] is b
+    with pytest.raises(ValueError, match="symbolic"):
+        utils.get_source_inputs(np.zeros(3))
+    assert utils.is_keras_tensor(a) and not utils.is_keras_tensor(np.zeros(2))
+    assert utils.standardize_dtype(np.float64) == "float64"
+    utils.disable_interactive_logging()
+    assert not utils.is_interactive_logging_enabled()
+    utils.enable_interactive_logging()
+    assert utils.is_interactive_logging_enabled()

@@ -14,6 +14,8 @@ import shutil
 import numpy as np
 
 from rnnkit import random as _random
+from rnnkit.backend import clear_session, is_keras_tensor, standardize_dtype
+from rnnkit import config as _config
 from rnnkit.models.data_adapters import PyDataset, Sequence
 from rnnkit.progbar import Progbar
 from rnnkit.saving import (
@@ -29,6 +31,15 @@ from rnnkit.saving import (
 
 __all__ = [
     "ArrayDataset",
+    "clear_session",
+    "disable_interactive_logging",
+    "enable_interactive_logging",
+    "get_source_inputs",
+    "is_interactive_logging_enabled",
+    "is_keras_tensor",
+    "pack_x_y_sample_weight",
+    "standardize_dtype",
+    "unpack_x_y_sample_weight",
     "get_file",
     "model_to_dot",
     "model_to_dot_source",
@@ -1106,3 +1117,133 @@ def plot_model(model, to_file="model.png", show_shapes=False, show_dtype=False,
     graph = pydot.graph_from_dot_data(source)[0]
     graph.write(to_file, format=extension)
     return to_file
+
+
+# ------------------------------------------------------------------------------------------------
+# Data tuples and symbolic inputs
+# ------------------------------------------------------------------------------------------------
+
+def pack_x_y_sample_weight(x, y=None, sample_weight=None):
+    """Packs inputs, targets and weights into the tuple `fit` expects from a batch.
+
+    Args:
+        x: The inputs.
+        y: Optional targets.
+        sample_weight: Optional sample weights.
+
+    Returns:
+        `(x,)` when `y` is None and `x` is a tuple or list (so it is not taken for
+        `(x, y)`), else `x` alone; `(x, y)`; or `(x, y, sample_weight)`.
+
+    Example:
+
+    >>> import rnnkit as keras
+    >>> keras.utils.pack_x_y_sample_weight([1, 2], [3])
+    ([1, 2], [3])
+    """
+    if y is None:
+        return (x,) if isinstance(x, (tuple, list)) else x
+    if sample_weight is None:
+        return (x, y)
+    return (x, y, sample_weight)
+
+
+def unpack_x_y_sample_weight(data):
+    """Unpacks a batch into `(x, y, sample_weight)` (missing parts as None).
+
+    Args:
+        data: A tuple of 1 to 3 items (`(x,)`, `(x, y)`, `(x, y, sample_weight)`), a list
+            taken as such a tuple, or the inputs alone.
+
+    Returns:
+        The triple `(x, y, sample_weight)`.
+
+    Raises:
+        ValueError: For a tuple of more than 3 items.
+
+    Example:
+
+    >>> import rnnkit as keras
+    >>> keras.utils.unpack_x_y_sample_weight(([1], [2]))
+    ([1], [2], None)
+    """
+    if isinstance(data, list):
+        data = tuple(data)
+    if not isinstance(data, tuple):
+        return (data, None, None)
+    if len(data) == 1:
+        return (data[0], None, None)
+    if len(data) == 2:
+        return (data[0], data[1], None)
+    if len(data) == 3:
+        return (data[0], data[1], data[2])
+    raise ValueError("Data is expected to be in format `x`, `(x,)`, `(x, y)`, or "
+                     f"`(x, y, sample_weight)`, found: {data}")
+
+
+def get_source_inputs(tensor):
+    """Returns the input tensors (from `keras.Input`) a symbolic tensor was computed from.
+
+    Args:
+        tensor: A symbolic tensor (a `KerasTensor`) of a functional graph.
+
+    Returns:
+        The list of the `Input` tensors it depends on (itself when it is an input).
+
+    Raises:
+        ValueError: If `tensor` is not a symbolic tensor.
+
+    Example:
+
+    >>> import rnnkit as keras
+    >>> x = keras.Input((3,))
+    >>> y = keras.layers.Dense(2)(x)
+    >>> keras.utils.get_source_inputs(y)[0] is x
+    True
+    """
+    if not is_keras_tensor(tensor):
+        raise ValueError(f"get_source_inputs expects a symbolic tensor (KerasTensor); "
+                         f"received {tensor!r}")
+    sources, seen, stack = [], set(), [tensor]
+    while stack:
+        t = stack.pop()
+        if id(t) in seen:
+            continue
+        seen.add(id(t))
+        history = getattr(t, "history", None) or getattr(t, "_keras_history", None)
+        node = None
+        if history is not None:
+            operation, node_index = history[0], history[1]
+            nodes = getattr(operation, "_inbound_nodes", [])
+            node = nodes[node_index] if node_index < len(nodes) else None
+        if node is None or getattr(node, "is_input", False) or not node.input_tensors:
+            sources.append(t)
+        else:
+            stack.extend(reversed(list(node.input_tensors)))
+    return sources
+
+
+def enable_interactive_logging():
+    """Turns on interactive logging: progress bars and messages printed to stdout.
+
+    The same switch as `rnnkit.config.enable_interactive_logging` (Keras exposes it in both
+    places).
+    """
+    _config.enable_interactive_logging()
+
+
+def disable_interactive_logging():
+    """Turns off interactive logging (messages go to Python's `logging` module instead).
+
+    The same switch as `rnnkit.config.disable_interactive_logging`.
+    """
+    _config.disable_interactive_logging()
+
+
+def is_interactive_logging_enabled():
+    """Returns whether interactive logging is on (see `enable_interactive_logging`).
+
+    Returns:
+        A bool.
+    """
+    return _config.is_interactive_logging_enabled()
