@@ -294,3 +294,32 @@ def test_saved_config_is_what_keras_writes(tmp_path, name):
         # Keras writes `module: null` for a class defined in __main__; here it is a module.
         differences.remove("/config/layers[1]/config/cell/module")
     assert differences == []
+
+
+@pytest.mark.parametrize("name", ["lstm_bn", "embed_gru", "bidir", "stacked", "stateful"])
+def test_saved_legacy_h5_is_what_keras_writes(tmp_path, name):
+    """The same for the legacy .h5 format: attributes, configs and tree equal Keras'."""
+    import json
+    model = saving.load_model(path(f"k3_{name}.keras"))
+    model.save(tmp_path / "again.h5")
+    with h5py.File(tmp_path / "again.h5") as ours, h5py.File(path(f"k3_{name}.h5")) as theirs:
+        def tree(f):
+            out = []
+            f.visititems(lambda n, item: out.append(
+                (n, getattr(item, "shape", None), str(getattr(item, "dtype", "")),
+                 sorted(item.attrs))))
+            return out
+        assert tree(ours) == tree(theirs)
+        for key in ("backend", "keras_version"):
+            assert ours.attrs[key] == theirs.attrs[key]
+        diffs = config_differences(json.loads(ours.attrs["model_config"]),
+                                   json.loads(theirs.attrs["model_config"]))
+        assert diffs == []
+        training = config_differences(json.loads(ours.attrs["training_config"]),
+                                      json.loads(theirs.attrs["training_config"]))
+        assert training == ([] if name != "embed_gru" else ["/loss/config/axis"])
+        for group in ("model_weights", "optimizer_weights"):
+            assert list(ours[group].attrs.get("weight_names", [])) == \
+                list(theirs[group].attrs.get("weight_names", []))
+        assert list(ours["model_weights"].attrs["layer_names"]) == \
+            list(theirs["model_weights"].attrs["layer_names"])

@@ -149,7 +149,8 @@ def save_model_to_hdf5(model, filepath, overwrite=True, include_optimizer=True):
         f.attrs.create("keras_version", saving_lib.KERAS_VERSION, dtype=string)
         f.attrs["model_config"] = json.dumps(config).encode("utf-8")
         if compile_config is not None:
-            training = {k: v for k, v in compile_config.items() if k != "optimizer"}
+            training = {k: _legacy_envelopes(v) for k, v in compile_config.items()
+                        if k != "optimizer"}
             optimizer = compile_config["optimizer"]
             training["optimizer_config"] = {"class_name": optimizer["class_name"],
                                             "config": optimizer["config"]}
@@ -167,6 +168,18 @@ def save_model_to_hdf5(model, filepath, overwrite=True, include_optimizer=True):
                 if name.endswith("iteration") and value.dtype.kind in "iu":
                     value = value.astype(np.int32)
                 og.create_dataset(name, data=value)
+
+
+def _legacy_envelopes(spec):
+    """Keras' legacy serialization of the compile arguments: `{"class_name", "config"}`
+    only, for each loss or metric object (in lists and dicts too)."""
+    if isinstance(spec, dict) and "class_name" in spec and "config" in spec:
+        return {"class_name": spec["class_name"], "config": spec["config"]}
+    if isinstance(spec, dict):
+        return {k: _legacy_envelopes(v) for k, v in spec.items()}
+    if isinstance(spec, list):
+        return [_legacy_envelopes(v) for v in spec]
+    return spec
 
 
 def _write_weights(group, model):
