@@ -513,3 +513,22 @@ def test_subclassed_model_keras_round_trip(tmp_path):
     unbuilt.head.build((None, 2))
     with pytest.raises(ValueError, match="expected 0 variables"):
         unbuilt.load_weights(tmp_path / "sub.keras")
+
+
+def test_save_keywords_as_keras(tmp_path):
+    model = small_model()
+    with pytest.raises(ValueError, match=r"not supported: \['bogus'\]"):
+        model.save(tmp_path / "m.keras", bogus=1)
+    with pytest.raises(ValueError, match="save_format"):
+        model.save(tmp_path / "m", save_format="tf")
+    with pytest.warns(UserWarning, match="save_format"):
+        model.save(tmp_path / "m.keras", save_format="keras")
+    with pytest.raises(ValueError, match="zipped=False"):
+        model.save(tmp_path / "m.keras", zipped=False)
+    with pytest.raises(FileExistsError):
+        model.save(tmp_path / "m.keras", overwrite=False)
+    model.save(tmp_path / "m.h5", include_optimizer=False)
+    with h5py.File(tmp_path / "m.h5") as f:
+        assert "optimizer_weights" not in f and "training_config" in f.attrs
+    with pytest.raises(ValueError, match="max_shard_size"):
+        model.save_weights(tmp_path / "w.weights.h5", max_shard_size=1)

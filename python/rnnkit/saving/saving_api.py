@@ -49,15 +49,28 @@ def save_model(model, filepath, overwrite=True, zipped=None, include_optimizer=T
         zipped: `None` or `True` (a `.keras` file is always a zip); `False` is refused.
         include_optimizer: Bool, write the optimizer's variables into an `.h5` file.
             Defaults to `True`.
-        **kwargs: Accepted for Keras compatibility; ignored.
+        **kwargs: `save_format` (deprecated in Keras 3: accepted with a warning when the
+            suffix says the format, else a `ValueError`). Any other keyword is a
+            `ValueError`, as in Keras.
 
     Raises:
-        ValueError: If `filepath` has another suffix, or `zipped=False`.
+        ValueError: If `filepath` has another suffix, `zipped=False`, or an unsupported
+            keyword is given.
         FileExistsError: If the file exists and `overwrite` is `False`.
     """
     from rnnkit.saving import legacy_h5_format, saving_lib
-    del kwargs
     filepath = os.fspath(filepath)
+    save_format = kwargs.pop("save_format", False)
+    if kwargs:
+        raise ValueError(f"The following argument(s) are not supported: {list(kwargs)}")
+    if save_format:
+        if not filepath.endswith((".keras", ".h5", ".hdf5")):
+            raise ValueError("The `save_format` argument is deprecated in Keras 3: pass a file "
+                             "path ending in `.keras` or `.h5` instead. "
+                             f"Received: save_format={save_format}")
+        warnings.warn("The `save_format` argument is deprecated in Keras 3 and ignored: the "
+                      f"format follows the file's suffix. Received: save_format={save_format}",
+                      UserWarning, stacklevel=3)
     if zipped is False:
         raise ValueError("`zipped=False` (an unzipped .keras directory) is not supported; "
                          "rnnkit writes the zipped .keras file. Received: zipped=False")
