@@ -282,3 +282,18 @@ def test_correlations_against_numpy(rng):
     assert_close(metrics.concordance_correlation(y, p), ccc, rtol=1e-10)
     assert metrics.get("pearson_correlation") is metrics.pearson_correlation or \
         isinstance(metrics.get("PearsonCorrelation"), metrics.PearsonCorrelation)
+
+
+def test_confusion_metrics_leave_out_masked_timesteps(rng):
+    from rnnkit import masking
+    y = rng.integers(0, 2, (4, 6, 1)).astype("float32")
+    p = rng.uniform(size=(4, 6, 1)).astype("float32")
+    mask = rng.uniform(size=(4, 6)) > 0.3
+    weights = rng.uniform(0.5, 2.0, 4)
+    masked = p.copy()
+    masking.set_keras_mask(masked, mask)
+    for make in (metrics.Precision, metrics.Recall, metrics.AUC, metrics.TruePositives,
+                 lambda: metrics.PrecisionAtRecall(0.5), lambda: metrics.BinaryIoU()):
+        expected = make()(y, p, sample_weight=weights[:, None] * mask)
+        assert_close(make()(y, masked, sample_weight=weights), expected, rtol=1e-6)
+        assert_close(make()(y, masked), make()(y, p, sample_weight=mask), rtol=1e-6)

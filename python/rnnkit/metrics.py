@@ -15,7 +15,8 @@ the weights' rank), so an epoch's accuracy is the accuracy over all of its sampl
     LogCoshError, KLDivergence, Poisson, Hinge, SquaredHinge, CategoricalHinge,
     TopKCategoricalAccuracy(k=5), SparseTopKCategoricalAccuracy(k=5, from_sorted_ids=False)
 
-Confusion-matrix metrics (a prediction is positive when above the threshold):
+Confusion-matrix metrics (a prediction is positive when above the threshold; the mask of a
+masked model output multiplies the sample weights):
 TruePositives / FalsePositives / TrueNegatives / FalseNegatives(thresholds=None),
 Precision / Recall(thresholds=None, top_k=None, class_id=None), PrecisionAtRecall,
 RecallAtPrecision, SensitivityAtSpecificity, SpecificityAtSensitivity(value,
@@ -1278,6 +1279,21 @@ def _confusion_counts(y_true, y_pred, thresholds, top_k=None, class_id=None,
     return tp, fp, tn, fn
 
 
+def _fold_mask(y_pred, sample_weight):
+    """The sample weights times the mask attached to `y_pred` (a masked model output's), so
+    masked timesteps count for nothing; the weights unchanged when there is no mask."""
+    mask = masking.get_keras_mask(y_pred)
+    if mask is None:
+        return sample_weight
+    mask = _np(mask).astype(np.float64)
+    if sample_weight is None:
+        return mask
+    weights = _np(sample_weight).astype(np.float64)
+    if weights.ndim < mask.ndim and weights.shape == mask.shape[:weights.ndim]:
+        weights = weights.reshape(weights.shape + (1,) * (mask.ndim - weights.ndim))
+    return weights * mask
+
+
 def _divide_no_nan(a, b):
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -1314,6 +1330,7 @@ class _ConfusionAccumulator(Metric):
             setattr(self, name, self.add_variable(shape, "zeros", name=name))
 
     def _accumulate(self, y_true, y_pred, sample_weight, names=None, **kwargs):
+        sample_weight = _fold_mask(y_pred, sample_weight)
         tp, fp, tn, fn = _confusion_counts(y_true, y_pred, sample_weight=sample_weight, **kwargs)
         values = dict(zip(self._counts, (tp, fp, tn, fn)))
         for name in names or self._counts:
@@ -1338,7 +1355,8 @@ class _ThresholdCount(_ConfusionAccumulator):
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         """Adds the (weighted) count of this batch at each threshold."""
-        counts = _confusion_counts(y_true, y_pred, self.thresholds, sample_weight=sample_weight,
+        counts = _confusion_counts(y_true, y_pred, self.thresholds,
+                                   sample_weight=_fold_mask(y_pred, sample_weight),
                                    clip=self._evenly)
         value = counts[("true_positives", "false_positives", "true_negatives",
                         "false_negatives").index(self._which)]
@@ -1737,6 +1755,7 @@ class AUC(_ConfusionAccumulator):
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         """Adds the (weighted) counts of this batch at each threshold."""
+        y_pred_in = y_pred
         y_pred = _np(y_pred).astype(np.float64)
         if not self._built:
             if y_pred.ndim != 2:
@@ -1744,6 +1763,7 @@ class AUC(_ConfusionAccumulator):
                                  f"(batch_size, num_labels). Received: {y_pred.shape}")
             self.num_labels = self.num_labels or int(y_pred.shape[-1])
             self._build(self.num_labels)
+        sample_weight = _fold_mask(y_pred_in, sample_weight)
         if self.from_logits:
             y_pred = 1.0 / (1.0 + np.exp(-y_pred))
         self._accumulate(y_true, y_pred, sample_weight, thresholds=self._thresholds,
@@ -2113,6 +2133,7 @@ class _IoUBase(Metric):
         """Adds the (weighted) confusion matrix of a batch (rows: labels, columns:
         predictions); pairs outside `[0, num_classes)` or labelled `ignore_class` are left
         out."""
+        sample_weight = _fold_mask(y_pred, sample_weight)
         y_true, y_pred = _np(y_true), _np(y_pred)
         if not self.sparse_y_true:
             y_true = np.argmax(y_true, axis=self.axis)
@@ -2243,6 +2264,7 @@ class BinaryIoU(IoU):
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         """Thresholds the predictions, then adds the batch to the confusion matrix."""
+        sample_weight = _fold_mask(y_pred, sample_weight)
         y_pred = (_np(y_pred).astype(np.float32) >= self.threshold).astype(np.int64)
         return super().update_state(y_true, y_pred, sample_weight)
 
