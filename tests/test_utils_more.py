@@ -440,3 +440,60 @@ def test_pack_unpack_source_inputs_and_reexports():
     assert not utils.is_interactive_logging_enabled()
     utils.enable_interactive_logging()
     assert utils.is_interactive_logging_enabled()
+
+
+# ------------------------------------------------------------------------------------------------
+# Against Keras (tests/fixtures/training_tools/utils.json)
+# ------------------------------------------------------------------------------------------------
+
+import json  # noqa: E402
+
+with open(os.path.join(os.path.dirname(__file__), "fixtures", "training_tools",
+                       "utils.json")) as _f:
+    KERAS_UTILS = json.load(_f)
+
+
+@pytest.mark.parametrize("case", KERAS_UTILS["pad_sequences"], ids=str)
+def test_pad_sequences_matches_keras(case):
+    got = utils.pad_sequences([[1, 2, 3], [4], [], [5, 6, 7, 8, 9]], **case["kwargs"])
+    np.testing.assert_array_equal(got, case["result"])
+
+
+@pytest.mark.parametrize("case", KERAS_UTILS["to_categorical"], ids=str)
+def test_to_categorical_matches_keras(case):
+    np.testing.assert_array_equal(utils.to_categorical(case["x"], **case["kwargs"]),
+                                  case["result"])
+
+
+@pytest.mark.parametrize("case", KERAS_UTILS["normalize"], ids=str)
+def test_normalize_matches_keras(case):
+    x = np.array(case["x"])
+    got = utils.normalize(x, **case["kwargs"])
+    if case["kwargs"].get("axis") == 0:
+        # Keras 3.15 turns axis=0 into -1 when it re-expands the norms (`axis or -1`), so
+        # row i is divided by the norm of column i; rnnkit divides each column by its norm.
+        norms = np.linalg.norm(x, axis=0)
+        safe = np.where(norms == 0, 1, norms)
+        np.testing.assert_allclose(case["result"], x / safe[:, None], rtol=1e-12)
+        np.testing.assert_allclose(got, x / safe[None, :], rtol=1e-12)
+        return
+    np.testing.assert_allclose(got, case["result"], rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["imdb", "reuters"])
+def test_text_datasets_match_keras(name, tmp_path):
+    tiny = KERAS_UTILS["tiny"]
+    path = tmp_path / f"{name}.npz"
+    if name == "imdb":
+        np.savez(path, x_train=_object_array(tiny["train"]), y_train=np.array(tiny["y_train"]),
+                 x_test=_object_array(tiny["test"]), y_test=np.array(tiny["y_test"]))
+        loader = imdb.load_data
+    else:
+        np.savez(path, x=_object_array(tiny["train"] + tiny["test"]),
+                 y=np.array(tiny["reuters_y"]))
+        loader = reuters.load_data
+    for case in KERAS_UTILS[name]:
+        (a, b), (c, d) = loader(path, **case["kwargs"])
+        assert a.tolist() == case["x_train"], case["kwargs"]
+        assert b.tolist() == case["y_train"] and d.tolist() == case["y_test"]
+        assert c.tolist() == case["x_test"], case["kwargs"]

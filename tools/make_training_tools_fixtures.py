@@ -1,8 +1,8 @@
 """Writes tests/fixtures/training_tools/*.json: values computed by Keras 3 (JAX backend) for the
-losses, metrics and optimizers that tests/test_{losses,metrics,optimizers}_more.py compare
-rnnkit against. Run by hand in a scratch environment that has Keras (never in CI):
+losses, metrics, optimizers and utilities that tests/test_{losses,metrics,optimizers,utils}_more.py
+compare rnnkit against. Run by hand in a scratch environment that has Keras (never in CI):
 
-    KERAS_BACKEND=jax python tools/make_training_tools_fixtures.py [losses|metrics|optimizers]
+    KERAS_BACKEND=jax python tools/make_training_tools_fixtures.py [losses|metrics|optimizers|utils]
 
 The inputs are drawn from fixed seeds and stored next to Keras' outputs, so the tests need
 nothing but the JSON files.
@@ -386,7 +386,76 @@ def make_optimizers():
     _dump("optimizers.json", cases)
 
 
+# ------------------------------------------------------------------------------------------------
+# Utilities and data sets
+# ------------------------------------------------------------------------------------------------
+
+TINY_TRAIN = [[1, 2, 3], [4, 5], [6, 7, 8, 9], [2], [11, 3, 5, 7, 1]]
+TINY_TEST = [[3, 3], [9, 1, 5], [12, 2]]
+LOAD_CASES = [
+    {}, {"num_words": 8}, {"num_words": 10, "skip_top": 4}, {"maxlen": 4, "seed": 7},
+    {"start_char": None, "index_from": 0, "oov_char": None, "num_words": 9},
+    {"oov_char": None, "num_words": 9, "index_from": 2, "seed": 1},
+]
+
+
+def _object_array(lists):
+    out = np.empty(len(lists), dtype=object)
+    for i, item in enumerate(lists):
+        out[i] = item
+    return out
+
+
+def make_utils():
+    import tempfile
+
+    from keras.src.datasets import imdb, reuters
+
+    data = {"pad_sequences": [], "to_categorical": [], "normalize": []}
+    seqs = [[1, 2, 3], [4], [], [5, 6, 7, 8, 9]]
+    for kwargs in ({}, {"maxlen": 3}, {"maxlen": 3, "padding": "post"},
+                   {"maxlen": 2, "truncating": "post", "value": -1},
+                   {"maxlen": 6, "padding": "post", "truncating": "post"},
+                   {"dtype": "float32", "value": 0.5}):
+        data["pad_sequences"].append({"kwargs": kwargs, "result": keras.utils.pad_sequences(
+            seqs, **kwargs).tolist()})
+    for labels, kwargs in (([0, 2, 1], {}), ([[1], [3]], {"num_classes": 5}),
+                           ([[0, 1], [2, 0]], {})):
+        data["to_categorical"].append({"x": labels, "kwargs": kwargs, "result": np.asarray(
+            keras.utils.to_categorical(labels, **kwargs)).tolist()})
+    x = np.array([[3.0, 4.0, 0.0], [0.0, 0.0, 0.0], [1.0, -2.0, 2.0]])
+    for kwargs in ({}, {"axis": 0}, {"order": 1}):
+        data["normalize"].append({"x": x.tolist(), "kwargs": kwargs, "result": np.asarray(
+            keras.utils.normalize(x, **kwargs)).tolist()})
+
+    folder = tempfile.mkdtemp()
+    imdb_path = os.path.join(folder, "imdb.npz")
+    np.savez(imdb_path, x_train=_object_array(TINY_TRAIN), y_train=np.array([0, 1, 1, 0, 1]),
+             x_test=_object_array(TINY_TEST), y_test=np.array([1, 0, 1]))
+    reuters_path = os.path.join(folder, "reuters.npz")
+    np.savez(reuters_path, x=_object_array(TINY_TRAIN + TINY_TEST),
+             y=np.array([3, 1, 4, 1, 5, 9, 2, 6]))
+    # Keras' loaders read what get_file returns: point it at the tiny files (no download)
+    imdb.get_file = lambda *args, **kwargs: imdb_path
+    reuters.get_file = lambda *args, **kwargs: reuters_path
+    data["imdb"], data["reuters"] = [], []
+    for kwargs in LOAD_CASES:
+        (a, b), (c, d) = imdb.load_data(**kwargs)
+        data["imdb"].append({"kwargs": kwargs, "x_train": [list(map(int, s)) for s in a],
+                             "y_train": b.tolist(), "x_test": [list(map(int, s)) for s in c],
+                             "y_test": d.tolist()})
+        rk = {k: v for k, v in kwargs.items()}
+        rk.setdefault("test_split", 0.25)
+        (a, b), (c, d) = reuters.load_data(**rk)
+        data["reuters"].append({"kwargs": rk, "x_train": [list(map(int, s)) for s in a],
+                                "y_train": b.tolist(), "x_test": [list(map(int, s)) for s in c],
+                                "y_test": d.tolist()})
+    data["tiny"] = {"train": TINY_TRAIN, "test": TINY_TEST, "y_train": [0, 1, 1, 0, 1],
+                    "y_test": [1, 0, 1], "reuters_y": [3, 1, 4, 1, 5, 9, 2, 6]}
+    _dump("utils.json", data)
+
+
 if __name__ == "__main__":
-    which = sys.argv[1:] or ["losses", "metrics", "optimizers"]
+    which = sys.argv[1:] or ["losses", "metrics", "optimizers", "utils"]
     for part in which:
         globals()["make_" + part]()
