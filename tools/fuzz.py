@@ -604,6 +604,49 @@ def _finite(call):
                if v is None or v.dtype.kind == "f")
 
 
+def _gradient_arguments(call, output, states):
+    """(d_output, {reserve, d_output, d_final_h, d_final_c} as the backward call gets them):
+    the case's gradients, with its mutations and d_output's layout applied."""
+    case = call.case
+    d_output = np.random.default_rng(case["seed"] + 1).standard_normal(
+        output.shape).astype(case["dtype"])
+    d_states = None
+    if case["d_states"]:
+        d_states = [np.random.default_rng(case["seed"] + 2 + i).standard_normal(
+            s.shape).astype(case["dtype"]) for i, s in enumerate(states)]
+    grads = dict(reserve=call.reserve, d_output=d_output,
+                 d_final_h=None if d_states is None else d_states[0],
+                 d_final_c=None if d_states is None or len(d_states) < 2 else d_states[1])
+    mutated = set()
+    for m in call.grad_mutations:
+        if m["target"] in mutated:
+            continue  # a second mutation could undo the first
+        mutated.add(m["target"])
+        try:
+            with np.errstate(all="ignore"):
+                _apply_grad(call, m, grads)
+        except (TypeError, ValueError, MemoryError):
+            pass  # a mutation of an argument another mutation made invalid
+    layout = case["layouts"].get("d_output")
+    g = grads["d_output"]
+    if layout in ("fortran", "strided", "misaligned") and isinstance(g, np.ndarray) and \
+            g.ndim and g.dtype.kind in "fiub":
+        grads["d_output"] = g = _layout(g, layout, call.rng)
+        if case["level"] == "_core" and not (g.flags.c_contiguous and g.flags.aligned):
+            call.invalid("d_output is not C-contiguous and aligned")
+    return d_output, grads
+
+
+def _refusal(call, error):
+    """The outcome of a call refused with `error` (a ValueError or TypeError)."""
+    if call.valid:
+        raise Failure("wrongly_refused", f"{type(error).__name__}: {error}")
+    message = str(error)
+    if not _NAMED.search(message):
+        raise Failure("unclear_message", f"{type(error).__name__}: {message!r}")
+    return f"refused:{type(error).__name__}"
+
+
 def run_call(call, reference=True):
     """Runs `call` and checks its outcome. Returns 'ok' (a valid call, results checked) or
     'refused:<Type>' (an invalid call refused properly); raises Failure otherwise."""
@@ -615,42 +658,26 @@ def run_call(call, reference=True):
         else:
             # The forward call runs on valid C-ordered copies; the mutations are the backward's.
             output, states, reserve = _forward(call, _c_copies(call), training=True, clean=True)
-            d_output = np.random.default_rng(case["seed"] + 1).standard_normal(
-                output.shape).astype(case["dtype"])
-            d_states = None
-            if case["d_states"]:
-                d_states = [np.random.default_rng(case["seed"] + 2 + i).standard_normal(
-                    s.shape).astype(case["dtype"]) for i, s in enumerate(states)]
-            grads = dict(reserve=reserve, d_output=d_output,
-                         d_final_h=None if d_states is None else d_states[0],
-                         d_final_c=None if d_states is None or len(d_states) < 2 else d_states[1])
-            for m in call.grad_mutations:
-                try:
-                    with np.errstate(all="ignore"):
-                        _apply_grad(call, m, grads)
-                except (TypeError, ValueError):
-                    pass  # a second mutation of an already invalid argument
-            if case["layouts"].get("d_output") in ("fortran", "strided", "misaligned") and \
-                    isinstance(grads["d_output"], np.ndarray) and grads["d_output"].ndim:
-                grads["d_output"] = _layout(grads["d_output"], case["layouts"]["d_output"],
-                                            call.rng)
-                if case["level"] == "_core" and not (grads["d_output"].flags.c_contiguous and
-                                                     grads["d_output"].flags.aligned):
-                    call.invalid("d_output is not C-contiguous and aligned")
-            dstates_arg = None
-            if grads["d_final_h"] is not None:
-                dstates_arg = [grads["d_final_h"]] + (
-                    [grads["d_final_c"]] if case["cell"] == "lstm" else [])
-            result = _backward(call, grads["reserve"], grads["d_output"], dstates_arg)
     except (ValueError, TypeError) as e:
-        if call.valid:
-            raise Failure("wrongly_refused", f"{type(e).__name__}: {e}") from None
-        message = str(e)
-        if not _NAMED.search(message):
-            raise Failure("unclear_message", f"{type(e).__name__}: {message!r}") from None
-        return f"refused:{type(e).__name__}"
+        if call.valid or case["op"] == "forward":
+            return _refusal(call, e)
+        raise Failure("wrongly_refused", f"the forward call of a backward case: "
+                                         f"{type(e).__name__}: {e}") from None
     except Exception as e:  # noqa: BLE001 -- any other exception type is a finding
         raise Failure("other_exception", f"{type(e).__name__}: {e}") from e
+    if case["op"] == "backward":
+        call.reserve = reserve
+        d_output, grads = _gradient_arguments(call, output, states)
+        dstates_arg = None
+        if grads["d_final_h"] is not None:
+            dstates_arg = [grads["d_final_h"]] + (
+                [grads["d_final_c"]] if case["cell"] == "lstm" else [])
+        try:
+            result = _backward(call, grads["reserve"], grads["d_output"], dstates_arg)
+        except (ValueError, TypeError) as e:
+            return _refusal(call, e)
+        except Exception as e:  # noqa: BLE001 -- any other exception type is a finding
+            raise Failure("other_exception", f"{type(e).__name__}: {e}") from e
     if not call.valid:
         raise Failure("wrongly_accepted", "; ".join(call.why))
     # A valid call: check what it returned.
