@@ -264,7 +264,7 @@ def read_weight_tree(h5file, model, source, skip_mismatch=False, load_optimizer=
         if local:
             if skip_mismatch:
                 warnings.warn("; ".join(local) + "; skipped", stacklevel=3)
-                pairs = [p for p in pairs if p[0] not in variables]
+                pairs = [p for p in pairs if all(p[0] is not v for v in variables)]
                 continue
             errors.extend(local)
     unused = []
@@ -285,6 +285,9 @@ def read_weight_tree(h5file, model, source, skip_mismatch=False, load_optimizer=
             "changed:\n  " + "\n  ".join(errors))
     values = []
     for variable, dataset in pairs:
+        if tuple(dataset.shape) != tuple(variable.shape):   # a scalar stored as shape (1,)
+            values.append(np.asarray(dataset[()]).reshape(tuple(variable.shape)))
+            continue
         value = np.empty(tuple(variable.shape), dtype=dataset.dtype)
         if value.size:
             dataset.read_direct(value)
