@@ -232,3 +232,23 @@ def test_saving_optimizer_state_round_trip(rng, tmp_path):
     for a, b in zip(fresh.get_weights(), weights):
         np.testing.assert_array_equal(a, b)
     assert saving.deserialize(saving.serialize(fresh)).get_config() == fresh.get_config()
+
+
+@pytest.mark.parametrize("make", [
+    lambda: optimizers.Nadam(0.01), lambda: optimizers.Adafactor(),
+    lambda: optimizers.Ftrl(0.1), lambda: optimizers.Lion(0.001),
+    lambda: optimizers.LossScaleOptimizer(optimizers.Adam(0.01), initial_scale=8.0),
+], ids=["nadam", "adafactor", "ftrl", "lion", "loss_scale"])
+def test_model_save_load_keeps_optimizer_state(make, rng, tmp_path):
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    model.compile(make(), "mse", metrics=[keras.metrics.AUC(), keras.metrics.R2Score()])
+    x = rng.normal(size=(8, 3)).astype("float32")
+    model.fit(x, x[:, :2], verbose=0)
+    model.save(tmp_path / "m.keras")
+    restored = keras.models.load_model(tmp_path / "m.keras")
+    assert type(restored.optimizer) is type(model.optimizer)
+    ours = [np.asarray(v.numpy()) for v in model.optimizer.variables]
+    theirs = [np.asarray(v.numpy()) for v in restored.optimizer.variables]
+    assert len(ours) == len(theirs)
+    for a, b in zip(ours, theirs):
+        np.testing.assert_array_equal(a, b)
