@@ -269,3 +269,36 @@ def test_layers_serialize_and_deserialize():
     assert L.deserialize(config).get_config() == layer.get_config()
     with pytest.raises(ValueError, match="not a `rnnkit.layers.Layer`"):
         L.deserialize(keras.saving.serialize(keras.initializers.Zeros()))
+
+
+def test_lambda_in_a_saved_model(tmp_path, rng):
+    inp = keras.Input((3,))
+    model = keras.Model(inp, L.Lambda(lambda v: v * 2.0 + 1.0)(L.Dense(3)(inp)))
+    path = str(tmp_path / "lambda.keras")
+    model.save(path)
+    with pytest.raises(ValueError, match="arbitrary code execution"):
+        keras.saving.load_model(path)
+    restored = keras.saving.load_model(path, safe_mode=False)
+    x = rng.normal(size=(2, 3)).astype("float32")
+    np.testing.assert_array_equal(restored.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+def test_lambda_loads_after_enable_unsafe_deserialization():
+    """rnnkit.config.enable_unsafe_deserialization() is global and cannot be undone, so it
+    runs in a child process."""
+    import subprocess
+    import sys
+    code = (
+        "import rnnkit as keras\n"
+        "config = keras.layers.Lambda(lambda v: v + 1).get_config()\n"
+        "try:\n"
+        "    keras.layers.Lambda.from_config(config)\n"
+        "    raise SystemExit('loaded in safe mode')\n"
+        "except ValueError:\n"
+        "    pass\n"
+        "keras.config.enable_unsafe_deserialization()\n"
+        "print(float(keras.layers.Lambda.from_config(config)(1.0)))\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "2.0"
