@@ -297,3 +297,19 @@ def test_confusion_metrics_leave_out_masked_timesteps(rng):
         expected = make()(y, p, sample_weight=weights[:, None] * mask)
         assert_close(make()(y, masked, sample_weight=weights), expected, rtol=1e-6)
         assert_close(make()(y, masked), make()(y, p, sample_weight=mask), rtol=1e-6)
+
+
+def test_shape_argument_errors(rng):
+    p = rng.uniform(size=(4, 3))
+    y = rng.integers(0, 2, (4, 3))
+    with pytest.raises(ValueError, match="label_weights"):
+        metrics.AUC(label_weights=[1.0, 2.0]).update_state(y, p)
+    metric = metrics.AUC(multi_label=True, num_labels=2)
+    with pytest.raises(ValueError, match="2 labels"):
+        metric.update_state(y, p)
+    with pytest.raises(ValueError, match="class_id"):
+        metrics.Precision(class_id=5).update_state(y, p)
+    with pytest.raises(TypeError, match="`k`"):
+        metrics.TopKCategoricalAccuracy(k=1.5)
+    with pytest.raises(ValueError, match="`k`"):
+        metrics.SparseTopKCategoricalAccuracy(k=0)

@@ -868,6 +868,13 @@ def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5, from_sorted_ids=False
     return _in_top_k(labels, y_pred, k)
 
 
+def _check_k(k):
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
+        raise TypeError(f"Argument `k` must be an int. Received: k={k!r}")
+    if k < 1:
+        raise ValueError(f"Argument `k` must be >= 1. Received: k={k}")
+
+
 class MeanAbsolutePercentageError(_BuiltinMetricWrapper):
     """Computes the mean absolute percentage error over all batches (see the loss function).
 
@@ -1066,6 +1073,7 @@ class TopKCategoricalAccuracy(_BuiltinMetricWrapper):
     _direction = "up"
 
     def __init__(self, k=5, name="top_k_categorical_accuracy", dtype=None):
+        _check_k(k)
         super().__init__(top_k_categorical_accuracy, name, dtype, k=k)
 
 
@@ -1090,6 +1098,7 @@ class SparseTopKCategoricalAccuracy(_BuiltinMetricWrapper):
 
     def __init__(self, k=5, name="sparse_top_k_categorical_accuracy", dtype=None,
                  from_sorted_ids=False):
+        _check_k(k)
         super().__init__(sparse_top_k_categorical_accuracy, name, dtype, k=k,
                          from_sorted_ids=from_sorted_ids)
         self.from_sorted_ids = from_sorted_ids
@@ -1250,6 +1259,9 @@ def _confusion_counts(y_true, y_pred, thresholds, top_k=None, class_id=None,
         if y_pred.ndim == 1:
             raise ValueError("When class_id is provided, y_pred must be a 2D array with shape "
                              f"(num_samples, num_classes), found shape: {y_pred.shape}")
+        if not -y_pred.shape[-1] <= class_id < y_pred.shape[-1]:
+            raise ValueError(f"`class_id`={class_id} is out of range for predictions of "
+                             f"{y_pred.shape[-1]} classes (y_pred.shape={y_pred.shape}).")
         y_true = y_true[..., class_id, None]
         y_pred = y_pred[..., class_id, None]
     if clip:
@@ -1764,6 +1776,13 @@ class AUC(_ConfusionAccumulator):
             self.num_labels = self.num_labels or int(y_pred.shape[-1])
             self._build(self.num_labels)
         sample_weight = _fold_mask(y_pred_in, sample_weight)
+        labels = int(y_pred.shape[-1]) if y_pred.ndim else 1
+        if self.multi_label and labels != self.num_labels:
+            raise ValueError(f"AUC was built for {self.num_labels} labels but y_pred has "
+                             f"{labels} (y_pred.shape={y_pred.shape}).")
+        if self.label_weights is not None and self.label_weights.size != labels:
+            raise ValueError(f"`label_weights` has {self.label_weights.size} entries but "
+                             f"y_pred has {labels} labels (y_pred.shape={y_pred.shape}).")
         if self.from_logits:
             y_pred = 1.0 / (1.0 + np.exp(-y_pred))
         self._accumulate(y_true, y_pred, sample_weight, thresholds=self._thresholds,
