@@ -313,3 +313,17 @@ def test_shape_argument_errors(rng):
         metrics.TopKCategoricalAccuracy(k=1.5)
     with pytest.raises(ValueError, match="`k`"):
         metrics.SparseTopKCategoricalAccuracy(k=0)
+
+
+def test_unsorted_thresholds_and_nan_against_broadcast(rng):
+    y = rng.integers(0, 2, (40, 3))
+    p = rng.uniform(size=(40, 3))
+    p[0, 0] = np.nan
+    thresholds = [0.8, 0.1, 0.5, 0.3]
+    w = rng.uniform(size=40)
+    tp = metrics.TruePositives(thresholds=thresholds)(y, p, w)
+    fn = metrics.FalseNegatives(thresholds=thresholds)(y, p, w)
+    for i, t in enumerate(thresholds):
+        pos = p > t  # NaN is never above a threshold
+        assert_close(tp[i], np.sum(w[:, None] * (pos & (y == 1))), rtol=1e-6)
+        assert_close(fn[i], np.sum(w[:, None] * (~pos & (y == 1))), rtol=1e-6)

@@ -1275,20 +1275,47 @@ def _confusion_counts(y_true, y_pred, thresholds, top_k=None, class_id=None,
         w = w * np.broadcast_to(np.asarray(label_weights, np.float64), y_pred.shape)
     positive = y_true.astype(bool)
     thresholds = np.asarray(thresholds, np.float64)
+    # A prediction p is positive at threshold t when p > t. With the thresholds sorted, the
+    # number of thresholds below p is `searchsorted(..., side="left")`, so one weighted
+    # histogram of those counts and its suffix sums give every threshold's counts at once
+    # (O(n log T), not a (T, n) comparison).
+    order = np.argsort(thresholds, kind="stable")
+    sorted_t = thresholds[order]
+    num_t = sorted_t.size
     if multi_label:
         pred = y_pred.reshape(y_pred.shape[0], -1)
-        pos, w, positive = pred[None] > thresholds[:, None, None], \
-            w.reshape(pred.shape)[None], positive.reshape(pred.shape)[None]
-        axis = 1
+        w = np.broadcast_to(w, y_pred.shape).reshape(pred.shape)
+        positive = positive.reshape(pred.shape)
+        columns = pred.shape[1]
     else:
-        pos = y_pred.reshape(1, -1) > thresholds[:, None]
-        w, positive = w.reshape(1, -1), positive.reshape(1, -1)
-        axis = 1
-    tp = np.sum(w * (pos & positive), axis=axis)
-    fp = np.sum(w * (pos & ~positive), axis=axis)
-    tn = np.sum(w * (~pos & ~positive), axis=axis)
-    fn = np.sum(w * (~pos & positive), axis=axis)
-    return tp, fp, tn, fn
+        pred = y_pred.reshape(-1, 1)
+        w = np.broadcast_to(w, y_pred.shape).reshape(pred.shape)
+        positive = positive.reshape(pred.shape)
+        columns = 1
+    below = np.searchsorted(sorted_t, pred, side="left")          # thresholds < p
+    below = np.where(np.isnan(pred), 0, below)                     # NaN is above nothing
+    bins = below + (num_t + 1) * np.arange(columns)[None, :]      # one histogram per column
+    size = (num_t + 1) * columns
+
+    def above_counts(weights):
+        hist = np.bincount(bins.ravel(), weights=weights.ravel(), minlength=size)
+        hist = hist.reshape(columns, num_t + 1)
+        # count at sorted threshold k: the weight of predictions with more than k below
+        suffix = np.cumsum(hist[:, ::-1], axis=1)[:, ::-1]
+        return suffix[:, 1:], hist.sum(axis=1, keepdims=True)
+
+    pos_weights = np.where(positive, w, 0.0)
+    neg_weights = np.where(positive, 0.0, w)
+    tp_sorted, pos_total = above_counts(pos_weights)
+    fp_sorted, neg_total = above_counts(neg_weights)
+    fn_sorted, tn_sorted = pos_total - tp_sorted, neg_total - fp_sorted
+    unsort = np.empty_like(order)
+    unsort[order] = np.arange(num_t)
+    out = []
+    for counts in (tp_sorted, fp_sorted, tn_sorted, fn_sorted):
+        counts = counts[:, unsort].T                                 # (T, columns)
+        out.append(counts if multi_label else counts[:, 0])
+    return tuple(out)
 
 
 def _fold_mask(y_pred, sample_weight):
