@@ -262,6 +262,16 @@ CASES = {
                           [((4, 5), away_from([0.5, 1.5], -3, 3))]),
     "keras_relu_max6": (lambda x: activations.relu(x, max_value=6.0),
                         [((4, 5), away_from([0.0, 6.0], -2, 8))]),
+    # 1-D convolution and pooling (rnnkit/ops/conv.py)
+    "conv": (lambda x, k: ops.conv(x, k, strides=2, padding="same"),
+             [((2, 7, 4), ANY), ((3, 2, 6), ANY)]),
+    "conv_dilated": (lambda x, k: ops.conv(x, k, dilation_rate=2),
+                     [((2, 8, 3), ANY), ((3, 3, 2), ANY)]),
+    "depthwise_conv": (lambda x, k: ops.depthwise_conv(x, k, padding="same"),
+                       [((2, 6, 3), ANY), ((3, 3, 2), ANY)]),
+    "separable_conv": (ops.separable_conv, [((2, 6, 3), ANY), ((2, 3, 2), ANY), ((1, 6, 4), ANY)]),
+    "max_pool": (lambda x: ops.max_pool(x, 3, 2, "same"), [((2, 7, 3), ANY)]),
+    "average_pool": (lambda x: ops.average_pool(x, 3, 2, "same"), [((2, 7, 3), ANY)]),
 }
 # Every elementwise activation, through rnnkit.activations (mish is a composition of ops).
 for _name in ACTIVATIONS:
@@ -285,6 +295,7 @@ def test_every_differentiable_op_has_a_case():
     covered = {n for n in ops.__all__
                if any(k == n or k.startswith(n + "_") or k == "activation_" + n for k in CASES)}
     missing = set(ops.__all__) - covered - NOT_DIFFERENTIABLE - ALIASES_AND_HELPERS
+    missing -= __import__("test_ops_more").CHECKED_HERE     # the ops test_ops_more.py checks
     assert not missing, f"ops without a finite-difference check: {sorted(missing)}"
 
 

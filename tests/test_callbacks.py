@@ -600,7 +600,7 @@ def test_checkpoint_weights_only(tmp_path):
 
 
 @pytest.mark.parametrize("path, weights_only", [
-    ("model.h5", False), ("model.weights.h5", False), ("model", False),
+    ("model.hdf5", False), ("model.weights.npz", False), ("model", False),
     ("model.keras", True), ("model.h5", True), ("model.npz", True),
 ])
 def test_checkpoint_suffix_errors(path, weights_only):

@@ -3,6 +3,8 @@ a message that names the argument (or now gives Keras' result) instead of crashi
 misbehaving."""
 
 import contextlib
+import json
+import re
 import subprocess
 import sys
 import textwrap
@@ -306,3 +308,157 @@ def test_layer_empty_batch_and_no_features(layer, shape):
     assert np.asarray(out[0]).shape == shape[:2] + (4,)
     assert all(np.asarray(s).shape == (shape[0], 4) for s in out[1:])
     assert np.isfinite(np.asarray(out[0])).all()
+
+
+# -- 5. Memory before refusal: shapes, dtypes and sizes checked from the arrays' metadata --------
+# Each reproducer runs in a fresh interpreter that measures, around the refused call alone, the
+# growth of its peak resident memory (VmHWM) and of its peak address space (VmPeak: memory
+# allocated but never touched counts there). Before the fix the first reproducer cost 4.1 GiB
+# (an int8 -> bool -> uint8 copy of the mask), the second 1 GiB (a copy of `x`), the third the
+# binding's outputs (B * T * units elements) before the core's shape check.
+
+_MEMORY_PROBE = """
+    import json, time
+    import numpy as np
+    from rnnkit import _core, core
+
+    def peaks():
+        fields = dict(line.split(":", 1) for line in open("/proc/self/status"))
+        return {k: int(fields[k].split()[0]) / 1024 for k in ("VmHWM", "VmPeak")}
+
+    # A valid call first: the core's threads and scratch exist before the measurement.
+    x = np.ones((4, 3, 2), np.float32)
+    core.rnn_forward("lstm", x, np.ones((2, 8), np.float32), np.ones((2, 8), np.float32),
+                     training=True)
+    {setup}
+    before, start = peaks(), time.perf_counter()
+    try:
+        {call}
+        error = None
+    except Exception as e:
+        error = [type(e).__name__, str(e), isinstance(e, ValueError), isinstance(e, TypeError)]
+    seconds, after = time.perf_counter() - start, peaks()
+    print(json.dumps(dict(error=error, seconds=seconds,
+                          rss_mib=after["VmHWM"] - before["VmHWM"],
+                          vm_mib=after["VmPeak"] - before["VmPeak"])))
+"""
+
+# "A few MiB": what a refused call may cost, resident or merely allocated.
+REFUSAL_BUDGET_MIB = 8
+
+
+def _refusal_cost(call, setup=""):
+    """Runs `setup`, then measures the refused `call` (code, in a fresh interpreter)."""
+    def indent(code, spaces):
+        return textwrap.dedent(code).strip().replace("\n", "\n" + " " * spaces)
+    out = _run_isolated(_MEMORY_PROBE.replace("{setup}", indent(setup, 4))
+                        .replace("{call}", indent(call, 8)))
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def _assert_cheap_refusal(result, kind, match):
+    assert result["error"] is not None, "the call was accepted"
+    name, message, is_value, is_type = result["error"]
+    assert (is_value if kind is ValueError else is_type), result["error"]
+    assert re.search(match, message), message
+    assert result["rss_mib"] <= REFUSAL_BUDGET_MIB, result
+    assert result["vm_mib"] <= REFUSAL_BUDGET_MIB, result
+    assert result["seconds"] < 1.0, result
+
+
+def test_huge_broadcast_int8_mask_is_refused_before_conversion():
+    result = _refusal_cost("""
+        mask = np.broadcast_to(np.int8(1), (2**31, 1))
+        core.rnn_forward("lstm", np.zeros((4, 1, 1), np.float32), np.zeros((1, 4), np.float32),
+                         np.zeros((1, 4), np.float32), mask=mask)
+        """)
+    _assert_cheap_refusal(result, ValueError, r"'mask' must have shape \(4, 1\), got \(2147483648, 1\)")
+
+
+def test_broadcast_x_is_not_copied_before_a_kernel_dtype_error():
+    # x is a 1 GiB stride-0 view of one float; the kernel is float64.
+    result = _refusal_cost("""
+        x = np.broadcast_to(np.float32(0), (2**18, 2**10, 1))
+        core.rnn_forward("lstm", x, np.zeros((1, 4), np.float64), np.zeros((1, 4), np.float32))
+        """)
+    _assert_cheap_refusal(result, TypeError, r"'kernel' has dtype float64 but must be float32")
+
+
+def test_broadcast_x_is_not_copied_before_a_backward_error():
+    result = _refusal_cost("""
+        x = np.broadcast_to(np.float32(0), (2**18, 2**10, 1))
+        core.rnn_backward("lstm", x, np.zeros((1, 4), np.float32), np.zeros((1, 4), np.float32),
+                          reserve=np.zeros(3, np.float32), d_output=np.zeros((2**18, 1), np.float32))
+        """)
+    _assert_cheap_refusal(result, ValueError, r"'reserve' must have shape")
+
+
+@pytest.mark.parametrize("training", [False, True])
+def test_zero_size_recurrent_kernel_allocates_no_outputs(training):
+    # units = 2**22 fits every size check, so only the shape check refuses the call: the binding
+    # used to allocate output, states and reserve (B * T * units elements, 8 GiB) first.
+    result = _refusal_cost(f"""
+        _core.forward(cell="simple_rnn", input_size=1, units=2**22, activation="tanh",
+                      recurrent_activation="sigmoid", reset_after=True, go_backwards=False,
+                      return_sequences=True, zero_output_for_mask=False, training={training},
+                      x=x, kernel=kernel, recurrent_kernel=np.zeros((2**22, 0), np.float32),
+                      bias=None, initial_h=None, initial_c=None, mask=None, input_dropout=None,
+                      recurrent_dropout=None)
+        """, setup="x, kernel = np.zeros((512, 1, 1), np.float32), np.zeros((1, 2**22), np.float32)")
+    _assert_cheap_refusal(result, ValueError,
+                          r"'recurrent_kernel' must have shape \(4194304, 4194304\), got \(4194304, 0\)")
+
+
+def test_zero_size_recurrent_kernel_through_core_allocates_nothing():
+    result = _refusal_cost("""
+        core.rnn_forward("simple_rnn", x, kernel, np.zeros((2**22, 0), np.float32),
+                         return_sequences=True, training=True)
+        """, setup="x, kernel = np.zeros((512, 1, 1), np.float32), np.zeros((1, 2**22), np.float32)")
+    _assert_cheap_refusal(result, ValueError, r"'recurrent_kernel' must have shape")
+
+
+def test_raw_core_checks_every_input_before_allocating_outputs():
+    # A bad mask after a huge (valid-looking) x: the binding used to allocate the outputs for
+    # B * T * H before the core reached the mask.
+    result = _refusal_cost("""
+        _core.forward(cell="simple_rnn", input_size=1, units=H, activation="tanh",
+                      recurrent_activation="sigmoid", reset_after=True, go_backwards=False,
+                      return_sequences=True, zero_output_for_mask=False, training=True, x=x,
+                      kernel=np.zeros((1, H), np.float32), recurrent_kernel=np.zeros((H, H), np.float32),
+                      bias=None, initial_h=None, initial_c=None,
+                      mask=mask, input_dropout=None,
+                      recurrent_dropout=None)
+        """, setup="B, T, H = 2**16, 2**8, 64; x = np.zeros((B, T, 1), np.float32); "
+                   "mask = np.zeros((B, T + 1), np.uint8)")
+    _assert_cheap_refusal(result, ValueError, r"'mask' must have shape \(65536, 256\)")
+
+
+def test_check_forward_applies_the_core_rules_to_any_layout():
+    x = np.asfortranarray(np.zeros((3, 2, 4), np.float32))
+    args = dict(cell="gru", input_size=4, units=2, activation="tanh",
+                recurrent_activation="sigmoid", reset_after=True, go_backwards=False,
+                return_sequences=False, zero_output_for_mask=False, training=False, x=x,
+                kernel=np.zeros((6, 4), np.float32).T, recurrent_kernel=np.zeros((2, 6), np.float32),
+                bias=np.zeros((2, 6), np.float32), initial_h=None, initial_c=None,
+                mask=np.ones((3, 2), np.int64), input_dropout=None, recurrent_dropout=None)
+    assert _core.check_forward(**args) is None  # any layout, any numeric mask
+    with raises_exactly(_core.InvalidArgument, r"'bias' must have shape \(2, 6\)"):
+        _core.check_forward(**dict(args, bias=np.zeros(6, np.float32)))
+    with raises_exactly(TypeError, "mask must hold booleans or numbers"):
+        _core.check_forward(**dict(args, mask=np.ones((3, 2), complex)))
+    with raises_exactly(_core.InvalidArgument, "'x' must be C-contiguous"):
+        _core.forward(**dict(args, mask=None))  # the raw call reads arrays as they are
+    with raises_exactly(TypeError, "'mask' must be uint8 or bool, got int64"):
+        _core.forward(**args)
+
+
+def test_empty_batch_state_gradients_are_taken_and_checked():
+    rng = np.random.default_rng(0)
+    x = np.zeros((0, 3, 2))
+    k, r = rng.normal(size=(2, 16)), rng.normal(size=(4, 16))
+    fwd = core.rnn_forward("lstm", x, k, r, training=True, return_sequences=True)
+    kw = dict(reserve=fwd.reserve, d_output=np.zeros((0, 3, 4)), return_sequences=True)
+    grads = core.rnn_backward("lstm", x, k, r, d_states=[np.zeros((0, 4)), np.zeros((0, 4))], **kw)
+    assert grads.d_initial_state[0].shape == (0, 4)
+    with raises_exactly(_core.InvalidArgument, r"'d_final_h' must have shape \(0, 4\)"):
+        core.rnn_backward("lstm", x, k, r, d_states=[np.zeros((1, 4)), np.zeros((1, 4))], **kw)

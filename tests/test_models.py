@@ -138,7 +138,7 @@ def test_config_round_trip_and_save_load(tmp_path, rng):
             x = make_x(rng, 2, 5, 10, np.float32)
         np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
     with pytest.raises(ValueError, match=r"must end in `\.keras`"):
-        model.save(tmp_path / "model.h5")
+        model.save(tmp_path / "model.txt")  # .h5 is the legacy HDF5 format
 
 
 def test_save_weights_load_weights(tmp_path, rng):

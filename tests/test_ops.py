@@ -198,10 +198,11 @@ def test_norm(rng, ord, axis, shape):
 
 def test_arg_and_cumsum(rng):
     x = rand(rng, 3, 4)
-    check(ops.argmax(x), np.argmax(x))
-    check(ops.argmax(x, axis=1), np.argmax(x, axis=1))
-    check(ops.argmin(x, axis=0, keepdims=True), np.argmin(x, axis=0, keepdims=True))
-    check(ops.argsort(x), np.argsort(x))
+    check(ops.argmax(x), np.argmax(x), dtype="int32")
+    check(ops.argmax(x, axis=1), np.argmax(x, axis=1), dtype="int32")
+    check(ops.argmin(x, axis=0, keepdims=True), np.argmin(x, axis=0, keepdims=True),
+          dtype="int32")
+    check(ops.argsort(x), np.argsort(x), dtype="int32")
     check(ops.cumsum(x), np.cumsum(x))
     check(ops.cumsum(x, axis=1), np.cumsum(x, axis=1))
 

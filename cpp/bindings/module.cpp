@@ -1,20 +1,26 @@
-// rnnkit._core: NumPy arrays in and out of the C++ core, without copies. Checks live in the core;
-// this file only translates arrays to views and C++ exceptions to Python ones.
+// rnnkit._core: NumPy arrays in and out of the C++ core, without copies. The checks are the
+// core's; the binding applies them to the arrays' metadata (precheck.h) before it allocates any
+// output, then translates arrays to views and C++ exceptions to Python ones.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
 #include <memory>
 #include <string>
 
+#include "precheck.h"
 #include "rnnkit/rnnkit.h"
 
 namespace py = pybind11;
 
 namespace {
 
-// A view of a NumPy array (or an absent view for None). Byte strides that are not a multiple of
-// the element size are reported as non-contiguous, which the core rejects by name.
-rnnkit::TensorView view_of(const py::object& obj, const char* name) {
+using rnnkit_bindings::Mode;
+
+// A view of a NumPy array (or an absent view for None), from its metadata: nothing is copied.
+// Byte strides that are not a multiple of the element size are reported as non-contiguous, which
+// the core rejects by name. With Mode::metadata a mask of any boolean or numeric dtype is labelled
+// uint8 (rnnkit.core converts it after the check).
+rnnkit::TensorView view_of(const py::object& obj, const char* name, Mode mode = Mode::exact) {
   rnnkit::TensorView view;
   if (obj.is_none()) return view;
   if (!py::isinstance<py::array>(obj)) {
@@ -23,9 +29,18 @@ rnnkit::TensorView view_of(const py::object& obj, const char* name) {
   }
   auto array = py::reinterpret_borrow<py::array>(obj);
   const auto dtype = array.dtype();
-  if (dtype.kind() == 'f' && dtype.itemsize() == 4) view.dtype = rnnkit::DType::float32;
-  else if (dtype.kind() == 'f' && dtype.itemsize() == 8) view.dtype = rnnkit::DType::float64;
-  else if ((dtype.kind() == 'u' || dtype.kind() == 'b') && dtype.itemsize() == 1) view.dtype = rnnkit::DType::uint8;
+  const char kind = dtype.kind();
+  const bool any_mask = mode == Mode::metadata && std::string(name) == "mask";
+  if (any_mask && (kind == 'b' || kind == 'i' || kind == 'u' || kind == 'f')) view.dtype = rnnkit::DType::uint8;
+  else if (any_mask) {
+    throw py::type_error("mask must hold booleans or numbers, got dtype " + std::string(py::str(dtype)));
+  }
+  else if (kind == 'f' && dtype.itemsize() == 4) view.dtype = rnnkit::DType::float32;
+  else if (kind == 'f' && dtype.itemsize() == 8) view.dtype = rnnkit::DType::float64;
+  else if ((kind == 'u' || kind == 'b') && dtype.itemsize() == 1) view.dtype = rnnkit::DType::uint8;
+  else if (std::string(name) == "mask") {
+    throw py::type_error("argument 'mask' must be uint8 or bool, got " + std::string(py::str(dtype)));
+  }
   else {
     throw py::type_error(std::string("argument '") + name + "' must be float32 or float64, got " +
                          std::string(py::str(dtype)));
@@ -56,12 +71,6 @@ rnnkit::CellSpec cell_spec(const std::string& cell, std::int64_t input_size, std
   spec.use_bias = use_bias;
   spec.reset_after = reset_after;
   return spec;
-}
-
-// Leading dims of x when it has the right rank; otherwise the core's check of x reports it.
-std::pair<std::int64_t, std::int64_t> batch_and_time(const rnnkit::TensorView& x) {
-  if (x.rank != 3) return {1, 1};
-  return {x.shape[0], x.shape[1]};
 }
 
 py::array new_array(rnnkit::DType dtype, std::vector<py::ssize_t> shape) {
@@ -97,21 +106,36 @@ struct Workspace {
   }
 };
 
-// The inputs and options a forward call and its backward call share.
+// The inputs a forward call and its backward call share, as views of the arrays.
+rnnkit_bindings::InputViews read_inputs(const py::object& x, const py::object& kernel,
+                                        const py::object& recurrent_kernel, const py::object& bias,
+                                        const py::object& initial_h, const py::object& initial_c,
+                                        const py::object& mask, const py::object& input_dropout,
+                                        const py::object& recurrent_dropout, Mode mode) {
+  rnnkit_bindings::InputViews in;
+  in.x = view_of(x, "x", mode);
+  in.kernel = view_of(kernel, "kernel", mode);
+  in.recurrent_kernel = view_of(recurrent_kernel, "recurrent_kernel", mode);
+  in.bias = view_of(bias, "bias", mode);
+  in.initial_h = view_of(initial_h, "initial_h", mode);
+  in.initial_c = view_of(initial_c, "initial_c", mode);
+  in.mask = view_of(mask, "mask", mode);
+  in.input_dropout = view_of(input_dropout, "input_dropout", mode);
+  in.recurrent_dropout = view_of(recurrent_dropout, "recurrent_dropout", mode);
+  return in;
+}
+
 template <typename Args>
-void read_inputs(Args& args, const py::object& x, const py::object& kernel,
-                 const py::object& recurrent_kernel, const py::object& bias,
-                 const py::object& initial_h, const py::object& initial_c, const py::object& mask,
-                 const py::object& input_dropout, const py::object& recurrent_dropout) {
-  args.x = view_of(x, "x");
-  args.kernel = view_of(kernel, "kernel");
-  args.recurrent_kernel = view_of(recurrent_kernel, "recurrent_kernel");
-  args.bias = view_of(bias, "bias");
-  args.initial_h = view_of(initial_h, "initial_h");
-  args.initial_c = view_of(initial_c, "initial_c");
-  args.mask = view_of(mask, "mask");
-  args.input_dropout = view_of(input_dropout, "input_dropout");
-  args.recurrent_dropout = view_of(recurrent_dropout, "recurrent_dropout");
+void set_inputs(Args& args, const rnnkit_bindings::InputViews& in) {
+  args.x = in.x;
+  args.kernel = in.kernel;
+  args.recurrent_kernel = in.recurrent_kernel;
+  args.bias = in.bias;
+  args.initial_h = in.initial_h;
+  args.initial_c = in.initial_c;
+  args.mask = in.mask;
+  args.input_dropout = in.input_dropout;
+  args.recurrent_dropout = in.recurrent_dropout;
 }
 
 rnnkit::SequenceOptions sequence_options(bool go_backwards, bool return_sequences,
@@ -124,10 +148,6 @@ rnnkit::SequenceOptions sequence_options(bool go_backwards, bool return_sequence
   return options;
 }
 
-rnnkit::DType float_dtype_of(const rnnkit::TensorView& x) {
-  return x.dtype == rnnkit::DType::float64 ? rnnkit::DType::float64 : rnnkit::DType::float32;
-}
-
 py::tuple forward(const std::string& cell, std::int64_t input_size, std::int64_t units,
                   const std::string& activation, const std::string& recurrent_activation,
                   bool reset_after, bool go_backwards, bool return_sequences,
@@ -136,15 +156,18 @@ py::tuple forward(const std::string& cell, std::int64_t input_size, std::int64_t
                   const py::object& bias, const py::object& initial_h, const py::object& initial_c,
                   const py::object& mask, const py::object& input_dropout,
                   const py::object& recurrent_dropout) {
-  rnnkit::ForwardArgs args;
-  read_inputs(args, x, kernel, recurrent_kernel, bias, initial_h, initial_c, mask, input_dropout,
-              recurrent_dropout);
   const auto spec = cell_spec(cell, input_size, units, activation, recurrent_activation,
                               !bias.is_none(), reset_after);
   const auto options = sequence_options(go_backwards, return_sequences, zero_output_for_mask, training);
-  const auto [B, T] = batch_and_time(args.x);
-  const auto dtype = float_dtype_of(args.x);
+  const auto in = read_inputs(x, kernel, recurrent_kernel, bias, initial_h, initial_c, mask,
+                              input_dropout, recurrent_dropout, Mode::exact);
+  // Everything the core will check of the inputs, before the first allocation.
+  const auto checked = rnnkit_bindings::check_inputs(spec, options, in, Mode::exact);
+  const std::int64_t B = checked.batch, T = checked.timesteps;
+  const auto dtype = checked.dtype;
   const auto memory = rnnkit::forward_memory(spec, options, dtype, B, T);
+  rnnkit::ForwardArgs args;
+  set_inputs(args, in);
   py::array output = return_sequences ? new_array(dtype, {B, T, units}) : new_array(dtype, {B, units});
   py::array final_h = new_array(dtype, {B, units});
   py::object final_c = py::none(), reserve = py::none();
@@ -179,19 +202,27 @@ py::tuple backward(const std::string& cell, std::int64_t input_size, std::int64_
                    const py::object& recurrent_dropout, const py::object& reserve,
                    const py::object& d_output, const py::object& d_final_h,
                    const py::object& d_final_c, bool need_d_x) {
-  rnnkit::BackwardArgs args;
-  read_inputs(args, x, kernel, recurrent_kernel, bias, initial_h, initial_c, mask, input_dropout,
-              recurrent_dropout);
-  args.reserve = view_of(reserve, "reserve");
-  args.d_output = view_of(d_output, "d_output");
-  args.d_final_h = view_of(d_final_h, "d_final_h");
-  args.d_final_c = view_of(d_final_c, "d_final_c");
   const auto spec = cell_spec(cell, input_size, units, activation, recurrent_activation,
                               !bias.is_none(), reset_after);
   const auto options = sequence_options(go_backwards, return_sequences, zero_output_for_mask, true);
-  const auto [B, T] = batch_and_time(args.x);
-  const auto dtype = float_dtype_of(args.x);
+  const auto in = read_inputs(x, kernel, recurrent_kernel, bias, initial_h, initial_c, mask,
+                              input_dropout, recurrent_dropout, Mode::exact);
+  rnnkit_bindings::GradientViews grads;
+  grads.reserve = view_of(reserve, "reserve");
+  grads.d_output = view_of(d_output, "d_output");
+  grads.d_final_h = view_of(d_final_h, "d_final_h");
+  grads.d_final_c = view_of(d_final_c, "d_final_c");
+  // Everything the core will check of the inputs, before the first allocation.
+  const auto checked = rnnkit_bindings::check_backward_inputs(spec, options, in, grads, Mode::exact);
+  const std::int64_t B = checked.batch, T = checked.timesteps;
+  const auto dtype = checked.dtype;
   const auto memory = rnnkit::backward_memory(spec, options, dtype, B, T);
+  rnnkit::BackwardArgs args;
+  set_inputs(args, in);
+  args.reserve = grads.reserve;
+  args.d_output = grads.d_output;
+  args.d_final_h = grads.d_final_h;
+  args.d_final_c = grads.d_final_c;
   const std::int64_t GH = spec.gates() * units;
   py::object d_x = py::none();
   if (need_d_x) {
@@ -226,6 +257,48 @@ py::tuple backward(const std::string& cell, std::int64_t input_size, std::int64_
   return py::make_tuple(d_x, d_h0, d_c0, d_kernel, d_recurrent, d_bias);
 }
 
+// forward's checks alone, on arrays of any layout (Mode::metadata): rnnkit.core calls it before
+// it converts (copies) anything.
+void check_forward(const std::string& cell, std::int64_t input_size, std::int64_t units,
+                   const std::string& activation, const std::string& recurrent_activation,
+                   bool reset_after, bool go_backwards, bool return_sequences,
+                   bool zero_output_for_mask, bool training, const py::object& x,
+                   const py::object& kernel, const py::object& recurrent_kernel,
+                   const py::object& bias, const py::object& initial_h, const py::object& initial_c,
+                   const py::object& mask, const py::object& input_dropout,
+                   const py::object& recurrent_dropout) {
+  const auto spec = cell_spec(cell, input_size, units, activation, recurrent_activation,
+                              !bias.is_none(), reset_after);
+  const auto options = sequence_options(go_backwards, return_sequences, zero_output_for_mask, training);
+  const auto in = read_inputs(x, kernel, recurrent_kernel, bias, initial_h, initial_c, mask,
+                              input_dropout, recurrent_dropout, Mode::metadata);
+  rnnkit_bindings::check_inputs(spec, options, in, Mode::metadata);
+}
+
+// backward's checks alone, on arrays of any layout (Mode::metadata).
+void check_backward(const std::string& cell, std::int64_t input_size, std::int64_t units,
+                    const std::string& activation, const std::string& recurrent_activation,
+                    bool reset_after, bool go_backwards, bool return_sequences,
+                    bool zero_output_for_mask, const py::object& x, const py::object& kernel,
+                    const py::object& recurrent_kernel, const py::object& bias,
+                    const py::object& initial_h, const py::object& initial_c,
+                    const py::object& mask, const py::object& input_dropout,
+                    const py::object& recurrent_dropout, const py::object& reserve,
+                    const py::object& d_output, const py::object& d_final_h,
+                    const py::object& d_final_c) {
+  const auto spec = cell_spec(cell, input_size, units, activation, recurrent_activation,
+                              !bias.is_none(), reset_after);
+  const auto options = sequence_options(go_backwards, return_sequences, zero_output_for_mask, true);
+  const auto in = read_inputs(x, kernel, recurrent_kernel, bias, initial_h, initial_c, mask,
+                              input_dropout, recurrent_dropout, Mode::metadata);
+  rnnkit_bindings::GradientViews grads;
+  grads.reserve = view_of(reserve, "reserve", Mode::metadata);
+  grads.d_output = view_of(d_output, "d_output", Mode::metadata);
+  grads.d_final_h = view_of(d_final_h, "d_final_h", Mode::metadata);
+  grads.d_final_c = view_of(d_final_c, "d_final_c", Mode::metadata);
+  rnnkit_bindings::check_backward_inputs(spec, options, in, grads, Mode::metadata);
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
@@ -252,6 +325,22 @@ PYBIND11_MODULE(_core, m) {
         py::arg("reserve"), py::arg("d_output"), py::arg("d_final_h"), py::arg("d_final_c"),
         py::arg("need_d_x") = true,
         "Returns (d_x or None, d_initial_h, d_initial_c or None, d_kernel, d_recurrent_kernel, d_bias or None).");
+  m.def("check_forward", &check_forward, py::kw_only(), py::arg("cell"), py::arg("input_size"),
+        py::arg("units"), py::arg("activation"), py::arg("recurrent_activation"),
+        py::arg("reset_after"), py::arg("go_backwards"), py::arg("return_sequences"),
+        py::arg("zero_output_for_mask"), py::arg("training"), py::arg("x"), py::arg("kernel"),
+        py::arg("recurrent_kernel"), py::arg("bias"), py::arg("initial_h"), py::arg("initial_c"),
+        py::arg("mask"), py::arg("input_dropout"), py::arg("recurrent_dropout"),
+        "forward's checks from the arrays' metadata alone, for arrays of any layout, a mask of "
+        "any boolean or numeric dtype, an empty batch or no features; raises or returns None.");
+  m.def("check_backward", &check_backward, py::kw_only(), py::arg("cell"), py::arg("input_size"),
+        py::arg("units"), py::arg("activation"), py::arg("recurrent_activation"),
+        py::arg("reset_after"), py::arg("go_backwards"), py::arg("return_sequences"),
+        py::arg("zero_output_for_mask"), py::arg("x"), py::arg("kernel"),
+        py::arg("recurrent_kernel"), py::arg("bias"), py::arg("initial_h"), py::arg("initial_c"),
+        py::arg("mask"), py::arg("input_dropout"), py::arg("recurrent_dropout"),
+        py::arg("reserve"), py::arg("d_output"), py::arg("d_final_h"), py::arg("d_final_c"),
+        "backward's checks as check_forward's; raises or returns None.");
   m.def("set_num_threads", &rnnkit::set_num_threads, py::arg("n"));
   m.def("get_num_threads", &rnnkit::get_num_threads);
 }

@@ -19,10 +19,26 @@ from rnnkit.metrics import Metric
 from rnnkit.optimizers import Optimizer
 from rnnkit.regularizers import Regularizer
 from rnnkit.variables import Variable
+from rnnkit import backend, config, mixed_precision
+from rnnkit.graph import KerasTensor, Operation
+from rnnkit.layers import InputSpec, Layer
+from rnnkit.mixed_precision import DTypePolicy, FloatDTypePolicy
 
 __version__ = "0.1.0"
+
+
+def version():
+    """Returns rnnkit's version string (what Keras' `keras.version()` gives for Keras).
+
+    Returns:
+        The version, e.g. `"0.1.0"`.
+    """
+    return __version__
+
 
 __all__ = ["GradientTape", "Input", "Model", "Sequential", "Initializer", "Loss", "Metric", "Optimizer", "Regularizer", "Tensor", "Variable", "activations",
            "autodiff", "callbacks", "datasets", "device", "losses", "metrics", "optimizers", "constraints", "core", "cuda", "get_num_threads",
            "initializers", "layers", "models", "ops", "random", "regularizers", "saving",
-           "set_num_threads", "tree", "utils", "__version__"]
+           "set_num_threads", "tree", "utils", "__version__",
+           "DTypePolicy", "FloatDTypePolicy", "InputSpec", "KerasTensor", "Layer", "Operation",
+           "backend", "config", "mixed_precision", "version"]

@@ -748,9 +748,10 @@ class ModelCheckpoint(Callback):
     Args:
         filepath: Where to save. It may contain format fields filled with `epoch`
             (1-based) and the epoch logs, e.g. `"model_{epoch:02d}-{val_loss:.2f}.keras"`
-            (and `batch`, 1-based, with an integer `save_freq`). It must end in `.keras`,
-            or in `.weights.npz` with `save_weights_only=True` (`.weights.h5` passes this
-            check, but `model.save_weights` then refuses it: rnnkit writes `.npz` only).
+            (and `batch`, 1-based, with an integer `save_freq`). It must end in `.keras`
+            (Keras 3's format) or `.h5` (legacy HDF5), or with `save_weights_only=True` in
+            `.weights.h5` (Keras 3's weights format; `.weights.npz`, rnnkit's old format,
+            still works with a `DeprecationWarning`).
         monitor: The logged quantity that decides what is best (with `save_best_only`).
             Defaults to `"val_loss"`.
         verbose: 0 (silent, the default) or 1 (prints a line when saving or skipping).
@@ -768,6 +769,9 @@ class ModelCheckpoint(Callback):
             wrong suffix.
         KeyError: (during training) If `filepath` names a field that is not logged.
     """
+
+    _WEIGHTS_SUFFIXES = (".weights.h5", ".weights.npz")
+    _MODEL_SUFFIXES = (".keras", ".h5")
 
     def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False,
                  save_weights_only=False, mode="auto", save_freq="epoch",
@@ -791,15 +795,16 @@ class ModelCheckpoint(Callback):
             raise ValueError(f"Unrecognized save_freq: {self.save_freq}. "
                              "Expected save_freq are 'epoch' or integer values")
         if save_weights_only:
-            if not self.filepath.endswith(WEIGHTS_SUFFIXES):
+            if not self.filepath.endswith(self._WEIGHTS_SUFFIXES):
                 raise ValueError(
                     "When using `save_weights_only=True` in `ModelCheckpoint`, the filepath "
-                    "provided must end in `.weights.h5` or `.weights.npz` (rnnkit weights "
-                    f"formats). Received: filepath={self.filepath}")
-        elif not self.filepath.endswith(MODEL_SUFFIXES):
+                    "provided must end in `.weights.h5` (Keras 3's weights format; "
+                    "`.weights.npz` is rnnkit's old one). "
+                    f"Received: filepath={self.filepath}")
+        elif not self.filepath.endswith(self._MODEL_SUFFIXES):
             raise ValueError(
-                "The filepath provided must end in `.keras` (rnnkit model format), or in "
-                "`.weights.h5` / `.weights.npz` together with `save_weights_only=True`. "
+                "The filepath provided must end in `.keras` (Keras model format) or `.h5` "
+                "(legacy HDF5), or in `.weights.h5` together with `save_weights_only=True`. "
                 f"Received: filepath={self.filepath}")
 
     def _is_improvement(self, value, reference):

@@ -90,13 +90,18 @@ class Gradients(NamedTuple):
     d_bias: Optional[np.ndarray]    # None when bias is None
 
 
+def _as_array(value):
+    """`value` as an ndarray without copying one (a list or scalar is converted, once)."""
+    if value is None or isinstance(value, np.ndarray):
+        return value
+    return np.asarray(value)
+
+
 def _as_kernel_array(value, name):
     """A C-contiguous, aligned array sharing memory with `value` whenever its layout allows."""
     if value is None:
         return None
-    if not isinstance(value, np.ndarray):
-        value = np.asarray(value)
-    return np.require(value, requirements=("C", "A"))
+    return np.require(_as_array(value), requirements=("C", "A"))
 
 
 def _as_mask(mask):
@@ -111,6 +116,41 @@ def _as_mask(mask):
         raise TypeError(f"mask must hold booleans or numbers, got dtype {mask.dtype}")
     # C order whatever the mask's layout (Fortran-ordered, transposed): the core reads rows.
     return (mask != 0).astype(np.uint8, order="C")
+
+
+def _is_core_layout(array):
+    """True when the core reads `array` as it is (C-contiguous and aligned): no copy needed."""
+    return array is None or (array.flags.c_contiguous and array.flags.aligned)
+
+
+def _needs_conversion(args, extra=()):
+    """True when converting `args` (arrays as given, see `_gather`) copies or pads anything: then
+    `_core.check_forward` / `check_backward` must judge them first, from their metadata, so that
+    a refused call costs no copy (a broadcast `x` of gigabytes, a huge int8 mask)."""
+    for name in _ARRAYS:
+        if not _is_core_layout(args[name]):
+            return True
+    for value in extra:
+        if not _is_core_layout(value):
+            return True
+    mask = args["mask"]
+    if mask is not None and (mask.dtype not in (np.uint8, np.bool_) or not _is_core_layout(mask)):
+        return True
+    x = args["x"]
+    return x is not None and x.ndim == 3 and (x.shape[0] == 0 or x.shape[2] == 0)
+
+
+_ARRAYS = ("x", "kernel", "recurrent_kernel", "bias", "initial_h", "initial_c", "input_dropout",
+           "recurrent_dropout")
+
+
+def _converted(args):
+    """`args` with every array in the layout the core reads (copies only where needed)."""
+    args = dict(args)
+    for name in _ARRAYS:
+        args[name] = _as_kernel_array(args[name], name)
+    args["mask"] = _as_mask(args["mask"])
+    return args
 
 
 def _split_states(cell, states, name):
@@ -140,7 +180,7 @@ def _activation_name(activation, argument):
 def _units(cell, kernel, recurrent_kernel):
     """H as the weights state it: recurrent_kernel is (H, G*H); fall back on kernel (I, G*H) so
     that a malformed recurrent_kernel is reported as itself."""
-    if recurrent_kernel.ndim == 2:
+    if recurrent_kernel is not None and recurrent_kernel.ndim == 2:
         return recurrent_kernel.shape[0]
     kernel = np.asarray(kernel)
     if kernel.ndim == 2 and kernel.shape[1] % GATES[cell] == 0 and kernel.shape[1] > 0:
@@ -148,18 +188,18 @@ def _units(cell, kernel, recurrent_kernel):
     return 1
 
 
-def _common(cell, x, kernel, recurrent_kernel, bias, initial_state, mask, input_dropout_mask,
+def _gather(cell, x, kernel, recurrent_kernel, bias, initial_state, mask, input_dropout_mask,
             recurrent_dropout_mask, activation, recurrent_activation, reset_after, go_backwards,
             return_sequences, zero_output_for_mask):
+    """The core call's arguments, with the arrays as given (nothing copied yet)."""
     states = _split_states(cell, initial_state, "initial_state")
-    h0 = _as_kernel_array(states[0], "initial_state")
-    c0 = _as_kernel_array(states[1], "initial_state") if cell == "lstm" else None
-    x = _as_kernel_array(x, "x")
-    recurrent_kernel = _as_kernel_array(recurrent_kernel, "recurrent_kernel")
+    x = _as_array(x)
+    kernel = _as_array(kernel)
+    recurrent_kernel = _as_array(recurrent_kernel)
     return dict(
         cell=cell,
         # Sizes as the arrays state them; the core checks every other array against these.
-        input_size=x.shape[-1] if x.ndim >= 1 else 1,
+        input_size=x.shape[-1] if x is not None and x.ndim >= 1 else 1,
         units=_units(cell, kernel, recurrent_kernel),
         activation=_activation_name(activation, "activation"),
         recurrent_activation=_activation_name(recurrent_activation, "recurrent_activation"),
@@ -168,14 +208,14 @@ def _common(cell, x, kernel, recurrent_kernel, bias, initial_state, mask, input_
         return_sequences=bool(return_sequences),
         zero_output_for_mask=bool(zero_output_for_mask),
         x=x,
-        kernel=_as_kernel_array(kernel, "kernel"),
+        kernel=kernel,
         recurrent_kernel=recurrent_kernel,
-        bias=_as_kernel_array(bias, "bias"),
-        initial_h=h0,
-        initial_c=c0,
-        mask=_as_mask(mask),
-        input_dropout=_as_kernel_array(input_dropout_mask, "input_dropout_mask"),
-        recurrent_dropout=_as_kernel_array(recurrent_dropout_mask, "recurrent_dropout_mask"),
+        bias=_as_array(bias),
+        initial_h=_as_array(states[0]),
+        initial_c=_as_array(states[1]) if cell == "lstm" else None,
+        mask=_as_array(mask),
+        input_dropout=_as_array(input_dropout_mask),
+        recurrent_dropout=_as_array(recurrent_dropout_mask),
     )
 
 
@@ -183,6 +223,16 @@ def _on_gpu(*arrays):
     """Whether the call runs on the GPU: x or a weight is a GPU array (any other argument then
     must be one too, on the same GPU)."""
     return any(is_device_array(a) for a in arrays)
+
+
+def _common(*gather_args):
+    """The arguments `_core.forward` gets for an ordinary call (those of `_gather`, converted to
+    the core's layout; checked first when converting would copy)."""
+    args = _gather(*gather_args)
+    if _needs_conversion(args):
+        _core.check_forward(training=False, **args)
+        args = _converted(args)
+    return args
 
 
 def _pad(array, axis, fill):
@@ -200,7 +250,7 @@ def _padded(args):
     a zero feature is exactly 0, what Keras' empty product gives, and the dummy sample is sliced
     off. Arrays of the wrong rank are left as they are, for the core to report."""
     x = args["x"]
-    if x.ndim != 3 or (x.shape[0] > 0 and x.shape[2] > 0):
+    if x is None or x.ndim != 3 or (x.shape[0] > 0 and x.shape[2] > 0):
         return args, False, False
     args = dict(args)
     empty_batch, no_features = x.shape[0] == 0, x.shape[2] == 0
@@ -289,9 +339,12 @@ def rnn_forward(cell: str, x, kernel, recurrent_kernel, bias=None, *, initial_st
             activation=activation, recurrent_activation=recurrent_activation,
             reset_after=reset_after, go_backwards=go_backwards, return_sequences=return_sequences,
             zero_output_for_mask=zero_output_for_mask, training=training)
-    args = _common(cell, x, kernel, recurrent_kernel, bias, initial_state, mask,
+    args = _gather(cell, x, kernel, recurrent_kernel, bias, initial_state, mask,
                    input_dropout_mask, recurrent_dropout_mask, activation, recurrent_activation,
                    reset_after, go_backwards, return_sequences, zero_output_for_mask)
+    if _needs_conversion(args):
+        _core.check_forward(training=bool(training), **args)  # before any copy
+        args = _converted(args)
     args, empty_batch, _ = _padded(args)
     output, h, c, reserve = _core.forward(training=bool(training), **args)
     if empty_batch:
@@ -361,16 +414,24 @@ def rnn_backward(cell: str, x, kernel, recurrent_kernel, bias=None, *, reserve, 
             activation=activation, recurrent_activation=recurrent_activation,
             reset_after=reset_after, go_backwards=go_backwards, return_sequences=return_sequences,
             zero_output_for_mask=zero_output_for_mask, need_d_x=need_d_x)
-    args = _common(cell, x, kernel, recurrent_kernel, bias, initial_state, mask,
+    args = _gather(cell, x, kernel, recurrent_kernel, bias, initial_state, mask,
                    input_dropout_mask, recurrent_dropout_mask, activation, recurrent_activation,
                    reset_after, go_backwards, return_sequences, zero_output_for_mask)
     d_states = _split_states(cell, d_states, "d_states")
     if reserve is None:
         raise ValueError("reserve is None: run rnn_forward with training=True first")
-    reserve = _as_kernel_array(reserve, "reserve")
-    d_output = _as_kernel_array(d_output, "d_output")
-    d_final_h = _as_kernel_array(d_states[0], "d_states")
-    d_final_c = _as_kernel_array(d_states[1], "d_states") if cell == "lstm" else None
+    reserve = _as_array(reserve)
+    d_output = _as_array(d_output)
+    d_final_h = _as_array(d_states[0])
+    d_final_c = _as_array(d_states[1]) if cell == "lstm" else None
+    if _needs_conversion(args, (reserve, d_output, d_final_h, d_final_c)):
+        _core.check_backward(reserve=reserve, d_output=d_output, d_final_h=d_final_h,
+                             d_final_c=d_final_c, **args)  # before any copy
+        args = _converted(args)
+        reserve = _as_kernel_array(reserve, "reserve")
+        d_output = _as_kernel_array(d_output, "d_output")
+        d_final_h = _as_kernel_array(d_final_h, "d_states")
+        d_final_c = _as_kernel_array(d_final_c, "d_states")
     args, empty_batch, no_features = _padded(args)
     if empty_batch or no_features:
         # The reserve of the padded call: the forward's own is empty (B = 0) or laid out for
@@ -383,8 +444,10 @@ def rnn_backward(cell: str, x, kernel, recurrent_kernel, bias=None, *, reserve, 
             reserve = _core.forward(training=True, **forward_args)[3]
             d_output = _pad(d_output, 0, 0) if d_output.ndim >= 1 and d_output.shape[0] == 0 \
                 else d_output
-            d_final_h = None if d_final_h is None or d_final_h.shape[:1] != (0,) else d_final_h
-            d_final_c = None if d_final_c is None or d_final_c.shape[:1] != (0,) else d_final_c
+            # (0, H) state gradients: the dummy sample's are zero (None); other shapes go on to
+            # the core, which refuses them.
+            d_final_h = None if d_final_h is not None and d_final_h.shape[:1] == (0,) else d_final_h
+            d_final_c = None if d_final_c is not None and d_final_c.shape[:1] == (0,) else d_final_c
     d_x, d_h0, d_c0, d_kernel, d_recurrent, d_bias = _core.backward(
         reserve=reserve, d_output=d_output, d_final_h=d_final_h, d_final_c=d_final_c,
         need_d_x=bool(need_d_x), **args)

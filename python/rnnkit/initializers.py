@@ -36,7 +36,7 @@ __all__ = [
 
 
 def _dtype(dtype):
-    return np.dtype("float32" if dtype is None else dtype)
+    return np.dtype(__import__("rnnkit.config").config.floatx() if dtype is None else dtype)
 
 
 def _shape(shape):
@@ -455,7 +455,10 @@ class _FixedVarianceScaling(VarianceScaling):
     _mode = "fan_in"
     _distribution = "truncated_normal"
 
-    def __init__(self, seed=None):
+    def __init__(self, seed=None, input_axes=None, output_axes=None):
+        if input_axes is not None or output_axes is not None:  # Keras 3.15 configs carry None
+            raise ValueError(f"{type(self).__name__}: `input_axes` / `output_axes` are not "
+                             f"supported; got {input_axes!r}, {output_axes!r}")
         super().__init__(scale=self._scale, mode=self._mode, distribution=self._distribution,
                          seed=seed)
 

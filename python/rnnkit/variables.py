@@ -64,12 +64,12 @@ class Variable(ArithmeticOperators):
             if shape is None:
                 raise ValueError(
                     f"Variable {name!r}: `shape` is required when `initializer` is a callable")
-            value = initializer(tuple(int(s) for s in shape), dtype=np.dtype(dtype or "float32"))
+            value = initializer(tuple(int(s) for s in shape), dtype=np.dtype(dtype or _floatx()))
         else:
             value = initializer.numpy() if isinstance(initializer, Variable) else initializer
         if dtype is None:
             # Like Keras: numbers become the default float type unless a dtype is asked for.
-            dtype = "bool" if np.asarray(value).dtype == np.bool_ else "float32"
+            dtype = "bool" if np.asarray(value).dtype == np.bool_ else _floatx()
         value = np.array(value, dtype=np.dtype(dtype), order="C", copy=True)
         if shape is not None and tuple(value.shape) != tuple(shape):
             raise ValueError(f"Variable {name!r}: initial value has shape {value.shape}, "
@@ -189,3 +189,8 @@ class Variable(ArithmeticOperators):
     def __repr__(self):
         return (f"<Variable path={self.path}, shape={self.shape}, dtype={self.dtype}, "
                 f"value={np.array2string(self._value, threshold=6, edgeitems=2)}>")
+
+
+def _floatx():
+    from rnnkit.config import floatx     # the default float dtype (float32 unless set)
+    return floatx()

@@ -1,4 +1,5 @@
-"""Small data sets (`keras.datasets`): `rnnkit.datasets.mnist.load_data()`.
+"""Small data sets (`keras.datasets`): `mnist`, `imdb` and `reuters` (`load_data()`, and
+`get_word_index()` for the text ones).
 
 The loaders are imported on first use, so `import rnnkit` does not pull in what only a download
 needs (urllib, http, ssl).
@@ -6,7 +7,7 @@ needs (urllib, http, ssl).
 
 import importlib
 
-__all__ = ["mnist"]
+__all__ = ["imdb", "mnist", "reuters"]
 
 
 def __getattr__(name):

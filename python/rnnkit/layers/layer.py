@@ -49,8 +49,8 @@ def to_snake_case(name):
 
 
 def standardize_dtype(dtype, argument="dtype"):
-    if dtype is None:
-        return "float32"
+    if dtype is None:  # the global dtype policy: config.floatx() unless one was set
+        dtype = __import__("rnnkit.mixed_precision").mixed_precision.dtype_policy().name
     if isinstance(dtype, dict):  # a serialized Keras DTypePolicy
         dtype = dtype.get("config", {}).get("name", dtype)
     name = getattr(dtype, "name", dtype)

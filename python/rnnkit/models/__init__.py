@@ -2,6 +2,7 @@
 
 from rnnkit.models.functional import Functional, Input, InputLayer, Model
 from rnnkit.models.sequential import Sequential
+from rnnkit.models.cloning import clone_model, model_from_json  # noqa: E402,F401
 
 
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
@@ -28,7 +29,8 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
         FileNotFoundError: If the file does not exist.
     """
     from rnnkit.models import file_io
-    return file_io.load_model(filepath, custom_objects=custom_objects, compile=compile)
+    return file_io.load_model(filepath, custom_objects=custom_objects, compile=compile,
+                              safe_mode=safe_mode)
 
 
 __all__ = ["Functional", "Input", "InputLayer", "Model", "Sequential", "load_model"]

@@ -187,22 +187,27 @@ class Model(Trainer, Layer):
                       show_trainable=show_trainable)
 
     def save(self, filepath, overwrite=True, zipped=None, **kwargs):
-        """Saves the model (architecture, weights and compile arguments) to a `.keras` file.
+        """Saves the model (architecture, weights, compile arguments, optimizer state).
 
-        The file is a zip of `config.json` (the model's config and, when compiled, its
-        optimizer, loss and metrics), `metadata.json` and `model.weights.npz` (every weight
-        in `model.weights` order). Nothing is pickled. `rnnkit.saving.load_model` reads it
-        back; the optimizer's state is not saved.
+        - `.keras`: Keras 3's zip of `metadata.json`, `config.json` (the model's config
+          with Keras' object envelopes and, when compiled, its optimizer, loss and
+          metrics) and `model.weights.h5` (Keras' weight tree, with the optimizer's
+          variables), which Keras 3 itself loads.
+        - `.h5` / `.hdf5`: the legacy HDF5 format, as Keras 3 writes it.
+
+        Nothing is pickled. `rnnkit.saving.load_model` reads it back, and training resumes
+        where it stopped. See `docs/saving.md`.
 
         Args:
-            filepath: Path ending in `.keras`.
+            filepath: Path ending in `.keras`, `.h5` or `.hdf5`.
             overwrite: Bool, whether to replace an existing file. Defaults to `True`.
-            zipped: Accepted for Keras compatibility; the file is always a zip.
-            **kwargs: Accepted for Keras compatibility and ignored.
+            zipped: `None` or `True` (a `.keras` file is a zip); `False` is refused.
+            **kwargs: `include_optimizer` (bool, for `.h5`); others are accepted for Keras
+                compatibility and ignored.
 
         Raises:
-            ValueError: If `filepath` does not end in `.keras`, or the model's config
-                cannot be serialized.
+            ValueError: If `filepath` has another suffix, or the model's config cannot be
+                serialized.
             FileExistsError: If the file exists and `overwrite` is `False`.
 
         Example:
@@ -213,52 +218,60 @@ class Model(Trainer, Layer):
         ```
         """
         from rnnkit.models import file_io
-        file_io.save_model(self, filepath, overwrite=overwrite)
+        file_io.save_model(self, filepath, overwrite=overwrite, zipped=zipped, **kwargs)
 
-    def save_weights(self, filepath, overwrite=True):
-        """Saves the model's weights (not its architecture) to a `.weights.npz` file.
+    def save_weights(self, filepath, overwrite=True, max_shard_size=None):
+        """Saves the model's weights (not its architecture) to a `.weights.h5` file.
 
-        The arrays are stored in `model.weights` order, with the weights' paths alongside;
-        `load_weights` reads them back into a model of the same architecture.
+        The file has Keras 3's layout (the weight tree of a `.keras` file, including the
+        optimizer's variables), so Keras 3's `load_weights` reads it too. A name ending in
+        `.weights.npz` still writes rnnkit's old format, with a `DeprecationWarning`.
 
         Args:
-            filepath: Path ending in `.weights.npz` (`.weights.h5` is not supported).
+            filepath: Path ending in `.weights.h5`.
             overwrite: Bool, whether to replace an existing file. Defaults to `True`.
+            max_shard_size: Must be `None`: sharded weight files are not supported.
 
         Raises:
-            ValueError: If `filepath` does not end in `.weights.npz`.
+            ValueError: If `filepath` has another suffix, or `max_shard_size` is set.
             FileExistsError: If the file exists and `overwrite` is `False`.
 
         Example:
 
         ```python
-        model.save_weights("tagger.weights.npz")
-        twin.load_weights("tagger.weights.npz")
+        model.save_weights("tagger.weights.h5")
+        twin.load_weights("tagger.weights.h5")
         ```
         """
+        if max_shard_size is not None:
+            raise ValueError("Sharded weight files are not supported: `max_shard_size` must "
+                             f"be None. Received: max_shard_size={max_shard_size!r}")
         from rnnkit.models import file_io
         file_io.save_weights(self, filepath, overwrite=overwrite)
 
     def load_weights(self, filepath, skip_mismatch=False, **kwargs):
-        """Loads weights saved by `save_weights` (or the weights of a `.keras` file).
+        """Loads weights saved by rnnkit, Keras 3 or tf.keras 2.x into this (built) model.
 
-        The weights are matched by position, in `model.weights` order, so the model must
-        have the architecture of the one that saved them, and be built.
+        Reads `.weights.h5` (Keras 3's layout: found by path, from the classes of the
+        layers), the weights of a `.keras` file, and legacy `.h5` files (a full model's,
+        or tf.keras 2.x `save_weights("x.h5")`: matched by position over the layers with
+        weights, as Keras does). Every array's shape is checked before any is assigned: on
+        an error no weight has changed.
 
         Args:
-            filepath: A `.weights.npz` file from `save_weights`, or a `.keras` file from
-                `save`.
-            skip_mismatch: Bool, leave a weight unchanged when its saved shape differs,
-                instead of raising. Defaults to `False`.
-            **kwargs: Accepted for Keras compatibility and ignored.
+            filepath: The file's path.
+            skip_mismatch: Bool, skip (with a warning) the layers whose saved weights do not
+                match, instead of raising. Defaults to `False`.
+            **kwargs: `by_name` (bool, legacy `.h5` only): match layers by name instead of
+                by position. Other keywords raise `ValueError`.
 
         Raises:
-            ValueError: If `filepath` has another suffix, the model is not built, the file
-                holds another number of weights, or a shape differs (without
-                `skip_mismatch`).
+            ValueError: If the model is not built, the file is damaged, or the weights do
+                not match (the message names the path and the expected and found shapes).
+            FileNotFoundError: If the file does not exist.
         """
         from rnnkit.models import file_io
-        file_io.load_weights(self, filepath, skip_mismatch=skip_mismatch)
+        file_io.load_weights(self, filepath, skip_mismatch=skip_mismatch, **kwargs)
 
     @classmethod
     def from_config(cls, config, custom_objects=None):

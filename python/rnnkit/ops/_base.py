@@ -10,7 +10,13 @@ import numpy as np
 from rnnkit.autodiff import Tensor, _record_multi, _record_op, _state, unwrap
 
 __all__ = ["np", "builtins", "Tensor", "_state", "unwrap", "_record_op", "_record_multi",
-           "_arr", "_unary", "_norm_axes", "_expand_reduced", "_nondiff", "_op_doc"]
+           "_arr", "_unary", "_norm_axes", "_expand_reduced", "_nondiff", "_op_doc", "_floatx"]
+
+
+def _floatx():
+    """The default float dtype (`rnnkit.config.floatx()`)."""
+    from rnnkit import config
+    return config.floatx()
 
 # The argument descriptions most ops share.
 _ARG_DOCS = {
@@ -20,7 +26,7 @@ _ARG_DOCS = {
     "axis": "Optional int or tuple of ints, the axes to reduce. `None` (the default) "
             "reduces over all axes.",
     "keepdims": "Bool, keep the reduced axes with size 1. Defaults to `False`.",
-    "dtype": "Optional dtype of the result. Defaults to float32.",
+    "dtype": "Optional dtype of the result. Defaults to `config.floatx()` (float32).",
 }
 
 

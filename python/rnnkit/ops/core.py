@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from rnnkit.autodiff import _input_node, custom_gradient  # noqa: F401 (re-exported)
-from rnnkit.ops._base import Tensor, _record_op, _state, np, unwrap
+from rnnkit.ops._base import Tensor, _floatx, _record_op, _state, np, unwrap
 
-_FLOATX = "float32"
 
 
 def _identity_vjp(g, need):
@@ -61,7 +60,7 @@ def convert_to_tensor(x, dtype=None, sparse=None, ragged=None):
                      [unwrap(v) for v in value], dtype=dtype)
     if dtype is None:
         if arr.dtype == np.float64:
-            arr = arr.astype(_FLOATX)
+            arr = arr.astype(_floatx())
         elif arr.dtype == np.int64:
             arr = arr.astype("int32")
     return arr
@@ -244,3 +243,222 @@ def while_loop(cond, body, loop_vars, maximum_iterations=None):
         vars_ = (out,) if single else tuple(out)
         n += 1
     return vars_[0] if single else vars_
+
+
+# ------------------------------------------------------------------------------------------------
+# Mapping and scanning (eager Python loops over rnnkit.ops, so they differentiate)
+# ------------------------------------------------------------------------------------------------
+
+def _stack_tree(items):
+    from rnnkit import tree
+    from rnnkit.ops.numpy import stack
+    return tree.map_structure(lambda *leaves: stack(list(leaves)), *items)
+
+
+def _slice_tree(xs, i):
+    from rnnkit import tree
+    from rnnkit.ops.numpy import get_item
+    return tree.map_structure(lambda leaf: get_item(leaf, i), xs)
+
+
+def _leading_size(xs):
+    from rnnkit import tree
+    leaves = tree.flatten(xs)
+    if not leaves:
+        raise ValueError("Expected at least one array to iterate over")
+    sizes = {int(np.shape(unwrap(leaf))[0]) for leaf in leaves}
+    if len(sizes) != 1:
+        raise ValueError(f"All arrays must have the same leading size, got {sorted(sizes)}")
+    return sizes.pop()
+
+
+def map(f, xs):
+    """Applies `f` to each slice of `xs` along its first axis and stacks the results.
+
+    Args:
+        f: Callable taking one slice (with the structure of `xs`).
+        xs: An array, or a nested structure of arrays with the same leading size.
+
+    Returns:
+        The stacked results, with the structure `f` returns (differentiable when `f` is).
+
+    Example:
+
+    >>> import numpy as np, rnnkit as keras
+    >>> keras.ops.map(lambda row: keras.ops.sum(row), np.arange(6.0).reshape(3, 2))
+    array([1., 5., 9.])
+    """
+    n = _leading_size(xs)
+    return _stack_tree([f(_slice_tree(xs, i)) for i in range(n)])
+
+
+def vectorized_map(function, elements):
+    """Maps `function` over the first axis of `elements` (here the same as `map`).
+
+    Args:
+        function: Callable taking one slice.
+        elements: An array or a nested structure of arrays.
+
+    Returns:
+        The stacked results (differentiable when `function` is).
+    """
+    return map(function, elements)
+
+
+def scan(f, init, xs=None, length=None, reverse=False, unroll=1):
+    """Loops `carry, y = f(carry, x)` over the first axis of `xs`, stacking the `y`s.
+
+    Args:
+        f: Callable `(carry, x) -> (new_carry, y)`.
+        init: The initial carry (any structure).
+        xs: Optional array or structure of arrays to scan over; with None, `x` is None and
+            `length` gives the number of steps.
+        length: Optional int, the number of steps (checked against `xs`).
+        reverse: Bool, scan from the last slice to the first (the stacked `y`s keep the
+            order of `xs`). Defaults to False.
+        unroll: Accepted for compatibility (a positive int or bool); loops run eagerly.
+
+    Returns:
+        `(final_carry, stacked_ys)`.
+
+    Raises:
+        ValueError: If neither `xs` nor `length` is given, or they disagree.
+    """
+    if isinstance(unroll, bool) or not isinstance(unroll, int) or unroll < 1:
+        if not isinstance(unroll, bool):
+            raise ValueError(f"scan: unroll must be a positive int or a bool, got {unroll!r}")
+    if xs is None:
+        if length is None:
+            raise ValueError("scan: give xs or length")
+        n = int(length)
+    else:
+        n = _leading_size(xs)
+        if length is not None and int(length) != n:
+            raise ValueError(f"scan: length={length} does not match the leading size of xs "
+                             f"({n})")
+    carry = init
+    ys = [None] * n
+    order = range(n - 1, -1, -1) if reverse else range(n)
+    for i in order:
+        carry, y = f(carry, None if xs is None else _slice_tree(xs, i))
+        ys[i] = y
+    if n == 0 or ys[0] is None:
+        return carry, None
+    return carry, _stack_tree(ys)
+
+
+def associative_scan(f, elems, reverse=False, axis=0):
+    """Inclusive scan with an associative binary function: `out[i] = f(out[i-1], x[i])`
+    along `axis` (for `add`, a cumulative sum).
+
+    Args:
+        f: Associative callable `(a, b) -> c` on slices (structures like `elems`).
+        elems: An array or a nested structure of arrays of the same size along `axis`.
+        reverse: Bool, scan from the end. Defaults to False.
+        axis: Int, the scanned axis. Defaults to 0.
+
+    Returns:
+        The scanned result, with the structure and shapes of `elems` (differentiable when
+        `f` is).
+    """
+    from rnnkit import tree
+    from rnnkit.ops.numpy import moveaxis
+    moved = tree.map_structure(lambda leaf: moveaxis(leaf, axis, 0), elems)
+    n = _leading_size(moved)
+    out = [None] * n
+    order = list(range(n - 1, -1, -1)) if reverse else list(range(n))
+    acc = None
+    for i in order:
+        x = _slice_tree(moved, i)
+        acc = x if acc is None else (f(x, acc) if reverse else f(acc, x))
+        out[i] = acc
+    stacked = _stack_tree(out)
+    return tree.map_structure(lambda leaf: moveaxis(leaf, 0, axis), stacked)
+
+
+def switch(index, branches, *operands):
+    """Calls `branches[index](*operands)`; the index is clipped to the valid range, as in
+    Keras.
+
+    Args:
+        index: Int (or scalar integer array).
+        branches: A sequence of callables.
+        *operands: The arguments passed to the chosen branch.
+
+    Returns:
+        What the chosen branch returns.
+    """
+    if not branches:
+        raise ValueError("switch: branches must not be empty")
+    i = int(unwrap(index))
+    i = 0 if i < 0 else (len(branches) - 1 if i >= len(branches) else i)
+    return branches[i](*operands)
+
+
+def _parse_einops_side(side):
+    groups, current, depth = [], None, 0
+    for token in side.replace("(", " ( ").replace(")", " ) ").split():
+        if token == "(":
+            if current is not None:
+                raise ValueError(f"rearrange: nested parentheses in {side!r}")
+            current = []
+        elif token == ")":
+            if current is None:
+                raise ValueError(f"rearrange: unbalanced parentheses in {side!r}")
+            groups.append(current)
+            current = None
+        elif current is not None:
+            current.append(token)
+        else:
+            groups.append([token])
+    if current is not None:
+        raise ValueError(f"rearrange: unbalanced parentheses in {side!r}")
+    del depth
+    return groups
+
+
+def rearrange(tensor, pattern, **axes_lengths):
+    """Rearranges axes einops-style: transposes, splits and merges axes by name.
+
+    `"b (h w) c -> b h w c"` with `h=2` splits an axis; `"b h w c -> b (h w) c"` merges two;
+    `"b c -> c b"` transposes.
+
+    Args:
+        tensor: Input array.
+        pattern: `"left -> right"`, each side a list of axis names and parenthesized groups.
+        **axes_lengths: Sizes of axes that cannot be inferred.
+
+    Returns:
+        The rearranged array (differentiable).
+
+    Raises:
+        ValueError: If the pattern does not fit the input.
+    """
+    from rnnkit.ops.numpy import reshape, transpose
+    if "->" not in pattern:
+        raise ValueError(f"rearrange: pattern must contain '->', got {pattern!r}")
+    left, right = (_parse_einops_side(s) for s in pattern.split("->"))
+    shape = np.shape(unwrap(tensor))
+    if len(left) != len(shape):
+        raise ValueError(f"rearrange: the left side of {pattern!r} has {len(left)} axes, the "
+                         f"input has shape {shape}")
+    sizes = dict(axes_lengths)
+    for group, dim in zip(left, shape):
+        unknown = [a for a in group if a not in sizes]
+        known = int(np.prod([sizes[a] for a in group if a in sizes], dtype=np.int64))
+        if len(unknown) > 1:
+            raise ValueError(f"rearrange: cannot infer the sizes of {unknown} in {pattern!r}")
+        if unknown:
+            if dim % known:
+                raise ValueError(f"rearrange: axis of size {dim} cannot be split by {known}")
+            sizes[unknown[0]] = dim // known
+        elif known != dim:
+            raise ValueError(f"rearrange: group {group} has size {known}, the axis has {dim}")
+    flat_left = [a for g in left for a in g]
+    flat_right = [a for g in right for a in g]
+    if sorted(flat_left) != sorted(flat_right):
+        raise ValueError(f"rearrange: both sides of {pattern!r} must name the same axes")
+    x = reshape(tensor, tuple(sizes[a] for a in flat_left))
+    x = transpose(x, tuple(flat_left.index(a) for a in flat_right))
+    return reshape(x, tuple(int(np.prod([sizes[a] for a in g], dtype=np.int64))
+                            for g in right))

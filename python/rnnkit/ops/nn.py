@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from rnnkit.ops._base import _arr, _record_op, _state, _unary, np, unwrap
+from rnnkit.ops._base import _arr, _floatx, _record_op, _state, _unary, np, unwrap
 
 SELU_ALPHA = 1.6732632423543772848170429916717
 SELU_SCALE = 1.0507009873554804934193349852946
@@ -401,7 +401,7 @@ def one_hot(x, num_classes, axis=-1, dtype=None, sparse=False):
         x: Integer array of class ids. Ids outside `[0, num_classes)` give all-zero vectors.
         num_classes: Int, the number of classes.
         axis: Int, the position of the new class axis. Defaults to -1 (last).
-        dtype: Optional dtype. Defaults to float32.
+        dtype: Optional dtype. Defaults to `config.floatx()` (float32).
         sparse: Ignored (the result is always dense).
 
     Returns:
@@ -416,7 +416,11 @@ def one_hot(x, num_classes, axis=-1, dtype=None, sparse=False):
     """
     del sparse
     xv = np.asarray(unwrap(x))
-    out = (xv[..., None] == np.arange(num_classes)).astype(dtype or "float32")
+    out = (xv[..., None] == np.arange(num_classes)).astype(dtype or _floatx())
     if axis != -1 and axis != out.ndim - 1:
         out = np.moveaxis(out, -1, axis)
     return out
+
+
+# More of keras.ops.nn (cross-entropies, normalizations, attention, CTC, ...) lives in _nn_more.
+from rnnkit.ops._nn_more import *  # noqa: E402,F401,F403

@@ -10,14 +10,13 @@ from __future__ import annotations
 import math
 import string
 
-from rnnkit.ops._base import (Tensor, _arr, _expand_reduced, _nondiff, _norm_axes, _op_doc,
-                              _record_multi, _record_op, _state, _unary, builtins, np, unwrap)
+from rnnkit.ops._base import (Tensor, _arr, _expand_reduced, _floatx, _nondiff, _norm_axes,
+                              _op_doc, _record_multi, _record_op, _state, _unary, builtins, np, unwrap)
 
 _sum, _max, _min, _abs, _round, _any, _all = (builtins.sum, builtins.max, builtins.min,
                                               builtins.abs, builtins.round, builtins.any,
                                               builtins.all)
 
-_FLOATX = "float32"
 
 
 def _binary(name, forward, vjp, doc=None, example=None):
@@ -275,15 +274,15 @@ def argmax(x, axis=None, keepdims=False):
         keepdims: Bool, keep the reduced axis with size 1. Defaults to `False`.
 
     Returns:
-        An integer array (not differentiable).
+        An int32 array (not differentiable), as in Keras.
 
     Example:
 
     >>> import numpy as np, rnnkit as keras
     >>> keras.ops.argmax(np.array([[1, 5, 2], [7, 0, 3]]), axis=-1)
-    array([1, 0])
+    array([1, 0], dtype=int32)
     """
-    return _arr(np.argmax(unwrap(x), axis=axis, keepdims=keepdims))
+    return _arr(np.argmax(unwrap(x), axis=axis, keepdims=keepdims)).astype("int32")
 
 
 def argmin(x, axis=None, keepdims=False):
@@ -297,7 +296,7 @@ def argmin(x, axis=None, keepdims=False):
     Returns:
         An integer array (not differentiable).
     """
-    return _arr(np.argmin(unwrap(x), axis=axis, keepdims=keepdims))
+    return _arr(np.argmin(unwrap(x), axis=axis, keepdims=keepdims)).astype("int32")
 
 
 def argsort(x, axis=-1):
@@ -308,9 +307,9 @@ def argsort(x, axis=-1):
         axis: Int, or `None` to sort the flattened array. Defaults to -1.
 
     Returns:
-        An integer array of the shape of `x` (not differentiable).
+        An int32 array of the shape of `x` (not differentiable); ties keep their order.
     """
-    return _arr(np.argsort(unwrap(x), axis=axis))
+    return _arr(np.argsort(unwrap(x), axis=axis, kind="stable")).astype("int32")
 
 
 def _axis_arg(axis):
@@ -1365,7 +1364,7 @@ def zeros(shape, dtype=None):
 
     Args:
         shape: An int or a tuple of ints.
-        dtype: Optional dtype. Defaults to float32.
+        dtype: Optional dtype. Defaults to `config.floatx()` (float32).
 
     Returns:
         An array of `shape` (never tracked).
@@ -1376,7 +1375,7 @@ def zeros(shape, dtype=None):
     >>> keras.ops.zeros((2, 3)).dtype
     dtype('float32')
     """
-    return np.zeros(_shape_arg(shape), dtype=dtype or _FLOATX)
+    return np.zeros(_shape_arg(shape), dtype=dtype or _floatx())
 
 
 def ones(shape, dtype=None):
@@ -1384,12 +1383,12 @@ def ones(shape, dtype=None):
 
     Args:
         shape: An int or a tuple of ints.
-        dtype: Optional dtype. Defaults to float32.
+        dtype: Optional dtype. Defaults to `config.floatx()` (float32).
 
     Returns:
         An array of `shape` (never tracked).
     """
-    return np.ones(_shape_arg(shape), dtype=dtype or _FLOATX)
+    return np.ones(_shape_arg(shape), dtype=dtype or _floatx())
 
 
 def full(shape, fill_value, dtype=None):
@@ -1398,12 +1397,12 @@ def full(shape, fill_value, dtype=None):
     Args:
         shape: An int or a tuple of ints.
         fill_value: The value (a scalar or an array broadcast to `shape`).
-        dtype: Optional dtype. Defaults to float32.
+        dtype: Optional dtype. Defaults to `config.floatx()` (float32).
 
     Returns:
         An array of `shape` (never tracked).
     """
-    return np.full(_shape_arg(shape), unwrap(fill_value), dtype=dtype or _FLOATX)
+    return np.full(_shape_arg(shape), unwrap(fill_value), dtype=dtype or _floatx())
 
 
 def zeros_like(x, dtype=None):
@@ -1451,12 +1450,12 @@ def empty(shape, dtype=None):
 
     Args:
         shape: An int or a tuple of ints.
-        dtype: Optional dtype. Defaults to float32.
+        dtype: Optional dtype. Defaults to `config.floatx()` (float32).
 
     Returns:
         An array of `shape` with arbitrary contents (never tracked).
     """
-    return np.empty(_shape_arg(shape), dtype=dtype or _FLOATX)
+    return np.empty(_shape_arg(shape), dtype=dtype or _floatx())
 
 
 def eye(N, M=None, k=0, dtype=None):
@@ -1466,12 +1465,12 @@ def eye(N, M=None, k=0, dtype=None):
         N: Int, the number of rows.
         M: Optional int, the number of columns. Defaults to `N`.
         k: Int, the diagonal: 0 (the default) is the main one, positive values are above.
-        dtype: Optional dtype. Defaults to float32.
+        dtype: Optional dtype. Defaults to `config.floatx()` (float32).
 
     Returns:
         An array `(N, M)` (never tracked).
     """
-    return np.eye(N, M, k=k, dtype=dtype or _FLOATX)
+    return np.eye(N, M, k=k, dtype=dtype or _floatx())
 
 
 def identity(n, dtype=None):
@@ -1479,12 +1478,12 @@ def identity(n, dtype=None):
 
     Args:
         n: Int, the number of rows and columns.
-        dtype: Optional dtype. Defaults to float32.
+        dtype: Optional dtype. Defaults to `config.floatx()` (float32).
 
     Returns:
         An array `(n, n)` (never tracked).
     """
-    return np.identity(n, dtype=dtype or _FLOATX)
+    return np.identity(n, dtype=dtype or _floatx())
 
 
 def tri(N, M=None, k=0, dtype=None):
@@ -1494,12 +1493,12 @@ def tri(N, M=None, k=0, dtype=None):
         N: Int, the number of rows.
         M: Optional int, the number of columns. Defaults to `N`.
         k: Int, the diagonal at and below which the array is filled. Defaults to 0.
-        dtype: Optional dtype. Defaults to float32.
+        dtype: Optional dtype. Defaults to `config.floatx()` (float32).
 
     Returns:
         An array `(N, M)` (never tracked).
     """
-    return np.tri(N, M, k=k, dtype=dtype or _FLOATX)
+    return np.tri(N, M, k=k, dtype=dtype or _floatx())
 
 
 def _is_floatlike(v):
@@ -1528,7 +1527,7 @@ def arange(start, stop=None, step=1, dtype=None):
     """
     start, stop, step = unwrap(start), unwrap(stop), unwrap(step)
     if dtype is None:
-        dtype = _FLOATX if _any(_is_floatlike(v) for v in (start, stop, step)) else "int32"
+        dtype = _floatx() if _any(_is_floatlike(v) for v in (start, stop, step)) else "int32"
     if stop is None:
         return np.arange(start, step=step, dtype=dtype)
     return np.arange(start, stop, step, dtype=dtype)
@@ -1543,14 +1542,14 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
         num: Int, the number of values. Defaults to 50.
         endpoint: Bool, whether `stop` is included. Defaults to `True`.
         retstep: Bool, also return the spacing. Defaults to `False`.
-        dtype: Optional dtype. Defaults to float32.
+        dtype: Optional dtype. Defaults to `config.floatx()` (float32).
         axis: Int, the axis of the values when `start`/`stop` are arrays. Defaults to 0.
 
     Returns:
         An array (never tracked), or `(array, step)` with `retstep`.
     """
     return np.linspace(unwrap(start), unwrap(stop), num, endpoint=endpoint, retstep=retstep,
-                       dtype=dtype or _FLOATX, axis=axis)
+                       dtype=dtype or _floatx(), axis=axis)
 
 
 def tril(x, k=0):
@@ -1581,3 +1580,9 @@ def triu(x, k=0):
     xv = unwrap(x)
     mask = np.tri(*xv.shape[-2:], k=k - 1, dtype=bool)
     return where(mask, np.zeros((), dtype=xv.dtype), x)
+
+
+# More of keras.ops.numpy (inverse trigonometry, NaN-aware reductions, quantiles, sorting,
+# diagonals, stacking helpers, windows, bitwise ops) lives in _numpy_more.
+from rnnkit.ops._numpy_more import *  # noqa: E402,F401,F403
+from rnnkit.ops._numpy_more import __all__ as _more_names  # noqa: E402

@@ -95,7 +95,7 @@ class Adam(Optimizer):
         dt = np.dtype(variable.dtype)
         lr = _scalar(learning_rate, dt)
         g = gradient
-        local_step = np.asarray(int(_scalar(self.iterations)) + 1, dtype=dt)
+        local_step = np.asarray(self._update_count() + 1, dtype=dt)
         beta_1_power = np.power(np.asarray(self.beta_1, dtype=dt), local_step)
         beta_2_power = np.power(np.asarray(self.beta_2, dtype=dt), local_step)
         index = self._get_variable_index(variable)

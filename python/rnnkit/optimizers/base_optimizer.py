@@ -279,6 +279,15 @@ class Optimizer:
             return self._learning_rate()
         return self._learning_rate
 
+    def _update_count(self):
+        """The number of updates done so far, as Keras' `iterations` property counts them:
+        the calls to `apply`, divided (floor) by `gradient_accumulation_steps` when set. The
+        update rules' step `t` is this plus one; `iterations` itself counts every call."""
+        count = int(_scalar(self.iterations))
+        if self.gradient_accumulation_steps:
+            count //= self.gradient_accumulation_steps
+        return count
+
     # -- variables -------------------------------------------------------------------------------
     @property
     def variables(self):
@@ -502,7 +511,7 @@ class Optimizer:
         if self.use_ema:
             self._update_model_variables_moving_average(self._trainable_variables)
             if self.ema_overwrite_frequency and (
-                    int(_scalar(self.iterations)) + 1) % self.ema_overwrite_frequency == 0:
+                    self._update_count() + 1) % self.ema_overwrite_frequency == 0:
                 self._overwrite_model_variables_with_average_value(self._trainable_variables)
         _assign(self.iterations, _scalar(self.iterations) + 1)
 
@@ -586,7 +595,7 @@ class Optimizer:
 
     # -- EMA ---------------------------------------------------------------------------------
     def _update_model_variables_moving_average(self, trainable_variables):
-        first_step = int(_scalar(self.iterations)) == 0
+        first_step = self._update_count() == 0
         for var, average in zip(trainable_variables, self._model_variables_moving_average):
             momentum = 0.0 if first_step else self.ema_momentum
             momentum = np.asarray(momentum, dtype=var.dtype)
@@ -622,7 +631,7 @@ class Optimizer:
 
     def get_weights(self):
         """Returns copies of the values of `variables`, as a list of NumPy arrays."""
-        return [np.array(_value(v)) for v in self._variables]
+        return [np.array(_value(v)) for v in self.variables]
 
     def set_weights(self, weights):
         """Sets the values of `variables` from a list of arrays (as `get_weights` returns).
@@ -636,10 +645,11 @@ class Optimizer:
                 "Please call `optimizer.build(trainable_variables)` to create the optimizer "
                 "weights before calling `set_weights()`.")
         weights = list(weights)
-        if len(weights) != len(self._variables):
-            raise ValueError(f"Optimizer '{self.name}' has {len(self._variables)} variables, "
+        variables = self.variables
+        if len(weights) != len(variables):
+            raise ValueError(f"Optimizer '{self.name}' has {len(variables)} variables, "
                              f"but {len(weights)} weights were given.")
-        for variable, weight in zip(self._variables, weights):
+        for variable, weight in zip(variables, weights):
             weight = np.asarray(weight)
             if weight.size != int(np.prod(variable.shape, dtype=np.int64)) or (
                     weight.ndim > 1 and weight.shape != tuple(variable.shape)):
@@ -650,7 +660,7 @@ class Optimizer:
 
     def save_own_variables(self, store):
         """Writes the values of `variables` into `store` under the keys `"0"`, `"1"`, ..."""
-        for i, variable in enumerate(self._variables):
+        for i, variable in enumerate(self.variables):
             store[str(i)] = np.array(_value(variable))
 
     def load_own_variables(self, store):
@@ -659,15 +669,16 @@ class Optimizer:
         When the number of entries differs (an optimizer not built yet, for example), it
         warns and loads nothing.
         """
-        if len(store.keys()) != len(self._variables):
+        variables = self.variables
+        if len(store.keys()) != len(variables):
             msg = (f"Skipping variable loading for optimizer '{self.name}', because it has "
-                   f"{len(self._variables)} variables whereas the saved optimizer has "
+                   f"{len(variables)} variables whereas the saved optimizer has "
                    f"{len(store.keys())} variables. ")
-            if len(self._variables) <= 2 and not self.built:
+            if len(variables) <= 2 and not self.built:
                 msg += "This is likely because the optimizer has not been called/built yet."
             warnings.warn(msg, stacklevel=2)
             return
-        for i, variable in enumerate(self._variables):
+        for i, variable in enumerate(variables):
             _assign(variable, store[str(i)])
 
     def get_config(self):

@@ -1,19 +1,16 @@
-"""The object registry and generic (de)serialization (`keras.saving`).
+"""(De)serialization of objects to and from plain config data, in Keras 3's format.
 
-- `register_keras_serializable(package="Custom", name=None)` (alias `register_serializable`)
-  registers a class or function under `"package>name"`.
-- `get_registered_name(obj)`, `get_registered_object(name, custom_objects, module_objects)`,
-  `get_custom_objects()`.
-- `custom_object_scope(dict)` (alias `CustomObjectScope`): names visible to `deserialize`
-  inside the `with` block (scopes nest; inner names win).
-- `serialize(obj)` / `deserialize(config, custom_objects=None)` (aliases
+- `serialize(obj)` / `deserialize(config, custom_objects=None, safe_mode=True)` (aliases
   `serialize_keras_object`, `serialize_rnnkit_object`, `deserialize_keras_object`,
-  `deserialize_rnnkit_object`), in Keras 3's format:
+  `deserialize_rnnkit_object`):
   `{'module': 'rnnkit.initializers', 'class_name': 'GlorotUniform', 'config': {...},
   'registered_name': None}`. Configs written by Keras itself (`'module': 'keras.layers'`, ...)
   resolve to the rnnkit class of the same name.
+- `SafeModeScope(safe_mode)`: the safe mode that nested `deserialize` calls use (a lambda is
+  refused in safe mode, the default).
 
-Configs are plain Python (JSON-compatible apart from tuples).
+Nothing here imports a module named by a config unless it is an rnnkit module: a config can
+only name classes and functions that rnnkit or the caller already knows.
 """
 
 from __future__ import annotations
@@ -27,26 +24,26 @@ import types
 
 import numpy as np
 
+from rnnkit.saving.object_registration import (
+    _GLOBAL_CUSTOM_NAMES,
+    _GLOBAL_CUSTOM_OBJECTS,
+    CustomObjectScope,
+    _registered_name_or_none,
+    _scope_dict,
+    get_registered_name,
+    get_registered_object,
+)
+
 __all__ = [
-    "CustomObjectScope",
-    "custom_object_scope",
+    "DeserializationError",
+    "SafeModeScope",
     "deserialize",
     "deserialize_keras_object",
     "deserialize_rnnkit_object",
-    "get_custom_objects",
-    "get_registered_name",
-    "get_registered_object",
-    "load_model",
-    "register_keras_serializable",
-    "save_model",
-    "register_serializable",
     "serialize",
     "serialize_keras_object",
     "serialize_rnnkit_object",
 ]
-
-_GLOBAL_CUSTOM_OBJECTS: dict = {}  # registered name -> object
-_GLOBAL_CUSTOM_NAMES: dict = {}  # object -> registered name
 
 # Modules searched for a class or function when a config names none (legacy Keras 2 configs,
 # built-in functions serialized as 'builtins').
@@ -64,171 +61,51 @@ class DeserializationError(ValueError, TypeError):
     """
 
 
-# -- custom object scopes ---------------------------------------------------------------------
-
-_scope_state = threading.local()
+_safe_mode_state = threading.local()
 
 
-def _scope_dict():
-    return getattr(_scope_state, "objects", {})
+class SafeModeScope:
+    """Sets the safe mode of the `deserialize` calls made inside a `with` block.
 
-
-class CustomObjectScope:
-    """Exposes custom classes and functions to deserialization inside a `with` block.
-
-    Inside the block, `deserialize`, `load_model` and the `get()` functions of each kind
-    resolve the given names. Scopes nest; inner names win. `custom_object_scope` is the
-    same class.
+    `load_model(..., safe_mode=False)` enters `SafeModeScope(False)` so that the
+    `from_config` methods of nested objects, which call `deserialize` without a
+    `safe_mode` argument, follow the caller's choice. Outside any scope, safe mode is on.
 
     Args:
-        custom_objects: Dict of `{name: object}`. More dicts may be passed positionally.
-
-    Example:
-
-    >>> import rnnkit as keras
-    >>> def my_activation(x):
-    ...     return keras.ops.relu(x)
-    >>> with keras.saving.custom_object_scope({"my_activation": my_activation}):
-    ...     layer = keras.layers.Dense(2, activation="my_activation")
-    >>> layer.activation is my_activation
-    True
+        safe_mode: Bool. `True` refuses serialized lambdas (their bytecode would run).
     """
 
-    def __init__(self, custom_objects=None, *more):
-        merged = {}
-        for d in (custom_objects, *more):
-            if d:
-                merged.update(d)
-        self.custom_objects = merged
+    def __init__(self, safe_mode=True):
+        if not isinstance(safe_mode, bool):
+            raise TypeError(f"`safe_mode` must be a bool, got {safe_mode!r}")
+        self.safe_mode = safe_mode
         self._backup = None
 
     def __enter__(self):
-        self._backup = _scope_dict()
-        _scope_state.objects = {**self._backup, **self.custom_objects}
+        self._backup = getattr(_safe_mode_state, "value", None)
+        _safe_mode_state.value = self.safe_mode
         return self
 
     def __exit__(self, *exc):
-        _scope_state.objects = self._backup
+        _safe_mode_state.value = self._backup
         return False
 
 
-custom_object_scope = CustomObjectScope
+_GLOBAL_SAFE_MODE = [True]
 
 
-# -- the registry ------------------------------------------------------------------------------
-
-def get_custom_objects():
-    """Returns the live dict of registered objects, `{"package>name": object}`.
-
-    Changes to the dict change the registry.
-
-    Returns:
-        The dict.
-    """
-    return _GLOBAL_CUSTOM_OBJECTS
+def enable_unsafe_deserialization():
+    """Turns safe mode off for every later `deserialize` call made outside a
+    `SafeModeScope` and without a `safe_mode` argument (Keras'
+    `keras.config.enable_unsafe_deserialization`)."""
+    _GLOBAL_SAFE_MODE[0] = False
 
 
-def register_keras_serializable(package="Custom", name=None):
-    """Decorator that registers a class or function for serialization as `"package>name"`.
-
-    A registered object is found by name when a config or saved model refers to it, with no
-    `custom_objects` needed. Registering a name again replaces its entry silently
-    (re-running a notebook cell that defines the class), as Keras does:
-    `get_registered_object` then returns the new object. `register_serializable` is the
-    same function.
-
-    Args:
-        package: String, the package part of the name. Defaults to `"Custom"`.
-        name: Optional string. Defaults to the object's `__name__`.
-
-    Returns:
-        The decorator, which returns its argument unchanged.
-
-    Raises:
-        ValueError: If `package` is not a string, or (when decorating) the class has no
-            `get_config()`.
-
-    Example:
-
-    >>> import rnnkit as keras
-    >>> @keras.saving.register_keras_serializable(package="DocExample")
-    ... class Double(keras.layers.Layer):
-    ...     def call(self, x):
-    ...         return keras.ops.multiply(x, 2.0)
-    >>> keras.saving.get_registered_name(Double)
-    'DocExample>Double'
-    >>> keras.saving.get_registered_object("DocExample>Double") is Double
-    True
-    """
-    if not isinstance(package, str):
-        raise ValueError(f"`package` must be a string. Received: package={package!r}")
-
-    def decorator(arg):
-        obj_name = name if name is not None else arg.__name__
-        registered_name = f"{package}>{obj_name}"
-        if inspect.isclass(arg) and not hasattr(arg, "get_config"):
-            raise ValueError("Cannot register a class that does not have a get_config() method.")
-        # A name registered again (a notebook cell re-run) now means the new object, as in
-        # Keras; the old object keeps its name for get_registered_name.
-        _GLOBAL_CUSTOM_OBJECTS[registered_name] = arg
-        _GLOBAL_CUSTOM_NAMES[arg] = registered_name
-        return arg
-
-    return decorator
-
-
-register_serializable = register_keras_serializable
-
-
-def get_registered_name(obj):
-    """Returns the name an object is registered under.
-
-    Args:
-        obj: A class or function.
-
-    Returns:
-        Its registered name (`"package>name"`), or its `__name__` when it is not
-        registered.
-    """
-    try:
-        if obj in _GLOBAL_CUSTOM_NAMES:
-            return _GLOBAL_CUSTOM_NAMES[obj]
-    except TypeError:  # unhashable
-        pass
-    return obj.__name__
-
-
-def _registered_name_or_none(obj):
-    try:
-        return _GLOBAL_CUSTOM_NAMES.get(obj)
-    except TypeError:
-        return None
-
-
-def get_registered_object(name, custom_objects=None, module_objects=None):
-    """Returns the object registered (or otherwise known) under a name.
-
-    The name is looked up in the active `custom_object_scope`, the registry,
-    `custom_objects`, then `module_objects`.
-
-    Args:
-        name: String.
-        custom_objects: Optional dict of names to objects.
-        module_objects: Optional dict of names to objects (a module's built-ins).
-
-    Returns:
-        The object, or `None` when no source has the name.
-    """
-    scope = _scope_dict()
-    if name in scope:
-        return scope[name]
-    if name in _GLOBAL_CUSTOM_OBJECTS:
-        return _GLOBAL_CUSTOM_OBJECTS[name]
-    if custom_objects and name in custom_objects:
-        return custom_objects[name]
-    if module_objects and name in module_objects:
-        return module_objects[name]
-    return None
+def in_safe_mode():
+    """Returns the safe mode in force: the innermost `SafeModeScope`'s, else `True` (or
+    `False` after `enable_unsafe_deserialization()`)."""
+    value = getattr(_safe_mode_state, "value", None)
+    return _GLOBAL_SAFE_MODE[0] if value is None else value
 
 
 # -- serialize ---------------------------------------------------------------------------------
@@ -475,7 +352,7 @@ def _load_lambda(config, safe_mode):
     return types.FunctionType(code, globals())
 
 
-def deserialize(config, custom_objects=None, safe_mode=True, module_objects=None):
+def deserialize(config, custom_objects=None, safe_mode=None, module_objects=None):
     """Rebuilds an object from `serialize()` output (or from a config written by Keras 3).
 
     A dict with a `class_name` is resolved, in order, through `custom_objects` (by
@@ -491,8 +368,8 @@ def deserialize(config, custom_objects=None, safe_mode=True, module_objects=None
     Args:
         config: The serialized data.
         custom_objects: Optional dict of names to custom classes and functions.
-        safe_mode: Bool. With `True` (the default) a serialized lambda is refused, since
-            loading it runs arbitrary code.
+        safe_mode: Bool. With `True` a serialized lambda is refused, since loading it
+            runs arbitrary code. Defaults to the enclosing `SafeModeScope`'s, else `True`.
         module_objects: Optional dict of names to objects, searched before the built-in
             modules.
 
@@ -511,6 +388,8 @@ def deserialize(config, custom_objects=None, safe_mode=True, module_objects=None
     >>> type(layer).__name__, layer.units
     ('Dense', 3)
     """
+    if safe_mode is None:
+        safe_mode = in_safe_mode()
     if config is None:
         return None
     if isinstance(config, str):
@@ -556,7 +435,7 @@ def deserialize(config, custom_objects=None, safe_mode=True, module_objects=None
         raise TypeError(
             f"Unable to reconstruct an instance of '{class_name}' because the class is missing "
             f"a `from_config()` method. Full object config: {config}")
-    with CustomObjectScope(custom_objects or {}):
+    with CustomObjectScope(custom_objects or {}), SafeModeScope(bool(safe_mode)):
         try:
             instance = cls.from_config(inner if inner is not None else {})
         except TypeError as e:
@@ -627,58 +506,3 @@ def _get_object(identifier, kind, module_objects, deserialize_fn,
     raise ValueError(f"Could not interpret {kind} identifier: {identifier}")
 
 
-def save_model(model, filepath, overwrite=True, **kwargs):
-    """Saves a model to a `.keras` file; the same as `model.save(filepath)`.
-
-    The file is a zip holding the model's config (JSON, with the compile arguments when the
-    model is compiled) and its weights (`.npz`); nothing is pickled.
-
-    Args:
-        model: The model.
-        filepath: Path ending in `.keras`.
-        overwrite: Bool, overwrite an existing file. Defaults to `True`.
-        **kwargs: Accepted for Keras compatibility; ignored.
-
-    Raises:
-        ValueError: If `filepath` does not end in `.keras`.
-        FileExistsError: If the file exists and `overwrite` is `False`.
-    """
-    model.save(filepath, overwrite=overwrite)
-
-
-def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
-    """Loads a model saved by `model.save()` (`rnnkit.models.load_model` is the same).
-
-    Classes are looked up by name (built-ins, registered classes, `custom_objects`), never
-    unpickled; the weights are then assigned and, with `compile`, the model is compiled
-    with the saved optimizer, loss and metrics.
-
-    Args:
-        filepath: Path of a `.keras` file.
-        custom_objects: Optional dict of names to custom classes and functions.
-        compile: Bool, compile the model when the file holds compile arguments. Defaults
-            to `True`.
-        safe_mode: Accepted for Keras compatibility; currently not used (a saved lambda is
-            always refused).
-
-    Returns:
-        The model, with its weights.
-
-    Raises:
-        ValueError: If `filepath` does not end in `.keras`, a class cannot be found, or the
-            weights do not match the architecture.
-        FileNotFoundError: If the file does not exist.
-
-    Example:
-
-    >>> import os, tempfile, numpy as np, rnnkit as keras
-    >>> model = keras.Sequential([keras.Input((5, 3)), keras.layers.LSTM(2)])
-    >>> path = os.path.join(tempfile.mkdtemp(), "model.keras")
-    >>> model.save(path)
-    >>> restored = keras.saving.load_model(path)
-    >>> x = np.ones((1, 5, 3), dtype="float32")
-    >>> bool(np.allclose(restored.predict(x, verbose=0), model.predict(x, verbose=0)))
-    True
-    """
-    from rnnkit.models import load_model as _load
-    return _load(filepath, custom_objects=custom_objects, compile=compile, safe_mode=safe_mode)
