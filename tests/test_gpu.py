@@ -177,3 +177,24 @@ def test_tf32_switch():
     finally:
         rnnkit.cuda.set_float32_matmul_precision("highest")
     assert_close(_host(gpu.output), cpu.output, rtol=2e-2, atol=2e-2)
+
+
+def test_foreign_reserve_refused_on_gpu():
+    rng = np.random.default_rng(5)
+    args, kwargs = make_case(rng, "gru", 3, 4, 5, 6, dtype=np.float32, mask="holes")
+    gpu_args = [args[0]] + [_to_gpu(a) for a in args[1:]]
+    kwargs = {k: _to_gpu(v) if k == "mask" else v for k, v in kwargs.items()}
+    fwd = core.rnn_forward(*gpu_args, training=True, **kwargs)
+    other_x = gpu_args[1].copy()
+    other_x[0, 0, 0] += 1
+    with pytest.raises(ValueError, match="other inputs"):
+        core.rnn_backward(gpu_args[0], other_x, *gpu_args[2:], reserve=fwd.reserve,
+                          d_output=_cp().ones_like(fwd.output), **kwargs)
+    with pytest.raises(ValueError, match="go_backwards"):
+        core.rnn_backward(*gpu_args, reserve=fwd.reserve, d_output=_cp().ones_like(fwd.output),
+                          **dict(kwargs, go_backwards=True))
+    # A CPU reserve of the same call serves the GPU backward (the stamp is device-neutral).
+    cpu_fwd = core.rnn_forward(*args, training=True, **{k: _host(v) if k == "mask" else v
+                                                         for k, v in kwargs.items()})
+    core.rnn_backward(*gpu_args, reserve=_to_gpu(cpu_fwd.reserve),
+                      d_output=_cp().ones_like(fwd.output), **kwargs)

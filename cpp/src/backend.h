@@ -20,10 +20,15 @@ class DeviceBackend {
                                          DType dtype, const plan::Dims& d) const = 0;
   virtual std::int64_t backward_workspace(const CellSpec& cell, DType dtype,
                                           const plan::Dims& d) const = 0;
-  // Arguments already validated against `sizes` and the context.
+  // Arguments already validated against `sizes` and the context. A training forward stamps the
+  // reserve (plan/reserve_stamp.h); check_reserve, run before backward, refuses a reserve whose
+  // stamp is not this call's.
   virtual void forward(const CellSpec& cell, const SequenceOptions& options,
                        const ForwardArgs& args, const CallSizes& sizes,
                        const ExecutionContext& context) const = 0;
+  virtual void check_reserve(const CellSpec& cell, const SequenceOptions& options,
+                             const BackwardArgs& args, const CallSizes& sizes,
+                             const ExecutionContext& context) const = 0;
   virtual void backward(const CellSpec& cell, const SequenceOptions& options,
                         const BackwardArgs& args, const CallSizes& sizes,
                         const ExecutionContext& context) const = 0;

@@ -80,7 +80,9 @@ void forward(const CellSpec& cell, const SequenceOptions& options, const Forward
 void backward(const CellSpec& cell, const SequenceOptions& options, const BackwardArgs& args,
               const ExecutionContext& context) {
   const CallSizes sizes = validate_backward(cell, options, args, context);
-  backend_for(context.device).backward(cell, options, args, sizes, context);
+  const DeviceBackend& backend = backend_for(context.device);
+  backend.check_reserve(cell, options, args, sizes, context);
+  backend.backward(cell, options, args, sizes, context);
 }
 
 }  // namespace rnnkit

@@ -431,3 +431,29 @@ TEST_CASE(errors_names_with_nul_bytes) {
   CHECK(rnnkit::cell_kind_from_name(std::string("lstm")) == CellKind::lstm);
   CHECK(rnnkit::cell_kind_from_name("gru") == CellKind::gru);
 }
+
+// A reserve of the right size from another forward call is refused by its stamp, before any
+// gradient is written: other options, other inputs, or never filled by a forward call.
+TEST_CASE(errors_backward_foreign_reserve) {
+  for (CellKind kind : {CellKind::simple_rnn, CellKind::gru, CellKind::lstm}) {
+    BackwardFixture b(kind);
+    // Another go_backwards: same sizes, same inputs.
+    SequenceOptions other = b.f.c.options(true);
+    other.go_backwards = !other.go_backwards;
+    CHECK_THROWS_AS(rnnkit::backward(b.f.c.cell(), other, b.args()), InvalidArgument, "go_backwards");
+    CHECK(b.gradients_untouched());
+    // Another x.
+    const double saved = b.f.in.x.data[0];
+    b.f.in.x.data[0] += 0.5;
+    CHECK_THROWS_AS(b.backward(b.args()), InvalidArgument, "other inputs");
+    b.f.in.x.data[0] = saved;
+    CHECK(b.gradients_untouched());
+    // A reserve nobody stamped.
+    std::vector<double> copy = b.f.out.reserve.data;
+    for (auto& v : b.f.out.reserve.data) v = 0.25;
+    CHECK_THROWS_AS(b.backward(b.args()), InvalidArgument, "training=True");
+    b.f.out.reserve.data = copy;
+    CHECK(b.gradients_untouched());
+    CHECK_NOTHROW(b.backward(b.args()));
+  }
+}

@@ -3,6 +3,9 @@
 
 #include "cpu/kernels.h"
 #include "cpu/plan.h"
+#include "plan/reserve_stamp.h"
+
+#include <cstring>
 
 namespace rnnkit::cpu {
 
@@ -29,6 +32,31 @@ class CpuBackend final : public DeviceBackend {
                const CallSizes& sizes, const ExecutionContext&) const override {
     if (sizes.dtype == DType::float32) cpu::forward<float>(cell, options, args, sizes);
     else cpu::forward<double>(cell, options, args, sizes);
+    if (options.training) {
+      const Dims d(cell, sizes.batch, sizes.timesteps);
+      const plan::ReserveStamp stamp = plan::make_stamp(
+          cell, options, sizes.dtype, d, plan::fingerprint_inputs(plan::stamp_inputs(args)));
+      // The whole trailer is written (float64's is wider than the stamp): a reserve holds no
+      // uninitialized bytes.
+      char* trailer = static_cast<char*>(args.reserve.data) +
+                      plan::stamp_offset_bytes(cell, d, sizes.dtype);
+      std::memset(trailer, 0, plan::kStampElements * dtype_size(sizes.dtype));
+      std::memcpy(trailer, stamp.words, sizeof(stamp.words));
+    }
+  }
+
+  void check_reserve(const CellSpec& cell, const SequenceOptions& options,
+                     const BackwardArgs& args, const CallSizes& sizes,
+                     const ExecutionContext&) const override {
+    const Dims d(cell, sizes.batch, sizes.timesteps);
+    plan::ReserveStamp found;
+    std::memcpy(found.words,
+                static_cast<const char*>(args.reserve.data) +
+                    plan::stamp_offset_bytes(cell, d, sizes.dtype),
+                sizeof(found.words));
+    plan::check_stamp(plan::make_stamp(cell, options, sizes.dtype, d,
+                                       plan::fingerprint_inputs(plan::stamp_inputs(args))),
+                      found);
   }
 
   void backward(const CellSpec& cell, const SequenceOptions& options, const BackwardArgs& args,

@@ -7,12 +7,27 @@
 #include "backend.h"
 #include "cuda/check.h"
 #include "cuda/kernels.h"
+#include "cuda/blas.h"
 #include "cuda/plan.h"
+#include "plan/reserve_stamp.h"
 #include "rnnkit/cuda.h"
 
 namespace rnnkit::cuda {
 
 namespace {
+
+// The reserve's stamp and the fingerprint of this call's inputs, read on the device into
+// out[0 .. kStampWords) and out[kStampWords].
+__global__ void read_stamp_kernel(plan::StampInputs inputs, const unsigned char* stamp,
+                                  std::uint64_t* out) {
+  if (blockIdx.x != 0 || threadIdx.x != 0) return;
+  for (int w = 0; w < plan::kStampWords; ++w) {
+    std::uint64_t v = 0;
+    for (int b = 0; b < 8; ++b) v |= static_cast<std::uint64_t>(stamp[w * 8 + b]) << (8 * b);
+    out[w] = v;
+  }
+  out[plan::kStampWords] = plan::fingerprint_inputs(inputs);
+}
 
 class CudaBackend final : public DeviceBackend {
  public:
@@ -35,6 +50,29 @@ class CudaBackend final : public DeviceBackend {
                const CallSizes& sizes, const ExecutionContext& context) const override {
     if (sizes.dtype == DType::float32) cuda::forward<float>(cell, options, args, sizes, context);
     else cuda::forward<double>(cell, options, args, sizes, context);
+  }
+
+  // Reads the stamp on the device and waits for it: the one synchronizing step of a backward
+  // call (it lets backward refuse a foreign reserve before any of its kernels runs).
+  void check_reserve(const CellSpec& cell, const SequenceOptions& options,
+                     const BackwardArgs& args, const CallSizes& sizes,
+                     const ExecutionContext& context) const override {
+    Gpu gpu(context);
+    const Dims d(cell, sizes.batch, sizes.timesteps);
+    Arena arena(Arena::align(args.workspace.data));
+    std::uint64_t* slot = sizes.dtype == DType::float64
+                              ? BackwardScratch<double>::carve(arena, cell, d).stamp
+                              : BackwardScratch<float>::carve(arena, cell, d).stamp;
+    const auto* stamp = static_cast<const unsigned char*>(args.reserve.data) +
+                        plan::stamp_offset_bytes(cell, d, sizes.dtype);
+    read_stamp_kernel<<<1, 1, 0, gpu.stream()>>>(plan::stamp_inputs(args), stamp, slot);
+    RNNKIT_CUDA_CHECK_LAUNCH();
+    std::uint64_t host[plan::kStampWords + 1];
+    RNNKIT_CUDA_CHECK(cudaMemcpyAsync(host, slot, sizeof(host), cudaMemcpyDeviceToHost, gpu.stream()));
+    RNNKIT_CUDA_CHECK(cudaStreamSynchronize(gpu.stream()));
+    plan::ReserveStamp found;
+    for (int w = 0; w < plan::kStampWords; ++w) found.words[w] = host[w];
+    plan::check_stamp(plan::make_stamp(cell, options, sizes.dtype, d, host[plan::kStampWords]), found);
   }
 
   void backward(const CellSpec& cell, const SequenceOptions& options, const BackwardArgs& args,

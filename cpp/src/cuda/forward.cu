@@ -10,6 +10,7 @@
 #include "cuda/kernels.h"
 #include "cuda/plan.h"
 #include "kernels/cell_math.h"
+#include "plan/reserve_stamp.h"
 
 namespace rnnkit::cuda {
 
@@ -90,6 +91,17 @@ __global__ void forward_step_kernel(ForwardStep<T> p) {
   }
 }
 
+// Writes the stamp (its fingerprint computed here, from device memory) to the reserve's trailer.
+__global__ void write_stamp_kernel(plan::StampInputs inputs, plan::ReserveStamp stamp,
+                                   unsigned char* to, int trailer_bytes) {
+  if (blockIdx.x != 0 || threadIdx.x != 0) return;
+  stamp.words[6] = plan::fingerprint_inputs(inputs);
+  for (int b = 8 * plan::kStampWords; b < trailer_bytes; ++b) to[b] = 0;
+  for (int w = 0; w < plan::kStampWords; ++w) {
+    for (int b = 0; b < 8; ++b) to[w * 8 + b] = static_cast<unsigned char>(stamp.words[w] >> (8 * b));
+  }
+}
+
 template <typename T>
 class ForwardPass {
  public:
@@ -131,6 +143,15 @@ class ForwardPass {
     project();
     for (std::int64_t s = 0; s < d_.T; ++s) step<Cell>(s, opt_.go_backwards ? d_.T - 1 - s : s);
     finish();
+    if (opt_.training) {
+      const DType dtype = sizeof(T) == 8 ? DType::float64 : DType::float32;
+      write_stamp_kernel<<<1, 1, 0, stream()>>>(
+          plan::stamp_inputs(args_), plan::make_stamp(cell_, opt_, dtype, d_, 0),
+          static_cast<unsigned char*>(args_.reserve.data) +
+              plan::stamp_offset_bytes(cell_, d_, dtype),
+          static_cast<int>(plan::kStampElements * sizeof(T)));
+      RNNKIT_CUDA_CHECK_LAUNCH();
+    }
   }
 
   void init_states() {

@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "plan/arena.h"
+#include "plan/reserve_stamp.h"
 #include "plan/sequence_plan.h"
 #include "rnnkit/cell.h"
 #include "rnnkit/sequence.h"
@@ -62,6 +63,7 @@ struct BackwardScratch {
   T* seq_x[2];  // [B, T, I] dropout-masked x, and one gate's d_x
   T* seq_h;     // [B, T, H] dropout-masked h_{t-1}, or reset-before GRU's r * h_{t-1}
   T* ones;      // [B * T] the bias gradient is the GEMM ones^T dA (fixed order, no atomics)
+  std::uint64_t* stamp;  // [kStampWords + 1] the reserve's stamp and this call's fingerprint
 
   static BackwardScratch carve(Arena& arena, const CellSpec& cell, const Dims& d) {
     BackwardScratch s{};
@@ -78,6 +80,7 @@ struct BackwardScratch {
     s.seq_x[1] = arena.take<T>(rows * d.I);
     s.seq_h = arena.take<T>(rows * d.H);
     s.ones = arena.take<T>(rows);
+    s.stamp = arena.take<std::uint64_t>(plan::kStampWords + 1);
     return s;
   }
 };

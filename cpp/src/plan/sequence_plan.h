@@ -25,6 +25,9 @@ inline bool has_candidate_projection(const CellSpec& cell) {
   return cell.kind == CellKind::gru && cell.reset_after;
 }
 
+// The reserve's trailer: the forward call's stamp (plan/reserve_stamp.h).
+inline constexpr std::int64_t kReserveStampElements = 16;
+
 // Saved by a training forward, all batch-major in the ORIGINAL time index t (whatever the
 // processing order), so that X, dA and the saved states line up row by row for the weight GEMMs.
 template <typename T>
@@ -34,10 +37,12 @@ struct Reserve {
   T* c_prev;  // [B, T, H]   LSTM: c before that step
   T* hh;      // [B, T, H]   GRU reset_after: h_{t-1} R_h + b_rh, the term the reset gate scales
 
-  // Reserve is a plain element array: no alignment padding between its parts.
+  // Reserve is a plain element array: no alignment padding between its parts. Its last
+  // kStampElements elements hold the forward call's stamp (reserve_stamp.h).
   static std::int64_t elements(const CellSpec& cell, const Dims& d) {
     const std::int64_t rows = d.B * d.T;
-    return rows * (d.GH + d.H * (1 + (cell.kind == CellKind::lstm) + has_candidate_projection(cell)));
+    return rows * (d.GH + d.H * (1 + (cell.kind == CellKind::lstm) + has_candidate_projection(cell))) +
+           kReserveStampElements;
   }
   static Reserve at(T* base, const CellSpec& cell, const Dims& d) {
     Reserve r{};
