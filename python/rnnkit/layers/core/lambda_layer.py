@@ -158,6 +158,7 @@ class Lambda(Layer):
             params = {}
         self._fn_expects_training_arg = "training" in params
         self._fn_expects_mask_arg = "mask" in params
+        self.built = True   # no weights: built at creation, as Keras does
 
     def call(self, inputs, mask=None, training=None):
         """Returns `function(inputs, **arguments)` (with `mask` / `training` when the
