@@ -75,6 +75,24 @@ def test_against_keras(name):
                                        err_msg=f"output {j}")
 
 
+@pytest.mark.parametrize("name", sorted(FIXTURES.GRAD_CASES))
+def test_gradient_conventions_match_keras(name):
+    """At ties, zeros and kinks, the gradient Keras (JAX) gives: d/dx sum(case(x) * w)."""
+    case, _ = FIXTURES.GRAD_CASES[name]
+    x = ARRAYS[f"grad/{name}/in"]
+    want = ARRAYS[f"grad/{name}/grad"]
+    t = Tensor(x.copy())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        with GradientTape() as tape:
+            tape.watch(t)
+            out = case(ops, t)
+            loss = ops.sum(ops.multiply(out, FIXTURES._grad_weights(np.shape(out))))
+        got = tape.gradient(loss, t)
+    assert got is not None and got.shape == x.shape and got.dtype == want.dtype
+    np.testing.assert_allclose(got, want, rtol=2e-5, atol=2e-5)
+
+
 # ------------------------------------------------------------------------------------------------
 # Values against NumPy / SciPy / the definitions
 # ------------------------------------------------------------------------------------------------

@@ -282,10 +282,12 @@ def _fmaxmin_vjp(pick_first):
     return vjp
 
 
-fmax = _binary("fmax", np.fmax, _fmaxmin_vjp(lambda a, b: (a >= b) | np.isnan(b)),
-               "Elementwise maximum that ignores NaN (NaN only where both are NaN).")
-fmin = _binary("fmin", np.fmin, _fmaxmin_vjp(lambda a, b: (a <= b) | np.isnan(b)),
-               "Elementwise minimum that ignores NaN (NaN only where both are NaN).")
+fmax = _binary("fmax", np.fmax, _fmaxmin_vjp(lambda a, b: (a > b) | np.isnan(b)),
+               "Elementwise maximum that ignores NaN (NaN only where both are NaN).\n\n"
+               "Where the inputs are equal, the gradient goes to `x2` (as in Keras on JAX).")
+fmin = _binary("fmin", np.fmin, _fmaxmin_vjp(lambda a, b: (a < b) | np.isnan(b)),
+               "Elementwise minimum that ignores NaN (NaN only where both are NaN).\n\n"
+               "Where the inputs are equal, the gradient goes to `x2` (as in Keras on JAX).")
 fmod = _binary("fmod", np.fmod,
                lambda g, a, b, y, need: (g if need[0] else None,
                                          -g * np.trunc(a / b) if need[1] else None),
