@@ -567,3 +567,22 @@ def test_randomly_damaged_files_fail_cleanly(tmp_path, ext):
                 "Could not" in str(e) or "expected" in str(e)
             assert_bit_identical(snapshot(target), before)
     assert failures >= 10
+
+
+def test_safe_mode_precedence_as_keras():
+    """An enclosing SafeModeScope, then enable_unsafe_deserialization(), win over the
+    argument (Keras' rule)."""
+    from rnnkit.saving import serialization_lib
+    config = saving.serialize(lambda x: x + 1)
+    with saving.SafeModeScope(True):
+        with pytest.raises(ValueError, match="safe_mode=False"):
+            saving.deserialize(config, safe_mode=False)
+    assert saving.deserialize(config, safe_mode=False)(1) == 2
+    try:
+        serialization_lib.enable_unsafe_deserialization()
+        assert saving.deserialize(config)(1) == 2
+        assert saving.deserialize(config, safe_mode=True)(1) == 2
+    finally:
+        serialization_lib._GLOBAL_SAFE_MODE[0] = True
+    with pytest.raises(ValueError, match="safe_mode=False"):
+        saving.deserialize(config)
