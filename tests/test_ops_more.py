@@ -878,6 +878,45 @@ def test_non_differentiable_ops_run_in_a_functional_model(rng, name):
     np.testing.assert_array_equal(got, want)
 
 
+def test_keras_arguments_of_existing_ops(rng):
+    x = _r(rng, 3, 4)
+    assert_close(ops.max(x, axis=1, initial=5.0), np.max(x, axis=1, initial=5.0))
+    assert_close(ops.min(x, initial=-9.0), np.min(x, initial=-9.0))
+    assert ops.prod(np.array([2, 3]), dtype="float32").dtype == np.float32
+    assert ops.arange(3, 6).tolist() == [3, 4, 5]
+    assert ops.einsum("ij->j", x, preferred_element_type="float32").dtype == np.float32
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        ops.einsum("ij->j", x, precision="high")
+    mean, var = ops.moments(x, axes=[0], synchronized=True)
+    assert_close(var, x.var(0))
+    with pytest.raises(TypeError, match="synchronized"):
+        ops.moments(x, axes=[0], synchronized="yes")
+    assert_same(ops.equal(x1=np.array([1, 2]), x2=np.array([1, 3])), [True, False])
+    assert_same(ops.bitwise_and(x=np.array([6]), y=np.array([3])), [2])
+    assert ops.reshape(x=x, newshape=(4, 3)).shape == (4, 3)
+    assert ops.slice(inputs=x, start_indices=(1, 1), shape=(1, 2)).shape == (1, 2)
+
+
+def test_signatures_match_keras():
+    """Every keras.ops function rnnkit has takes Keras' parameters (names, kinds, defaults)."""
+    import inspect
+    import json
+    with open(os.path.join(ROOT, "tests", "fixtures", "ops", "keras_ops_signatures.json")) as f:
+        keras_signatures = json.load(f)
+    # custom_gradient is rnnkit.autodiff's (its parameter is named `fn`, Keras' `f`).
+    differ = {"custom_gradient"}
+    checked = 0
+    for name, params in keras_signatures.items():
+        fn = getattr(ops, name, None)
+        if fn is None or name in differ:
+            continue
+        mine = [[p.name, p.kind.name, None if p.default is inspect.Parameter.empty
+                 else repr(p.default)] for p in inspect.signature(fn).parameters.values()]
+        assert mine == params, (name, mine, params)
+        checked += 1
+    assert checked >= 330
+
+
 def test_linalg_namespace_and_numpy_namespace_names():
     import json
     with open(os.path.join(ROOT, "tools", "keras_names.json")) as f:

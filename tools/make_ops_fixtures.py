@@ -1,7 +1,8 @@
 """Writes tests/fixtures/ops/keras_ops.npz: Keras 3 results of `keras.ops` calls whose exact
 definition is not obvious (ties, NaN handling, padding conventions, clipping, CTC, STFT, ...).
 
-It also writes tests/fixtures/ops/keras_backend.json: `keras.backend`'s dtype promotion table
+It also writes tests/fixtures/ops/keras_ops_signatures.json (the parameters of every keras.ops
+function) and tests/fixtures/ops/keras_backend.json: `keras.backend`'s dtype promotion table
 (`result_type` of every pair of dtypes and Python types) and `standardize_dtype` results.
 
 Run by hand in a scratch environment that has Keras (never in CI):
@@ -26,6 +27,7 @@ import numpy as np
 OUT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests",
                    "fixtures", "ops", "keras_ops.npz")
 BACKEND_OUT = os.path.join(os.path.dirname(OUT), "keras_backend.json")
+SIGNATURES_OUT = os.path.join(os.path.dirname(OUT), "keras_ops_signatures.json")
 
 # keras.backend dtype helpers: the arguments tried (Python types by name).
 DTYPE_NAMES = ["bool", "uint8", "uint16", "uint32", "uint64", "int8", "int16", "int32", "int64",
@@ -412,6 +414,19 @@ def backend_fixture(keras):
             "is_int_dtype": {a: B.is_int_dtype(a) for a in DTYPE_NAMES}}
 
 
+def signatures(keras):
+    """{op name: [[parameter, kind, repr(default) or None], ...]} for every keras.ops function."""
+    import inspect
+    out = {}
+    for name in sorted(dir(keras.ops)):
+        fn = getattr(keras.ops, name)
+        if name.startswith("_") or inspect.isclass(fn) or not callable(fn):
+            continue
+        out[name] = [[p.name, p.kind.name, None if p.default is inspect.Parameter.empty
+                      else repr(p.default)] for p in inspect.signature(fn).parameters.values()]
+    return out
+
+
 def main():
     """Runs every case with Keras and writes the fixture files."""
     os.environ.setdefault("KERAS_BACKEND", "jax")
@@ -459,6 +474,10 @@ def main():
         json.dump(backend_fixture(keras), f, indent=0, sort_keys=True)
         f.write("\n")
     print(f"wrote {BACKEND_OUT}: {os.path.getsize(BACKEND_OUT)} bytes")
+    with open(SIGNATURES_OUT, "w") as f:
+        json.dump(signatures(keras), f, separators=(",", ":"), sort_keys=True)
+        f.write("\n")
+    print(f"wrote {SIGNATURES_OUT}: {os.path.getsize(SIGNATURES_OUT)} bytes")
 
 
 if __name__ == "__main__":

@@ -318,7 +318,8 @@ ldexp = _binary("ldexp", lambda a, b: np.ldexp(_as_float(a), np.asarray(b).astyp
 
 def _nondiff2(name, fn, summary, returns="An array of the broadcast shape (not "
               "differentiable)."):
-    return _nondiff(name, fn, _op_doc(summary, args=("x1", "x2"), returns=returns))
+    return _nondiff(name, fn, _op_doc(summary, args=("x1", "x2"), returns=returns),
+                    ("x1", "x2"))
 
 
 heaviside = _nondiff2("heaviside", lambda a, b: np.heaviside(_as_float(a), b),
@@ -335,7 +336,7 @@ def _bitwise(name, fn, summary):
                                                    ("y", "Integer or boolean array, broadcast "
                                                          "against `x`.")),
                                     returns="An array of the broadcast shape (not "
-                                            "differentiable)."))
+                                            "differentiable)."), ("x", "y"))
     return op
 
 

@@ -379,18 +379,22 @@ def normalize(x, axis=-1, order=2, epsilon=None):
     return divide(x, maximum(norm(x, ord=order, axis=axis, keepdims=True), eps))
 
 
-def moments(x, axes, keepdims=False):
+def moments(x, axes, keepdims=False, synchronized=False):
     """Returns the mean and the (population) variance of `x` over `axes`.
 
     Args:
         x: Input array.
         axes: Int or list of ints, the axes reduced.
         keepdims: Bool, keep the reduced axes with size 1. Defaults to `False`.
+        synchronized: Bool; Keras synchronizes the statistics across devices with it. rnnkit
+            runs on one device, so both values give the same result.
 
     Returns:
         A pair `(mean, variance)` (differentiable).
     """
     from rnnkit.ops.numpy import mean, var
+    if not isinstance(synchronized, (bool, np.bool_)):
+        raise TypeError(f"moments: synchronized must be a bool, got {synchronized!r}")
     return mean(x, axis=axes, keepdims=keepdims), var(x, axis=axes, keepdims=keepdims)
 
 

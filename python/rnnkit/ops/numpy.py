@@ -10,8 +10,8 @@ from __future__ import annotations
 import math
 import string
 
-from rnnkit.ops._base import (Tensor, _arr, _expand_reduced, _floatx, _nondiff, _norm_axes,
-                              _op_doc, _record_multi, _record_op, _state, _unary, builtins, np, unwrap)
+from rnnkit.ops._base import (Tensor, _arr, _expand_reduced, _floatx, _named_function,
+                              _nondiff, _norm_axes, _op_doc, _record_multi, _record_op, _state, _unary, builtins, np, unwrap)
 
 _sum, _max, _min, _abs, _round, _any, _all = (builtins.sum, builtins.max, builtins.min,
                                               builtins.abs, builtins.round, builtins.any,
@@ -117,10 +117,10 @@ minimum = _binary("minimum", np.minimum, _maxmin_vjp(False),
                   "Elementwise minimum of the inputs, with broadcasting.\n\n"
                   "Where the inputs are equal, each receives half of the gradient.")
 
-floor_divide = _nondiff("floor_divide", np.floor_divide, _op_doc(
+floor_divide = _nondiff("floor_divide", np.floor_divide, params=("x1", "x2"), doc=_op_doc(
     "Divides the inputs elementwise and rounds down: `x1 // x2`, with broadcasting.",
     args=("x1", "x2"), returns="An array of the broadcast shape (not differentiable)."))
-mod = _nondiff("mod", np.mod, _op_doc(
+mod = _nondiff("mod", np.mod, params=("x1", "x2"), doc=_op_doc(
     "Returns the remainder of `x1 / x2` elementwise, with the sign of `x2` (NumPy's `mod`).",
     args=("x1", "x2"), returns="An array of the broadcast shape (not differentiable)."))
 
@@ -220,15 +220,15 @@ def clip(x, x_min, x_max):
 # Comparisons and logic (never tracked)
 # ------------------------------------------------------------------------------------------------
 
-equal = _nondiff("equal", np.equal, _compare_doc("x1 == x2"))
-not_equal = _nondiff("not_equal", np.not_equal, _compare_doc("x1 != x2"))
-greater = _nondiff("greater", np.greater, _compare_doc("x1 > x2"))
-greater_equal = _nondiff("greater_equal", np.greater_equal, _compare_doc("x1 >= x2"))
-less = _nondiff("less", np.less, _compare_doc("x1 < x2"))
-less_equal = _nondiff("less_equal", np.less_equal, _compare_doc("x1 <= x2"))
-logical_and = _nondiff("logical_and", np.logical_and, _logic_doc("and"))
-logical_or = _nondiff("logical_or", np.logical_or, _logic_doc("or"))
-logical_xor = _nondiff("logical_xor", np.logical_xor, _logic_doc("xor"))
+equal = _nondiff("equal", np.equal, _compare_doc("x1 == x2"), ("x1", "x2"))
+not_equal = _nondiff("not_equal", np.not_equal, _compare_doc("x1 != x2"), ("x1", "x2"))
+greater = _nondiff("greater", np.greater, _compare_doc("x1 > x2"), ("x1", "x2"))
+greater_equal = _nondiff("greater_equal", np.greater_equal, _compare_doc("x1 >= x2"), ("x1", "x2"))
+less = _nondiff("less", np.less, _compare_doc("x1 < x2"), ("x1", "x2"))
+less_equal = _nondiff("less_equal", np.less_equal, _compare_doc("x1 <= x2"), ("x1", "x2"))
+logical_and = _nondiff("logical_and", np.logical_and, _logic_doc("and"), ("x1", "x2"))
+logical_or = _nondiff("logical_or", np.logical_or, _logic_doc("or"), ("x1", "x2"))
+logical_xor = _nondiff("logical_xor", np.logical_xor, _logic_doc("xor"), ("x1", "x2"))
 logical_not = _nondiff("logical_not", np.logical_not, _op_doc(
     "Computes the logical NOT of the truth value of `x`, elementwise.",
     returns="A boolean array of the shape of `x` (not differentiable)."))
@@ -491,7 +491,7 @@ def _parse_einsum(subscripts, ndims):
     return subs, out
 
 
-def einsum(subscripts, *operands):
+def einsum(subscripts, *operands, **kwargs):
     """Evaluates an Einstein summation over the operands (NumPy's `einsum`).
 
     Explicit (`"ij,jk->ik"`) and implicit outputs and ellipses are supported. The gradient
@@ -501,6 +501,8 @@ def einsum(subscripts, *operands):
     Args:
         subscripts: The subscripts string.
         *operands: The input arrays.
+        **kwargs: Keras passes these to the backend; rnnkit accepts `optimize` and
+            `preferred_element_type` (a dtype for the result) and refuses others.
 
     Returns:
         The result of the summation.
@@ -511,8 +513,14 @@ def einsum(subscripts, *operands):
     >>> keras.ops.einsum("bij,bjk->bik", np.ones((2, 3, 4)), np.ones((2, 4, 5))).shape
     (2, 3, 5)
     """
+    unknown = set(kwargs) - {"optimize", "preferred_element_type"}
+    if unknown:
+        raise TypeError(f"einsum: unexpected keyword arguments {sorted(unknown)}")
     vals = [unwrap(o) for o in operands]
     y = np.einsum(subscripts, *vals, optimize=len(vals) > 2)
+    if kwargs.get("preferred_element_type") is not None:
+        from rnnkit.ops.core import cast
+        return cast(einsum(subscripts, *operands), kwargs["preferred_element_type"])
     tape = _state.tape
     if tape is None:
         return y if type(y) is np.ndarray else np.asarray(y)
@@ -590,13 +598,29 @@ def _chooser_vjp(g, x, y, axis):
     return np.where(hit, g / np.sum(hit, axis=axis, keepdims=True), 0)
 
 
-max = _reduction("max", lambda x, axis, k: np.max(x, axis=axis, keepdims=k), _chooser_vjp,
+_max = _reduction("max", lambda x, axis, k: np.max(x, axis=axis, keepdims=k), _chooser_vjp,
                  "Returns the maximum of `x` over the given axes (`amax` is the same op).\n\n"
                  "Elements tied for the maximum share the gradient equally.")
-min = _reduction("min", lambda x, axis, k: np.min(x, axis=axis, keepdims=k), _chooser_vjp,
+_min = _reduction("min", lambda x, axis, k: np.min(x, axis=axis, keepdims=k), _chooser_vjp,
                  "Returns the minimum of `x` over the given axes (`amin` is the same op).\n\n"
                  "Elements tied for the minimum share the gradient equally.")
-amax, amin = max, min
+
+
+def _with_initial(reduce, combine, name):
+    def op(x, axis=None, keepdims=False, initial=None):
+        out = reduce(x, axis=axis, keepdims=keepdims)
+        return out if initial is None else combine(out, initial)
+
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = reduce.__doc__.replace(
+        "    keepdims:", "    initial: Optional scalar included in the reduction (the result is "
+        "at least / at most it).\n    keepdims:", 1)
+    return op
+
+
+max = _with_initial(_max, lambda a, b: maximum(a, b), "max")
+min = _with_initial(_min, lambda a, b: minimum(a, b), "min")
+amax, amin = _max, _min
 
 
 def _var_vjp(g, x, y, axis):
@@ -632,9 +656,30 @@ def _prod_vjp(g, x, y, axis):
     return g * others
 
 
-prod = _reduction("prod", lambda x, axis, k: np.prod(x, axis=axis, keepdims=k), _prod_vjp,
-                  "Multiplies the elements of `x` over the given axes.\n\n"
-                  "The gradient is exact with zeros in `x`.")
+_prod = _reduction("prod", lambda x, axis, k: np.prod(x, axis=axis, keepdims=k), _prod_vjp,
+                   "Multiplies the elements of `x` over the given axes.\n\n"
+                   "The gradient is exact with zeros in `x`.")
+
+
+def prod(x, axis=None, keepdims=False, dtype=None):
+    """Multiplies the elements of `x` over the given axes.
+
+    The gradient is exact with zeros in `x`.
+
+    Args:
+        x: Input array.
+        axis: Optional int or tuple of ints, the axes to reduce. `None` (the default) reduces
+            over all axes.
+        keepdims: Bool, keep the reduced axes with size 1. Defaults to `False`.
+        dtype: Optional dtype `x` is cast to before multiplying.
+
+    Returns:
+        The reduced array (differentiable).
+    """
+    if dtype is not None:
+        from rnnkit.ops.core import cast
+        x = cast(x, dtype)
+    return _prod(x, axis=axis, keepdims=keepdims)
 
 
 def _logsumexp_forward(x, axis, keepdims):
@@ -741,11 +786,12 @@ def cumsum(x, axis=None, dtype=None):
 # Shapes
 # ------------------------------------------------------------------------------------------------
 
-def _reshaping(name, forward, doc):
-    # `doc` is the op's whole docstring (Args and Returns included).
+def _reshaping(name, forward, doc, params="x"):
+    # `doc` is the op's whole docstring (Args and Returns included); `params` the parameter
+    # list of the op (Keras' names and defaults, e.g. "x, axis=None").
     """Ops that only rearrange/re-view elements one-to-one: the gradient is reshaped back."""
 
-    def op(x, *args, **kwargs):
+    def impl(x, *args, **kwargs):
         xv = unwrap(x)
         y = forward(xv, *args, **kwargs)
         tape = _state.tape
@@ -753,7 +799,9 @@ def _reshaping(name, forward, doc):
             return y if type(y) is np.ndarray else np.asarray(y)
         return _record_op(tape, y, (x,), lambda g, need: (np.reshape(g, xv.shape),))
 
-    op.__name__ = op.__qualname__ = name
+    names = [p.split("=")[0].strip() for p in params.split(",")]
+    op = _named_function(name, params, f"_impl({', '.join(names)})", {"_impl": impl})
+    op.__qualname__ = name
     op.__doc__ = doc
     return op
 
@@ -771,19 +819,20 @@ reshape = _reshaping("reshape", _reshape_forward, _op_doc(
     returns="An array of shape `newshape` (differentiable).",
     example=""">>> import numpy as np, rnnkit as keras
 >>> keras.ops.reshape(np.arange(6), (None, 3)).shape
-(2, 3)"""))
+(2, 3)"""), "x, newshape")
 expand_dims = _reshaping("expand_dims", lambda x, axis: np.expand_dims(
     x, tuple(axis) if isinstance(axis, list) else axis), _op_doc(
     "Inserts axes of size 1 into the shape of `x`.",
     args=("x", ("axis", "Int, or tuple or list of ints: the position(s) of the new axes in "
                         "the result.")),
-    returns="An array with `len(axis)` more dimensions (differentiable)."))
+    returns="An array with `len(axis)` more dimensions (differentiable)."), "x, axis")
 squeeze = _reshaping("squeeze", lambda x, axis=None: np.squeeze(x, axis=_axis_arg(axis)),
                      _op_doc("Removes axes of size 1 from the shape of `x`.",
                              args=("x", ("axis", "Optional int or tuple of ints, the axes to "
                                                  "remove (each must have size 1). `None` "
                                                  "removes every axis of size 1.")),
-                             returns="An array with the axes removed (differentiable)."))
+                             returns="An array with the axes removed (differentiable)."),
+                     "x, axis=None")
 ravel = _reshaping("ravel", np.ravel, _op_doc(
     "Flattens `x` into one dimension (row-major order).",
     returns="A 1-D array of `x`'s size (differentiable)."))
@@ -1184,11 +1233,11 @@ def get_item(x, key):
     return _record_op(tape, y, (x,), vjp)
 
 
-def slice(x, start_indices, shape):
-    """Returns the block of `x` that starts at `start_indices` and has shape `shape`.
+def slice(inputs, start_indices, shape):
+    """Returns the block of `inputs` that starts at `start_indices` and has shape `shape`.
 
     Args:
-        x: Input array.
+        inputs: Input array.
         start_indices: One start index per axis.
         shape: The size of the block along each axis.
 
@@ -1196,7 +1245,7 @@ def slice(x, start_indices, shape):
         An array of shape `shape` (differentiable).
     """
     key = tuple(builtins.slice(int(s), int(s) + int(n)) for s, n in zip(start_indices, shape))
-    return get_item(x, key)
+    return get_item(inputs, key)
 
 
 def take(x, indices, axis=None):
@@ -1506,13 +1555,13 @@ def _is_floatlike(v):
         isinstance(v, np.ndarray) and v.dtype.kind == "f")
 
 
-def arange(start, stop=None, step=1, dtype=None):
+def arange(start, stop=None, step=None, dtype=None):
     """Returns evenly spaced values in `[start, stop)`.
 
     Args:
         start: The start, or the stop when `stop` is `None` (then the start is 0).
         stop: Optional end of the interval (excluded).
-        step: The spacing. Defaults to 1.
+        step: The spacing; `None` (the default) means 1.
         dtype: Optional dtype. Without one, the result is int32 when every argument is an
             integer and float32 otherwise (as in Keras).
 
@@ -1525,7 +1574,7 @@ def arange(start, stop=None, step=1, dtype=None):
     >>> keras.ops.arange(3)
     array([0, 1, 2], dtype=int32)
     """
-    start, stop, step = unwrap(start), unwrap(stop), unwrap(step)
+    start, stop, step = unwrap(start), unwrap(stop), 1 if step is None else unwrap(step)
     if dtype is None:
         dtype = _floatx() if _any(_is_floatlike(v) for v in (start, stop, step)) else "int32"
     if stop is None:
