@@ -11,7 +11,8 @@ import math
 import string
 
 from rnnkit.ops._base import (Tensor, _arr, _expand_reduced, _floatx, _named_function,
-                              _nondiff, _norm_axes, _op_doc, _record_multi, _record_op, _state, _unary, builtins, np, unwrap)
+                              _nondiff, _norm_axes, _op_doc, _record_multi, _record_op,
+                              _state, _unary, builtins, np, unwrap)
 
 _sum, _max, _min, _abs, _round, _any, _all = (builtins.sum, builtins.max, builtins.min,
                                               builtins.abs, builtins.round, builtins.any,
