@@ -297,7 +297,13 @@ def test_lambda_loads_after_enable_unsafe_deserialization():
         "except ValueError:\n"
         "    pass\n"
         "keras.config.enable_unsafe_deserialization()\n"
-        "print(float(keras.layers.Lambda.from_config(config)(1.0)))\n")
+        "print(float(keras.layers.Lambda.from_config(config)(1.0)))\n"
+        "with keras.saving.SafeModeScope(True):\n"   # an enclosing scope wins (Keras)
+        "    try:\n"
+        "        keras.layers.Lambda.from_config(config)\n"
+        "        raise SystemExit('loaded inside SafeModeScope(True)')\n"
+        "    except ValueError:\n"
+        "        pass\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             timeout=120)
     assert result.returncode == 0, result.stderr
