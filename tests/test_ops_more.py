@@ -140,8 +140,15 @@ def test_elementwise_against_numpy(rng):
 
 def test_integer_inputs_give_floatx_for_float_functions():
     x = np.arange(1, 5, dtype="int32")
-    for name in ["arcsinh", "cbrt", "deg2rad", "sinc", "erf", "erfinv", "rsqrt", "i0"]:
-        assert getattr(ops, name)(x).dtype == np.float32, name
+    for name in ["arcsinh", "cbrt", "deg2rad", "sinc", "erf", "erfinv", "rsqrt", "i0", "sqrt",
+                 "exp", "exp2", "log", "log2", "log10", "log1p", "expm1", "sin", "cos", "tan",
+                 "arctan", "sinh", "cosh", "tanh", "mean", "var", "std"]:
+        for dtype in ["int8", "uint8", "int32", "int64", "bool"]:
+            assert getattr(ops, name)(x.astype(dtype)).dtype == np.float32, (name, dtype)
+        for dtype in ["float16", "float32", "float64"]:      # floats keep their dtype
+            assert getattr(ops, name)(x.astype(dtype) / 8).dtype == np.dtype(dtype), (name,
+                                                                                     dtype)
+    assert_close(ops.sqrt(np.array([4, 9])), [2.0, 3.0])
     keras.config.set_floatx("float64")
     try:
         assert ops.cbrt(x).dtype == np.float64

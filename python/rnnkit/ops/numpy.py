@@ -63,6 +63,15 @@ def _check_doc(what):
 # Elementwise arithmetic
 # ------------------------------------------------------------------------------------------------
 
+def _float_in(forward):
+    """`forward` for a float-valued function: integer and boolean inputs are converted to
+    `config.floatx()` first, as Keras does (NumPy would give float16 or float64)."""
+    def run(x):
+        a = x if type(x) is np.ndarray else np.asarray(x)
+        return forward(a.astype(_floatx()) if a.dtype.kind in "biu" else a)
+    return run
+
+
 add = _binary("add", np.add, lambda g, a, b, y, need: (g, g),
               "Adds the inputs elementwise: `x1 + x2`, with broadcasting.\n\n"
               "The result follows NumPy's dtype rules (a Python float with a float32 array "
@@ -128,35 +137,35 @@ mod = _nondiff("mod", np.mod, params=("x1", "x2"), doc=_op_doc(
 negative = _unary("negative", np.negative, lambda g, x, y: -g,
                   "Numerical negative, elementwise: `-x`.")
 square = _unary("square", np.square, lambda g, x, y: g * (2 * x), "Square, elementwise: `x * x`.")
-sqrt = _unary("sqrt", np.sqrt, lambda g, x, y: g * 0.5 / y,
+sqrt = _unary("sqrt", _float_in(np.sqrt), lambda g, x, y: g * 0.5 / y,
               "Non-negative square root, elementwise (NaN for negative inputs).")
 abs = _unary("abs", np.abs, lambda g, x, y: g * np.sign(x),
              "Absolute value, elementwise: `|x|` (`absolute` is the same op).\n\n"
              "The gradient at 0 is 0.")
 absolute = abs
-exp = _unary("exp", np.exp, lambda g, x, y: g * y, "Exponential, elementwise: `e ** x`.")
-exp2 = _unary("exp2", np.exp2, lambda g, x, y: g * y * math.log(2.0),
+exp = _unary("exp", _float_in(np.exp), lambda g, x, y: g * y, "Exponential, elementwise: `e ** x`.")
+exp2 = _unary("exp2", _float_in(np.exp2), lambda g, x, y: g * y * math.log(2.0),
               "Base-2 exponential, elementwise: `2 ** x`.")
-log = _unary("log", np.log, lambda g, x, y: g / x,
+log = _unary("log", _float_in(np.log), lambda g, x, y: g / x,
              "Natural logarithm, elementwise (`-inf` at 0, NaN for negative inputs).")
-log2 = _unary("log2", np.log2, lambda g, x, y: g / (x * math.log(2.0)),
+log2 = _unary("log2", _float_in(np.log2), lambda g, x, y: g / (x * math.log(2.0)),
               "Base-2 logarithm, elementwise.")
-log10 = _unary("log10", np.log10, lambda g, x, y: g / (x * math.log(10.0)),
+log10 = _unary("log10", _float_in(np.log10), lambda g, x, y: g / (x * math.log(10.0)),
                "Base-10 logarithm, elementwise.")
-log1p = _unary("log1p", np.log1p, lambda g, x, y: g / (1 + x),
+log1p = _unary("log1p", _float_in(np.log1p), lambda g, x, y: g / (1 + x),
                "`log(1 + x)`, elementwise, accurate for small `x`.")
-expm1 = _unary("expm1", np.expm1, lambda g, x, y: g * (y + 1),
+expm1 = _unary("expm1", _float_in(np.expm1), lambda g, x, y: g * (y + 1),
                "`exp(x) - 1`, elementwise, accurate for small `x`.")
 reciprocal = _unary("reciprocal", lambda x: np.true_divide(1, x), lambda g, x, y: -g * y * y,
                     "Reciprocal, elementwise: `1 / x`.")
-sin = _unary("sin", np.sin, lambda g, x, y: g * np.cos(x), "Sine, elementwise (radians).")
-cos = _unary("cos", np.cos, lambda g, x, y: -g * np.sin(x), "Cosine, elementwise (radians).")
-tan = _unary("tan", np.tan, lambda g, x, y: g * (1 + y * y), "Tangent, elementwise (radians).")
-arctan = _unary("arctan", np.arctan, lambda g, x, y: g / (1 + x * x),
+sin = _unary("sin", _float_in(np.sin), lambda g, x, y: g * np.cos(x), "Sine, elementwise (radians).")
+cos = _unary("cos", _float_in(np.cos), lambda g, x, y: -g * np.sin(x), "Cosine, elementwise (radians).")
+tan = _unary("tan", _float_in(np.tan), lambda g, x, y: g * (1 + y * y), "Tangent, elementwise (radians).")
+arctan = _unary("arctan", _float_in(np.arctan), lambda g, x, y: g / (1 + x * x),
                 "Inverse tangent, elementwise, in `[-pi/2, pi/2]`.")
-sinh = _unary("sinh", np.sinh, lambda g, x, y: g * np.cosh(x),
+sinh = _unary("sinh", _float_in(np.sinh), lambda g, x, y: g * np.cosh(x),
               "Hyperbolic sine, elementwise.")
-cosh = _unary("cosh", np.cosh, lambda g, x, y: g * np.sinh(x),
+cosh = _unary("cosh", _float_in(np.cosh), lambda g, x, y: g * np.sinh(x),
               "Hyperbolic cosine, elementwise.")
 sign = _nondiff("sign", np.sign, _op_doc(
     "Returns the sign of `x` elementwise: -1, 0 or 1.",
@@ -587,7 +596,8 @@ def _count(x, axis):
 sum = _reduction("sum", lambda x, axis, k: np.sum(x, axis=axis, keepdims=k),
                  lambda g, x, y, axis: np.broadcast_to(g, x.shape),
                  "Sums the elements of `x` over the given axes.")
-mean = _reduction("mean", lambda x, axis, k: np.mean(x, axis=axis, keepdims=k),
+mean = _reduction("mean", lambda x, axis, k: np.mean(_float_in(np.asarray)(x), axis=axis,
+                                                    keepdims=k),
                   lambda g, x, y, axis: np.broadcast_to(g / _count(x, axis), x.shape),
                   "Averages the elements of `x` over the given axes.", """>>> import numpy as np, rnnkit as keras
 >>> keras.ops.mean(np.array([[1.0, 2.0], [3.0, 4.0]]), axis=0)
@@ -634,10 +644,12 @@ def _std_vjp(g, x, y, axis):
     return g * (x - np.mean(x, axis=axis, keepdims=True)) / (n * y)
 
 
-var = _reduction("var", lambda x, axis, k: np.var(x, axis=axis, keepdims=k), _var_vjp,
+var = _reduction("var", lambda x, axis, k: np.var(_float_in(np.asarray)(x), axis=axis,
+                                                  keepdims=k), _var_vjp,
                  "Returns the variance of `x` over the given axes (population variance, "
                  "`ddof=0`).")
-std = _reduction("std", lambda x, axis, k: np.std(x, axis=axis, keepdims=k), _std_vjp,
+std = _reduction("std", lambda x, axis, k: np.std(_float_in(np.asarray)(x), axis=axis,
+                                                  keepdims=k), _std_vjp,
                  "Returns the standard deviation of `x` over the given axes (`ddof=0`).")
 
 
