@@ -41,28 +41,32 @@ def numpy_windows(series, start, stop):
     return x, y
 
 
-def windows(series, start, stop, use_numpy):
-    """The (x, y) windows starting at [start, stop), as arrays."""
+def _batches(dataset):
+    """The (x, y) batches of a dataset: an iterable (Keras returns a tf.data.Dataset) or an
+    indexable PyDataset-like object."""
+    if hasattr(dataset, "__getitem__") and hasattr(dataset, "__len__"):
+        return (dataset[i] for i in range(len(dataset)))
+    return iter(dataset)
+
+
+def windows(series, start, stop, use_numpy, shuffle=False):
+    """The windows starting at [start, stop): `(fit_input, x, y, source)`, where fit_input is
+    what `fit` gets (a dataset from `timeseries_dataset_from_array`, or the `(x, y)` arrays)
+    and x, y the windows as arrays (for the evaluation)."""
     x, y = numpy_windows(series, start, stop)
     maker = getattr(keras.utils, "timeseries_dataset_from_array", None)
     if use_numpy or maker is None:
-        return x, y, "numpy slicing"
+        return (x, y), x, y, "numpy slicing"
     data = series[start:stop + WINDOW - 1]
     targets = series[start + WINDOW + HORIZON - 1:stop + WINDOW + HORIZON - 1, :1]
-    dataset = maker(data, targets, sequence_length=WINDOW, batch_size=BATCH)
-    # An iterable of (x, y) batches (Keras returns a tf.data.Dataset), or an indexable
-    # PyDataset-like object.
-    batches = (dataset[i] for i in range(len(dataset))) if hasattr(dataset, "__getitem__") \
-        and hasattr(dataset, "__len__") else iter(dataset)
-    xs, ys = [], []
-    for bx, by in batches:
-        xs.append(np.asarray(bx))
-        ys.append(np.asarray(by))
-    x2, y2 = np.concatenate(xs), np.concatenate(ys)
-    # The utility must give the windows the NumPy slicing gives.
-    np.testing.assert_allclose(x2, x)
-    np.testing.assert_allclose(y2, y)
-    return x2, y2, "keras.utils.timeseries_dataset_from_array"
+    # In order, to check that the utility gives the windows NumPy slicing gives.
+    ordered = maker(data, targets, sequence_length=WINDOW, batch_size=BATCH)
+    pairs = [(np.asarray(bx), np.asarray(by)) for bx, by in _batches(ordered)]
+    np.testing.assert_allclose(np.concatenate([p[0] for p in pairs]), x)
+    np.testing.assert_allclose(np.concatenate([p[1] for p in pairs]), y)
+    dataset = maker(data, targets, sequence_length=WINDOW, batch_size=BATCH, shuffle=shuffle,
+                    seed=0) if shuffle else ordered
+    return dataset, x, y, "keras.utils.timeseries_dataset_from_array"
 
 
 def build_model():
@@ -79,25 +83,28 @@ def build_model():
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--numpy", action="store_true", help="slice windows with NumPy")
     args = parser.parse_args()
 
     start_time = time.perf_counter()
     rng = np.random.default_rng(0)
     keras.utils.set_random_seed(0)
-    series = make_series(900, rng)
+    series = make_series(800, rng)
     n_windows = len(series) - WINDOW - HORIZON + 1
     split = int(0.8 * n_windows)
-    x_train, y_train, source = windows(series, 0, split, args.numpy)
-    x_val, y_val, _ = windows(series, split, n_windows, args.numpy)
+    train, x_train, _, source = windows(series, 0, split, args.numpy, shuffle=True)
+    val, x_val, y_val, _ = windows(series, split, n_windows, args.numpy)
     print(f"windows from {source}: train {x_train.shape}, validation {x_val.shape}")
 
     model = build_model()
     model.compile(optimizer=keras.optimizers.Adam(3e-3), loss="mse", metrics=["mae"])
     model.summary()
-    model.fit(x_train, y_train, validation_data=(x_val, y_val), epochs=args.epochs,
-              batch_size=BATCH, verbose=2)
+    if isinstance(train, tuple):
+        model.fit(*train, validation_data=val, epochs=args.epochs, batch_size=BATCH,
+                  shuffle=True, verbose=2)
+    else:   # datasets yield their own batches
+        model.fit(train, validation_data=val, epochs=args.epochs, verbose=2)
 
     pred = model.predict(x_val, verbose=0)
     mse = float(np.mean((pred - y_val) ** 2))

@@ -178,3 +178,26 @@ def test_enable_unsafe_deserialization_turns_the_global_safe_mode_off():
     finally:
         serialization_lib._GLOBAL_SAFE_MODE[0] = True
         config._SETTINGS["unsafe_deserialization"] = False
+
+
+def test_dtype_policies_namespace():
+    dp = keras.dtype_policies
+    assert dp.get("float64") == keras.DTypePolicy("float64")
+    assert dp.get(None) == mixed_precision.global_policy()
+    config_ = dp.serialize(keras.DTypePolicy("mixed_float16"))
+    assert config_ == {"module": "keras", "class_name": "DTypePolicy",
+                       "config": {"name": "mixed_float16"}, "registered_name": None}
+    assert dp.deserialize(config_).name == "mixed_float16"
+    with pytest.raises(ValueError, match="quantized"):
+        dp.deserialize({"class_name": "Int4DTypePolicy", "config": {}})
+    with pytest.raises(ValueError, match="Cannot interpret"):
+        dp.get(3.5)
+    policy_map = dp.DTypePolicyMap("float32", {"encoder/dense": "float64", "decoder/.*": "float64"})
+    assert policy_map["encoder/dense"].name == "float64"
+    assert policy_map["decoder/lstm"].name == "float64"
+    assert policy_map["head"].name == "float32"
+    with pytest.raises(ValueError, match="already"):
+        policy_map["encoder/dense"] = "float32"
+    again = dp.deserialize(dp.serialize(policy_map))
+    assert again.policy_map == policy_map.policy_map
+    assert again.default_policy == policy_map.default_policy

@@ -362,3 +362,28 @@ def test_depthwise_conv1d_against_loops_and_gradients(rng):
         L.DepthwiseConv1D(3, depth_multiplier=0)
     with pytest.raises(ValueError, match="padding"):
         L.DepthwiseConv1D(3, padding="causal")
+
+
+def test_keras_weights_file_loads():
+    """A Keras 3 .weights.h5 of a CNN+LSTM (containers named conv1d, separable_conv1d,
+    depthwise_conv1d, max_pooling1d, ... after Keras' snake case) loads into the same rnnkit
+    model, which then predicts as Keras did."""
+    import os
+    from layers_a_fixtures import HERE
+    model = keras.Sequential([
+        keras.Input((12, 2)),
+        L.Conv1D(4, 3, padding="causal", activation="relu"),
+        L.SeparableConv1D(4, 3, padding="same"),
+        L.DepthwiseConv1D(2, padding="same"),
+        L.MaxPooling1D(2),
+        L.LayerNormalization(),
+        L.GroupNormalization(2),
+        L.RMSNormalization(),
+        L.LSTM(3),
+        L.Dense(1)])
+    import re
+    assert [re.sub(r"_\d+$", "", layer.name) for layer in model.layers][:4] == \
+        ["conv1d", "separable_conv1d", "depthwise_conv1d", "max_pooling1d"]
+    model.load_weights(os.path.join(HERE, "seq_conv.weights.h5"))
+    with np.load(os.path.join(HERE, "seq_conv.npz")) as data:
+        assert_close(model.predict(data["x"], verbose=0), data["y"], rtol=1e-5, atol=1e-6)

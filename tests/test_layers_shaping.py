@@ -297,8 +297,34 @@ def test_lambda_loads_after_enable_unsafe_deserialization():
         "except ValueError:\n"
         "    pass\n"
         "keras.config.enable_unsafe_deserialization()\n"
-        "print(float(keras.layers.Lambda.from_config(config)(1.0)))\n")
+        "print(float(keras.layers.Lambda.from_config(config)(1.0)))\n"
+        "with keras.saving.SafeModeScope(True):\n"   # an enclosing scope wins (Keras)
+        "    try:\n"
+        "        keras.layers.Lambda.from_config(config)\n"
+        "        raise SystemExit('loaded inside SafeModeScope(True)')\n"
+        "    except ValueError:\n"
+        "        pass\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "2.0"
+
+
+def test_weightless_layers_are_built_at_creation():
+    """As Keras (`_build_at_init`): count_params() is 0 at once, and a model summary shows
+    their output shapes."""
+    weightless = [L.Flatten(), L.Reshape((4,)), L.RepeatVector(2), L.Permute((1,)),
+                  L.Cropping1D(), L.ZeroPadding1D(), L.UpSampling1D(), L.Identity(),
+                  L.Lambda(lambda v: v), L.MaxPooling1D(), L.AveragePooling1D(),
+                  L.GlobalAveragePooling1D(), L.GlobalMaxPooling1D(), L.UnitNormalization(),
+                  L.SpatialDropout1D(0.1), L.GaussianNoise(0.1), L.GaussianDropout(0.1),
+                  L.AlphaDropout(0.1), L.ActivityRegularization()]
+    for layer in weightless:
+        assert layer.built, type(layer).__name__
+        assert layer.count_params() == 0
+    model = keras.Sequential([keras.Input((8, 3)), L.GaussianNoise(0.1), L.MaxPooling1D(2),
+                              L.Flatten(), L.Dense(2)])
+    lines = []
+    model.summary(print_fn=lambda line, *args, **kwargs: lines.append(line))
+    text = "\n".join(lines)
+    assert "(None, 4, 3)" in text and "(None, 12)" in text and "unbuilt" not in text

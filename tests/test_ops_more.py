@@ -75,6 +75,24 @@ def test_against_keras(name):
                                        err_msg=f"output {j}")
 
 
+@pytest.mark.parametrize("name", sorted(FIXTURES.GRAD_CASES))
+def test_gradient_conventions_match_keras(name):
+    """At ties, zeros and kinks, the gradient Keras (JAX) gives: d/dx sum(case(x) * w)."""
+    case, _ = FIXTURES.GRAD_CASES[name]
+    x = ARRAYS[f"grad/{name}/in"]
+    want = ARRAYS[f"grad/{name}/grad"]
+    t = Tensor(x.copy())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        with GradientTape() as tape:
+            tape.watch(t)
+            out = case(ops, t)
+            loss = ops.sum(ops.multiply(out, FIXTURES._grad_weights(np.shape(out))))
+        got = tape.gradient(loss, t)
+    assert got is not None and got.shape == x.shape and got.dtype == want.dtype
+    np.testing.assert_allclose(got, want, rtol=2e-5, atol=2e-5)
+
+
 # ------------------------------------------------------------------------------------------------
 # Values against NumPy / SciPy / the definitions
 # ------------------------------------------------------------------------------------------------
@@ -122,8 +140,15 @@ def test_elementwise_against_numpy(rng):
 
 def test_integer_inputs_give_floatx_for_float_functions():
     x = np.arange(1, 5, dtype="int32")
-    for name in ["arcsinh", "cbrt", "deg2rad", "sinc", "erf", "erfinv", "rsqrt", "i0"]:
-        assert getattr(ops, name)(x).dtype == np.float32, name
+    for name in ["arcsinh", "cbrt", "deg2rad", "sinc", "erf", "erfinv", "rsqrt", "i0", "sqrt",
+                 "exp", "exp2", "log", "log2", "log10", "log1p", "expm1", "sin", "cos", "tan",
+                 "arctan", "sinh", "cosh", "tanh", "mean", "var", "std"]:
+        for dtype in ["int8", "uint8", "int32", "int64", "bool"]:
+            assert getattr(ops, name)(x.astype(dtype)).dtype == np.float32, (name, dtype)
+        for dtype in ["float16", "float32", "float64"]:      # floats keep their dtype
+            assert getattr(ops, name)(x.astype(dtype) / 8).dtype == np.dtype(dtype), (name,
+                                                                                     dtype)
+    assert_close(ops.sqrt(np.array([4, 9])), [2.0, 3.0])
     keras.config.set_floatx("float64")
     try:
         assert ops.cbrt(x).dtype == np.float64
@@ -858,6 +883,45 @@ def test_non_differentiable_ops_run_in_a_functional_model(rng, name):
     got, want = model(x), fn(x)
     assert np.shape(got) == np.shape(want) and np.asarray(got).dtype == np.asarray(want).dtype
     np.testing.assert_array_equal(got, want)
+
+
+def test_keras_arguments_of_existing_ops(rng):
+    x = _r(rng, 3, 4)
+    assert_close(ops.max(x, axis=1, initial=5.0), np.max(x, axis=1, initial=5.0))
+    assert_close(ops.min(x, initial=-9.0), np.min(x, initial=-9.0))
+    assert ops.prod(np.array([2, 3]), dtype="float32").dtype == np.float32
+    assert ops.arange(3, 6).tolist() == [3, 4, 5]
+    assert ops.einsum("ij->j", x, preferred_element_type="float32").dtype == np.float32
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        ops.einsum("ij->j", x, precision="high")
+    mean, var = ops.moments(x, axes=[0], synchronized=True)
+    assert_close(var, x.var(0))
+    with pytest.raises(TypeError, match="synchronized"):
+        ops.moments(x, axes=[0], synchronized="yes")
+    assert_same(ops.equal(x1=np.array([1, 2]), x2=np.array([1, 3])), [True, False])
+    assert_same(ops.bitwise_and(x=np.array([6]), y=np.array([3])), [2])
+    assert ops.reshape(x=x, newshape=(4, 3)).shape == (4, 3)
+    assert ops.slice(inputs=x, start_indices=(1, 1), shape=(1, 2)).shape == (1, 2)
+
+
+def test_signatures_match_keras():
+    """Every keras.ops function rnnkit has takes Keras' parameters (names, kinds, defaults)."""
+    import inspect
+    import json
+    with open(os.path.join(ROOT, "tests", "fixtures", "ops", "keras_ops_signatures.json")) as f:
+        keras_signatures = json.load(f)
+    # custom_gradient is rnnkit.autodiff's (its parameter is named `fn`, Keras' `f`).
+    differ = {"custom_gradient"}
+    checked = 0
+    for name, params in keras_signatures.items():
+        fn = getattr(ops, name, None)
+        if fn is None or name in differ:
+            continue
+        mine = [[p.name, p.kind.name, None if p.default is inspect.Parameter.empty
+                 else repr(p.default)] for p in inspect.signature(fn).parameters.values()]
+        assert mine == params, (name, mine, params)
+        checked += 1
+    assert checked >= 330
 
 
 def test_linalg_namespace_and_numpy_namespace_names():

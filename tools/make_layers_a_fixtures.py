@@ -176,6 +176,7 @@ def main():
     with open(os.path.join(OUT, "configs.json"), "w") as f:
         json.dump(CONFIGS, f, indent=1, sort_keys=True)
     model_fixture()
+    weights_file_fixture()
     for name in sorted(os.listdir(OUT)):
         print(name, os.path.getsize(os.path.join(OUT, name)), "bytes")
 
@@ -209,6 +210,28 @@ def model_fixture():
     np.savez_compressed(os.path.join(OUT, "model.npz"), x_seq=x_seq, x_tok=x_tok, y=y, **arrays)
     with open(os.path.join(OUT, "model.json"), "w") as f:
         f.write(model.to_json())
+
+
+
+def weights_file_fixture():
+    """A Keras Sequential CNN+LSTM saved with `save_weights` (Keras 3's .weights.h5, whose
+    containers are named after the layer classes: conv1d, max_pooling1d, ...), an input
+    batch and Keras' predictions -> seq_conv.weights.h5 / seq_conv.npz."""
+    keras.utils.set_random_seed(2)
+    model = keras.Sequential([
+        keras.Input((12, 2)),
+        L.Conv1D(4, 3, padding="causal", activation="relu"),
+        L.SeparableConv1D(4, 3, padding="same"),
+        L.DepthwiseConv1D(2, padding="same"),
+        L.MaxPooling1D(2),
+        L.LayerNormalization(),
+        L.GroupNormalization(2),
+        L.RMSNormalization(),
+        L.LSTM(3),
+        L.Dense(1)])
+    x = np.random.default_rng(5).normal(size=(3, 12, 2)).astype("float32")
+    model.save_weights(os.path.join(OUT, "seq_conv.weights.h5"))
+    np.savez_compressed(os.path.join(OUT, "seq_conv.npz"), x=x, y=model.predict(x, verbose=0))
 
 
 if __name__ == "__main__":

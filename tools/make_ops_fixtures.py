@@ -1,7 +1,8 @@
 """Writes tests/fixtures/ops/keras_ops.npz: Keras 3 results of `keras.ops` calls whose exact
 definition is not obvious (ties, NaN handling, padding conventions, clipping, CTC, STFT, ...).
 
-It also writes tests/fixtures/ops/keras_backend.json: `keras.backend`'s dtype promotion table
+It also writes tests/fixtures/ops/keras_ops_signatures.json (the parameters of every keras.ops
+function) and tests/fixtures/ops/keras_backend.json: `keras.backend`'s dtype promotion table
 (`result_type` of every pair of dtypes and Python types) and `standardize_dtype` results.
 
 Run by hand in a scratch environment that has Keras (never in CI):
@@ -26,6 +27,7 @@ import numpy as np
 OUT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests",
                    "fixtures", "ops", "keras_ops.npz")
 BACKEND_OUT = os.path.join(os.path.dirname(OUT), "keras_backend.json")
+SIGNATURES_OUT = os.path.join(os.path.dirname(OUT), "keras_ops_signatures.json")
 
 # keras.backend dtype helpers: the arguments tried (Python types by name).
 DTYPE_NAMES = ["bool", "uint8", "uint16", "uint32", "uint64", "int8", "int16", "int32", "int64",
@@ -300,6 +302,56 @@ CASES = _cases()
 INPUTS_SEED = 1234
 
 
+def _grad_inputs():
+    ties = np.array([[1.0, 3.0, 3.0, 2.0], [0.0, 0.0, 5.0, 5.0], [2.0, 2.0, 2.0, 2.0]],
+                    "float32")
+    with_zero = np.array([[1.0, 2.0, 0.0, 3.0], [0.5, 0.0, 0.0, -1.0], [2.0, -1.0, 0.5, 1.5]],
+                         "float32")
+    return {"ties": ties, "with_zero": with_zero,
+            "smooth": np.random.default_rng(99).standard_normal((3, 4)).astype("float32")}
+
+
+# Gradients at kinks and ties, where the convention is a choice: (case(ops, x), input name).
+# The fixture stores d/dx of sum(case(x) * w) for w = 1 + 0.1 * arange.
+GRAD_CASES = {
+    "sort_ties": (lambda ops, x: ops.sort(x), "ties"),
+    "top_k_ties": (lambda ops, x: ops.top_k(x, 2)[0], "ties"),
+    "median_ties": (lambda ops, x: ops.median(x, axis=1), "ties"),
+    "quantile_ties": (lambda ops, x: ops.quantile(x, 0.4, axis=1), "ties"),
+    "nanmax_ties": (lambda ops, x: ops.nanmax(x, axis=1), "ties"),
+    "ptp_ties": (lambda ops, x: ops.ptp(x, axis=1), "ties"),
+    "segment_max_ties": (lambda ops, x: ops.segment_max(
+        x, np.array([0, 0, 1], "int32"), num_segments=2), "ties"),
+    "fmax_ties": (lambda ops, x: ops.fmax(x, x[::-1]), "ties"),
+    "cumprod_zeros": (lambda ops, x: ops.cumprod(x, axis=1), "with_zero"),
+    "nanprod_zeros": (lambda ops, x: ops.nanprod(x, axis=1), "with_zero"),
+    "divide_no_nan_zero": (lambda ops, x: ops.divide_no_nan(x + 1.0, x), "with_zero"),
+    "cbrt_zero": (lambda ops, x: ops.cbrt(x + 1.0), "with_zero"),
+    "sinc_zero": (lambda ops, x: ops.sinc(x), "with_zero"),
+    "hypot": (lambda ops, x: ops.hypot(x, x * 0.5 + 1.0), "with_zero"),
+    "cdist": (lambda ops, x: ops.cdist(x, x[:2] + 0.5), "smooth"),
+    "sparsemax_single": (lambda ops, x: ops.sparsemax(x * 3, axis=0), "smooth"),
+    "layer_normalization": (lambda ops, x: ops.layer_normalization(x), "smooth"),
+    "binary_crossentropy_clip": (lambda ops, x: ops.binary_crossentropy(
+        np.full((3, 4), 0.7, "float32"), ops.clip(x, 0.0, 1.0)), "with_zero"),
+    "categorical_crossentropy": (lambda ops, x: ops.categorical_crossentropy(
+        np.eye(4, dtype="float32")[[0, 2, 3]], ops.abs(x) + 0.1), "smooth"),
+    "ctc_loss": (lambda ops, x: ops.ctc_loss(np.array([[1, 2], [2, 0], [3, 1]], "int32"),
+                                             ops.reshape(ops.tile(x, (1, 2)), (3, 2, 4)),
+                                             np.array([2, 1, 2], "int32"),
+                                             np.array([2, 2, 2], "int32")), "smooth"),
+    "logdet": (lambda ops, x: ops.logdet(ops.matmul(x[:, :3], ops.transpose(x[:, :3])) +
+                                         np.eye(3, dtype="float32")), "smooth"),
+    "eigh_values": (lambda ops, x: ops.eigh(ops.matmul(x, ops.transpose(x)))[0], "smooth"),
+    "svd_values": (lambda ops, x: ops.svd(x, compute_uv=False), "smooth"),
+    "nan_to_num": (lambda ops, x: ops.nan_to_num(ops.log(x)), "with_zero"),
+}
+
+
+def _grad_weights(shape):
+    return (1.0 + 0.1 * np.arange(int(np.prod(shape)))).reshape(shape).astype("float32")
+
+
 def _flatten(out):
     if isinstance(out, (tuple, list)):
         return [np.asarray(o) for o in out]
@@ -362,6 +414,19 @@ def backend_fixture(keras):
             "is_int_dtype": {a: B.is_int_dtype(a) for a in DTYPE_NAMES}}
 
 
+def signatures(keras):
+    """{op name: [[parameter, kind, repr(default) or None], ...]} for every keras.ops function."""
+    import inspect
+    out = {}
+    for name in sorted(dir(keras.ops)):
+        fn = getattr(keras.ops, name)
+        if name.startswith("_") or inspect.isclass(fn) or not callable(fn):
+            continue
+        out[name] = [[p.name, p.kind.name, None if p.default is inspect.Parameter.empty
+                      else repr(p.default)] for p in inspect.signature(fn).parameters.values()]
+    return out
+
+
 def main():
     """Runs every case with Keras and writes the fixture files."""
     os.environ.setdefault("KERAS_BACKEND", "jax")
@@ -381,6 +446,21 @@ def main():
         for j, o in enumerate(outs):
             arrays[f"{name}/out_{j}"] = np.asarray(keras.ops.convert_to_numpy(o))
     os.makedirs(os.path.dirname(OUT), exist_ok=True)
+    import jax
+    grad_inputs = _grad_inputs()
+    for name, (case, input_name) in GRAD_CASES.items():
+        x = grad_inputs[input_name]
+
+        def loss(v, case=case):
+            out = case(ops, v)
+            return ops.sum(out * _grad_weights(out.shape))
+        try:
+            grad = np.asarray(jax.grad(loss)(x))
+        except Exception as error:      # report and leave the case out
+            print(f"skipped gradient {name}: {type(error).__name__}: {str(error)[:200]}")
+            continue
+        arrays[f"grad/{name}/in"] = x
+        arrays[f"grad/{name}/grad"] = grad
     buffer, index = pack(arrays)
     np.savez_compressed(OUT, keras_version=np.asarray(keras.__version__), buffer=buffer,
                         index=np.asarray(index))
@@ -394,6 +474,10 @@ def main():
         json.dump(backend_fixture(keras), f, indent=0, sort_keys=True)
         f.write("\n")
     print(f"wrote {BACKEND_OUT}: {os.path.getsize(BACKEND_OUT)} bytes")
+    with open(SIGNATURES_OUT, "w") as f:
+        json.dump(signatures(keras), f, separators=(",", ":"), sort_keys=True)
+        f.write("\n")
+    print(f"wrote {SIGNATURES_OUT}: {os.path.getsize(SIGNATURES_OUT)} bytes")
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ from rnnkit.metrics import Metric
 from rnnkit.optimizers import Optimizer
 from rnnkit.regularizers import Regularizer
 from rnnkit.variables import Variable
-from rnnkit import backend, config, mixed_precision
+from rnnkit import backend, config, dtype_policies, mixed_precision
 from rnnkit.graph import KerasTensor, Operation
 from rnnkit.layers import InputSpec, Layer
 from rnnkit.mixed_precision import DTypePolicy, FloatDTypePolicy
@@ -36,9 +36,10 @@ def version():
     return __version__
 
 
-__all__ = ["GradientTape", "Input", "Model", "Sequential", "Initializer", "Loss", "Metric", "Optimizer", "Regularizer", "Tensor", "Variable", "activations",
-           "autodiff", "callbacks", "datasets", "device", "losses", "metrics", "optimizers", "constraints", "core", "cuda", "get_num_threads",
-           "initializers", "layers", "models", "ops", "random", "regularizers", "saving",
-           "set_num_threads", "tree", "utils", "__version__",
+__all__ = ["GradientTape", "Input", "Model", "Sequential", "Initializer", "Loss", "Metric",
+           "Optimizer", "Regularizer", "Tensor", "Variable", "activations", "autodiff",
+           "callbacks", "datasets", "device", "losses", "metrics", "optimizers", "constraints",
+           "core", "cuda", "get_num_threads", "initializers", "layers", "models", "ops", "random",
+           "regularizers", "saving", "set_num_threads", "tree", "utils", "__version__",
            "DTypePolicy", "FloatDTypePolicy", "InputSpec", "KerasTensor", "Layer", "Operation",
-           "backend", "config", "mixed_precision", "version"]
+           "backend", "config", "dtype_policies", "mixed_precision", "version"]

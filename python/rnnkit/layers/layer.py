@@ -44,8 +44,11 @@ def current_training():
 
 
 def to_snake_case(name):
+    # Keras' rule exactly ("Conv1D" -> "conv1d", "GRUCell" -> "gru_cell"): default layer
+    # names and the container names of weight files must match the ones Keras writes.
+    name = re.sub(r"\W+", "", name)
     name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 def standardize_dtype(dtype, argument="dtype"):

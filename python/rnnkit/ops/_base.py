@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import sys
 import textwrap
 
 import numpy as np
@@ -10,7 +11,8 @@ import numpy as np
 from rnnkit.autodiff import Tensor, _record_multi, _record_op, _state, unwrap
 
 __all__ = ["np", "builtins", "Tensor", "_state", "unwrap", "_record_op", "_record_multi",
-           "_arr", "_unary", "_norm_axes", "_expand_reduced", "_nondiff", "_op_doc", "_floatx"]
+           "_arr", "_unary", "_norm_axes", "_expand_reduced", "_nondiff", "_op_doc", "_floatx",
+           "_named_function"]
 
 
 def _floatx():
@@ -81,16 +83,26 @@ def _unary(name, forward, derivative, doc=None, example=None):
     return op
 
 
-def _nondiff(name, forward, doc=None):
+def _named_function(name, params, body, namespace):
+    """A function `name(params)` returning `body` (an expression over the parameters and
+    `namespace`), so that ops have Keras' parameter names in their signatures."""
+    source = f"def {name}({params}):\n    return {body}\n"
+    # the function belongs to the module that makes the op (the caller of _nondiff, ...)
+    namespace.setdefault("__name__", sys._getframe(2).f_globals.get("__name__", __name__))
+    exec(compile(source, f"<rnnkit.ops.{name}>", "exec"), namespace)
+    return namespace[name]
+
+
+def _nondiff(name, forward, doc=None, params=("x",)):
     """An op whose result is never tracked (it has no useful derivative).
 
-    `doc` is the op's whole docstring (build it with `_op_doc`).
+    `doc` is the op's whole docstring (build it with `_op_doc`); `params` its parameter names
+    (Keras': `("x",)`, `("x1", "x2")`, ...).
     """
-
-    def op(*args, **kwargs):
-        return _arr(forward(*[unwrap(a) for a in args], **kwargs))
-
-    op.__name__ = op.__qualname__ = name
+    op = _named_function(name, ", ".join(params),
+                         f"_arr(_forward({', '.join(f'_unwrap({p})' for p in params)}))",
+                         {"_arr": _arr, "_forward": forward, "_unwrap": unwrap})
+    op.__qualname__ = name
     op.__doc__ = doc or f"{name} (not differentiable)."
     return op
 

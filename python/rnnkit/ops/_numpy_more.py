@@ -282,10 +282,12 @@ def _fmaxmin_vjp(pick_first):
     return vjp
 
 
-fmax = _binary("fmax", np.fmax, _fmaxmin_vjp(lambda a, b: (a >= b) | np.isnan(b)),
-               "Elementwise maximum that ignores NaN (NaN only where both are NaN).")
-fmin = _binary("fmin", np.fmin, _fmaxmin_vjp(lambda a, b: (a <= b) | np.isnan(b)),
-               "Elementwise minimum that ignores NaN (NaN only where both are NaN).")
+fmax = _binary("fmax", np.fmax, _fmaxmin_vjp(lambda a, b: (a > b) | np.isnan(b)),
+               "Elementwise maximum that ignores NaN (NaN only where both are NaN).\n\n"
+               "Where the inputs are equal, the gradient goes to `x2` (as in Keras on JAX).")
+fmin = _binary("fmin", np.fmin, _fmaxmin_vjp(lambda a, b: (a < b) | np.isnan(b)),
+               "Elementwise minimum that ignores NaN (NaN only where both are NaN).\n\n"
+               "Where the inputs are equal, the gradient goes to `x2` (as in Keras on JAX).")
 fmod = _binary("fmod", np.fmod,
                lambda g, a, b, y, need: (g if need[0] else None,
                                          -g * np.trunc(a / b) if need[1] else None),
@@ -316,7 +318,8 @@ ldexp = _binary("ldexp", lambda a, b: np.ldexp(_as_float(a), np.asarray(b).astyp
 
 def _nondiff2(name, fn, summary, returns="An array of the broadcast shape (not "
               "differentiable)."):
-    return _nondiff(name, fn, _op_doc(summary, args=("x1", "x2"), returns=returns))
+    return _nondiff(name, fn, _op_doc(summary, args=("x1", "x2"), returns=returns),
+                    ("x1", "x2"))
 
 
 heaviside = _nondiff2("heaviside", lambda a, b: np.heaviside(_as_float(a), b),
@@ -333,7 +336,7 @@ def _bitwise(name, fn, summary):
                                                    ("y", "Integer or boolean array, broadcast "
                                                          "against `x`.")),
                                     returns="An array of the broadcast shape (not "
-                                            "differentiable)."))
+                                            "differentiable)."), ("x", "y"))
     return op
 
 

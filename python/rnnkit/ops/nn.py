@@ -76,7 +76,13 @@ sigmoid = _unary("sigmoid", _sigmoid, lambda g, x, y: g * (y * (1.0 - y)),
                  """>>> import numpy as np, rnnkit as keras
 >>> keras.ops.sigmoid(np.array([0.0]))
 array([0.5])""")
-tanh = _unary("tanh", np.tanh, lambda g, x, y: g * (1.0 - y * y),
+def _float_in(x):
+    # integer and boolean inputs of float-valued functions become floatx (as in Keras)
+    a = np.asarray(x)
+    return a.astype(_floatx()) if a.dtype.kind in "biu" else x
+
+
+tanh = _unary("tanh", lambda x: np.tanh(_float_in(x)), lambda g, x, y: g * (1.0 - y * y),
              "Hyperbolic tangent activation: `(exp(x) - exp(-x)) / (exp(x) + exp(-x))`.")
 relu = _unary("relu", lambda x: np.maximum(x, 0.0), lambda g, x, y: np.where(x > 0, g, 0.0),
               "Rectified linear unit activation: `max(x, 0)`.\n\n"
@@ -379,18 +385,22 @@ def normalize(x, axis=-1, order=2, epsilon=None):
     return divide(x, maximum(norm(x, ord=order, axis=axis, keepdims=True), eps))
 
 
-def moments(x, axes, keepdims=False):
+def moments(x, axes, keepdims=False, synchronized=False):
     """Returns the mean and the (population) variance of `x` over `axes`.
 
     Args:
         x: Input array.
         axes: Int or list of ints, the axes reduced.
         keepdims: Bool, keep the reduced axes with size 1. Defaults to `False`.
+        synchronized: Bool; Keras synchronizes the statistics across devices with it. rnnkit
+            runs on one device, so both values give the same result.
 
     Returns:
         A pair `(mean, variance)` (differentiable).
     """
     from rnnkit.ops.numpy import mean, var
+    if not isinstance(synchronized, (bool, np.bool_)):
+        raise TypeError(f"moments: synchronized must be a bool, got {synchronized!r}")
     return mean(x, axis=axes, keepdims=keepdims), var(x, axis=axes, keepdims=keepdims)
 
 

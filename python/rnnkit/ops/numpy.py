@@ -10,8 +10,9 @@ from __future__ import annotations
 import math
 import string
 
-from rnnkit.ops._base import (Tensor, _arr, _expand_reduced, _floatx, _nondiff, _norm_axes,
-                              _op_doc, _record_multi, _record_op, _state, _unary, builtins, np, unwrap)
+from rnnkit.ops._base import (Tensor, _arr, _expand_reduced, _floatx, _named_function,
+                              _nondiff, _norm_axes, _op_doc, _record_multi, _record_op,
+                              _state, _unary, builtins, np, unwrap)
 
 _sum, _max, _min, _abs, _round, _any, _all = (builtins.sum, builtins.max, builtins.min,
                                               builtins.abs, builtins.round, builtins.any,
@@ -61,6 +62,15 @@ def _check_doc(what):
 # ------------------------------------------------------------------------------------------------
 # Elementwise arithmetic
 # ------------------------------------------------------------------------------------------------
+
+def _float_in(forward):
+    """`forward` for a float-valued function: integer and boolean inputs are converted to
+    `config.floatx()` first, as Keras does (NumPy would give float16 or float64)."""
+    def run(x):
+        a = x if type(x) is np.ndarray else np.asarray(x)
+        return forward(a.astype(_floatx()) if a.dtype.kind in "biu" else a)
+    return run
+
 
 add = _binary("add", np.add, lambda g, a, b, y, need: (g, g),
               "Adds the inputs elementwise: `x1 + x2`, with broadcasting.\n\n"
@@ -117,45 +127,45 @@ minimum = _binary("minimum", np.minimum, _maxmin_vjp(False),
                   "Elementwise minimum of the inputs, with broadcasting.\n\n"
                   "Where the inputs are equal, each receives half of the gradient.")
 
-floor_divide = _nondiff("floor_divide", np.floor_divide, _op_doc(
+floor_divide = _nondiff("floor_divide", np.floor_divide, params=("x1", "x2"), doc=_op_doc(
     "Divides the inputs elementwise and rounds down: `x1 // x2`, with broadcasting.",
     args=("x1", "x2"), returns="An array of the broadcast shape (not differentiable)."))
-mod = _nondiff("mod", np.mod, _op_doc(
+mod = _nondiff("mod", np.mod, params=("x1", "x2"), doc=_op_doc(
     "Returns the remainder of `x1 / x2` elementwise, with the sign of `x2` (NumPy's `mod`).",
     args=("x1", "x2"), returns="An array of the broadcast shape (not differentiable)."))
 
 negative = _unary("negative", np.negative, lambda g, x, y: -g,
                   "Numerical negative, elementwise: `-x`.")
 square = _unary("square", np.square, lambda g, x, y: g * (2 * x), "Square, elementwise: `x * x`.")
-sqrt = _unary("sqrt", np.sqrt, lambda g, x, y: g * 0.5 / y,
+sqrt = _unary("sqrt", _float_in(np.sqrt), lambda g, x, y: g * 0.5 / y,
               "Non-negative square root, elementwise (NaN for negative inputs).")
 abs = _unary("abs", np.abs, lambda g, x, y: g * np.sign(x),
              "Absolute value, elementwise: `|x|` (`absolute` is the same op).\n\n"
              "The gradient at 0 is 0.")
 absolute = abs
-exp = _unary("exp", np.exp, lambda g, x, y: g * y, "Exponential, elementwise: `e ** x`.")
-exp2 = _unary("exp2", np.exp2, lambda g, x, y: g * y * math.log(2.0),
+exp = _unary("exp", _float_in(np.exp), lambda g, x, y: g * y, "Exponential, elementwise: `e ** x`.")
+exp2 = _unary("exp2", _float_in(np.exp2), lambda g, x, y: g * y * math.log(2.0),
               "Base-2 exponential, elementwise: `2 ** x`.")
-log = _unary("log", np.log, lambda g, x, y: g / x,
+log = _unary("log", _float_in(np.log), lambda g, x, y: g / x,
              "Natural logarithm, elementwise (`-inf` at 0, NaN for negative inputs).")
-log2 = _unary("log2", np.log2, lambda g, x, y: g / (x * math.log(2.0)),
+log2 = _unary("log2", _float_in(np.log2), lambda g, x, y: g / (x * math.log(2.0)),
               "Base-2 logarithm, elementwise.")
-log10 = _unary("log10", np.log10, lambda g, x, y: g / (x * math.log(10.0)),
+log10 = _unary("log10", _float_in(np.log10), lambda g, x, y: g / (x * math.log(10.0)),
                "Base-10 logarithm, elementwise.")
-log1p = _unary("log1p", np.log1p, lambda g, x, y: g / (1 + x),
+log1p = _unary("log1p", _float_in(np.log1p), lambda g, x, y: g / (1 + x),
                "`log(1 + x)`, elementwise, accurate for small `x`.")
-expm1 = _unary("expm1", np.expm1, lambda g, x, y: g * (y + 1),
+expm1 = _unary("expm1", _float_in(np.expm1), lambda g, x, y: g * (y + 1),
                "`exp(x) - 1`, elementwise, accurate for small `x`.")
 reciprocal = _unary("reciprocal", lambda x: np.true_divide(1, x), lambda g, x, y: -g * y * y,
                     "Reciprocal, elementwise: `1 / x`.")
-sin = _unary("sin", np.sin, lambda g, x, y: g * np.cos(x), "Sine, elementwise (radians).")
-cos = _unary("cos", np.cos, lambda g, x, y: -g * np.sin(x), "Cosine, elementwise (radians).")
-tan = _unary("tan", np.tan, lambda g, x, y: g * (1 + y * y), "Tangent, elementwise (radians).")
-arctan = _unary("arctan", np.arctan, lambda g, x, y: g / (1 + x * x),
+sin = _unary("sin", _float_in(np.sin), lambda g, x, y: g * np.cos(x), "Sine, elementwise (radians).")
+cos = _unary("cos", _float_in(np.cos), lambda g, x, y: -g * np.sin(x), "Cosine, elementwise (radians).")
+tan = _unary("tan", _float_in(np.tan), lambda g, x, y: g * (1 + y * y), "Tangent, elementwise (radians).")
+arctan = _unary("arctan", _float_in(np.arctan), lambda g, x, y: g / (1 + x * x),
                 "Inverse tangent, elementwise, in `[-pi/2, pi/2]`.")
-sinh = _unary("sinh", np.sinh, lambda g, x, y: g * np.cosh(x),
+sinh = _unary("sinh", _float_in(np.sinh), lambda g, x, y: g * np.cosh(x),
               "Hyperbolic sine, elementwise.")
-cosh = _unary("cosh", np.cosh, lambda g, x, y: g * np.sinh(x),
+cosh = _unary("cosh", _float_in(np.cosh), lambda g, x, y: g * np.sinh(x),
               "Hyperbolic cosine, elementwise.")
 sign = _nondiff("sign", np.sign, _op_doc(
     "Returns the sign of `x` elementwise: -1, 0 or 1.",
@@ -220,15 +230,15 @@ def clip(x, x_min, x_max):
 # Comparisons and logic (never tracked)
 # ------------------------------------------------------------------------------------------------
 
-equal = _nondiff("equal", np.equal, _compare_doc("x1 == x2"))
-not_equal = _nondiff("not_equal", np.not_equal, _compare_doc("x1 != x2"))
-greater = _nondiff("greater", np.greater, _compare_doc("x1 > x2"))
-greater_equal = _nondiff("greater_equal", np.greater_equal, _compare_doc("x1 >= x2"))
-less = _nondiff("less", np.less, _compare_doc("x1 < x2"))
-less_equal = _nondiff("less_equal", np.less_equal, _compare_doc("x1 <= x2"))
-logical_and = _nondiff("logical_and", np.logical_and, _logic_doc("and"))
-logical_or = _nondiff("logical_or", np.logical_or, _logic_doc("or"))
-logical_xor = _nondiff("logical_xor", np.logical_xor, _logic_doc("xor"))
+equal = _nondiff("equal", np.equal, _compare_doc("x1 == x2"), ("x1", "x2"))
+not_equal = _nondiff("not_equal", np.not_equal, _compare_doc("x1 != x2"), ("x1", "x2"))
+greater = _nondiff("greater", np.greater, _compare_doc("x1 > x2"), ("x1", "x2"))
+greater_equal = _nondiff("greater_equal", np.greater_equal, _compare_doc("x1 >= x2"), ("x1", "x2"))
+less = _nondiff("less", np.less, _compare_doc("x1 < x2"), ("x1", "x2"))
+less_equal = _nondiff("less_equal", np.less_equal, _compare_doc("x1 <= x2"), ("x1", "x2"))
+logical_and = _nondiff("logical_and", np.logical_and, _logic_doc("and"), ("x1", "x2"))
+logical_or = _nondiff("logical_or", np.logical_or, _logic_doc("or"), ("x1", "x2"))
+logical_xor = _nondiff("logical_xor", np.logical_xor, _logic_doc("xor"), ("x1", "x2"))
 logical_not = _nondiff("logical_not", np.logical_not, _op_doc(
     "Computes the logical NOT of the truth value of `x`, elementwise.",
     returns="A boolean array of the shape of `x` (not differentiable)."))
@@ -491,7 +501,7 @@ def _parse_einsum(subscripts, ndims):
     return subs, out
 
 
-def einsum(subscripts, *operands):
+def einsum(subscripts, *operands, **kwargs):
     """Evaluates an Einstein summation over the operands (NumPy's `einsum`).
 
     Explicit (`"ij,jk->ik"`) and implicit outputs and ellipses are supported. The gradient
@@ -501,6 +511,8 @@ def einsum(subscripts, *operands):
     Args:
         subscripts: The subscripts string.
         *operands: The input arrays.
+        **kwargs: Keras passes these to the backend; rnnkit accepts `optimize` and
+            `preferred_element_type` (a dtype for the result) and refuses others.
 
     Returns:
         The result of the summation.
@@ -511,8 +523,14 @@ def einsum(subscripts, *operands):
     >>> keras.ops.einsum("bij,bjk->bik", np.ones((2, 3, 4)), np.ones((2, 4, 5))).shape
     (2, 3, 5)
     """
+    unknown = set(kwargs) - {"optimize", "preferred_element_type"}
+    if unknown:
+        raise TypeError(f"einsum: unexpected keyword arguments {sorted(unknown)}")
     vals = [unwrap(o) for o in operands]
     y = np.einsum(subscripts, *vals, optimize=len(vals) > 2)
+    if kwargs.get("preferred_element_type") is not None:
+        from rnnkit.ops.core import cast
+        return cast(einsum(subscripts, *operands), kwargs["preferred_element_type"])
     tape = _state.tape
     if tape is None:
         return y if type(y) is np.ndarray else np.asarray(y)
@@ -578,7 +596,8 @@ def _count(x, axis):
 sum = _reduction("sum", lambda x, axis, k: np.sum(x, axis=axis, keepdims=k),
                  lambda g, x, y, axis: np.broadcast_to(g, x.shape),
                  "Sums the elements of `x` over the given axes.")
-mean = _reduction("mean", lambda x, axis, k: np.mean(x, axis=axis, keepdims=k),
+mean = _reduction("mean", lambda x, axis, k: np.mean(_float_in(np.asarray)(x), axis=axis,
+                                                    keepdims=k),
                   lambda g, x, y, axis: np.broadcast_to(g / _count(x, axis), x.shape),
                   "Averages the elements of `x` over the given axes.", """>>> import numpy as np, rnnkit as keras
 >>> keras.ops.mean(np.array([[1.0, 2.0], [3.0, 4.0]]), axis=0)
@@ -590,13 +609,29 @@ def _chooser_vjp(g, x, y, axis):
     return np.where(hit, g / np.sum(hit, axis=axis, keepdims=True), 0)
 
 
-max = _reduction("max", lambda x, axis, k: np.max(x, axis=axis, keepdims=k), _chooser_vjp,
+_max = _reduction("max", lambda x, axis, k: np.max(x, axis=axis, keepdims=k), _chooser_vjp,
                  "Returns the maximum of `x` over the given axes (`amax` is the same op).\n\n"
                  "Elements tied for the maximum share the gradient equally.")
-min = _reduction("min", lambda x, axis, k: np.min(x, axis=axis, keepdims=k), _chooser_vjp,
+_min = _reduction("min", lambda x, axis, k: np.min(x, axis=axis, keepdims=k), _chooser_vjp,
                  "Returns the minimum of `x` over the given axes (`amin` is the same op).\n\n"
                  "Elements tied for the minimum share the gradient equally.")
-amax, amin = max, min
+
+
+def _with_initial(reduce, combine, name):
+    def op(x, axis=None, keepdims=False, initial=None):
+        out = reduce(x, axis=axis, keepdims=keepdims)
+        return out if initial is None else combine(out, initial)
+
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = reduce.__doc__.replace(
+        "    keepdims:", "    initial: Optional scalar included in the reduction (the result is "
+        "at least / at most it).\n    keepdims:", 1)
+    return op
+
+
+max = _with_initial(_max, lambda a, b: maximum(a, b), "max")
+min = _with_initial(_min, lambda a, b: minimum(a, b), "min")
+amax, amin = _max, _min
 
 
 def _var_vjp(g, x, y, axis):
@@ -609,10 +644,12 @@ def _std_vjp(g, x, y, axis):
     return g * (x - np.mean(x, axis=axis, keepdims=True)) / (n * y)
 
 
-var = _reduction("var", lambda x, axis, k: np.var(x, axis=axis, keepdims=k), _var_vjp,
+var = _reduction("var", lambda x, axis, k: np.var(_float_in(np.asarray)(x), axis=axis,
+                                                  keepdims=k), _var_vjp,
                  "Returns the variance of `x` over the given axes (population variance, "
                  "`ddof=0`).")
-std = _reduction("std", lambda x, axis, k: np.std(x, axis=axis, keepdims=k), _std_vjp,
+std = _reduction("std", lambda x, axis, k: np.std(_float_in(np.asarray)(x), axis=axis,
+                                                  keepdims=k), _std_vjp,
                  "Returns the standard deviation of `x` over the given axes (`ddof=0`).")
 
 
@@ -632,9 +669,30 @@ def _prod_vjp(g, x, y, axis):
     return g * others
 
 
-prod = _reduction("prod", lambda x, axis, k: np.prod(x, axis=axis, keepdims=k), _prod_vjp,
-                  "Multiplies the elements of `x` over the given axes.\n\n"
-                  "The gradient is exact with zeros in `x`.")
+_prod = _reduction("prod", lambda x, axis, k: np.prod(x, axis=axis, keepdims=k), _prod_vjp,
+                   "Multiplies the elements of `x` over the given axes.\n\n"
+                   "The gradient is exact with zeros in `x`.")
+
+
+def prod(x, axis=None, keepdims=False, dtype=None):
+    """Multiplies the elements of `x` over the given axes.
+
+    The gradient is exact with zeros in `x`.
+
+    Args:
+        x: Input array.
+        axis: Optional int or tuple of ints, the axes to reduce. `None` (the default) reduces
+            over all axes.
+        keepdims: Bool, keep the reduced axes with size 1. Defaults to `False`.
+        dtype: Optional dtype `x` is cast to before multiplying.
+
+    Returns:
+        The reduced array (differentiable).
+    """
+    if dtype is not None:
+        from rnnkit.ops.core import cast
+        x = cast(x, dtype)
+    return _prod(x, axis=axis, keepdims=keepdims)
 
 
 def _logsumexp_forward(x, axis, keepdims):
@@ -741,11 +799,12 @@ def cumsum(x, axis=None, dtype=None):
 # Shapes
 # ------------------------------------------------------------------------------------------------
 
-def _reshaping(name, forward, doc):
-    # `doc` is the op's whole docstring (Args and Returns included).
+def _reshaping(name, forward, doc, params="x"):
+    # `doc` is the op's whole docstring (Args and Returns included); `params` the parameter
+    # list of the op (Keras' names and defaults, e.g. "x, axis=None").
     """Ops that only rearrange/re-view elements one-to-one: the gradient is reshaped back."""
 
-    def op(x, *args, **kwargs):
+    def impl(x, *args, **kwargs):
         xv = unwrap(x)
         y = forward(xv, *args, **kwargs)
         tape = _state.tape
@@ -753,7 +812,9 @@ def _reshaping(name, forward, doc):
             return y if type(y) is np.ndarray else np.asarray(y)
         return _record_op(tape, y, (x,), lambda g, need: (np.reshape(g, xv.shape),))
 
-    op.__name__ = op.__qualname__ = name
+    names = [p.split("=")[0].strip() for p in params.split(",")]
+    op = _named_function(name, params, f"_impl({', '.join(names)})", {"_impl": impl})
+    op.__qualname__ = name
     op.__doc__ = doc
     return op
 
@@ -771,19 +832,20 @@ reshape = _reshaping("reshape", _reshape_forward, _op_doc(
     returns="An array of shape `newshape` (differentiable).",
     example=""">>> import numpy as np, rnnkit as keras
 >>> keras.ops.reshape(np.arange(6), (None, 3)).shape
-(2, 3)"""))
+(2, 3)"""), "x, newshape")
 expand_dims = _reshaping("expand_dims", lambda x, axis: np.expand_dims(
     x, tuple(axis) if isinstance(axis, list) else axis), _op_doc(
     "Inserts axes of size 1 into the shape of `x`.",
     args=("x", ("axis", "Int, or tuple or list of ints: the position(s) of the new axes in "
                         "the result.")),
-    returns="An array with `len(axis)` more dimensions (differentiable)."))
+    returns="An array with `len(axis)` more dimensions (differentiable)."), "x, axis")
 squeeze = _reshaping("squeeze", lambda x, axis=None: np.squeeze(x, axis=_axis_arg(axis)),
                      _op_doc("Removes axes of size 1 from the shape of `x`.",
                              args=("x", ("axis", "Optional int or tuple of ints, the axes to "
                                                  "remove (each must have size 1). `None` "
                                                  "removes every axis of size 1.")),
-                             returns="An array with the axes removed (differentiable)."))
+                             returns="An array with the axes removed (differentiable)."),
+                     "x, axis=None")
 ravel = _reshaping("ravel", np.ravel, _op_doc(
     "Flattens `x` into one dimension (row-major order).",
     returns="A 1-D array of `x`'s size (differentiable)."))
@@ -1184,11 +1246,11 @@ def get_item(x, key):
     return _record_op(tape, y, (x,), vjp)
 
 
-def slice(x, start_indices, shape):
-    """Returns the block of `x` that starts at `start_indices` and has shape `shape`.
+def slice(inputs, start_indices, shape):
+    """Returns the block of `inputs` that starts at `start_indices` and has shape `shape`.
 
     Args:
-        x: Input array.
+        inputs: Input array.
         start_indices: One start index per axis.
         shape: The size of the block along each axis.
 
@@ -1196,7 +1258,7 @@ def slice(x, start_indices, shape):
         An array of shape `shape` (differentiable).
     """
     key = tuple(builtins.slice(int(s), int(s) + int(n)) for s, n in zip(start_indices, shape))
-    return get_item(x, key)
+    return get_item(inputs, key)
 
 
 def take(x, indices, axis=None):
@@ -1506,13 +1568,13 @@ def _is_floatlike(v):
         isinstance(v, np.ndarray) and v.dtype.kind == "f")
 
 
-def arange(start, stop=None, step=1, dtype=None):
+def arange(start, stop=None, step=None, dtype=None):
     """Returns evenly spaced values in `[start, stop)`.
 
     Args:
         start: The start, or the stop when `stop` is `None` (then the start is 0).
         stop: Optional end of the interval (excluded).
-        step: The spacing. Defaults to 1.
+        step: The spacing; `None` (the default) means 1.
         dtype: Optional dtype. Without one, the result is int32 when every argument is an
             integer and float32 otherwise (as in Keras).
 
@@ -1525,7 +1587,7 @@ def arange(start, stop=None, step=1, dtype=None):
     >>> keras.ops.arange(3)
     array([0, 1, 2], dtype=int32)
     """
-    start, stop, step = unwrap(start), unwrap(stop), unwrap(step)
+    start, stop, step = unwrap(start), unwrap(stop), 1 if step is None else unwrap(step)
     if dtype is None:
         dtype = _floatx() if _any(_is_floatlike(v) for v in (start, stop, step)) else "int32"
     if stop is None:

@@ -6,9 +6,11 @@ Each function picks the file format from the file's name (when writing) or its c
 
 from __future__ import annotations
 
+import contextlib
 import os
 import warnings
 import zipfile
+import zlib
 
 __all__ = ["load_model", "load_weights", "save_model", "save_weights"]
 
@@ -26,6 +28,21 @@ def _is_hdf5(filepath):
         return bool(h5py.is_hdf5(filepath))
     except (ImportError, OSError):
         return False
+
+
+@contextlib.contextmanager
+def _damaged_file_errors(filepath):
+    """Turns the errors h5py and zipfile raise on a damaged file (BadZipFile, RuntimeError,
+    KeyError, OSError, ...) into a `ValueError` that names the file."""
+    from rnnkit.saving.saving_lib import FileFormatError
+    try:
+        yield
+    except FileFormatError:
+        raise
+    except (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, KeyError, OSError,
+            UnicodeError) as e:
+        raise FileFormatError(f"'{filepath}' is damaged or not a valid model file "
+                              f"({type(e).__name__}: {e})") from e
 
 
 def _check_exists(filepath):
@@ -130,11 +147,14 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
         raise TypeError(f"`safe_mode` must be a bool, got {safe_mode!r}")
     _check_exists(filepath)
     if zipfile.is_zipfile(filepath):
-        return saving_lib.load_model(filepath, custom_objects=custom_objects,
-                                     compile=compile, safe_mode=safe_mode)
+        with _damaged_file_errors(filepath):
+            return saving_lib.load_model(filepath, custom_objects=custom_objects,
+                                         compile=compile, safe_mode=safe_mode)
     if _is_hdf5(filepath):
-        return legacy_h5_format.load_model_from_hdf5(
-            filepath, custom_objects=custom_objects, compile=compile, safe_mode=safe_mode)
+        with _damaged_file_errors(filepath):
+            return legacy_h5_format.load_model_from_hdf5(
+                filepath, custom_objects=custom_objects, compile=compile,
+                safe_mode=safe_mode)
     raise ValueError(f"File format not supported: filepath={filepath}. rnnkit reads `.keras` "
                      "zip files and legacy `.h5` model files.")
 
@@ -203,7 +223,6 @@ def load_weights(model, filepath, skip_mismatch=False, **kwargs):
             unknown keyword is given.
         FileNotFoundError: If the file does not exist.
     """
-    from rnnkit.saving import legacy_h5_format, saving_lib
     by_name = kwargs.pop("by_name", False)
     if kwargs:
         raise ValueError(f"Invalid keyword arguments: {kwargs} (load_weights takes "
@@ -215,6 +234,12 @@ def load_weights(model, filepath, skip_mismatch=False, **kwargs):
     if not model.built and not model.weights:
         raise ValueError(f"Model '{model.name}' is not built yet: call it on data or build() it "
                          "before load_weights()")
+    with _damaged_file_errors(filepath):
+        _load_weights(model, filepath, skip_mismatch, by_name)
+
+
+def _load_weights(model, filepath, skip_mismatch, by_name):
+    from rnnkit.saving import legacy_h5_format, saving_lib
     source = f"'{filepath}'"
     if by_name and not _is_hdf5(filepath):
         raise ValueError(f"`by_name=True` applies to legacy .h5 files only. Received: "

@@ -692,9 +692,8 @@ def deserialize_model(config, custom_objects, safe_mode, source):
         raise FileFormatError(f"{source}: the config is not a serialized model")
     compile_config = config.pop("compile_config", None)
     build_config = config.pop("build_config", None)
-    with serialization_lib.SafeModeScope(safe_mode):
-        model = serialization_lib.deserialize(config, custom_objects=custom_objects,
-                                              safe_mode=safe_mode)
+    model = serialization_lib.deserialize(config, custom_objects=custom_objects,
+                                          safe_mode=safe_mode)
     if not hasattr(model, "layers"):
         raise FileFormatError(f"{source}: the config describes a {type(model).__name__}, "
                               f"not a model")

@@ -101,6 +101,17 @@ def enable_unsafe_deserialization():
     _GLOBAL_SAFE_MODE[0] = False
 
 
+def _effective_safe_mode(safe_mode):
+    """Keras' rule: an enclosing `SafeModeScope`, then `enable_unsafe_deserialization()`,
+    win over the argument; the argument (default `True`) applies otherwise."""
+    value = getattr(_safe_mode_state, "value", None)
+    if value is not None:
+        return value
+    if not _GLOBAL_SAFE_MODE[0]:
+        return False
+    return True if safe_mode is None else bool(safe_mode)
+
+
 def in_safe_mode():
     """Returns the safe mode in force: the innermost `SafeModeScope`'s, else `True` (or
     `False` after `enable_unsafe_deserialization()`)."""
@@ -369,7 +380,9 @@ def deserialize(config, custom_objects=None, safe_mode=None, module_objects=None
         config: The serialized data.
         custom_objects: Optional dict of names to custom classes and functions.
         safe_mode: Bool. With `True` a serialized lambda is refused, since loading it
-            runs arbitrary code. Defaults to the enclosing `SafeModeScope`'s, else `True`.
+            runs arbitrary code. As in Keras, an enclosing `SafeModeScope` (and, outside
+            any, `enable_unsafe_deserialization()`) takes precedence; else it defaults to
+            `True`.
         module_objects: Optional dict of names to objects, searched before the built-in
             modules.
 
@@ -388,8 +401,7 @@ def deserialize(config, custom_objects=None, safe_mode=None, module_objects=None
     >>> type(layer).__name__, layer.units
     ('Dense', 3)
     """
-    if safe_mode is None:
-        safe_mode = in_safe_mode()
+    safe_mode = _effective_safe_mode(safe_mode)
     if config is None:
         return None
     if isinstance(config, str):

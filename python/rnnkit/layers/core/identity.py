@@ -21,6 +21,10 @@ class Identity(Layer):
 
     supports_masking = True
 
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.built = True   # no weights: built at creation, as Keras does
+
     def call(self, inputs):
         """Returns `inputs`."""
         return inputs

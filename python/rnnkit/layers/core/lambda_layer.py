@@ -75,19 +75,12 @@ def _lambda_from_config(inner):
 
 
 def _safe_mode(safe_mode):
+    """Keras' rule: the explicit argument, else the safe mode in force (the innermost
+    `SafeModeScope`'s, else off only after `enable_unsafe_deserialization()`)."""
     if safe_mode is not None:
         return bool(safe_mode)
-    try:
-        from rnnkit import config as rnn_config
-        if rnn_config.is_unsafe_deserialization_enabled():
-            return False
-    except (ImportError, AttributeError):
-        pass
-    try:
-        from rnnkit.saving import serialization_lib
-        return serialization_lib.in_safe_mode() is not False
-    except (ImportError, AttributeError):
-        return True
+    from rnnkit.saving import serialization_lib
+    return serialization_lib.in_safe_mode() is not False
 
 
 class Lambda(Layer):
@@ -158,6 +151,7 @@ class Lambda(Layer):
             params = {}
         self._fn_expects_training_arg = "training" in params
         self._fn_expects_mask_arg = "mask" in params
+        self.built = True   # no weights: built at creation, as Keras does
 
     def call(self, inputs, mask=None, training=None):
         """Returns `function(inputs, **arguments)` (with `mask` / `training` when the

@@ -335,6 +335,7 @@ class UnitNormalization(Layer):
     def __init__(self, axis=-1, **kwargs):
         super().__init__(**kwargs)
         self.axis = _check_axis(axis, "UnitNormalization")
+        self.built = True   # no weights: built at creation, as Keras does
 
     def call(self, inputs):
         """Returns the input divided by its L2 norm over `axis`."""

@@ -34,6 +34,7 @@ class _Pooling1D(Layer):
         self.padding = standardize_padding(padding)
         self.data_format = standardize_data_format(data_format)
         self.input_spec = InputSpec(ndim=3)
+        self.built = True   # no weights: built at creation, as Keras does
 
     def call(self, inputs):
         """Returns the pooled input."""
@@ -124,6 +125,7 @@ class _GlobalPooling1D(Layer):
         self.data_format = standardize_data_format(data_format)
         self.keepdims = check_bool(keepdims, "keepdims")
         self.input_spec = InputSpec(ndim=3)
+        self.built = True   # no weights: built at creation, as Keras does
 
     @property
     def _steps_axis(self):

@@ -30,6 +30,10 @@ def _config_seed(seed):
 class _PassThrough(Layer):
     supports_masking = True
 
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.built = True   # no weights: built at creation, as Keras does
+
     def compute_output_shape(self, input_shape):
         """Returns `input_shape`."""
         return normalize_shape(input_shape, self)

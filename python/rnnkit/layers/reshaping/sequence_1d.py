@@ -40,6 +40,7 @@ class Cropping1D(Layer):
         super().__init__(**kwargs)
         self.cropping = standardize_tuple(cropping, 2, "cropping", allow_zero=True)
         self.input_spec = InputSpec(ndim=3)
+        self.built = True   # no weights: built at creation, as Keras does
 
     def _check_length(self, length, shape):
         if length is not None and sum(self.cropping) >= length:
@@ -90,6 +91,7 @@ class ZeroPadding1D(Layer):
         self.data_format = standardize_data_format(data_format)
         self.padding = standardize_tuple(padding, 2, "padding", allow_zero=True)
         self.input_spec = InputSpec(ndim=3)
+        self.built = True   # no weights: built at creation, as Keras does
 
     def call(self, inputs):
         """Returns the input padded with zeros along the steps axis."""
@@ -138,6 +140,7 @@ class UpSampling1D(Layer):
         super().__init__(**kwargs)
         self.size = int(size)
         self.input_spec = InputSpec(ndim=3)
+        self.built = True   # no weights: built at creation, as Keras does
 
     def call(self, inputs):
         """Returns the input with each step repeated `size` times."""

@@ -36,6 +36,7 @@ class Flatten(Layer):
         super().__init__(**kwargs)
         self.data_format = standardize_data_format(data_format)
         self.input_spec = InputSpec(min_ndim=1)
+        self.built = True   # no weights: built at creation, as Keras does
 
     def call(self, inputs):
         """Returns the input reshaped to `(batch, -1)`."""
@@ -118,6 +119,7 @@ class Reshape(Layer):
     def __init__(self, target_shape, **kwargs):
         super().__init__(**kwargs)
         self.target_shape = _check_target_shape(target_shape)
+        self.built = True   # no weights: built at creation, as Keras does
 
     def call(self, inputs):
         """Returns the input reshaped to `(batch, *target_shape)`."""
@@ -162,6 +164,7 @@ class RepeatVector(Layer):
         super().__init__(**kwargs)
         self.n = int(n)
         self.input_spec = InputSpec(ndim=2)
+        self.built = True   # no weights: built at creation, as Keras does
 
     def call(self, inputs):
         """Returns the input repeated `n` times along a new axis 1."""
@@ -216,6 +219,7 @@ class Permute(Layer):
         super().__init__(**kwargs)
         self.dims = tuple(int(d) for d in dims)
         self.input_spec = InputSpec(ndim=len(self.dims) + 1)
+        self.built = True   # no weights: built at creation, as Keras does
 
     def call(self, inputs):
         """Returns the input with its axes permuted."""
