@@ -210,6 +210,9 @@ def test_sorting_searching_counting(rng):
     assert_same(ops.digitize([0.5, 2.0, 9.0], [1.0, 2.0]), np.digitize([0.5, 2.0, 9.0],
                                                                         [1.0, 2.0]))
     assert_same(ops.bincount(np.array([[0, 1, 1], [2, 2, 0]])), [[1, 2, 0], [1, 0, 2]])
+    values, idx = ops.top_k(np.array([[1, 200, 3, 200]], "uint8"), 3)
+    assert_same(values, [[200, 200, 3]])
+    assert_same(idx, [[1, 3, 2]])
     values, idx = ops.top_k(np.array([[1.0, np.nan, 3.0, 3.0]]), 2)
     assert np.isnan(values[0, 0]) and values[0, 1] == 3.0 and list(idx[0]) == [1, 2]
     assert_same(ops.in_top_k(np.array([0, 1]), np.array([[1.0, 1.0, 0.0], [0.0, 1.0, 2.0]]),

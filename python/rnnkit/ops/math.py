@@ -134,12 +134,10 @@ def top_k(x, k, sorted=True):
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 0 <= k <= n:
         raise ValueError(f"top_k: k must be an int in [0, {n}] (the size of the last axis), "
                          f"got k={k!r}")
-    order = np.argsort(-xv if xv.dtype.kind != "b" else ~xv, axis=-1, kind="stable")
-    if xv.dtype.kind in "f":
-        # NaN counts as the largest value (as in JAX and TensorFlow)
-        key = np.where(np.isnan(xv), -np.inf, -xv)
-        order = np.lexsort((np.broadcast_to(np.arange(n), xv.shape), key,
-                            ~np.isnan(xv)), axis=-1)
+    # Descending with ties in index order (NaN counts as the largest value, as in JAX): a
+    # stable ascending sort of the reversed array, read backwards.
+    ascending_reversed = np.argsort(xv[..., ::-1], axis=-1, kind="stable")
+    order = (n - 1 - ascending_reversed)[..., ::-1]
     idx = order[..., :k]
     if not sorted:
         idx = np.sort(idx, axis=-1)
