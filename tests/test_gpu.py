@@ -77,7 +77,10 @@ def test_gpu_matches_cpu(case, dtype):
     _compare(gpu.output, cpu.output, dtype, "output")
     for g, c in zip(gpu.states, cpu.states):
         _compare(g, c, dtype, "state")
-    _compare(gpu.reserve, cpu.reserve, dtype, "reserve")
+    # The reserve: its body within rounding, its stamp (the last 16 elements) bit for bit.
+    _compare(gpu.reserve[:-16], cpu.reserve[:-16], dtype, "reserve")
+    np.testing.assert_array_equal(_host(gpu.reserve[-16:]).view(np.uint8),
+                                  cpu.reserve[-16:].view(np.uint8))
 
     d_output = rng.standard_normal(cpu.output.shape).astype(dtype)
     d_states = [rng.standard_normal(s.shape).astype(dtype) for s in cpu.states]
