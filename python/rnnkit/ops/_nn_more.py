@@ -9,7 +9,7 @@ a `GradientTape` and on symbolic tensors.
 from __future__ import annotations
 
 from rnnkit.ops import numpy as _n
-from rnnkit.ops._base import _arr, _record_op, _state, builtins, np, unwrap
+from rnnkit.ops._base import _arr, _record_op, _state, np, unwrap
 from rnnkit.ops._numpy_more import _as_float, _as_float_op, _floatx
 
 __all__ = ["batch_normalization", "binary_crossentropy", "categorical_crossentropy",
@@ -420,6 +420,83 @@ def _logsumexp2(a, b):
         return np.log(np.exp(a - m) + np.exp(b - m)) + m
 
 
+def _ctc_forward_backward(logp, labels, label_lengths, frame_counts, blank):
+    """-log p(labels | logp) per sample and its gradient with respect to `logp`, by the
+    forward-backward recursions over the blank-extended labels (all samples at once).
+
+    logp (B, T, C) float64 log-probabilities; labels (B, N); lengths (B,). Returns
+    (losses (B,), d loss / d logp (B, T, C)); an unalignable sample gets 1e5 and zeros.
+    """
+    B, T, C = logp.shape
+    N = labels.shape[1]
+    L = 2 * N + 1
+    neg = -np.inf
+    ext = np.full((B, L), blank, dtype=np.int64)
+    ext[:, 1::2] = labels
+    positions = np.arange(L)
+    valid = positions[None, :] < (2 * label_lengths[:, None] + 1)
+    ext = np.where(valid, ext, blank)
+    skip = np.zeros((B, L), dtype=bool)
+    if L > 2:
+        skip[:, 3::2] = ext[:, 3::2] != ext[:, 1:-2:2]
+    skip &= valid
+    lp = np.take_along_axis(logp, np.broadcast_to(ext[:, None, :], (B, T, L)), axis=2)
+    lp = np.where(valid[:, None, :], lp, neg)
+    active = np.arange(T)[None, :] < frame_counts[:, None]          # (B, T)
+
+    def step(prev, shift_a, shift_b):
+        out = prev.copy()
+        out[:, shift_a] = np.logaddexp(out[:, shift_a], prev[:, shift_b])
+        return out
+
+    with np.errstate(invalid="ignore"):
+        alpha = np.full((B, T, L), neg)
+        first = np.full((B, L), neg)
+        first[:, :2] = lp[:, 0, :2]
+        alpha[:, 0] = first
+        for t in range(1, T):
+            prev = alpha[:, t - 1]
+            cur = step(prev, slice(1, None), slice(None, -1))
+            if L > 2:
+                two = np.where(skip[:, 2:], prev[:, :-2], neg)
+                cur[:, 2:] = np.logaddexp(cur[:, 2:], two)
+            alpha[:, t] = np.where(active[:, t, None], cur + lp[:, t], prev)
+        last = 2 * label_lengths                                     # index of the last blank
+        end = alpha[:, T - 1]
+        rows = np.arange(B)
+        log_p = end[rows, last]
+        has_label = label_lengths > 0
+        log_p = np.where(has_label, np.logaddexp(log_p, end[rows, np.maximum(last - 1, 0)]),
+                         log_p)
+        beta = np.full((B, T, L), neg)
+        init = np.full((B, L), neg)
+        init[rows, last] = 0.0
+        init[rows[has_label], last[has_label] - 1] = 0.0
+        nxt = np.full((B, L), neg)
+        for t in range(T - 1, -1, -1):
+            cur = step(nxt, slice(None, -1), slice(1, None))
+            if L > 2:
+                two = np.where(skip[:, 2:], nxt[:, 2:], neg)
+                cur[:, :-2] = np.logaddexp(cur[:, :-2], two)
+            cur = cur + lp[:, t]
+            is_last = (frame_counts - 1) == t
+            here = np.where(is_last[:, None], init + lp[:, t], cur)
+            here = np.where(active[:, t, None], here, neg)
+            beta[:, t] = here
+            nxt = here
+        # beta here includes lp at t; the posterior of (t, s) is alpha * beta / (lp * p)
+        feasible = np.isfinite(log_p) & (frame_counts > 0)
+        empty = frame_counts == 0
+        post = np.exp(np.where(np.isfinite(lp), alpha + beta - lp, neg) -
+                      np.where(feasible, log_p, 0.0)[:, None, None])
+        post = np.where(feasible[:, None, None] & active[:, :, None], post, 0.0)
+    onehot = (ext[:, :, None] == np.arange(C)[None, None, :]).astype(np.float64)
+    grads = -np.einsum("btl,blc->btc", post, onehot)
+    losses = np.where(feasible, -log_p, 1e5)
+    losses = np.where(empty, np.where(label_lengths == 0, 0.0, 1e5), losses)
+    return losses, grads
+
+
 def ctc_loss(target, output, target_length, output_length, mask_index=0):
     """Connectionist temporal classification loss: `-log p(target | output)` per sample,
     summed over all alignments of the target to the output frames.
@@ -447,51 +524,7 @@ def ctc_loss(target, output, target_length, output_length, mask_index=0):
     ol = np.asarray(unwrap(output_length)).astype(np.int64).reshape(-1)
     logp_t = log_softmax(output, axis=-1)
     logp = np.asarray(unwrap(logp_t)).astype(np.float64)
-    B, T, C = ov.shape
-    losses = np.zeros(B, dtype=np.float64)
-    grads = np.zeros((B, T, C), dtype=np.float64)        # d loss / d logp
-    for b in range(B):
-        labels = tv[b, :tl[b]]
-        Tb = int(ol[b])
-        L = 2 * len(labels) + 1
-        ext = np.full(L, mask_index, dtype=np.int64)
-        ext[1::2] = labels
-        skip = np.zeros(L, dtype=bool)
-        if L > 2:
-            skip[3::2] = labels[1:] != labels[:-1]
-        lp = logp[b, :Tb][:, ext]                        # (Tb, L)
-        alpha = np.full((Tb, L), -np.inf)
-        if Tb == 0:
-            losses[b] = 0.0 if len(labels) == 0 else 1e5
-            continue
-        alpha[0, 0] = lp[0, 0]
-        if L > 1:
-            alpha[0, 1] = lp[0, 1]
-        for t in range(1, Tb):
-            a = alpha[t - 1]
-            s = a.copy()
-            s[1:] = _logsumexp2(s[1:], a[:-1])
-            s[2:] = np.where(skip[2:], _logsumexp2(s[2:], a[:-2]), s[2:])
-            alpha[t] = s + lp[t]
-        beta = np.full((Tb, L), -np.inf)
-        beta[-1, -1] = lp[-1, -1]
-        if L > 1:
-            beta[-1, -2] = lp[-1, -2]
-        for t in range(Tb - 2, -1, -1):
-            n = beta[t + 1]
-            s = n.copy()
-            s[:-1] = _logsumexp2(s[:-1], n[1:])
-            s[:-2] = np.where(skip[2:], _logsumexp2(s[:-2], n[2:]), s[:-2])
-            beta[t] = s + lp[t]
-        log_p = _logsumexp2(alpha[-1, -1], alpha[-1, -2]) if L > 1 else alpha[-1, -1]
-        if not np.isfinite(log_p):
-            losses[b] = 1e5
-            continue
-        losses[b] = -log_p
-        # d(-log p)/d lp[t, ext[s]] = -exp(alpha + beta - lp - log p), summed per class
-        post = np.exp(alpha + beta - lp - log_p)
-        for s_ in range(L):
-            grads[b, :Tb, ext[s_]] -= post[:, s_]
+    losses, grads = _ctc_forward_backward(logp, tv, tl, ol, int(mask_index))
     y = losses.astype(ov.dtype)
     tape = _state.tape
     if tape is None:
@@ -673,4 +706,3 @@ def polar(abs_, angle):
     return _arr(r * np.cos(a) + 1j * r * np.sin(a))
 
 
-del builtins
