@@ -241,7 +241,7 @@ def numpy_rng(seed=None):
 # -- dtype helpers ---------------------------------------------------------------------------
 
 def _float_dtype(dtype, fn):
-    dt = np.dtype("float32" if dtype is None else dtype)
+    dt = np.dtype(__import__("rnnkit.config").config.floatx() if dtype is None else dtype)
     if dt.kind != "f":
         raise ValueError(
             f"`rnnkit.random.{fn}` requires a floating point `dtype`. Received: dtype={dtype} ")
