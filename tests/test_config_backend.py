@@ -84,6 +84,7 @@ def test_floatx_is_the_default_float_dtype():
     assert ops.one_hot(np.array([1]), 3).dtype == np.float64
     assert keras.initializers.GlorotUniform(seed=1)((2, 3)).dtype == np.float64
     assert keras.Variable(1.0).dtype == "float64"
+    assert keras.random.normal((2,), seed=1).dtype == np.float64
     layer = keras.layers.Dense(2)
     layer.build((None, 3))
     assert layer.dtype == "float64" and layer.kernel.dtype == "float64"
