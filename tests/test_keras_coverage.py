@@ -72,6 +72,11 @@ def test_missing_names_are_listed_and_json_output_parses():
     coverage_tool.main(["--json", "ops"], out=out)
     data = json.loads(out.getvalue())
     assert "ops.numpy" in data["namespaces"] and "layers" not in data["namespaces"]
+    out = io.StringIO()
+    coverage_tool.main(["--markdown", "config"], out=out)
+    table = out.getvalue().splitlines()
+    assert table[2] == "| namespace | rnnkit has | of | % |"
+    assert table[4].startswith("| `keras.config` | ")
     with pytest.raises(SystemExit):
         coverage_tool.main(["no_such_namespace"], out=io.StringIO())
 

@@ -4,6 +4,7 @@
     python tools/keras_coverage.py ops layers      # only these namespaces (and their subs)
     python tools/keras_coverage.py --summary       # counts only
     python tools/keras_coverage.py --json          # machine-readable
+    python tools/keras_coverage.py --markdown      # a Markdown table (docs/toolbox.md)
 
 A Keras name counts as covered when rnnkit has a public attribute of that name, not None, at the
 same place (`keras.ops.linalg.qr` -> `rnnkit.ops.linalg.qr`; `""` is the top-level package).
@@ -91,12 +92,24 @@ def format_report(report, keras_version, show_missing=True):
     return "\n".join(lines)
 
 
+def format_markdown(report, keras_version):
+    """The coverage as a Markdown table (namespace, have, of, percent)."""
+    lines = [f"Coverage of Keras {keras_version} (`python tools/keras_coverage.py --markdown`):",
+             "", "| namespace | rnnkit has | of | % |", "|---|---:|---:|---:|"]
+    for namespace, row in report.items():
+        label = f"keras.{namespace}" if namespace else "keras"
+        lines.append(f"| `{label}` | {len(row['covered'])} | {row['total']} | "
+                     f"{row['percent']:.0f} |")
+    return "\n".join(lines)
+
+
 def main(argv=None, out=None):
     """Command-line entry point; returns the report dictionary."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("namespaces", nargs="*", help="namespaces to show (default: all)")
     parser.add_argument("--summary", action="store_true", help="counts only")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
     parser.add_argument("--names", default=NAMES_FILE, help="the name list (JSON)")
     args = parser.parse_args(argv)
     out = out or sys.stdout
@@ -108,6 +121,8 @@ def main(argv=None, out=None):
     if args.json:
         json.dump({"keras_version": keras_version, "namespaces": report}, out, indent=1)
         out.write("\n")
+    elif args.markdown:
+        out.write(format_markdown(report, keras_version) + "\n")
     else:
         out.write(format_report(report, keras_version, show_missing=not args.summary) + "\n")
     return report
