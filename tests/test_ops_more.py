@@ -927,6 +927,20 @@ def test_signatures_match_keras():
     assert checked >= 330
 
 
+@pytest.mark.parametrize("name", ["top_k", "quantile", "layer_normalization", "rearrange",
+                                  "rfft", "inv", "dot_product_attention", "cumprod"])
+def test_functional_models_with_new_ops_round_trip_through_their_config(rng, name):
+    import json
+    fn = {**SYMBOLIC, "layer_normalization": lambda x: ops.layer_normalization(x, axis=-1),
+          "cumprod": lambda x: ops.cumprod(ops.tanh(x), axis=1)}[name]
+    inp = keras.Input((3, 3))
+    model = keras.Model(inp, fn(inp))
+    config = json.loads(json.dumps(model.get_config()))
+    clone = keras.Model.from_config(config)
+    x = rng.standard_normal((2, 3, 3)).astype("float32")
+    assert_close(clone(x), model(x), rtol=1e-6, atol=1e-7)
+
+
 def test_linalg_namespace_and_numpy_namespace_names():
     import json
     with open(os.path.join(ROOT, "tools", "keras_names.json")) as f:
