@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import ctypes
 import glob
+import importlib.util
 import os
 import sys
 import threading
@@ -57,17 +58,15 @@ def _probe():
             _preload_cublas()
         except OSError as error:
             reason = f"cuBLAS could not be loaded: {error}"
+        if reason is None and importlib.util.find_spec("rnnkit._cuda") is None:
+            reason = ("this rnnkit was built without the CUDA backend (it needs nvcc and cuBLAS "
+                      "at build time: pip install nvidia-cublas, then reinstall rnnkit where nvcc "
+                      "is on the PATH)")
         if reason is None:
             try:
                 from rnnkit import _cuda as module
             except ImportError as error:
-                text = str(error)
-                if "No module named" in text:
-                    reason = ("this rnnkit was built without the CUDA backend (it needs nvcc and "
-                              "cuBLAS at build time: pip install nvidia-cublas, then reinstall "
-                              "rnnkit where nvcc is on the PATH)")
-                else:
-                    reason = f"the CUDA backend could not be loaded: {text}"
+                reason = f"the CUDA backend could not be loaded: {error}"
         if module is not None:
             usable, why = module.availability()
             if not usable:
