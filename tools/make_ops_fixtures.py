@@ -140,6 +140,19 @@ def _inputs():
         "svd_pinv": (f32(4, 3),),
         "lstsq": (f32(5, 3), f32(5, 2)),
         "solve_triangular": (spd, f32(3, 4, 2)),
+        # edge cases
+        "unique_size": (np.array([4, 1, 4, 2], "int32"),),
+        "nonzero_unravel": (np.array([[0, 3, 0], [1, 0, 2]], "int32"),),
+        "segments_unsorted": (f32(5, 2), np.array([2, 0, -1, 2, 1], "int32")),
+        "in_top_k_nan": (np.array([0, 1], "int32"),
+                         np.array([[np.nan, 1.0, 0.0], [0.0, 2.0, np.nan]], "float32")),
+        "top_k_zero": (ties,),
+        "saturate_cast_int": (np.array([-300, -5, 0, 100, 300], "int32"),),
+        "nan_to_num_int": (np.array([1, 2, 3], "int32"),),
+        "cross_axes": (f32(3, 2), f32(2, 3)),
+        "round_decimals": (np.array([0.125, -1.375, 2.5, 3.5, -0.5], "float32"),),
+        "clip_minmax": (f32(3, 4),),
+        "logsumexp_inf": (np.array([[-np.inf, -np.inf], [0.0, np.inf], [1.0, 2.0]], "float32"),),
     }
 
 
@@ -295,6 +308,21 @@ def _cases():
         "lstsq": lambda ops, a, b: ops.lstsq(a, b),
         "solve_triangular": lambda ops, a, b: (ops.solve_triangular(a, b, lower=True),
                                                ops.solve_triangular(a, b)),
+        "unique_size": lambda ops, x: ops.unique(x, size=5, fill_value=-1, return_counts=True),
+        "nonzero_unravel": lambda ops, x: ops.nonzero(x) + ops.unravel_index(
+            ops.convert_to_tensor(np.array([1, 5], "int32")), (2, 3)),
+        "segments_unsorted": lambda ops, d, s: (ops.segment_sum(d, s, num_segments=3),
+                                                ops.segment_max(d, s, num_segments=3)),
+        "in_top_k_nan": lambda ops, t, p: ops.in_top_k(t, p, 2),
+        "top_k_zero": lambda ops, x: ops.top_k(x, 0),
+        "saturate_cast_int": lambda ops, x: (ops.saturate_cast(x, "uint8"),
+                                             ops.saturate_cast(x, "int8")),
+        "nan_to_num_int": lambda ops, x: ops.nan_to_num(x),
+        "cross_axes": lambda ops, a, b: ops.cross(a, b, axisa=0, axisb=1),
+        "round_decimals": lambda ops, x: (ops.round(x), ops.round(x, 2), ops.round(x * 100, -1)),
+        "clip_minmax": lambda ops, x: (ops.clip(x, -0.5, 0.5), ops.max(x, axis=0, initial=0.7),
+                                       ops.min(x, axis=1, initial=-0.2)),
+        "logsumexp_inf": lambda ops, x: ops.logsumexp(x, axis=1),
     }
 
 

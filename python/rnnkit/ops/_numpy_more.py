@@ -674,9 +674,11 @@ def unravel_index(indices, shape):
         shape: The array shape (tuple of ints).
 
     Returns:
-        A tuple of int arrays, one per axis (not differentiable).
+        A tuple of arrays of the indices' integer dtype, one per axis (not differentiable).
     """
-    return tuple(_arr(i) for i in np.unravel_index(np.asarray(unwrap(indices)), shape))
+    idx = np.asarray(unwrap(indices))
+    dtype = idx.dtype if idx.dtype.kind in "iu" else np.dtype("int32")
+    return tuple(_arr(i).astype(dtype) for i in np.unravel_index(idx, shape))
 
 
 def histogram(x, bins=10, range=None):
