@@ -9,6 +9,7 @@
 
 #include "precheck.h"
 #include "rnnkit/rnnkit.h"
+#include "rnnkit_build_info.h"
 
 namespace py = pybind11;
 
@@ -299,6 +300,41 @@ void check_backward(const std::string& cell, std::int64_t input_size, std::int64
   rnnkit_bindings::check_backward_inputs(spec, options, in, grads, Mode::metadata);
 }
 
+// What this build was made with (cmake/build_info.cmake fills the macros at configure time).
+py::dict build_info() {
+  py::dict info;
+  info["version"] = RNNKIT_BI_VERSION;
+  info["compiler_id"] = RNNKIT_BI_COMPILER_ID;
+  info["compiler_version"] = RNNKIT_BI_COMPILER_VERSION;
+#ifdef __VERSION__
+  info["compiler_banner"] = __VERSION__;
+#else
+  info["compiler_banner"] = "";
+#endif
+  info["compiler_path"] = RNNKIT_BI_COMPILER_PATH;
+  info["build_type"] = RNNKIT_BI_BUILD_TYPE;
+  info["cxx_flags"] = RNNKIT_BI_CXX_FLAGS;
+  info["arch_flags"] = RNNKIT_BI_ARCH_FLAGS;
+  info["isa_features"] = RNNKIT_BI_ISA_FEATURES;
+  info["native"] = static_cast<bool>(RNNKIT_BI_NATIVE);
+  info["openmp_version"] = RNNKIT_BI_OPENMP_VERSION;
+  info["openmp_libraries"] = RNNKIT_BI_OPENMP_LIBS;
+  info["openmp_flags"] = RNNKIT_BI_OPENMP_FLAGS;
+#ifdef _OPENMP
+  info["openmp_spec_date"] = static_cast<int>(_OPENMP);
+#else
+  info["openmp_spec_date"] = 0;
+#endif
+  info["cuda_built"] = static_cast<bool>(RNNKIT_BI_CUDA);
+  info["cuda_compiler_version"] = RNNKIT_BI_CUDA_VERSION;
+  info["cuda_architectures"] = RNNKIT_BI_CUDA_ARCHITECTURES;
+  info["cmake_version"] = RNNKIT_BI_CMAKE_VERSION;
+  info["pybind11_version"] = std::to_string(PYBIND11_VERSION_MAJOR) + "." +
+                             std::to_string(PYBIND11_VERSION_MINOR) + "." +
+                             std::to_string(PYBIND11_VERSION_PATCH);
+  return info;
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
@@ -343,4 +379,7 @@ PYBIND11_MODULE(_core, m) {
         "backward's checks as check_forward's; raises or returns None.");
   m.def("set_num_threads", &rnnkit::set_num_threads, py::arg("n"));
   m.def("get_num_threads", &rnnkit::get_num_threads);
+  m.def("build_info", &build_info,
+        "Returns a dict of how this build was made: version, compiler, flags, RNNKIT_NATIVE, the "
+        "ISA extensions the core targets, OpenMP, whether the CUDA backend was built.");
 }
