@@ -7,6 +7,7 @@ core on NumPy arrays.
 
 from rnnkit import core, cuda
 from rnnkit.core import get_num_threads, set_num_threads
+from rnnkit.build_info import show_config
 from rnnkit import (activations, callbacks, constraints, datasets, initializers, losses, metrics,
                     ops, optimizers, random, regularizers, saving, tree, utils)
 from rnnkit import autodiff, layers, models
