@@ -523,6 +523,55 @@ def test_control_flow_and_rearrange(rng):
         ops.scan(lambda c, r: (c, r), 0, x, length=7)
 
 
+_X = np.ones((3, 4), "float32")
+BAD_ARGUMENTS = {
+    "top_k": (lambda: ops.top_k(_X, "2"), ValueError, "k must be an int"),
+    "extract_sequences": (lambda: ops.extract_sequences(_X, 0, 1), ValueError,
+                          "sequence_length"),
+    "stft": (lambda: ops.stft(np.ones(16), 8, 0, 8), ValueError, "sequence_stride"),
+    "segment_sum": (lambda: ops.segment_sum(_X, np.array([0, 1])), ValueError, "segment_ids"),
+    "multi_hot": (lambda: ops.multi_hot(np.array([1]), 3, sparse=True), ValueError, "sparse"),
+    "bincount": (lambda: ops.bincount(np.array([-1, 2])), ValueError, "non-negative"),
+    "histogram": (lambda: ops.histogram(np.ones(3), bins=0), ValueError, "bins"),
+    "layer_normalization": (lambda: ops.layer_normalization(_X, bogus=1), TypeError, "bogus"),
+    "diag": (lambda: ops.diag(np.ones((2, 2, 2))), ValueError, "1-D or 2-D"),
+    "vander": (lambda: ops.vander(_X), ValueError, "1-D"),
+    "depth_to_space": (lambda: ops.depth_to_space(np.ones((1, 2, 2, 4)), 2, "nhwc"),
+                       ValueError, "data_format"),
+    "depth_to_space_channels": (lambda: ops.depth_to_space(np.ones((1, 2, 2, 3)), 2),
+                                ValueError, "divisible"),
+    "space_to_depth": (lambda: ops.space_to_depth(np.ones((1, 3, 2, 1)), 2), ValueError,
+                       "divisible"),
+    "dot_product_attention": (lambda: ops.dot_product_attention(_X, _X, _X), ValueError,
+                              "4-D"),
+    "sparse_categorical_crossentropy": (lambda: ops.sparse_categorical_crossentropy(
+        np.ones(5), np.ones((3, 4))), ValueError, "target shape"),
+    "psnr": (lambda: ops.psnr(np.ones(3), np.ones(4), 1.0), ValueError, "shapes"),
+    "ctc_loss": (lambda: ops.ctc_loss(np.ones((2, 2)), np.ones((2, 3)), np.ones(2),
+                                      np.ones(2)), ValueError, "target"),
+    "lstsq": (lambda: ops.lstsq(np.ones((3, 2)), np.ones(4)), ValueError, "lstsq"),
+    "solve": (lambda: ops.solve(np.ones((3, 2)), np.ones(3)), ValueError, "square"),
+    "average": (lambda: ops.average(_X, axis=1, weights=np.ones(3)), ValueError, "weights"),
+    "rearrange": (lambda: ops.rearrange(_X, "a (b c) -> a b c", b=3), ValueError, "split"),
+    "scan": (lambda: ops.scan(lambda c, v: (c, v), 0), ValueError, "xs or length"),
+    "switch": (lambda: ops.switch(0, [], _X), ValueError, "branches"),
+    "jvp": (lambda: ops.jvp(ops.sin, (np.ones(3),), (np.ones(2),)), ValueError, "tangent"),
+    "saturate_cast": (lambda: ops.saturate_cast(_X, "nonsense"), TypeError, "dtype"),
+    "view_as_complex": (lambda: ops.view_as_complex(np.ones((2, 3))), ValueError, "size 2"),
+    "fft": (lambda: ops.fft(np.ones(4)), ValueError, "pair"),
+    "irfft": (lambda: ops.irfft((np.ones(3), np.ones(4))), ValueError, "same shape"),
+    "einsum": (lambda: ops.einsum("ij->i", _X, bogus=True), TypeError, "bogus"),
+    "rms_normalization_axis": (lambda: ops.rms_normalization(_X, axis=5), ValueError, "axis"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_ARGUMENTS))
+def test_bad_arguments_raise_clear_errors(name):
+    call, error, words = BAD_ARGUMENTS[name]
+    with pytest.raises(error, match=words):
+        call()
+
+
 # ------------------------------------------------------------------------------------------------
 # Gradients against central finite differences (float64)
 # ------------------------------------------------------------------------------------------------

@@ -83,7 +83,11 @@ def saturate_cast(x, dtype):
         An array of `dtype` (differentiable between floats, where the value is in range).
     """
     from rnnkit.ops.core import cast
-    target = np.dtype(dtype)
+    try:
+        target = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"saturate_cast: dtype must be a dtype name such as 'uint8', got "
+                        f"{dtype!r}") from None
     xv = np.asarray(unwrap(x))
     if target.kind in "iu":
         info = np.iinfo(target)
@@ -442,11 +446,14 @@ def extract_sequences(x, sequence_length, sequence_stride):
     return _n.take(x, idx, axis=-1)
 
 
-def _complex_pair(x):
+def _complex_pair(x, name):
     if isinstance(x, (tuple, list)) and len(x) == 2:
         re, im = x
+        if np.shape(unwrap(re)) != np.shape(unwrap(im)):
+            raise ValueError(f"{name}: the real and imaginary parts must have the same shape, "
+                             f"got {np.shape(unwrap(re))} and {np.shape(unwrap(im))}")
         return re, im
-    raise ValueError("Expected a pair (real, imag) of arrays of the same shape, got "
+    raise ValueError(f"{name}: x must be a pair (real, imag) of arrays of the same shape, got "
                      f"{type(x).__name__}")
 
 
@@ -482,7 +489,7 @@ def fft(x):
     Returns:
         A pair `(real, imag)` (differentiable).
     """
-    re, im = _complex_pair(x)
+    re, im = _complex_pair(x, "fft")
     n = np.shape(unwrap(re))[-1]
     return _fft_pair(re, im, lambda z: np.fft.fft(z, axis=-1),
                      lambda w: np.fft.ifft(w, axis=-1) * n)
@@ -497,7 +504,7 @@ def fft2(x):
     Returns:
         A pair `(real, imag)` (differentiable).
     """
-    re, im = _complex_pair(x)
+    re, im = _complex_pair(x, "fft2")
     shape = np.shape(unwrap(re))[-2:]
     n = shape[0] * shape[1]
     return _fft_pair(re, im, lambda z: np.fft.fft2(z, axes=(-2, -1)),
@@ -513,7 +520,7 @@ def ifft2(x):
     Returns:
         A pair `(real, imag)` (differentiable).
     """
-    re, im = _complex_pair(x)
+    re, im = _complex_pair(x, "ifft2")
     shape = np.shape(unwrap(re))[-2:]
     n = shape[0] * shape[1]
     return _fft_pair(re, im, lambda z: np.fft.ifft2(z, axes=(-2, -1)),
@@ -569,7 +576,7 @@ def irfft(x, fft_length=None):
     Returns:
         A real array `(..., fft_length)` (differentiable).
     """
-    re, im = _complex_pair(x)
+    re, im = _complex_pair(x, "irfft")
     rv = _as_float(unwrap(re))
     iv = np.asarray(unwrap(im)).astype(rv.dtype)
     m = rv.shape[-1]
