@@ -63,9 +63,9 @@ void check_stamp(const ReserveStamp& expected, const ReserveStamp& found) {
     }
   }
   if (found.words[6] != expected.words[6]) {
-    throw InvalidArgument(intro + "the forward call that filled it saw other inputs (x, mask, "
-                          "initial states, dropout masks or weights differ): pass exactly the "
-                          "arrays of the forward call");
+    throw InvalidArgument(intro + "the forward call that filled it saw other inputs (x, the "
+                          "mask, a dropout mask, kernel or recurrent_kernel differ): pass exactly "
+                          "the arrays of the forward call");
   }
 }
 

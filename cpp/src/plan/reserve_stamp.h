@@ -3,10 +3,13 @@
 // reserve of the right size from ANOTHER forward call (other inputs, another go_backwards, ...)
 // would otherwise give silently wrong gradients.
 //
-// The fingerprint hashes the bits of up to kSamples evenly spaced elements of each input (x,
-// mask, initial states, dropout masks, weights) and their sizes: O(1) per call whatever the
-// sizes, the same on every device (RNNKIT_HD, bit patterns only), and it tells any two unrelated
-// arrays apart; it is a check against mistakes, not against an adversary who edits one element.
+// The fingerprint covers what backward reads besides the reserve -- x, the mask, the dropout
+// masks, kernel and recurrent_kernel -- not the initial states or the bias, which only the
+// forward reads (a stateful layer may overwrite its state arrays between the two calls). It
+// hashes the bits of up to kSamples evenly spaced elements of each, and their sizes: O(1) per
+// call whatever the sizes, the same on every device (RNNKIT_HD, bit patterns only), and it tells
+// any two unrelated arrays apart; it is a check against mistakes, not against an adversary who
+// edits one element.
 #pragma once
 
 #include <cstdint>
@@ -53,19 +56,21 @@ RNNKIT_HD inline std::uint64_t fingerprint(const void* data, std::int64_t n, int
   return h;
 }
 
-// The inputs a forward call and its backward call share, as the fingerprint reads them.
+// The inputs a forward call and its backward call share that backward reads, as the
+// fingerprint sees them.
+inline constexpr int kStampInputs = 6;
 struct StampInputs {
-  const void* data[9];
-  std::int64_t count[9];
-  int bytes[9];
+  const void* data[kStampInputs];
+  std::int64_t count[kStampInputs];
+  int bytes[kStampInputs];
 };
 
 template <typename Args>
 StampInputs stamp_inputs(const Args& a) {
-  const TensorView* views[9] = {&a.x, &a.mask, &a.initial_h, &a.initial_c, &a.input_dropout,
-                                &a.recurrent_dropout, &a.kernel, &a.recurrent_kernel, &a.bias};
+  const TensorView* views[kStampInputs] = {&a.x, &a.mask, &a.input_dropout, &a.recurrent_dropout,
+                                           &a.kernel, &a.recurrent_kernel};
   StampInputs in{};
-  for (int k = 0; k < 9; ++k) {
+  for (int k = 0; k < kStampInputs; ++k) {
     const TensorView& v = *views[k];
     in.data[k] = v.present() ? v.data : nullptr;
     in.count[k] = v.present() ? v.numel() : -1;
@@ -77,7 +82,7 @@ StampInputs stamp_inputs(const Args& a) {
 // The fingerprint of all inputs (host or device code; device code reads device memory).
 RNNKIT_HD inline std::uint64_t fingerprint_inputs(const StampInputs& in) {
   std::uint64_t h = 0x243f6a8885a308d3ULL;
-  for (int k = 0; k < 9; ++k) h = fingerprint(in.data[k], in.count[k], in.bytes[k], h);
+  for (int k = 0; k < kStampInputs; ++k) h = fingerprint(in.data[k], in.count[k], in.bytes[k], h);
   return h;
 }
 
