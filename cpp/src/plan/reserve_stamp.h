@@ -6,7 +6,7 @@
 // The fingerprint covers what backward reads besides the reserve -- x, the mask, the dropout
 // masks, kernel and recurrent_kernel -- not the initial states or the bias, which only the
 // forward reads (a stateful layer may overwrite its state arrays between the two calls). It
-// hashes the bits of up to kSamples evenly spaced elements of each, and their sizes: O(1) per
+// hashes the bits of up to 16 evenly spaced elements of each, and their sizes: O(1) per
 // call whatever the sizes, the same on every device (RNNKIT_HD, bit patterns only), and it tells
 // any two unrelated arrays apart; it is a check against mistakes, not against an adversary who
 // edits one element.
@@ -39,18 +39,20 @@ RNNKIT_HD RNNKIT_INLINE std::uint64_t stamp_mix(std::uint64_t h, std::uint64_t v
   return h ^ (h >> 29);
 }
 
-// Hash of `n` elements of `data` (each `bytes` wide): n and up to kSamples evenly spaced ones.
+// Hash of `n` elements of `data` (each 1, 4 or 8 bytes wide, aligned to that): n and up to
+// kSamples evenly spaced ones (the first and the last among them).
 RNNKIT_HD inline std::uint64_t fingerprint(const void* data, std::int64_t n, int bytes,
                                            std::uint64_t h) {
-  constexpr std::int64_t kSamples = 64;
+  constexpr std::int64_t kSamples = 16;
   h = stamp_mix(h, static_cast<std::uint64_t>(n));
   if (!data || n <= 0) return stamp_mix(h, 0x5eed);
-  const auto* base = static_cast<const unsigned char*>(data);
   const std::int64_t count = n < kSamples ? n : kSamples;
   for (std::int64_t k = 0; k < count; ++k) {
     const std::int64_t i = count == 1 ? 0 : k * (n - 1) / (count - 1);
-    std::uint64_t v = 0;
-    for (int b = 0; b < bytes; ++b) v |= static_cast<std::uint64_t>(base[i * bytes + b]) << (8 * b);
+    std::uint64_t v;
+    if (bytes == 8) v = static_cast<const std::uint64_t*>(data)[i];
+    else if (bytes == 4) v = static_cast<const std::uint32_t*>(data)[i];
+    else v = static_cast<const unsigned char*>(data)[i];
     h = stamp_mix(h, v);
   }
   return h;
