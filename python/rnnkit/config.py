@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["backend", "disable_flash_attention", "disable_interactive_logging",
+__all__ = ["backend", "get_float32_matmul_precision", "set_float32_matmul_precision", "disable_flash_attention", "disable_interactive_logging",
            "disable_traceback_filtering", "dtype_policy", "enable_flash_attention",
            "enable_interactive_logging", "enable_traceback_filtering",
            "enable_unsafe_deserialization", "epsilon", "floatx", "image_data_format",
@@ -271,3 +271,35 @@ def set_dtype_policy(policy):
     """
     from rnnkit.mixed_precision import set_global_policy
     set_global_policy(policy)
+
+
+def set_float32_matmul_precision(precision):
+    """Chooses how float32 matrix products run on the GPU (PyTorch's and JAX's name).
+
+    The same as `rnnkit.cuda.set_float32_matmul_precision`: `"highest"` (the default) is full
+    float32; `"high"` or `"medium"` allows TF32 tensor cores. The CPU always computes in full
+    float32.
+
+    Args:
+        precision: `"highest"`, `"high"` or `"medium"`.
+
+    Example:
+
+    >>> import rnnkit
+    >>> rnnkit.config.set_float32_matmul_precision("highest")
+    >>> rnnkit.config.get_float32_matmul_precision()
+    'highest'
+    """
+    from rnnkit import cuda
+    cuda.set_float32_matmul_precision(precision)
+
+
+def get_float32_matmul_precision():
+    """The precision set by `set_float32_matmul_precision` (`"highest"` by default).
+
+    Returns:
+        A string.
+    """
+    from rnnkit import cuda
+    return cuda.get_float32_matmul_precision()
+
