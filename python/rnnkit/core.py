@@ -92,7 +92,7 @@ class Gradients(NamedTuple):
 
 def _as_array(value):
     """`value` as an ndarray without copying one (a list or scalar is converted, once)."""
-    if value is None or isinstance(value, np.ndarray):
+    if value is None or type(value) is np.ndarray or isinstance(value, np.ndarray):
         return value
     return np.asarray(value)
 
@@ -127,9 +127,12 @@ def _needs_conversion(args, extra=()):
     """True when converting `args` (arrays as given, see `_gather`) copies or pads anything: then
     `_core.check_forward` / `check_backward` must judge them first, from their metadata, so that
     a refused call costs no copy (a broadcast `x` of gigabytes, a huge int8 mask)."""
-    for name in _ARRAYS:
-        if not _is_core_layout(args[name]):
-            return True
+    for name in _ARRAYS:   # _is_core_layout, inlined: this runs on every call
+        array = args[name]
+        if array is not None:
+            flags = array.flags
+            if not (flags.c_contiguous and flags.aligned):
+                return True
     for value in extra:
         if not _is_core_layout(value):
             return True
@@ -222,7 +225,10 @@ def _gather(cell, x, kernel, recurrent_kernel, bias, initial_state, mask, input_
 def _on_gpu(*arrays):
     """Whether the call runs on the GPU: x or a weight is a GPU array (any other argument then
     must be one too, on the same GPU)."""
-    return any(is_device_array(a) for a in arrays)
+    for a in arrays:
+        if type(a) is not np.ndarray and is_device_array(a):   # NumPy arrays: the CPU
+            return True
+    return False
 
 
 def _common(*gather_args):

@@ -21,6 +21,9 @@ from rnnkit.naming import unique_name
 from rnnkit.variables import Variable
 
 SUPPORTED_DTYPES = ("float32", "float64")
+# The dtype objects of SUPPORTED_DTYPES: `array.dtype is _NUMPY_DTYPES[name]` is a cheap exact
+# test (`dtype.name` is computed in Python by NumPy on every read).
+_NUMPY_DTYPES = {name: np.dtype(name) for name in SUPPORTED_DTYPES}
 
 _local = threading.local()
 
@@ -80,10 +83,23 @@ def _carried_mask(inputs):
 
 def shape_of(value):
     """The shape of an array-like (a tuple of ints)."""
+    if type(value) is np.ndarray:
+        return value.shape
     shape = getattr(value, "shape", None)
     if shape is None:
         shape = np.shape(value)
     return tuple(int(s) for s in shape)
+
+
+_AUTODIFF = []
+
+
+def _autodiff():
+    """rnnkit.autodiff (imported on first use: it imports this module's neighbours)."""
+    if not _AUTODIFF:
+        from rnnkit import autodiff
+        _AUTODIFF.append(autodiff)
+    return _AUTODIFF[0]
 
 
 def _leaf_types():
@@ -552,9 +568,14 @@ class Layer:
         """Array-likes to arrays; floating inputs take the layer's dtype (Keras' autocast).
         Under a recording GradientTape, tracked inputs (watched Variables, Tensors) stay
         tracked."""
-        from rnnkit import autodiff, ops
-        if autodiff.is_recording() and (isinstance(value, Variable) or
-                                        autodiff.is_tracked(value)):
+        autodiff = _autodiff()
+        if type(value) is np.ndarray and value.dtype is _NUMPY_DTYPES.get(self.dtype):
+            # The hot path: an array in the layer's dtype is used as it is (a watched one
+            # stays tracked: the tape knows it by identity).
+            return value
+        recording = autodiff.is_recording()
+        from rnnkit import ops
+        if recording and (isinstance(value, Variable) or autodiff.is_tracked(value)):
             value = ops.convert_to_tensor(value)
             if autodiff.is_tracked(value):
                 if self.autocast and np.dtype(value.dtype).kind == "f" and \
@@ -627,8 +648,10 @@ class Layer:
             previous_mask = _carried_mask(first)
             if previous_mask is not None and self._call_has_mask_arg:
                 kwargs["mask"] = previous_mask
-        self._maybe_build(inputs)
-        self._losses = []
+        if not self.built:
+            self._maybe_build(inputs)
+        if self._losses:
+            self._losses = []
         stack = _training_stack()
         stack.append(explicit_training if explicit_training is not None else current_training())
         try:

@@ -15,32 +15,51 @@ from rnnkit import autodiff, core, ops
 from rnnkit.layers.rnn.cell_base import BuiltinCell
 
 
+_BUILTIN_CELLS = {}
+
+
+def _builtin_cells():
+    """{core name: built-in cell class} (imported on first use: they import this module)."""
+    if not _BUILTIN_CELLS:
+        from rnnkit.layers.rnn.gru import GRUCell
+        from rnnkit.layers.rnn.lstm import LSTMCell
+        from rnnkit.layers.rnn.simple_rnn import SimpleRNNCell
+        from rnnkit.layers.rnn.stacked_rnn_cells import StackedRNNCells
+        _BUILTIN_CELLS.update(simple_rnn=SimpleRNNCell, gru=GRUCell, lstm=LSTMCell,
+                              stacked=StackedRNNCells)
+    return _BUILTIN_CELLS
+
+
 def _unmodified_builtin(cell):
     """A built-in cell whose step equations are ours (a subclass may override `call`)."""
     if not isinstance(cell, BuiltinCell) or cell.core_name is None:
         return False
-    from rnnkit.layers.rnn.gru import GRUCell
-    from rnnkit.layers.rnn.lstm import LSTMCell
-    from rnnkit.layers.rnn.simple_rnn import SimpleRNNCell
-    builtin = {"simple_rnn": SimpleRNNCell, "gru": GRUCell, "lstm": LSTMCell}[cell.core_name]
+    builtin = _builtin_cells()[cell.core_name]
     return type(cell).call is builtin.call and isinstance(cell, builtin)
 
 
 def plan(layer, sequences):
     """The cells to run fused, each with its activation names; None for the generic loop."""
-    from rnnkit.layers.rnn.stacked_rnn_cells import StackedRNNCells
-    if not hasattr(sequences, "shape") or len(sequences.shape) != 3:
+    shape = getattr(sequences, "shape", None)
+    if shape is None or len(shape) != 3:
         return None
-    cells = layer.cell.cells if isinstance(layer.cell, StackedRNNCells) else [layer.cell]
+    cell = layer.cell
+    cells = cell.cells if isinstance(cell, _builtin_cells()["stacked"]) else (cell,)
+    dtype = sequences.dtype
     fused_cells = []
     for cell in cells:
         if not _unmodified_builtin(cell) or not cell.built:
             return None
         names = cell.fused_activations()
-        if names is None or cell.dtype != sequences.dtype.name:
+        # `is` first: `dtype.name` is computed in Python by NumPy on every read.
+        if names is None or (dtype is not _DTYPES.get(cell.dtype) and
+                             cell.dtype != dtype.name):
             return None
         fused_cells.append((cell, names))
     return fused_cells
+
+
+_DTYPES = {name: np.dtype(name) for name in ("float32", "float64")}
 
 
 def _forward_one(cell, names, x, states, mask, go_backwards, return_sequences,
@@ -55,8 +74,6 @@ def _forward_one(cell, names, x, states, mask, go_backwards, return_sequences,
         recurrent_mask = cell.get_recurrent_dropout_mask(
             np.zeros((x_value.shape[0], cell.units), dtype=x_value.dtype))
     activation, recurrent_activation = names
-    weights = [cell.kernel, cell.recurrent_kernel] + ([cell.bias] if cell.bias is not None
-                                                      else [])
     kernel, recurrent_kernel = cell.kernel.value, cell.recurrent_kernel.value
     bias = cell.fused_bias()
     options = dict(
@@ -70,6 +87,8 @@ def _forward_one(cell, names, x, states, mask, go_backwards, return_sequences,
     if not recording:
         return result.output, list(result.states)
 
+    weights = [cell.kernel, cell.recurrent_kernel] + ([cell.bias] if cell.bias is not None
+                                                      else [])
     # Data fed to a model's first layer needs no gradient: skip that GEMM.
     need_d_x = autodiff.is_tracked(x)
 

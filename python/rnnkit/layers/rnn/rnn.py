@@ -21,6 +21,7 @@ from rnnkit import ops, tree
 from rnnkit.cuda.arrays import is_device_array
 from rnnkit.layers.core._checks import check_bool
 from rnnkit.layers.layer import InputSpec, Layer, shape_of, to_snake_case
+from rnnkit.layers.rnn.cell_base import BuiltinCell
 from rnnkit.variables import Variable
 
 _generic_only = [False]
@@ -389,7 +390,7 @@ class RNN(Layer):
 
     def call(self, sequences, initial_state=None, mask=None, training=False):
         """Runs the cell over the sequence; see the class docstring for the arguments."""
-        leaves = tree.flatten(sequences)
+        leaves = (sequences,) if type(sequences) is np.ndarray else tree.flatten(sequences)
         batch, steps = shape_of(leaves[0])[:2]
         for leaf in leaves:
             shape = shape_of(leaf)
@@ -405,7 +406,7 @@ class RNN(Layer):
         mask = _check_mask(mask, batch, steps)
         states = self._initial_states(initial_state, batch)
 
-        from rnnkit.layers.rnn import fused
+        fused = _fused()
         plan = None if _generic_only[-1] else fused.plan(self, sequences)
         try:
             if plan is not None:
@@ -577,10 +578,11 @@ def _check_real(leaf, layer_name):
     dtype = getattr(leaf, "dtype", None)
     if dtype is None:
         dtype = np.asarray(leaf).dtype
-    try:
-        dtype = np.dtype(dtype)
-    except TypeError:
-        return
+    if not isinstance(dtype, np.dtype):
+        try:
+            dtype = np.dtype(dtype)
+        except TypeError:
+            return
     if dtype.kind not in "biuf":
         raise TypeError(f"Layer '{layer_name}' expects real inputs (float, int or bool), got an "
                         f"input of dtype {dtype}")
@@ -616,8 +618,25 @@ def _as_state_list(new_states, stacked):
 
 
 def _reset_dropout_masks(cell):
-    for c in getattr(cell, "cells", [cell]):
-        for name in ("reset_dropout_mask", "reset_recurrent_dropout_mask"):
+    for c in getattr(cell, "cells", (cell,)):
+        for name, attribute in (("reset_dropout_mask", "_dropout_mask"),
+                                ("reset_recurrent_dropout_mask", "_recurrent_dropout_mask")):
             fn = getattr(c, name, None)
-            if fn is not None:
-                fn()
+            if fn is None:
+                continue
+            # A built-in cell's reset only clears the attribute: nothing to do when it is clear.
+            if getattr(type(c), name, None) is getattr(BuiltinCell, name) and \
+                    c.__dict__.get(attribute) is None:
+                continue
+            fn()
+
+
+_FUSED = []
+
+
+def _fused():
+    """The `fused` module (imported on first use: it imports the cells, which import this)."""
+    if not _FUSED:
+        from rnnkit.layers.rnn import fused
+        _FUSED.append(fused)
+    return _FUSED[0]
