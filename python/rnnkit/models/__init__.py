@@ -33,4 +33,19 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
                               safe_mode=safe_mode)
 
 
-__all__ = ["Functional", "Input", "InputLayer", "Model", "Sequential", "load_model"]
+def save_model(model, filepath, overwrite=True, zipped=None, **kwargs):
+    """Saves a model to a `.keras` (or legacy `.h5`) file: `rnnkit.saving.save_model`.
+
+    Args:
+        model: The model.
+        filepath: Path ending in `.keras`, `.h5` or `.hdf5`.
+        overwrite: Bool, overwrite an existing file. Defaults to `True`.
+        zipped: `None` or `True` (a `.keras` file is always a zip).
+        **kwargs: Passed on to `rnnkit.saving.save_model` (`include_optimizer`, ...).
+    """
+    from rnnkit.saving import saving_api
+    return saving_api.save_model(model, filepath, overwrite=overwrite, zipped=zipped, **kwargs)
+
+
+__all__ = ["Functional", "Input", "InputLayer", "Model", "Sequential", "clone_model",
+           "load_model", "model_from_json", "save_model"]
