@@ -20,7 +20,7 @@ from rnnkit.metrics import Metric
 from rnnkit.optimizers import Optimizer
 from rnnkit.regularizers import Regularizer
 from rnnkit.variables import Variable
-from rnnkit import backend, config, dtype_policies, mixed_precision
+from rnnkit import backend, config, dtype_policies, mixed_precision, preprocessing
 from rnnkit.graph import KerasTensor, Operation
 from rnnkit.layers import InputSpec, Layer
 from rnnkit.mixed_precision import DTypePolicy, FloatDTypePolicy
