@@ -1,5 +1,6 @@
 """Convolution and pooling ops (`keras.ops.conv`, `depthwise_conv`, `separable_conv`,
-`max_pool`, `average_pool`) for 1-D inputs `(batch, steps, channels)`.
+`conv_transpose`, `max_pool`, `average_pool`, `adaptive_average_pool`, `adaptive_max_pool`)
+for 1-D inputs `(batch, steps, channels)`.
 
 Each op gathers the input windows once (im2col: one fancy-indexing gather of shape
 `(batch, out_steps, kernel_size, channels)`) and reduces them with ONE matrix product
@@ -19,7 +20,8 @@ from __future__ import annotations
 
 from rnnkit.ops._base import _record_op, _state, np, unwrap
 
-__all__ = ["conv", "depthwise_conv", "separable_conv", "max_pool", "average_pool"]
+__all__ = ["conv", "depthwise_conv", "separable_conv", "max_pool", "average_pool",
+           "conv_transpose", "adaptive_average_pool", "adaptive_max_pool"]
 
 
 def _data_format(data_format):
@@ -375,4 +377,233 @@ def average_pool(inputs, pool_size, strides=None, padding="valid", data_format=N
     return _pool(inputs, pool_size, strides, padding, data_format, "average")
 
 
+def transpose_padding(k_eff, stride, padding, output_padding):
+    """(left, right) padding of the stride-dilated input before the flipped-kernel
+    correlation that makes a transposed convolution, by Keras' (JAX backend's) rule."""
+    if padding == "valid":
+        extra = max(k_eff, stride) - k_eff if output_padding is None else output_padding
+        return k_eff - 1, k_eff - 1 + extra
+    if output_padding is None:
+        total = stride + k_eff - 2
+    else:
+        total = k_eff + k_eff % 2 - 2 + output_padding
+    left = min(total // 2 + total % 2, k_eff - 1)
+    return left, total - left
 
+
+def transpose_output_length(length, k, stride, dilation, padding, output_padding):
+    """The number of output steps of a 1-D transposed convolution (Keras' rule)."""
+    k_eff = (k - 1) * dilation + 1
+    left, right = transpose_padding(k_eff, stride, padding, output_padding)
+    return max((length - 1) * stride + 1 + left + right - k_eff + 1, 0)
+
+
+def conv_transpose(inputs, kernel, strides=1, padding="valid", output_padding=None,
+                   data_format=None, dilation_rate=1):
+    """1-D transposed convolution (the gradient of `conv` with respect to its input).
+
+    Each input step `i` adds `kernel[j] @ x[i]` to output step `i * strides + j *
+    dilation_rate` (for every tap `j`); the result is then cropped or zero-extended by
+    Keras' padding rule: `"valid"` gives `(steps - 1) * strides + max(k_eff, strides)`
+    steps, `"same"` gives `steps * strides`, and `output_padding` adds steps at the end
+    (`k_eff = (kernel_size - 1) * dilation_rate + 1`). Computed as one matrix product and a
+    scatter over the kernel taps.
+
+    Args:
+        inputs: Array `(batch, steps, in_channels)` (or channels-first).
+        kernel: Array `(kernel_size, out_channels, in_channels)` (Keras' layout).
+        strides: Int (or a 1-tuple). Defaults to 1.
+        padding: `"valid"` (the default) or `"same"`.
+        output_padding: Optional int (or a 1-tuple), the extra steps at the end; must be
+            smaller than `strides` (or `dilation_rate`). Defaults to `None`.
+        data_format: `"channels_last"` or `"channels_first"`; defaults to the configured
+            image data format.
+        dilation_rate: Int (or a 1-tuple). Defaults to 1.
+
+    Returns:
+        Array `(batch, out_steps, out_channels)` (or channels-first), differentiable in
+        `inputs` and `kernel`.
+
+    Raises:
+        ValueError: For an input or kernel not of rank 3, a kernel whose last dimension
+            differs from the input's channels, or invalid strides, padding, output_padding,
+            data_format or dilation_rate.
+
+    Example:
+
+    >>> import numpy as np, rnnkit as keras
+    >>> x = np.array([1.0, 2.0]).reshape(1, 2, 1)
+    >>> keras.ops.conv_transpose(x, np.ones((3, 1, 1)), strides=2)[0, :, 0].tolist()
+    [1.0, 1.0, 3.0, 2.0, 2.0]
+    """
+    data_format = _data_format(data_format)
+    _rank3(inputs, "conv_transpose")
+    stride, dilation = _one(strides, "strides"), _one(dilation_rate, "dilation_rate")
+    padding = _padding(padding)
+    if output_padding is not None:
+        if isinstance(output_padding, (list, tuple)):
+            if len(output_padding) != 1:
+                raise ValueError(f"Argument `output_padding` must be an int or a tuple of 1 "
+                                 f"int for a 1-D input, got {output_padding!r}")
+            output_padding = output_padding[0]
+        if isinstance(output_padding, (bool, np.bool_)) or \
+                not isinstance(output_padding, (int, np.integer)) or output_padding < 0:
+            raise ValueError(f"Argument `output_padding` must be a non-negative int, got "
+                             f"{output_padding!r}")
+        output_padding = int(output_padding)
+        if output_padding >= stride and output_padding >= dilation:
+            raise ValueError(f"Argument `output_padding` ({output_padding}) must be smaller "
+                             f"than `strides` ({stride}) or `dilation_rate` ({dilation})")
+    x = _to_last(inputs, data_format)
+    xv, kv = unwrap(x), unwrap(kernel)
+    if kv.ndim != 3:
+        raise ValueError(f"conv_transpose: the kernel must have rank 3 (kernel_size, "
+                         f"out_channels, in_channels), got shape {kv.shape}")
+    b, length, c = xv.shape
+    k, o, ci = kv.shape
+    if ci != c:
+        raise ValueError(f"conv_transpose: the kernel's last dimension ({ci}) must equal the "
+                         f"input's channels ({c}); got input shape {xv.shape} and kernel "
+                         f"shape {kv.shape}")
+    k_eff = (k - 1) * dilation + 1
+    left, right = transpose_padding(k_eff, stride, padding, output_padding)
+    n_out = transpose_output_length(length, k, stride, dilation, padding, output_padding)
+    offset = k_eff - 1 - left                 # >= 0: left <= k_eff - 1
+    full = max((length - 1) * stride + k_eff, offset + n_out)
+    dtype = np.result_type(xv.dtype, kv.dtype)
+    k2 = kv.transpose(2, 0, 1).reshape(c, k * o)          # (C, k*O)
+    x2 = xv.reshape(b * length, c)
+    cols = np.matmul(x2, k2).reshape(b, length, k, o)
+    yfull = np.zeros((b, full, o), dtype=dtype)
+    stop = (length - 1) * stride + 1
+    for j in range(k):   # a loop over the kernel taps, not over positions
+        yfull[:, j * dilation:j * dilation + stop:stride, :] += cols[:, :, j, :]
+    y = yfull[:, offset:offset + n_out, :]
+    tape = _state.tape
+    if tape is not None:
+        def vjp(g, need):
+            gfull = np.zeros((b, full, o), dtype=g.dtype)
+            gfull[:, offset:offset + n_out, :] = g
+            index = np.arange(length)[:, None] * stride + np.arange(k)[None, :] * dilation
+            gcols = gfull[:, index, :].reshape(b * length, k * o)     # (B*L, k*O)
+            gx = (gcols @ k2.T).reshape(xv.shape) if need[0] else None
+            gk = (x2.T @ gcols).reshape(c, k, o).transpose(1, 2, 0) if need[1] else None
+            return gx, gk
+
+        y = _record_op(tape, y, (x, kernel), vjp)
+    return _to_last(y, data_format)
+
+
+def _adaptive_size(output_size):
+    if isinstance(output_size, (list, tuple)):
+        if len(output_size) != 1:
+            raise ValueError(f"For 1D input, `output_size` tuple must have length 1. "
+                             f"Received: {output_size!r}")
+        output_size = output_size[0]
+    if isinstance(output_size, (bool, np.bool_)) or \
+            not isinstance(output_size, (int, np.integer)) or output_size < 1:
+        raise ValueError(f"Argument `output_size` must be a positive int (or a tuple of 1), "
+                         f"got {output_size!r}")
+    return int(output_size)
+
+
+def _adaptive_pool(inputs, output_size, data_format, kind):
+    data_format = _data_format(data_format)
+    _rank3(inputs, f"adaptive_{kind}_pool")
+    n = _adaptive_size(output_size)
+    x = _to_last(inputs, data_format)
+    xv = unwrap(x)
+    length = xv.shape[1]
+    if length < 1:
+        raise ValueError(f"adaptive_{kind}_pool: the input must have at least one step, got "
+                         f"shape {xv.shape}")
+    starts = (np.arange(n) * length) // n
+    ends = -((-np.arange(1, n + 1) * length) // n)
+    width = int((ends - starts).max())
+    # Windows padded to the widest one: index (n, width), valid where start + t < end.
+    index = starts[:, None] + np.arange(width)[None, :]
+    valid = index < ends[:, None]
+    index = np.minimum(index, length - 1)
+    cols = xv[:, index, :]                                  # (B, n, width, C)
+    if kind == "max":
+        fill = -np.inf if xv.dtype.kind == "f" else np.iinfo(xv.dtype).min
+        masked = np.where(valid[None, :, :, None], cols, fill)
+        arg = np.argmax(masked, axis=2)
+        y = np.take_along_axis(masked, arg[:, :, None, :], axis=2)[:, :, 0, :]
+    else:
+        counts = (ends - starts).astype(xv.dtype)[None, :, None]
+        y = (np.where(valid[None, :, :, None], cols, 0).sum(axis=2) / counts) \
+            .astype(xv.dtype, copy=False)
+    tape = _state.tape
+    if tape is not None:
+        def vjp(g, need):
+            if kind == "max":
+                dcols = np.zeros(cols.shape, dtype=g.dtype)
+                np.put_along_axis(dcols, arg[:, :, None, :], g[:, :, None, :], axis=2)
+            else:
+                dcols = np.where(valid[None, :, :, None], (g / counts)[:, :, None, :], 0)
+            gx = np.zeros(xv.shape, dtype=g.dtype)
+            np.add.at(gx, (slice(None), index[valid]), dcols[:, valid, :])
+            return (gx,)
+
+        y = _record_op(tape, y, (x,), vjp)
+    return _to_last(y, data_format)
+
+
+def adaptive_average_pool(inputs, output_size, data_format=None):
+    """1-D adaptive average pooling: `output_size` windows that together cover the steps.
+
+    Window `i` spans steps `floor(i * L / n)` to `ceil((i + 1) * L / n)` (exclusive), for
+    `L` input steps and `n = output_size` (PyTorch's and Keras' rule), and the output is the
+    mean of each window.
+
+    Args:
+        inputs: Array `(batch, steps, channels)` (or channels-first).
+        output_size: Int (or a 1-tuple), the number of output steps.
+        data_format: `"channels_last"` or `"channels_first"`; defaults to the configured
+            image data format.
+
+    Returns:
+        Array `(batch, output_size, channels)` (or channels-first), differentiable.
+
+    Raises:
+        ValueError: For an input not of rank 3 or without steps, or an invalid
+            `output_size` or `data_format`.
+
+    Example:
+
+    >>> import numpy as np, rnnkit as keras
+    >>> x = np.arange(5.0).reshape(1, 5, 1)
+    >>> keras.ops.adaptive_average_pool(x, 2)[0, :, 0].tolist()
+    [1.0, 3.0]
+    """
+    return _adaptive_pool(inputs, output_size, data_format, "average")
+
+
+def adaptive_max_pool(inputs, output_size, data_format=None):
+    """1-D adaptive max pooling: the maximum of each of `output_size` covering windows.
+
+    The windows are those of `adaptive_average_pool`; the gradient goes to the first maximum
+    of each window.
+
+    Args:
+        inputs: Array `(batch, steps, channels)` (or channels-first).
+        output_size: Int (or a 1-tuple), the number of output steps.
+        data_format: `"channels_last"` or `"channels_first"`; defaults to the configured
+            image data format.
+
+    Returns:
+        Array `(batch, output_size, channels)` (or channels-first), differentiable.
+
+    Raises:
+        ValueError: For an input not of rank 3 or without steps, or an invalid
+            `output_size` or `data_format`.
+
+    Example:
+
+    >>> import numpy as np, rnnkit as keras
+    >>> x = np.array([1.0, 4.0, 2.0, 0.0, 3.0]).reshape(1, 5, 1)
+    >>> keras.ops.adaptive_max_pool(x, 2)[0, :, 0].tolist()
+    [4.0, 3.0]
+    """
+    return _adaptive_pool(inputs, output_size, data_format, "max")
