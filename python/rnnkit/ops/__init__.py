@@ -12,7 +12,7 @@ tracked input returns a tracked `rnnkit.autodiff.Tensor`.
 """
 
 from rnnkit.ops import core, linalg, math, nn, numpy
-from rnnkit.ops.conv import average_pool, conv, depthwise_conv, max_pool, separable_conv
+from rnnkit.ops.conv import (adaptive_average_pool, adaptive_max_pool, average_pool, conv, conv_transpose, depthwise_conv, max_pool, separable_conv)  # noqa: E501
 from rnnkit.ops.core import (associative_scan, cast, cond, convert_to_numpy, convert_to_tensor,
                              custom_gradient, dtype, fori_loop, is_tensor, map, ndim,
                              rearrange, scan, shape, size, stop_gradient, switch,
