@@ -1,8 +1,11 @@
 """Keras-compatible layers: `rnnkit.layers.LSTM(...)` takes the arguments of `keras.layers.LSTM`."""
 
+from rnnkit.layers.activations import ELU, LeakyReLU, PReLU, ReLU, Softmax
 from rnnkit.layers.core import Activation, Dense, Embedding, Input, InputLayer, Masking
 from rnnkit.layers.convolutional.conv1d import (Conv1D, Convolution1D, DepthwiseConv1D,
                                                 SeparableConv1D, SeparableConvolution1D)
+from rnnkit.layers.convolutional.conv1d_transpose import Conv1DTranspose, Convolution1DTranspose
+from rnnkit.layers.core.einsum_dense import EinsumDense
 from rnnkit.layers.core.identity import Identity
 from rnnkit.layers.core.lambda_layer import Lambda
 from rnnkit.layers.layer import InputSpec, Layer
@@ -17,6 +20,9 @@ from rnnkit.layers.normalization.layer_normalization import (GroupNormalization,
 from rnnkit.layers.pooling import (AveragePooling1D, AvgPool1D, GlobalAveragePooling1D,
                                   GlobalAvgPool1D, GlobalMaxPool1D, GlobalMaxPooling1D,
                                   MaxPool1D, MaxPooling1D)
+from rnnkit.layers.pooling.adaptive_pooling1d import (AdaptiveAveragePooling1D,
+                                                     AdaptiveMaxPooling1D)
+from rnnkit.layers.preprocessing.category_encoding import CategoryEncoding
 from rnnkit.layers.regularization import Dropout
 from rnnkit.layers.regularization.noise import (ActivityRegularization, AlphaDropout,
                                                GaussianDropout, GaussianNoise, SpatialDropout1D)
@@ -86,6 +92,12 @@ def deserialize(config, custom_objects=None):
     return obj
 
 
+__all__ += ["AdaptiveAveragePooling1D", "AdaptiveMaxPooling1D", "CategoryEncoding",
+            "Conv1DTranspose", "Convolution1DTranspose", "ELU", "EinsumDense", "LeakyReLU",
+            "PReLU", "ReLU", "Softmax"]
 __all__ += ["deserialize", "serialize"]
 
 from rnnkit.layers._sequence_extras import *  # noqa: E402,F401,F403 (attention, ...)
+from rnnkit.layers._sequence_extras import __all__ as _extras_all  # noqa: E402
+
+__all__ += [n for n in _extras_all if n not in __all__]
