@@ -162,9 +162,12 @@ def _split_states(cell, states, name):
     count = 2 if cell == "lstm" else 1
     if states is None:
         return [None] * count
-    if isinstance(states, np.ndarray) or not isinstance(states, (list, tuple)):
+    if type(states) is list:
+        pass   # the common case: nothing to convert
+    elif isinstance(states, np.ndarray) or not isinstance(states, (list, tuple)):
         states = [states]
-    states = list(states)
+    else:
+        states = list(states)
     if len(states) != count:
         raise ValueError(
             f"{name} must hold {count} array(s) for a {cell} cell ({'[h, c]' if count == 2 else '[h]'}), "
@@ -203,9 +206,12 @@ def _gather(cell, x, kernel, recurrent_kernel, bias, initial_state, mask, input_
         cell=cell,
         # Sizes as the arrays state them; the core checks every other array against these.
         input_size=x.shape[-1] if x is not None and x.ndim >= 1 else 1,
-        units=_units(cell, kernel, recurrent_kernel),
-        activation=_activation_name(activation, "activation"),
-        recurrent_activation=_activation_name(recurrent_activation, "recurrent_activation"),
+        units=recurrent_kernel.shape[0] if type(recurrent_kernel) is np.ndarray and
+        recurrent_kernel.ndim == 2 else _units(cell, kernel, recurrent_kernel),
+        activation=activation if type(activation) is str else
+        _activation_name(activation, "activation"),
+        recurrent_activation=recurrent_activation if type(recurrent_activation) is str else
+        _activation_name(recurrent_activation, "recurrent_activation"),
         reset_after=bool(reset_after),
         go_backwards=bool(go_backwards),
         return_sequences=bool(return_sequences),
