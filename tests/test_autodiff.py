@@ -272,6 +272,10 @@ CASES = {
     "separable_conv": (ops.separable_conv, [((2, 6, 3), ANY), ((2, 3, 2), ANY), ((1, 6, 4), ANY)]),
     "max_pool": (lambda x: ops.max_pool(x, 3, 2, "same"), [((2, 7, 3), ANY)]),
     "average_pool": (lambda x: ops.average_pool(x, 3, 2, "same"), [((2, 7, 3), ANY)]),
+    "conv_transpose": (lambda x, k: ops.conv_transpose(x, k, 2, "same", output_padding=1),
+                       [((2, 5, 3), ANY), ((3, 4, 3), ANY)]),
+    "adaptive_average_pool": (lambda x: ops.adaptive_average_pool(x, 3), [((2, 7, 3), ANY)]),
+    "adaptive_max_pool": (lambda x: ops.adaptive_max_pool(x, 3), [((2, 7, 3), ANY)]),
 }
 # Every elementwise activation, through rnnkit.activations (mish is a composition of ops).
 for _name in ACTIVATIONS:
