@@ -43,10 +43,11 @@ def test_keras_fixture(name):
     assert [tuple(w.shape) for w in layer.get_weights()] == [w.shape for w in weights]
     layer.set_weights(weights)
     mask = DATA.get(f"{name}/mask")
-    y = layer(x, mask=mask) if mask is not None else layer(x)
+    call = entry.get("call", {})
+    y = layer(x, mask=mask, **call) if mask is not None else layer(x, **call)
     np.testing.assert_allclose(np.asarray(y), DATA[f"{name}/y"], rtol=2e-5, atol=2e-6)
     assert np.asarray(y).dtype == DATA[f"{name}/y"].dtype
-    shape = layer.compute_output_shape(x.shape)   # Keras leaves EinsumDense's None as None
+    shape = layer.compute_output_shape(x.shape, **call)   # EinsumDense's None stays None
     assert len(shape) == y.ndim and all(d in (None, e) for d, e in zip(shape, y.shape))
     # Our config round trip rebuilds an equal layer.
     config = layer.get_config()
@@ -58,6 +59,7 @@ def test_keras_fixture(name):
     "rnnkit.layers.activations.activation_layers", "rnnkit.layers.core.einsum_dense",
     "rnnkit.layers.preprocessing.category_encoding",
     "rnnkit.layers.convolutional.conv1d_transpose", "rnnkit.layers.pooling.adaptive_pooling1d",
+    "rnnkit.layers.core.reversible_embedding", "rnnkit.layers.core.wrapper",
     "rnnkit.ops.conv"])
 def test_doc_examples(module):
     result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS |
@@ -466,6 +468,88 @@ def test_save_model_with_new_layers(tmp_path, rng):
     np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0),
                                rtol=1e-6)
     assert keras.models.save_model.__doc__
+
+
+# --- ReversibleEmbedding, Wrapper ------------------------------------------------------
+
+def test_reversible_embedding_numpy_masks_gradients(rng):
+    layer = L.ReversibleEmbedding(7, 3, mask_zero=True, dtype="float64")
+    ids = np.array([[1, 2, 0], [6, 0, 0]])
+    h = layer(ids)
+    table = layer.embeddings.numpy()
+    np.testing.assert_array_equal(h, table[ids])
+    np.testing.assert_array_equal(get_keras_mask(h), ids != 0)
+    hidden = rng.normal(size=(2, 4, 3))
+    logits = layer(hidden, reverse=True)
+    np.testing.assert_allclose(logits, hidden @ table.T, rtol=1e-12)
+    assert get_keras_mask(logits) is None
+    assert layer.compute_output_shape((None, 4, 3), reverse=True) == (None, 4, 7)
+    assert layer.compute_output_shape((None, 4)) == (None, 4, 3)
+    check_gradients(layer, [hidden], rng, reverse=True)
+    capped = L.ReversibleEmbedding(7, 3, tie_weights=False, logit_soft_cap=2.0,
+                                   dtype="float64")
+    capped.build()
+    assert [w.name for w in capped.weights] == ["embeddings", "reverse_embeddings"]
+    assert capped.reverse_embeddings.shape == (3, 7)
+    np.testing.assert_allclose(capped(hidden, reverse=True),
+                               2.0 * np.tanh(hidden @ capped.reverse_embeddings.numpy() / 2.0),
+                               rtol=1e-12)
+    capped.embeddings.trainable = False    # not used by an untied reverse call
+    check_gradients(capped, [hidden], rng, reverse=True)
+    assert [w.name for w in capped.trainable_weights] == ["reverse_embeddings"]
+    assert L.ReversibleEmbedding(7, 3, reverse_dtype="float64")(
+        hidden.astype("float32"), reverse=True).dtype == np.float64
+    with pytest.raises(ValueError, match="output_dim"):
+        layer(rng.normal(size=(2, 4, 5)), reverse=True)
+    with pytest.raises(ValueError, match="reverse_dtype"):
+        L.ReversibleEmbedding(7, 3, reverse_dtype="int32")
+    with pytest.raises(ValueError, match="logit_soft_cap"):
+        L.ReversibleEmbedding(7, 3, logit_soft_cap=0)
+    with pytest.raises(TypeError, match="tie_weights"):
+        L.ReversibleEmbedding(7, 3, tie_weights="yes")
+
+
+def test_reversible_embedding_language_model(tmp_path, rng):
+    """Tied input/output table in a functional model: symbolic shapes, training, saving."""
+    emb = L.ReversibleEmbedding(9, 4, mask_zero=True)
+    inp = keras.Input((5,), dtype="int32")
+    h = L.LSTM(4, return_sequences=True)(emb(inp))
+    out = emb(h, reverse=True)
+    assert out.shape == (None, 5, 9)
+    model = keras.Model(inp, out)
+    assert len(model.weights) == 4          # the table once, and the LSTM's three
+    model.compile(optimizer="adam",
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    x = rng.integers(1, 9, size=(8, 5))
+    model.fit(x, x, epochs=1, verbose=0)
+    path = str(tmp_path / "lm.keras")
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0),
+                               rtol=1e-6)
+
+
+def test_wrapper_base_class(rng):
+    class Doubled(L.Wrapper):
+        def call(self, inputs):
+            return ops_mul(self.layer(inputs), 2.0)
+
+    ops_mul = keras.ops.multiply
+    layer = Doubled(L.Dense(2, dtype="float64"), dtype="float64")
+    x = rng.normal(size=(3, 4))
+    y = layer(x)
+    inner = layer.layer
+    np.testing.assert_allclose(y, 2 * (x @ inner.kernel.numpy() + inner.bias.numpy()))
+    assert len(layer.trainable_weights) == 2
+    config = layer.get_config()
+    assert config["layer"]["class_name"] == "Dense"
+    again = Doubled.from_config(config)
+    assert isinstance(again.layer, L.Dense) and again.layer.units == 2
+    built = Doubled(L.Dense(3))
+    built.build((None, 5))
+    assert built.layer.built and built.layer.kernel.shape == (5, 3)
+    with pytest.raises(ValueError, match="supported layer"):
+        Doubled("dense")
 
 
 def test_preprocessing_aliases():

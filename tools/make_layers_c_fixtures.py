@@ -1,11 +1,11 @@
 """Makes the Keras 3 fixtures of tests/fixtures/layers_c/ (activation layers, CategoryEncoding,
-EinsumDense, Conv1DTranspose, adaptive pooling). Run by hand in a venv with Keras 3 (JAX
+EinsumDense, Conv1DTranspose, adaptive pooling, ReversibleEmbedding). Run by hand in a venv with Keras 3 (JAX
 backend); never run in CI:
 
     KERAS_BACKEND=jax python tools/make_layers_c_fixtures.py
 
 Writes `cases.npz` (per case `<name>/x`, optional `<name>/mask`, `<name>/w0..`, `<name>/y`) and
-`cases.json` (per case the Keras class name and config). Inputs and weights are drawn from a
+`cases.json` (per case the Keras class name, config and call keywords). Inputs and weights are drawn from a
 fixed seed; weights are set on the Keras layer and stored so the tests can set the same ones.
 """
 
@@ -68,22 +68,29 @@ def main():
         "adaptive_max_2": (L.AdaptiveMaxPooling1D(2), x3, None),
         "adaptive_max_cf": (L.AdaptiveMaxPooling1D(2, data_format="channels_first"),
                             x3.transpose(0, 2, 1), None),
+        "revemb_forward": (L.ReversibleEmbedding(6, 3, mask_zero=True), ids, None),
+        "revemb_tied": (L.ReversibleEmbedding(6, 3), x3, None, {"reverse": True}),
+        "revemb_untied_cap": (L.ReversibleEmbedding(6, 3, tie_weights=False,
+                                                    logit_soft_cap=1.5), x3, None,
+                              {"reverse": True}),
     }
     arrays, meta = {}, {}
-    for name, (layer, x, m) in cases.items():
+    for name, (layer, x, m, *call) in cases.items():
+        call = call[0] if call else {}
         layer.build(x.shape)
         weights = []
         for w in layer.get_weights():
             weights.append((rng.standard_normal(w.shape) * 0.5).astype("float32"))
         layer.set_weights(weights)
-        y = layer(x, mask=m) if m is not None else layer(x)
+        y = layer(x, mask=m, **call) if m is not None else layer(x, **call)
         arrays[f"{name}/x"] = x
         if m is not None:
             arrays[f"{name}/mask"] = m
         for i, w in enumerate(weights):
             arrays[f"{name}/w{i}"] = w
         arrays[f"{name}/y"] = np.asarray(y)
-        meta[name] = {"class_name": type(layer).__name__, "config": layer.get_config()}
+        meta[name] = {"class_name": type(layer).__name__, "config": layer.get_config(),
+                      "call": call}
     os.makedirs(OUT, exist_ok=True)
     np.savez_compressed(os.path.join(OUT, "cases.npz"), **arrays)
     with open(os.path.join(OUT, "cases.json"), "w") as f:

@@ -7,6 +7,8 @@ from rnnkit.layers.convolutional.conv1d import (Conv1D, Convolution1D, Depthwise
 from rnnkit.layers.convolutional.conv1d_transpose import Conv1DTranspose, Convolution1DTranspose
 from rnnkit.layers.core.einsum_dense import EinsumDense
 from rnnkit.layers.core.identity import Identity
+from rnnkit.layers.core.reversible_embedding import ReversibleEmbedding
+from rnnkit.layers.core.wrapper import Wrapper
 from rnnkit.layers.core.lambda_layer import Lambda
 from rnnkit.layers.layer import InputSpec, Layer
 from rnnkit.layers.merging import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply,
@@ -94,7 +96,7 @@ def deserialize(config, custom_objects=None):
 
 __all__ += ["AdaptiveAveragePooling1D", "AdaptiveMaxPooling1D", "CategoryEncoding",
             "Conv1DTranspose", "Convolution1DTranspose", "ELU", "EinsumDense", "LeakyReLU",
-            "PReLU", "ReLU", "Softmax"]
+            "PReLU", "ReLU", "ReversibleEmbedding", "Softmax", "Wrapper"]
 __all__ += ["deserialize", "serialize"]
 
 from rnnkit.layers._sequence_extras import *  # noqa: E402,F401,F403 (attention, ...)
