@@ -60,6 +60,7 @@ def test_keras_fixture(name):
     "rnnkit.layers.preprocessing.category_encoding",
     "rnnkit.layers.convolutional.conv1d_transpose", "rnnkit.layers.pooling.adaptive_pooling1d",
     "rnnkit.layers.core.reversible_embedding", "rnnkit.layers.core.wrapper",
+    "rnnkit.layers.attention.grouped_query_attention",
     "rnnkit.ops.conv"])
 def test_doc_examples(module):
     result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS |
@@ -560,3 +561,109 @@ def test_preprocessing_aliases():
         keras.utils.text_dataset_from_directory
     np.testing.assert_array_equal(keras.preprocessing.sequence.pad_sequences([[1, 2], [3]]),
                                   [[1, 2], [0, 3]])
+
+
+# --- GroupQueryAttention ------------------------------------------------------------------
+
+with np.load(os.path.join(HERE, "gqa.npz")) as _data:
+    GQA = {k: _data[k] for k in _data.files}
+with open(os.path.join(HERE, "gqa.json")) as _f:
+    GQA_META = json.load(_f)
+
+
+@pytest.mark.parametrize("name", sorted(GQA_META))
+def test_gqa_keras_fixture(name):
+    entry = GQA_META[name]
+    layer = keras.saving.deserialize({"module": "keras.layers",
+                                      "class_name": "GroupedQueryAttention",
+                                      "config": entry["config"], "registered_name": None})
+    assert type(layer) is L.GroupQueryAttention
+    args = (GQA["q"], GQA["v"], GQA["k"]) if entry["with_key"] else (GQA["q"], GQA["v"])
+    call = {"query_mask": GQA["q_mask"], "value_mask": GQA["v_mask"]}
+    call = {k: v for k, v in call.items() if k in entry["call"]}
+    if entry["causal"]:
+        call["use_causal_mask"] = True
+    layer(*args)
+    weights = []
+    while f"{name}/w{len(weights)}" in GQA:
+        weights.append(GQA[f"{name}/w{len(weights)}"])
+    assert [w.shape for w in layer.get_weights()] == [w.shape for w in weights]
+    layer.set_weights(weights)
+    np.testing.assert_allclose(layer(*args, **call), GQA[f"{name}/y"], rtol=2e-5, atol=2e-6)
+    out, scores = layer(*args, return_attention_scores=True, **call)
+    np.testing.assert_allclose(out, GQA[f"{name}/y_scores_path"], rtol=2e-5, atol=2e-6)
+    np.testing.assert_allclose(scores, GQA[f"{name}/scores"], rtol=2e-5, atol=2e-6)
+    assert L.GroupQueryAttention.from_config(layer.get_config()).get_config() == \
+        layer.get_config()
+
+
+def _gqa_ref(layer, q, v, mask):
+    """From the definition, in NumPy, with the layer's weights."""
+    def proj(dense, x):
+        y = np.einsum(dense.equation, x, dense.kernel.numpy())
+        return y if dense.bias is None else y + dense.bias.numpy()
+    r = layer.num_query_heads // layer.num_key_value_heads
+    qh = proj(layer._query_dense, q) / np.sqrt(layer.head_dim)
+    kh = np.repeat(proj(layer._key_dense, v), r, axis=2)
+    vh = np.repeat(proj(layer._value_dense, v), r, axis=2)
+    s = np.einsum("bquh,bkuh->buqk", qh, kh)
+    s = np.where(mask[:, None], s, -1e9)
+    w = np.exp(s - s.max(-1, keepdims=True))
+    w /= w.sum(-1, keepdims=True)
+    o = np.einsum("buqk,bkuh->bquh", w, vh)
+    if layer.use_gate:
+        o = o / (1 + np.exp(-proj(layer._gate_dense, q)))
+    return proj(layer._output_dense, o), w
+
+
+@pytest.mark.parametrize("kw", [dict(num_query_heads=4, num_key_value_heads=2),
+                                dict(num_query_heads=3, num_key_value_heads=1, use_gate=True),
+                                dict(num_query_heads=2, num_key_value_heads=2,
+                                     sliding_window=2, use_bias=False)])
+def test_gqa_against_numpy_and_gradients(kw, rng):
+    layer = L.GroupQueryAttention(head_dim=2, dtype="float64",
+                                  bias_initializer="random_normal", **kw)
+    q, v = rng.normal(size=(2, 3, 4)), rng.normal(size=(2, 5, 4))
+    mask = np.ones((2, 3, 5), bool)
+    mask[0, :, 3:] = False
+    y, w = layer(q, v, attention_mask=mask, use_causal_mask=True,
+                 return_attention_scores=True)
+    full = mask & np.tril(np.ones((3, 5), bool))[None]
+    if layer.sliding_window:
+        full &= (np.abs(np.arange(3)[:, None] - np.arange(5)[None]) < 2)[None]
+    ref_y, ref_w = _gqa_ref(layer, q, v, full)
+    np.testing.assert_allclose(y, ref_y, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(w, ref_w, rtol=1e-10, atol=1e-12)
+
+    class Pair(L.Wrapper):          # one list input, as check_gradients calls it
+        def call(self, inputs):
+            return self.layer(inputs[0], inputs[1], attention_mask=mask, use_causal_mask=True)
+
+    check_gradients(Pair(layer, dtype="float64"), [q, v], rng, single=False)
+
+
+def test_gqa_functional_masks_dropout_errors(rng):
+    tokens = keras.Input((6,), dtype="int32")
+    h = L.Embedding(10, 8, mask_zero=True)(tokens)
+    out = L.GroupQueryAttention(4, 4, 2, dropout=0.5, seed=3)(h, h, use_causal_mask=True)
+    model = keras.Model(tokens, L.GlobalAveragePooling1D()(out))
+    model.compile(optimizer="adam", loss="mse")
+    x = np.array([[1, 2, 3, 0, 0, 0], [4, 5, 6, 7, 8, 9]])
+    model.fit(x, rng.normal(size=(2, 8)), epochs=1, verbose=0)
+    a = model.predict(x, verbose=0)
+    np.testing.assert_array_equal(a, model.predict(x, verbose=0))     # no dropout at inference
+    # The padded steps of sample 0 do not change its output.
+    x2 = x.copy()
+    x2[0, 3:] = 0
+    np.testing.assert_allclose(model.predict(x2, verbose=0), a)
+    with pytest.raises(ValueError, match="divisible"):
+        L.GroupQueryAttention(4, 3, 2)
+    with pytest.raises(ValueError, match="sliding_window"):
+        L.GroupQueryAttention(4, 2, 2, sliding_window=0)
+    with pytest.raises(ValueError, match="flash_attention"):
+        L.GroupQueryAttention(4, 2, 2, flash_attention=True)
+    with pytest.raises(ValueError, match="head_dim"):
+        L.GroupQueryAttention(0, 2, 2)
+    with pytest.raises(ValueError, match="except the last one"):
+        L.GroupQueryAttention(4, 2, 2)(np.ones((1, 3, 4)), np.ones((1, 5, 4)),
+                                       np.ones((1, 4, 4)))

@@ -1,5 +1,5 @@
 """Makes the Keras 3 fixtures of tests/fixtures/layers_c/ (activation layers, CategoryEncoding,
-EinsumDense, Conv1DTranspose, adaptive pooling, ReversibleEmbedding). Run by hand in a venv with Keras 3 (JAX
+EinsumDense, Conv1DTranspose, adaptive pooling, ReversibleEmbedding, GroupQueryAttention). Run by hand in a venv with Keras 3 (JAX
 backend); never run in CI:
 
     KERAS_BACKEND=jax python tools/make_layers_c_fixtures.py
@@ -98,5 +98,52 @@ def main():
     print(f"{len(cases)} cases, keras {keras.__version__}")
 
 
+def gqa():
+    """GroupQueryAttention: `gqa.npz` (q, v, k, masks; per case w0.., y, scores) and
+    `gqa.json` (per case the config and call keywords)."""
+    import keras
+    rng = np.random.default_rng(7)
+    B, T, S, D = 2, 4, 5, 6
+    q = rng.standard_normal((B, T, D)).astype("float32")
+    v = rng.standard_normal((B, S, D)).astype("float32")
+    k = rng.standard_normal((B, S, 3)).astype("float32")
+    q_mask = np.array([[1, 1, 1, 0], [1, 1, 1, 1]], bool)
+    v_mask = np.array([[1, 1, 1, 1, 0], [1, 1, 0, 0, 0]], bool)
+    arrays = dict(q=q, v=v, k=k, q_mask=q_mask, v_mask=v_mask)
+    cases = {
+        "plain": (dict(head_dim=3, num_query_heads=4, num_key_value_heads=2), {}, False),
+        "mqa_key_masks": (dict(head_dim=2, num_query_heads=3, num_key_value_heads=1),
+                          dict(query_mask=q_mask, value_mask=v_mask), True),
+        "causal_gate_nobias": (dict(head_dim=3, num_query_heads=4, num_key_value_heads=4,
+                                    use_gate=True, use_bias=False),
+                               dict(use_causal_mask=True), False),
+        "window_masks_fused": (dict(head_dim=3, num_query_heads=2, num_key_value_heads=1,
+                                    sliding_window=2),
+                               dict(query_mask=q_mask, value_mask=v_mask), False),
+    }
+    meta = {}
+    for name, (kw, call, with_key) in cases.items():
+        layer = keras.layers.GroupQueryAttention(**kw)
+        args = (q, v, k) if with_key else (q, v)
+        layer(*args)
+        weights = [(rng.standard_normal(w.shape) * 0.5).astype("float32")
+                   for w in layer.get_weights()]
+        layer.set_weights(weights)
+        y = layer(*args, **call)
+        y2, scores = layer(*args, return_attention_scores=True, **call)
+        for i, w in enumerate(weights):
+            arrays[f"{name}/w{i}"] = w
+        arrays[f"{name}/y"] = np.asarray(y)
+        arrays[f"{name}/y_scores_path"] = np.asarray(y2)
+        arrays[f"{name}/scores"] = np.asarray(scores)
+        meta[name] = {"config": layer.get_config(), "with_key": with_key,
+                      "call": sorted(call), "causal": bool(call.get("use_causal_mask"))}
+    np.savez_compressed(os.path.join(OUT, "gqa.npz"), **arrays)
+    with open(os.path.join(OUT, "gqa.json"), "w") as f:
+        json.dump(meta, f, indent=1, sort_keys=True, default=str)
+    print(f"gqa: {len(cases)} cases")
+
+
 if __name__ == "__main__":
     main()
+    gqa()

@@ -4,6 +4,8 @@ from rnnkit.layers.activations import ELU, LeakyReLU, PReLU, ReLU, Softmax
 from rnnkit.layers.core import Activation, Dense, Embedding, Input, InputLayer, Masking
 from rnnkit.layers.convolutional.conv1d import (Conv1D, Convolution1D, DepthwiseConv1D,
                                                 SeparableConv1D, SeparableConvolution1D)
+from rnnkit.layers.attention.grouped_query_attention import (GroupedQueryAttention,
+                                                           GroupQueryAttention)
 from rnnkit.layers.convolutional.conv1d_transpose import Conv1DTranspose, Convolution1DTranspose
 from rnnkit.layers.core.einsum_dense import EinsumDense
 from rnnkit.layers.core.identity import Identity
@@ -95,7 +97,8 @@ def deserialize(config, custom_objects=None):
 
 
 __all__ += ["AdaptiveAveragePooling1D", "AdaptiveMaxPooling1D", "CategoryEncoding",
-            "Conv1DTranspose", "Convolution1DTranspose", "ELU", "EinsumDense", "LeakyReLU",
+            "Conv1DTranspose", "Convolution1DTranspose", "ELU", "EinsumDense",
+            "GroupQueryAttention", "GroupedQueryAttention", "LeakyReLU",
             "PReLU", "ReLU", "ReversibleEmbedding", "Softmax", "Wrapper"]
 __all__ += ["deserialize", "serialize"]
 
