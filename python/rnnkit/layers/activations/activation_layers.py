@@ -141,9 +141,6 @@ class ELU(_Elementwise):
     Raises:
         TypeError: If `alpha` is not a number.
 
-    Note: Keras 3 leaves `alpha` out of `ELU.get_config()` (so a saved Keras ELU reloads
-    with `alpha=1`); rnnkit writes it, and reads configs with or without it.
-
     Example:
 
     >>> import numpy as np, rnnkit as keras
