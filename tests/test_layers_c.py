@@ -49,8 +49,9 @@ def test_keras_fixture(name):
     assert np.asarray(y).dtype == DATA[f"{name}/y"].dtype
     shape = layer.compute_output_shape(x.shape, **call)   # EinsumDense's None stays None
     assert len(shape) == y.ndim and all(d in (None, e) for d, e in zip(shape, y.shape))
-    # Our config round trip rebuilds an equal layer.
+    # Our config has Keras' keys, and its round trip rebuilds an equal layer.
     config = layer.get_config()
+    assert set(config) == set(entry["config"])
     again = type(layer).from_config(config)
     assert again.get_config() == config
 
@@ -593,6 +594,7 @@ def test_gqa_keras_fixture(name):
     out, scores = layer(*args, return_attention_scores=True, **call)
     np.testing.assert_allclose(out, GQA[f"{name}/y_scores_path"], rtol=2e-5, atol=2e-6)
     np.testing.assert_allclose(scores, GQA[f"{name}/scores"], rtol=2e-5, atol=2e-6)
+    assert set(layer.get_config()) == set(entry["config"])
     assert L.GroupQueryAttention.from_config(layer.get_config()).get_config() == \
         layer.get_config()
 

@@ -122,5 +122,6 @@ class CategoryEncoding(Layer):
         return input_shape[:-1] + (self.num_tokens,)
 
     def get_config(self):
+        # Keras 3 writes no `sparse` (it reads one, as here).
         return {**super().get_config(), "num_tokens": self.num_tokens,
-                "output_mode": self.output_mode, "sparse": self.sparse}
+                "output_mode": self.output_mode}
