@@ -100,7 +100,7 @@ def main(argv=None):
             layer = {"lstm": rnnkit.layers.LSTM, "gru": rnnkit.layers.GRU,
                      "simple_rnn": rnnkit.layers.SimpleRNN}[cell](H, return_sequences=True)
             layer.build((B, T, I))
-            layer.set_weights([kernel, recurrent, bias if cell == "gru" else bias])
+            layer.set_weights([kernel, recurrent, bias])
             # Same numbers first: rnnkit's output against torch's (TF32 off).
             torch.backends.cuda.matmul.allow_tf32 = False
             torch.backends.cudnn.allow_tf32 = False
@@ -165,7 +165,6 @@ def main(argv=None):
               "train ratio | max abs diff |")
     lines = [f"GPU: {device}; torch {torch.__version__} (cuDNN {torch.backends.cudnn.version()}); "
              f"{time.strftime('%Y-%m-%d %H:%M')}", "", header,
-             "|" + "---|" * header.count("|")[:-1] if False else
              "|" + "|".join(["---"] * (header.count("|") - 1)) + "|"]
     for r in rows:
         best_f = min(r["rnnkit fwd ms (graph)"], r["rnnkit fwd ms (loop)"])
