@@ -42,11 +42,15 @@ class Gpu {
 
   // Records everything `work` queues into a CUDA graph and launches it on the call's stream,
   // reusing the executable graph of an earlier call with the same `key` when its topology
-  // matches; without graphs (or when the stream cannot be captured) runs `work` directly.
+  // matches. Without graphs, and on the first call of a key, runs `work` directly: that first
+  // run also loads every kernel and lets cuBLAS set itself up outside a capture (lazy module
+  // loading and first-use initialisation are not allowed while a stream is captured).
   template <typename Work>
   void run(std::uint64_t key, bool use_graph, Work&& work);
 
  private:
+  // True the first time this thread sees `key` on this GPU (and remembers it).
+  bool first_sight(std::uint64_t key);
   void begin_capture();
   void end_capture_and_launch(std::uint64_t key);
   cudaStream_t stream_;
@@ -58,7 +62,7 @@ class Gpu {
 
 template <typename Work>
 void Gpu::run(std::uint64_t key, bool use_graph, Work&& work) {
-  if (!use_graph) {
+  if (!use_graph || first_sight(key)) {
     work();
     return;
   }
