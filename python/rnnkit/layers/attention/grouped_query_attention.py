@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnkit import constraints, initializers, masking, ops, regularizers
+from rnnkit import constraints, initializers, ops, regularizers
 from rnnkit import random as rnn_random
-from rnnkit.graph import is_symbolic
-from rnnkit.layers.attention._common import (LARGE_NEGATIVE, as_bool_mask, causal_mask,
-                                              check_rate, check_seed, dropout_weights)
+from rnnkit.layers.attention._common import (LARGE_NEGATIVE, QueryValueKeyCall, check_rate,
+                                              check_seed, combine_masks, dropout_weights)
 from rnnkit.layers.core._checks import check_bool, is_int
 from rnnkit.layers.core.einsum_dense import EinsumDense
 from rnnkit.layers.layer import Layer, shape_of
@@ -20,7 +19,7 @@ def _copy(initializer):
     return initializers.deserialize(initializers.serialize(initializer))
 
 
-class GroupedQueryAttention(Layer):
+class GroupedQueryAttention(QueryValueKeyCall, Layer):
     """Grouped-query attention (Ainslie et al., 2023), `keras.layers.GroupQueryAttention`.
 
     `num_query_heads` query heads attend through `num_key_value_heads` key/value heads, each
@@ -172,45 +171,6 @@ class GroupedQueryAttention(Layer):
                              f"be equal. Received: value_shape={value_shape} and "
                              f"key_shape={key_shape}")
 
-    def __call__(self, query, value=None, key=None, **kwargs):
-        """Calls the layer on `query`, `value` (and `key`); see the class docstring."""
-        if value is None:
-            raise TypeError(f"Layer '{self.name}' (GroupQueryAttention) must be called with "
-                            f"`query` and `value`.")
-        for name, tensor in (("query_mask", query), ("value_mask", value), ("key_mask", key)):
-            if kwargs.get(name) is None and tensor is not None and \
-                    not is_symbolic(tensor) and masking.any_masks():
-                kwargs[name] = masking.get_keras_mask(tensor)
-        if not self.built:
-            def shape(t):
-                return t.shape if is_symbolic(t) else shape_of(t)
-            self.build(shape(query), shape(value), None if key is None else shape(key))
-        self._with_scores = bool(kwargs.get("return_attention_scores", False))
-        try:
-            return super().__call__(query, value, key, **kwargs)
-        finally:
-            self._with_scores = False
-
-    def _attention_mask(self, t_len, s_len, query_mask, value_mask, key_mask, attention_mask,
-                        use_causal_mask):
-        mask = None
-        for part in (None if query_mask is None else as_bool_mask(query_mask)[..., None],
-                     None if value_mask is None else as_bool_mask(value_mask)[..., None, :],
-                     None if key_mask is None else as_bool_mask(key_mask)[..., None, :]):
-            if part is not None:
-                mask = part if mask is None else np.logical_and(mask, part)
-        if use_causal_mask:
-            part = causal_mask(t_len, s_len)
-            mask = part if mask is None else np.logical_and(mask, part)
-        if self.sliding_window is not None:
-            rows, cols = np.arange(t_len)[:, None], np.arange(s_len)[None, :]
-            part = (np.abs(rows - cols) < self.sliding_window)[None]
-            mask = part if mask is None else np.logical_and(mask, part)
-        if attention_mask is not None:
-            attention_mask = as_bool_mask(attention_mask)
-            mask = attention_mask if mask is None else np.logical_and(attention_mask, mask)
-        return mask
-
     def call(self, query, value, key=None, query_mask=None, value_mask=None, key_mask=None,
              attention_mask=None, return_attention_scores=False, training=False,
              use_causal_mask=False):
@@ -220,8 +180,13 @@ class GroupedQueryAttention(Layer):
         value = self._convert_input(value)
         key = value if key is None else self._convert_input(key)
         self._check_shapes(shape_of(query), shape_of(value), shape_of(key))
-        mask = self._attention_mask(shape_of(query)[1], shape_of(value)[1], query_mask,
-                                    value_mask, key_mask, attention_mask, use_causal_mask)
+        t_len, s_len = shape_of(query)[1], shape_of(value)[1]
+        window = None
+        if self.sliding_window is not None:
+            rows, cols = np.arange(t_len)[:, None], np.arange(s_len)[None, :]
+            window = (np.abs(rows - cols) < self.sliding_window)[None]
+        mask = combine_masks(t_len, s_len, query_mask, value_mask, key_mask, attention_mask,
+                             use_causal_mask, extra=window)
         gate = self._gate_dense(query) if self.use_gate else None
         q = self._query_dense(query)
         k = ops.repeat(self._key_dense(key), self.num_repeats, axis=2)

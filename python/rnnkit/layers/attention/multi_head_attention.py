@@ -7,11 +7,9 @@ import string
 import numpy as np
 
 from rnnkit import constraints, initializers, ops, regularizers
-from rnnkit import masking
 from rnnkit import random as rnn_random
-from rnnkit.graph import is_symbolic
-from rnnkit.layers.attention._common import (LARGE_NEGATIVE, as_bool_mask, causal_mask,
-                                              check_rate, check_seed, dropout_weights)
+from rnnkit.layers.attention._common import (LARGE_NEGATIVE, QueryValueKeyCall, check_rate,
+                                              check_seed, combine_masks, dropout_weights)
 from rnnkit.layers.core._checks import check_bool, is_int
 from rnnkit.layers.layer import Layer, shape_of
 
@@ -79,7 +77,7 @@ class _EinsumProjection(Layer):
         return out if self.bias is None else ops.add(out, self.bias)
 
 
-class MultiHeadAttention(Layer):
+class MultiHeadAttention(QueryValueKeyCall, Layer):
     """Multi-head attention layer (as in "Attention Is All You Need").
 
     `query` `(batch, T, dim_q)`, `value` `(batch, S, dim_v)` and `key` (defaults to `value`)
@@ -307,43 +305,6 @@ class MultiHeadAttention(Layer):
         return self._output_dense
 
     # -- call --------------------------------------------------------------------------------
-    def __call__(self, query, value=None, key=None, **kwargs):
-        """Calls the layer on `query`, `value` (and `key`); see the class docstring."""
-        if value is None:
-            raise TypeError(f"Layer '{self.name}' (MultiHeadAttention) must be called with "
-                            "`query` and `value`.")
-        # The masks the inputs carry (read before any conversion copies the arrays).
-        for name, tensor in (("query_mask", query), ("value_mask", value), ("key_mask", key)):
-            if kwargs.get(name) is None and tensor is not None and \
-                    not is_symbolic(tensor) and masking.any_masks():
-                kwargs[name] = masking.get_keras_mask(tensor)
-        if not self.built:
-            self.build(shape_of(query) if not is_symbolic(query) else query.shape,
-                       shape_of(value) if not is_symbolic(value) else value.shape,
-                       None if key is None else
-                       (shape_of(key) if not is_symbolic(key) else key.shape))
-        self._with_scores = bool(kwargs.get("return_attention_scores", False))
-        try:
-            return super().__call__(query, value, key, **kwargs)
-        finally:
-            self._with_scores = False
-
-    def _attention_mask(self, query, value, query_mask, value_mask, key_mask, attention_mask,
-                        use_causal_mask):
-        mask = None
-        for part in (None if query_mask is None else as_bool_mask(query_mask)[..., None],
-                     None if value_mask is None else as_bool_mask(value_mask)[..., None, :],
-                     None if key_mask is None else as_bool_mask(key_mask)[..., None, :]):
-            if part is not None:
-                mask = part if mask is None else np.logical_and(mask, part)
-        if use_causal_mask:
-            part = causal_mask(ops.shape(query)[1], ops.shape(value)[1])
-            mask = part if mask is None else np.logical_and(mask, part)
-        if attention_mask is not None:
-            attention_mask = as_bool_mask(attention_mask)
-            mask = attention_mask if mask is None else np.logical_and(attention_mask, mask)
-        return mask
-
     def call(self, query, value, key=None, query_mask=None, value_mask=None, key_mask=None,
              attention_mask=None, return_attention_scores=False, training=False,
              use_causal_mask=False):
@@ -353,8 +314,8 @@ class MultiHeadAttention(Layer):
         value = self._convert_input(value)
         key = value if key is None else self._convert_input(key)
         self._check_shapes(shape_of(query), shape_of(value), shape_of(key))
-        mask = self._attention_mask(query, value, query_mask, value_mask, key_mask,
-                                    attention_mask, use_causal_mask)
+        mask = combine_masks(shape_of(query)[1], shape_of(value)[1], query_mask, value_mask,
+                             key_mask, attention_mask, use_causal_mask)
         q = self._query_dense(query)
         k = self._key_dense(key)
         v = self._value_dense(value)
