@@ -188,7 +188,8 @@ def _units(cell, kernel, recurrent_kernel):
     that a malformed recurrent_kernel is reported as itself."""
     if recurrent_kernel is not None and recurrent_kernel.ndim == 2:
         return recurrent_kernel.shape[0]
-    kernel = np.asarray(kernel)
+    if not hasattr(kernel, "ndim"):   # a NumPy or GPU array keeps its own shape
+        kernel = np.asarray(kernel)
     if kernel.ndim == 2 and kernel.shape[1] % GATES[cell] == 0 and kernel.shape[1] > 0:
         return kernel.shape[1] // GATES[cell]
     return 1

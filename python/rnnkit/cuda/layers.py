@@ -73,24 +73,22 @@ def call_rnn(layer, inputs, initial_state=None, mask=None, training=None, **kwar
         if mask is not None:
             mask = as_cupy(mask, "mask") if is_device_array(mask) else cupy.asarray(mask)
         states = _initial_states(layer, plan, initial_state, x)
-        if layer.go_backwards and len(plan) > 1:
-            x = cupy.ascontiguousarray(x[:, ::-1])
-            mask = None if mask is None else cupy.ascontiguousarray(mask[:, ::-1])
-        final_states = []
-        for index, (cell, names) in enumerate(plan):
-            last = index == len(plan) - 1
+
+        def forward_one(cell, names, x, cell_states, mask, go_backwards, return_sequences,
+                        zero_output_for_mask, training):
             kernel, recurrent_kernel, bias = _device_weights(cell, device)
             result = sequence.rnn_forward(
-                cell.core_name, x, kernel, recurrent_kernel, bias,
-                initial_state=states[index], mask=mask, activation=names[0],
-                recurrent_activation=names[1], reset_after=getattr(cell, "reset_after", True),
-                go_backwards=layer.go_backwards and len(plan) == 1,
-                return_sequences=layer.return_sequences or not last,
-                zero_output_for_mask=layer.zero_output_for_mask and last)
-            x = result.output
-            final_states.append(list(result.states))
-    if len(plan) == 1:
-        final_states = final_states[0]
+                cell.core_name, x, kernel, recurrent_kernel, bias, initial_state=cell_states,
+                mask=mask, activation=names[0], recurrent_activation=names[1],
+                reset_after=getattr(cell, "reset_after", True), go_backwards=go_backwards,
+                return_sequences=return_sequences, zero_output_for_mask=zero_output_for_mask)
+            return result.output, list(result.states)
+
+        x, final_states = fused.run(
+            plan, x, states[0] if len(plan) == 1 else states, mask=mask,
+            go_backwards=layer.go_backwards, return_sequences=layer.return_sequences,
+            zero_output_for_mask=layer.zero_output_for_mask, training=False,
+            forward_one=forward_one, reverse=lambda a: cupy.ascontiguousarray(a[:, ::-1]))
     if layer.return_state:
         return [x] + list(final_states)
     return x

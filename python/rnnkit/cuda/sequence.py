@@ -4,36 +4,19 @@ stream, and every kernel is queued on that stream (nothing waits for the GPU her
 
 from __future__ import annotations
 
+from rnnkit import core as _host
 from rnnkit import cuda as _cuda_api
-from rnnkit.cuda.arrays import as_cupy, descriptor, is_device_array
+from rnnkit.cuda.arrays import as_cupy, descriptor
 
 _NAMES = ("x", "kernel", "recurrent_kernel", "bias", "initial_h", "initial_c", "mask",
           "input_dropout", "recurrent_dropout")
-
-
-def _gates(cell):
-    return {"simple_rnn": 1, "gru": 3, "lstm": 4}[cell]
-
-
-def _states(cell, states, name):
-    count = 2 if cell == "lstm" else 1
-    if states is None:
-        return [None] * count
-    if is_device_array(states) or not isinstance(states, (list, tuple)):
-        states = [states]
-    states = list(states)
-    if len(states) != count:
-        raise ValueError(f"{name} must hold {count} array(s) for a {cell} cell, got {len(states)}")
-    return states
 
 
 def _inputs(cell, x, kernel, recurrent_kernel, bias, initial_state, mask, input_dropout_mask,
             recurrent_dropout_mask):
     """Every input as a C-contiguous CuPy array on x's GPU (None stays None)."""
     import cupy
-    if cell not in ("simple_rnn", "gru", "lstm"):
-        raise ValueError(f"cell must be one of ('simple_rnn', 'gru', 'lstm'), got {cell!r}")
-    h0, c0 = (_states(cell, initial_state, "initial_state") + [None])[:2]
+    h0, c0 = (_host._split_states(cell, initial_state, "initial_state") + [None])[:2]
     raw = dict(x=x, kernel=kernel, recurrent_kernel=recurrent_kernel, bias=bias, initial_h=h0,
                initial_c=c0 if cell == "lstm" else None, mask=mask,
                input_dropout=input_dropout_mask, recurrent_dropout=recurrent_dropout_mask)
@@ -65,20 +48,13 @@ def _inputs(cell, x, kernel, recurrent_kernel, bias, initial_state, mask, input_
 
 def _common(cell, arrays, activation, recurrent_activation, reset_after, go_backwards,
             return_sequences, zero_output_for_mask):
-    x, recurrent_kernel, kernel = arrays["x"], arrays["recurrent_kernel"], arrays["kernel"]
-    if recurrent_kernel.ndim == 2:
-        units = recurrent_kernel.shape[0]
-    elif kernel.ndim == 2 and kernel.shape[1] % _gates(cell) == 0 and kernel.shape[1] > 0:
-        units = kernel.shape[1] // _gates(cell)
-    else:
-        units = 1
-    for name, value in (("activation", activation), ("recurrent_activation", recurrent_activation)):
-        if value is not None and not isinstance(value, str):
-            raise TypeError(f"{name} must be a string name or None, got {type(value).__name__}")
+    x = arrays["x"]
     precision = _cuda_api.get_float32_matmul_precision()
     return dict(
-        cell=cell, input_size=x.shape[-1] if x.ndim >= 1 else 1, units=units,
-        activation=activation or "linear", recurrent_activation=recurrent_activation or "linear",
+        cell=cell, input_size=x.shape[-1] if x.ndim >= 1 else 1,
+        units=_host._units(cell, arrays["kernel"], arrays["recurrent_kernel"]),
+        activation=_host._activation_name(activation, "activation"),
+        recurrent_activation=_host._activation_name(recurrent_activation, "recurrent_activation"),
         reset_after=bool(reset_after), go_backwards=bool(go_backwards),
         return_sequences=bool(return_sequences), zero_output_for_mask=bool(zero_output_for_mask),
         allow_tf32=precision != "highest", use_graph=_cuda_api.graphs_enabled())
@@ -160,7 +136,7 @@ def rnn_backward(cell, x, kernel, recurrent_kernel, bias=None, *, reserve, d_out
     if reserve is None:
         raise ValueError("reserve is None: run rnn_forward with training=True first")
     grads_in = {"reserve": reserve, "d_output": d_output}
-    d_h, d_c = (_states(cell, d_states, "d_states") + [None])[:2]
+    d_h, d_c = (_host._split_states(cell, d_states, "d_states") + [None])[:2]
     grads_in["d_final_h"], grads_in["d_final_c"] = d_h, d_c if cell == "lstm" else None
     x = arrays["x"]
     with cupy.cuda.Device(device):
@@ -177,7 +153,7 @@ def rnn_backward(cell, x, kernel, recurrent_kernel, bias=None, *, reserve, d_out
         else:
             batch, steps, dtype = x.shape[0], x.shape[1], x.dtype.name
         units, inputs = common["units"], common["input_size"]
-        gh = _gates(cell) * units
+        gh = _host.GATES[cell] * units
         if batch == 0 and x.ndim == 3 and steps > 0:
             return _empty_backward(cell, arrays, units, need_d_x)
         workspace_bytes, _ = _memory(module, common, dtype, batch, steps, True, True)

@@ -106,20 +106,29 @@ def _forward_one(cell, names, x, states, mask, go_backwards, return_sequences,
 
 
 def run(fused_cells, x, states, *, mask, go_backwards, return_sequences, zero_output_for_mask,
-        training):
-    """(output, final states) exactly as the generic loop would give them."""
+        training, forward_one=_forward_one, reverse=None):
+    """(output, final states) exactly as the generic loop would give them.
+
+    `forward_one(cell, names, x, states, mask, go_backwards, return_sequences,
+    zero_output_for_mask, training)` runs one cell: by default the CPU core, differentiably
+    (the GPU layer path passes its own). `reverse(array)` reverses the time axis of x and the
+    mask for a stack read backwards (default: `ops.flip`, differentiable, for x)."""
     if len(fused_cells) == 1:
         cell, names = fused_cells[0]
-        return _forward_one(cell, names, x, states, mask, go_backwards, return_sequences,
-                            zero_output_for_mask, training)
+        return forward_one(cell, names, x, states, mask, go_backwards, return_sequences,
+                           zero_output_for_mask, training)
     if go_backwards:
         # The whole stack reads the reversed sequence; its output is in that (processing) order.
-        x = ops.flip(x, axis=1)
-        mask = None if mask is None else np.ascontiguousarray(mask[:, ::-1])
+        if reverse is None:
+            x = ops.flip(x, axis=1)
+            mask = None if mask is None else np.ascontiguousarray(mask[:, ::-1])
+        else:
+            x = reverse(x)
+            mask = None if mask is None else reverse(mask)
     final_states = []
     for index, (cell, names) in enumerate(fused_cells):
         last = index == len(fused_cells) - 1
-        x, cell_states = _forward_one(
+        x, cell_states = forward_one(
             cell, names, x, states[index], mask, False, return_sequences or not last,
             zero_output_for_mask and last, training)
         final_states.append(cell_states)
