@@ -406,6 +406,13 @@ def record(outputs, inputs, vjp):
 # ------------------------------------------------------------------------------------------------
 
 def _flatten(x):
+    t = type(x)
+    if t is list or t is tuple:
+        # A flat list of leaves (a model's weights, say) is the common case: no recursion.
+        for item in x:
+            if isinstance(item, (list, tuple, dict)):
+                return [leaf for item in x for leaf in _flatten(item)]
+        return list(x)
     if isinstance(x, (list, tuple)):
         return [leaf for item in x for leaf in _flatten(item)]
     if isinstance(x, dict):
@@ -414,6 +421,8 @@ def _flatten(x):
 
 
 def _pack_like(structure, leaves):
+    if type(structure) is list and all(not isinstance(s, (list, tuple, dict)) for s in structure):
+        return list(leaves)
     it = iter(leaves)
 
     def build(s):
@@ -448,6 +457,27 @@ def _unbroadcast(g, shape):
     if g.shape != shape:
         g = np.array(np.broadcast_to(g, shape))
     return g
+
+
+def _creation_order(node):
+    return node.seq
+
+
+def _accumulate(grads, ref, g):
+    """Adds the gradient `g` of output `ref[1]` of node `ref[0]` into `grads` (summed over
+    broadcast axes and cast to the output's shape and dtype)."""
+    node, idx = ref
+    shape, dtype = node.outs[idx]
+    if type(g) is not np.ndarray:
+        g = np.asarray(g)
+    if g.shape != shape:
+        g = _unbroadcast(g, shape)
+    if g.dtype != dtype:
+        g = g.astype(dtype)
+    slots = grads.get(node)
+    if slots is None:
+        slots = grads[node] = [None] * len(node.outs)
+    slots[idx] = g if slots[idx] is None else slots[idx] + g
 
 
 class GradientTape:
@@ -598,12 +628,14 @@ class GradientTape:
                                "gradient() several times.")
         self._used = True
 
-        src_leaves = _flatten(sources)
+        single_source = not isinstance(sources, (list, tuple, dict))
+        src_leaves = [sources] if single_source else _flatten(sources)
+        src_refs = []
         for s in src_leaves:
             if not isinstance(s, (Variable, Tensor, np.ndarray)):
                 raise TypeError(f"gradient() sources must be Variables, Tensors or arrays, got "
                                 f"{type(s).__name__}")
-        src_refs = [self._ref(s) for s in src_leaves]
+            src_refs.append(_input_node(self, s, create=False))
 
         targets = _flatten(target)
         if output_gradients is None:
@@ -614,32 +646,23 @@ class GradientTape:
                 raise ValueError("output_gradients must have the structure of target")
 
         grads = {}          # node -> list of accumulated output gradients
-
-        def accumulate(ref, g):
-            node, idx = ref
-            shape, dtype = node.outs[idx]
-            g = np.asarray(g)
-            if g.shape != shape:
-                g = _unbroadcast(g, shape)
-            if g.dtype != dtype:
-                g = g.astype(dtype)
-            slots = grads.get(node)
-            if slots is None:
-                slots = grads[node] = [None] * len(node.outs)
-            slots[idx] = g if slots[idx] is None else slots[idx] + g
-
         roots = []
         for t, seed in zip(targets, seeds):
-            ref = self._ref(t)
+            ref = _input_node(self, t, create=False)
             if ref is None:
                 continue
-            value = unwrap(t)
-            accumulate(ref, np.ones_like(value) if seed is None else unwrap(seed))
+            if seed is None:
+                value = unwrap(t)
+                seed = np.ones(value.shape, value.dtype) if type(value) is np.ndarray \
+                    else np.ones_like(value)
+            else:
+                seed = unwrap(seed)
+            _accumulate(grads, ref, seed)
             roots.append(ref[0])
 
         # The nodes reachable from the targets, in creation order.
         seen = set()
-        stack = list(roots)
+        stack = roots
         nodes = []
         while stack:
             node = stack.pop()
@@ -650,15 +673,18 @@ class GradientTape:
             for p in node.parents:
                 if p is not None and p[0] not in seen:
                     stack.append(p[0])
-        nodes.sort(key=lambda n: n.seq)
+        nodes.sort(key=_creation_order)
 
         # Which of them lead to a source (only those need a VJP call).
         source_nodes = {r[0] for r in src_refs if r is not None}
-        relevant = set()
+        relevant = set(source_nodes)
         for node in nodes:
-            if node in source_nodes or any(p is not None and p[0] in relevant
-                                           for p in node.parents):
-                relevant.add(node)
+            if node in relevant:
+                continue
+            for p in node.parents:
+                if p is not None and p[0] in relevant:
+                    relevant.add(node)
+                    break
 
         previous, _state.tape = _state.tape, None      # VJPs run unrecorded
         try:
@@ -668,16 +694,17 @@ class GradientTape:
                 slots = grads.get(node) if node in source_nodes else grads.pop(node, None)
                 if slots is None:
                     continue
-                need = tuple(p is not None and p[0] in relevant for p in node.parents)
+                parents = node.parents
+                need = tuple([p is not None and p[0] in relevant for p in parents])
                 if node.multi:
-                    gs = tuple(g if g is not None else np.zeros(shape, dtype)
-                               for g, (shape, dtype) in zip(slots, node.outs))
+                    gs = tuple([g if g is not None else np.zeros(shape, dtype)
+                                for g, (shape, dtype) in zip(slots, node.outs)])
                     in_grads = node.vjp(gs, need)
                 else:
                     in_grads = node.vjp(slots[0], need)
-                for p, n, g in zip(node.parents, need, in_grads):
+                for p, n, g in zip(parents, need, in_grads):
                     if n and g is not None:
-                        accumulate(p, g)
+                        _accumulate(grads, p, g)
         finally:
             _state.tape = previous
 
@@ -697,6 +724,8 @@ class GradientTape:
             for node in nodes:           # release what the VJPs kept alive
                 if node.vjp is not None:
                     node.vjp = _released_vjp
+        if single_source:
+            return out[0]
         return _pack_like(sources, out)
 
 
