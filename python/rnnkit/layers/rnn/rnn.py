@@ -21,6 +21,7 @@ from rnnkit import ops, tree
 from rnnkit.cuda.arrays import is_device_array
 from rnnkit.layers.core._checks import check_bool
 from rnnkit.layers.layer import InputSpec, Layer, shape_of, to_snake_case
+from rnnkit.layers.rnn import fast_call
 from rnnkit.layers.rnn.cell_base import BuiltinCell
 from rnnkit.variables import Variable
 
@@ -380,6 +381,9 @@ class RNN(Layer):
     def __call__(self, *args, **kwargs):
         """Calls the layer (see `Layer.__call__`). On a GPU array (CuPy, or any CUDA array with
         `__dlpack__`) the layer runs its inference on the GPU and returns CuPy arrays."""
+        result = fast_call.try_call(self, args, kwargs)
+        if result is not fast_call.NOT_TAKEN:
+            return result
         first = args[0] if args else kwargs.get("inputs")
         if is_device_array(first):
             from rnnkit.cuda import layers as gpu_layers

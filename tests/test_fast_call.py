@@ -1,0 +1,163 @@
+"""The eager inference fast path of SimpleRNN / GRU / LSTM (rnnkit.layers.rnn.fast_call).
+
+Each call is made twice: through the fast path and through the full `Layer.__call__` path
+(forced by `fast_call` being bypassed), and the results must be identical, bit for bit: both
+run the same core call. Calls the fast path must refuse are checked to be refused.
+"""
+
+import numpy as np
+import pytest
+
+import rnnkit as keras
+from rnnkit.layers.rnn import fast_call
+from rnnkit.layers.rnn.rnn import RNN
+
+
+def full_path(layer, *args, **kwargs):
+    """The layer's call through the full path (the fast path switched off)."""
+    original = fast_call.try_call
+    fast_call.try_call = lambda *a: fast_call.NOT_TAKEN
+    try:
+        return layer(*args, **kwargs)
+    finally:
+        fast_call.try_call = original
+
+
+def taken(layer, *args, **kwargs):
+    return fast_call.try_call(layer, args, kwargs) is not fast_call.NOT_TAKEN
+
+
+CASES = [
+    (keras.layers.SimpleRNN, {}),
+    (keras.layers.SimpleRNN, {"activation": "relu", "use_bias": False}),
+    (keras.layers.GRU, {}),
+    (keras.layers.GRU, {"reset_after": False}),
+    (keras.layers.GRU, {"activation": "sigmoid", "recurrent_activation": "tanh"}),
+    (keras.layers.LSTM, {}),
+    (keras.layers.LSTM, {"unit_forget_bias": False, "use_bias": False}),
+]
+
+
+@pytest.mark.parametrize("layer_class,cell_args", CASES)
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("options", [
+    {}, {"return_sequences": True}, {"return_state": True},
+    {"go_backwards": True, "return_sequences": True, "return_state": True}])
+@pytest.mark.parametrize("shape", [(1, 1, 5), (3, 7, 5)])
+def test_fast_path_equals_full_path(layer_class, cell_args, dtype, options, shape):
+    rng = np.random.default_rng(3)
+    layer = layer_class(4, dtype=dtype, **cell_args, **options)
+    x = rng.standard_normal(shape).astype(dtype)
+    layer(x)   # builds
+    layer.set_weights([rng.standard_normal(w.shape) for w in layer.get_weights()])
+    assert taken(layer, x)
+    fast = layer(x)
+    full = full_path(layer, x)
+    fast = fast if isinstance(fast, list) else [fast]
+    full = full if isinstance(full, list) else [full]
+    assert len(fast) == len(full)
+    for a, b in zip(fast, full):
+        assert type(a) is np.ndarray and a.dtype == np.dtype(dtype)
+        np.testing.assert_array_equal(a, b)
+    # training=False and training=None outside any training context take it too.
+    assert taken(layer, x, training=False) and taken(layer, x, training=None)
+    np.testing.assert_array_equal(layer(x, training=False) if not options.get("return_state")
+                                  else layer(x, training=False)[0], full[0])
+
+
+def _built_lstm(**kwargs):
+    layer = keras.layers.LSTM(3, **kwargs)
+    x = np.ones((2, 4, 5), "float32")
+    layer(x)
+    return layer, x
+
+
+def test_refused_when_the_full_path_has_work_to_do():
+    layer, x = _built_lstm()
+    assert taken(layer, x)
+    # Arguments the fast path does not handle.
+    assert not taken(layer, x, training=True)
+    assert not taken(layer, x, mask=np.ones((2, 4), bool))
+    assert not taken(layer, x, initial_state=[np.zeros((2, 3), "float32")] * 2)
+    # Inputs it does not handle: another dtype, a list, a non-contiguous array, a wrong width,
+    # an empty batch, a sequence of rank 2.
+    assert not taken(layer, x.astype("float64"))
+    assert not taken(layer, x.tolist())
+    assert not taken(layer, np.ones((2, 4, 10), "float32")[:, :, ::2])
+    assert not taken(layer, np.ones((2, 4, 6), "float32"))
+    assert not taken(layer, np.ones((0, 4, 5), "float32"))
+    assert not taken(layer, np.ones((2, 5), "float32"))
+    # Under a recording tape (the call must be differentiable).
+    with keras.GradientTape():
+        assert not taken(layer, x)
+    # Inside a training call of an outer layer.
+    from rnnkit.layers.layer import _training_stack
+    _training_stack().append(True)
+    try:
+        assert not taken(layer, x)
+        assert not taken(layer, x, training=None)
+    finally:
+        _training_stack().pop()
+    # An input carrying a Keras mask.
+    masked = keras.layers.Masking()(np.ones((2, 4, 5), "float32"))
+    assert not taken(layer, masked)
+
+
+def test_refused_for_layers_it_does_not_know():
+    stateful, x = _built_lstm(stateful=True)
+    assert not taken(stateful, x)
+    regularized, x = _built_lstm(activity_regularizer="l2")
+    assert not taken(regularized, x)
+    unbuilt = keras.layers.LSTM(3)
+    assert not taken(unbuilt, x)
+
+    class MyLSTM(keras.layers.LSTM):
+        pass
+
+    sub = MyLSTM(3)
+    sub(x)
+    assert not taken(sub, x)
+
+    class MyCell(keras.layers.LSTMCell):
+        def call(self, inputs, states, training=False):
+            out, new = super().call(inputs, states, training=training)
+            return out * 2.0, new
+
+    generic = RNN(MyCell(3))
+    generic(x)
+    assert not taken(generic, x)
+    stack = RNN([keras.layers.LSTMCell(3), keras.layers.LSTMCell(2)])
+    stack(x)
+    assert not taken(stack, x)
+    custom_activation = keras.layers.LSTM(3, activation=lambda v: v * 0.5)
+    custom_activation(x)
+    assert not taken(custom_activation, x)
+
+
+def test_errors_still_reported_by_the_full_path():
+    layer, x = _built_lstm()
+    with pytest.raises(ValueError, match="5"):
+        layer(np.ones((2, 4, 6), "float32"))
+
+
+def test_weight_changes_are_seen():
+    layer, x = _built_lstm()
+    before = layer(x)
+    layer.set_weights([w * 0.5 for w in layer.get_weights()])
+    after = layer(x)
+    assert not np.array_equal(before, after)
+    np.testing.assert_array_equal(after, full_path(layer, x))
+
+
+def test_predict_of_a_model_matches():
+    rng = np.random.default_rng(0)
+    model = keras.Sequential([keras.Input((6, 3)), keras.layers.GRU(5), keras.layers.Dense(2)])
+    x = rng.standard_normal((4, 6, 3)).astype("float32")
+    out = model.predict(x, verbose=0)
+    original = fast_call.try_call
+    fast_call.try_call = lambda *a: fast_call.NOT_TAKEN
+    try:
+        reference = model.predict(x, verbose=0)
+    finally:
+        fast_call.try_call = original
+    np.testing.assert_array_equal(out, reference)
