@@ -2,7 +2,7 @@
 // recurrent layer through the public C++ API only.
 //
 //   rnnkit_bench [--cell lstm|gru|simple_rnn|all] [--shape NAME|B,T,I,H]... [--threads N]
-//                [--repeats N] [--target-s SECONDS]
+//                [--repeats N] [--target-s SECONDS] [--stream B,I,H | --no-stream | --stream-only]
 //
 // Defaults: all three cells, the five shapes below, rnnkit's default thread count, and for each
 // case as many repeats as fit in about --target-s seconds (1.5 s; at least 1, at most 200) after
@@ -10,6 +10,9 @@
 // One line per case: the median time per call and the achieved GFLOP/s, where
 //   forward FLOPs = 2 * B * T * (I + H) * G * H   (G = 1 simple_rnn, 3 gru, 4 lstm)
 //   train FLOPs   = 3 * forward FLOPs            (forward with return_sequences + backward)
+// Then, per cell, the streaming step (rnnkit::Stream::step, one timestep per call, on the calling
+// thread) at B=1, I=64, H=64 unless --stream says otherwise: the median time per step, each
+// timed call being 1000 steps.
 // Exit status: 0 on success, 1 when rnnkit throws or a result is not finite, 2 on bad arguments.
 #include <algorithm>
 #include <chrono>
@@ -128,6 +131,8 @@ Timing time_calls(F&& call, int repeats, double target_s) {
 struct Config {
   std::vector<rnnkit::CellKind> cells;
   std::vector<Shape> shapes;
+  Shape stream{"stream", 1, 1, 64, 64};
+  bool run_stream = true, run_sequences = true;
   int threads = 0;
   int repeats = 0;
   double target_s = 1.5;
@@ -260,11 +265,60 @@ bool bench_case(rnnkit::CellKind kind, const Shape& s, const Config& cfg, std::m
   return ok;
 }
 
+// The streaming step: Stream::step over a ring of precomputed inputs, 1000 steps per timed call.
+bool bench_stream(rnnkit::CellKind kind, const Config& cfg, std::mt19937& rng) {
+  using rnnkit::DType;
+  using rnnkit::make_view;
+  const Shape& s = cfg.stream;
+  rnnkit::CellSpec cell;
+  cell.kind = kind;
+  cell.input_size = s.I;
+  cell.units = s.H;
+  const std::int64_t B = s.B, I = s.I, H = s.H, G = cell.gates();
+  const bool gru2 = kind == rnnkit::CellKind::gru && cell.reset_after;
+  const std::int64_t bias_n = gru2 ? 2 * G * H : G * H;
+  constexpr std::int64_t kSteps = 1000, kRing = 16;
+  Buffer x = floats(kRing * B * I), kernel = floats(I * G * H), recurrent = floats(H * G * H),
+         bias = floats(bias_n), out = floats(B * H);
+  fill_uniform(x, kRing * B * I, -1.0f, 1.0f, rng);
+  fill_uniform(kernel, I * G * H, -0.1f, 0.1f, rng);
+  fill_uniform(recurrent, H * G * H, -0.1f, 0.1f, rng);
+  fill_uniform(bias, bias_n, -0.1f, 0.1f, rng);
+  rnnkit::Stream stream(cell, DType::float32, B,
+                        make_view(kernel.data(), DType::float32, {I, G * H}),
+                        make_view(recurrent.data(), DType::float32, {H, G * H}),
+                        gru2 ? make_view(bias.data(), DType::float32, {2, G * H})
+                             : make_view(bias.data(), DType::float32, {G * H}));
+  std::vector<rnnkit::TensorView> xs;
+  for (std::int64_t r = 0; r < kRing; ++r)
+    xs.push_back(make_view(x.f32() + r * B * I, DType::float32, {B, I}));
+  const auto ov = make_view(out.data(), DType::float32, {B, H});
+  const Timing t = time_calls(
+      [&] {
+        for (std::int64_t k = 0; k < kSteps; ++k) stream.step(xs[k % kRing], ov);
+      },
+      cfg.repeats, cfg.target_s);
+  const double step_s = t.median_s / kSteps;
+  const double flops = 2.0 * B * (I + H) * G * H;
+  std::printf("%-10s %-7s %-12s B=%-3lld T=1    I=%-3lld H=%-4lld threads=1 repeats=%-3d "
+              "median %10.3f us/step %6.2f GFLOP/s\n",
+              rnnkit::cell_kind_name(kind), "stream", "step", static_cast<long long>(B),
+              static_cast<long long>(I), static_cast<long long>(H), t.repeats, step_s * 1e6,
+              flops / step_s * 1e-9);
+  std::fflush(stdout);
+  if (!all_finite(out, B * H)) {
+    std::fprintf(stderr, "error: stream output is not finite\n");
+    return false;
+  }
+  return true;
+}
+
 [[noreturn]] void usage(const char* msg) {
   if (msg) std::fprintf(stderr, "error: %s\n", msg);
   std::fprintf(stderr,
                "usage: rnnkit_bench [--cell lstm|gru|simple_rnn|all] [--shape NAME|B,T,I,H]...\n"
                "                    [--threads N] [--repeats N] [--target-s SECONDS]\n"
+               "                    [--stream B,I,H | --no-stream | --stream-only]\n"
                "shapes:");
   for (const Shape& s : kDefaultShapes)
     std::fprintf(stderr, " %s(%lld,%lld,%lld,%lld)", s.name.c_str(),
@@ -323,6 +377,16 @@ Config parse_args(int argc, char** argv) {
       }
     } else if (arg == "--shape") {
       cfg.shapes.push_back(parse_shape(value()));
+    } else if (arg == "--stream") {
+      const std::string v = value();
+      long long b = 0, in = 0, h = 0;
+      if (std::sscanf(v.c_str(), "%lld,%lld,%lld", &b, &in, &h) != 3 || b < 1 || in < 1 || h < 1)
+        usage(("--stream wants B,I,H, got '" + v + "'").c_str());
+      cfg.stream = {"stream", b, 1, in, h};
+    } else if (arg == "--no-stream") {
+      cfg.run_stream = false;
+    } else if (arg == "--stream-only") {
+      cfg.run_sequences = false;
     } else if (arg == "--threads") {
       cfg.threads = static_cast<int>(parse_int(value(), "--threads", 1));
     } else if (arg == "--repeats") {
@@ -356,8 +420,11 @@ int main(int argc, char** argv) {
                   rnnkit::get_num_threads(), cfg.target_s);
     std::mt19937 rng(12345);
     bool ok = true;
-    for (rnnkit::CellKind kind : cfg.cells)
-      for (const Shape& s : cfg.shapes) ok = bench_case(kind, s, cfg, rng) && ok;
+    if (cfg.run_sequences)
+      for (rnnkit::CellKind kind : cfg.cells)
+        for (const Shape& s : cfg.shapes) ok = bench_case(kind, s, cfg, rng) && ok;
+    if (cfg.run_stream)
+      for (rnnkit::CellKind kind : cfg.cells) ok = bench_stream(kind, cfg, rng) && ok;
     return ok ? 0 : 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());

@@ -6,5 +6,6 @@
 #include "rnnkit/context.h"
 #include "rnnkit/error.h"
 #include "rnnkit/sequence.h"
+#include "rnnkit/stream.h"
 #include "rnnkit/tensor.h"
 #include "rnnkit/threads.h"

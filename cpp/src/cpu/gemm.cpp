@@ -135,8 +135,7 @@ void gemm_panels(std::int64_t M, const T* A, std::int64_t lda, const PackedPanel
                  std::int64_t k_begin, std::int64_t k_end, std::int64_t panel_begin,
                  std::int64_t panel_end, T* C, std::int64_t ldc, bool accumulate) {
   constexpr std::int64_t W = kPanelWidth<T>;
-  // A 16 KiB slice of the panel stays in L1 while every row block of A streams past it.
-  constexpr std::int64_t kDepth = 16384 / (W * static_cast<std::int64_t>(sizeof(T)));
+  constexpr std::int64_t kDepth = kPanelDepth<T>;
   // Rows split into equal tiles (32 = 6+6+5+5+5+5, not 6*5+2): a tiny last tile would waste most
   // of its FMA slots.
   const std::int64_t tiles = (M + kMaxRows - 1) / kMaxRows;
@@ -180,7 +179,7 @@ namespace {
 
 // Cache blocking: a KC x W slice of B stays in L1 across the MR-row slivers of an MC x KC block of
 // A in L2, and a KC x NC block of B in L3.
-constexpr std::int64_t kBlockK = 256, kBlockM = 64 * kMaxRows, kBlockN = 1024;
+constexpr std::int64_t kBlockK = kGemmDepth, kBlockM = 64 * kMaxRows, kBlockN = 1024;
 
 template <typename T>
 T* thread_buffer(int which, std::int64_t elements) {

@@ -22,6 +22,15 @@ inline constexpr int kVectorBytes = 16;
 template <typename T>
 inline constexpr std::int64_t kPanelWidth = 2 * kVectorBytes / static_cast<std::int64_t>(sizeof(T));
 
+// How deep (in k) one pass of each GEMM sums before adding into C: every element of C is a chain
+// of fused multiply-adds over k from zero within a pass, and the passes are added in k order.
+// Other kernels that must give the same bits (the streaming step of cpu/stream.cpp) use these.
+// gemm_panels: a 16 KiB slice of a panel stays in L1 while the rows of A stream past it.
+template <typename T>
+inline constexpr std::int64_t kPanelDepth = 16384 / (kPanelWidth<T> * static_cast<std::int64_t>(sizeof(T)));
+// gemm: the k extent of its cache blocks.
+inline constexpr std::int64_t kGemmDepth = 256;
+
 // B of shape [K, N], packed as ceil(N / kPanelWidth) panels of [K, kPanelWidth] (k-major, the last
 // panel zero-padded). Packing is cheap (one pass over B) compared with the T GEMMs that reuse it.
 template <typename T>

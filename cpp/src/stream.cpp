@@ -1,0 +1,152 @@
+// rnnkit::Stream: the checks of every call, then the CPU kernel (cpu/stream.cpp).
+#include "rnnkit/stream.h"
+
+#include <string>
+
+#include "cpu/stream.h"
+#include "rnnkit/error.h"
+#include "validate.h"
+
+namespace rnnkit {
+
+class Stream::Impl {
+ public:
+  Impl(const CellSpec& c, DType d, std::int64_t b, const StreamOptions& o)
+      : cell(c), dtype(d), batch(b), kernel(cpu::make_stream_kernel(c, d, b, o)) {}
+
+  CellSpec cell;
+  DType dtype;
+  std::int64_t batch;
+  std::unique_ptr<cpu::StreamKernel> kernel;
+};
+
+namespace {
+
+[[noreturn]] void fail(const std::string& message) { throw InvalidArgument(message); }
+
+std::string dims(std::initializer_list<std::int64_t> shape) {
+  std::string s = "(";
+  int i = 0;
+  for (auto e : shape) s += (i++ ? ", " : "") + std::to_string(e);
+  return s + (shape.size() == 1 ? ",)" : ")");
+}
+
+void expect_weights(const CellSpec& cell, DType dtype, const TensorView& kernel,
+                    const TensorView& recurrent_kernel, const TensorView& bias) {
+  const std::int64_t I = cell.input_size, H = cell.units, GH = cell.gates() * cell.units;
+  expect_tensor(kernel, "kernel", dtype, Device::cpu, {I, GH});
+  expect_tensor(recurrent_kernel, "recurrent_kernel", dtype, Device::cpu, {H, GH});
+  if (!cell.use_bias) {
+    if (bias.present()) fail("argument 'bias' must not be given: the cell has use_bias = false");
+    return;
+  }
+  if (!bias.present()) fail("argument 'bias' is required when use_bias = true");
+  if (cell.kind == CellKind::gru && cell.reset_after) {
+    expect_tensor(bias, "bias", dtype, Device::cpu, {2, GH});
+  } else {
+    expect_tensor(bias, "bias", dtype, Device::cpu, {GH});
+  }
+}
+
+bool overlap(const TensorView& a, const TensorView& b) {
+  const char* a0 = static_cast<const char*>(a.data);
+  const char* b0 = static_cast<const char*>(b.data);
+  const char* a1 = a0 + a.numel() * dtype_size(a.dtype);
+  const char* b1 = b0 + b.numel() * dtype_size(b.dtype);
+  return a0 < b1 && b0 < a1;
+}
+
+}  // namespace
+
+Stream::Stream(const CellSpec& cell, DType dtype, std::int64_t batch, const TensorView& kernel,
+               const TensorView& recurrent_kernel, const TensorView& bias,
+               const StreamOptions& options) {
+  validate_cell(cell);
+  if (dtype != DType::float32 && dtype != DType::float64) {
+    throw TypeMismatch(std::string("dtype must be float32 or float64, got ") + dtype_name(dtype));
+  }
+  if (batch < 1) fail("batch must be at least 1, got " + std::to_string(batch));
+  validate_dims(cell, batch, 1);
+  expect_weights(cell, dtype, kernel, recurrent_kernel, bias);
+  impl_ = std::make_unique<Impl>(cell, dtype, batch, options);
+  impl_->kernel->set_weights(kernel.data, recurrent_kernel.data,
+                             bias.present() ? bias.data : nullptr);
+}
+
+Stream::~Stream() = default;
+Stream::Stream(Stream&&) noexcept = default;
+Stream& Stream::operator=(Stream&&) noexcept = default;
+
+void Stream::set_weights(const TensorView& kernel, const TensorView& recurrent_kernel,
+                         const TensorView& bias) {
+  expect_weights(impl_->cell, impl_->dtype, kernel, recurrent_kernel, bias);
+  impl_->kernel->set_weights(kernel.data, recurrent_kernel.data,
+                             bias.present() ? bias.data : nullptr);
+}
+
+void Stream::step(const TensorView& x_t, const TensorView& output) {
+  const Impl& s = *impl_;
+  expect_tensor(x_t, "x_t", s.dtype, Device::cpu, {s.batch, s.cell.input_size});
+  expect_tensor(output, "output", s.dtype, Device::cpu, {s.batch, s.cell.units});
+  if (overlap(x_t, output)) fail("argument 'output' must not overlap 'x_t'");
+  impl_->kernel->run(x_t.data, 1, output.data, true, nullptr);
+}
+
+void Stream::run(const TensorView& x, const TensorView& output, const TensorView& mask) {
+  const Impl& s = *impl_;
+  if (x.rank != 3) {
+    fail("argument 'x' must have shape (batch, timesteps, features) = (" +
+         std::to_string(s.batch) + ", T, " + std::to_string(s.cell.input_size) + "), got " +
+         shape_string(x));
+  }
+  const std::int64_t T = x.shape[1];
+  if (T < 1) fail("argument 'x' must have at least one timestep, got shape " + shape_string(x));
+  expect_tensor(x, "x", s.dtype, Device::cpu, {s.batch, T, s.cell.input_size});
+  const bool sequences = output.rank == 3;
+  if (sequences) {
+    expect_tensor(output, "output", s.dtype, Device::cpu, {s.batch, T, s.cell.units});
+  } else if (output.rank == 2) {
+    expect_tensor(output, "output", s.dtype, Device::cpu, {s.batch, s.cell.units});
+  } else {
+    fail("argument 'output' must have shape " + dims({s.batch, T, s.cell.units}) + " or " +
+         dims({s.batch, s.cell.units}) + ", got " + shape_string(output));
+  }
+  if (overlap(x, output)) fail("argument 'output' must not overlap 'x'");
+  if (mask.present()) {
+    if (mask.dtype != DType::uint8) {
+      throw TypeMismatch(std::string("argument 'mask' must be uint8 (or bool), got ") +
+                         dtype_name(mask.dtype));
+    }
+    expect_tensor(mask, "mask", DType::uint8, Device::cpu, {s.batch, T});
+  }
+  impl_->kernel->run(x.data, T, output.data, sequences,
+                     mask.present() ? mask.as<const std::uint8_t>() : nullptr);
+}
+
+void Stream::reset_states() { impl_->kernel->reset_states(); }
+
+void Stream::set_states(const TensorView& h, const TensorView& c) {
+  const Impl& s = *impl_;
+  expect_tensor(h, "h", s.dtype, Device::cpu, {s.batch, s.cell.units});
+  if (c.present()) {
+    if (s.cell.kind != CellKind::lstm) fail("argument 'c' must not be given: only LSTM has a carry state");
+    expect_tensor(c, "c", s.dtype, Device::cpu, {s.batch, s.cell.units});
+  }
+  impl_->kernel->set_states(h.data, c.present() ? c.data : nullptr);
+}
+
+void Stream::states(const TensorView& h, const TensorView& c) const {
+  const Impl& s = *impl_;
+  expect_tensor(h, "h", s.dtype, Device::cpu, {s.batch, s.cell.units});
+  if (c.present()) {
+    if (s.cell.kind != CellKind::lstm) fail("argument 'c' must not be given: only LSTM has a carry state");
+    expect_tensor(c, "c", s.dtype, Device::cpu, {s.batch, s.cell.units});
+  }
+  impl_->kernel->states(h.data, c.present() ? c.data : nullptr);
+}
+
+const CellSpec& Stream::cell() const { return impl_->cell; }
+DType Stream::dtype() const { return impl_->dtype; }
+std::int64_t Stream::batch() const { return impl_->batch; }
+
+}  // namespace rnnkit
