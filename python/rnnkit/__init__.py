@@ -10,7 +10,7 @@ from rnnkit.core import get_num_threads, set_num_threads
 from rnnkit.build_info import show_config
 from rnnkit import (activations, callbacks, constraints, datasets, initializers, losses, metrics,
                     ops, optimizers, random, regularizers, saving, tree, utils)
-from rnnkit import autodiff, layers, models
+from rnnkit import autodiff, distribution, layers, models
 from rnnkit.models import Input, Model, Sequential
 from rnnkit.placement import device
 from rnnkit.autodiff import GradientTape, Tensor
