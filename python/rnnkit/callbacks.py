@@ -34,6 +34,7 @@ import warnings
 
 import numpy as np
 
+from rnnkit.distribution import _state as _distribution
 from rnnkit.progbar import Progbar, _write
 
 __all__ = [
@@ -284,6 +285,9 @@ class CallbackList(Callback):
         super().__init__()
         self.callbacks = _flatten(callbacks)
         self._add_default_callbacks(add_history, add_progbar)
+        if _distribution.current is not None:   # rank 0 alone shows progress, writes files
+            from rnnkit.distribution import _training
+            self.callbacks = _training.callbacks_for_rank(self.callbacks)
         self.set_model(model)
         self.set_params(params)
 

@@ -43,6 +43,7 @@ import warnings
 import numpy as np
 
 from rnnkit import tree
+from rnnkit.distribution import _state as _distribution
 
 __all__ = ["PyDataset", "Sequence", "EpochIterator", "get_adapter", "unpack_validation_data",
            "train_validation_split"]
@@ -268,6 +269,7 @@ class ArrayAdapter(DataAdapter):
     the batches hold 32 samples, or `ceil(num_samples / steps)` when `steps` is given (Keras)."""
 
     kind = "arrays"
+    sharder = None   # under a distribution: which rows of each batch this process keeps
 
     def __init__(self, x, y=None, sample_weight=None, batch_size=None, steps=None,
                  shuffle=False, class_weight=None, mode="fit"):
@@ -306,6 +308,9 @@ class ArrayAdapter(DataAdapter):
     def start_pass(self):
         self._position = 0
         shuffle = self._shuffle
+        if self.sharder is not None and shuffle:   # every process: rank 0's order
+            self._order = self.sharder.shared_order(self._n, self._batch_size, shuffle)
+            return
         self._order = np.random.permutation(self._n) if shuffle and shuffle != "batch" else None
 
     def take(self, count=None):
@@ -323,6 +328,8 @@ class ArrayAdapter(DataAdapter):
                 index = np.random.permutation(end - start) + start
             else:
                 index = slice(start, end)
+            if self.sharder is not None:
+                index = self.sharder.rows(index, end - start)
             yield (_take(x, index), None if y is None else _take(y, index),
                    None if weights is None else weights[index])
 
@@ -606,6 +613,12 @@ class EpochIterator:
         self.steps_name = steps_name
         self.adapter = get_adapter(x, y, sample_weight, batch_size=batch_size, steps=steps,
                                    shuffle=shuffle, class_weight=class_weight, mode=mode)
+        self._sharder = None
+        if _distribution.current is not None:   # data-parallel: this process' shard only
+            from rnnkit.distribution import _training
+            self._sharder = _training.sharder(mode)
+            if isinstance(self.adapter, ArrayAdapter):
+                self.adapter.sharder, self._sharder = self._sharder, None
 
     @property
     def num_batches(self):
@@ -633,7 +646,7 @@ class EpochIterator:
         batches = adapter.take(self.steps)
         try:
             for batch in batches:
-                yield count, batch
+                yield count, batch if self._sharder is None else self._sharder.batch(batch)
                 count += 1
         finally:
             batches.close()

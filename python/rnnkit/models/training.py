@@ -15,6 +15,7 @@ import numpy as np
 
 from rnnkit import masking, ops, tree
 from rnnkit.autodiff import unwrap
+from rnnkit.distribution import _state as _distribution
 from rnnkit.models import data_adapters
 from rnnkit.models.data_adapters import _structure_to_arrays, _to_array
 
@@ -336,6 +337,9 @@ class Trainer:
 
     # -- one batch -------------------------------------------------------------------------------
     def _train_batch(self, x, y, sample_weight):
+        if _distribution.current is not None:   # data-parallel: rnnkit.distribution's step
+            from rnnkit.distribution import _training
+            return _training.train_batch(self, x, y, sample_weight)
         from rnnkit.autodiff import GradientTape
         variables = self.trainable_weights
         with GradientTape() as tape:
@@ -357,6 +361,9 @@ class Trainer:
         return self._logs()
 
     def _test_batch(self, x, y, sample_weight):
+        if _distribution.current is not None:
+            from rnnkit.distribution import _training
+            return _training.test_batch(self, x, y, sample_weight)
         y_pred = self(x, training=False)
         if self._compiled_outputs is None:
             self._setup_outputs(y, y_pred)

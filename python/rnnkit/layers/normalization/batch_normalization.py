@@ -6,6 +6,7 @@ import numpy as np
 
 from rnnkit import constraints, initializers, ops, regularizers
 from rnnkit.autodiff import record, unwrap
+from rnnkit.distribution import _state as _distribution
 from rnnkit.layers.core._checks import check_bool, check_float, is_int, normalize_shape
 from rnnkit.layers.layer import InputSpec, Layer, shape_of
 
@@ -205,6 +206,10 @@ class BatchNormalization(Layer):
             if mask.dtype != np.bool_:
                 mask = mask.astype(bool)
         dtype = ops.dtype(inputs)
+        if training and self.trainable and _distribution.in_step:
+            # Data-parallel training: the global batch's moments (rnnkit.distribution).
+            from rnnkit.distribution import _training
+            return _training.batch_norm_train(self, inputs, mask)
         if training and self.trainable and mask is None:
             return self._train_unmasked(inputs)
         if training and self.trainable:
