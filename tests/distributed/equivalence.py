@@ -104,7 +104,14 @@ def run(name, dtype="float64", optimizer="sgd", masked=False, source="arrays", e
         model = build(masked, optimizer)
         digests = Digests()
         np.random.seed(7)     # the shuffling draws from NumPy's global generator
-        kwargs = dict(epochs=epochs, verbose=0, callbacks=[digests], shuffle=shuffle)
+        callbacks = [digests]
+        if mode == "dist" and name == "f64_sgd":   # rank 0 alone writes files
+            callbacks += [keras.callbacks.CSVLogger(f"{OUT}/{name}_rank{RANK}.csv"),
+                          keras.callbacks.ModelCheckpoint(
+                              f"{OUT}/{name}_rank{RANK}.weights.h5", monitor="loss",
+                              save_weights_only=True)]
+        kwargs = dict(epochs=epochs, verbose=1 if mode == "dist" else 0, callbacks=callbacks,
+                      shuffle=shuffle)
         if validation:
             kwargs["validation_data"] = (x[:13], y[:13])
         if source == "arrays":
@@ -139,8 +146,25 @@ CONFIGS = [
     dict(name="f32_adam_mask", dtype="float32", optimizer="adam", masked=True),
 ]
 
+def api_checks():
+    """The API's answers on this process, as strings."""
+    out = {"api/list_devices": np.array(keras.distribution.list_devices()),
+           "api/list_devices_gpu": np.array(keras.distribution.list_devices("gpu"), dtype=str)}
+    try:
+        keras.distribution.DataParallel(devices=["cpu:0"])
+        out["api/bad_devices"] = np.array("no error")
+    except ValueError as exc:
+        out["api/bad_devices"] = np.array(str(exc))
+    dist = keras.distribution.DataParallel()
+    with dist.scope():
+        inside = keras.distribution.distribution() is dist
+    out["api/scope"] = np.array([inside, keras.distribution.distribution() is None])
+    out["api/repr"] = np.array(repr(dist))
+    return out
+
+
 if __name__ == "__main__":
-    out = {}
+    out = api_checks()
     for config in CONFIGS:
         out.update(run(**config))
     np.savez(f"{OUT}/rank{RANK}.npz", **out)

@@ -227,5 +227,10 @@ def set_distribution(value):
 
 
 def distribution():
-    """The current distribution (a `DataParallel`), or None for single-process training."""
+    """Returns the current distribution.
+
+    Returns:
+        The `DataParallel` set by `set_distribution` or the innermost `scope()`, or None for
+        single-process training.
+    """
     return _state.current
