@@ -76,7 +76,11 @@ def test_refused_when_the_full_path_has_work_to_do():
     layer, x = _built_lstm()
     assert taken(layer, x)
     # Arguments the fast path does not handle.
-    assert not taken(layer, x, training=True)
+    dropping, _ = _built_lstm(dropout=0.5)
+    assert not taken(dropping, x, training=True)
+    assert taken(dropping, x, training=False)
+    recurrent_dropping, _ = _built_lstm(recurrent_dropout=0.25)
+    assert not taken(recurrent_dropping, x, training=True)
     assert not taken(layer, x, mask=np.ones((2, 4), bool))
     assert not taken(layer, x, initial_state=[np.zeros((2, 3), "float32")] * 2)
     # Inputs it does not handle: another dtype, a list, a non-contiguous array, a wrong width,
@@ -87,15 +91,12 @@ def test_refused_when_the_full_path_has_work_to_do():
     assert not taken(layer, np.ones((2, 4, 6), "float32"))
     assert not taken(layer, np.ones((0, 4, 5), "float32"))
     assert not taken(layer, np.ones((2, 5), "float32"))
-    # Under a recording tape (the call must be differentiable).
-    with keras.GradientTape():
-        assert not taken(layer, x)
-    # Inside a training call of an outer layer.
+    # Inside a training call of an outer layer, for a cell with dropout.
     from rnnkit.layers.layer import _training_stack
     _training_stack().append(True)
     try:
-        assert not taken(layer, x)
-        assert not taken(layer, x, training=None)
+        assert not taken(dropping, x)
+        assert not taken(dropping, x, training=None)
     finally:
         _training_stack().pop()
     # An input carrying a Keras mask.
@@ -132,6 +133,71 @@ def test_refused_for_layers_it_does_not_know():
     custom_activation = keras.layers.LSTM(3, activation=lambda v: v * 0.5)
     custom_activation(x)
     assert not taken(custom_activation, x)
+
+
+def _gradients(layer, x, watch_x, through_full_path):
+    """Loss and gradients (weights, then x when watched) of one tape step over the layer."""
+    x = np.array(x)
+    with keras.GradientTape() as tape:
+        if watch_x:
+            tape.watch(x)
+        if through_full_path:
+            out = full_path(layer, x, training=True)
+        else:
+            assert taken(layer, x, training=True)
+            out = layer(x, training=True)
+        outs = out if isinstance(out, list) else [out]
+        # Every output (states included) enters the loss, with distinct weights.
+        loss = sum(keras.ops.sum(o * float(i + 1) * o) for i, o in enumerate(outs))
+    sources = layer.trainable_weights + ([x] if watch_x else [])
+    return [keras.ops.convert_to_numpy(loss)] + tape.gradient(loss, sources)
+
+
+@pytest.mark.parametrize("layer_class,cell_args", CASES)
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("options", [{}, {"return_state": True, "go_backwards": True},
+                                     {"return_sequences": True}])
+@pytest.mark.parametrize("watch_x", [True, False])
+def test_recorded_call_equals_full_path(layer_class, cell_args, dtype, options, watch_x):
+    rng = np.random.default_rng(5)
+    layer = layer_class(4, dtype=dtype, **cell_args, **options)
+    x = rng.standard_normal((3, 6, 5)).astype(dtype)
+    layer(x)
+    layer.set_weights([rng.standard_normal(w.shape) * 0.5 for w in layer.get_weights()])
+    fast = _gradients(layer, x, watch_x, False)
+    full = _gradients(layer, x, watch_x, True)
+    assert len(fast) == len(full)
+    for a, b in zip(fast, full):
+        assert a is not None
+        np.testing.assert_array_equal(a, b)
+
+
+def test_recorded_call_on_a_tensor_input_and_in_a_model():
+    """A layer fed by another layer gets a Tensor under the tape; fit's steps go through it."""
+    rng = np.random.default_rng(1)
+    model = keras.Sequential([keras.Input((5, 3)), keras.layers.Dense(4),
+                              keras.layers.LSTM(6), keras.layers.Dense(1)])
+    x = rng.standard_normal((8, 5, 3)).astype("float32")
+    y = rng.standard_normal((8, 1)).astype("float32")
+
+    def step(through_full_path):
+        with keras.GradientTape() as tape:
+            if through_full_path:
+                original = fast_call.try_call
+                fast_call.try_call = lambda *a: fast_call.NOT_TAKEN
+            try:
+                out = model(x, training=True)
+            finally:
+                if through_full_path:
+                    fast_call.try_call = original
+            loss = keras.ops.mean(keras.ops.square(out - y))
+        return [loss] + tape.gradient(loss, model.trainable_weights)
+
+    with keras.GradientTape():
+        hidden = model.layers[0](x)
+        assert type(hidden).__name__ == "Tensor" and taken(model.layers[1], hidden)
+    for a, b in zip(step(False), step(True)):
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(b))
 
 
 def test_errors_still_reported_by_the_full_path():

@@ -12,12 +12,13 @@ The fast path is taken only when every one of these holds:
 - the layer is an unmodified built-in SimpleRNN, GRU or LSTM (not stateful, no activity
   regularizer, no pending losses), already built, with a built-in cell that the fused plan
   accepts (a single cell, not a stack);
-- it is called with one positional argument and no keyword other than `training=False` (or
-  `None` outside any training context), no `GradientTape` records, and no array carries a
-  Keras mask;
-- the input is a C-contiguous NumPy array of the layer's dtype, of shape (B, T, I) with B, T
+- it is called with one positional argument and no keyword other than `training`; training is
+  off, or the cell has no dropout (then training changes nothing); the input carries no Keras
+  mask;
+- the input is a C-contiguous NumPy array (or a `Tensor` of one) of the layer's dtype, of shape (B, T, I) with B, T
   and I positive and I the width the layer was built for, and the weights are C-contiguous.
-The C++ core still validates every argument.
+The C++ core still validates every argument. Under a recording `GradientTape` the call is one
+recorded op whose VJP is the core's backward, as on the full path.
 """
 
 from __future__ import annotations
@@ -51,21 +52,36 @@ def _contiguous(array):
     return flags.c_contiguous and flags.aligned
 
 
+def _training_flag(kwargs):
+    """The call's training flag (the explicit one, else the enclosing call's), or NOT_TAKEN for
+    keyword arguments the fast path does not handle."""
+    if not kwargs:
+        return layer_module.current_training()
+    if len(kwargs) != 1 or "training" not in kwargs:
+        return NOT_TAKEN
+    training = kwargs["training"]
+    return layer_module.current_training() if training is None else training
+
+
 def try_call(layer, args, kwargs):
     """The outputs of `layer(*args, **kwargs)`, computed directly by the core, or `NOT_TAKEN`
     when the call needs the full path (see the module docstring)."""
-    if len(args) != 1 or autodiff._state.tape is not None or masking.any_masks():
+    if len(args) != 1:
         return NOT_TAKEN
-    if kwargs:
-        if len(kwargs) != 1 or "training" not in kwargs or kwargs["training"]:
-            return NOT_TAKEN
-        if kwargs["training"] is None and layer_module.current_training():
-            return NOT_TAKEN
-    elif layer_module.current_training():
+    training = _training_flag(kwargs)
+    if training is NOT_TAKEN:
         return NOT_TAKEN
     x = args[0]
+    if type(x) is np.ndarray:
+        value = x
+    elif type(x) is autodiff.Tensor:
+        value = x._value
+    else:
+        return NOT_TAKEN
+    if masking.any_masks() and masking.get_keras_mask(x) is not None:
+        return NOT_TAKEN
     known = _fast_classes().get(type(layer))
-    if known is None or type(x) is not np.ndarray or not layer.built:
+    if known is None or not layer.built:
         return NOT_TAKEN
     cell = layer.cell
     cell_class, cell_call, cell_initial_state = known
@@ -76,10 +92,14 @@ def try_call(layer, args, kwargs):
     if (layer.stateful or layer.activity_regularizer is not None or layer._losses
             or not cell.built):
         return NOT_TAKEN
-    dtype = _DTYPES.get(layer.dtype)
-    if x.dtype is not dtype or x.ndim != 3 or not _contiguous(x):
+    # Training changes nothing for a cell without dropout.
+    if training and (cell._rate_applies(cell.dropout) or
+                     cell._rate_applies(cell.recurrent_dropout)):
         return NOT_TAKEN
-    batch, steps, width = x.shape
+    dtype = _DTYPES.get(layer.dtype)
+    if value.dtype is not dtype or value.ndim != 3 or not _contiguous(value):
+        return NOT_TAKEN
+    batch, steps, width = value.shape
     kernel = cell.kernel.value
     if batch == 0 or steps == 0 or width == 0 or kernel.shape[0] != width:
         return NOT_TAKEN
@@ -94,15 +114,36 @@ def try_call(layer, args, kwargs):
     if kernel.dtype is not dtype or recurrent_kernel.dtype is not dtype:
         return NOT_TAKEN
     activation, recurrent_activation = names
-    output, h, c, _ = _core.forward(
-        training=False, cell=cell.core_name, input_size=width,
-        units=recurrent_kernel.shape[0], activation=activation,
-        recurrent_activation=recurrent_activation,
+    core_args = dict(
+        cell=cell.core_name, input_size=width, units=recurrent_kernel.shape[0],
+        activation=activation, recurrent_activation=recurrent_activation,
         reset_after=bool(getattr(cell, "reset_after", True)),
         go_backwards=bool(layer.go_backwards), return_sequences=bool(layer.return_sequences),
-        zero_output_for_mask=bool(layer.zero_output_for_mask), x=x, kernel=kernel,
+        zero_output_for_mask=bool(layer.zero_output_for_mask), x=value, kernel=kernel,
         recurrent_kernel=recurrent_kernel, bias=bias, initial_h=None, initial_c=None, mask=None,
         input_dropout=None, recurrent_dropout=None)
-    if layer.return_state:
-        return [output, h] if c is None else [output, h, c]
-    return output
+    if autodiff._state.tape is None:
+        output, h, c, _ = _core.forward(training=False, **core_args)
+        outputs = [output, h] if c is None else [output, h, c]
+    else:
+        outputs = _recorded_call(cell, x, bias, core_args)
+    return outputs if layer.return_state else outputs[0]
+
+
+def _recorded_call(cell, x, bias, core_args):
+    """The core's forward under a recording tape: one op whose VJP is the core's backward
+    (what `fused._forward_one` records, without its generality)."""
+    output, h, c, reserve = _core.forward(training=True, **core_args)
+    weights = [cell.kernel, cell.recurrent_kernel]
+    if bias is not None:
+        weights.append(cell.bias)
+    need_d_x = autodiff.is_tracked(x)
+    lstm = c is not None
+
+    def vjp(grads):
+        d_x, _, _, d_kernel, d_recurrent_kernel, d_bias = _core.backward(
+            reserve=reserve, d_output=grads[0], d_final_h=grads[1],
+            d_final_c=grads[2] if lstm else None, need_d_x=need_d_x, **core_args)
+        return [d_x, d_kernel, d_recurrent_kernel] + ([d_bias] if bias is not None else [])
+
+    return list(autodiff.record((output, h, c) if lstm else (output, h), (x, *weights), vjp))
