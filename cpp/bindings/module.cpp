@@ -300,6 +300,87 @@ void check_backward(const std::string& cell, std::int64_t input_size, std::int64
   rnnkit_bindings::check_backward_inputs(spec, options, in, grads, Mode::metadata);
 }
 
+// rnnkit::Stream on NumPy arrays: the weights are packed once; step/run allocate only their
+// output array. Arrays must be C-contiguous and of the stream's dtype (the core checks).
+class PyStream {
+ public:
+  PyStream(const std::string& cell, std::int64_t input_size, std::int64_t units,
+           const std::string& activation, const std::string& recurrent_activation,
+           bool reset_after, bool zero_output_for_mask, std::int64_t batch,
+           const py::object& kernel, const py::object& recurrent_kernel, const py::object& bias)
+      : stream_(make(cell, input_size, units, activation, recurrent_activation, reset_after,
+                     zero_output_for_mask, batch, kernel, recurrent_kernel, bias)) {}
+
+  void set_weights(const py::object& kernel, const py::object& recurrent_kernel,
+                   const py::object& bias) {
+    stream_.set_weights(view_of(kernel, "kernel"), view_of(recurrent_kernel, "recurrent_kernel"),
+                        view_of(bias, "bias"));
+  }
+
+  py::array step(const py::object& x_t) {
+    const auto x = view_of(x_t, "x_t");
+    py::array out = new_array(stream_.dtype(), {stream_.batch(), stream_.cell().units});
+    stream_.step(x, out_view(out, stream_.dtype()));
+    return out;
+  }
+
+  py::array run(const py::object& x, bool return_sequences, const py::object& mask) {
+    const auto xv = view_of(x, "x");
+    const auto mv = view_of(mask, "mask");
+    const std::int64_t steps = xv.rank == 3 ? xv.shape[1] : 1;
+    py::array out = return_sequences
+                        ? new_array(stream_.dtype(), {stream_.batch(), steps, stream_.cell().units})
+                        : new_array(stream_.dtype(), {stream_.batch(), stream_.cell().units});
+    const auto ov = out_view(out, stream_.dtype());
+    if (steps * stream_.batch() >= 64) {
+      py::gil_scoped_release release;
+      stream_.run(xv, ov, mv);
+    } else {
+      stream_.run(xv, ov, mv);
+    }
+    return out;
+  }
+
+  void reset_states() { stream_.reset_states(); }
+
+  void set_states(const py::object& h, const py::object& c) {
+    stream_.set_states(view_of(h, "h"), view_of(c, "c"));
+  }
+
+  py::tuple states() const {
+    const auto dtype = stream_.dtype();
+    const std::int64_t B = stream_.batch(), H = stream_.cell().units;
+    py::array h = new_array(dtype, {B, H});
+    if (stream_.cell().kind != rnnkit::CellKind::lstm) {
+      stream_.states(out_view(h, dtype));
+      return py::make_tuple(h, py::none());
+    }
+    py::array c = new_array(dtype, {B, H});
+    stream_.states(out_view(h, dtype), out_view(c, dtype));
+    return py::make_tuple(h, c);
+  }
+
+  std::int64_t batch() const { return stream_.batch(); }
+  std::string dtype() const { return rnnkit::dtype_name(stream_.dtype()); }
+
+ private:
+  static rnnkit::Stream make(const std::string& cell, std::int64_t input_size, std::int64_t units,
+                             const std::string& activation, const std::string& recurrent_activation,
+                             bool reset_after, bool zero_output_for_mask, std::int64_t batch,
+                             const py::object& kernel, const py::object& recurrent_kernel,
+                             const py::object& bias) {
+    const auto spec = cell_spec(cell, input_size, units, activation, recurrent_activation,
+                                !bias.is_none(), reset_after);
+    const auto kv = view_of(kernel, "kernel");
+    rnnkit::StreamOptions options;
+    options.zero_output_for_mask = zero_output_for_mask;
+    return rnnkit::Stream(spec, kv.dtype, batch, kv, view_of(recurrent_kernel, "recurrent_kernel"),
+                          view_of(bias, "bias"), options);
+  }
+
+  rnnkit::Stream stream_;
+};
+
 // What this build was made with (cmake/build_info.cmake fills the macros at configure time).
 py::dict build_info() {
   py::dict info;
@@ -377,6 +458,28 @@ PYBIND11_MODULE(_core, m) {
         py::arg("mask"), py::arg("input_dropout"), py::arg("recurrent_dropout"),
         py::arg("reserve"), py::arg("d_output"), py::arg("d_final_h"), py::arg("d_final_c"),
         "backward's checks as check_forward's; raises or returns None.");
+  py::class_<PyStream>(m, "Stream",
+                       "rnnkit::Stream: one layer advanced a step or a chunk per call, weights "
+                       "packed once, states kept inside; bit-identical to forward().")
+      .def(py::init<const std::string&, std::int64_t, std::int64_t, const std::string&,
+                    const std::string&, bool, bool, std::int64_t, const py::object&,
+                    const py::object&, const py::object&>(),
+           py::kw_only(), py::arg("cell"), py::arg("input_size"), py::arg("units"),
+           py::arg("activation"), py::arg("recurrent_activation"), py::arg("reset_after"),
+           py::arg("zero_output_for_mask"), py::arg("batch"), py::arg("kernel"),
+           py::arg("recurrent_kernel"), py::arg("bias"))
+      .def("set_weights", &PyStream::set_weights, py::arg("kernel"), py::arg("recurrent_kernel"),
+           py::arg("bias"), "Repacks new weights of the same shapes; the states are kept.")
+      .def("step", &PyStream::step, py::arg("x_t"), "x_t (B, I) -> the new h (B, H).")
+      .def("run", &PyStream::run, py::arg("x"), py::arg("return_sequences") = true,
+           py::arg("mask") = py::none(),
+           "x (B, T, I) -> (B, T, H), or the last output (B, H) without return_sequences.")
+      .def("reset_states", &PyStream::reset_states, "States to zero.")
+      .def("set_states", &PyStream::set_states, py::arg("h"), py::arg("c") = py::none(),
+           "Copies h (B, H) and, for LSTM, c (B, H; zeros when None) into the states.")
+      .def("states", &PyStream::states, "Returns copies (h, c or None).")
+      .def_property_readonly("batch", &PyStream::batch)
+      .def_property_readonly("dtype", &PyStream::dtype);
   m.def("set_num_threads", &rnnkit::set_num_threads, py::arg("n"));
   m.def("get_num_threads", &rnnkit::get_num_threads);
   m.def("build_info", &build_info,

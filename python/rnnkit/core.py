@@ -477,3 +477,108 @@ def rnn_backward(cell: str, x, kernel, recurrent_kernel, bias=None, *, reserve, 
 
 __all__ = ["CELLS", "GATES", "ForwardResult", "Gradients", "rnn_forward", "rnn_backward",
            "set_num_threads", "get_num_threads"]
+
+
+class RNNStream:
+    """One recurrent layer run a timestep (or a chunk of timesteps) per call: streaming inference.
+
+    The weights are packed once, when the stream is made (and again by `set_weights`); the
+    states live inside the stream and carry over from call to call. Each call runs on the
+    calling thread, allocates only its output, and gives bit for bit what `rnn_forward` gives
+    over the same timesteps (inference, no dropout). Weights use the layout of `rnn_forward`.
+
+    Args:
+        cell: `"simple_rnn"`, `"gru"` or `"lstm"`.
+        kernel: `(I, G*H)` float32 or float64 array; its dtype is the stream's.
+        recurrent_kernel: `(H, G*H)`, same dtype.
+        bias: `(G*H,)`, or `(2, 3H)` for GRU with `reset_after=True`; `None` for no bias.
+        batch_size: Int, the batch size B of every call. Defaults to 1.
+        activation: Activation name (or `None` for linear). Defaults to `"tanh"`.
+        recurrent_activation: Gate activation name. Defaults to `"sigmoid"`.
+        reset_after: Bool, GRU only (Keras' default `True`).
+        zero_output_for_mask: Bool, masked steps of `run` output zeros instead of the previous
+            output. Defaults to `False`.
+
+    Raises:
+        ValueError: For an unknown cell or activation, or weights of the wrong shape.
+        TypeError: For weights that are not float32/float64 or of mixed dtypes.
+
+    Example:
+
+    >>> import numpy as np
+    >>> from rnnkit import core
+    >>> rng = np.random.default_rng(0)
+    >>> kernel = rng.normal(size=(3, 8)).astype("float32")
+    >>> recurrent = rng.normal(size=(2, 8)).astype("float32")
+    >>> x = rng.normal(size=(1, 5, 3)).astype("float32")
+    >>> stream = core.RNNStream("lstm", kernel, recurrent)
+    >>> steps = [stream.step(x[:, t]) for t in range(5)]
+    >>> whole = core.rnn_forward("lstm", x, kernel, recurrent, return_sequences=True)
+    >>> bool(np.array_equal(np.stack(steps, axis=1), whole.output))
+    True
+    """
+
+    def __init__(self, cell, kernel, recurrent_kernel, bias=None, *, batch_size=1,
+                 activation="tanh", recurrent_activation="sigmoid", reset_after=True,
+                 zero_output_for_mask=False):
+        if cell not in CELLS:
+            raise ValueError(f"cell must be one of {CELLS}, got {cell!r}")
+        if isinstance(batch_size, (bool, np.bool_)) or not isinstance(batch_size,
+                                                                      (int, np.integer)):
+            raise TypeError(f"batch_size must be an int, got {batch_size!r}")
+        kernel = _as_kernel_array(kernel, "kernel")
+        recurrent_kernel = _as_kernel_array(recurrent_kernel, "recurrent_kernel")
+        bias = _as_kernel_array(bias, "bias")
+        if kernel.ndim != 2:
+            raise ValueError(f"kernel must have shape (input_size, gates * units), got "
+                             f"{kernel.shape}")
+        self.cell = cell
+        self._stream = _core.Stream(
+            cell=cell, input_size=kernel.shape[0], units=_units(cell, kernel, recurrent_kernel),
+            activation=_activation_name(activation, "activation"),
+            recurrent_activation=_activation_name(recurrent_activation, "recurrent_activation"),
+            reset_after=bool(reset_after), zero_output_for_mask=bool(zero_output_for_mask),
+            batch=int(batch_size), kernel=kernel, recurrent_kernel=recurrent_kernel, bias=bias)
+
+    @property
+    def batch_size(self):
+        """The batch size every call must have."""
+        return self._stream.batch
+
+    @property
+    def dtype(self):
+        """The stream's dtype name (`"float32"` or `"float64"`)."""
+        return self._stream.dtype
+
+    def set_weights(self, kernel, recurrent_kernel, bias=None):
+        """Packs new weights of the same shapes and dtype; the states are kept."""
+        self._stream.set_weights(_as_kernel_array(kernel, "kernel"),
+                                 _as_kernel_array(recurrent_kernel, "recurrent_kernel"),
+                                 _as_kernel_array(bias, "bias"))
+
+    def step(self, x_t):
+        """Advances one timestep: `x_t` `(B, I)` in; returns the new h `(B, H)`."""
+        return self._stream.step(np.require(_as_array(x_t), requirements=("C", "A")))
+
+    def run(self, x, return_sequences=True, mask=None):
+        """Advances `T` timesteps: `x` `(B, T, I)` in; returns `(B, T, H)`, or the last output
+        `(B, H)` with `return_sequences=False`. A `mask` `(B, T)` skips its zero steps as
+        `rnn_forward` does (the previous output repeats, within this call)."""
+        return self._stream.run(np.require(_as_array(x), requirements=("C", "A")),
+                                bool(return_sequences), _as_mask(mask))
+
+    def reset_states(self):
+        """Sets the states to zeros."""
+        self._stream.reset_states()
+
+    @property
+    def states(self):
+        """Copies of the current states: `[h]`, or `[h, c]` for an LSTM; each `(B, H)`."""
+        h, c = self._stream.states()
+        return [h] if c is None else [h, c]
+
+    def set_states(self, states):
+        """Sets the states from `[h]` (or `[h, c]` for an LSTM), each `(B, H)`."""
+        states = [np.require(_as_array(s), requirements=("C", "A"))
+                  for s in _split_states(self.cell, states, "states")]
+        self._stream.set_states(*states)

@@ -21,7 +21,7 @@ from rnnkit import ops, tree
 from rnnkit.cuda.arrays import is_device_array
 from rnnkit.layers.core._checks import check_bool
 from rnnkit.layers.layer import InputSpec, Layer, shape_of, to_snake_case
-from rnnkit.layers.rnn import fast_call
+from rnnkit.layers.rnn import fast_call, streaming
 from rnnkit.layers.rnn.cell_base import BuiltinCell
 from rnnkit.variables import Variable
 
@@ -408,6 +408,14 @@ class RNN(Layer):
                     f"and number of timesteps; got shapes {[shape_of(x) for x in leaves]}")
             _check_real(leaf, self.name)
         mask = _check_mask(mask, batch, steps)
+        if (self.stateful and steps == 1 and initial_state is None and mask is None
+                and not _generic_only[-1]):
+            # One timestep of a stateful layer: the C++ stream keeps the packed weights.
+            streamed = streaming.try_step(self, _fused().plan(self, sequences), sequences,
+                                          training)
+            if streamed is not streaming.NOT_TAKEN:
+                output, final_states = streamed
+                return [output] + final_states if self.return_state else output
         states = self._initial_states(initial_state, batch)
 
         fused = _fused()
