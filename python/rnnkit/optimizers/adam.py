@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnkit.optimizers.base_optimizer import Optimizer, _scalar
+from rnnkit.optimizers.base_optimizer import Optimizer, _scalar, _updated_in_place
 
 __all__ = ["Adam"]
 
@@ -92,24 +92,44 @@ class Adam(Optimizer):
 
     def update_step(self, gradient, variable, learning_rate):
         """Applies the Adam update to one variable (see the class docstring)."""
-        dt = np.dtype(variable.dtype)
-        lr = _scalar(learning_rate, dt)
-        g = gradient
-        local_step = np.asarray(self._update_count() + 1, dtype=dt)
-        beta_1_power = np.power(np.asarray(self.beta_1, dtype=dt), local_step)
-        beta_2_power = np.power(np.asarray(self.beta_2, dtype=dt), local_step)
+        dtype = np.dtype(variable.dtype)
+        self._update_in_place(gradient, variable, self._step_constants(dtype, learning_rate))
+
+    _fast_update_step = update_step
+
+    def _step_constants(self, dtype, learning_rate):
+        """The step size with both bias corrections, in `dtype`, for this step."""
+        lr = _scalar(learning_rate, dtype)
+        local_step = np.asarray(self._update_count() + 1, dtype=dtype)
+        beta_1_power = np.power(np.asarray(self.beta_1, dtype=dtype), local_step)
+        beta_2_power = np.power(np.asarray(self.beta_2, dtype=dtype), local_step)
+        return lr * np.sqrt(1 - beta_2_power) / (1 - beta_1_power)
+
+    def _update_in_place(self, g, variable, alpha):
         index = self._get_variable_index(variable)
         m = self._momentums[index]
         v = self._velocities[index]
-        alpha = lr * np.sqrt(1 - beta_2_power) / (1 - beta_1_power)
-        self.assign_add(m, (g - m.value) * (1 - self.beta_1))
-        self.assign_add(v, (np.square(g) - v.value) * (1 - self.beta_2))
-        v_used = v.value
+        m_value, v_value = m.value, v.value
+        scratch = np.subtract(g, m_value)                   # m += (g - m) * (1 - beta_1)
+        scratch *= 1 - float(self.beta_1)
+        m_value += scratch
+        np.square(g, out=scratch)                           # v += (g^2 - v) * (1 - beta_2)
+        scratch -= v_value
+        scratch *= 1 - float(self.beta_2)
+        v_value += scratch
+        updated = [m, v, variable]
         if self.amsgrad:
             v_hat = self._velocity_hats[index]
-            self.assign(v_hat, np.maximum(v_hat.value, v.value))
-            v_used = v_hat.value
-        self.assign_sub(variable, (m.value * alpha) / (np.sqrt(v_used) + self.epsilon))
+            np.maximum(v_hat.value, v_value, out=v_hat.value)
+            v_value = v_hat.value
+            updated.append(v_hat)
+        denominator = np.sqrt(v_value)                      # w -= m * alpha / (sqrt(v) + eps)
+        denominator += float(self.epsilon)
+        np.multiply(m_value, alpha, out=scratch)
+        scratch /= denominator
+        weights = variable.value
+        weights -= scratch
+        _updated_in_place(*updated)
 
     def get_config(self):
         config = super().get_config()

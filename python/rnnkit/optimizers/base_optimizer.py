@@ -68,6 +68,13 @@ def _assign(variable, value):
     variable.assign(value)
 
 
+def _updated_in_place(*variables):
+    """Marks variables whose arrays an update rule changed in place (`out=` ufuncs save the
+    temporaries and the copy of `assign`): their version moves on as an assignment's does."""
+    for variable in variables:
+        variable._version += 1
+
+
 class _ScalarVariable(Variable):
     """A Variable holding one number (the learning rate): also converts with float()."""
 
@@ -521,6 +528,17 @@ class Optimizer:
         self._backend_update_step(grads, trainable_variables, self.learning_rate)
 
     def _backend_update_step(self, grads, trainable_variables, learning_rate):
+        if type(self).update_step is getattr(type(self), "_fast_update_step", None):
+            # A built-in rule: the scalars of this step (learning rate, bias corrections) are
+            # computed once per dtype, not once per variable.
+            constants = {}
+            for grad, variable in zip(grads, trainable_variables):
+                dtype = np.dtype(variable.dtype)
+                step = constants.get(dtype)
+                if step is None:
+                    step = constants[dtype] = self._step_constants(dtype, learning_rate)
+                self._update_in_place(np.asarray(grad, dtype=dtype), variable, step)
+            return
         for grad, variable in zip(grads, trainable_variables):
             self.update_step(np.asarray(grad, dtype=variable.dtype), variable, learning_rate)
 

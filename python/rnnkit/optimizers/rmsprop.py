@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnkit.optimizers.base_optimizer import Optimizer, _scalar
+from rnnkit.optimizers.base_optimizer import Optimizer, _scalar, _updated_in_place
 
 __all__ = ["RMSprop"]
 
@@ -83,26 +83,52 @@ class RMSprop(Optimizer):
             self._average_gradients = self.add_optimizer_variables(var_list, "average_gradient")
 
     def update_step(self, gradient, variable, learning_rate):
-        dt = np.dtype(variable.dtype)
-        lr = _scalar(learning_rate, dt)
-        g = gradient
+        """Applies the RMSprop update to one variable (see the class docstring)."""
+        dtype = np.dtype(variable.dtype)
+        self._update_in_place(gradient, variable, self._step_constants(dtype, learning_rate))
+
+    _fast_update_step = update_step
+
+    def _step_constants(self, dtype, learning_rate):
+        """The learning rate, in `dtype`, for this step."""
+        return _scalar(learning_rate, dtype)
+
+    def _update_in_place(self, g, variable, lr):
         index = self._get_variable_index(variable)
         velocity = self._velocities[index]
-        rho = self.rho
-        self.assign(velocity, rho * velocity.value + (1 - rho) * np.square(g))
-        if self.centered:
+        rho = float(self.rho)
+        v_value = velocity.value
+        scratch = np.square(g)                              # v = rho * v + (1 - rho) * g^2
+        scratch *= 1 - rho
+        v_value *= rho
+        v_value += scratch
+        updated = [velocity, variable]
+        if self.centered:                                   # a = rho * a + (1 - rho) * g
             average_grad = self._average_gradients[index]
-            self.assign(average_grad, rho * average_grad.value + (1 - rho) * g)
-            denominator = velocity.value - np.square(average_grad.value) + self.epsilon
+            a_value = average_grad.value
+            np.multiply(g, 1 - rho, out=scratch)
+            a_value *= rho
+            a_value += scratch
+            denominator = np.square(a_value)                # v - a^2 + epsilon
+            np.subtract(v_value, denominator, out=denominator)
+            updated.append(average_grad)
         else:
-            denominator = velocity.value + self.epsilon
-        increment = (lr * g) / np.sqrt(denominator)
-        if self.momentum > 0:
+            denominator = v_value.copy()                    # v + epsilon
+        denominator += float(self.epsilon)
+        np.sqrt(denominator, out=denominator)
+        np.multiply(g, lr, out=scratch)                     # increment = lr * g / sqrt(...)
+        scratch /= denominator
+        weights = variable.value
+        if self.momentum > 0:                               # mom = momentum * mom + increment
             momentum = self._momentums[index]
-            self.assign(momentum, self.momentum * momentum.value + increment)
-            self.assign_sub(variable, momentum.value)
+            mom_value = momentum.value
+            mom_value *= float(self.momentum)
+            mom_value += scratch
+            weights -= mom_value
+            updated.append(momentum)
         else:
-            self.assign_sub(variable, increment)
+            weights -= scratch
+        _updated_in_place(*updated)
 
     def get_config(self):
         config = super().get_config()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnkit.optimizers.base_optimizer import Optimizer, _scalar
+from rnnkit.optimizers.base_optimizer import Optimizer, _scalar, _updated_in_place
 
 __all__ = ["SGD"]
 
@@ -87,20 +87,34 @@ class SGD(Optimizer):
 
     def update_step(self, gradient, variable, learning_rate):
         """Applies the SGD update to one variable (see the class docstring)."""
-        dt = variable.dtype
-        lr = _scalar(learning_rate, dt)
-        g = gradient
-        if self.momentum != 0:
-            m = self.momentums[self._get_variable_index(variable)]
-            momentum = np.asarray(self.momentum, dtype=dt)
-            new_m = m.value * momentum - g * lr
-            self.assign(m, new_m)
-            if self.nesterov:
-                self.assign_add(variable, new_m * momentum - g * lr)
-            else:
-                self.assign_add(variable, new_m)
-        else:
-            self.assign_sub(variable, g * lr)
+        dtype = np.dtype(variable.dtype)
+        self._update_in_place(gradient, variable, self._step_constants(dtype, learning_rate))
+
+    _fast_update_step = update_step
+
+    def _step_constants(self, dtype, learning_rate):
+        """The learning rate and the momentum, in `dtype`, for this step."""
+        return _scalar(learning_rate, dtype), np.asarray(self.momentum, dtype=dtype)
+
+    def _update_in_place(self, g, variable, constants):
+        lr, momentum = constants
+        weights = variable.value
+        step = np.multiply(g, lr)                           # g * lr
+        if self.momentum == 0:
+            weights -= step
+            _updated_in_place(variable)
+            return
+        m = self.momentums[self._get_variable_index(variable)]
+        m_value = m.value
+        m_value *= momentum                                 # m = m * momentum - g * lr
+        m_value -= step
+        if self.nesterov:                                   # w += m * momentum - g * lr
+            nesterov = np.multiply(m_value, momentum)
+            nesterov -= step
+            weights += nesterov
+        else:                                               # w += m
+            weights += m_value
+        _updated_in_place(m, variable)
 
     def get_config(self):
         config = super().get_config()
