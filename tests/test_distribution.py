@@ -71,7 +71,7 @@ def equivalence(tmp_path_factory):
     return ranks, out, proc
 
 
-CONFIGS = ["f64_sgd", "f64_adam", "f64_mask", "f64_generator", "f64_pydataset",
+CONFIGS = ["f64_sgd", "f64_adam", "f64_mask", "f64_generator", "f64_own_shards", "f64_pydataset",
            "f64_shuffle_val", "f32_sgd", "f32_adam_mask"]
 
 
@@ -101,7 +101,8 @@ def test_two_processes_train_like_one_on_the_full_batch(equivalence, name):
 def test_replicas_are_bit_identical_after_every_step(equivalence, name):
     (rank0, rank1), _, _ = equivalence
     d0, d1 = rank0[f"{name}/dist/digests"], rank1[f"{name}/dist/digests"]
-    steps = {"f64_generator": 3, "f64_pydataset": 3, "f64_shuffle_val": 3}.get(name, 6)
+    steps = {"f64_generator": 3, "f64_own_shards": 3, "f64_pydataset": 3,
+             "f64_shuffle_val": 3}.get(name, 6)
     assert len(d0) == steps and list(d0) == list(d1)
     assert len(set(d0)) == steps            # the weights changed at every step
     for key in rank1:
@@ -142,7 +143,8 @@ def test_a_failing_process_ends_every_process(mode, rank, message, limit):
     proc, elapsed = _launch([os.path.join(SCRIPTS, "failure.py"), mode], timeout=60)
     output = proc.stdout + proc.stderr
     assert proc.returncode != 0, output[-3000:]
-    assert f"[rnnkit.distribution] process {rank} of 2" in output, output[-3000:]
+    assert f"[rnnkit.distribution] process {rank} of 2" in output, \
+        (proc.returncode, output[-3000:])
     assert message in output
     assert "aborting all 2 processes" in output
     assert "finished training" not in output          # neither process went on

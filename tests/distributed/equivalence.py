@@ -75,9 +75,15 @@ def build(masked, optimizer):
     return model
 
 
-def generator(x, y):
+def generator(x, y, own_shard=False):
+    """Global batches, or (`own_shard`) this process' rows of them: the data of a job
+    that shards its input itself (`auto_shard_dataset=False`)."""
     for start in range(0, N, BATCH):
-        yield x[start:start + BATCH], y[start:start + BATCH]
+        stop = min(start + BATCH, N)
+        if own_shard:
+            half = (stop - start + 1) // 2
+            start, stop = (start, start + half) if RANK == 0 else (start + half, stop)
+        yield x[start:stop], y[start:stop]
 
 
 class Batches(keras.utils.PyDataset):
@@ -100,7 +106,8 @@ def run(name, dtype="float64", optimizer="sgd", masked=False, source="arrays", e
     modes = ["dist", "single"] if RANK == 0 else ["dist"]
     for mode in modes:
         keras.distribution.set_distribution(
-            keras.distribution.DataParallel() if mode == "dist" else None)
+            keras.distribution.DataParallel(auto_shard_dataset=source != "own_shards")
+            if mode == "dist" else None)
         model = build(masked, optimizer)
         digests = Digests()
         np.random.seed(7)     # the shuffling draws from NumPy's global generator
@@ -116,9 +123,10 @@ def run(name, dtype="float64", optimizer="sgd", masked=False, source="arrays", e
             kwargs["validation_data"] = (x[:13], y[:13])
         if source == "arrays":
             history = model.fit(x, y, batch_size=BATCH, **kwargs)
-        elif source == "generator":
+        elif source in ("generator", "own_shards"):
             kwargs["epochs"] = 1      # a finite generator gives one epoch
-            history = model.fit(generator(x, y), shuffle=False,
+            history = model.fit(generator(x, y, own_shard=mode == "dist" and
+                                          source == "own_shards"), shuffle=False,
                                 **{k: v for k, v in kwargs.items() if k != "shuffle"})
         else:
             history = model.fit(Batches(x, y), **kwargs)
@@ -140,6 +148,7 @@ CONFIGS = [
     dict(name="f64_adam", optimizer="adam"),
     dict(name="f64_mask", masked=True, optimizer="adam"),
     dict(name="f64_generator", source="generator"),
+    dict(name="f64_own_shards", source="own_shards", masked=True),
     dict(name="f64_pydataset", source="pydataset", optimizer="adam", epochs=1),
     dict(name="f64_shuffle_val", shuffle=True, validation=True, epochs=1),
     dict(name="f32_sgd", dtype="float32"),

@@ -19,6 +19,7 @@ One training step on process k of p:
 from __future__ import annotations
 
 import traceback
+import weakref
 
 import numpy as np
 
@@ -51,10 +52,13 @@ def _guarded(fn):
 
 # -- weights -----------------------------------------------------------------------------------------
 
+_synced = weakref.WeakKeyDictionary()   # model -> the distribution it was broadcast for
+
+
 def _synchronize_weights(model, dist, x):
     """Broadcasts rank 0's weights to every process once per (model, distribution); builds
     the model first (a forward pass in inference mode) when it has no weights yet."""
-    if getattr(model, "_distribution_synced", None) is dist:
+    if _synced.get(model) is dist:
         return
     if not model.weights:
         model(x, training=False)
@@ -62,7 +66,7 @@ def _synchronize_weights(model, dist, x):
     values = dist.engine.broadcast([np.asarray(w.numpy()) for w in weights])
     for w, v in zip(weights, values):
         w.assign(v)
-    model._distribution_synced = dist
+    _synced[model] = dist
 
 
 # -- losses ------------------------------------------------------------------------------------------

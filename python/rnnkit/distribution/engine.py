@@ -153,6 +153,9 @@ class Engine:
                              f"{self.size} processes\n")
         sys.stderr.flush()
         sys.stdout.flush()
+        # The launcher forwards each process' output through pipes; give it a moment to
+        # pass the message on before the abort tears the job down.
+        time.sleep(0.5)
         self._abort(code)
 
     def reset_timing(self):
