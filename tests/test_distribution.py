@@ -114,7 +114,7 @@ def test_api_answers_on_every_process(equivalence):
     ranks, _, _ = equivalence
     for r in ranks:
         assert list(r["api/list_devices"]) == ["cpu:0", "cpu:1"]
-        assert list(r["api/list_devices_gpu"]) == []
+        assert list(r["api/list_devices_other"]) == []
         assert "`devices` must be the job's devices" in str(r["api/bad_devices"])
         assert list(r["api/scope"]) == [True, True]
     assert "process_id=1" in str(ranks[1]["api/repr"])

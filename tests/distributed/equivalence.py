@@ -157,10 +157,12 @@ CONFIGS = [
 
 def api_checks():
     """The API's answers on this process, as strings."""
+    other = "cpu" if dist_engine.device_type == "gpu" else "gpu"
     out = {"api/list_devices": np.array(keras.distribution.list_devices()),
-           "api/list_devices_gpu": np.array(keras.distribution.list_devices("gpu"), dtype=str)}
+           "api/list_devices_other": np.array(keras.distribution.list_devices(other),
+                                              dtype=str)}
     try:
-        keras.distribution.DataParallel(devices=["cpu:0"])
+        keras.distribution.DataParallel(devices=[f"{dist_engine.device_type}:0"] * 3)
         out["api/bad_devices"] = np.array("no error")
     except ValueError as exc:
         out["api/bad_devices"] = np.array(str(exc))

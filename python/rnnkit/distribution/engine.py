@@ -81,6 +81,7 @@ class Engine:
 
     name = "engine"
     device_type = "cpu"
+    local_shortcut = True   # one process: sums and broadcasts are copies, no call
 
     def __init__(self, rank, size, timeout=None):
         self.rank = int(rank)
@@ -108,7 +109,7 @@ class Engine:
             the same bits.
         """
         arrays = [np.asarray(a) for a in arrays]
-        if self.size == 1 or not arrays:
+        if not arrays or (self.size == 1 and self.local_shortcut):
             return [a.copy() for a in arrays]
         buffers, layout = fuse(arrays)
         for buf in buffers.values():
@@ -126,7 +127,7 @@ class Engine:
             A list of arrays holding the root's values.
         """
         arrays = [np.asarray(a) for a in arrays]
-        if self.size == 1 or not arrays:
+        if not arrays or (self.size == 1 and self.local_shortcut):
             return [a.copy() for a in arrays]
         buffers, layout = fuse(arrays)
         for buf in buffers.values():
