@@ -30,6 +30,44 @@ class _FakeDLPack:
         return (self.device_type, 0)
 
 
+class _FakeHostTensor:
+    """Like a PyTorch CPU tensor: its class defines `__cuda_array_interface__` (reading it raises
+    AttributeError for host memory) and its DLPack device is the CPU; NumPy can read it."""
+
+    def __init__(self, array):
+        self.array = array
+
+    @property
+    def __cuda_array_interface__(self):
+        raise AttributeError("Can't get __cuda_array_interface__ on non-CUDA tensor type")
+
+    def __dlpack_device__(self):
+        return (1, 0)  # kDLCPU
+
+    def __array__(self, dtype=None, copy=None):
+        return self.array if dtype is None else self.array.astype(dtype)
+
+
+class _FakeHostTensorNoDLPack:
+    """A host array whose class has the CUDA interface property but no DLPack (reading raises)."""
+
+    @property
+    def __cuda_array_interface__(self):
+        raise AttributeError("not on a GPU")
+
+
+class _FakeGradTensor:
+    """Like a PyTorch CUDA tensor that requires grad: DLPack says CUDA, while reading
+    `__cuda_array_interface__` raises RuntimeError."""
+
+    @property
+    def __cuda_array_interface__(self):
+        raise RuntimeError("Can't get __cuda_array_interface__ on Variable that requires grad")
+
+    def __dlpack_device__(self):
+        return (2, 0)
+
+
 def test_availability_has_a_reason():
     available = rnnkit.cuda.is_available()
     assert isinstance(available, bool)
@@ -52,6 +90,28 @@ def test_device_arrays_are_recognised():
     assert is_device_array(_FakeDLPack(2))        # kDLCUDA
     assert is_device_array(_FakeDLPack(13))       # kDLCUDAManaged
     assert not is_device_array(_FakeDLPack(1))    # kDLCPU
+
+
+def test_host_tensors_whose_class_has_the_cuda_interface_are_host_arrays():
+    """PyTorch's and JAX's array classes define `__cuda_array_interface__` for host arrays too:
+    the instance decides (its DLPack device, or whether the property can be read)."""
+    assert not is_device_array(_FakeHostTensor(np.zeros(3)))
+    assert not is_device_array(_FakeHostTensorNoDLPack())
+    assert is_device_array(_FakeGradTensor())
+
+
+def test_host_tensor_with_a_cuda_interface_class_runs_on_the_cpu():
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((2, 3, 4)).astype(np.float32)
+    kernel = rng.standard_normal((4, 9)).astype(np.float32)
+    recurrent = rng.standard_normal((3, 9)).astype(np.float32)
+    want = core.rnn_forward("gru", x, kernel, recurrent).output
+    got = core.rnn_forward("gru", _FakeHostTensor(x), kernel, recurrent).output
+    assert type(got) is np.ndarray
+    np.testing.assert_array_equal(got, want)
+    layer = rnnkit.layers.GRU(3)
+    out = layer(_FakeHostTensor(x))
+    assert type(out) is np.ndarray and out.shape == (2, 3)
 
 
 @pytest.mark.skipif(rnnkit.cuda.is_available(), reason="checks the refusal without a GPU")

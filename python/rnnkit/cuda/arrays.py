@@ -12,24 +12,32 @@ _DLPACK_CUDA = (2, 13)
 def is_device_array(value) -> bool:
     """Whether `value` is an array in GPU memory (CuPy, PyTorch CUDA, JAX GPU, Numba, ...).
 
+    Asks the array itself: its DLPack device when it has one, else whether its
+    `__cuda_array_interface__` can be read. Classes such as `torch.Tensor` define that property
+    for host tensors too (reading it then raises), so the class having it proves nothing.
+
     Args:
         value: Anything.
 
     Returns:
-        A bool; `False` for NumPy arrays and Python values, without importing CuPy.
+        A bool; `False` for NumPy arrays, host tensors and Python values, without importing CuPy.
     """
     kind = type(value)
     if kind is np.ndarray or value is None or kind in (int, float, bool, list, tuple):
         return False
-    if hasattr(kind, "__cuda_array_interface__"):
-        return True
-    device = getattr(value, "__dlpack_device__", None)
-    if device is None:
+    device = getattr(kind, "__dlpack_device__", None)
+    if device is not None:
+        try:
+            return int(device(value)[0]) in _DLPACK_CUDA
+        except Exception:  # an object whose __dlpack_device__ fails is not ours to judge
+            pass
+    if not hasattr(kind, "__cuda_array_interface__"):
         return False
     try:
-        return device()[0] in _DLPACK_CUDA
-    except Exception:  # an object whose __dlpack_device__ fails is not ours to judge
+        value.__cuda_array_interface__  # noqa: B018 -- raises for host tensors (torch, JAX)
+    except Exception:
         return False
+    return True
 
 
 def device_of(value) -> str:
@@ -53,9 +61,10 @@ def as_cupy(value, name):
         raise ValueError(
             f"argument '{name}' is a host array ({type(value).__name__}) but this call runs on the "
             f"GPU: pass every array on the same GPU (cupy.asarray(...) copies one there)")
-    if hasattr(type(value), "__cuda_array_interface__"):
-        return cupy.asarray(value)
-    return cupy.from_dlpack(value)
+    # DLPack first (PyTorch, JAX): the producer orders the hand-over on CuPy's current stream.
+    if hasattr(type(value), "__dlpack__"):
+        return cupy.from_dlpack(value)
+    return cupy.asarray(value)
 
 
 def descriptor(array):
