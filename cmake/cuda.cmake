@@ -82,6 +82,10 @@ if(RNNKIT_HAVE_CUDA)
   # The runtime linked statically: the module then needs only the driver (libcuda) and cuBLAS.
   target_link_libraries(rnnkit_cuda PUBLIC rnnkit_core CUDA::cudart_static ${_rnnkit_cublas_target})
   target_compile_options(rnnkit_cuda PRIVATE $<$<COMPILE_LANGUAGE:CUDA>:-O3 --Werror=all-warnings>)
+  # The architectures, for is_available() to tell a GPU this build has no code for (commas: a
+  # semicolon would split the definition).
+  string(REPLACE ";" "," _rnnkit_cuda_archs "${CMAKE_CUDA_ARCHITECTURES}")
+  target_compile_definitions(rnnkit_cuda PRIVATE RNNKIT_CUDA_ARCHITECTURES="${_rnnkit_cuda_archs}")
   message(STATUS "rnnkit: CUDA backend for architectures ${CMAKE_CUDA_ARCHITECTURES}")
 
   if(RNNKIT_BUILD_PYTHON)

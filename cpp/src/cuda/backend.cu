@@ -3,11 +3,13 @@
 #include <cuda_runtime.h>
 
 #include <cstdio>
+#include <string>
 
 #include "backend.h"
 #include "cuda/check.h"
 #include "cuda/kernels.h"
 #include "cuda/blas.h"
+#include "cuda/host_math.h"
 #include "cuda/plan.h"
 #include "plan/reserve_stamp.h"
 #include "rnnkit/cuda.h"
@@ -15,6 +17,12 @@
 namespace rnnkit::cuda {
 
 namespace {
+
+#ifdef RNNKIT_CUDA_ARCHITECTURES
+constexpr const char* kArchitectures = RNNKIT_CUDA_ARCHITECTURES;
+#else
+constexpr const char* kArchitectures = "";
+#endif
 
 // The reserve's stamp and the fingerprint of this call's inputs, read on the device into
 // out[0 .. kStampWords) and out[kStampWords].
@@ -129,8 +137,29 @@ bool is_available(std::string* why) {
     if (why) *why = "the CUDA driver sees no GPU";
     return false;
   }
-  if (why) why->clear();
-  return true;
+  // A GPU this build has no code for would fail its first launch with "no kernel image": say so
+  // here instead. The compute capability is read without creating a context on the GPU.
+  std::string unsupported;
+  for (int index = 0; index < count; ++index) {
+    int major = 0, minor = 0;
+    if (cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, index) != cudaSuccess ||
+        cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, index) != cudaSuccess) {
+      cudaGetLastError();
+      continue;
+    }
+    if (arch_list_runs_on(kArchitectures, major, minor)) {
+      if (why) why->clear();
+      return true;
+    }
+    unsupported += (unsupported.empty() ? "" : ", ") + std::string("cuda:") +
+                   std::to_string(index) + " is sm_" + std::to_string(major) + std::to_string(minor);
+  }
+  if (why) {
+    *why = "no GPU here runs this build's code (built for CUDA architectures " +
+           std::string(kArchitectures) + "; " + unsupported +
+           "): rebuild with -DCMAKE_CUDA_ARCHITECTURES=native";
+  }
+  return false;
 }
 
 std::string device_description(int index) {

@@ -1,20 +1,27 @@
 #include "cuda/blas.h"
 
 #include <list>
+#include <string>
 #include <map>
 #include <utility>
 
 #include "cuda/check.h"
+#include "cuda/host_math.h"
 
 namespace rnnkit::cuda {
 
 namespace {
 
-// Per host thread and device: a cuBLAS handle, a stream to capture graphs on, and the executable
-// graphs of recent calls. Handles are not thread-safe, hence per thread.
+// Per host thread and device: a cuBLAS handle, cuBLAS workspaces, a stream to capture graphs on,
+// and the executable graphs of recent calls. Handles are not thread-safe, hence per thread.
 struct ThreadState {
   cublasHandle_t handle = nullptr;
-  void* blas_workspace = nullptr;  // given to the handle, so cuBLAS never allocates while captured
+  // One cuBLAS workspace per caller stream, most recent first: kernels of two streams may run at
+  // the same time, and must not share scratch (PyTorch keys its workspaces by handle and stream
+  // for the same reason). Set on the handle after every cublasSetStream, so that cuBLAS never
+  // allocates while a stream is captured.
+  std::list<std::pair<cudaStream_t, void*>> workspaces;
+  static constexpr std::size_t kWorkspaces = 8;
   cudaStream_t capture_stream = nullptr;
   // key -> executable graph, most recent first; a few shapes at a time (a training loop
   // alternates forward and backward of each layer).
@@ -23,12 +30,32 @@ struct ThreadState {
   // Keys run once without a graph (the warm-up), most recent first.
   std::list<std::uint64_t> seen;
 
+  // The workspace of `stream`, allocated on first use (outside any capture of ours: Gpu's
+  // constructor runs before it begins).
+  void* workspace_for(cudaStream_t stream) {
+    for (auto it = workspaces.begin(); it != workspaces.end(); ++it) {
+      if (it->first != stream) continue;
+      workspaces.splice(workspaces.begin(), workspaces, it);
+      return it->second;
+    }
+    if (workspaces.size() >= kWorkspaces) {
+      // The oldest stream's GEMMs may still run: wait for the device before freeing.
+      RNNKIT_CUDA_CHECK(cudaDeviceSynchronize());
+      RNNKIT_CUDA_CHECK(cudaFree(workspaces.back().second));
+      workspaces.pop_back();
+    }
+    void* memory = nullptr;
+    RNNKIT_CUDA_CHECK(cudaMalloc(&memory, kBlasWorkspaceBytes));
+    workspaces.emplace_front(stream, memory);
+    return memory;
+  }
+
   ~ThreadState() {
     // At thread exit the driver may already be gone; errors are ignored on purpose.
     for (auto& entry : graphs) cudaGraphExecDestroy(entry.second);
     if (capture_stream) cudaStreamDestroy(capture_stream);
     if (handle) cublasDestroy(handle);
-    if (blas_workspace) cudaFree(blas_workspace);
+    for (auto& entry : workspaces) cudaFree(entry.second);
   }
 };
 
@@ -56,37 +83,76 @@ Gpu::Gpu(const ExecutionContext& context)
   if (context.blas_handle) {
     handle_ = static_cast<cublasHandle_t>(context.blas_handle);
   } else {
-    if (!state.handle) {
-      RNNKIT_CUBLAS_CHECK(cublasCreate(&state.handle));
-      // 32 MiB, what NVIDIA advises for Hopper; set once, so no GEMM allocates during capture.
-      constexpr std::size_t kBlasWorkspace = std::size_t(32) << 20;
-      RNNKIT_CUDA_CHECK(cudaMalloc(&state.blas_workspace, kBlasWorkspace));
-      RNNKIT_CUBLAS_CHECK(cublasSetWorkspace(state.handle, state.blas_workspace, kBlasWorkspace));
-    }
+    if (!state.handle) RNNKIT_CUBLAS_CHECK(cublasCreate(&state.handle));
     handle_ = state.handle;
   }
+  workspace_ = state.workspace_for(stream_);
   if (!state.capture_stream) {
+    // Non-blocking: no implicit ordering with the legacy default stream, whose use by anyone
+    // would otherwise invalidate our captures.
     RNNKIT_CUDA_CHECK(cudaStreamCreateWithFlags(&state.capture_stream, cudaStreamNonBlocking));
   }
   capture_stream_ = state.capture_stream;
-  RNNKIT_CUBLAS_CHECK(cublasSetStream(handle_, stream_));
+  bind_handle(stream_);
+  // Host pointer mode: alpha and beta are read at the call (and captured into a graph by value).
   RNNKIT_CUBLAS_CHECK(cublasSetPointerMode(handle_, CUBLAS_POINTER_MODE_HOST));
+  // CUBLAS_DEFAULT_MATH keeps float32 products in float32 (TF32 only with the TF32 mode);
+  // float64 GEMMs ignore the mode.
   RNNKIT_CUBLAS_CHECK(cublasSetMathMode(
       handle_, context.allow_tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
+}
+
+void Gpu::bind_handle(cudaStream_t stream) const {
+  // cuBLAS docs, cublasSetStream: it "unconditionally resets the cuBLAS library workspace back
+  // to the default workspace pool", so the workspace is set again after it. During a capture the
+  // handle is on our capture stream but holds stream_'s workspace: the graph runs on stream_.
+  RNNKIT_CUBLAS_CHECK(cublasSetStream(handle_, stream));
+  RNNKIT_CUBLAS_CHECK(cublasSetWorkspace(handle_, workspace_, kBlasWorkspaceBytes));
+}
+
+bool Gpu::caller_capturing() const {
+  cudaStreamCaptureStatus status = cudaStreamCaptureStatusNone;
+  if (cudaStreamIsCapturing(stream_, &status) != cudaSuccess) {
+    // The legacy stream while another thread captures globally, say: a capture of ours would
+    // fail too, so queue the work directly (and let its first call report the error).
+    cudaGetLastError();
+    return true;
+  }
+  return status != cudaStreamCaptureStatusNone;
 }
 
 Gpu::~Gpu() {
   if (previous_device_ >= 0) cudaSetDevice(previous_device_);
 }
 
+namespace {
+
+// The cuBLAS arguments of a row-major GEMM (cuda/host_math.h), checked first.
+ColumnMajorGemm checked_gemm(std::int64_t m, std::int64_t n, std::int64_t k, bool trans_a,
+                             std::int64_t lda, bool trans_b, std::int64_t ldb, std::int64_t ldc) {
+  const ColumnMajorGemm g = column_major_gemm(m, n, k, trans_a, lda, trans_b, ldb, ldc);
+  if (const char* why = gemm_argument_error(g)) {
+    throw Error("rnnkit internal error: a GEMM with C[" + std::to_string(m) + ", " +
+                std::to_string(n) + "] = op(A)[" + std::to_string(m) + ", " + std::to_string(k) +
+                "] op(B), lda=" + std::to_string(lda) + ", ldb=" + std::to_string(ldb) +
+                ", ldc=" + std::to_string(ldc) + " breaks cuBLAS' rule " + why);
+  }
+  return g;
+}
+
+cublasOperation_t op(bool trans) { return trans ? CUBLAS_OP_T : CUBLAS_OP_N; }
+
+}  // namespace
+
+// Both precisions: cuBLAS' A is our B and its B our A (ColumnMajorGemm::kOperandsSwap).
 template <>
 void Gpu::gemm<float>(std::int64_t m, std::int64_t n, std::int64_t k, Operand<float> a,
                       Operand<float> b, float* c, std::int64_t ldc, float beta,
                       float alpha) const {
   if (m == 0 || n == 0) return;
-  RNNKIT_CUBLAS_CHECK(cublasSgemm_64(handle_, b.trans ? CUBLAS_OP_T : CUBLAS_OP_N,
-                                     a.trans ? CUBLAS_OP_T : CUBLAS_OP_N, n, m, k, &alpha, b.data,
-                                     b.ld, a.data, a.ld, &beta, c, ldc));
+  const ColumnMajorGemm g = checked_gemm(m, n, k, a.trans, a.ld, b.trans, b.ld, ldc);
+  RNNKIT_CUBLAS_CHECK(cublasSgemm_64(handle_, op(g.trans_a), op(g.trans_b), g.m, g.n, g.k, &alpha,
+                                     b.data, g.lda, a.data, g.ldb, &beta, c, g.ldc));
 }
 
 template <>
@@ -94,9 +160,9 @@ void Gpu::gemm<double>(std::int64_t m, std::int64_t n, std::int64_t k, Operand<d
                        Operand<double> b, double* c, std::int64_t ldc, double beta,
                        double alpha) const {
   if (m == 0 || n == 0) return;
-  RNNKIT_CUBLAS_CHECK(cublasDgemm_64(handle_, b.trans ? CUBLAS_OP_T : CUBLAS_OP_N,
-                                     a.trans ? CUBLAS_OP_T : CUBLAS_OP_N, n, m, k, &alpha, b.data,
-                                     b.ld, a.data, a.ld, &beta, c, ldc));
+  const ColumnMajorGemm g = checked_gemm(m, n, k, a.trans, a.ld, b.trans, b.ld, ldc);
+  RNNKIT_CUBLAS_CHECK(cublasDgemm_64(handle_, op(g.trans_a), op(g.trans_b), g.m, g.n, g.k, &alpha,
+                                     b.data, g.lda, a.data, g.ldb, &beta, c, g.ldc));
 }
 
 bool Gpu::first_sight(std::uint64_t key) {
@@ -114,18 +180,37 @@ bool Gpu::first_sight(std::uint64_t key) {
 }
 
 void Gpu::begin_capture() {
-  // The private stream must first wait for what the caller queued before this call; the graph
-  // is launched on the caller's stream, so ordering after it is the stream's own.
-  RNNKIT_CUBLAS_CHECK(cublasSetStream(handle_, capture_stream_));
+  // Nothing to wait for: capturing executes nothing, and the graph is launched on the caller's
+  // stream, after whatever the caller queued there before this call.
+  bind_handle(capture_stream_);
+  // Thread-local mode: only this thread's unsafe calls (cudaMalloc, synchronisation) would
+  // invalidate the capture; none is made between begin and end.
   RNNKIT_CUDA_CHECK(cudaStreamBeginCapture(capture_stream_, cudaStreamCaptureModeThreadLocal));
   capturing_ = true;
+}
+
+void Gpu::abandon_capture() noexcept {
+  if (capturing_) {
+    cudaGraph_t abandoned = nullptr;
+    cudaStreamEndCapture(capture_stream_, &abandoned);
+    if (abandoned) cudaGraphDestroy(abandoned);
+    capturing_ = false;
+  }
+  cudaGetLastError();
+  cublasSetStream(handle_, stream_);
+  cublasSetWorkspace(handle_, workspace_, kBlasWorkspaceBytes);
 }
 
 void Gpu::end_capture_and_launch(std::uint64_t key) {
   cudaGraph_t graph = nullptr;
   capturing_ = false;
-  RNNKIT_CUDA_CHECK(cudaStreamEndCapture(capture_stream_, &graph));
-  RNNKIT_CUBLAS_CHECK(cublasSetStream(handle_, stream_));
+  const cudaError_t ended = cudaStreamEndCapture(capture_stream_, &graph);
+  bind_handle(stream_);
+  if (ended != cudaSuccess) {
+    // cudaErrorStreamCaptureInvalidated and the like: something in the loop is not capturable.
+    if (graph) cudaGraphDestroy(graph);
+    fail_cuda(ended, "cudaStreamEndCapture", RNNKIT_WHERE);
+  }
   int device = 0;
   RNNKIT_CUDA_CHECK(cudaGetDevice(&device));
   ThreadState& state = thread_state(device);
@@ -134,6 +219,9 @@ void Gpu::end_capture_and_launch(std::uint64_t key) {
     if (it->first != key) continue;
     exec = it->second;
     state.graphs.erase(it);
+    // CUDA 12+ signature. Kernel, memset and memcpy nodes of the same topology take the new
+    // pointers and parameters; anything else (another cuBLAS kernel chosen, say) makes the update
+    // fail, and the graph is instantiated anew: correct either way, since every call captures.
     cudaGraphExecUpdateResultInfo info;
     if (cudaGraphExecUpdate(exec, graph, &info) != cudaSuccess) {
       cudaGetLastError();  // a failed update is expected when topologies differ: clear it
@@ -152,6 +240,7 @@ void Gpu::end_capture_and_launch(std::uint64_t key) {
   cudaGraphDestroy(graph);
   state.graphs.emplace_front(key, exec);
   if (state.graphs.size() > ThreadState::kGraphs) {
+    // Safe while a launch of it is pending: the driver frees it once that launch completes.
     cudaGraphExecDestroy(state.graphs.back().second);
     state.graphs.pop_back();
   }

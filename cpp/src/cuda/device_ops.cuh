@@ -4,6 +4,7 @@
 
 #include <cstdint>
 
+#include "cuda/host_math.h"
 #include "kernels/activation_math.h"
 #include "kernels/cell_math.h"
 
@@ -33,15 +34,8 @@ struct DeviceOps {
   }
 };
 
-// Threads per block of the pointwise kernels, and the grid that covers n elements (each thread
-// loops with the grid's stride, so any n fits in one launch).
-constexpr int kThreads = 256;
-inline unsigned int blocks_for(std::int64_t n) {
-  const std::int64_t blocks = (n + kThreads - 1) / kThreads;
-  constexpr std::int64_t kMaxBlocks = std::int64_t(1) << 20;
-  return static_cast<unsigned int>(blocks < 1 ? 1 : (blocks > kMaxBlocks ? kMaxBlocks : blocks));
-}
-
+// kThreads and blocks_for(n), the grid of the pointwise kernels, are in cuda/host_math.h (tested
+// on the host); each kernel walks its n elements with the grid's stride, in 64-bit indices.
 #define RNNKIT_GRID_STRIDE(i, n)                                                       \
   for (std::int64_t i = std::int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < (n); \
        i += std::int64_t(gridDim.x) * blockDim.x)
