@@ -12,6 +12,7 @@ masked and every shard holds a different number of unmasked timesteps.
 """
 
 import hashlib
+import random
 import sys
 
 import numpy as np
@@ -110,7 +111,8 @@ def run(name, dtype="float64", optimizer="sgd", masked=False, source="arrays", e
             if mode == "dist" else None)
         model = build(masked, optimizer)
         digests = Digests()
-        np.random.seed(7)     # the shuffling draws from NumPy's global generator
+        np.random.seed(7)     # the shuffling draws from NumPy's global generator (arrays)
+        random.seed(7 + RANK)  # and Python's (a PyDataset's batch order): rank 0's is used
         callbacks = [digests]
         if mode == "dist" and name == "f64_sgd":   # rank 0 alone writes files
             callbacks += [keras.callbacks.CSVLogger(f"{OUT}/{name}_rank{RANK}.csv"),
@@ -149,7 +151,7 @@ CONFIGS = [
     dict(name="f64_mask", masked=True, optimizer="adam"),
     dict(name="f64_generator", source="generator"),
     dict(name="f64_own_shards", source="own_shards", masked=True),
-    dict(name="f64_pydataset", source="pydataset", optimizer="adam", epochs=1),
+    dict(name="f64_pydataset", source="pydataset", optimizer="adam", epochs=1, shuffle=True),
     dict(name="f64_shuffle_val", shuffle=True, validation=True, epochs=1),
     dict(name="f32_sgd", dtype="float32"),
     dict(name="f32_adam_mask", dtype="float32", optimizer="adam", masked=True),

@@ -342,6 +342,10 @@ class Sharder:
             order = np.random.permutation(n).astype(np.int64)
         return self.dist.engine.broadcast([order])[0]
 
+    def rank0_order(self, order):
+        """Rank 0's `order` (a list of batch indices), on every process."""
+        return [int(i) for i in self.dist.engine.broadcast([np.asarray(order, np.int64)])[0]]
+
     def batch(self, batch):
         """This process' slice of a global `(x, y, sample_weight)` batch (generators and
         PyDatasets)."""

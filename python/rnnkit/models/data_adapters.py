@@ -400,6 +400,7 @@ class PyDatasetAdapter(DataAdapter):
     `class_weight` weighs each batch's samples by their class."""
 
     kind = "PyDataset"
+    sharder = None   # under a distribution: every process visits rank 0's batch order
 
     def __init__(self, dataset, shuffle=False, class_weight=None, mode="fit"):
         self._dataset = dataset
@@ -446,6 +447,8 @@ class PyDatasetAdapter(DataAdapter):
             self._order = list(range(self._count))
             if self._shuffle:
                 _py_random.shuffle(self._order)
+                if self.sharder is not None:
+                    self._order = self.sharder.rank0_order(self._order)
 
     def take(self, count=None):
         if self._count is None:
@@ -619,6 +622,8 @@ class EpochIterator:
             self._sharder = _training.sharder(mode)
             if isinstance(self.adapter, ArrayAdapter):
                 self.adapter.sharder, self._sharder = self._sharder, None
+            elif isinstance(self.adapter, PyDatasetAdapter):
+                self.adapter.sharder = self._sharder
 
     @property
     def num_batches(self):
