@@ -70,7 +70,7 @@ CASES = [("adam", {}), ("adam", {"amsgrad": True}), ("sgd", {}), ("sgd", {"momen
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_rules_follow_their_equations(name, config, dtype):
     rng = np.random.default_rng(7)
-    initial = [rng.standard_normal(s).astype(dtype) for s in [(3, 4), (4,), (2, 1, 3)]]
+    initial = [rng.standard_normal(s).astype(dtype) for s in [(3, 4), (4,), (2, 1, 3), ()]]
     grads = [[rng.standard_normal(x.shape).astype(dtype) for x in initial] for _ in range(4)]
     variables = [keras.Variable(x.copy(), dtype=dtype) for x in initial]
     optimizer = keras.optimizers.get({"class_name": name, "config": config})

@@ -110,7 +110,8 @@ class Adam(Optimizer):
         m = self._momentums[index]
         v = self._velocities[index]
         m_value, v_value = m.value, v.value
-        scratch = np.subtract(g, m_value)                   # m += (g - m) * (1 - beta_1)
+        # out= everywhere: a 0-d array's ufunc result would otherwise be a NumPy scalar.
+        scratch = np.subtract(g, m_value, out=np.empty_like(m_value))  # m += (g - m) * (1 - b1)
         scratch *= 1 - float(self.beta_1)
         m_value += scratch
         np.square(g, out=scratch)                           # v += (g^2 - v) * (1 - beta_2)
@@ -123,7 +124,7 @@ class Adam(Optimizer):
             np.maximum(v_hat.value, v_value, out=v_hat.value)
             v_value = v_hat.value
             updated.append(v_hat)
-        denominator = np.sqrt(v_value)                      # w -= m * alpha / (sqrt(v) + eps)
+        denominator = np.sqrt(v_value, out=np.empty_like(v_value))  # w -= m*alpha/(sqrt(v)+eps)
         denominator += float(self.epsilon)
         np.multiply(m_value, alpha, out=scratch)
         scratch /= denominator

@@ -98,7 +98,8 @@ class RMSprop(Optimizer):
         velocity = self._velocities[index]
         rho = float(self.rho)
         v_value = velocity.value
-        scratch = np.square(g)                              # v = rho * v + (1 - rho) * g^2
+        # out= everywhere: a 0-d array's ufunc result would otherwise be a NumPy scalar.
+        scratch = np.square(g, out=np.empty_like(v_value))  # v = rho * v + (1 - rho) * g^2
         scratch *= 1 - rho
         v_value *= rho
         v_value += scratch
@@ -109,7 +110,7 @@ class RMSprop(Optimizer):
             np.multiply(g, 1 - rho, out=scratch)
             a_value *= rho
             a_value += scratch
-            denominator = np.square(a_value)                # v - a^2 + epsilon
+            denominator = np.square(a_value, out=np.empty_like(a_value))  # v - a^2 + epsilon
             np.subtract(v_value, denominator, out=denominator)
             updated.append(average_grad)
         else:

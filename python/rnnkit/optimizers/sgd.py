@@ -99,7 +99,7 @@ class SGD(Optimizer):
     def _update_in_place(self, g, variable, constants):
         lr, momentum = constants
         weights = variable.value
-        step = np.multiply(g, lr)                           # g * lr
+        step = np.multiply(g, lr, out=np.empty_like(weights))  # g * lr (an array even 0-d)
         if self.momentum == 0:
             weights -= step
             _updated_in_place(variable)
@@ -109,7 +109,7 @@ class SGD(Optimizer):
         m_value *= momentum                                 # m = m * momentum - g * lr
         m_value -= step
         if self.nesterov:                                   # w += m * momentum - g * lr
-            nesterov = np.multiply(m_value, momentum)
+            nesterov = np.multiply(m_value, momentum, out=np.empty_like(m_value))
             nesterov -= step
             weights += nesterov
         else:                                               # w += m
