@@ -27,6 +27,39 @@ def taken(layer, *args, **kwargs):
     return fast_call.try_call(layer, args, kwargs) is not fast_call.NOT_TAKEN
 
 
+def taken_through_call(layer, *args, **kwargs):
+    """Whether calling the layer goes through the fast path (RNN.__call__ checks the layer's
+    own methods before asking fast_call)."""
+    calls = []
+    original = fast_call.try_call
+
+    def spy(*a):
+        result = original(*a)
+        calls.append(result is not fast_call.NOT_TAKEN)
+        return result
+
+    fast_call.try_call = spy
+    try:
+        layer(*args, **kwargs)
+    finally:
+        fast_call.try_call = original
+    return any(calls)
+
+
+def test_subclasses_and_rnn_wrappers_that_change_nothing_take_it():
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((2, 4, 5)).astype("float32")
+
+    class Plain(keras.layers.GRU):
+        pass
+
+    for layer in (Plain(3), RNN(keras.layers.LSTMCell(3), return_sequences=True),
+                  RNN(keras.layers.SimpleRNNCell(3), go_backwards=True)):
+        layer(x)
+        assert taken_through_call(layer, x)
+        np.testing.assert_array_equal(layer(x), full_path(layer, x))
+
+
 CASES = [
     (keras.layers.SimpleRNN, {}),
     (keras.layers.SimpleRNN, {"activation": "relu", "use_bias": False}),
@@ -112,12 +145,30 @@ def test_refused_for_layers_it_does_not_know():
     unbuilt = keras.layers.LSTM(3)
     assert not taken(unbuilt, x)
 
-    class MyLSTM(keras.layers.LSTM):
-        pass
+    class OwnCall(keras.layers.LSTM):
+        def call(self, sequences, initial_state=None, mask=None, training=False):
+            return super().call(sequences, initial_state, mask, training) * 2.0
 
-    sub = MyLSTM(3)
-    sub(x)
-    assert not taken(sub, x)
+    own_call = OwnCall(3)
+    own_call(x)
+    assert not taken_through_call(own_call, x)
+
+    class OwnInitialState(keras.layers.LSTM):
+        def get_initial_state(self, batch_size):
+            return [np.ones((batch_size, 3), "float32")] * 2
+
+    own_state = OwnInitialState(3)
+    own_state(x)
+    assert not taken_through_call(own_state, x)
+
+    class OwnCellInitialState(keras.layers.LSTMCell):
+        def get_initial_state(self, batch_size=None):
+            return [np.ones((batch_size, 3), "float32")] * 2
+
+    cell_state = RNN(OwnCellInitialState(3))
+    cell_state(x)
+    assert not taken(cell_state, x)
+    np.testing.assert_array_equal(cell_state(x), full_path(cell_state, x))
 
     class MyCell(keras.layers.LSTMCell):
         def call(self, inputs, states, training=False):
@@ -198,6 +249,16 @@ def test_recorded_call_on_a_tensor_input_and_in_a_model():
         assert type(hidden).__name__ == "Tensor" and taken(model.layers[1], hidden)
     for a, b in zip(step(False), step(True)):
         np.testing.assert_array_equal(keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(b))
+
+
+def test_generic_loop_only_is_respected():
+    """Tests that compare the fused core with the generic Python loop force the loop; the fast
+    path must not answer in its place."""
+    from rnnkit.layers.rnn.rnn import generic_loop_only
+    layer, x = _built_lstm()
+    with generic_loop_only():
+        assert not taken_through_call(layer, x)
+    assert taken_through_call(layer, x)
 
 
 def test_errors_still_reported_by_the_full_path():

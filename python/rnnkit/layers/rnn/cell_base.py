@@ -8,12 +8,65 @@ loop. Both read the weights and dropout masks defined here, so they compute the 
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 
-from rnnkit import activations, constraints, initializers, ops, regularizers
+from rnnkit import activations, constraints, initializers, ops, regularizers, tree
 from rnnkit import random as rnn_random
 from rnnkit.layers.core._checks import check_bool
 from rnnkit.layers.layer import Layer
+
+
+# -- what the RNN layer asks of any cell (built in or not) ----------------------------------------
+
+def _as_state_shape(entry):
+    """One state's size: an int (a width) or a shape without the batch axis."""
+    if hasattr(entry, "as_list"):
+        entry = entry.as_list()
+    if isinstance(entry, (int, np.integer)) and not isinstance(entry, bool):
+        return (int(entry),)
+    if tree.is_shape(entry) and len(entry) > 0:
+        return tuple(int(s) for s in entry)
+    raise ValueError("state_size must be an integer, or a list/tuple of integers (one for each "
+                     f"state tensor), or of shapes. Received: state_size entry {entry!r}")
+
+
+def state_shapes(cell):
+    """The cell's states as shapes without the batch axis: a list with one tuple per state, or
+    for a stack of cells (StackedRNNCells) a list with one such list per cell."""
+    per_cell = getattr(cell, "state_shapes_per_cell", None)
+    if per_cell is not None:
+        return per_cell()
+    size = cell.state_size
+    if hasattr(size, "as_list"):
+        size = size.as_list()
+    if isinstance(size, (int, np.integer)) and not isinstance(size, bool):
+        return [(int(size),)]
+    if isinstance(size, (list, tuple)):
+        return [_as_state_shape(entry) for entry in size]
+    raise ValueError("state_size must be an integer, or a list/tuple of integers (one for each "
+                     f"state tensor). Received: state_size={size!r}")
+
+
+def call_accepts_training(cell):
+    """Whether the cell's `call` takes a `training` argument."""
+    try:
+        return "training" in inspect.signature(cell.call).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+_BUILTIN_CLASS = {}   # cell class -> the built-in cell class whose equations it runs, or None
+
+
+def _builtin_class(cls):
+    """The built-in cell class (SimpleRNNCell, GRUCell, LSTMCell) that `cls` is or derives
+    from, or None."""
+    if cls not in _BUILTIN_CLASS:
+        _BUILTIN_CLASS[cls] = next((klass for klass in cls.__mro__
+                                    if klass.__dict__.get("core_name") is not None), None)
+    return _BUILTIN_CLASS[cls]
 
 
 def check_units(units):
@@ -231,6 +284,21 @@ class BuiltinCell(Layer):
         return dp, rec
 
     # -- the fused kernel ------------------------------------------------------------------------
+    def fused_spec(self):
+        """How the C++ core runs this cell over a whole sequence, if it can.
+
+        Returns:
+            A pair `(core_name, (activation, recurrent_activation))`, or `None` when the cell
+            must run step by step: it is not built, it is a subclass with its own `call`
+            (its equations are not the core's), or an activation is one the core does not
+            know.
+        """
+        builtin = _builtin_class(type(self))
+        if not self.built or builtin is None or type(self).call is not builtin.call:
+            return None
+        names = self.fused_activations()
+        return None if names is None else (builtin.core_name, names)
+
     def fused_activations(self):
         """Returns the activation names the C++ core runs for this cell, if it can.
 

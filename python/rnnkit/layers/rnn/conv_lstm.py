@@ -12,7 +12,8 @@ from rnnkit import activations, constraints, initializers, ops, regularizers
 from rnnkit import random as rnn_random
 from rnnkit.layers.core._checks import check_bool, is_int
 from rnnkit.layers.layer import InputSpec, Layer
-from rnnkit.layers.rnn.rnn import RNN, state_shapes
+from rnnkit.layers.rnn.cell_base import state_shapes
+from rnnkit.layers.rnn.rnn import RNN
 from rnnkit.naming import unique_name
 
 

@@ -9,9 +9,10 @@ core directly and returns what the full path returns; otherwise it answers `NOT_
 full path runs (and reports any error).
 
 The fast path is taken only when every one of these holds:
-- the layer is an unmodified built-in SimpleRNN, GRU or LSTM (not stateful, no activity
-  regularizer, no pending losses), already built, with a built-in cell that the fused plan
-  accepts (a single cell, not a stack);
+- the layer's `call` and `get_initial_state` are the RNN's own (SimpleRNN, GRU, LSTM, or
+  `RNN(cell)`; `RNN.__call__` checks this), it is not stateful, has no activity regularizer
+  and no pending losses, and is built; its cell is one built-in cell the core runs as it is
+  (`BuiltinCell.fused_spec`), starting from zero states;
 - it is called with one positional argument and no keyword other than `training`; training is
   off, or the cell has no dropout (then training changes nothing); the input carries no Keras
   mask;
@@ -27,24 +28,11 @@ import numpy as np
 
 from rnnkit import _core, autodiff, masking
 from rnnkit.layers import layer as layer_module
+from rnnkit.layers.rnn.cell_base import BuiltinCell
 
 NOT_TAKEN = object()
 
 _DTYPES = {name: np.dtype(name) for name in ("float32", "float64")}
-_FAST_CLASSES = {}   # layer class -> (its cell class's `call`, `get_initial_state`)
-
-
-def _fast_classes():
-    """The built-in layers and what their cells must not override (imported on first use)."""
-    if not _FAST_CLASSES:
-        from rnnkit.layers.rnn.gru import GRU, GRUCell
-        from rnnkit.layers.rnn.lstm import LSTM, LSTMCell
-        from rnnkit.layers.rnn.simple_rnn import SimpleRNN, SimpleRNNCell
-        for layer_class, cell_class in ((SimpleRNN, SimpleRNNCell), (GRU, GRUCell),
-                                        (LSTM, LSTMCell)):
-            _FAST_CLASSES[layer_class] = (cell_class, cell_class.call,
-                                          cell_class.get_initial_state)
-    return _FAST_CLASSES
 
 
 def _contiguous(array):
@@ -80,17 +68,13 @@ def try_call(layer, args, kwargs):
         return NOT_TAKEN
     if masking.any_masks() and masking.get_keras_mask(x) is not None:
         return NOT_TAKEN
-    known = _fast_classes().get(type(layer))
-    if known is None or not layer.built:
-        return NOT_TAKEN
     cell = layer.cell
-    cell_class, cell_call, cell_initial_state = known
-    if (type(cell) is not cell_class and (type(cell).call is not cell_call or
-                                         type(cell).get_initial_state is not cell_initial_state
-                                         or not isinstance(cell, cell_class))):
+    # The cell must run the core's equations (fused_spec) from zero states.
+    spec = cell.fused_spec() if isinstance(cell, BuiltinCell) else None
+    if spec is None or type(cell).get_initial_state is not BuiltinCell.get_initial_state:
         return NOT_TAKEN
-    if (layer.stateful or layer.activity_regularizer is not None or layer._losses
-            or not cell.built):
+    if (not layer.built or layer.stateful or layer.activity_regularizer is not None
+            or layer._losses):
         return NOT_TAKEN
     # Training changes nothing for a cell without dropout.
     if training and (cell._rate_applies(cell.dropout) or
@@ -103,9 +87,6 @@ def try_call(layer, args, kwargs):
     kernel = cell.kernel.value
     if batch == 0 or steps == 0 or width == 0 or kernel.shape[0] != width:
         return NOT_TAKEN
-    names = cell.fused_activations()
-    if names is None:
-        return NOT_TAKEN
     recurrent_kernel = cell.recurrent_kernel.value
     bias = cell.fused_bias()
     if not (_contiguous(kernel) and _contiguous(recurrent_kernel) and
@@ -113,9 +94,9 @@ def try_call(layer, args, kwargs):
         return NOT_TAKEN
     if kernel.dtype is not dtype or recurrent_kernel.dtype is not dtype:
         return NOT_TAKEN
-    activation, recurrent_activation = names
+    core_name, (activation, recurrent_activation) = spec
     core_args = dict(
-        cell=cell.core_name, input_size=width, units=recurrent_kernel.shape[0],
+        cell=core_name, input_size=width, units=recurrent_kernel.shape[0],
         activation=activation, recurrent_activation=recurrent_activation,
         reset_after=bool(getattr(cell, "reset_after", True)),
         go_backwards=bool(layer.go_backwards), return_sequences=bool(layer.return_sequences),

@@ -13,29 +13,7 @@ import numpy as np
 
 from rnnkit import autodiff, core, ops
 from rnnkit.layers.rnn.cell_base import BuiltinCell
-
-
-_BUILTIN_CELLS = {}
-
-
-def _builtin_cells():
-    """{core name: built-in cell class} (imported on first use: they import this module)."""
-    if not _BUILTIN_CELLS:
-        from rnnkit.layers.rnn.gru import GRUCell
-        from rnnkit.layers.rnn.lstm import LSTMCell
-        from rnnkit.layers.rnn.simple_rnn import SimpleRNNCell
-        from rnnkit.layers.rnn.stacked_rnn_cells import StackedRNNCells
-        _BUILTIN_CELLS.update(simple_rnn=SimpleRNNCell, gru=GRUCell, lstm=LSTMCell,
-                              stacked=StackedRNNCells)
-    return _BUILTIN_CELLS
-
-
-def _unmodified_builtin(cell):
-    """A built-in cell whose step equations are ours (a subclass may override `call`)."""
-    if not isinstance(cell, BuiltinCell) or cell.core_name is None:
-        return False
-    builtin = _builtin_cells()[cell.core_name]
-    return type(cell).call is builtin.call and isinstance(cell, builtin)
+from rnnkit.layers.rnn.stacked_rnn_cells import StackedRNNCells
 
 
 def plan(layer, sequences):
@@ -44,18 +22,15 @@ def plan(layer, sequences):
     if shape is None or len(shape) != 3:
         return None
     cell = layer.cell
-    cells = cell.cells if isinstance(cell, _builtin_cells()["stacked"]) else (cell,)
+    cells = cell.cells if isinstance(cell, StackedRNNCells) else (cell,)
     dtype = sequences.dtype
     fused_cells = []
     for cell in cells:
-        if not _unmodified_builtin(cell) or not cell.built:
-            return None
-        names = cell.fused_activations()
+        spec = cell.fused_spec() if isinstance(cell, BuiltinCell) else None
         # `is` first: `dtype.name` is computed in Python by NumPy on every read.
-        if names is None or (dtype is not _DTYPES.get(cell.dtype) and
-                             cell.dtype != dtype.name):
+        if spec is None or (dtype is not _DTYPES.get(cell.dtype) and cell.dtype != dtype.name):
             return None
-        fused_cells.append((cell, names))
+        fused_cells.append((cell, spec[1]))
     return fused_cells
 
 

@@ -13,7 +13,6 @@ are handled here for both.
 from __future__ import annotations
 
 import contextlib
-import inspect
 
 import numpy as np
 
@@ -21,8 +20,9 @@ from rnnkit import ops, tree
 from rnnkit.cuda.arrays import is_device_array
 from rnnkit.layers.core._checks import check_bool
 from rnnkit.layers.layer import InputSpec, Layer, shape_of, to_snake_case
-from rnnkit.layers.rnn import fast_call, streaming
-from rnnkit.layers.rnn.cell_base import BuiltinCell
+from rnnkit.layers.rnn import fast_call, fused, streaming
+from rnnkit.layers.rnn.cell_base import BuiltinCell, call_accepts_training, state_shapes
+from rnnkit.layers.rnn.stacked_rnn_cells import StackedRNNCells
 from rnnkit.variables import Variable
 
 _generic_only = [False]
@@ -38,40 +38,9 @@ def generic_loop_only():
         _generic_only.pop()
 
 
-def _as_state_shape(entry):
-    """One state's size: an int (a width) or a shape without the batch axis."""
-    if hasattr(entry, "as_list"):
-        entry = entry.as_list()
-    if isinstance(entry, (int, np.integer)) and not isinstance(entry, bool):
-        return (int(entry),)
-    if tree.is_shape(entry) and len(entry) > 0:
-        return tuple(int(s) for s in entry)
-    raise ValueError("state_size must be an integer, or a list/tuple of integers (one for each "
-                     f"state tensor), or of shapes. Received: state_size entry {entry!r}")
-
-
-def state_shapes(cell):
-    """The cell's states as shapes without the batch axis: a list with one tuple per state, or
-    for StackedRNNCells a list with one such list per cell."""
-    from rnnkit.layers.rnn.stacked_rnn_cells import StackedRNNCells
-    if isinstance(cell, StackedRNNCells):
-        return [state_shapes(c) for c in cell.cells]
-    size = cell.state_size
-    if hasattr(size, "as_list"):
-        size = size.as_list()
-    if isinstance(size, (int, np.integer)) and not isinstance(size, bool):
-        return [(int(size),)]
-    if isinstance(size, (list, tuple)):
-        return [_as_state_shape(entry) for entry in size]
-    raise ValueError("state_size must be an integer, or a list/tuple of integers (one for each "
-                     f"state tensor). Received: state_size={size!r}")
-
-
 def _builtin_input_width(cell):
     """The input width fixed by the kernel of a built-in cell (or of the first cell of a
     stack); None for other cells, whose inputs are left to them."""
-    from rnnkit.layers.rnn.cell_base import BuiltinCell
-    from rnnkit.layers.rnn.stacked_rnn_cells import StackedRNNCells
     if isinstance(cell, StackedRNNCells):
         cell = cell.cells[0] if cell.cells else None
     kernel = getattr(cell, "kernel", None) if isinstance(cell, BuiltinCell) else None
@@ -80,13 +49,6 @@ def _builtin_input_width(cell):
 
 def _is_stacked(shapes):
     return bool(shapes) and isinstance(shapes[0], list)
-
-
-def call_accepts_training(cell):
-    try:
-        return "training" in inspect.signature(cell.call).parameters
-    except (TypeError, ValueError):
-        return False
 
 
 class RNN(Layer):
@@ -165,7 +127,6 @@ class RNN(Layer):
 
     def __init__(self, cell, return_sequences=False, return_state=False, go_backwards=False,
                  stateful=False, unroll=False, zero_output_for_mask=False, **kwargs):
-        from rnnkit.layers.rnn.stacked_rnn_cells import StackedRNNCells
         if isinstance(cell, (list, tuple)):
             cell = StackedRNNCells(cell)
         if not hasattr(cell, "call"):
@@ -381,9 +342,11 @@ class RNN(Layer):
     def __call__(self, *args, **kwargs):
         """Calls the layer (see `Layer.__call__`). On a GPU array (CuPy, or any CUDA array with
         `__dlpack__`) the layer runs its inference on the GPU and returns CuPy arrays."""
-        result = fast_call.try_call(self, args, kwargs)
-        if result is not fast_call.NOT_TAKEN:
-            return result
+        if (type(self).call is RNN.call and type(self).get_initial_state is
+                RNN.get_initial_state and not _generic_only[-1]):
+            result = fast_call.try_call(self, args, kwargs)
+            if result is not fast_call.NOT_TAKEN:
+                return result
         first = args[0] if args else kwargs.get("inputs")
         if is_device_array(first):
             from rnnkit.cuda import layers as gpu_layers
@@ -411,14 +374,13 @@ class RNN(Layer):
         if (self.stateful and steps == 1 and initial_state is None and mask is None
                 and not _generic_only[-1]):
             # One timestep of a stateful layer: the C++ stream keeps the packed weights.
-            streamed = streaming.try_step(self, _fused().plan(self, sequences), sequences,
+            streamed = streaming.try_step(self, fused.plan(self, sequences), sequences,
                                           training)
             if streamed is not streaming.NOT_TAKEN:
                 output, final_states = streamed
                 return [output] + final_states if self.return_state else output
         states = self._initial_states(initial_state, batch)
 
-        fused = _fused()
         plan = None if _generic_only[-1] else fused.plan(self, sequences)
         try:
             if plan is not None:
@@ -643,12 +605,3 @@ def _reset_dropout_masks(cell):
             fn()
 
 
-_FUSED = []
-
-
-def _fused():
-    """The `fused` module (imported on first use: it imports the cells, which import this)."""
-    if not _FUSED:
-        from rnnkit.layers.rnn import fused
-        _FUSED.append(fused)
-    return _FUSED[0]

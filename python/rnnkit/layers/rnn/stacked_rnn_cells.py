@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from rnnkit.layers.layer import Layer
+from rnnkit.layers.rnn.cell_base import call_accepts_training, state_shapes
 
 
 def _check_cell(cell):
@@ -57,7 +58,6 @@ class StackedRNNCells(Layer):
         for cell in cells:
             _check_cell(cell)
         super().__init__(**kwargs)
-        from rnnkit.layers.rnn.rnn import call_accepts_training
         self.cells = list(cells)
         # Decided once: `call` runs every timestep.
         self._takes_training = [call_accepts_training(cell) for cell in self.cells]
@@ -66,6 +66,10 @@ class StackedRNNCells(Layer):
     def state_size(self):
         """A list with the `state_size` of each cell."""
         return [cell.state_size for cell in self.cells]
+
+    def state_shapes_per_cell(self):
+        """The state shapes of each cell (see `cell_base.state_shapes`), one list per cell."""
+        return [state_shapes(cell) for cell in self.cells]
 
     @property
     def output_size(self):
@@ -85,7 +89,6 @@ class StackedRNNCells(Layer):
         Returns:
             A list with, for each cell, its `get_initial_state(batch_size)` or zero arrays.
         """
-        from rnnkit.layers.rnn.rnn import state_shapes
         states = []
         for cell in self.cells:
             fn = getattr(cell, "get_initial_state", None)
@@ -103,7 +106,6 @@ class StackedRNNCells(Layer):
         Args:
             input_shape: The shape of one timestep's input, `(batch, features)`.
         """
-        from rnnkit.layers.rnn.rnn import state_shapes
         batch = input_shape[0]
         for cell in self.cells:
             if isinstance(cell, Layer) and not cell.built:
