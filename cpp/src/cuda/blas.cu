@@ -79,6 +79,15 @@ Gpu::Gpu(const ExecutionContext& context)
     : stream_(static_cast<cudaStream_t>(context.stream)) {
   RNNKIT_CUDA_CHECK(cudaGetDevice(&previous_device_));
   if (previous_device_ != context.device_index) RNNKIT_CUDA_CHECK(cudaSetDevice(context.device_index));
+  try {
+    set_up(context);
+  } catch (...) {
+    cudaSetDevice(previous_device_);  // the destructor does not run for a constructor that threw
+    throw;
+  }
+}
+
+void Gpu::set_up(const ExecutionContext& context) {
   ThreadState& state = thread_state(context.device_index);
   if (context.blas_handle) {
     handle_ = static_cast<cublasHandle_t>(context.blas_handle);

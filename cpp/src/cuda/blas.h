@@ -54,6 +54,8 @@ class Gpu {
   void run(std::uint64_t key, bool use_graph, Work&& work);
 
  private:
+  // The handle, workspace and capture stream of this thread on the context's GPU.
+  void set_up(const ExecutionContext& context);
   // True the first time this thread sees `key` on this GPU (and remembers it).
   bool first_sight(std::uint64_t key);
   // Whether the caller's stream is being captured by the caller.
