@@ -239,3 +239,14 @@ def test_missing_cupy_says_what_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "cupy", None)
     with pytest.raises(ImportError, match="NCCL"):
         nccl.import_nccl()
+
+
+def test_a_killed_process_ends_the_job():
+    """A process killed by a signal: MPI's launcher tears the job down and reports it (by
+    PID and signal: the process had no chance to print its rank)."""
+    proc, elapsed = _launch([os.path.join(SCRIPTS, "failure.py"), "kill"], timeout=60)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode != 0, output[-3000:]
+    assert "BAD TERMINATION" in output and "signal 9" in output, output[-3000:]
+    assert "finished training" not in output
+    assert elapsed < 20, (elapsed, output[-2000:])

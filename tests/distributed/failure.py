@@ -4,9 +4,12 @@ end, with rank 1's error reported, within seconds.
 
 MODE: `callback` (a callback raises between steps: the uncaught exception path),
 `step` (a layer raises inside the training step: the step's abort path), `hang` (rank 1
-stops responding: rank 0's collective watchdog times out after 4 s).
+stops responding: rank 0's collective watchdog times out after 4 s), `kill` (rank 1 dies
+of SIGKILL: the launcher ends the job and names the rank).
 """
 
+import os
+import signal
 import sys
 import time
 
@@ -27,6 +30,8 @@ class FailOnRank1(keras.callbacks.Callback):
                 raise RuntimeError("planted failure in a callback")
             if MODE == "hang":
                 time.sleep(120)
+            if MODE == "kill":
+                os.kill(os.getpid(), signal.SIGKILL)
 
 
 class FailingLayer(keras.layers.Layer):
