@@ -241,13 +241,15 @@ def batch_norm_train(layer, inputs, mask):
         return _batch_norm_masked(layer, inputs, mask, engine)
     x = np.asarray(unwrap(inputs))
     axes = layer._reduction_axes
-    reduced = engine.allreduce([np.append(x.sum(axis=axes), x.dtype.type(x.size //
-                                                                         layer._channels))])[0]
+    # The sums travel in float64 (with the count: exact beyond float32's 2**24).
+    reduced = engine.allreduce([np.append(x.sum(axis=axes, dtype=np.float64),
+                                          float(x.size // layer._channels))])[0]
     count = reduced[-1]
     mean = (reduced[:-1] / count).astype(x.dtype)
     centered = x - layer._broadcast_array(mean)
-    variance = (engine.allreduce([np.square(centered).sum(axis=axes)])[0] /
+    variance = (engine.allreduce([np.square(centered).sum(axis=axes, dtype=np.float64)])[0] /
                 count).astype(x.dtype)
+    count = x.dtype.type(count)
     layer._update_moving(mean, variance)
     rstd = (1.0 / np.sqrt(variance + x.dtype.type(layer.epsilon))).astype(x.dtype)
     normalized = centered * layer._broadcast_array(rstd)
