@@ -5,7 +5,8 @@ end, with rank 1's error reported, within seconds.
 MODE: `callback` (a callback raises between steps: the uncaught exception path),
 `step` (a layer raises inside the training step: the step's abort path), `hang` (rank 1
 stops responding: rank 0's collective watchdog times out after 4 s), `kill` (rank 1 dies
-of SIGKILL: the launcher ends the job and names the rank).
+of SIGKILL: the launcher ends the job), `tiny` (the last global batch holds 1 sample for 2
+processes: every process raises the same ValueError).
 """
 
 import os
@@ -53,5 +54,7 @@ y = rng.integers(0, 4, size=(400,))
 model = keras.Sequential([keras.Input((5, 3)), keras.layers.LSTM(4), FailingLayer(),
                           keras.layers.Dense(4)])
 model.compile("sgd", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+if MODE == "tiny":
+    x, y = x[:17], y[:17]
 model.fit(x, y, batch_size=8, epochs=3, verbose=0, callbacks=[FailOnRank1()])
 print(f"rank {RANK} finished training", flush=True)
