@@ -649,9 +649,11 @@ class EpochIterator:
         adapter.on_epoch_begin()
         count = 0
         batches = adapter.take(self.steps)
+        # A generator / PyDataset under a distribution: this process' slice of each batch.
+        items = batches if self._sharder is None else map(self._sharder.batch, batches)
         try:
-            for batch in batches:
-                yield count, batch if self._sharder is None else self._sharder.batch(batch)
+            for batch in items:
+                yield count, batch
                 count += 1
         finally:
             batches.close()
