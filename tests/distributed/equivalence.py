@@ -76,6 +76,23 @@ def build(masked, optimizer):
     return model
 
 
+def build_multi(optimizer):
+    """Two outputs (classes and a regression), weighted losses, an L2 regularizer and
+    per-output metrics."""
+    keras.utils.set_random_seed(1)
+    inputs = keras.Input((None, F))
+    h = keras.layers.LSTM(UNITS, kernel_regularizer=keras.regularizers.L2(0.01))(inputs)
+    h = keras.layers.BatchNormalization()(h)
+    model = keras.Model(inputs, [keras.layers.Dense(CLASSES, name="cls")(h),
+                                 keras.layers.Dense(1, name="reg")(h)])
+    model.compile(optimizer=optimizer,
+                  loss={"cls": keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                        "reg": "mse"},
+                  loss_weights={"cls": 1.0, "reg": 0.5},
+                  metrics={"cls": ["accuracy"], "reg": ["mae"]})
+    return model
+
+
 def generator(x, y, own_shard=False):
     """Global batches, or (`own_shard`) this process' rows of them: the data of a job
     that shards its input itself (`auto_shard_dataset=False`)."""
@@ -100,16 +117,21 @@ class Batches(keras.utils.PyDataset):
 
 
 def run(name, dtype="float64", optimizer="sgd", masked=False, source="arrays", epochs=2,
-        validation=False, shuffle=False):
+        validation=False, shuffle=False, multi=False):
     keras.config.set_floatx(dtype)
     x, y = data(dtype, masked)
+    weights = None
+    if multi:
+        rng = np.random.default_rng(3)
+        y = {"cls": y, "reg": rng.normal(size=(N, 1)).astype(dtype)}
+        weights = rng.uniform(0.5, 2.0, size=N)
     results = {}
     modes = ["dist", "single"] if RANK == 0 else ["dist"]
     for mode in modes:
         keras.distribution.set_distribution(
             keras.distribution.DataParallel(auto_shard_dataset=source != "own_shards")
             if mode == "dist" else None)
-        model = build(masked, optimizer)
+        model = build_multi(optimizer) if multi else build(masked, optimizer)
         digests = Digests()
         np.random.seed(7)     # the shuffling draws from NumPy's global generator (arrays)
         random.seed(7 + RANK)  # and Python's (a PyDataset's batch order): rank 0's is used
@@ -124,7 +146,7 @@ def run(name, dtype="float64", optimizer="sgd", masked=False, source="arrays", e
         if validation:
             kwargs["validation_data"] = (x[:13], y[:13])
         if source == "arrays":
-            history = model.fit(x, y, batch_size=BATCH, **kwargs)
+            history = model.fit(x, y, batch_size=BATCH, sample_weight=weights, **kwargs)
         elif source in ("generator", "own_shards"):
             kwargs["epochs"] = 1      # a finite generator gives one epoch
             history = model.fit(generator(x, y, own_shard=mode == "dist" and
@@ -132,7 +154,8 @@ def run(name, dtype="float64", optimizer="sgd", masked=False, source="arrays", e
                                 **{k: v for k, v in kwargs.items() if k != "shuffle"})
         else:
             history = model.fit(Batches(x, y), **kwargs)
-        evaluated = model.evaluate(x, y, batch_size=BATCH, verbose=0, return_dict=True)
+        evaluated = model.evaluate(x, y, batch_size=BATCH, verbose=0, return_dict=True,
+                                   sample_weight=weights)
         for i, w in enumerate(model.weights):
             results[f"{name}/{mode}/w{i}"] = w.numpy()
         for key, values in history.history.items():
@@ -153,6 +176,7 @@ CONFIGS = [
     dict(name="f64_own_shards", source="own_shards", masked=True),
     dict(name="f64_pydataset", source="pydataset", optimizer="adam", epochs=1, shuffle=True),
     dict(name="f64_shuffle_val", shuffle=True, validation=True, epochs=1),
+    dict(name="f64_multi_output", multi=True, optimizer="adam"),
     dict(name="f32_sgd", dtype="float32"),
     dict(name="f32_adam_mask", dtype="float32", optimizer="adam", masked=True),
 ]
