@@ -104,3 +104,9 @@ if(RNNKIT_HAVE_CUDA)
     install(TARGETS _cuda LIBRARY DESTINATION rnnkit)
   endif()
 endif()
+
+# The backend's tests that need neither a GPU nor CUDA (the host emulation of the CUDA runtime
+# and cuBLAS), built wherever the C++ tests are.
+if(RNNKIT_BUILD_TESTS)
+  include(${CMAKE_CURRENT_LIST_DIR}/cuda_emulation.cmake)
+endif()

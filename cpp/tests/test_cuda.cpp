@@ -1,7 +1,9 @@
 // The CUDA backend against the CPU backend on the same inputs, over the option grid: forward
 // outputs and every gradient within 1e-5 (float32) / 1e-12 (float64); bit-identical repeated
 // runs (with and without the CUDA graph); arguments refused before any launch. Exits 77 (ctest:
-// skipped) when no GPU can run it, saying why.
+// skipped) when no GPU can run it, saying why. Also built against the host emulation of CUDA
+// (rnnkit_cuda_emulation_tests, cpp/tests/cuda_emulation), where the same grid runs the backend's
+// sources without a GPU.
 #include <cuda_runtime.h>
 
 #include <cstdio>
@@ -277,6 +279,34 @@ void refusals() {
   CHECK_MSG(threw, "a device kernel in a CPU call must be refused by name");
 }
 
+#if defined(RNNKIT_CUDA_EMULATION)
+// Under the host emulation (cpp/tests/cuda_emulation), after the grid: the graph path ran (each
+// configuration's second call was captured, then instantiated or updated, and launched) and the
+// cache of executable graphs stayed bounded.
+void emulated_graph_path_ran() {
+  // One more configuration run four times: warm-up, capture + instantiate, then captures that
+  // update the cached executable graph, each giving the same bits.
+  Config c = grid()[239];
+  Inputs<float> in = make_inputs(c).as<float>();
+  const long updates_before = rnnkit_cuda_emulation_counters().updates;
+  GpuRun<float> first = run_gpu<float>(c, in, true);
+  for (int k = 0; k < 3; ++k) {
+    GpuRun<float> again = run_gpu<float>(c, in, true);
+    expect_same(again.out.output, first.out.output, "graph update, output");
+    expect_same(again.grads.d_kernel, first.grads.d_kernel, "graph update, d_kernel");
+  }
+  CHECK(rnnkit_cuda_emulation_counters().updates >= updates_before + 2);
+  const auto& count = rnnkit_cuda_emulation_counters();
+  CHECK(count.captures >= 1);
+  CHECK_EQ(count.launches, count.captures);
+  CHECK(count.instantiations >= 1);
+  CHECK(count.instantiations + count.updates >= count.captures);
+  CHECK(count.live_graphs >= 1 && count.live_graphs <= 16);
+  std::printf("emulated graphs: %ld captures, %ld instantiations, %ld updates, %ld launches\n",
+              count.captures, count.instantiations, count.updates, count.launches);
+}
+#endif
+
 }  // namespace
 }  // namespace rnnkit_test
 
@@ -293,5 +323,8 @@ int main(int argc, char** argv) {
     add_test(c.name + " float64", [c] { compare_with_cpu<double>(c); }, __FILE__, __LINE__);
   }
   add_test("refusals", refusals, __FILE__, __LINE__);
+#if defined(RNNKIT_CUDA_EMULATION)
+  if (argc <= 1) add_test("emulated graph path", emulated_graph_path_ran, __FILE__, __LINE__);
+#endif
   return run_registered(argc, argv);
 }

@@ -7,6 +7,7 @@
 
 #include "backend.h"
 #include "cuda/check.h"
+#include "cuda/device_ops.cuh"
 #include "cuda/kernels.h"
 #include "cuda/blas.h"
 #include "cuda/host_math.h"
@@ -73,8 +74,7 @@ class CudaBackend final : public DeviceBackend {
                               : BackwardScratch<float>::carve(arena, cell, d).stamp;
     const auto* stamp = static_cast<const unsigned char*>(args.reserve.data) +
                         plan::stamp_offset_bytes(cell, d, sizes.dtype);
-    read_stamp_kernel<<<1, 1, 0, gpu.stream()>>>(plan::stamp_inputs(args), stamp, slot);
-    RNNKIT_CUDA_CHECK_LAUNCH();
+    launch(&read_stamp_kernel, 1, 1, gpu.stream(), plan::stamp_inputs(args), stamp, slot);
     std::uint64_t host[plan::kStampWords + 1];
     RNNKIT_CUDA_CHECK(cudaMemcpyAsync(host, slot, sizeof(host), cudaMemcpyDeviceToHost, gpu.stream()));
     RNNKIT_CUDA_CHECK(cudaStreamSynchronize(gpu.stream()));

@@ -176,13 +176,11 @@ class BackwardPass {
   void step(std::int64_t s, std::int64_t t) {
     const BackwardStep<T> p = step_args(s, t);
     const unsigned int blocks = blocks_for(plane());
-    backward_step_kernel<Cell, T><<<blocks, kThreads, 0, stream()>>>(p);
-    RNNKIT_CUDA_CHECK_LAUNCH();
+    launch(&backward_step_kernel<Cell, T>, blocks, kThreads, stream(), p);
     if constexpr (Cell::kResetBefore) {
       // q = d_cand R_h^T (the candidate's recurrent-side gradient is its input-side one).
       recurrent_gemm(t, 2, 3, s_.tmp, T(0));
-      backward_reset_kernel<Cell, T><<<blocks, kThreads, 0, stream()>>>(p);
-      RNNKIT_CUDA_CHECK_LAUNCH();
+      launch(&backward_reset_kernel<Cell, T>, blocks, kThreads, stream(), p);
     }
     recurrent_gradient(t, 0, Cell::kResetBefore ? 2 : static_cast<int>(d_.G));
   }

@@ -3,7 +3,9 @@
 #pragma once
 
 #include <cstdint>
+#include <utility>
 
+#include "cuda/check.h"
 #include "cuda/host_math.h"
 #include "kernels/activation_math.h"
 #include "kernels/cell_math.h"
@@ -39,5 +41,23 @@ struct DeviceOps {
 #define RNNKIT_GRID_STRIDE(i, n)                                                       \
   for (std::int64_t i = std::int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < (n); \
        i += std::int64_t(gridDim.x) * blockDim.x)
+
+// Launches kernel<<<blocks, threads, 0, stream>>>(args...) and checks the launch. Every kernel of
+// the backend is launched here, so that the host emulation of the CUDA runtime
+// (cpp/tests/cuda_emulation, RNNKIT_CUDA_EMULATION) runs it as a plain function: one "thread"
+// whose grid-stride loop covers every element.
+template <typename... Params, typename... Args>
+void launch(void (*kernel)(Params...), unsigned int blocks, int threads, cudaStream_t stream,
+            Args&&... args) {
+#if defined(RNNKIT_CUDA_EMULATION)
+  (void)blocks;
+  (void)threads;
+  (void)stream;
+  kernel(std::forward<Args>(args)...);
+#else
+  kernel<<<blocks, threads, 0, stream>>>(std::forward<Args>(args)...);
+#endif
+  RNNKIT_CUDA_CHECK_LAUNCH();
+}
 
 }  // namespace rnnkit::cuda

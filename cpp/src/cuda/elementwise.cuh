@@ -50,12 +50,8 @@ void sequence_times_mask(cudaStream_t stream, T* dst, const T* src, const T* mas
                          bool accumulate = false) {
   const std::int64_t n = batch * steps * width;
   if (n == 0) return;
-  if (accumulate) {
-    detail::rows_times_mask<T, true><<<blocks_for(n), kThreads, 0, stream>>>(dst, src, mask, steps, width, n);
-  } else {
-    detail::rows_times_mask<T, false><<<blocks_for(n), kThreads, 0, stream>>>(dst, src, mask, steps, width, n);
-  }
-  RNNKIT_CUDA_CHECK_LAUNCH();
+  launch(accumulate ? &detail::rows_times_mask<T, true> : &detail::rows_times_mask<T, false>,
+         blocks_for(n), kThreads, stream, dst, src, mask, steps, width, n);
 }
 
 // dst = src * mask elementwise over n; with accumulate, dst +=.
@@ -63,19 +59,14 @@ template <typename T>
 void times_mask(cudaStream_t stream, T* dst, const T* src, const T* mask, std::int64_t n,
                 bool accumulate = false) {
   if (n == 0) return;
-  if (accumulate) {
-    detail::times_mask<T, true><<<blocks_for(n), kThreads, 0, stream>>>(dst, src, mask, n);
-  } else {
-    detail::times_mask<T, false><<<blocks_for(n), kThreads, 0, stream>>>(dst, src, mask, n);
-  }
-  RNNKIT_CUDA_CHECK_LAUNCH();
+  launch(accumulate ? &detail::times_mask<T, true> : &detail::times_mask<T, false>, blocks_for(n),
+         kThreads, stream, dst, src, mask, n);
 }
 
 template <typename T>
 void fill(cudaStream_t stream, T* dst, T value, std::int64_t n) {
   if (n == 0) return;
-  detail::fill_value<T><<<blocks_for(n), kThreads, 0, stream>>>(dst, value, n);
-  RNNKIT_CUDA_CHECK_LAUNCH();
+  launch(&detail::fill_value<T>, blocks_for(n), kThreads, stream, dst, value, n);
 }
 
 // dst = src (n elements), or zeros when src is null.

@@ -145,12 +145,11 @@ class ForwardPass {
     finish();
     if (opt_.training) {
       const DType dtype = sizeof(T) == 8 ? DType::float64 : DType::float32;
-      write_stamp_kernel<<<1, 1, 0, stream()>>>(
-          plan::stamp_inputs(args_), plan::make_stamp(cell_, opt_, dtype, d_, 0),
-          static_cast<unsigned char*>(args_.reserve.data) +
-              plan::stamp_offset_bytes(cell_, d_, dtype),
-          static_cast<int>(plan::kStampElements * sizeof(T)));
-      RNNKIT_CUDA_CHECK_LAUNCH();
+      launch(&write_stamp_kernel, 1, 1, stream(), plan::stamp_inputs(args_),
+             plan::make_stamp(cell_, opt_, dtype, d_, 0),
+             static_cast<unsigned char*>(args_.reserve.data) +
+                 plan::stamp_offset_bytes(cell_, d_, dtype),
+             static_cast<int>(plan::kStampElements * sizeof(T)));
     }
   }
 
@@ -238,16 +237,14 @@ class ForwardPass {
     const unsigned int blocks = blocks_for(plane());
     if constexpr (Cell::kResetBefore) {
       recurrent_gemm(s, 0, 2);
-      reset_gate_kernel<Cell, T><<<blocks, kThreads, 0, stream()>>>(p);
-      RNNKIT_CUDA_CHECK_LAUNCH();
+      launch(&reset_gate_kernel<Cell, T>, blocks, kThreads, stream(), p);
       const T* R = args_.recurrent_kernel.as<const T>();
       gpu_.gemm<T>(d_.B, d_.H, d_.H, {s_.reset_h, d_.H}, {R + 2 * d_.H, d_.GH},
                    s_.recurrent + 2 * d_.H, d_.GH);
     } else {
       recurrent_gemm(s, 0, static_cast<int>(d_.G));
     }
-    forward_step_kernel<Cell, T><<<blocks, kThreads, 0, stream()>>>(p);
-    RNNKIT_CUDA_CHECK_LAUNCH();
+    launch(&forward_step_kernel<Cell, T>, blocks, kThreads, stream(), p);
   }
 
   void finish() {
