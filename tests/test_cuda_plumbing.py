@@ -158,3 +158,167 @@ def test_core_errors_keep_their_classes_after_the_gpu_module_loads():
                          np.zeros((2, 8), np.float32))
     assert type(info.value) is _core.InvalidArgument
     assert issubclass(_core.InvalidArgument, ValueError)
+
+
+# ---- rnnkit.cuda.sequence's Python side, on fakes ------------------------------------------------
+# A fake `cupy` (NumPy arrays tagged with a GPU number) and a fake `rnnkit._cuda` that records
+# what it is called with: this checks the Python plumbing that needs no device (which arrays are
+# taken, converted and refused, what each descriptor says, and that every keyword matches the
+# binding's declared arguments in cpp/bindings/cuda_module.cpp). No kernel runs here; the GPU
+# itself is tested by tests/test_gpu.py.
+
+import re
+import sys
+import types
+from pathlib import Path
+
+
+class _FakeDeviceArray:
+    """A host array standing in for a CuPy array on GPU `device_id`."""
+
+    def __init__(self, array, device_id=0):
+        self.array = np.asarray(array)
+        self.device = types.SimpleNamespace(id=device_id)
+
+    shape = property(lambda self: self.array.shape)
+    ndim = property(lambda self: self.array.ndim)
+    dtype = property(lambda self: self.array.dtype)
+    strides = property(lambda self: self.array.strides)
+    data = property(lambda self: types.SimpleNamespace(ptr=self.array.ctypes.data))
+
+    def __dlpack_device__(self):
+        return (2, self.device.id)
+
+    def __ne__(self, other):
+        return _FakeDeviceArray(self.array != other, self.device.id)
+
+    def astype(self, dtype):
+        return _FakeDeviceArray(self.array.astype(dtype), self.device.id)
+
+
+def _fake_cupy():
+    cupy = types.ModuleType("cupy")
+    cupy.ndarray = _FakeDeviceArray
+    cupy.uint8 = np.uint8
+
+    def asarray(value):
+        return value if isinstance(value, _FakeDeviceArray) else _FakeDeviceArray(value)
+
+    cupy.asarray = asarray
+    cupy.from_dlpack = asarray
+    cupy.ascontiguousarray = lambda a: _FakeDeviceArray(np.ascontiguousarray(a.array),
+                                                        a.device.id)
+    cupy.empty = lambda shape, dtype: _FakeDeviceArray(np.empty(shape, dtype))
+
+    class _Device:
+        def __init__(self, index):
+            self.index = index
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+    cupy.cuda = types.SimpleNamespace(Device=_Device,
+                                      get_current_stream=lambda: types.SimpleNamespace(ptr=0))
+    return cupy
+
+
+class _RecordingModule:
+    """Stands in for rnnkit._cuda: records each call's keywords."""
+
+    def __init__(self):
+        self.calls = []
+
+    def memory(self, **kwargs):
+        self.calls.append(("memory", kwargs))
+        return 64, 100
+
+    def forward(self, **kwargs):
+        self.calls.append(("forward", kwargs))
+
+    def backward(self, **kwargs):
+        self.calls.append(("backward", kwargs))
+
+
+def _binding_arguments(function):
+    """The py::arg names that cpp/bindings/cuda_module.cpp declares for `function`."""
+    source = (Path(__file__).resolve().parents[1] / "cpp" / "bindings" /
+              "cuda_module.cpp").read_text()
+    start = source.index(f'm.def("{function}"')
+    end = source.find("m.def(", start + 1)
+    return set(re.findall(r'py::arg\("(\w+)"\)', source[start:end if end > 0 else None]))
+
+
+@pytest.fixture
+def fake_gpu(monkeypatch):
+    from rnnkit import cuda
+    module = _RecordingModule()
+    monkeypatch.setitem(sys.modules, "cupy", _fake_cupy())
+    monkeypatch.setattr(cuda, "_loaded", (module, None))
+    return module
+
+
+def _lstm_case(rng, B=2, T=3, I=4, H=5):
+    return (rng.standard_normal((B, T, I)).astype(np.float32),
+            rng.standard_normal((I, 4 * H)).astype(np.float32),
+            rng.standard_normal((H, 4 * H)).astype(np.float32),
+            rng.standard_normal((4 * H,)).astype(np.float32))
+
+
+def test_gpu_forward_passes_the_bindings_arguments(fake_gpu):
+    rng = np.random.default_rng(0)
+    x, k, r, b = (_FakeDeviceArray(a) for a in _lstm_case(rng))
+    mask = _FakeDeviceArray(np.array([[1, 0, 1], [1, 1, 0]], bool))
+    result = core.rnn_forward("lstm", x, k, r, b, mask=mask, training=True,
+                              return_sequences=True)
+    (_, memory), (name, kwargs) = fake_gpu.calls
+    assert name == "forward"
+    assert set(kwargs) == _binding_arguments("forward")
+    assert set(memory) == _binding_arguments("memory")
+    assert memory["backward"] is False and memory["training"] is True
+    assert kwargs["cell"] == "lstm" and kwargs["units"] == 5 and kwargs["input_size"] == 4
+    assert kwargs["allow_tf32"] is False and kwargs["stream"] == 0
+    # Descriptors: (pointer, typestr, shape, byte strides, device); the mask as uint8.
+    assert kwargs["x"][1:] == ("<f4", (2, 3, 4), (48, 16, 4), 0)
+    assert kwargs["mask"][1] == "|u1" and kwargs["mask"][2] == (2, 3)
+    assert kwargs["initial_h"] is None and kwargs["input_dropout"] is None
+    assert kwargs["output"][2] == (2, 3, 5) and kwargs["final_c"][2] == (2, 5)
+    assert kwargs["reserve"][2] == (100,) and kwargs["workspace"][1] == "|u1"
+    assert isinstance(result.output, _FakeDeviceArray)
+    assert len(result.states) == 2
+
+
+def test_gpu_backward_passes_the_bindings_arguments(fake_gpu):
+    rng = np.random.default_rng(1)
+    x, k, r, b = (_FakeDeviceArray(a) for a in _lstm_case(rng))
+    reserve = _FakeDeviceArray(np.zeros(100, np.float32))
+    grads = core.rnn_backward("lstm", x, k, r, b, reserve=reserve,
+                              d_output=_FakeDeviceArray(np.ones((2, 5), np.float32)),
+                              need_d_x=False)
+    (_, memory), (name, kwargs) = fake_gpu.calls
+    assert name == "backward"
+    assert set(kwargs) == _binding_arguments("backward")
+    assert memory["backward"] is True
+    assert kwargs["d_x"] is None and grads.d_x is None
+    assert kwargs["d_bias"][2] == (20,) and kwargs["d_initial_c"][2] == (2, 5)
+    assert kwargs["d_final_h"] is None
+
+
+def test_gpu_call_refuses_host_arrays_and_other_gpus(fake_gpu):
+    rng = np.random.default_rng(2)
+    x, k, r, b = _lstm_case(rng)
+    with pytest.raises(ValueError, match="'kernel' is a host array"):
+        core.rnn_forward("lstm", _FakeDeviceArray(x), k, _FakeDeviceArray(r), _FakeDeviceArray(b))
+    with pytest.raises(ValueError, match="'recurrent_kernel' is on cuda:1 but 'x' is on cuda:0"):
+        core.rnn_forward("lstm", _FakeDeviceArray(x), _FakeDeviceArray(k),
+                         _FakeDeviceArray(r, device_id=1), _FakeDeviceArray(b))
+    with pytest.raises(ValueError, match="'d_output' is a host array"):
+        core.rnn_backward("lstm", _FakeDeviceArray(x), _FakeDeviceArray(k), _FakeDeviceArray(r),
+                          _FakeDeviceArray(b), reserve=_FakeDeviceArray(np.zeros(3, np.float32)),
+                          d_output=np.ones((2, 5), np.float32))
+    with pytest.raises(TypeError, match="mask must hold booleans or numbers"):
+        core.rnn_forward("lstm", _FakeDeviceArray(x), _FakeDeviceArray(k), _FakeDeviceArray(r),
+                         mask=_FakeDeviceArray(np.array([["a"] * 3] * 2)))
+    assert all(name == "memory" for name, _ in fake_gpu.calls)  # nothing was launched
