@@ -13,7 +13,8 @@
 #   7. benchmark       bench/gpu_bench.py against PyTorch/cuDNN (a table, row by row)
 #
 # Every step writes its log to OUT_DIR and a line to OUT_DIR/summary.txt, whatever happens: a
-# failing or timed-out step is recorded and the next one runs. The whole run keeps within
+# failing or timed-out step is recorded and the next one runs; at the end OUT_DIR.tar.gz holds
+# all of it in one file. The whole run keeps within
 # GPU_CHECK_BUDGET seconds (default 540, under one device call's 10 minutes): each step gets at
 # most what is left.
 #
@@ -100,7 +101,7 @@ head -3 "$out/environment.log" 2>/dev/null | tee -a "$summary"
 build_all() {
   local generator=()
   command -v ninja > /dev/null && generator=(-G Ninja)
-  cmake -S "$root" -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release \
+  cmake -S "$root" -B "$build" ${generator[@]+"${generator[@]}"} -DCMAKE_BUILD_TYPE=Release \
     -DRNNKIT_CUDA=ON -DRNNKIT_BUILD_PYTHON=ON -DRNNKIT_BUILD_TESTS=ON -DRNNKIT_BUILD_BENCH=OFF \
     -DCMAKE_CUDA_ARCHITECTURES="${CUDA_ARCHS:-90}" \
     -DPython_EXECUTABLE="$(command -v "$python")" \
@@ -203,6 +204,8 @@ bench_args=(--out "$out/gpu_bench.md" --budget "$(( $(left) - 15 ))")
 run_step gpu_bench 400 "$python" bench/gpu_bench.py "${bench_args[@]}"
 cat "$out/gpu_bench.md" 2>/dev/null | tee -a "$summary" > /dev/null
 
-note "==== total $(( $(date +%s) - start_all )) s; logs in $out"
+note "==== total $(( $(date +%s) - start_all )) s; logs in $out and $out.tar.gz"
+# Everything in one file too, for machines that hand back only a few files.
+tar -czf "$out.tar.gz" -C "$(dirname "$out")" "$(basename "$out")" 2>/dev/null
 grep -q -E "FAILED|TIMED OUT|SKIPPED|WARNING" "$summary" && exit 1
 exit 0
