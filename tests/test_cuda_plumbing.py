@@ -201,8 +201,8 @@ def _fake_cupy():
     cupy.ndarray = _FakeDeviceArray
     cupy.uint8 = np.uint8
 
-    def asarray(value):
-        return value if isinstance(value, _FakeDeviceArray) else _FakeDeviceArray(value)
+    def asarray(value):  # a host array is copied to the "device", as CuPy does
+        return value if isinstance(value, _FakeDeviceArray) else _FakeDeviceArray(np.array(value))
 
     cupy.asarray = asarray
     cupy.from_dlpack = asarray
@@ -322,3 +322,25 @@ def test_gpu_call_refuses_host_arrays_and_other_gpus(fake_gpu):
         core.rnn_forward("lstm", _FakeDeviceArray(x), _FakeDeviceArray(k), _FakeDeviceArray(r),
                          mask=_FakeDeviceArray(np.array([["a"] * 3] * 2)))
     assert all(name == "memory" for name, _ in fake_gpu.calls)  # nothing was launched
+
+
+def test_layer_on_a_gpu_array_goes_to_the_backend_with_cached_device_weights(fake_gpu):
+    x = _FakeDeviceArray(np.random.default_rng(3).standard_normal((2, 3, 4)).astype(np.float32))
+    layer = rnnkit.layers.GRU(5, go_backwards=True, return_state=True)
+    output, state = layer(x)
+    assert isinstance(output, _FakeDeviceArray) and isinstance(state, _FakeDeviceArray)
+    forwards = [kw for name, kw in fake_gpu.calls if name == "forward"]
+    assert len(forwards) == 1
+    first = forwards[0]
+    assert first["cell"] == "gru" and first["go_backwards"] is True
+    assert first["training"] is False and first["reset_after"] is True
+    assert first["kernel"][2] == (4, 15) and first["bias"][2] == (2, 15)
+    # The device copy of the weights is reused while no weight changes ...
+    layer(x)
+    second = [kw for name, kw in fake_gpu.calls if name == "forward"][-1]
+    assert second["kernel"][0] == first["kernel"][0]
+    # ... and refreshed when one does.
+    layer.set_weights([w * 2 for w in layer.get_weights()])
+    layer(x)
+    third = [kw for name, kw in fake_gpu.calls if name == "forward"][-1]
+    assert third["kernel"][0] != first["kernel"][0]
