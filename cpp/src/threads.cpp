@@ -1,8 +1,25 @@
 #include "rnnkit/threads.h"
 
 #include <omp.h>
+#include <pthread.h>
+#include <sched.h>
+
+#include <chrono>
+#include <climits>
+#include <cstdlib>
+#include <string>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#if defined(__linux__)
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
 #include "rnnkit/error.h"
+#include "thread_pool.h"
 
 namespace rnnkit {
 
@@ -16,5 +33,173 @@ void set_num_threads(int n) {
 }
 
 int get_num_threads() { return g_threads > 0 ? g_threads : omp_get_max_threads(); }
+
+namespace detail {
+
+namespace {
+
+// How long a waiter spins before it yields, and how many times it yields before it sleeps: a
+// step's or a region's partner normally arrives within microseconds; one that has not after
+// this long was most likely descheduled, and the core is better given up.
+constexpr auto kSpinTime = std::chrono::microseconds(20);
+constexpr int kYields = 8;
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
+std::uint32_t* futex_word(const std::atomic<std::uint32_t>& word) {
+  static_assert(sizeof(std::atomic<std::uint32_t>) == sizeof(std::uint32_t), "futex layout");
+  return reinterpret_cast<std::uint32_t*>(const_cast<std::atomic<std::uint32_t>*>(&word));
+}
+
+void futex_wait(const std::atomic<std::uint32_t>& word, std::uint32_t old) {
+#if defined(__linux__)
+  syscall(SYS_futex, futex_word(word), FUTEX_WAIT_PRIVATE, old, nullptr, nullptr, 0);
+#else
+  (void)word;
+  (void)old;
+  std::this_thread::yield();
+#endif
+}
+
+void futex_wake(const std::atomic<std::uint32_t>& word) {
+#if defined(__linux__)
+  syscall(SYS_futex, futex_word(word), FUTEX_WAKE_PRIVATE, INT_MAX, nullptr, nullptr, 0);
+#else
+  (void)word;
+#endif
+}
+
+}  // namespace
+
+void wait_while_equal(const std::atomic<std::uint32_t>& word, std::uint32_t old,
+                      std::atomic<int>& sleepers) {
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 1;; ++i) {
+    if (word.load(std::memory_order_acquire) != old) return;
+    cpu_relax();
+    if (i % 64 == 0 && std::chrono::steady_clock::now() - start > kSpinTime) break;
+  }
+  for (int i = 0; i < kYields; ++i) {
+    if (word.load(std::memory_order_acquire) != old) return;
+    sched_yield();
+  }
+  // Dekker with wake_all: either the waker sees this sleeper, or this load sees the new value.
+  sleepers.fetch_add(1, std::memory_order_seq_cst);
+  while (word.load(std::memory_order_seq_cst) == old) futex_wait(word, old);
+  sleepers.fetch_sub(1, std::memory_order_seq_cst);
+}
+
+void wake_all(const std::atomic<std::uint32_t>& word, const std::atomic<int>& sleepers) {
+  if (sleepers.load(std::memory_order_seq_cst) > 0) futex_wake(word);
+}
+
+namespace {
+
+// The workers of run_team. A job is published as one 32-bit word: a counter in the high bits
+// and the team size in the low 8, so a worker that is not part of a job never reads the job's
+// other fields (which the next job may be overwriting).
+class Team {
+ public:
+  static constexpr int kMaxThreads = 255;
+
+  bool try_run(int threads, void (*fn)(void*, int, int), void* context) {
+    std::unique_lock<std::mutex> lock(use_, std::try_to_lock);
+    if (!lock.owns_lock()) return false;
+    threads = threads > kMaxThreads ? kMaxThreads : threads;
+    const std::uint32_t previous = job_.load(std::memory_order_relaxed);
+    while (static_cast<int>(workers_.size()) < threads - 1) {
+      const int index = static_cast<int>(workers_.size()) + 1;
+      workers_.emplace_back([this, index, previous] { work(index, previous); });
+    }
+    fn_ = fn;
+    context_ = context;
+    pending_.store(threads - 1, std::memory_order_relaxed);
+    const std::uint32_t job = ((previous >> 8) + 1) << 8 | static_cast<std::uint32_t>(threads);
+    job_.store(job, std::memory_order_seq_cst);
+    wake_all(job_, job_sleepers_);
+    fn(context, 0, threads);
+    wait_while_equal(finished_, previous, caller_sleepers_);
+    return true;
+  }
+
+ private:
+  void work(int index, std::uint32_t seen) {
+    for (;;) {
+      wait_while_equal(job_, seen, job_sleepers_);
+      seen = job_.load(std::memory_order_acquire);
+      if (index >= static_cast<int>(seen & 0xFF)) continue;  // not in this job
+      fn_(context_, index, static_cast<int>(seen & 0xFF));
+      if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+        finished_.store(seen, std::memory_order_seq_cst);
+        wake_all(finished_, caller_sleepers_);
+      }
+    }
+  }
+
+  std::mutex use_;
+  std::vector<std::thread> workers_;
+  void (*fn_)(void*, int, int) = nullptr;
+  void* context_ = nullptr;
+  alignas(64) std::atomic<std::uint32_t> job_{0};
+  std::atomic<int> job_sleepers_{0};
+  alignas(64) std::atomic<int> pending_{0};
+  alignas(64) std::atomic<std::uint32_t> finished_{0};
+  std::atomic<int> caller_sleepers_{0};
+};
+
+// Never destroyed: its workers sleep until the process ends. A forked child starts a new team
+// (the parent's workers do not exist there).
+std::atomic<Team*> g_team{nullptr};
+std::once_flag g_atfork;
+
+Team& team() {
+  Team* t = g_team.load(std::memory_order_acquire);
+  if (t) return *t;
+  std::call_once(g_atfork, [] {
+    pthread_atfork(nullptr, nullptr, [] { g_team.store(nullptr, std::memory_order_relaxed); });
+  });
+  static std::mutex creating;
+  std::lock_guard<std::mutex> lock(creating);
+  t = g_team.load(std::memory_order_acquire);
+  if (!t) {
+    t = new Team();
+    g_team.store(t, std::memory_order_release);
+  }
+  return *t;
+}
+
+}  // namespace
+
+namespace {
+
+// RNNKIT_THREAD_TEAM=openmp runs the parallel parts as OpenMP regions instead (libgomp's wait
+// policy then applies between and at the end of them): for comparisons, and as an escape hatch.
+bool use_openmp() {
+  static const bool openmp = [] {
+    const char* v = std::getenv("RNNKIT_THREAD_TEAM");
+    return v && std::string(v) == "openmp";
+  }();
+  return openmp;
+}
+
+}  // namespace
+
+void run_team(int threads, void (*fn)(void* context, int t, int n), void* context) {
+  if (threads > 1 && use_openmp()) {
+#pragma omp parallel num_threads(threads)
+    fn(context, omp_get_thread_num(), omp_get_num_threads());
+    return;
+  }
+  // Another caller's work holds the team (a concurrent call from another thread): run alone.
+  if (threads <= 1 || !team().try_run(threads, fn, context)) fn(context, 0, 1);
+}
+
+}  // namespace detail
 
 }  // namespace rnnkit

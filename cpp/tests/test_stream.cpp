@@ -117,7 +117,10 @@ std::vector<Config> stream_configs() {
   };
   // One step of the bench size; a SIMD tail (H = 19); k passes of both products (I = 300 >
   // 256, H = 150 > 128); a batch.
-  const Size sizes[] = {{1, 5, 64, 64}, {3, 6, 7, 19}, {2, 4, 300, 40}, {2, 3, 9, 150}};
+  // Tiny calls (T <= 2, B * T <= 4), where forward reads the weights unpacked (gemm_direct),
+  // SIMD tails included.
+  const Size sizes[] = {{1, 5, 64, 64}, {3, 6, 7, 19}, {2, 4, 300, 40}, {2, 3, 9, 150},
+                        {1, 1, 7, 19},  {2, 2, 5, 9},  {4, 1, 12, 40}, {1, 2, 300, 33}};
   int seed = 1;
   for (const Variant& v : variants) {
     for (const Size& s : sizes) {

@@ -2,8 +2,6 @@
 // (one fused pointwise pass per step, the cell's arithmetic from kernels/cell_math.h, plus one
 // small GEMM with the packed transposed recurrent weights); the weight and input gradients are
 // then ONE large GEMM each over all B*T rows.
-#include <omp.h>
-
 #include <algorithm>
 #include <cstring>
 #include <type_traits>
@@ -39,23 +37,27 @@ class BackwardPass {
   }
 
   void run() {
-    packed_.data = s_.packed_recurrent_t;
-    packed_.rows = d_.GH;
-    packed_.cols = d_.H;
-    packed_.prefetch = PackedPanels<T>::streamed(d_.GH, d_.H);
-    pack_panels(args_.recurrent_kernel.as<const T>(), 1, d_.GH, packed_);
-    init_gradients();
     const LoopPlan plan = LoopPlan::make<T>(d_.B, d_.H, d_.GH);
-#pragma omp parallel num_threads(plan.threads)
-    {
-      const LoopShare share =
-          loop_share<T>(plan, omp_get_thread_num(), omp_get_num_threads(), d_.B, d_.H);
+    // A step or two of a few rows on one thread: dot products against R's rows instead of a
+    // transposition of R (other bits than the packed path; tiny calls only).
+    dot_ = d_.B * d_.T <= kDotRows && plan.threads == 1;
+    if (!dot_) {
+      packed_.data = s_.packed_recurrent_t;
+      packed_.rows = d_.GH;
+      packed_.cols = d_.H;
+      packed_.prefetch = PackedPanels<T>::streamed(d_.GH, d_.H);
+      pack_panels(args_.recurrent_kernel.as<const T>(), 1, d_.GH, packed_);
+    }
+    init_gradients();
+    detail::StepBarrier barrier(plan.threads);
+    detail::parallel(plan.threads, [&](int thread, int threads) {
+      const LoopShare share = loop_share<T>(plan, thread, threads, d_.B, d_.H, &barrier);
       kernels::visit_cell(cell_, [&](auto cell) {
         for (std::int64_t s = d_.T - 1; s >= 0; --s) {
           step<decltype(cell)>(s, opt_.go_backwards ? d_.T - 1 - s : s, share);
         }
       });
-    }
+    });
     weight_gradients();
   }
 
@@ -111,6 +113,13 @@ class BackwardPass {
   void recurrent_gemm(std::int64_t t, int g0, int g1, const LoopShare& share, T* C,
                       bool accumulate) {
     const std::int64_t ld = d_.T * d_.GH;
+    if (dot_) {  // one thread: all units of its rows
+      gemm_dot<T>(share.rows(), d_.H, (g1 - g0) * d_.H,
+                  d_rec_ + t * d_.GH + share.row_begin * ld + g0 * d_.H, ld,
+                  args_.recurrent_kernel.as<const T>() + g0 * d_.H, d_.GH,
+                  C + share.row_begin * d_.H, d_.H, accumulate);
+      return;
+    }
     gemm_panels(share.rows(), d_rec_ + t * d_.GH + share.row_begin * ld, ld, packed_, g0 * d_.H,
                 g1 * d_.H, share.units.panel_begin, share.units.panel_end,
                 C + share.row_begin * d_.H, d_.H, accumulate);
@@ -221,15 +230,21 @@ class BackwardPass {
     constexpr std::int64_t kChunk = 256;
     const std::int64_t chunks = (cols + kChunk - 1) / kChunk;
     const int team = static_cast<int>(std::min<std::int64_t>(threads_, chunks));
-#pragma omp parallel for num_threads(team) schedule(static)
-    for (std::int64_t chunk = 0; chunk < chunks; ++chunk) {
+    const auto sums = [=](std::int64_t chunk) {
       const std::int64_t c0 = chunk * kChunk, c1 = std::min(cols, c0 + kChunk);
       std::fill(out + c0, out + c1, T(0));
       for (std::int64_t r = 0; r < rows; ++r) {
         const T* row = m + r * cols;
         for (std::int64_t c = c0; c < c1; ++c) out[c] += row[c];
       }
+    };
+    if (team == 1 || rows * cols < (std::int64_t(1) << 14)) {  // too little to wake a team for
+      for (std::int64_t chunk = 0; chunk < chunks; ++chunk) sums(chunk);
+      return;
     }
+    detail::parallel(team, [&](int t, int n) {
+      for (std::int64_t chunk = chunks * t / n; chunk < chunks * (t + 1) / n; ++chunk) sums(chunk);
+    });
   }
 
   // Copies a [B, T, width] sequence scaled by a per-(b, feature) dropout mask [B, width].
@@ -317,6 +332,9 @@ class BackwardPass {
   BackwardScratch<T> s_{};
   Reserve<T> reserve_{};
   PackedPanels<T> packed_;
+  // Rows (B * T) up to which a one-thread call takes gemm_dot for h's gradient.
+  static constexpr std::int64_t kDotRows = 4;
+  bool dot_ = false;
   const std::uint8_t* mask_;
   const T* d_output_;
   T* d_rec_;

@@ -1,8 +1,6 @@
 // Forward over a whole sequence: one GEMM projects the inputs of many timesteps at once; each step
 // then runs one small GEMM against the packed recurrent weights and one fused pointwise pass (the
 // cell's arithmetic from kernels/cell_math.h, over the lanes of cpu/lanes.h).
-#include <omp.h>
-
 #include <algorithm>
 #include <cstring>
 #include <type_traits>
@@ -35,7 +33,9 @@ class ForwardPass {
     x_ = args.x.as<const T>();
     kernel_ = args.kernel.as<const T>();
     recurrent_kernel_ = args.recurrent_kernel.as<const T>();
-    std::fill(s_.zeros, s_.zeros + 2 * d_.GH, T(0));
+    if (!args.bias.present() || !has_candidate_projection(cell)) {
+      std::fill(s_.zeros, s_.zeros + 2 * d_.GH, T(0));  // read where a bias is absent
+    }
     bias_in_ = args.bias.present() ? args.bias.as<const T>() : s_.zeros;
     bias_rec_ = has_candidate_projection(cell) && args.bias.present() ? bias_in_ + d_.GH : s_.zeros;
     mask_ = args.mask.present() ? args.mask.as<const std::uint8_t>() : nullptr;
@@ -47,7 +47,10 @@ class ForwardPass {
   }
 
   void run() {
-    pack_recurrent_weights();
+    // A step or two on one thread reads R where it lies: packing it would cost more than the
+    // products it serves. Same bits either way (gemm_direct with gemm_panels' depth).
+    direct_ = d_.T <= kDirectSteps && LoopPlan::make<T>(d_.B, d_.H, d_.GH).threads == 1;
+    if (!direct_) pack_recurrent_weights();
     init_states();
     kernels::visit_cell(cell_, [this](auto cell) { time_loop<decltype(cell)>(); });
     finish();
@@ -64,16 +67,15 @@ class ForwardPass {
       const std::int64_t t_lo = opt_.go_backwards ? d_.T - s0 - n : s0;
       T* proj = opt_.training ? reserve_.pre : s_.proj;
       project(t_lo, n, proj);
-#pragma omp parallel num_threads(plan.threads)
-      {
-        const LoopShare share =
-            loop_share<T>(plan, omp_get_thread_num(), omp_get_num_threads(), d_.B, d_.H);
+      detail::StepBarrier barrier(plan.threads);
+      detail::parallel(plan.threads, [&](int thread, int threads) {
+        const LoopShare share = loop_share<T>(plan, thread, threads, d_.B, d_.H, &barrier);
         for (std::int64_t s = s0; s < s0 + n; ++s) {
           const std::int64_t t = opt_.go_backwards ? d_.T - 1 - s : s;
           step<Cell>(s, t, proj + (t - t_lo) * d_.GH, n * d_.GH, share);
           share.sync();
         }
-      }
+      });
     }
   }
 
@@ -97,7 +99,7 @@ class ForwardPass {
     if (s_.c) {
       if (initial_c_) std::memcpy(s_.c, initial_c_, n * sizeof(T)); else std::fill(s_.c, s_.c + n, T(0));
     }
-    std::fill(s_.last_output, s_.last_output + n, T(0));
+    if (mask_) std::fill(s_.last_output, s_.last_output + n, T(0));  // read on masked steps only
     for (int g = 0; g < recurrent_dropout_.count; ++g) {
       const T* m = recurrent_dropout_.gate(g);
       T* hd = s_.dropped_h[0] + g * n;
@@ -139,6 +141,13 @@ class ForwardPass {
   // The recurrent GEMM of gate g for this thread's share: recurrent[rows, g] = A_g[rows] R_g.
   // A is [B, H].
   void recurrent_gemm(int g, const T* A, const LoopShare& share) {
+    if (direct_) {
+      gemm_direct<T>(share.rows(), d_.H, d_.H, {A + share.row_begin * d_.H, d_.H, 1},
+                     recurrent_kernel_ + g * d_.H, d_.GH,
+                     s_.recurrent + share.row_begin * d_.GH + g * d_.H, d_.GH, false,
+                     kPanelDepth<T>);
+      return;
+    }
     gemm_panels(share.rows(), A + share.row_begin * d_.H, d_.H, packed_[g], 0, d_.H,
                 share.units.panel_begin, share.units.panel_end,
                 s_.recurrent + share.row_begin * d_.GH + g * d_.H, d_.GH, false);
@@ -261,6 +270,9 @@ class ForwardPass {
   ForwardScratch<T> s_{};
   Reserve<T> reserve_{};
   PackedPanels<T> packed_[4];
+  // Steps up to which a one-thread loop reads R unpacked (gemm_direct).
+  static constexpr std::int64_t kDirectSteps = 2;
+  bool direct_ = false;
   const T *x_, *kernel_, *recurrent_kernel_, *bias_in_, *bias_rec_;
   const std::uint8_t* mask_;
   T *output_, *final_h_, *final_c_;

@@ -1,11 +1,11 @@
 #include "cpu/gemm.h"
 
-#include <omp.h>
-
 #include <algorithm>
 #include <cstring>
 #include <memory>
 #include <new>
+
+#include "thread_pool.h"
 
 namespace rnnkit::cpu {
 
@@ -120,7 +120,26 @@ void pack_panels(const T* src, std::int64_t row_stride, std::int64_t col_stride,
       }
       continue;
     }
-    for (std::int64_t k = 0; k < K; ++k) {
+    std::int64_t k0 = 0;
+    if (row_stride == 1 && width == W) {
+      // A transposed source (backward's R^T): its columns are contiguous. Eight k at a time:
+      // read eight contiguous values of each of the W source columns, write them as rows.
+      for (; k0 + 8 <= K; k0 += 8) {
+        for (std::int64_t j0 = 0; j0 < W; j0 += 8) {
+          T block[8][8];
+          for (int j = 0; j < 8; ++j) {
+            std::memcpy(block[j], src + k0 + (n0 + j0 + j) * col_stride, sizeof(block[j]));
+          }
+          T* dst = panel + k0 * W + j0;
+#pragma GCC unroll 8
+          for (int kk = 0; kk < 8; ++kk) {
+#pragma GCC unroll 8
+            for (int j = 0; j < 8; ++j) dst[kk * W + j] = block[j][kk];
+          }
+        }
+      }
+    }
+    for (std::int64_t k = k0; k < K; ++k) {
       T* dst = panel + k * W;
       const T* row = src + k * row_stride + n0 * col_stride;
       std::int64_t j = 0;
@@ -180,6 +199,10 @@ namespace {
 // Cache blocking: a KC x W slice of B stays in L1 across the MR-row slivers of an MC x KC block of
 // A in L2, and a KC x NC block of B in L3.
 constexpr std::int64_t kBlockK = kGemmDepth, kBlockM = 64 * kMaxRows, kBlockN = 1024;
+
+// gemm's direct path (gemm_direct): at most this many rows of A, against at most this much of B.
+// With more rows, few k (at most kDirectRows) and little work (one thread's worth).
+constexpr std::int64_t kDirectRows = 4, kDirectBytes = 512 * 1024, kDirectMacs = 1 << 20;
 
 template <typename T>
 T* thread_buffer(int which, std::int64_t elements) {
@@ -283,6 +306,126 @@ void gemm_serial(std::int64_t M, std::int64_t N, std::int64_t K, Operand<T> A, O
 
 }  // namespace
 
+namespace {
+
+// NP consecutive panels of W columns of one row of C: 2 * NP independent accumulator chains.
+template <typename T, int NP>
+inline void direct_panels(std::int64_t K, std::int64_t depth, const T* A, std::int64_t a_stride,
+                          const T* B, std::int64_t ldb, T* C, bool accumulate) {
+  using V = typename SimdOf<T>::type;
+  constexpr int L = static_cast<int>(sizeof(V) / sizeof(T));
+  for (std::int64_t k0 = 0; k0 < K; k0 += depth) {
+    const std::int64_t k1 = std::min(K, k0 + depth);
+    V acc[2 * NP];
+#pragma GCC unroll 8
+    for (int p = 0; p < 2 * NP; ++p) acc[p] = V{};
+    for (std::int64_t k = k0; k < k1; ++k) {
+      const T a = A[k * a_stride];
+      const T* b = B + k * ldb;
+#pragma GCC unroll 8
+      for (int p = 0; p < 2 * NP; ++p) acc[p] += a * load<V>(b + p * L);
+    }
+    const bool add = accumulate || k0 > 0;
+#pragma GCC unroll 8
+    for (int p = 0; p < 2 * NP; ++p) {
+      if (add) acc[p] += load<V>(C + p * L);
+      store(C + p * L, acc[p]);
+    }
+  }
+}
+
+// The last n < W columns: copied, one pass of k at a time, into a zero-padded panel that
+// direct_panels runs on (scalar code here would not round as the SIMD lanes do).
+template <typename T>
+inline void direct_columns(std::int64_t K, std::int64_t depth, const T* A, std::int64_t a_stride,
+                           const T* B, std::int64_t ldb, T* C, std::int64_t n, bool accumulate) {
+  constexpr std::int64_t W = kPanelWidth<T>;
+  constexpr std::int64_t kMaxDepth = 256;
+  static_assert(kGemmDepth <= kMaxDepth && kPanelDepth<T> <= kMaxDepth, "panel buffer depth");
+  alignas(64) T panel[kMaxDepth * W];
+  alignas(64) T tile[W];
+  for (std::int64_t k0 = 0; k0 < K; k0 += depth) {
+    const std::int64_t len = std::min(depth, K - k0);
+    for (std::int64_t k = 0; k < len; ++k) {
+      for (std::int64_t j = 0; j < W; ++j) panel[k * W + j] = j < n ? B[(k0 + k) * ldb + j] : T(0);
+    }
+    for (std::int64_t j = 0; j < W; ++j) tile[j] = j < n ? C[j] : T(0);
+    direct_panels<T, 1>(len, len, A + k0 * a_stride, a_stride, panel, W, tile,
+                        accumulate || k0 > 0);
+    for (std::int64_t j = 0; j < n; ++j) C[j] = tile[j];
+  }
+}
+
+}  // namespace
+
+template <typename T>
+void gemm_direct(std::int64_t M, std::int64_t N, std::int64_t K, Operand<T> A, const T* B,
+                 std::int64_t ldb, T* C, std::int64_t ldc, bool accumulate, std::int64_t depth) {
+  constexpr std::int64_t W = kPanelWidth<T>;
+  for (std::int64_t m = 0; m < M; ++m) {
+    const T* a = A.data + m * A.row_stride;
+    T* c = C + m * ldc;
+    std::int64_t n = 0;
+    for (; n + 4 * W <= N; n += 4 * W) {
+      direct_panels<T, 4>(K, depth, a, A.col_stride, B + n, ldb, c + n, accumulate);
+    }
+    switch ((N - n) / W) {
+      case 3: direct_panels<T, 3>(K, depth, a, A.col_stride, B + n, ldb, c + n, accumulate); break;
+      case 2: direct_panels<T, 2>(K, depth, a, A.col_stride, B + n, ldb, c + n, accumulate); break;
+      case 1: direct_panels<T, 1>(K, depth, a, A.col_stride, B + n, ldb, c + n, accumulate); break;
+      default: break;
+    }
+    n += (N - n) / W * W;
+    if (n < N) direct_columns(K, depth, a, A.col_stride, B + n, ldb, c + n, N - n, accumulate);
+  }
+}
+
+namespace {
+
+// Four dot products of one row of A against rows n .. n + NB of Bt.
+template <typename T, int NB>
+inline void dot_rows(std::int64_t K, const T* a, const T* Bt, std::int64_t ldbt, T* c,
+                     bool accumulate) {
+  using V = typename SimdOf<T>::type;
+  constexpr int L = static_cast<int>(sizeof(V) / sizeof(T));
+  V acc[NB];
+#pragma GCC unroll 4
+  for (int i = 0; i < NB; ++i) acc[i] = V{};
+  std::int64_t k = 0;
+  for (; k + L <= K; k += L) {
+    const V av = load<V>(a + k);
+#pragma GCC unroll 4
+    for (int i = 0; i < NB; ++i) acc[i] += av * load<V>(Bt + i * ldbt + k);
+  }
+#pragma GCC unroll 4
+  for (int i = 0; i < NB; ++i) {
+    alignas(64) T lanes[L];
+    store(lanes, acc[i]);
+    T tail = T(0);
+    for (std::int64_t kk = k; kk < K; ++kk) tail += a[kk] * Bt[i * ldbt + kk];
+    // The lanes in a fixed pairwise order, then the tail.
+    for (int width = L / 2; width > 0; width /= 2) {
+      for (int l = 0; l < width; ++l) lanes[l] += lanes[l + width];
+    }
+    const T sum = lanes[0] + tail;
+    c[i] = accumulate ? c[i] + sum : sum;
+  }
+}
+
+}  // namespace
+
+template <typename T>
+void gemm_dot(std::int64_t M, std::int64_t N, std::int64_t K, const T* A, std::int64_t lda,
+              const T* Bt, std::int64_t ldbt, T* C, std::int64_t ldc, bool accumulate) {
+  for (std::int64_t m = 0; m < M; ++m) {
+    const T* a = A + m * lda;
+    T* c = C + m * ldc;
+    std::int64_t n = 0;
+    for (; n + 4 <= N; n += 4) dot_rows<T, 4>(K, a, Bt + n * ldbt, ldbt, c + n, accumulate);
+    for (; n < N; ++n) dot_rows<T, 1>(K, a, Bt + n * ldbt, ldbt, c + n, accumulate);
+  }
+}
+
 template <typename T>
 void gemm(std::int64_t M, std::int64_t N, std::int64_t K, Operand<T> A, Operand<T> B, T* C,
           std::int64_t ldc, bool accumulate, int threads) {
@@ -291,6 +434,22 @@ void gemm(std::int64_t M, std::int64_t N, std::int64_t K, Operand<T> A, Operand<
     if (!accumulate) {
       for (std::int64_t i = 0; i < M; ++i) std::fill(C + i * ldc, C + i * ldc + N, T(0));
     }
+    return;
+  }
+  // A few rows (or a few k) against a B that fits in L2, read where it lies: packing would cost
+  // as much as the product (the forward projection of a step or two; the weight gradients of
+  // one, whose k is B * T).
+  const bool few_k = K <= kDirectRows && M * N * K <= kDirectMacs;
+  if ((M <= kDirectRows || few_k) && B.col_stride == 1 &&
+      K * N * static_cast<std::int64_t>(sizeof(T)) <= kDirectBytes) {
+    gemm_direct(M, N, K, A, B.data, B.row_stride, C, ldc, accumulate, kGemmDepth);
+    return;
+  }
+  // The same against a transposed B (backward's input gradient, dA W^T): dot products along k
+  // instead of a transposition of W. Other bits than the packed path: tiny products only.
+  if (M <= kDirectRows && B.row_stride == 1 && A.col_stride == 1 &&
+      K * N * static_cast<std::int64_t>(sizeof(T)) <= kDirectBytes) {
+    gemm_dot(M, N, K, A.data, A.row_stride, B.data, B.col_stride, C, ldc, accumulate);
     return;
   }
   constexpr std::int64_t W = kPanelWidth<T>;
@@ -303,9 +462,7 @@ void gemm(std::int64_t M, std::int64_t N, std::int64_t K, Operand<T> A, Operand<
   const std::int64_t work_threads = std::max<std::int64_t>(1, M * N * K / (std::int64_t(1) << 16));
   const int team = static_cast<int>(std::max<std::int64_t>(
       1, std::min({static_cast<std::int64_t>(threads), units, work_threads})));
-#pragma omp parallel num_threads(team)
-  {
-    const std::int64_t t = omp_get_thread_num(), n = omp_get_num_threads();
+  const auto share = [&](std::int64_t t, std::int64_t n) {
     const std::int64_t u0 = units * t / n, u1 = units * (t + 1) / n;
     if (split_rows) {
       const std::int64_t m0 = u0 * kMaxRows, m1 = std::min(M, u1 * kMaxRows);
@@ -320,13 +477,26 @@ void gemm(std::int64_t M, std::int64_t N, std::int64_t K, Operand<T> A, Operand<
         gemm_serial(M, n1 - n0, K, A, b, C + n0, ldc, accumulate);
       }
     }
-  }
+  };
+  detail::parallel(team, share);  // one thread: no team to wake
 }
 
 template void gemm<float>(std::int64_t, std::int64_t, std::int64_t, Operand<float>, Operand<float>,
                           float*, std::int64_t, bool, int);
 template void gemm<double>(std::int64_t, std::int64_t, std::int64_t, Operand<double>,
                            Operand<double>, double*, std::int64_t, bool, int);
+template void gemm_dot<float>(std::int64_t, std::int64_t, std::int64_t, const float*,
+                              std::int64_t, const float*, std::int64_t, float*, std::int64_t,
+                              bool);
+template void gemm_dot<double>(std::int64_t, std::int64_t, std::int64_t, const double*,
+                               std::int64_t, const double*, std::int64_t, double*, std::int64_t,
+                               bool);
+template void gemm_direct<float>(std::int64_t, std::int64_t, std::int64_t, Operand<float>,
+                                 const float*, std::int64_t, float*, std::int64_t, bool,
+                                 std::int64_t);
+template void gemm_direct<double>(std::int64_t, std::int64_t, std::int64_t, Operand<double>,
+                                  const double*, std::int64_t, double*, std::int64_t, bool,
+                                  std::int64_t);
 
 template struct PackedPanels<float>;
 template struct PackedPanels<double>;

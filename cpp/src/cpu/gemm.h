@@ -83,10 +83,27 @@ struct Operand {
   std::int64_t row_stride, col_stride;
 };
 
+// C[M, N] (+)= A[M, K] * B[K, N] with B read where it lies (row-major, leading dimension ldb, unit
+// column stride): no packing, no thread team, for products too small to repay them. Every element
+// of C gets the bits gemm (depth kGemmDepth) or gemm_panels (depth kPanelDepth<T>) would give it.
+template <typename T>
+void gemm_direct(std::int64_t M, std::int64_t N, std::int64_t K, Operand<T> A, const T* B,
+                 std::int64_t ldb, T* C, std::int64_t ldc, bool accumulate, std::int64_t depth);
+
+// C[M, N] (+)= A[M, K] * Bt[N, K]^T as M * N dot products along k, both operands read where
+// they lie (row-major, unit k stride): no transposition of Bt, no thread team. Each dot product
+// sums SIMD lanes over k and then the lanes in a fixed order: deterministic, but not the bits of
+// gemm's k-ordered chains, so it serves only products gated as tiny (a step or two of backward).
+template <typename T>
+void gemm_dot(std::int64_t M, std::int64_t N, std::int64_t K, const T* A, std::int64_t lda,
+              const T* Bt, std::int64_t ldbt, T* C, std::int64_t ldc, bool accumulate);
+
 // C[M, N] (+)= A[M, K] * B[K, N] for the large products outside the time loop (input projection,
 // weight and input gradients). Blocked for the caches with both operands packed; the threads
 // split C, never K, so every element is summed in the same order whatever the thread count.
-// C is row-major with leading dimension ldc.
+// C is row-major with leading dimension ldc. A few rows against a small B run without packing:
+// gemm_direct (the same bits), or for a transposed B (unit row stride) gemm_dot (other bits,
+// below kDirectRows rows only).
 template <typename T>
 void gemm(std::int64_t M, std::int64_t N, std::int64_t K, Operand<T> A, Operand<T> B, T* C,
           std::int64_t ldc, bool accumulate, int threads);

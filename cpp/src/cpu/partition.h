@@ -7,6 +7,7 @@
 
 #include "cpu/gemm.h"
 #include "rnnkit/threads.h"
+#include "thread_pool.h"
 
 namespace rnnkit::cpu {
 
@@ -62,26 +63,27 @@ struct LoopPlan {
 struct LoopShare {
   UnitRange units;
   std::int64_t row_begin, row_end;
-  bool shared;  // other threads work on the same rows: a step ends with a barrier
+  detail::StepBarrier* barrier;  // other threads work on the same rows: a step ends with it
 
   std::int64_t rows() const { return row_end - row_begin; }
 
-  // Waits for the threads that share these rows (none with the row split).
+  // Waits for the threads that share these rows (none with the row split): a bounded spin, then
+  // a sleep (thread_pool.h), so a partner descheduled by a busy neighbour does not cost a core.
   void sync() const {
-    if (shared) {
-#pragma omp barrier
-    }
+    if (barrier) barrier->wait();
   }
 };
 
+// `barrier` is the team's (for `threads` threads); unused with the row split or one thread.
 template <typename T>
 LoopShare loop_share(const LoopPlan& plan, int thread, int threads, std::int64_t batch,
-                     std::int64_t units) {
+                     std::int64_t units, detail::StepBarrier* barrier) {
   if (!plan.by_rows || threads == 1) {
-    return {unit_range<T>(thread, threads, units), 0, batch, threads > 1};
+    if (threads > 1) barrier->join(threads);
+    return {unit_range<T>(thread, threads, units), 0, batch, threads > 1 ? barrier : nullptr};
   }
   return {unit_range<T>(0, 1, units), batch * thread / threads, batch * (thread + 1) / threads,
-          false};
+          nullptr};
 }
 
 }  // namespace rnnkit::cpu
