@@ -2,7 +2,7 @@
 // barriers, so that a call degrades gracefully on a busy machine.
 //
 // Every wait (a worker waiting for work, the caller waiting for the workers, a thread waiting at
-// a StepBarrier) spins only briefly (about 10-50 us), then yields, then sleeps on a futex. A
+// a StepBarrier) spins only briefly (50 to 300 us), then sleeps on a futex. A
 // waiter whose partner was descheduled by another process therefore frees its core after a few
 // microseconds, and the scheduler can run the partner there; with OpenMP's default policy it
 // would spin for milliseconds (GOMP_SPINCOUNT, read once when libgomp loads) on the core the
@@ -15,10 +15,11 @@
 
 namespace rnnkit::detail {
 
-// Waits until `word` no longer holds `old`: bounded spinning, then yielding, then a futex sleep
-// (counted in `sleepers`, so that wake_all can skip the system call when nobody sleeps).
+// Waits until `word` no longer holds `old`: bounded spinning (about 300 us for a worker waiting
+// for work, 50 us otherwise), then a futex sleep (counted in `sleepers`, so that wake_all can skip
+// the system call when nobody sleeps).
 void wait_while_equal(const std::atomic<std::uint32_t>& word, std::uint32_t old,
-                      std::atomic<int>& sleepers);
+                      std::atomic<int>& sleepers, bool for_work = false);
 // Wakes every sleeper of wait_while_equal on `word` (after `word` was changed).
 void wake_all(const std::atomic<std::uint32_t>& word, const std::atomic<int>& sleepers);
 

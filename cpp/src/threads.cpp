@@ -38,11 +38,13 @@ namespace detail {
 
 namespace {
 
-// How long a waiter spins before it yields, and how many times it yields before it sleeps: a
-// step's or a region's partner normally arrives within microseconds; one that has not after
-// this long was most likely descheduled, and the core is better given up.
-constexpr auto kSpinTime = std::chrono::microseconds(20);
-constexpr int kYields = 8;
+// How long a waiter spins before it sleeps. A step's partner normally arrives within a few
+// microseconds, and the next parallel part of a call starts within tens; one that has not after
+// this long was most likely descheduled, and the core is better given up. (No sched_yield
+// phase: on a busy machine a yield can hand the core away for a whole time slice, while a futex
+// sleeper is woken with the scheduler's preference for sleepers.)
+constexpr auto kStepSpin = std::chrono::microseconds(50);
+constexpr auto kJobSpin = std::chrono::microseconds(300);
 
 inline void cpu_relax() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -78,16 +80,13 @@ void futex_wake(const std::atomic<std::uint32_t>& word) {
 }  // namespace
 
 void wait_while_equal(const std::atomic<std::uint32_t>& word, std::uint32_t old,
-                      std::atomic<int>& sleepers) {
+                      std::atomic<int>& sleepers, bool for_work) {
+  const auto spin = for_work ? kJobSpin : kStepSpin;
   const auto start = std::chrono::steady_clock::now();
   for (int i = 1;; ++i) {
     if (word.load(std::memory_order_acquire) != old) return;
     cpu_relax();
-    if (i % 64 == 0 && std::chrono::steady_clock::now() - start > kSpinTime) break;
-  }
-  for (int i = 0; i < kYields; ++i) {
-    if (word.load(std::memory_order_acquire) != old) return;
-    sched_yield();
+    if (i % 64 == 0 && std::chrono::steady_clock::now() - start > spin) break;
   }
   // Dekker with wake_all: either the waker sees this sleeper, or this load sees the new value.
   sleepers.fetch_add(1, std::memory_order_seq_cst);
@@ -131,7 +130,7 @@ class Team {
  private:
   void work(int index, std::uint32_t seen) {
     for (;;) {
-      wait_while_equal(job_, seen, job_sleepers_);
+      wait_while_equal(job_, seen, job_sleepers_, /*for_work=*/true);
       seen = job_.load(std::memory_order_acquire);
       if (index >= static_cast<int>(seen & 0xFF)) continue;  // not in this job
       fn_(context_, index, static_cast<int>(seen & 0xFF));
