@@ -50,12 +50,15 @@ class BackwardPass {
     }
     init_gradients();
     detail::StepBarrier barrier(plan.threads);
+    RowClaims claims(d_.B, plan.threads);
     detail::parallel(plan.threads, [&](int thread, int threads) {
-      const LoopShare share = loop_share<T>(plan, thread, threads, d_.B, d_.H, &barrier);
-      kernels::visit_cell(cell_, [&](auto cell) {
-        for (std::int64_t s = d_.T - 1; s >= 0; --s) {
-          step<decltype(cell)>(s, opt_.go_backwards ? d_.T - 1 - s : s, share);
-        }
+      for_each_share<T>(plan, thread, threads, d_.B, d_.H, &barrier, &claims,
+                        [&](const LoopShare& share) {
+        kernels::visit_cell(cell_, [&](auto cell) {
+          for (std::int64_t s = d_.T - 1; s >= 0; --s) {
+            step<decltype(cell)>(s, opt_.go_backwards ? d_.T - 1 - s : s, share);
+          }
+        });
       });
     });
     weight_gradients();

@@ -68,13 +68,16 @@ class ForwardPass {
       T* proj = opt_.training ? reserve_.pre : s_.proj;
       project(t_lo, n, proj);
       detail::StepBarrier barrier(plan.threads);
+      RowClaims claims(d_.B, plan.threads);
       detail::parallel(plan.threads, [&](int thread, int threads) {
-        const LoopShare share = loop_share<T>(plan, thread, threads, d_.B, d_.H, &barrier);
-        for (std::int64_t s = s0; s < s0 + n; ++s) {
-          const std::int64_t t = opt_.go_backwards ? d_.T - 1 - s : s;
-          step<Cell>(s, t, proj + (t - t_lo) * d_.GH, n * d_.GH, share);
-          share.sync();
-        }
+        for_each_share<T>(plan, thread, threads, d_.B, d_.H, &barrier, &claims,
+                          [&](const LoopShare& share) {
+          for (std::int64_t s = s0; s < s0 + n; ++s) {
+            const std::int64_t t = opt_.go_backwards ? d_.T - 1 - s : s;
+            step<Cell>(s, t, proj + (t - t_lo) * d_.GH, n * d_.GH, share);
+            share.sync();
+          }
+        });
       });
     }
   }

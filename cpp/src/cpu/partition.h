@@ -3,6 +3,7 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 
 #include "cpu/gemm.h"
@@ -74,6 +75,27 @@ struct LoopShare {
   }
 };
 
+// The row split's rows, claimed in chunks (two per thread, of at least two micro-tiles): a thread
+// that another process slows down, or that starts late, takes fewer chunks instead of holding
+// the others back. Rows never exchange data, so which thread runs a row changes no result.
+class RowClaims {
+ public:
+  RowClaims(std::int64_t batch, int threads)
+      : batch_(batch),
+        chunk_(std::max<std::int64_t>(12, (batch + 2 * threads - 1) / (2 * threads))) {}
+
+  bool next(std::int64_t& begin, std::int64_t& end) {
+    begin = next_.fetch_add(1, std::memory_order_relaxed) * chunk_;
+    if (begin >= batch_) return false;
+    end = std::min(batch_, begin + chunk_);
+    return true;
+  }
+
+ private:
+  const std::int64_t batch_, chunk_;
+  std::atomic<std::int64_t> next_{0};
+};
+
 // `barrier` is the team's (for `threads` threads); unused with the row split or one thread.
 template <typename T>
 LoopShare loop_share(const LoopPlan& plan, int thread, int threads, std::int64_t batch,
@@ -84,6 +106,20 @@ LoopShare loop_share(const LoopPlan& plan, int thread, int threads, std::int64_t
   }
   return {unit_range<T>(0, 1, units), batch * thread / threads, batch * (thread + 1) / threads,
           nullptr};
+}
+
+// Runs body(share) over this thread's work of a loop: with the row split, every chunk of rows it
+// claims; otherwise its one share (of the units, with the team's barrier).
+template <typename T, typename Body>
+void for_each_share(const LoopPlan& plan, int thread, int threads, std::int64_t batch,
+                    std::int64_t units, detail::StepBarrier* barrier, RowClaims* claims,
+                    Body&& body) {
+  if (plan.by_rows && threads > 1) {
+    std::int64_t begin, end;
+    while (claims->next(begin, end)) body(LoopShare{unit_range<T>(0, 1, units), begin, end, nullptr});
+    return;
+  }
+  body(loop_share<T>(plan, thread, threads, batch, units, barrier));
 }
 
 }  // namespace rnnkit::cpu
