@@ -7,7 +7,7 @@
 
 #include "thread_pool.h"
 
-namespace rnnkit::cpu {
+RNNKIT_CPU_NAMESPACE_BEGIN
 
 namespace {
 
@@ -509,4 +509,4 @@ template void gemm_panels<double>(std::int64_t, const double*, std::int64_t,
                                   const PackedPanels<double>&, std::int64_t, std::int64_t,
                                   std::int64_t, std::int64_t, double*, std::int64_t, bool);
 
-}  // namespace rnnkit::cpu
+RNNKIT_CPU_NAMESPACE_END

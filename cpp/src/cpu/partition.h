@@ -2,6 +2,8 @@
 // thread's units into SIMD packets.
 #pragma once
 
+#include "cpu/isa.h"
+
 #include <algorithm>
 #include <cstdint>
 
@@ -9,7 +11,7 @@
 #include "rnnkit/threads.h"
 #include "thread_pool.h"
 
-namespace rnnkit::cpu {
+RNNKIT_CPU_NAMESPACE_BEGIN
 
 struct UnitRange {
   std::int64_t panel_begin, panel_end;  // panels of kPanelWidth<T> units
@@ -86,4 +88,4 @@ LoopShare loop_share(const LoopPlan& plan, int thread, int threads, std::int64_t
           nullptr};
 }
 
-}  // namespace rnnkit::cpu
+RNNKIT_CPU_NAMESPACE_END
