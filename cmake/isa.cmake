@@ -69,6 +69,11 @@ foreach(_level IN LISTS RNNKIT_ISA_LEVELS)
   _rnnkit_copy_core_usage(${_objects})
   target_compile_definitions(${_objects} PRIVATE RNNKIT_ISA_NS=${_level})
   target_compile_options(${_objects} PRIVATE ${RNNKIT_ISA_FLAGS_${_level}})
+  if(_level STREQUAL "avx512" AND CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+    # GCC 12's own avx512fintrin.h trips -Wmaybe-uninitialized (its `__Y = __Y` idiom for an
+    # undefined register, GCC bug 105593): hundreds of false warnings per file otherwise.
+    target_compile_options(${_objects} PRIVATE -Wno-maybe-uninitialized)
+  endif()
   # The objects as rnnkit_core links them: <build>/isa/<level>/<source name>.o, weak function
   # symbols renamed to <name>.rnnkit_<level>.
   set(_renamed "")
