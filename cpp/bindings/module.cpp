@@ -504,5 +504,6 @@ PYBIND11_MODULE(_core, m) {
         "first call, raises ValueError for a bad RNNKIT_ISA.");
   m.def("build_info", &build_info,
         "Returns a dict of how this build was made: version, compiler, flags, RNNKIT_NATIVE, the "
-        "ISA extensions the core targets, OpenMP, whether the CUDA backend was built.");
+        "ISA extensions the common code targets, the ISA levels built / supported here / running, "
+        "OpenMP, whether the CUDA backend was built.");
 }
