@@ -1,16 +1,20 @@
 // Chooses the CPU backend's ISA level once, at first use (cpu/isa.h explains the scheme). Compiled
 // once, for the baseline, like everything outside the per-level sources.
 #include <cstdlib>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "backend.h"
 #include "cpu/isa.h"
+#include "cpu/stream.h"
 #include "rnnkit/error.h"
 #include "rnnkit/isa.h"
 
 // The levels this build has (cmake/isa.cmake defines RNNKIT_ISA_LEVEL_<NAME> for each); each
-// defines rnnkit::cpu::<level>::isa_backend() in its own copy of cpu/backend.cpp.
+// defines, in its own copies of the cpu/ sources, rnnkit::cpu::<level>::isa_backend() (the
+// DeviceBackend: forward, backward, memory queries; cpu/backend.cpp) and
+// isa_make_stream_kernel() (rnnkit::Stream's kernel; cpu/stream.cpp).
 #if !defined(RNNKIT_ISA_LEVEL_BASELINE) && !defined(RNNKIT_ISA_LEVEL_AVX2) && \
     !defined(RNNKIT_ISA_LEVEL_AVX512) && !defined(RNNKIT_ISA_LEVEL_NATIVE)
 #define RNNKIT_ISA_LEVEL_BASELINE 1
@@ -18,16 +22,32 @@
 
 namespace rnnkit::cpu {
 #ifdef RNNKIT_ISA_LEVEL_BASELINE
-namespace baseline { const DeviceBackend& isa_backend(); }
+namespace baseline {
+const DeviceBackend& isa_backend();
+std::unique_ptr<StreamKernel> isa_make_stream_kernel(const CellSpec&, DType, std::int64_t,
+                                                     const StreamOptions&);
+}  // namespace baseline
 #endif
 #ifdef RNNKIT_ISA_LEVEL_AVX2
-namespace avx2 { const DeviceBackend& isa_backend(); }
+namespace avx2 {
+const DeviceBackend& isa_backend();
+std::unique_ptr<StreamKernel> isa_make_stream_kernel(const CellSpec&, DType, std::int64_t,
+                                                     const StreamOptions&);
+}  // namespace avx2
 #endif
 #ifdef RNNKIT_ISA_LEVEL_AVX512
-namespace avx512 { const DeviceBackend& isa_backend(); }
+namespace avx512 {
+const DeviceBackend& isa_backend();
+std::unique_ptr<StreamKernel> isa_make_stream_kernel(const CellSpec&, DType, std::int64_t,
+                                                     const StreamOptions&);
+}  // namespace avx512
 #endif
 #ifdef RNNKIT_ISA_LEVEL_NATIVE
-namespace native { const DeviceBackend& isa_backend(); }
+namespace native {
+const DeviceBackend& isa_backend();
+std::unique_ptr<StreamKernel> isa_make_stream_kernel(const CellSpec&, DType, std::int64_t,
+                                                     const StreamOptions&);
+}  // namespace native
 #endif
 
 namespace {
@@ -35,6 +55,8 @@ namespace {
 struct Level {
   const char* name;
   const DeviceBackend& (*backend)();
+  std::unique_ptr<StreamKernel> (*make_stream_kernel)(const CellSpec&, DType, std::int64_t,
+                                                      const StreamOptions&);
   bool (*runs_here)();
 };
 
@@ -59,17 +81,17 @@ bool always() { return true; }
 const std::vector<Level>& levels() {
   static const std::vector<Level> all = {
 #ifdef RNNKIT_ISA_LEVEL_BASELINE
-      {"baseline", &baseline::isa_backend, &always},
+      {"baseline", &baseline::isa_backend, &baseline::isa_make_stream_kernel, &always},
 #endif
 #ifdef RNNKIT_ISA_LEVEL_AVX2
-      {"avx2", &avx2::isa_backend, &has_avx2},
+      {"avx2", &avx2::isa_backend, &avx2::isa_make_stream_kernel, &has_avx2},
 #endif
 #ifdef RNNKIT_ISA_LEVEL_AVX512
-      {"avx512", &avx512::isa_backend, &has_avx512},
+      {"avx512", &avx512::isa_backend, &avx512::isa_make_stream_kernel, &has_avx512},
 #endif
 #ifdef RNNKIT_ISA_LEVEL_NATIVE
       // -march=native: runs on the machine that built it (and the CPUs that have its extensions).
-      {"native", &native::isa_backend, &always},
+      {"native", &native::isa_backend, &native::isa_make_stream_kernel, &always},
 #endif
   };
   return all;
@@ -83,7 +105,7 @@ std::string joined(const std::vector<std::string>& names) {
 
 struct Choice {
   IsaInfo info;
-  const DeviceBackend* backend = nullptr;
+  const Level* level = nullptr;
 };
 
 Choice choose() {
@@ -93,7 +115,7 @@ Choice choose() {
     if (level.runs_here()) {
       choice.info.supported.push_back(level.name);
       choice.info.chosen = level.name;
-      choice.backend = &level.backend();
+      choice.level = &level;
     }
   }
   const char* env = std::getenv("RNNKIT_ISA");
@@ -116,7 +138,7 @@ Choice choose() {
     }
     choice.info.chosen = level.name;
     choice.info.forced = forced;
-    choice.backend = &level.backend();
+    choice.level = &level;
     return choice;
   }
   throw InvalidArgument("RNNKIT_ISA='" + forced + "' names a level this build does not have; it has " +
@@ -136,7 +158,12 @@ const Choice& chosen() {
 
 const IsaInfo& isa_info() { return chosen().info; }
 
-const DeviceBackend& backend() { return *chosen().backend; }
+const DeviceBackend& backend() { return chosen().level->backend(); }
+
+std::unique_ptr<StreamKernel> make_stream_kernel(const CellSpec& cell, DType dtype,
+                                                 std::int64_t batch, const StreamOptions& options) {
+  return chosen().level->make_stream_kernel(cell, dtype, batch, options);
+}
 
 }  // namespace rnnkit::cpu
 

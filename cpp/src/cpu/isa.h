@@ -12,9 +12,12 @@
 // every kernel are different functions with different names, and each level's code reaches its
 // own copies with unqualified names. Each level defines rnnkit::cpu::<level>::isa_backend(), its
 // DeviceBackend (cpu/backend.cpp): forward, backward, check_reserve and the workspace queries
-// (which depend on the level: the packed GEMM panels are two SIMD vectors wide). cpu/dispatch.cpp,
-// compiled once at baseline, picks one level the first time the backend is asked for (a
-// thread-safe function-local static) and hands out that level's backend from then on.
+// (which depend on the level: the packed GEMM panels are two SIMD vectors wide), and
+// <level>::isa_make_stream_kernel(), rnnkit::Stream's kernel (cpu/stream.cpp; the StreamKernel
+// interface of cpu/stream.h is common to all levels). cpu/dispatch.cpp, compiled once at
+// baseline, picks one level the first time either is asked for (a thread-safe function-local
+// static) and hands out that level's from then on. A new entry point of the CPU code joins that
+// table (dispatch.cpp's Level); a new cpu/*.cpp joins RNNKIT_CPU_LEVEL_SOURCES (CMakeLists.txt).
 //
 // Inline functions and templates from headers outside rnnkit::cpu (Eigen, the standard library,
 // kernels/*.h, plan/*.h) are instantiated in every level's objects under the same mangled name,
