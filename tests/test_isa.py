@@ -1,7 +1,8 @@
 """Run-time ISA dispatch of the CPU kernels (cpp/src/cpu/isa.h): each level this CPU runs, forced
 with RNNKIT_ISA in a subprocess, gives bit-identical results for any thread count, and the levels
 agree with each other within 1e-5 (float32) / 1e-12 (float64), outputs and gradients of all
-three cells; a level that is unknown, not built, or beyond this CPU is refused at import."""
+three cells (and the streaming step); a level that is unknown, not built, or beyond this CPU is
+refused at import."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ NAMES = ("baseline", "avx2", "avx512", "native")
 # Computes forward outputs, final states and every gradient of the three cells (both GRU
 # variants), float32 and float64, with a mask, initial states, a bias and dropout masks, at two
 # shapes (one with SIMD tails, one large enough to split across threads), once per thread count;
+# and a streamed inference step by step with the whole-sequence inference it must equal;
 # saves them to argv[1] (npz) and the chosen level to argv[1] + ".json".
 WORKER = r'''
 import json, sys
@@ -73,6 +75,14 @@ for threads in (1, 4):
                 out[key + "/d_bias"] = grads.d_bias
                 for i, s in enumerate(grads.d_initial_state):
                     out[key + f"/d_state{i}"] = s
+                # Streaming inference (rnnkit::Stream's kernel, dispatched like the rest) and
+                # the whole-sequence inference it must equal bit for bit.
+                stream = core.RNNStream(cell, kernel, recurrent, bias, batch_size=B,
+                                        reset_after=reset_after)
+                out[key + "/stream"] = np.stack([stream.step(x[:, t]) for t in range(T)], 1)
+                out[key + "/inference"] = core.rnn_forward(
+                    cell, x, kernel, recurrent, bias, reset_after=reset_after,
+                    return_sequences=True).output
 np.savez(sys.argv[1], **out)
 with open(sys.argv[1] + ".json", "w") as handle:
     json.dump({"isa": rnnkit._core.cpu_isa(), "config": rnnkit.build_info.format_config()},
@@ -147,6 +157,16 @@ def test_within_a_level_results_do_not_depend_on_threads(results):
         assert len(keys) > 50
         for key in keys:
             assert_same(arrays["4/" + key[2:]], arrays[key], err_msg=f"{level} {key}")
+
+
+def test_stream_matches_forward_at_each_level(results):
+    """rnnkit::Stream's kernel and forward's come from the same level: bit for bit equal."""
+    for level, (arrays, _) in results.items():
+        keys = [key for key in arrays if key.endswith("/stream")]
+        assert len(keys) == 32
+        for key in keys:
+            assert_same(arrays[key], arrays[key[:-len("stream")] + "inference"],
+                        err_msg=f"{level} {key}")
 
 
 def test_levels_agree(results):
