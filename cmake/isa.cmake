@@ -68,6 +68,8 @@ foreach(_level IN LISTS RNNKIT_ISA_LEVELS)
   add_library(${_objects} OBJECT ${RNNKIT_CPU_LEVEL_SOURCES})
   _rnnkit_copy_core_usage(${_objects})
   target_compile_definitions(${_objects} PRIVATE RNNKIT_ISA_NS=${_level})
+  # Real machine code, never LTO bitcode: the renaming works on the objects' symbol tables.
+  set_property(TARGET ${_objects} PROPERTY INTERPROCEDURAL_OPTIMIZATION OFF)
   target_compile_options(${_objects} PRIVATE ${RNNKIT_ISA_FLAGS_${_level}})
   if(_level STREQUAL "avx512" AND CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
     # GCC 12's own avx512fintrin.h trips -Wmaybe-uninitialized (its `__Y = __Y` idiom for an
