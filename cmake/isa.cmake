@@ -50,8 +50,8 @@ if(NOT RNNKIT_ISA_DISPATCH)
   else()
     set(RNNKIT_ISA_LEVELS baseline)
   endif()
-  message(STATUS "rnnkit: CPU kernels for one ISA level, ${RNNKIT_ISA_LEVELS} (${_rnnkit_isa_why}); "
-                 "no run-time dispatch")
+  message(STATUS "rnnkit: CPU kernels for one ISA level, ${RNNKIT_ISA_LEVELS} "
+                 "(${_rnnkit_isa_why}); no run-time dispatch")
   target_sources(rnnkit_core PRIVATE ${RNNKIT_CPU_LEVEL_SOURCES})
   set_property(SOURCE ${RNNKIT_CPU_LEVEL_SOURCES} APPEND PROPERTY COMPILE_DEFINITIONS
                RNNKIT_ISA_NS=${RNNKIT_ISA_LEVELS})
@@ -81,7 +81,8 @@ foreach(_level IN LISTS RNNKIT_ISA_LEVELS)
   set(_renamed "")
   foreach(_source IN LISTS RNNKIT_CPU_LEVEL_SOURCES)
     get_filename_component(_name "${_source}" NAME)
-    list(APPEND _renamed "${CMAKE_CURRENT_BINARY_DIR}/isa/${_level}/${_name}${CMAKE_CXX_OUTPUT_EXTENSION}")
+    list(APPEND _renamed
+         "${CMAKE_CURRENT_BINARY_DIR}/isa/${_level}/${_name}${CMAKE_CXX_OUTPUT_EXTENSION}")
   endforeach()
   add_custom_command(
     OUTPUT ${_renamed}

@@ -226,3 +226,48 @@ def test_show_config_reports_levels():
     assert INFO["isa_level_flags"] in text
     for level in COMPILED:
         assert level + ":" in INFO["isa_level_flags"]
+
+
+def _checker():
+    path = pathlib.Path(__file__).resolve().parents[1] / "tools" / "check_isa_symbols.py"
+    if not path.exists():
+        pytest.skip("tools/check_isa_symbols.py is not beside these tests (an installed copy)")
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("check_isa_symbols", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_symbol_checker_flags_wide_registers_outside_their_level():
+    """tools/check_isa_symbols.py (ctest isa_symbols) on a made-up disassembly: a shared function
+    outside the avx2/avx512 levels that uses ymm/zmm registers is an offence; the levels' own
+    functions, their renamed weak copies and local functions are not."""
+    check = _checker()
+    disassembly = "\n".join([
+        "0000000000001000 <std::fill(float*, float*, float const&)>:",
+        "    1000:\tvmovups %zmm0,(%rdi)",
+        "0000000000001100 <Eigen::internal::pload<float __vector(8)>(float const*)>:",
+        "    1100:\tvmovups (%rdi),%ymm0",
+        "0000000000001200 <rnnkit::cpu::avx512::gemm<float>(long)>:",
+        "    1200:\tvfmadd231ps %zmm1,%zmm2,%zmm0",
+        "0000000000001300 <std::fill(float*, float*, float const&) [clone .rnnkit_avx2]>:",
+        "    1300:\tvmovups %ymm0,(%rdi)",
+        "0000000000001400 <std::fill(double*, double*, double const&) [clone .rnnkit_avx2]>:",
+        "    1400:\tkmovw %k1,%eax",
+        "0000000000001500 <rnnkit::validate(int)>:",
+        "    1500:\tmovaps %xmm0,%xmm1",
+        "0000000000001600 <local_helper(float) [clone .isra.0]>:",
+        "    1600:\tvmovups %ymm0,(%rdi)",
+    ])
+    nm = "\n".join(f"{address:016x} {kind} sym{address}" for address, kind in [
+        (0x1000, "W"), (0x1100, "W"), (0x1200, "W"), (0x1300, "W"), (0x1400, "W"),
+        (0x1500, "T"), (0x1600, "t")])
+    shared = check.global_addresses(nm)
+    assert 0x1600 not in shared and 0x1500 in shared
+    found = {(name.split("(")[0], level, what[:3]) for name, level, what in
+             check.offences(disassembly, shared)}
+    assert found == {("std::fill", "common", "zmm"), ("std::fill", "avx2", "zmm"),
+                     ("Eigen::internal::pload<float __vector", "common", "ymm")}
+    # Without the symbol table every function counts, the local AVX one too.
+    assert len(check.offences(disassembly)) == 4

@@ -7,11 +7,12 @@ rnnkit compiles its CPU kernels once per ISA level (cpp/src/cpu/isa.h). The base
 never call a function compiled for AVX2 or AVX-512: on a CPU without them that is an illegal
 instruction. This disassembles BINARY (an executable or library linked with rnnkit's core, with
 its symbol table: e.g. the ctest binary rnnkit_cpp_tests) and fails when a function that uses a
-ymm register (AVX) lies outside the avx2 and avx512 levels, or one that uses a zmm register or an
-opmask (AVX-512) lies outside the avx512 level. Only global and weak functions count (the linker
-may share those between objects; local ones stay with the object compiled at their level). A function belongs to level L when its name is in
-rnnkit::cpu::L (OpenMP's outlined bodies included) or carries the suffix .rnnkit_L that
-cmake/isa_rename.cmake gives the weak functions of L's objects.
+ymm register (AVX) lies outside the avx2 and avx512 levels, or one that uses a zmm register or
+an opmask (AVX-512) lies outside the avx512 level. Only global and weak functions count (the
+linker may share those between objects; local ones stay with the object compiled at their
+level). A function belongs to level L when its name is in rnnkit::cpu::L (OpenMP's outlined
+bodies included) or carries the suffix .rnnkit_L that cmake/isa_rename.cmake gives the weak
+functions of L's objects.
 
 Exit status: 0 when clean, 1 with the offending functions listed, 2 on usage errors.
 """

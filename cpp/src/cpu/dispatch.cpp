@@ -141,10 +141,11 @@ Choice choose() {
     choice.level = &level;
     return choice;
   }
-  throw InvalidArgument("RNNKIT_ISA='" + forced + "' names a level this build does not have; it has " +
+  const bool single = choice.info.compiled.size() == 1;
+  throw InvalidArgument("RNNKIT_ISA='" + forced +
+                        "' names a level this build does not have; it has " +
                         joined(choice.info.compiled) +
-                        (choice.info.compiled.size() == 1 ? " only (a build without run-time dispatch)"
-                                                          : ""));
+                        (single ? " only (a build without run-time dispatch)" : ""));
 }
 
 // Chosen once, the first time anyone asks (a function-local static: thread-safe). A bad
