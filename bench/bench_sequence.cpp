@@ -418,6 +418,8 @@ int main(int argc, char** argv) {
     else
       std::printf("# rnnkit_bench float32, threads=%d, about %g s of timed calls per case\n",
                   rnnkit::get_num_threads(), cfg.target_s);
+    // The CPU kernels' ISA level (RNNKIT_ISA forces one; docs/install.md).
+    std::printf("# ISA level %s\n", rnnkit::cpu_isa().c_str());
     std::mt19937 rng(12345);
     bool ok = true;
     if (cfg.run_sequences)

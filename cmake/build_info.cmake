@@ -54,6 +54,22 @@ else()
 endif()
 set(RNNKIT_BI_ARCH_FLAGS "${_rnnkit_arch_text}")
 
+# The CPU kernels' ISA levels (cmake/isa.cmake) and the flags of each, e.g.
+# "baseline: (compiler default); avx2: -mavx2 -mfma; ...".
+set(_rnnkit_level_texts "")
+foreach(_level IN LISTS RNNKIT_ISA_LEVELS)
+  if(_level STREQUAL "native")
+    set(_flags "-march=native")
+  else()
+    string(JOIN " " _flags ${RNNKIT_ISA_FLAGS_${_level}})
+  endif()
+  if(_flags STREQUAL "")
+    set(_flags "(compiler default)")
+  endif()
+  list(APPEND _rnnkit_level_texts "${_level}: ${_flags}")
+endforeach()
+list(JOIN _rnnkit_level_texts "; " RNNKIT_BI_ISA_LEVEL_FLAGS)
+
 if(RNNKIT_NATIVE)
   set(RNNKIT_BI_NATIVE 1)
 else()

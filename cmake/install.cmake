@@ -31,6 +31,9 @@ if(RNNKIT_BUILD_SHARED)
   get_target_property(_sources rnnkit_core SOURCES)
   add_library(rnnkit_core_shared SHARED ${_sources})
   add_library(rnnkit::core_shared ALIAS rnnkit_core_shared)
+  # With ISA dispatch the sources include each level's renamed objects (cmake/isa.cmake), made by
+  # custom commands: build them once, for rnnkit_core, before this target looks at them.
+  add_dependencies(rnnkit_core_shared rnnkit_core)
   foreach(_property COMPILE_OPTIONS COMPILE_DEFINITIONS INCLUDE_DIRECTORIES
                     INTERFACE_INCLUDE_DIRECTORIES INTERFACE_SYSTEM_INCLUDE_DIRECTORIES
                     LINK_LIBRARIES INTERFACE_LINK_LIBRARIES)

@@ -4,6 +4,7 @@ build and the running machine, and agree with each other."""
 from __future__ import annotations
 
 import doctest
+import importlib.metadata
 import io
 import json
 import os
@@ -36,11 +37,22 @@ def test_core_build_info_keys_and_types():
 
 
 def test_one_version_for_cpp_and_python():
-    assert _core.build_info()["version"] == rnnkit.__version__ == rnnkit.version()
-    pyproject = ROOT / "pyproject.toml"
-    if pyproject.exists():  # run from the source tree: the packaging metadata agrees too
-        found = re.search(r'^version = "([^"]+)"', pyproject.read_text(), re.M)
-        assert found and found.group(1) == rnnkit.__version__
+    # One source, CMakeLists.txt's project(VERSION): the generated rnnkit/version.h's
+    # RNNKIT_VERSION_STRING is rnnkit._core.__version__ and so rnnkit.__version__; the wheel's
+    # metadata reads the same line (pyproject.toml's regex provider).
+    assert _core.__version__ == _core.build_info()["version"] == rnnkit.__version__
+    assert rnnkit.version() == rnnkit.__version__
+    assert importlib.metadata.version("rnnkit") == rnnkit.__version__
+    cmakelists, pyproject = ROOT / "CMakeLists.txt", ROOT / "pyproject.toml"
+    if pyproject.exists():  # run from the source tree: the packaging metadata reads CMakeLists
+        meta = pyproject.read_text()
+        assert re.search(r'^dynamic = \["version"\]$', meta, re.M)
+        assert not re.search(r"^version = ", meta, re.M)  # no second copy of the number
+        section = meta[meta.index("[tool.scikit-build.metadata.version]"):]
+        assert re.search(r'^input = "CMakeLists.txt"$', section, re.M)
+        pattern = re.search(r"^regex = '(.+)'$", section, re.M).group(1)
+        found = re.search(pattern, cmakelists.read_text())
+        assert found and found.group("value") == rnnkit.__version__
 
 
 def test_native_flag_matches_flags():

@@ -6,9 +6,11 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "precheck.h"
 #include "rnnkit/rnnkit.h"
+#include "rnnkit/version.h"
 #include "rnnkit_build_info.h"
 
 namespace py = pybind11;
@@ -381,6 +383,12 @@ class PyStream {
   rnnkit::Stream stream_;
 };
 
+py::list string_list(const std::vector<std::string>& names) {
+  py::list list;
+  for (const std::string& name : names) list.append(name);
+  return list;
+}
+
 // What this build was made with (cmake/build_info.cmake fills the macros at configure time).
 py::dict build_info() {
   py::dict info;
@@ -398,6 +406,12 @@ py::dict build_info() {
   info["arch_flags"] = RNNKIT_BI_ARCH_FLAGS;
   info["isa_features"] = RNNKIT_BI_ISA_FEATURES;
   info["native"] = static_cast<bool>(RNNKIT_BI_NATIVE);
+  // Run-time ISA dispatch (rnnkit/isa.h): the level running, the levels built and those this CPU
+  // runs, and each level's flags.
+  info["isa"] = rnnkit::cpu_isa();
+  info["isa_compiled"] = string_list(rnnkit::cpu_isa_compiled());
+  info["isa_supported"] = string_list(rnnkit::cpu_isa_supported());
+  info["isa_level_flags"] = RNNKIT_BI_ISA_LEVEL_FLAGS;
   info["openmp_version"] = RNNKIT_BI_OPENMP_VERSION;
   info["openmp_libraries"] = RNNKIT_BI_OPENMP_LIBS;
   info["openmp_flags"] = RNNKIT_BI_OPENMP_FLAGS;
@@ -420,6 +434,9 @@ py::dict build_info() {
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "rnnkit C++ core: whole-sequence recurrent forward and backward on NumPy arrays";
+  // rnnkit/version.h's macro, generated from CMakeLists.txt's project(VERSION), the package's one
+  // version source: this is rnnkit.__version__.
+  m.attr("__version__") = RNNKIT_VERSION_STRING;
 
   // pybind11 tries the most recently registered translator first: the base class goes first.
   py::register_exception<rnnkit::Error>(m, "Error", PyExc_RuntimeError);
@@ -482,7 +499,11 @@ PYBIND11_MODULE(_core, m) {
       .def_property_readonly("dtype", &PyStream::dtype);
   m.def("set_num_threads", &rnnkit::set_num_threads, py::arg("n"));
   m.def("get_num_threads", &rnnkit::get_num_threads);
+  m.def("cpu_isa", &rnnkit::cpu_isa,
+        "The ISA level the CPU kernels run (baseline, avx2, avx512, or native); chooses it on the "
+        "first call, raises ValueError for a bad RNNKIT_ISA.");
   m.def("build_info", &build_info,
         "Returns a dict of how this build was made: version, compiler, flags, RNNKIT_NATIVE, the "
-        "ISA extensions the core targets, OpenMP, whether the CUDA backend was built.");
+        "ISA extensions the common code targets, the ISA levels built / supported here / running, "
+        "OpenMP, whether the CUDA backend was built.");
 }

@@ -5,7 +5,7 @@ the arguments of their Keras 3 namesakes and give the same numbers; `rnnkit.core
 core on NumPy arrays.
 """
 
-from rnnkit import core, cuda
+from rnnkit import _core, core, cuda
 from rnnkit.core import get_num_threads, set_num_threads
 from rnnkit.build_info import show_config
 from rnnkit import (activations, callbacks, constraints, datasets, initializers, losses, metrics,
@@ -25,7 +25,15 @@ from rnnkit.graph import KerasTensor, Operation
 from rnnkit.layers import InputSpec, Layer
 from rnnkit.mixed_precision import DTypePolicy, FloatDTypePolicy
 
-__version__ = "0.1.0"
+# The one version source is CMakeLists.txt's project(VERSION): compiled into the extension (and
+# into rnnkit/version.h for C++), and read by the wheel's metadata (pyproject.toml).
+__version__ = _core.__version__
+
+# The CPU kernels' instruction-set level is chosen now: the best one this CPU runs, or the one
+# RNNKIT_ISA names (baseline, avx2, avx512). A bad RNNKIT_ISA (an unknown level, or one this CPU
+# or build lacks) fails the import with a ValueError naming the levels available, rather than the
+# first layer call much later.
+_core.cpu_isa()
 
 
 def version():

@@ -1,9 +1,10 @@
 """What this rnnkit is and what it runs on: `rnnkit.show_config()` and `python -m rnnkit`.
 
 Like `numpy.show_config()` or `torch.__config__.show()`: the version, the instruction-set
-extensions the C++ core was compiled for and the ones this CPU has, the thread count, the OpenMP
-runtime loaded into the process, whether the GPU backend was built and can run here (and why
-not), and the compiler and flags. The build facts come from the build itself
+levels the CPU kernels were compiled for, the one running (chosen at first use: the best this
+CPU supports, or the one `RNNKIT_ISA` forces) and the extensions this CPU has, the thread count,
+the OpenMP runtime loaded into the process, whether the GPU backend was built and can run here
+(and why not), and the compiler and flags. The build facts come from the build itself
 (`rnnkit._core.build_info()`, filled in by CMake at configure time); the machine facts are read
 at call time (`/proc/cpuinfo`, `/proc/self/maps`).
 
@@ -122,7 +123,10 @@ def get_config() -> dict:
 
     Returns:
         A dict with keys `version`, `python`, `build` (`rnnkit._core.build_info()`: compiler,
-        flags, `native`, `isa_features`, `isa_level`, OpenMP, `cuda_built`), `cpu` (`model`,
+        flags, `native`, `isa_features` and `isa_level` (what the common code targets), `isa`
+        (the level the CPU kernels run), `isa_compiled` and `isa_supported` (the levels built,
+        and those of them this CPU runs), `isa_level_flags`, `isa_forced` (the `RNNKIT_ISA`
+        environment variable, or None), OpenMP, `cuda_built`), `cpu` (`model`,
         `features`: the reported extensions this CPU has, `isa_level`, `runs_build`: whether it
         has every extension the build uses), `threads` (`num_threads`, `cpus_usable`,
         `OMP_NUM_THREADS`), `openmp` (`runtimes`: the loaded libraries) and `gpu` (`built`,
@@ -133,6 +137,10 @@ def get_config() -> dict:
     build = dict(_core.build_info())
     build_features = [name for name in build.get("isa_features", "").split() if name != "unknown"]
     build["isa_level"] = isa_level(build_features) if build_features else "unknown"
+    build["isa_compiled"] = list(build["isa_compiled"])
+    build["isa_supported"] = list(build["isa_supported"])
+    forced = os.environ.get("RNNKIT_ISA", "")
+    build["isa_forced"] = forced if forced not in ("", "auto") else None
     flags = cpu_flags()
     model = ""
     try:
@@ -194,8 +202,9 @@ def format_config(info=None) -> str:
         f"  build type:        {build['build_type']}",
         f"  core flags:        {build['cxx_flags']}",
         f"  RNNKIT_NATIVE:     {native}",
-        f"  ISA (build):       {build['isa_level']}: {build['isa_features']} "
-        "(fixed at compile time; no run-time dispatch)",
+        f"  ISA levels:        {build['isa_level_flags']} "
+        + ("(chosen at run time)" if len(build["isa_compiled"]) > 1 else "(no run-time dispatch)"),
+        f"  ISA (common code): {build['isa_level']}: {build['isa_features']}",
         f"  OpenMP:            {build['openmp_version']} ({build['openmp_flags']}, "
         f"{build['openmp_libraries']})",
         f"  CUDA backend:      {'built' if build['cuda_built'] else 'not built'}"
@@ -205,6 +214,10 @@ def format_config(info=None) -> str:
         "machine:",
         f"  CPU:               {cpu['model']}",
         f"  ISA (CPU):         {cpu['isa_level']}: {' '.join(cpu['features'])}",
+        f"  ISA running:       {build['isa']} ("
+        + (f"forced by RNNKIT_ISA={build['isa_forced']}" if build["isa_forced"]
+           else "the best this CPU runs")
+        + f"; this CPU runs {', '.join(build['isa_supported'])})",
         f"  runs this build:   {'yes' if cpu['runs_build'] else 'no or unknown'}",
         f"  threads:           {threads['num_threads']} (usable CPUs {threads['cpus_usable']}, "
         f"OMP_NUM_THREADS={threads['OMP_NUM_THREADS']})",

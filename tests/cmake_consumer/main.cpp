@@ -76,11 +76,11 @@ int main() {
     }
   }
   std::printf("rnnkit %s (%d.%d.%d): LSTM forward B=%lld T=%lld I=%lld H=%lld, "
-              "max |rnnkit - reference| = %.3g, threads %d\n",
+              "max |rnnkit - reference| = %.3g, threads %d, ISA level %s\n",
               RNNKIT_VERSION_STRING, RNNKIT_VERSION_MAJOR, RNNKIT_VERSION_MINOR,
               RNNKIT_VERSION_PATCH, static_cast<long long>(B), static_cast<long long>(T),
               static_cast<long long>(I), static_cast<long long>(H), worst,
-              rnnkit::get_num_threads());
+              rnnkit::get_num_threads(), rnnkit::cpu_isa().c_str());
   if (!(worst < 1e-5)) {
     std::fprintf(stderr, "FAILED: rnnkit's LSTM forward differs from the equations by %g\n", worst);
     return 1;

@@ -44,6 +44,11 @@ if grep -q "${root}/cpp" "${work}/consumer/CMakeFiles/lstm_forward.dir/flags.mak
 fi
 
 "${work}/consumer/lstm_forward"
+# The installed library dispatches like the Python extension: RNNKIT_ISA forces a level.
+RNNKIT_ISA=baseline "${work}/consumer/lstm_forward" | grep -q "ISA level baseline$" || {
+  echo "FAILED: RNNKIT_ISA=baseline did not select the baseline level" >&2
+  exit 1
+}
 if [[ -x "${work}/consumer/lstm_forward_shared" ]]; then
   "${work}/consumer/lstm_forward_shared"
   ldd "${work}/consumer/lstm_forward_shared" | grep -q "${prefix}/.*librnnkit\.so" || {

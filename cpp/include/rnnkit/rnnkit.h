@@ -5,6 +5,7 @@
 #include "rnnkit/cell.h"
 #include "rnnkit/context.h"
 #include "rnnkit/error.h"
+#include "rnnkit/isa.h"
 #include "rnnkit/sequence.h"
 #include "rnnkit/stream.h"
 #include "rnnkit/tensor.h"

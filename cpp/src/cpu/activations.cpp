@@ -7,7 +7,7 @@
 
 #include <Eigen/Core>
 
-namespace rnnkit::cpu {
+RNNKIT_CPU_NAMESPACE_BEGIN
 
 namespace {
 
@@ -91,4 +91,4 @@ template void activate<double>(Activation, const double*, double*, std::int64_t)
 template void activate_grad<float>(Activation, const float*, float*, float*, std::int64_t);
 template void activate_grad<double>(Activation, const double*, double*, double*, std::int64_t);
 
-}  // namespace rnnkit::cpu
+RNNKIT_CPU_NAMESPACE_END

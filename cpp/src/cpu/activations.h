@@ -2,13 +2,15 @@
 // block so the switch on the activation kind stays outside the inner loops.
 #pragma once
 
+#include "cpu/isa.h"
+
 #include <cstdint>
 
 #include <Eigen/Core>
 
 #include "rnnkit/activation.h"
 
-namespace rnnkit::cpu {
+RNNKIT_CPU_NAMESPACE_BEGIN
 
 // y[i] = f(x[i]); y may alias x.
 template <typename T>
@@ -68,4 +70,4 @@ inline FloatPacket activate_packet(Activation f, const FloatPacket& x) {
   }
 }
 
-}  // namespace rnnkit::cpu
+RNNKIT_CPU_NAMESPACE_END

@@ -7,7 +7,7 @@
 
 #include <cstring>
 
-namespace rnnkit::cpu {
+RNNKIT_CPU_NAMESPACE_BEGIN
 
 namespace {
 
@@ -68,9 +68,9 @@ class CpuBackend final : public DeviceBackend {
 
 }  // namespace
 
-const DeviceBackend& backend() {
+const DeviceBackend& isa_backend() {
   static const CpuBackend instance;
   return instance;
 }
 
-}  // namespace rnnkit::cpu
+RNNKIT_CPU_NAMESPACE_END

@@ -16,7 +16,7 @@
 #include "kernels/cell_math.h"
 #include "rnnkit/threads.h"
 
-namespace rnnkit::cpu {
+RNNKIT_CPU_NAMESPACE_BEGIN
 
 namespace {
 
@@ -354,4 +354,4 @@ void backward(const CellSpec& cell, const SequenceOptions& options, const Backwa
 template void backward<float>(const CellSpec&, const SequenceOptions&, const BackwardArgs&, const CallSizes&);
 template void backward<double>(const CellSpec&, const SequenceOptions&, const BackwardArgs&, const CallSizes&);
 
-}  // namespace rnnkit::cpu
+RNNKIT_CPU_NAMESPACE_END

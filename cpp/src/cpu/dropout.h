@@ -2,11 +2,13 @@
 // gate (Keras' implementation=1). Rows hold the already scaled multipliers of one sample.
 #pragma once
 
+#include "cpu/isa.h"
+
 #include <cstdint>
 
 #include "rnnkit/tensor.h"
 
-namespace rnnkit::cpu {
+RNNKIT_CPU_NAMESPACE_BEGIN
 
 template <typename T>
 struct DropoutMasks {
@@ -26,4 +28,4 @@ struct DropoutMasks {
   const T* gate(int g) const { return count == 0 ? nullptr : data + (count == 1 ? 0 : g) * plane; }
 };
 
-}  // namespace rnnkit::cpu
+RNNKIT_CPU_NAMESPACE_END

@@ -15,7 +15,7 @@
 #include "kernels/cell_math.h"
 #include "rnnkit/threads.h"
 
-namespace rnnkit::cpu {
+RNNKIT_CPU_NAMESPACE_BEGIN
 
 namespace {
 
@@ -293,4 +293,4 @@ void forward(const CellSpec& cell, const SequenceOptions& options, const Forward
 template void forward<float>(const CellSpec&, const SequenceOptions&, const ForwardArgs&, const CallSizes&);
 template void forward<double>(const CellSpec&, const SequenceOptions&, const ForwardArgs&, const CallSizes&);
 
-}  // namespace rnnkit::cpu
+RNNKIT_CPU_NAMESPACE_END

@@ -7,7 +7,7 @@
 
 #include "thread_pool.h"
 
-namespace rnnkit::cpu {
+RNNKIT_CPU_NAMESPACE_BEGIN
 
 namespace {
 
@@ -340,8 +340,8 @@ template <typename T>
 inline void direct_columns(std::int64_t K, std::int64_t depth, const T* A, std::int64_t a_stride,
                            const T* B, std::int64_t ldb, T* C, std::int64_t n, bool accumulate) {
   constexpr std::int64_t W = kPanelWidth<T>;
-  constexpr std::int64_t kMaxDepth = 256;
-  static_assert(kGemmDepth <= kMaxDepth && kPanelDepth<T> <= kMaxDepth, "panel buffer depth");
+  // The deeper of the two passes: kPanelDepth<T> is 512 for float64 with 16-byte (SSE) vectors.
+  constexpr std::int64_t kMaxDepth = std::max<std::int64_t>(kGemmDepth, kPanelDepth<T>);
   alignas(64) T panel[kMaxDepth * W];
   alignas(64) T tile[W];
   for (std::int64_t k0 = 0; k0 < K; k0 += depth) {
@@ -509,4 +509,4 @@ template void gemm_panels<double>(std::int64_t, const double*, std::int64_t,
                                   const PackedPanels<double>&, std::int64_t, std::int64_t,
                                   std::int64_t, std::int64_t, double*, std::int64_t, bool);
 
-}  // namespace rnnkit::cpu
+RNNKIT_CPU_NAMESPACE_END

@@ -6,9 +6,11 @@
 //   with both operands packed.
 #pragma once
 
+#include "cpu/isa.h"
+
 #include <cstdint>
 
-namespace rnnkit::cpu {
+RNNKIT_CPU_NAMESPACE_BEGIN
 
 #if defined(__AVX512F__)
 inline constexpr int kVectorBytes = 64;
@@ -108,4 +110,4 @@ template <typename T>
 void gemm(std::int64_t M, std::int64_t N, std::int64_t K, Operand<T> A, Operand<T> B, T* C,
           std::int64_t ldc, bool accumulate, int threads);
 
-}  // namespace rnnkit::cpu
+RNNKIT_CPU_NAMESPACE_END

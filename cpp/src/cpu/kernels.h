@@ -1,11 +1,13 @@
 // The CPU backend's entry points. Arguments are already validated (validate.h).
 #pragma once
 
+#include "cpu/isa.h"
+
 #include "rnnkit/cell.h"
 #include "rnnkit/sequence.h"
 #include "validate.h"
 
-namespace rnnkit::cpu {
+RNNKIT_CPU_NAMESPACE_BEGIN
 
 template <typename T>
 void forward(const CellSpec& cell, const SequenceOptions& options, const ForwardArgs& args,
@@ -15,4 +17,4 @@ template <typename T>
 void backward(const CellSpec& cell, const SequenceOptions& options, const BackwardArgs& args,
               const CallSizes& sizes);
 
-}  // namespace rnnkit::cpu
+RNNKIT_CPU_NAMESPACE_END

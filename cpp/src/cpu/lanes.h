@@ -7,6 +7,8 @@
 // the tail too (one lane of a packet), so a unit's result does not depend on where it falls.
 #pragma once
 
+#include "cpu/isa.h"
+
 #include <cmath>
 #include <cstdint>
 #include <type_traits>
@@ -17,7 +19,7 @@
 #include "cpu/partition.h"
 #include "kernels/cell_math.h"
 
-namespace rnnkit::cpu {
+RNNKIT_CPU_NAMESPACE_BEGIN
 
 // float32, one SIMD packet of units.
 struct PacketOps {
@@ -88,4 +90,4 @@ RNNKIT_INLINE void for_lanes(const UnitRange& u, Fn&& fn) {
   for (; j < u.end; ++j) fn(ScalarOps<T>{}, j);
 }
 
-}  // namespace rnnkit::cpu
+RNNKIT_CPU_NAMESPACE_END

@@ -2,6 +2,8 @@
 // thread's units into SIMD packets.
 #pragma once
 
+#include "cpu/isa.h"
+
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
@@ -10,7 +12,7 @@
 #include "rnnkit/threads.h"
 #include "thread_pool.h"
 
-namespace rnnkit::cpu {
+RNNKIT_CPU_NAMESPACE_BEGIN
 
 struct UnitRange {
   std::int64_t panel_begin, panel_end;  // panels of kPanelWidth<T> units
@@ -122,4 +124,4 @@ void for_each_share(const LoopPlan& plan, int thread, int threads, std::int64_t 
   body(loop_share<T>(plan, thread, threads, batch, units, barrier));
 }
 
-}  // namespace rnnkit::cpu
+RNNKIT_CPU_NAMESPACE_END

@@ -3,6 +3,8 @@
 // queries and the kernels call these, so sizes and layouts cannot drift apart.
 #pragma once
 
+#include "cpu/isa.h"
+
 #include <algorithm>
 #include <cstdint>
 
@@ -12,7 +14,7 @@
 #include "rnnkit/cell.h"
 #include "rnnkit/sequence.h"
 
-namespace rnnkit::cpu {
+RNNKIT_CPU_NAMESPACE_BEGIN
 
 using plan::Arena;
 using plan::Dims;
@@ -95,4 +97,4 @@ struct BackwardScratch {
   }
 };
 
-}  // namespace rnnkit::cpu
+RNNKIT_CPU_NAMESPACE_END

@@ -20,7 +20,7 @@
 #include "cpu/partition.h"
 #include "kernels/cell_math.h"
 
-namespace rnnkit::cpu {
+RNNKIT_CPU_NAMESPACE_BEGIN
 
 namespace {
 
@@ -331,10 +331,11 @@ std::unique_ptr<StreamKernel> make_typed(const CellSpec& cell, std::int64_t batc
 
 }  // namespace
 
-std::unique_ptr<StreamKernel> make_stream_kernel(const CellSpec& cell, DType dtype,
-                                                 std::int64_t batch, const StreamOptions& options) {
+std::unique_ptr<StreamKernel> isa_make_stream_kernel(const CellSpec& cell, DType dtype,
+                                                     std::int64_t batch,
+                                                     const StreamOptions& options) {
   if (dtype == DType::float64) return make_typed<double>(cell, batch, options);
   return make_typed<float>(cell, batch, options);
 }
 
-}  // namespace rnnkit::cpu
+RNNKIT_CPU_NAMESPACE_END

@@ -1,0 +1,189 @@
+// Chooses the CPU backend's ISA level once, at first use (cpu/isa.h explains the scheme). Compiled
+// once, for the baseline, like everything outside the per-level sources.
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "backend.h"
+#include "cpu/isa.h"
+#include "cpu/stream.h"
+#include "rnnkit/error.h"
+#include "rnnkit/isa.h"
+
+// The levels this build has (cmake/isa.cmake defines RNNKIT_ISA_LEVEL_<NAME> for each); each
+// defines, in its own copies of the cpu/ sources, rnnkit::cpu::<level>::isa_backend() (the
+// DeviceBackend: forward, backward, memory queries; cpu/backend.cpp) and
+// isa_make_stream_kernel() (rnnkit::Stream's kernel; cpu/stream.cpp).
+#if !defined(RNNKIT_ISA_LEVEL_BASELINE) && !defined(RNNKIT_ISA_LEVEL_AVX2) && \
+    !defined(RNNKIT_ISA_LEVEL_AVX512) && !defined(RNNKIT_ISA_LEVEL_NATIVE)
+#define RNNKIT_ISA_LEVEL_BASELINE 1
+#endif
+
+namespace rnnkit::cpu {
+#ifdef RNNKIT_ISA_LEVEL_BASELINE
+namespace baseline {
+const DeviceBackend& isa_backend();
+std::unique_ptr<StreamKernel> isa_make_stream_kernel(const CellSpec&, DType, std::int64_t,
+                                                     const StreamOptions&);
+}  // namespace baseline
+#endif
+#ifdef RNNKIT_ISA_LEVEL_AVX2
+namespace avx2 {
+const DeviceBackend& isa_backend();
+std::unique_ptr<StreamKernel> isa_make_stream_kernel(const CellSpec&, DType, std::int64_t,
+                                                     const StreamOptions&);
+}  // namespace avx2
+#endif
+#ifdef RNNKIT_ISA_LEVEL_AVX512
+namespace avx512 {
+const DeviceBackend& isa_backend();
+std::unique_ptr<StreamKernel> isa_make_stream_kernel(const CellSpec&, DType, std::int64_t,
+                                                     const StreamOptions&);
+}  // namespace avx512
+#endif
+#ifdef RNNKIT_ISA_LEVEL_NATIVE
+namespace native {
+const DeviceBackend& isa_backend();
+std::unique_ptr<StreamKernel> isa_make_stream_kernel(const CellSpec&, DType, std::int64_t,
+                                                     const StreamOptions&);
+}  // namespace native
+#endif
+
+namespace {
+
+struct Level {
+  const char* name;
+  const DeviceBackend& (*backend)();
+  std::unique_ptr<StreamKernel> (*make_stream_kernel)(const CellSpec&, DType, std::int64_t,
+                                                      const StreamOptions&);
+  bool (*runs_here)();
+};
+
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+// __builtin_cpu_supports also checks that the OS saves the AVX / AVX-512 registers (XCR0).
+bool has_avx2() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+bool has_avx512() {
+  __builtin_cpu_init();
+  return has_avx2() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+         __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+}
+#else
+bool has_avx2() { return false; }
+bool has_avx512() { return false; }
+#endif
+bool always() { return true; }
+
+// Lowest first; the last one this CPU runs is the default.
+const std::vector<Level>& levels() {
+  static const std::vector<Level> all = {
+#ifdef RNNKIT_ISA_LEVEL_BASELINE
+      {"baseline", &baseline::isa_backend, &baseline::isa_make_stream_kernel, &always},
+#endif
+#ifdef RNNKIT_ISA_LEVEL_AVX2
+      {"avx2", &avx2::isa_backend, &avx2::isa_make_stream_kernel, &has_avx2},
+#endif
+#ifdef RNNKIT_ISA_LEVEL_AVX512
+      {"avx512", &avx512::isa_backend, &avx512::isa_make_stream_kernel, &has_avx512},
+#endif
+#ifdef RNNKIT_ISA_LEVEL_NATIVE
+      // -march=native: runs on the machine that built it (and the CPUs that have its extensions).
+      {"native", &native::isa_backend, &native::isa_make_stream_kernel, &always},
+#endif
+  };
+  return all;
+}
+
+std::string joined(const std::vector<std::string>& names) {
+  std::string text;
+  for (const std::string& name : names) text += (text.empty() ? "" : ", ") + name;
+  return text;
+}
+
+struct Choice {
+  IsaInfo info;
+  const Level* level = nullptr;
+};
+
+Choice choose() {
+  Choice choice;
+  for (const Level& level : levels()) {
+    choice.info.compiled.push_back(level.name);
+    if (level.runs_here()) {
+      choice.info.supported.push_back(level.name);
+      choice.info.chosen = level.name;
+      choice.level = &level;
+    }
+  }
+  const char* env = std::getenv("RNNKIT_ISA");
+  const std::string forced = env ? env : "";
+  if (forced.empty() || forced == "auto") return choice;
+  const bool known = forced == "baseline" || forced == "avx2" || forced == "avx512" ||
+                     forced == "native";
+  if (!known) {
+    throw InvalidArgument("RNNKIT_ISA='" + forced +
+                          "' is not an ISA level: expected one of baseline, avx2, avx512 (or "
+                          "auto / unset for the best this CPU runs); this build and CPU can run " +
+                          joined(choice.info.supported));
+  }
+  for (const Level& level : levels()) {
+    if (forced != level.name) continue;
+    if (!level.runs_here()) {
+      throw InvalidArgument("RNNKIT_ISA='" + forced +
+                            "' asks for a level this CPU does not support; it can run " +
+                            joined(choice.info.supported));
+    }
+    choice.info.chosen = level.name;
+    choice.info.forced = forced;
+    choice.level = &level;
+    return choice;
+  }
+  const bool single = choice.info.compiled.size() == 1;
+  throw InvalidArgument("RNNKIT_ISA='" + forced +
+                        "' names a level this build does not have; it has " +
+                        joined(choice.info.compiled) +
+                        (single ? " only (a build without run-time dispatch)" : ""));
+}
+
+// Chosen once, the first time anyone asks (a function-local static: thread-safe). A bad
+// RNNKIT_ISA throws out of the initialization, so every later call tries again and throws again.
+const Choice& chosen() {
+  static const Choice choice = choose();
+  return choice;
+}
+
+}  // namespace
+
+const IsaInfo& isa_info() { return chosen().info; }
+
+const DeviceBackend& backend() { return chosen().level->backend(); }
+
+std::unique_ptr<StreamKernel> make_stream_kernel(const CellSpec& cell, DType dtype,
+                                                 std::int64_t batch, const StreamOptions& options) {
+  return chosen().level->make_stream_kernel(cell, dtype, batch, options);
+}
+
+}  // namespace rnnkit::cpu
+
+namespace rnnkit {
+
+std::string cpu_isa() { return cpu::isa_info().chosen; }
+
+std::vector<std::string> cpu_isa_compiled() {
+  std::vector<std::string> names;
+  for (const auto& level : cpu::levels()) names.push_back(level.name);
+  return names;
+}
+
+std::vector<std::string> cpu_isa_supported() {
+  std::vector<std::string> names;
+  for (const auto& level : cpu::levels()) {
+    if (level.runs_here()) names.push_back(level.name);
+  }
+  return names;
+}
+
+}  // namespace rnnkit
