@@ -251,6 +251,63 @@ def test_recorded_call_on_a_tensor_input_and_in_a_model():
         np.testing.assert_array_equal(keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(b))
 
 
+def _call_reporting(layer, x):
+    """(the call's result, whether the fast path answered it)."""
+    answered = []
+    original = fast_call.try_call
+
+    def spy(*a):
+        result = original(*a)
+        answered.append(result is not fast_call.NOT_TAKEN)
+        return result
+
+    fast_call.try_call = spy
+    try:
+        return layer(x), any(answered)
+    finally:
+        fast_call.try_call = original
+
+
+@pytest.mark.parametrize("layer_class", [keras.layers.SimpleRNN, keras.layers.GRU,
+                                         keras.layers.LSTM])
+@pytest.mark.parametrize("return_state", [False, True])
+def test_stateful_one_step_calls_equal_the_full_path(layer_class, return_state):
+    """A stateful layer fed one timestep per call: once its states exist, the fast path runs
+    the C++ stream; outputs and states follow the full path's, across a reset and a longer
+    call in between."""
+    rng = np.random.default_rng(4)
+    fast = layer_class(5, stateful=True, return_state=return_state)
+    full = layer_class(5, stateful=True, return_state=return_state)
+    first = rng.standard_normal((2, 1, 3)).astype("float32")
+    fast(first)
+    full_path(full, first)
+    full.set_weights(fast.get_weights())
+    fast.reset_states()
+    full.reset_states()
+    answered = []
+    for index in range(6):
+        if index == 3:
+            fast.reset_states()
+            full.reset_states()
+            longer = rng.standard_normal((2, 3, 3)).astype("float32")
+            got, took = _call_reporting(fast, longer)
+            assert not took
+            want = full_path(full, longer)
+        else:
+            step = rng.standard_normal((2, 1, 3)).astype("float32")
+            got, took = _call_reporting(fast, step)
+            answered.append(took)
+            want = full_path(full, step)
+        got = got if isinstance(got, list) else [got]
+        want = want if isinstance(want, list) else [want]
+        assert len(got) == len(want)
+        for a, b in zip(got, want):
+            np.testing.assert_array_equal(a, b)
+        for a, b in zip(fast.states, full.states):
+            np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert all(answered)
+
+
 def test_generic_loop_only_is_respected():
     """Tests that compare the fused core with the generic Python loop force the loop; the fast
     path must not answer in its place."""

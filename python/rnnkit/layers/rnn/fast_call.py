@@ -10,8 +10,9 @@ full path runs (and reports any error).
 
 The fast path is taken only when every one of these holds:
 - the layer's `call` and `get_initial_state` are the RNN's own (SimpleRNN, GRU, LSTM, or
-  `RNN(cell)`; `RNN.__call__` checks this), it is not stateful, has no activity regularizer
-  and no pending losses, and is built; its cell is one built-in cell the core runs as it is
+  `RNN(cell)`; `RNN.__call__` checks this), has no activity regularizer and no pending
+  losses, and is built (a stateful layer is taken for one timestep of inference, through the
+  C++ stream of `streaming.py`, once its states exist); its cell is one built-in cell the core runs as it is
   (`BuiltinCell.fused_spec`), starting from zero states;
 - it is called with one positional argument and no keyword other than `training`; training is
   off, or the cell has no dropout (then training changes nothing); the input carries no Keras
@@ -28,6 +29,7 @@ import numpy as np
 
 from rnnkit import _core, autodiff, masking
 from rnnkit.layers import layer as layer_module
+from rnnkit.layers.rnn import fused, streaming
 from rnnkit.layers.rnn.cell_base import BuiltinCell
 
 NOT_TAKEN = object()
@@ -73,8 +75,7 @@ def try_call(layer, args, kwargs):
     spec = cell.fused_spec() if isinstance(cell, BuiltinCell) else None
     if spec is None or type(cell).get_initial_state is not BuiltinCell.get_initial_state:
         return NOT_TAKEN
-    if (not layer.built or layer.stateful or layer.activity_regularizer is not None
-            or layer._losses):
+    if not layer.built or layer.activity_regularizer is not None or layer._losses:
         return NOT_TAKEN
     # Training changes nothing for a cell without dropout.
     if training and (cell._rate_applies(cell.dropout) or
@@ -87,6 +88,8 @@ def try_call(layer, args, kwargs):
     kernel = cell.kernel.value
     if batch == 0 or steps == 0 or width == 0 or kernel.shape[0] != width:
         return NOT_TAKEN
+    if layer.stateful:
+        return _stateful_step(layer, x, value, training)
     recurrent_kernel = cell.recurrent_kernel.value
     bias = cell.fused_bias()
     if not (_contiguous(kernel) and _contiguous(recurrent_kernel) and
@@ -109,6 +112,18 @@ def try_call(layer, args, kwargs):
     else:
         outputs = _recorded_call(cell, x, bias, core_args)
     return outputs if layer.return_state else outputs[0]
+
+
+def _stateful_step(layer, x, value, training):
+    """One timestep of a stateful layer, for inference: the C++ stream that holds the packed
+    weights (what `RNN.call` does for such a call, without the layer machinery before it)."""
+    if value.shape[1] != 1 or type(x) is not np.ndarray or autodiff._state.tape is not None:
+        return NOT_TAKEN
+    result = streaming.try_step(layer, fused.plan(layer, value), value, training)
+    if result is streaming.NOT_TAKEN:
+        return NOT_TAKEN
+    output, states = result
+    return [output] + states if layer.return_state else output
 
 
 def _recorded_call(cell, x, bias, core_args):
