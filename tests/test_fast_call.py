@@ -27,23 +27,26 @@ def taken(layer, *args, **kwargs):
     return fast_call.try_call(layer, args, kwargs) is not fast_call.NOT_TAKEN
 
 
-def taken_through_call(layer, *args, **kwargs):
-    """Whether calling the layer goes through the fast path (RNN.__call__ checks the layer's
-    own methods before asking fast_call)."""
-    calls = []
+def call_reporting(layer, *args, **kwargs):
+    """(the call's result, whether the fast path answered it): RNN.__call__ checks the layer's
+    own methods before asking fast_call."""
+    answered = []
     original = fast_call.try_call
 
     def spy(*a):
         result = original(*a)
-        calls.append(result is not fast_call.NOT_TAKEN)
+        answered.append(result is not fast_call.NOT_TAKEN)
         return result
 
     fast_call.try_call = spy
     try:
-        layer(*args, **kwargs)
+        return layer(*args, **kwargs), any(answered)
     finally:
         fast_call.try_call = original
-    return any(calls)
+
+
+def taken_through_call(layer, *args, **kwargs):
+    return call_reporting(layer, *args, **kwargs)[1]
 
 
 def test_subclasses_and_rnn_wrappers_that_change_nothing_take_it():
@@ -251,23 +254,6 @@ def test_recorded_call_on_a_tensor_input_and_in_a_model():
         np.testing.assert_array_equal(keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(b))
 
 
-def _call_reporting(layer, x):
-    """(the call's result, whether the fast path answered it)."""
-    answered = []
-    original = fast_call.try_call
-
-    def spy(*a):
-        result = original(*a)
-        answered.append(result is not fast_call.NOT_TAKEN)
-        return result
-
-    fast_call.try_call = spy
-    try:
-        return layer(x), any(answered)
-    finally:
-        fast_call.try_call = original
-
-
 @pytest.mark.parametrize("layer_class", [keras.layers.SimpleRNN, keras.layers.GRU,
                                          keras.layers.LSTM])
 @pytest.mark.parametrize("return_state", [False, True])
@@ -290,12 +276,12 @@ def test_stateful_one_step_calls_equal_the_full_path(layer_class, return_state):
             fast.reset_states()
             full.reset_states()
             longer = rng.standard_normal((2, 3, 3)).astype("float32")
-            got, took = _call_reporting(fast, longer)
+            got, took = call_reporting(fast, longer)
             assert not took
             want = full_path(full, longer)
         else:
             step = rng.standard_normal((2, 1, 3)).astype("float32")
-            got, took = _call_reporting(fast, step)
+            got, took = call_reporting(fast, step)
             answered.append(took)
             want = full_path(full, step)
         got = got if isinstance(got, list) else [got]
