@@ -5,36 +5,12 @@
 #include <memory>
 #include <new>
 
+#include "cpu/simd.h"
 #include "thread_pool.h"
 
 RNNKIT_CPU_NAMESPACE_BEGIN
 
 namespace {
-
-// GCC/Clang vector extensions: the compiler emits the widest SIMD (and FMA, with
-// -ffp-contract=fast) the target allows, without per-ISA intrinsics.
-template <typename T>
-struct SimdOf;
-template <>
-struct SimdOf<float> {
-  typedef float type __attribute__((vector_size(kVectorBytes)));
-};
-template <>
-struct SimdOf<double> {
-  typedef double type __attribute__((vector_size(kVectorBytes)));
-};
-
-template <typename V, typename T>
-inline V load(const T* p) {
-  V v;
-  std::memcpy(&v, p, sizeof(V));
-  return v;
-}
-
-template <typename V, typename T>
-inline void store(T* p, V v) {
-  std::memcpy(p, &v, sizeof(V));
-}
 
 constexpr int kMaxRows = 6;  // rows per micro-tile: 2 * kMaxRows accumulators + 2 B vectors + 1
 

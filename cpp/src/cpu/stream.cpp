@@ -18,34 +18,12 @@
 #include "cpu/gemm.h"
 #include "cpu/lanes.h"
 #include "cpu/partition.h"
+#include "cpu/simd.h"
 #include "kernels/cell_math.h"
 
 RNNKIT_CPU_NAMESPACE_BEGIN
 
 namespace {
-
-template <typename T>
-struct SimdOf;
-template <>
-struct SimdOf<float> {
-  typedef float type __attribute__((vector_size(kVectorBytes)));
-};
-template <>
-struct SimdOf<double> {
-  typedef double type __attribute__((vector_size(kVectorBytes)));
-};
-
-template <typename V, typename T>
-RNNKIT_INLINE V load_v(const T* p) {
-  V v;
-  std::memcpy(&v, p, sizeof(V));
-  return v;
-}
-
-template <typename V, typename T>
-RNNKIT_INLINE void store_v(T* p, V v) {
-  std::memcpy(p, &v, sizeof(V));
-}
 
 // Packed weights as groups of up to four column panels of W = kPanelWidth<T> columns, each group
 // stored k-major ([K, np * W]: the np panels' rows of one k side by side), so that one pass over
@@ -78,7 +56,7 @@ RNNKIT_INLINE void panel_group(const PanelGroup<T>& g, std::int64_t K, std::int6
       const T av = a[k];
       const T* row = b + k * (NP * W);
 #pragma GCC unroll 8
-      for (int p = 0; p < 2 * NP; ++p) acc[p] += av * load_v<V>(row + p * L);
+      for (int p = 0; p < 2 * NP; ++p) acc[p] += av * load<V>(row + p * L);
     }
     const bool add = k0 > 0;
 #pragma GCC unroll 4
@@ -86,15 +64,15 @@ RNNKIT_INLINE void panel_group(const PanelGroup<T>& g, std::int64_t K, std::int6
       T* c = C + g.col[p];
       if (g.width[p] == W) {
         if (add) {
-          acc[2 * p] += load_v<V>(c);
-          acc[2 * p + 1] += load_v<V>(c + L);
+          acc[2 * p] += load<V>(c);
+          acc[2 * p + 1] += load<V>(c + L);
         }
-        store_v(c, acc[2 * p]);
-        store_v(c + L, acc[2 * p + 1]);
+        store(c, acc[2 * p]);
+        store(c + L, acc[2 * p + 1]);
       } else {
         alignas(64) T tile[W];
-        store_v(tile, acc[2 * p]);
-        store_v(tile + L, acc[2 * p + 1]);
+        store(tile, acc[2 * p]);
+        store(tile + L, acc[2 * p + 1]);
         for (int j = 0; j < g.width[p]; ++j) c[j] = add ? c[j] + tile[j] : tile[j];
       }
     }
