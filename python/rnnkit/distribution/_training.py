@@ -290,13 +290,7 @@ def _batch_norm_masked(layer, inputs, mask, engine):
     mean = ops.reshape(mean, (layer._channels,))
     variance = ops.reshape(variance, (layer._channels,))
     layer._update_moving(np.asarray(unwrap(mean)), np.asarray(unwrap(variance)))
-    inv = ops.divide(1.0, ops.sqrt(ops.add(variance, ops.cast(layer.epsilon, dtype))))
-    if layer.gamma is not None:
-        inv = ops.multiply(inv, ops.cast(layer.gamma, dtype))
-    shift = ops.negative(ops.multiply(mean, inv))
-    if layer.beta is not None:
-        shift = ops.add(shift, ops.cast(layer.beta, dtype))
-    return ops.add(ops.multiply(inputs, layer._broadcast(inv)), layer._broadcast(shift))
+    return layer._normalize(inputs, mean, variance, dtype)
 
 
 # -- data ---------------------------------------------------------------------------------------------

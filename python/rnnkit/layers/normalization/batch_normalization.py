@@ -218,7 +218,11 @@ class BatchNormalization(Layer):
         else:
             mean = ops.cast(self.moving_mean, dtype)
             variance = ops.cast(self.moving_variance, dtype)
-        # Keras' batch_normalization: x * inv + (beta - mean * inv), inv = gamma / sqrt(var + eps)
+        return self._normalize(inputs, mean, variance, dtype)
+
+    def _normalize(self, inputs, mean, variance, dtype):
+        """Keras' batch_normalization: x * inv + (beta - mean * inv), inv = gamma / sqrt(var +
+        eps), with per-channel `mean` and `variance`."""
         inv = ops.divide(1.0, ops.sqrt(ops.add(variance, ops.cast(self.epsilon, dtype))))
         if self.gamma is not None:
             inv = ops.multiply(inv, ops.cast(self.gamma, dtype))
