@@ -106,17 +106,20 @@ def _loss_parts(loss_fn, y_true, y_pred, sample_weight, count):
     return ops.multiply(value, float(count)), float(count)
 
 
-def _local_objective(model, dist, y, y_pred, sample_weight, count):
-    """The local objective (a tracked scalar), the local loss value of each output (floats
-    whose sum over processes is the output's loss) and the global sample count."""
+def _output_loss_parts(model, y, y_pred, sample_weight, count):
+    """(output, local loss sum, local denominator or None) for each output with a loss."""
     outputs = model._compiled_outputs
     preds = tree.flatten(y_pred)
     targets = model._align_targets(y, [o.name for o in outputs], len(preds))
-    parts = []
-    for output, target, pred in zip(outputs, targets, preds):
-        if output.loss_fn is not None:
-            parts.append((output, *_loss_parts(output.loss_fn, target, pred, sample_weight,
-                                               count)))
+    return [(output, *_loss_parts(output.loss_fn, target, pred, sample_weight, count))
+            for output, target, pred in zip(outputs, targets, preds)
+            if output.loss_fn is not None]
+
+
+def _local_objective(model, dist, y, y_pred, sample_weight, count):
+    """The local objective (a tracked scalar), the local loss value of each output (floats
+    whose sum over processes is the output's loss) and the global sample count."""
+    parts = _output_loss_parts(model, y, y_pred, sample_weight, count)
     local = np.array([1.0 if d is None else d for _, _, d in parts] + [count], np.float64)
     totals = dist.engine.allreduce([local])[0]
     objective, per_output = None, {}
@@ -198,14 +201,8 @@ def test_batch(model, dist, x, y, sample_weight):
     if model._compiled_outputs is None:
         model._setup_outputs(y, y_pred)
         model._reset_metrics()
-    outputs = model._compiled_outputs
-    preds = tree.flatten(y_pred)
-    targets = model._align_targets(y, [o.name for o in outputs], len(preds))
-    parts = []
-    for output, target, pred in zip(outputs, targets, preds):
-        if output.loss_fn is not None:
-            s, d = _loss_parts(output.loss_fn, target, pred, sample_weight, count)
-            parts.append((output, float(np.asarray(unwrap(s))), d))
+    parts = [(output, float(np.asarray(unwrap(s))), d)
+             for output, s, d in _output_loss_parts(model, y, y_pred, sample_weight, count)]
     model._update_metrics(y, y_pred, sample_weight)
     states = _metric_variables(model)
     local = np.array([s for _, s, _ in parts] + [1.0 if d is None else d for _, _, d in parts] +
