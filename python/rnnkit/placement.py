@@ -38,7 +38,7 @@ __all__ = ["current_device", "device", "list_devices", "parse_device_name",
 ENV_VAR = "RNNKIT_DEVICE"
 
 # Device types rnnkit knows by name, and the number of devices of each that this build has.
-_KNOWN_TYPES = ("cpu", "gpu", "tpu")
+_KNOWN_TYPES = ["cpu", "gpu", "tpu"]
 _ALIASES = {"cuda": "gpu"}
 _device_counts = {"cpu": 1}
 
@@ -46,6 +46,15 @@ _TF_PREFIX = re.compile(r"job:[a-z0-9_-]+|replica:\d+|task:\d+")
 _TYPE_INDEX = re.compile(r"([a-z_]+)(?::(\d+))?")
 
 _state = threading.local()
+
+
+def _define_device_type(device_type):
+    """Adds a device type name (an array library registered for a new kind of device)."""
+    device_type = device_type.lower()
+    if not _TYPE_INDEX.fullmatch(device_type) or ":" in device_type:
+        raise ValueError(f"Invalid device type name {device_type!r}")
+    if device_type not in _KNOWN_TYPES:
+        _KNOWN_TYPES.append(device_type)
 
 
 def register_device_type(device_type, count):
