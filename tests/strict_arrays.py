@@ -50,6 +50,14 @@ def _unwrap(value):
     return value
 
 
+def _unwrap_key(key):
+    if type(key) is tuple:
+        return tuple(_unwrap_key(k) for k in key)
+    if type(key) is StrictArray:
+        return key._a
+    return key
+
+
 def _wrap(value):
     kind = type(value)
     if kind is np.ndarray:
@@ -143,7 +151,8 @@ class StrictArray:
     T = property(lambda self: StrictArray(self._a.T), doc="The transpose.")
 
     def __getitem__(self, key):
-        return _wrap(self._a[_unwrap(key)])
+        # host index arrays are uploaded, as CuPy does (no device data reaches the host)
+        return _wrap(self._a[_unwrap_key(key)])
 
     def __setitem__(self, key, value):
         self._a[_unwrap(key)] = _unwrap(value)

@@ -673,3 +673,38 @@ def test_cast_gradient_dtype(rng):
     g = tape.gradient(loss, t)
     assert g.dtype == np.float64
     assert_close(g, [2.0, 2.0, 2.0])
+
+
+# -- gradients on every array library (the strict CPU stand-in for a GPU, and CuPy) ----------
+
+from device_op_cases import CASES as DEVICE_CASES  # noqa: E402
+from device_params import LIBRARIES, on, strict_registered  # noqa: E402,F401
+
+_DIFFERENTIABLE = sorted(
+    name for name, (fn, arrays) in DEVICE_CASES.items()
+    if arrays[0].dtype.kind == "f" and np.asarray(fn(ops, *arrays)).dtype.kind == "f")
+
+
+@pytest.mark.parametrize("name", _DIFFERENTIABLE)
+@pytest.mark.parametrize("library", LIBRARIES)
+def test_gradient_on_each_array_library(library, name, strict_registered):
+    """The gradient of `sum(op(...))` with respect to every float input, taken on the
+    library's arrays, stays there and equals the NumPy gradient (bit for bit on the strict
+    library, which runs the same NumPy code)."""
+    dev = on(library)
+    fn, arrays = DEVICE_CASES[name]
+    results = []
+    for put, check in ((lambda a: a, None), (dev.put, dev)):
+        inputs = [Variable(put(a)) if a.dtype.kind == "f" else put(a) for a in arrays]
+        watched = [v for v in inputs if isinstance(v, Variable)]
+        with GradientTape() as tape:
+            loss = ops.sum(fn(ops, *inputs))
+        grads = tape.gradient(loss, watched)
+        if check is not None:
+            assert all(g is None or check.is_native(g) for g in grads)
+        results.append([None if g is None else dev.host(g) for g in grads])
+    tolerance = dict(rtol=0, atol=0) if library != "cupy" else dict(rtol=1e-5, atol=1e-6)
+    for got, want in zip(*results):
+        assert (got is None) == (want is None)
+        if want is not None:
+            np.testing.assert_allclose(got, want, **tolerance)

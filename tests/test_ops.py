@@ -460,3 +460,29 @@ def test_every_op_is_exported():
     for name in ("add", "subtract", "multiply", "divide", "matmul", "power", "negative",
                  "get_item", "transpose"):      # what Variable's operators call
         assert callable(getattr(ops, name))
+
+
+# -- the same ops on every array library (the strict CPU stand-in for a GPU, and CuPy) -------
+
+from device_op_cases import CASES as DEVICE_CASES  # noqa: E402
+from device_params import LIBRARIES, on, strict_registered  # noqa: E402,F401
+
+
+def _device_tolerance(library):
+    # numpy and strict run the same NumPy code: equal to the last bit; CuPy: GPU arithmetic
+    return dict(rtol=0, atol=0) if library != "cupy" else dict(rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", sorted(DEVICE_CASES))
+@pytest.mark.parametrize("library", LIBRARIES)
+def test_op_on_each_array_library(library, name, strict_registered):
+    """Each op computes on the library of its inputs, returns that library's array and
+    never converts to the host implicitly (the strict library raises if it did)."""
+    dev = on(library)
+    fn, arrays = DEVICE_CASES[name]
+    want = fn(ops, *arrays)
+    got = fn(ops, *[dev.put(a) for a in arrays])
+    assert dev.is_native(got), type(got)
+    got = dev.host(got)
+    assert got.shape == np.shape(want) and got.dtype == np.asarray(want).dtype
+    np.testing.assert_allclose(got, want, **_device_tolerance(library))

@@ -34,6 +34,8 @@ import threading
 import numpy as np
 
 from rnnkit._operators import ArithmeticOperators
+from rnnkit.array_library import as_array as _as_array
+from rnnkit.array_library import namespace as _namespace
 from rnnkit._operators import binary as _binary
 from rnnkit._operators import ops as _ops
 from rnnkit.graph.keras_tensor import KerasTensor, no_value_error
@@ -115,7 +117,7 @@ class Tensor(ArithmeticOperators):
     __array_priority__ = 200
 
     def __init__(self, value, _node=None, _index=0):
-        self._value = value if type(value) is np.ndarray else np.asarray(unwrap(value))
+        self._value = value if type(value) is np.ndarray else _as_array(unwrap(value))
         self._node = _node
         self._index = _index
 
@@ -336,7 +338,7 @@ def stop_recording():
 def _record_op(tape, y, inputs, vjp):
     """Single-output internal op: `y` computed from the unwrapped `inputs`; vjp(g, need)."""
     if type(y) is not np.ndarray:
-        y = np.asarray(y)
+        y = _as_array(y)
     parents = tuple([_input_node(tape, x) for x in inputs])
     if not any(parents) or not _is_float(y.dtype):
         return y
@@ -345,7 +347,7 @@ def _record_op(tape, y, inputs, vjp):
 
 def _record_multi(tape, ys, inputs, vjp):
     """Multi-output internal op: vjp(grads_tuple, need). Returns a list."""
-    ys = [y if type(y) is np.ndarray else np.asarray(y) for y in ys]
+    ys = [y if type(y) is np.ndarray else _as_array(y) for y in ys]
     parents = tuple([_input_node(tape, x) for x in inputs])
     if not any(parents):
         return ys
@@ -380,12 +382,13 @@ def record(outputs, inputs, vjp):
     tape = _state.tape
     if tape is None:
         return outputs
-    single = isinstance(outputs, np.ndarray)
-    ys = [outputs] if single else [np.asarray(o) for o in outputs]
+    single = not isinstance(outputs, (tuple, list))
+    ys = [_as_array(outputs)] if single else [_as_array(o) for o in outputs]
     n_inputs = len(inputs)
 
     def node_vjp(grads, need):
-        grads = tuple(np.ascontiguousarray(g) for g in grads)
+        grads = tuple(np.ascontiguousarray(g) if type(g) is np.ndarray else
+                      _namespace(g).ascontiguousarray(g) for g in grads)
         result = vjp(grads)
         if result is None:
             return (None,) * n_inputs
@@ -455,7 +458,7 @@ def _unbroadcast(g, shape):
     if axes:
         g = g.sum(axis=axes, keepdims=True)
     if g.shape != shape:
-        g = np.array(np.broadcast_to(g, shape))
+        g = np.broadcast_to(g, shape).copy()
     return g
 
 
@@ -469,7 +472,7 @@ def _accumulate(grads, ref, g):
     node, idx = ref
     shape, dtype = node.outs[idx]
     if type(g) is not np.ndarray:
-        g = np.asarray(g)
+        g = _as_array(g)
     if g.shape != shape:
         g = _unbroadcast(g, shape)
     if g.dtype != dtype:
@@ -697,8 +700,14 @@ class GradientTape:
                 parents = node.parents
                 need = tuple([p is not None and p[0] in relevant for p in parents])
                 if node.multi:
-                    gs = tuple([g if g is not None else np.zeros(shape, dtype)
-                                for g, (shape, dtype) in zip(slots, node.outs)])
+                    gs = slots
+                    if any(g is None for g in slots):
+                        # zeros on the device of the gradients the node did receive
+                        present = next(g for g in slots if g is not None)
+                        xp = np if type(present) is np.ndarray else _namespace(present)
+                        gs = [g if g is not None else xp.zeros(shape, dtype)
+                              for g, (shape, dtype) in zip(slots, node.outs)]
+                    gs = tuple(gs)
                     in_grads = node.vjp(gs, need)
                 else:
                     in_grads = node.vjp(slots[0], need)
@@ -768,7 +777,7 @@ def custom_gradient(fn):
             outputs, grad_fn = fn(*values, **kwargs)
         single = not isinstance(outputs, (tuple, list))
         outs = (outputs,) if single else tuple(outputs)
-        outs = tuple(np.asarray(unwrap(o)) for o in outs)
+        outs = tuple(_as_array(unwrap(o)) for o in outs)
 
         def vjp(gs):
             res = grad_fn(*gs)
@@ -813,7 +822,7 @@ def value_and_grad(fn, argnums=0, has_aux=False):
         with GradientTape() as tape:
             for i in nums:
                 leaves = [leaf if isinstance(leaf, Variable) else
-                          Tensor(np.asarray(unwrap(leaf))) for leaf in _flatten(args[i])]
+                          Tensor(_as_array(unwrap(leaf))) for leaf in _flatten(args[i])]
                 args[i] = _pack_like(args[i], leaves)
                 tape.watch(leaves)
                 watched.append(args[i])

@@ -21,6 +21,7 @@ from typing import NamedTuple, Optional
 import numpy as np
 
 from rnnkit import _core
+from rnnkit import array_library
 from rnnkit.cuda.arrays import is_device_array
 
 CELLS = ("simple_rnn", "gru", "lstm")
@@ -229,6 +230,19 @@ def _gather(cell, x, kernel, recurrent_kernel, bias, initial_state, mask, input_
     )
 
 
+def _registered_library(*arrays):
+    """The registered array library (`rnnkit.array_library`) of x or a weight when it is not
+    NumPy's nor CuPy's, else None: its own fused core runs the call."""
+    for a in arrays:
+        kind = type(a)
+        if kind is not np.ndarray:
+            library = array_library._by_type.get(kind)
+            if library is not None and library.sequence is not None and \
+                    library.device_type != "gpu":
+                return library
+    return None
+
+
 def _on_gpu(*arrays):
     """Whether the call runs on the GPU: x or a weight is a GPU array (any other argument then
     must be one too, on the same GPU)."""
@@ -344,8 +358,14 @@ def rnn_forward(cell: str, x, kernel, recurrent_kernel, bias=None, *, initial_st
     >>> result.output.shape, len(result.states), bool(np.allclose(result.output, y))
     ((2, 5, 4), 2, True)
     """
-    if _on_gpu(x, kernel, recurrent_kernel):
-        from rnnkit.cuda import sequence
+    library = _registered_library(x, kernel, recurrent_kernel)
+    if library is not None or _on_gpu(x, kernel, recurrent_kernel):
+        if library is None:
+            from rnnkit.cuda import sequence
+        else:
+            array_library.check_same_device(x, kernel, recurrent_kernel, bias,
+                                            what="rnnkit.core.rnn_forward")
+            sequence = library.sequence
         return sequence.rnn_forward(
             cell, x, kernel, recurrent_kernel, bias, initial_state=initial_state, mask=mask,
             input_dropout_mask=input_dropout_mask, recurrent_dropout_mask=recurrent_dropout_mask,
@@ -418,8 +438,14 @@ def rnn_backward(cell: str, x, kernel, recurrent_kernel, bias=None, *, reserve, 
     >>> grads.d_x.shape, grads.d_kernel.shape, grads.d_bias is None
     ((2, 5, 3), (3, 4), True)
     """
-    if _on_gpu(x, kernel, recurrent_kernel):
-        from rnnkit.cuda import sequence
+    library = _registered_library(x, kernel, recurrent_kernel)
+    if library is not None or _on_gpu(x, kernel, recurrent_kernel):
+        if library is None:
+            from rnnkit.cuda import sequence
+        else:
+            array_library.check_same_device(x, kernel, recurrent_kernel, bias,
+                                            what="rnnkit.core.rnn_backward")
+            sequence = library.sequence
         return sequence.rnn_backward(
             cell, x, kernel, recurrent_kernel, bias, reserve=reserve, d_output=d_output,
             d_states=d_states, initial_state=initial_state, mask=mask,

@@ -48,6 +48,7 @@ import numpy as np
 from rnnkit import masking, ops
 from rnnkit import saving as _saving
 from rnnkit.autodiff import record, unwrap
+from rnnkit.array_library import as_array as _as_array
 
 __all__ = [
     "BinaryFocalCrossentropy", "CTC", "CategoricalFocalCrossentropy",
@@ -342,7 +343,9 @@ def _sparse_ce(y_true, y_pred, from_logits=False, ignore_class=None, axis=-1, me
     y_pred = _convert(y_pred)
     _check_rank("sparse_categorical_crossentropy", y_pred, "y_pred")
     pred_shape = _shape(y_pred)
-    labels = np.asarray(unwrap(y_true))
+    labels = _as_array(unwrap(y_true))
+    # Device labels are not validated: that would copy them to the host.
+    on_host = type(labels) is np.ndarray
     if labels.ndim == len(pred_shape) and labels.ndim and labels.shape[-1] == 1:
         labels = np.squeeze(labels, -1)
     ax = axis % len(pred_shape)
@@ -356,7 +359,8 @@ def _sparse_ce(y_true, y_pred, from_logits=False, ignore_class=None, axis=-1, me
     if labels.dtype.kind == "b":
         labels = labels.astype(np.int64)
     elif labels.dtype.kind == "f":
-        if labels.size and not np.all(np.isfinite(labels) & (labels == np.floor(labels))):
+        if on_host and labels.size and not np.all(
+                np.isfinite(labels) & (labels == np.floor(labels))):
             bad = labels[~(np.isfinite(labels) & (labels == np.floor(labels)))].ravel()[0]
             raise ValueError(
                 f"sparse_categorical_crossentropy: labels must be integers; got the label "
@@ -370,8 +374,8 @@ def _sparse_ce(y_true, y_pred, from_logits=False, ignore_class=None, axis=-1, me
     if ignore_class is not None:
         valid = labels != ignore_class
         labels = np.where(valid, labels, 0)
-    out_of_range = (labels < 0) | (labels >= num_classes)
-    if np.any(out_of_range):
+    out_of_range = on_host and (labels < 0) | (labels >= num_classes)
+    if on_host and np.any(out_of_range):
         bad = labels[out_of_range].ravel()[0]
         raise ValueError(
             f"sparse_categorical_crossentropy: label {int(bad)} is out of range for "
@@ -396,7 +400,7 @@ def _picked_negative_log_softmax(logits, labels, axis, mean=False):
     """-log_softmax(logits)[label] along `axis` (or, with `mean`, the mean of those values), as
     ONE differentiable op: the training loop calls it every step, and its VJP is simply
     softmax - one_hot."""
-    z = np.asarray(unwrap(logits))
+    z = _as_array(unwrap(logits))
     index = np.expand_dims(labels, axis)
     shifted = z - np.max(z, axis=axis, keepdims=True)
     exp = np.exp(shifted)
@@ -413,7 +417,7 @@ def _picked_negative_log_softmax(logits, labels, axis, mean=False):
         scale = grads[0] / count if mean else np.expand_dims(grads[0], axis)
         return (softmax * scale,)
 
-    return record(np.asarray(loss, dtype=z.dtype), (logits,), vjp)
+    return record(_as_array(loss, dtype=z.dtype), (logits,), vjp)
 
 
 def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_class=None,

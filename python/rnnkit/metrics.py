@@ -49,6 +49,8 @@ from rnnkit import initializers as _initializers
 from rnnkit import losses as _losses
 from rnnkit import saving as _saving
 from rnnkit import masking
+from rnnkit.array_library import as_array as _as_array
+from rnnkit.array_library import namespace as _namespace
 from rnnkit.autodiff import unwrap
 from rnnkit.losses import (binary_crossentropy, binary_focal_crossentropy,
                            categorical_crossentropy, categorical_focal_crossentropy,
@@ -85,8 +87,9 @@ mae = mean_absolute_error
 
 
 def _np(x):
-    """The NumPy value of an array-like / Variable / Tensor (never recorded)."""
-    return np.asarray(unwrap(x))
+    """The array value of an array-like / Variable / Tensor (never recorded), on its own
+    device (a NumPy array for host values)."""
+    return _as_array(unwrap(x))
 
 
 def _dtype_name(dtype):
@@ -279,7 +282,7 @@ class Sum(Metric):
 
     def result(self):
         """Returns the total so far."""
-        return np.array(_read(self.total))
+        return _read(self.total).copy()
 
 
 class Mean(Metric):
@@ -330,11 +333,17 @@ class Mean(Metric):
             num_samples = values.shape[0]
         else:
             num_samples = 1
-        _add(self.count, np.asarray(num_samples, dtype=self.dtype))
+        _add(self.count, _as_array(num_samples, dtype=self.dtype))
 
     def result(self):
         """Returns the mean so far (0 before any update)."""
         count = _read(self.count)
+        if type(count) is not np.ndarray:
+            # on a device: no host test of the count (0 / 1 where nothing was seen)
+            xp = _namespace(count)
+            empty = count == 0
+            return xp.where(empty, xp.zeros((), dtype=self.dtype),
+                            _read(self.total) / xp.where(empty, 1, count)).astype(self.dtype)
         if count == 0:
             return np.zeros((), dtype=self.dtype)
         return np.asarray(_read(self.total) / count, dtype=self.dtype)

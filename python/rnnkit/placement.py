@@ -164,8 +164,24 @@ def parse_device_name(name):
     return device_type, int(match[2] or 0)
 
 
+def _gpu_count():
+    """Registers the GPUs (through CuPy, `rnnkit.array_library`) when the GPU backend can
+    run here; returns their number (0 without a usable GPU)."""
+    try:
+        from rnnkit import cuda
+        if not cuda.is_available():
+            return 0
+        from rnnkit import array_library
+        array_library._cupy()
+    except Exception:       # no CuPy, no driver: the GPU is not available
+        return 0
+    return _device_counts.get("gpu", 0)
+
+
 def _check_available(name, device_type, index, source=""):
     count = _device_counts.get(device_type, 0)
+    if count == 0 and device_type == "gpu":
+        count = _gpu_count()
     if count == 0:
         raise RuntimeError(
             f"Device {name!r}{source} is not available: the {device_type.upper()} backend is "

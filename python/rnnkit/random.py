@@ -31,6 +31,8 @@ import threading
 
 import numpy as np
 
+from rnnkit import array_library
+
 __all__ = [
     "SeedGenerator",
     "beta",
@@ -238,6 +240,25 @@ def numpy_rng(seed=None):
     return _rng_from_pair(draw_seed(seed))
 
 
+def device_rng(seed, like):
+    """A random generator that draws on the device of the array `like` (NumPy's generator
+    for host arrays), from the same `(seed, counter)` pair `numpy_rng` would use.
+
+    Args:
+        seed: `None`, an int or a `SeedGenerator` (which advances).
+        like: An array; its device is where the draws land.
+
+    Returns:
+        An object with NumPy Generator's drawing methods (`random`, `standard_normal`, ...)
+        returning arrays of `like`'s library.
+    """
+    pair = draw_seed(seed)
+    library = array_library.library_of(like)
+    if library is array_library.NUMPY:
+        return _rng_from_pair(pair)
+    return library.rng([int(pair[0]), int(pair[1])], library.device_index(like))
+
+
 # -- dtype helpers ---------------------------------------------------------------------------
 
 def _float_dtype(dtype, fn):
@@ -430,7 +451,7 @@ def dropout(inputs, rate, noise_shape=None, seed=None):
     >>> sorted(set(y.ravel().tolist()))
     [0.0, 2.0]
     """
-    x = np.asarray(inputs)
+    x = inputs if type(inputs) is np.ndarray else array_library.as_array(inputs)
     dt = x.dtype if x.dtype.kind == "f" else np.dtype("float32")
     x = x.astype(dt, copy=False)
     rate = float(rate)
@@ -444,10 +465,15 @@ def dropout(inputs, rate, noise_shape=None, seed=None):
         return np.zeros_like(x)
     keep_prob = 1.0 - rate
     shape = _concrete_noise_shape(x, noise_shape)
-    rng = numpy_rng(seed)
+    if type(x) is np.ndarray:
+        rng = numpy_rng(seed)
+        scale, zero = np.asarray(keep_prob, dtype=dt), np.zeros((), dtype=dt)
+    else:    # drawn on the array's device (another stream than NumPy's on a GPU)
+        rng = device_rng(seed, x)
+        scale, zero = dt.type(keep_prob), dt.type(0)
     keep = rng.random(shape, dtype=np.float64) < keep_prob
     keep = np.broadcast_to(keep, x.shape)
-    return np.where(keep, x / np.asarray(keep_prob, dtype=dt), np.zeros((), dtype=dt)).astype(dt)
+    return np.where(keep, x / scale, zero).astype(dt)
 
 
 def shuffle(x, axis=0, seed=None):

@@ -12,6 +12,7 @@ import itertools
 
 import numpy as np
 
+from rnnkit import array_library, placement
 from rnnkit._operators import ArithmeticOperators
 
 _ids = itertools.count()
@@ -66,11 +67,23 @@ class Variable(ArithmeticOperators):
                     f"Variable {name!r}: `shape` is required when `initializer` is a callable")
             value = initializer(tuple(int(s) for s in shape), dtype=np.dtype(dtype or _floatx()))
         else:
-            value = initializer.numpy() if isinstance(initializer, Variable) else initializer
+            value = initializer.value if isinstance(initializer, Variable) else initializer
         if dtype is None:
             # Like Keras: numbers become the default float type unless a dtype is asked for.
-            dtype = "bool" if np.asarray(value).dtype == np.bool_ else _floatx()
-        value = np.array(value, dtype=np.dtype(dtype), order="C", copy=True)
+            value_dtype = getattr(value, "dtype", None)
+            if value_dtype is None:
+                value_dtype = np.asarray(value).dtype
+            dtype = "bool" if value_dtype == np.bool_ else _floatx()
+        # The value lives on the current device (`with rnnkit.device(...)`), or on the device
+        # of a device array given as the initial value.
+        where = placement.current_device()
+        if type(value) is np.ndarray or array_library.is_host(value):
+            value = np.array(value, dtype=np.dtype(dtype), order="C", copy=True)
+            if where != "cpu:0":
+                value = array_library.to_device(value, where)
+        else:
+            xp = array_library.namespace(value)
+            value = xp.array(value, dtype=np.dtype(dtype), order="C", copy=True)
         if shape is not None and tuple(value.shape) != tuple(shape):
             raise ValueError(f"Variable {name!r}: initial value has shape {value.shape}, "
                              f"expected {tuple(shape)}")
@@ -98,8 +111,17 @@ class Variable(ArithmeticOperators):
         return self._version
 
     def numpy(self) -> np.ndarray:
-        """Returns a copy of the value as a NumPy array."""
-        return self._value.copy()
+        """Returns a copy of the value as a NumPy array (copied from its device, explicitly,
+        when it lives on another device)."""
+        value = self._value
+        if type(value) is np.ndarray:
+            return value.copy()
+        return array_library.to_host(value)
+
+    @property
+    def device(self) -> str:
+        """The device its value lives on, e.g. `"cpu:0"`."""
+        return array_library.device_of(self._value)
 
     def assign(self, value):
         """Sets the value (cast to the variable's dtype; the shape must match).
@@ -113,8 +135,24 @@ class Variable(ArithmeticOperators):
         Raises:
             ValueError: If the shape differs.
         """
-        value = np.asarray(value.value if isinstance(value, Variable) else value)
-        if value.shape != self._value.shape:
+        if isinstance(value, Variable):
+            value = value._value
+        current = self._value
+        if type(value) is not np.ndarray:
+            if type(current) is np.ndarray:
+                if not array_library.is_host(value):
+                    array_library.check_same_device(current, value,
+                                                    what=f"assigning to {self.path!r}")
+                value = np.asarray(value)
+            elif array_library.is_host(value):
+                # host data into a device variable: an upload, never a download
+                value = array_library.namespace(current).asarray(value)
+            else:
+                array_library.check_same_device(current, value,
+                                                what=f"assigning to {self.path!r}")
+        elif type(current) is not np.ndarray:
+            value = array_library.namespace(current).asarray(value)     # an upload
+        if value.shape != current.shape:
             raise ValueError(
                 f"Cannot assign a value of shape {value.shape} to variable {self.path!r} "
                 f"of shape {self._value.shape}")
@@ -124,11 +162,11 @@ class Variable(ArithmeticOperators):
 
     def assign_add(self, delta):
         """Adds `delta` (broadcast to the variable's shape) to the value; returns the variable."""
-        return self.assign(self._value + np.asarray(delta))
+        return self.assign(self._value + _operand(delta))
 
     def assign_sub(self, delta):
         """Subtracts `delta` from the value; returns the variable."""
-        return self.assign(self._value - np.asarray(delta))
+        return self.assign(self._value - _operand(delta))
 
     def apply_constraint(self):
         """Replaces the value by `constraint(value)`, when the variable has a constraint."""
@@ -154,6 +192,9 @@ class Variable(ArithmeticOperators):
         return len(self._value)
 
     def __array__(self, dtype=None, copy=None):
+        if type(self._value) is not np.ndarray:
+            raise TypeError(f"Variable {self.path!r} lives on {self.device}: it is not "
+                            "converted to NumPy implicitly; use .numpy() to copy it to the host")
         if dtype is not None and np.dtype(dtype) != self._value.dtype:
             return self._value.astype(dtype)
         return self._value.copy() if copy else self._value
@@ -189,6 +230,17 @@ class Variable(ArithmeticOperators):
     def __repr__(self):
         return (f"<Variable path={self.path}, shape={self.shape}, dtype={self.dtype}, "
                 f"value={np.array2string(self._value, threshold=6, edgeitems=2)}>")
+
+
+def _operand(value):
+    """An operand of assign_add / assign_sub: arrays (host or device) as they are."""
+    if type(value) is np.ndarray:
+        return value
+    if isinstance(value, Variable) or hasattr(type(value), "_node"):   # Variable, Tensor
+        return value._value
+    if hasattr(value, "shape") and not array_library.is_host(value):
+        return value
+    return np.asarray(value)
 
 
 def _floatx():

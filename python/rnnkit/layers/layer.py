@@ -15,7 +15,7 @@ import warnings
 
 import numpy as np
 
-from rnnkit import masking, tree
+from rnnkit import array_library, masking, tree
 from rnnkit.graph import is_symbolic, symbolic_call
 from rnnkit.naming import unique_name
 from rnnkit.variables import Variable
@@ -584,7 +584,10 @@ class Layer:
                 return value
         if isinstance(value, Variable):
             value = value.value
-        array = np.asarray(value)
+        if type(value) is np.ndarray or array_library.is_host(value):
+            array = np.asarray(value)
+        else:
+            array = value                     # a device array stays on its device
         if array.dtype.kind == "f" and self.autocast and array.dtype != np.dtype(self.dtype):
             array = array.astype(self.dtype)
         elif array.dtype.kind in "iu" and self._casts_int_inputs:

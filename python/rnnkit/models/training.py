@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnkit import masking, ops, tree
+from rnnkit import array_library, masking, ops, placement, tree
 from rnnkit.autodiff import unwrap
 from rnnkit.distribution import _state as _distribution
 from rnnkit.models import data_adapters
@@ -21,7 +21,25 @@ from rnnkit.models.data_adapters import _structure_to_arrays, _to_array
 
 
 def _float(value):
+    """A plain float for the logs: device values are copied to the host explicitly."""
+    if type(value) is not np.ndarray and not array_library.is_host(unwrap(value)):
+        value = array_library.to_host(unwrap(value))
     return float(np.asarray(_to_array(value), dtype=np.float64))
+
+
+def _shape(value):
+    """The shape of an array (host or device) or array-like, without converting it."""
+    value = unwrap(value)
+    shape = getattr(value, "shape", None)
+    return tuple(shape) if shape is not None else np.shape(_to_array(value))
+
+
+def _host_array(value):
+    """A prediction as a NumPy array (copied from its device explicitly)."""
+    value = unwrap(value)
+    if type(value) is np.ndarray or array_library.is_host(value):
+        return _to_array(value)
+    return array_library.to_host(value)
 
 
 class _CompiledOutput:
@@ -219,7 +237,7 @@ class Trainer:
         for entry, target, pred in zip(entries, targets, preds):
             entry = [] if entry is None else (list(entry) if isinstance(entry, (list, tuple))
                                               else [entry])
-            lists.append([metrics.get_metric(m, np.shape(target), np.shape(_to_array(pred)))
+            lists.append([metrics.get_metric(m, _shape(target), _shape(pred))
                           for m in entry if m is not None])
         return lists
 
@@ -308,7 +326,9 @@ class Trainer:
         both leave out the timesteps the output's mask hides."""
         preds = []
         for pred in tree.flatten(y_pred):
-            array = np.asarray(unwrap(pred))   # a Tensor's own array: no copy per step
+            array = unwrap(pred)   # a Tensor's own array: no copy per step
+            if type(array) is not np.ndarray and array_library.is_host(array):
+                array = np.asarray(array)
             if array is not pred:
                 masking.set_keras_mask(array, masking.get_keras_mask(pred))
             preds.append(array)
@@ -336,16 +356,36 @@ class Trainer:
         return dict(sorted(logs.items()))
 
     # -- one batch -------------------------------------------------------------------------------
+    def _step_device(self):
+        """The device of the model's weights (None for the CPU): where a step computes."""
+        weights = self.weights
+        if not weights or type(weights[0].value) is np.ndarray:
+            return None
+        where = weights[0].device
+        return None if where == "cpu:0" else where
+
+    def _on_step_device(self, *structures):
+        """The batch's arrays copied to the weights' device, once per batch (as they are on
+        the CPU)."""
+        where = self._step_device()
+        if where is None:
+            return structures
+        return tuple(None if s is None else
+                     tree.map_structure(lambda a: array_library.to_device(a, where), s)
+                     for s in structures)
+
     def _train_batch(self, x, y, sample_weight):
         if _distribution.current is not None:   # data-parallel: rnnkit.distribution's step
             from rnnkit.distribution import _training
             return _training.train_batch(self, x, y, sample_weight)
+        x, y, sample_weight = self._on_step_device(x, y, sample_weight)
         from rnnkit.autodiff import GradientTape
         variables = self.trainable_weights
         with GradientTape() as tape:
             y_pred = self(x, training=True)
             if self._compiled_outputs is None:
-                self._setup_outputs(y, y_pred)
+                with placement.device(self._step_device() or "cpu"):   # metric states
+                    self._setup_outputs(y, y_pred)
                 self._reset_metrics()
             total, per_output = self._compute_losses(y, y_pred, sample_weight)
             regularization = self.losses
@@ -364,9 +404,11 @@ class Trainer:
         if _distribution.current is not None:
             from rnnkit.distribution import _training
             return _training.test_batch(self, x, y, sample_weight)
+        x, y, sample_weight = self._on_step_device(x, y, sample_weight)
         y_pred = self(x, training=False)
         if self._compiled_outputs is None:
-            self._setup_outputs(y, y_pred)
+            with placement.device(self._step_device() or "cpu"):
+                self._setup_outputs(y, y_pred)
             self._reset_metrics()
         total, per_output = self._compute_losses(y, y_pred, sample_weight)
         loss = total
@@ -709,7 +751,8 @@ class Trainer:
         try:
             for step, (batch_x, _, _) in batches:
                 callback_list.on_predict_batch_begin(step)
-                out = tree.map_structure(_to_array, self(batch_x, training=False))
+                (batch_x,) = self._on_step_device(batch_x)
+                out = tree.map_structure(_host_array, self(batch_x, training=False))
                 outputs.append(out)
                 callback_list.on_predict_batch_end(step, {"outputs": out})
         finally:

@@ -8,11 +8,14 @@ import textwrap
 
 import numpy as np
 
+from rnnkit.array_library import as_array as _as_array
+from rnnkit.array_library import namespace as _namespace
 from rnnkit.autodiff import Tensor, _record_multi, _record_op, _state, unwrap
 
-__all__ = ["np", "builtins", "Tensor", "_state", "unwrap", "_record_op", "_record_multi",
+__all__ = ["np", "builtins", "_as_array",
+           "Tensor", "_state", "unwrap", "_record_op", "_record_multi",
            "_arr", "_unary", "_norm_axes", "_expand_reduced", "_nondiff", "_op_doc", "_floatx",
-           "_named_function"]
+           "_named_function", "_xp", "_check_devices"]
 
 
 def _floatx():
@@ -56,9 +59,32 @@ def _op_doc(summary, args=("x",), returns="An array of the shape of `x`.", detai
     return "\n".join(lines) + "\n"
 
 
+def _xp(*arrays):
+    """The array module of `arrays` (NumPy for host arrays; see `rnnkit.array_library`)."""
+    for a in arrays:
+        if type(a) is not np.ndarray:
+            return _namespace(*arrays)
+    return np
+
+
+def _host_scalar(x):
+    kind = type(x)
+    return kind in (int, float, bool, complex) or x is None or isinstance(x, np.generic) or (
+        kind is np.ndarray and x.ndim == 0)
+
+
+def _check_devices(a, b, name):
+    """DeviceMismatchError (a ValueError) naming both devices when the arrays `a` and `b` live
+    on different devices (scalars go anywhere). Called when their types differ."""
+    if _host_scalar(a) or _host_scalar(b):
+        return
+    from rnnkit.array_library import check_same_device
+    check_same_device(a, b, what=f"ops.{name}")
+
+
 def _arr(y):
     """np.ndarray for a NumPy result (0-d arrays instead of NumPy scalars)."""
-    return y if type(y) is np.ndarray else np.asarray(y)
+    return y if type(y) is np.ndarray else _as_array(y)
 
 
 def _unary(name, forward, derivative, doc=None, example=None):
@@ -73,7 +99,7 @@ def _unary(name, forward, derivative, doc=None, example=None):
         y = forward(xv)
         tape = _state.tape
         if tape is None:
-            return y if type(y) is np.ndarray else np.asarray(y)
+            return y if type(y) is np.ndarray else _as_array(y)
         return _record_op(tape, y, (x,), lambda g, need: (derivative(g, xv, y),))
 
     op.__name__ = op.__qualname__ = name

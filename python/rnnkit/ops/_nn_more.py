@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from rnnkit.ops import numpy as _n
 from rnnkit.ops._base import _arr, _record_op, _state, np, unwrap
+from rnnkit.ops._base import _as_array
 from rnnkit.ops._numpy_more import _as_float, _as_float_op, _floatx
 
 __all__ = ["batch_normalization", "binary_crossentropy", "categorical_crossentropy",
@@ -50,7 +51,7 @@ def binary_crossentropy(target, output, from_logits=False):
     from rnnkit.ops.nn import log_sigmoid
     _check_same_shape("binary_crossentropy", target, output)
     output = _as_float_op(output)
-    dtype = np.asarray(unwrap(output)).dtype
+    dtype = _as_array(unwrap(output)).dtype
     target = _n_cast(target, dtype)
     if from_logits:
         return _n.subtract(_n.negative(_n.multiply(target, log_sigmoid(output))),
@@ -92,7 +93,7 @@ def categorical_crossentropy(target, output, from_logits=False, axis=-1):
         raise ValueError("categorical_crossentropy: target and output must have at least "
                          "one dimension")
     output = _as_float_op(output)
-    dtype = np.asarray(unwrap(output)).dtype
+    dtype = _as_array(unwrap(output)).dtype
     target = _n_cast(target, dtype)
     if from_logits:
         log_prob = log_softmax(output, axis=axis)
@@ -120,7 +121,7 @@ def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
         ValueError: If the shapes do not fit.
     """
     from rnnkit.ops.nn import one_hot
-    tv = np.asarray(unwrap(target))
+    tv = _as_array(unwrap(target))
     ov_shape = np.shape(unwrap(output))
     if tv.ndim == len(ov_shape) and tv.shape[-1] == 1:
         tv = tv[..., 0]
@@ -129,7 +130,7 @@ def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
     if tv.shape != expected:
         raise ValueError(f"sparse_categorical_crossentropy: target shape {tv.shape} does not "
                          f"fit output shape {ov_shape} (expected {expected})")
-    dtype = _as_float(np.zeros((), np.asarray(unwrap(output)).dtype)).dtype
+    dtype = _as_float(np.zeros((), _as_array(unwrap(output)).dtype)).dtype
     onehot = one_hot(tv.astype(np.int64), ov_shape[ax], axis=ax, dtype=dtype)
     return categorical_crossentropy(onehot, output, from_logits=from_logits, axis=ax)
 
@@ -280,7 +281,7 @@ def multi_hot(inputs, num_classes=None, axis=-1, dtype=None, sparse=False, **kwa
     if sparse:
         raise ValueError("multi_hot: sparse=True is not supported (rnnkit has no sparse "
                          "tensors)")
-    xv = np.asarray(unwrap(inputs)).astype(np.int64)
+    xv = _as_array(unwrap(inputs)).astype(np.int64)
     reduce_axis = 1 if xv.ndim > 1 else 0
     return np.max(one_hot(xv, num_classes, axis=axis, dtype=dtype or _floatx()),
                   axis=reduce_axis)
@@ -304,9 +305,9 @@ def psnr(x1, x2, max_val):
     if s1 != s2:
         raise ValueError(f"psnr: input shapes {s1} and {s2} must match")
     x1, x2 = _as_float_op(x1), _as_float_op(x2)
-    dtype = np.asarray(unwrap(x2)).dtype
+    dtype = _as_array(unwrap(x2)).dtype
     mse = _n.mean(_n.square(_n.subtract(x1, x2)))
-    mv = np.asarray(unwrap(max_val), dtype=dtype)
+    mv = _as_array(unwrap(max_val), dtype=dtype)
     return _n.subtract(np.asarray(20 * np.log10(mv), dtype), _n.multiply(10.0, _n.log10(mse)))
 
 
@@ -388,7 +389,7 @@ def dot_product_attention(query, key, value, bias=None, mask=None, scale=None,
     if groups > 1:
         key = _n.repeat(key, groups, axis=2)
         value = _n.repeat(value, groups, axis=2)
-    dtype = np.asarray(unwrap(query)).dtype
+    dtype = _as_array(unwrap(query)).dtype
     sc = 1.0 / np.sqrt(qs[-1]) if scale is None else scale
     logits = _n.multiply(_n.einsum("btnh,bsnh->bnts", query, key), np.asarray(sc, dtype))
     if attn_logits_soft_cap is not None:
@@ -399,7 +400,7 @@ def dot_product_attention(query, key, value, bias=None, mask=None, scale=None,
     if mask is not None or is_causal:
         keep = np.ones(np.shape(unwrap(logits)), dtype=bool)
         if mask is not None:
-            keep = keep & np.asarray(unwrap(mask)).astype(bool)
+            keep = keep & _as_array(unwrap(mask)).astype(bool)
         if is_causal:
             T, S = qs[1], ks[1]
             keep = keep & np.tril(np.ones((T, S), dtype=bool))[None, None]
@@ -514,23 +515,23 @@ def ctc_loss(target, output, target_length, output_length, mask_index=0):
         aligned in its frames gives a very large loss.
     """
     from rnnkit.ops.nn import log_softmax
-    tv = np.asarray(unwrap(target)).astype(np.int64)
+    tv = _as_array(unwrap(target)).astype(np.int64)
     output = _as_float_op(output)
-    ov = np.asarray(unwrap(output))
+    ov = _as_array(unwrap(output))
     if ov.ndim != 3 or tv.ndim != 2 or tv.shape[0] != ov.shape[0]:
         raise ValueError(f"ctc_loss: expected target (batch, labels) and output (batch, time, "
                          f"classes), got shapes {tv.shape} and {ov.shape}")
-    tl = np.asarray(unwrap(target_length)).astype(np.int64).reshape(-1)
-    ol = np.asarray(unwrap(output_length)).astype(np.int64).reshape(-1)
+    tl = _as_array(unwrap(target_length)).astype(np.int64).reshape(-1)
+    ol = _as_array(unwrap(output_length)).astype(np.int64).reshape(-1)
     logp_t = log_softmax(output, axis=-1)
-    logp = np.asarray(unwrap(logp_t)).astype(np.float64)
+    logp = _as_array(unwrap(logp_t)).astype(np.float64)
     losses, grads = _ctc_forward_backward(logp, tv, tl, ol, int(mask_index))
     y = losses.astype(ov.dtype)
     tape = _state.tape
     if tape is None:
         return y
     return _record_op(tape, y, (logp_t,), lambda g, need: (
-        (np.asarray(g)[:, None, None] * grads).astype(ov.dtype),))
+        (_as_array(g)[:, None, None] * grads).astype(ov.dtype),))
 
 
 def ctc_decode(inputs, sequence_lengths, strategy="greedy", beam_width=100, top_paths=1,
@@ -561,7 +562,7 @@ def ctc_decode(inputs, sequence_lengths, strategy="greedy", beam_width=100, top_
         ValueError: For an unknown `strategy`.
     """
     x = _as_float(unwrap(inputs))
-    lengths = np.asarray(unwrap(sequence_lengths)).astype(np.int64).reshape(-1)
+    lengths = _as_array(unwrap(sequence_lengths)).astype(np.int64).reshape(-1)
     B, T, C = x.shape
     if strategy == "greedy":
         idx = np.argmax(x, axis=-1)
@@ -582,7 +583,7 @@ def ctc_decode(inputs, sequence_lengths, strategy="greedy", beam_width=100, top_
         raise ValueError(f"ctc_decode: invalid strategy {strategy!r}; expected 'greedy' or "
                          f"'beam_search'")
     from rnnkit.ops.nn import log_softmax
-    logp = np.asarray(log_softmax(x, axis=-1)).astype(np.float64)
+    logp = _as_array(log_softmax(x, axis=-1)).astype(np.float64)
     decoded = np.full((top_paths, B, T), -1, dtype=np.int32)
     scores = np.full((B, top_paths), -np.inf, dtype=np.float64)
     for b in range(B):
@@ -702,7 +703,7 @@ def polar(abs_, angle):
         A complex array (not differentiable).
     """
     r = _as_float(unwrap(abs_))
-    a = np.asarray(unwrap(angle))
+    a = _as_array(unwrap(angle))
     return _arr(r * np.cos(a) + 1j * r * np.sin(a))
 
 

@@ -13,6 +13,7 @@ import math
 from rnnkit.ops import numpy as _n
 from rnnkit.ops._base import (_arr, _expand_reduced, _nondiff, _norm_axes, _op_doc, _record_op,
                               _state, _unary, builtins, np, unwrap)
+from rnnkit.ops._base import _as_array
 
 _binary = _n._binary
 _reduction = _n._reduction
@@ -26,7 +27,7 @@ def _floatx():
 
 def _as_float(x):
     """`x` as an array; integer and boolean arrays converted to floatx."""
-    x = np.asarray(x)
+    x = _as_array(x)
     return x.astype(_floatx()) if x.dtype.kind in "biu" else x
 
 
@@ -37,7 +38,7 @@ def _float_unary(name, forward, derivative, doc):
 
 def _float_binary(name, forward, vjp, doc):
     def fwd(a, b):
-        a, b = np.asarray(a), np.asarray(b)
+        a, b = _as_array(a), _as_array(b)
         if a.dtype.kind in "biu" and b.dtype.kind in "biu":
             a = a.astype(_floatx())
         return forward(a, b)
@@ -203,7 +204,7 @@ def view(x, dtype=None):
         An array sharing `x`'s bytes (not differentiable). Its last axis is rescaled when the
         item sizes differ.
     """
-    xv = np.asarray(unwrap(x))
+    xv = _as_array(unwrap(x))
     return xv.view(dtype) if dtype is not None else xv.view()
 
 
@@ -235,7 +236,7 @@ def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
         was finite).
     """
     xv = unwrap(x)
-    y = np.nan_to_num(np.asarray(xv), nan=nan, posinf=posinf, neginf=neginf)
+    y = np.nan_to_num(_as_array(xv), nan=nan, posinf=posinf, neginf=neginf)
     tape = _state.tape
     if tape is None:
         return _arr(y)
@@ -295,7 +296,7 @@ fmod = _binary("fmod", np.fmod,
 
 
 def _divide_no_nan_forward(a, b):
-    a, b = np.asarray(a), np.asarray(b)
+    a, b = _as_array(a), _as_array(b)
     if a.dtype.kind in "biu" and b.dtype.kind in "biu":
         a = a.astype(_floatx())
     safe = np.where(b == 0, 1, b)
@@ -311,7 +312,7 @@ def _divide_no_nan_vjp(g, a, b, y, need):
 
 divide_no_nan = _binary("divide_no_nan", _divide_no_nan_forward, _divide_no_nan_vjp,
                         "Elementwise `x1 / x2`, with 0 wherever `x2` is 0.")
-ldexp = _binary("ldexp", lambda a, b: np.ldexp(_as_float(a), np.asarray(b).astype(np.int32)),
+ldexp = _binary("ldexp", lambda a, b: np.ldexp(_as_float(a), _as_array(b).astype(np.int32)),
                 lambda g, a, b, y, need: (g * np.exp2(b) if need[0] else None, None),
                 "Elementwise `x1 * 2**x2` (`x2` integer).")
 
@@ -492,7 +493,7 @@ def correlate(x1, x2, mode="valid"):
     Raises:
         ValueError: If an input is not 1-D or `mode` is unknown.
     """
-    a, v = np.asarray(unwrap(x1)), np.asarray(unwrap(x2))
+    a, v = _as_array(unwrap(x1)), _as_array(unwrap(x2))
     if a.ndim != 1 or v.ndim != 1:
         raise ValueError(f"correlate: x1 and x2 must be 1-D, got shapes {a.shape} and "
                          f"{v.shape}")
@@ -585,7 +586,7 @@ def searchsorted(sorted_sequence, values, side="left"):
     Raises:
         ValueError: If `sorted_sequence` is not 1-D or `side` is unknown.
     """
-    s = np.asarray(unwrap(sorted_sequence))
+    s = _as_array(unwrap(sorted_sequence))
     if s.ndim != 1:
         raise ValueError(f"searchsorted: sorted_sequence must be 1-D, got shape {s.shape}")
     if side not in ("left", "right"):
@@ -603,7 +604,7 @@ def digitize(x, bins):
     Returns:
         An int32 array of the shape of `x` (not differentiable).
     """
-    return _arr(np.digitize(unwrap(x), np.asarray(unwrap(bins))).astype("int32"))
+    return _arr(np.digitize(unwrap(x), _as_array(unwrap(bins))).astype("int32"))
 
 
 def bincount(x, weights=None, minlength=0, sparse=False):
@@ -626,8 +627,8 @@ def bincount(x, weights=None, minlength=0, sparse=False):
     if sparse:
         raise ValueError("bincount: sparse=True is not supported (rnnkit has no sparse "
                          "tensors)")
-    xv = np.asarray(unwrap(x))
-    w = None if weights is None else np.asarray(unwrap(weights))
+    xv = _as_array(unwrap(x))
+    w = None if weights is None else _as_array(unwrap(weights))
     if xv.size and xv.min() < 0:
         raise ValueError("bincount: x must hold non-negative integers")
     length = builtins.max(int(minlength), int(xv.max()) + 1 if xv.size else 0)
@@ -676,7 +677,7 @@ def unravel_index(indices, shape):
     Returns:
         A tuple of arrays of the indices' integer dtype, one per axis (not differentiable).
     """
-    idx = np.asarray(unwrap(indices))
+    idx = _as_array(unwrap(indices))
     dtype = idx.dtype if idx.dtype.kind in "iu" else np.dtype("int32")
     return tuple(_arr(i).astype(dtype) for i in np.unravel_index(idx, shape))
 
@@ -696,7 +697,7 @@ def histogram(x, bins=10, range=None):
     Raises:
         ValueError: If `x` is not 1-D or `bins` is not a positive int.
     """
-    xv = np.asarray(unwrap(x))
+    xv = _as_array(unwrap(x))
     if xv.ndim != 1:
         raise ValueError(f"histogram: x must be 1-D, got shape {xv.shape}")
     if isinstance(bins, bool) or not isinstance(bins, (int, np.integer)) or bins < 1:
@@ -725,7 +726,7 @@ def unique(x, sorted=True, return_index=False, return_inverse=False, return_coun
         The unique values, or a tuple with the extra arrays asked for (not differentiable).
     """
     del sorted
-    xv = np.asarray(unwrap(x))
+    xv = _as_array(unwrap(x))
     res = np.unique(xv, return_index=return_index, return_inverse=return_inverse,
                     return_counts=return_counts, axis=axis)
     res = list(res) if isinstance(res, tuple) else [res]
@@ -824,9 +825,9 @@ def nanvar(x, axis=None, keepdims=False):
     """
     with np.errstate(invalid="ignore", divide="ignore"):
         m = nanmean(x, axis, keepdims=True)
-        nan = np.isnan(np.asarray(unwrap(x)))
+        nan = np.isnan(_as_array(unwrap(x)))
         # NaN entries are replaced before subtracting, so no NaN reaches the gradient
-        d = _n.where(nan, np.zeros((), np.asarray(unwrap(m)).dtype),
+        d = _n.where(nan, np.zeros((), _as_array(unwrap(m)).dtype),
                      _n.subtract(_nan_fill(x, 0), m))
         return _n.divide(_n.sum(_n.square(d), axis=axis, keepdims=keepdims),
                          _nan_count(x, axis, keepdims))
@@ -929,7 +930,7 @@ def cumprod(x, axis=None, dtype=None):
         An array of the shape of `x` (flat when `axis` is None), differentiable (exact with
         zeros).
     """
-    xv = np.asarray(unwrap(x))
+    xv = _as_array(unwrap(x))
     if axis is None:
         flat = _n.reshape(x, (-1,))
         return cumprod(flat, axis=0, dtype=dtype)
@@ -1029,8 +1030,8 @@ def average(x, axis=None, weights=None):
 
 def _as_float_op(x):
     xv = unwrap(x)
-    if np.asarray(xv).dtype.kind in "biu":
-        return np.asarray(xv).astype(_floatx())
+    if _as_array(xv).dtype.kind in "biu":
+        return _as_array(xv).astype(_floatx())
     return x
 
 
@@ -1041,11 +1042,11 @@ def _quantile(x, q, axis, method, keepdims, nan):
     if method not in _QUANTILE_METHODS:
         raise ValueError(f"quantile: method must be one of {_QUANTILE_METHODS}, got "
                          f"{method!r}")
-    qv = np.asarray(unwrap(q), dtype=np.float64)
+    qv = _as_array(unwrap(q), dtype=np.float64)
     if np.any((qv < 0) | (qv > 1)):
         raise ValueError(f"quantile: q must be in [0, 1], got {qv}")
     x = _as_float_op(x)
-    xv = np.asarray(unwrap(x))
+    xv = _as_array(unwrap(x))
     if nan:
         out = np.nanquantile(xv, qv, axis=_axis_arg(axis), method=method, keepdims=keepdims)
         return _arr(out.astype(xv.dtype))
@@ -1117,7 +1118,7 @@ def percentile(x, q, axis=None, method="linear", keepdims=False):
     Returns:
         The percentiles (differentiable).
     """
-    return _quantile(x, np.asarray(unwrap(q), np.float64) / 100, axis, method, keepdims,
+    return _quantile(x, _as_array(unwrap(q), np.float64) / 100, axis, method, keepdims,
                      nan=False)
 
 
@@ -1150,7 +1151,7 @@ def nanpercentile(x, q, axis=None, method="linear", keepdims=False):
     Returns:
         The percentiles (not differentiable).
     """
-    return _quantile(x, np.asarray(unwrap(q), np.float64) / 100, axis, method, keepdims,
+    return _quantile(x, _as_array(unwrap(q), np.float64) / 100, axis, method, keepdims,
                      nan=True)
 
 
@@ -1202,7 +1203,7 @@ def trapezoid(y, x=None, dx=1.0, axis=-1):
     avg = _n.multiply(_n.add(_n.get_item(y, sl(builtins.slice(1, None))),
                              _n.get_item(y, sl(builtins.slice(None, n - 1)))), 0.5)
     if x is None:
-        return _n.multiply(_n.sum(avg, axis=ax), np.asarray(dx, dtype=np.asarray(yv).dtype))
+        return _n.multiply(_n.sum(avg, axis=ax), np.asarray(dx, dtype=_as_array(yv).dtype))
     d = diff(x, axis=-1 if np.ndim(unwrap(x)) == 1 else ax)
     if np.ndim(unwrap(x)) == 1:
         shape = [1] * np.ndim(yv)
@@ -1286,12 +1287,12 @@ def diag(x, k=0):
     rows, cols = idx + builtins.max(-k, 0), idx + builtins.max(k, 0)
     base[rows, cols] = True
     # scatter x to the diagonal: a one-hot matrix product keeps it differentiable
-    sel = np.zeros((np.shape(xv)[0], n * n), dtype=np.asarray(xv).dtype
-                   if np.asarray(xv).dtype.kind == "f" else np.float64)
+    sel = np.zeros((np.shape(xv)[0], n * n), dtype=_as_array(xv).dtype
+                   if _as_array(xv).dtype.kind == "f" else np.float64)
     sel[idx, rows * n + cols] = 1
     out = _n.reshape(_n.matmul(_as_float_op(x), sel.astype(_as_float(xv).dtype)), (n, n))
-    if np.asarray(xv).dtype.kind in "biu":
-        return _arr(np.asarray(unwrap(out)).astype(np.asarray(xv).dtype))
+    if _as_array(xv).dtype.kind in "biu":
+        return _arr(_as_array(unwrap(out)).astype(_as_array(xv).dtype))
     return out
 
 
@@ -1538,7 +1539,7 @@ def vander(x, N=None, increasing=False):
     Returns:
         A 2-D array (not differentiable).
     """
-    xv = np.asarray(unwrap(x))
+    xv = _as_array(unwrap(x))
     if xv.ndim != 1:
         raise ValueError(f"vander: x must be 1-D, got shape {xv.shape}")
     out = np.vander(xv, N, increasing=increasing)

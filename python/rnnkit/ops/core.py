@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from rnnkit import array_library
 from rnnkit.autodiff import _input_node, custom_gradient  # noqa: F401 (re-exported)
 from rnnkit.ops._base import Tensor, _floatx, _record_op, _state, np, unwrap
-
+from rnnkit.ops._base import _as_array
+from rnnkit.variables import Variable
 
 
 def _identity_vjp(g, need):
@@ -56,6 +58,8 @@ def convert_to_tensor(x, dtype=None, sparse=None, ragged=None):
         return value if dtype is None else value.astype(dtype, copy=False)
     if isinstance(value, np.generic):
         return np.asarray(value, dtype=dtype)
+    if hasattr(value, "shape") and not array_library.is_host(value):     # a device array
+        return value if dtype is None else value.astype(dtype, copy=False)
     arr = np.asarray(value if not isinstance(value, (list, tuple)) else
                      [unwrap(v) for v in value], dtype=dtype)
     if dtype is None:
@@ -75,7 +79,10 @@ def convert_to_numpy(x):
     Returns:
         A new `np.ndarray`.
     """
-    return np.array(unwrap(x))
+    value = unwrap(x)
+    if type(value) is not np.ndarray and not array_library.is_host(value):
+        return array_library.to_host(value)      # the explicit copy from the device
+    return np.array(value)
 
 
 def is_tensor(x):
@@ -87,7 +94,8 @@ def is_tensor(x):
     Returns:
         Bool (`False` for a `Variable`, a number or a list).
     """
-    return isinstance(x, (np.ndarray, Tensor))
+    return isinstance(x, (np.ndarray, Tensor)) or (
+        hasattr(x, "shape") and not isinstance(x, Variable) and not array_library.is_host(x))
 
 
 def stop_gradient(variable):
@@ -101,7 +109,7 @@ def stop_gradient(variable):
     Returns:
         A plain `np.ndarray`.
     """
-    return np.asarray(unwrap(variable))
+    return _as_array(unwrap(variable))
 
 
 def cast(x, dtype):
@@ -125,7 +133,7 @@ def cast(x, dtype):
     """
     xv = unwrap(x)
     if not isinstance(xv, np.ndarray):
-        xv = np.asarray(xv)
+        xv = _as_array(xv)
     y = xv.astype(dtype, copy=False)
     tape = _state.tape
     if tape is None or y.dtype.kind not in "fc" or xv.dtype.kind not in "fc":
@@ -142,7 +150,7 @@ def dtype(x):
     Returns:
         A string such as `"float32"`.
     """
-    return np.asarray(unwrap(x)).dtype.name
+    return _as_array(unwrap(x)).dtype.name
 
 
 def shape(x):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from rnnkit.ops import numpy as _n
 from rnnkit.ops._base import _record_multi, _record_op, _state, builtins, np, unwrap
+from rnnkit.ops._base import _as_array
 from rnnkit.ops._numpy_more import _as_float
 
 __all__ = ["cholesky", "cholesky_inverse", "det", "eig", "eigh", "inv", "jvp", "lstsq",
@@ -81,9 +82,9 @@ def det(x):
     y = np.linalg.det(a).astype(a.dtype)
     tape = _state.tape
     if tape is None:
-        return np.asarray(y)
+        return _as_array(y)
     return _record_op(tape, y, (x,), lambda g, need: (
-        (np.asarray(g) * y)[..., None, None] * _mT(np.linalg.inv(a)),))
+        (_as_array(g) * y)[..., None, None] * _mT(np.linalg.inv(a)),))
 
 
 def slogdet(x):
@@ -103,7 +104,7 @@ def slogdet(x):
         return sign, logabs
 
     def vjp(gs, need):
-        return (np.asarray(gs[1])[..., None, None] * _mT(np.linalg.inv(a)),)
+        return (_as_array(gs[1])[..., None, None] * _mT(np.linalg.inv(a)),)
 
     ys = _record_multi(tape, (sign, logabs), (x,), vjp)
     return ys[0], ys[1]
@@ -127,7 +128,7 @@ def solve(a, b):
         `x`, of the shape of `b` (differentiable in `a` and `b`).
     """
     av = _square("solve", a)
-    bv = np.asarray(unwrap(b))
+    bv = _as_array(unwrap(b))
     if bv.dtype.kind in "biu":
         bv = bv.astype(av.dtype)
     y, vec = _solve_vec(av, bv)
@@ -164,7 +165,7 @@ def solve_triangular(a, b, lower=False):
         `x`, of the shape of `b` (differentiable in `a` and `b`).
     """
     av = _square("solve_triangular", a)
-    bv = np.asarray(unwrap(b))
+    bv = _as_array(unwrap(b))
     if bv.dtype.kind in "biu":
         bv = bv.astype(av.dtype)
     y, vec = _tri_solve(av, bv, lower)
@@ -403,7 +404,7 @@ def lstsq(a, b, rcond=None):
         column rank).
     """
     av = _as_float(unwrap(a))
-    bv = np.asarray(unwrap(b)).astype(av.dtype)
+    bv = _as_array(unwrap(b)).astype(av.dtype)
     if av.ndim != 2 or bv.ndim not in (1, 2) or bv.shape[0] != av.shape[0]:
         raise ValueError(f"lstsq: expected a (m, n) and b (m,) or (m, k), got shapes "
                          f"{av.shape} and {bv.shape}")
@@ -479,7 +480,7 @@ def jvp(fun, primals, tangents, has_aux=False):
         raise TypeError("jvp: primals and tangents must be tuples or lists")
     if len(primals) != len(tangents):
         raise ValueError(f"jvp: {len(primals)} primals but {len(tangents)} tangents")
-    values = [np.asarray(unwrap(p)) for p in primals]
+    values = [_as_array(unwrap(p)) for p in primals]
     for p, t in zip(values, tangents):
         if np.shape(unwrap(t)) != p.shape:
             raise ValueError(f"jvp: a tangent of shape {np.shape(unwrap(t))} for a primal of "
@@ -490,7 +491,7 @@ def jvp(fun, primals, tangents, has_aux=False):
             tape.watch(w)
         result = fun(*watched)
     out, aux = (result if has_aux else (result, None))
-    out_v = np.asarray(unwrap(out))
+    out_v = _as_array(unwrap(out))
     tangent_out = np.zeros(out_v.shape, dtype=out_v.dtype if out_v.dtype.kind == "f"
                            else np.float64)
     flat = tangent_out.reshape(-1)
@@ -498,7 +499,7 @@ def jvp(fun, primals, tangents, has_aux=False):
         seed = np.zeros(out_v.shape, dtype=out_v.dtype)
         seed.reshape(-1)[i] = 1
         grads = tape.gradient(out, watched, output_gradients=seed)
-        flat[i] = builtins.sum(float(np.sum(np.asarray(unwrap(g)) * np.asarray(unwrap(t))))
+        flat[i] = builtins.sum(float(np.sum(_as_array(unwrap(g)) * _as_array(unwrap(t))))
                                for g, t in zip(grads, tangents) if g is not None)
     del tape
     if has_aux:

@@ -13,6 +13,7 @@ import math
 from rnnkit.ops import numpy as _n
 from rnnkit.ops._base import (_arr, _nondiff, _op_doc, _record_multi, _record_op, _state,
                               _unary, builtins, np, unwrap)
+from rnnkit.ops._base import _as_array
 from rnnkit.ops._numpy_more import _as_float, _as_float_op, _floatx
 
 __all__ = ["cdist", "erf", "erfc", "erfinv", "extract_sequences", "fft", "fft2", "ifft2",
@@ -25,17 +26,17 @@ _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
 def _erf_array(x):
     from rnnkit.ops.nn import _erf
-    return np.asarray(_erf(x)).astype(x.dtype)
+    return _as_array(_erf(x)).astype(x.dtype)
 
 
 def _erfinv_array(x):
     try:
         from scipy.special import erfinv as scipy_erfinv
-        return np.asarray(scipy_erfinv(x)).astype(x.dtype)
+        return _as_array(scipy_erfinv(x)).astype(x.dtype)
     except ImportError:          # pragma: no cover - scipy is optional
         pass
     # Giles' single-precision approximation, refined by Newton steps in float64.
-    x64 = np.asarray(x, np.float64)
+    x64 = _as_array(x, np.float64)
     w = -np.log((1.0 - x64) * (1.0 + x64))
     small = w < 5.0
     ws = w - 2.5
@@ -88,7 +89,7 @@ def saturate_cast(x, dtype):
     except TypeError:
         raise TypeError(f"saturate_cast: dtype must be a dtype name such as 'uint8', got "
                         f"{dtype!r}") from None
-    xv = np.asarray(unwrap(x))
+    xv = _as_array(unwrap(x))
     if target.kind in "iu":
         info = np.iinfo(target)
         lo, hi = info.min, info.max
@@ -133,7 +134,7 @@ def top_k(x, k, sorted=True):
     Raises:
         ValueError: If `k` is not an int in `[0, x.shape[-1]]`.
     """
-    xv = np.asarray(unwrap(x))
+    xv = _as_array(unwrap(x))
     n = xv.shape[-1] if xv.ndim else 0
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 0 <= k <= n:
         raise ValueError(f"top_k: k must be an int in [0, {n}] (the size of the last axis), "
@@ -163,8 +164,8 @@ def in_top_k(targets, predictions, k):
     Returns:
         A 1-D boolean array (not differentiable).
     """
-    t = np.asarray(unwrap(targets)).astype(np.int64)
-    p = np.asarray(unwrap(predictions))
+    t = _as_array(unwrap(targets)).astype(np.int64)
+    p = _as_array(unwrap(predictions))
     if p.ndim != 2 or t.shape != (p.shape[0],):
         raise ValueError(f"in_top_k: predictions must be 2-D (batch, classes) and targets 1-D "
                          f"(batch,), got shapes {p.shape} and {t.shape}")
@@ -178,8 +179,8 @@ def in_top_k(targets, predictions, k):
 # ------------------------------------------------------------------------------------------------
 
 def _segments(data, segment_ids, num_segments):
-    ids = np.asarray(unwrap(segment_ids)).astype(np.int64)
-    dv = np.asarray(unwrap(data))
+    ids = _as_array(unwrap(segment_ids)).astype(np.int64)
+    dv = _as_array(unwrap(data))
     if ids.ndim != 1 or ids.shape[0] != dv.shape[0]:
         raise ValueError(f"segment ops: segment_ids must be 1-D with one id per row of data, "
                          f"got shapes {ids.shape} and {dv.shape}")
@@ -324,8 +325,8 @@ def scatter(indices, values, shape):
     Returns:
         An array of `shape` (differentiable in `values`).
     """
-    idx = np.asarray(unwrap(indices)).astype(np.int64)
-    vv = np.asarray(unwrap(values))
+    idx = _as_array(unwrap(indices)).astype(np.int64)
+    vv = _as_array(unwrap(values))
     shape = tuple(int(s) for s in shape)
     key = tuple(idx[..., i] for i in range(idx.shape[-1]))
     y = np.zeros(shape, dtype=vv.dtype)
@@ -354,9 +355,9 @@ def scatter_update(inputs, indices, updates, reduction=None):
     if reduction not in (None, "add", "mul", "max", "min"):
         raise ValueError(f"scatter_update: reduction must be None, 'add', 'mul', 'max' or "
                          f"'min', got {reduction!r}")
-    xv = np.asarray(unwrap(inputs))
-    idx = np.asarray(unwrap(indices)).astype(np.int64)
-    uv = np.asarray(unwrap(updates)).astype(xv.dtype)
+    xv = _as_array(unwrap(inputs))
+    idx = _as_array(unwrap(indices)).astype(np.int64)
+    uv = _as_array(unwrap(updates)).astype(xv.dtype)
     key = tuple(idx[..., i] for i in range(idx.shape[-1]))
     y = xv.copy()
     if reduction is None:
@@ -401,8 +402,8 @@ def slice_update(inputs, start_indices, updates):
     Returns:
         The updated array (differentiable in `inputs` and `updates`).
     """
-    xv = np.asarray(unwrap(inputs))
-    uv = np.asarray(unwrap(updates))
+    xv = _as_array(unwrap(inputs))
+    uv = _as_array(unwrap(updates))
     starts = [int(unwrap(s)) for s in start_indices]
     key = tuple(builtins.slice(s, s + n) for s, n in zip(starts, uv.shape))
     y = xv.copy()
@@ -435,7 +436,7 @@ def extract_sequences(x, sequence_length, sequence_stride):
         An array `(..., num_frames, sequence_length)` with
         `num_frames = 1 + (samples - sequence_length) // sequence_stride` (differentiable).
     """
-    xv = np.asarray(unwrap(x))
+    xv = _as_array(unwrap(x))
     n = xv.shape[-1]
     L, S = int(sequence_length), int(sequence_stride)
     if L < 1 or S < 1:
@@ -460,7 +461,7 @@ def _complex_pair(x, name):
 def _fft_pair(re, im, fn, inverse_fn):
     """(re, im) -> fn(re + i im) as a pair, with the transpose transform as the VJP."""
     rv = _as_float(unwrap(re))
-    iv = np.asarray(unwrap(im)).astype(rv.dtype)
+    iv = _as_array(unwrap(im)).astype(rv.dtype)
     if rv.shape != iv.shape:
         raise ValueError(f"The real and imaginary parts must have the same shape, got "
                          f"{rv.shape} and {iv.shape}")
@@ -539,7 +540,7 @@ def rfft(x, fft_length=None):
         A pair `(real, imag)` of arrays `(..., fft_length // 2 + 1)` (differentiable).
     """
     x = _as_float_op(x)
-    xv = np.asarray(unwrap(x))
+    xv = _as_array(unwrap(x))
     n = xv.shape[-1] if fft_length is None else int(fft_length)
     z = np.fft.rfft(xv, n=n, axis=-1)
     yr, yi = np.real(z).astype(xv.dtype), np.imag(z).astype(xv.dtype)
@@ -578,7 +579,7 @@ def irfft(x, fft_length=None):
     """
     re, im = _complex_pair(x, "irfft")
     rv = _as_float(unwrap(re))
-    iv = np.asarray(unwrap(im)).astype(rv.dtype)
+    iv = _as_array(unwrap(im)).astype(rv.dtype)
     m = rv.shape[-1]
     n = 2 * (m - 1) if fft_length is None else int(fft_length)
     y = np.fft.irfft(rv + 1j * iv, n=n, axis=-1).astype(rv.dtype)
@@ -625,7 +626,7 @@ def _stft_window(window, sequence_length, fft_length, dtype):
             raise ValueError(f"If a string is passed to `window`, it must be one of 'hann', "
                              f"'hamming'. Received: window={window!r}")
     else:
-        w = np.asarray(unwrap(window))
+        w = _as_array(unwrap(window))
         if w.shape != (sequence_length,):
             raise ValueError(f"The shape of `window` must be equal to [sequence_length] "
                              f"({sequence_length},). Received: window shape={w.shape}")
@@ -669,7 +670,7 @@ def stft(x, sequence_length, sequence_stride, fft_length, window="hann", center=
     """
     _check_stft_sizes(sequence_length, sequence_stride, fft_length)
     x = _as_float_op(x)
-    dtype = np.asarray(unwrap(x)).dtype
+    dtype = _as_array(unwrap(x)).dtype
     w = _stft_window(window, sequence_length, fft_length, dtype)
     if center:
         pad = [(0, 0)] * (np.ndim(unwrap(x)) - 1) + [(fft_length // 2, fft_length // 2)]
@@ -700,7 +701,7 @@ def istft(x, sequence_length, sequence_stride, fft_length, length=None, window="
     """
     _check_stft_sizes(sequence_length, sequence_stride, fft_length)
     frames = irfft(x, fft_length)
-    fv = np.asarray(unwrap(frames))
+    fv = _as_array(unwrap(frames))
     if fv.ndim < 2:
         raise ValueError(f"istft: x must have at least 2 dimensions, got shape {fv.shape}")
     dtype = fv.dtype
@@ -738,7 +739,7 @@ def view_as_real(x):
     Returns:
         A real array `x.shape + (2,)` (not differentiable).
     """
-    xv = np.asarray(unwrap(x))
+    xv = _as_array(unwrap(x))
     if not np.iscomplexobj(xv):
         raise ValueError(f"view_as_real: x must be complex, got dtype {xv.dtype}")
     return np.stack([xv.real, xv.imag], axis=-1)
@@ -753,7 +754,7 @@ def view_as_complex(x):
     Returns:
         A complex array `x.shape[:-1]` (not differentiable).
     """
-    xv = np.asarray(unwrap(x))
+    xv = _as_array(unwrap(x))
     if xv.ndim == 0 or xv.shape[-1] != 2:
         raise ValueError(f"view_as_complex: the last axis of x must have size 2, got shape "
                          f"{xv.shape}")
@@ -777,7 +778,7 @@ def cdist(x, y):
     x, y = _as_float_op(x), _as_float_op(y)
     diffs = _n.subtract(_n.expand_dims(x, -2), _n.expand_dims(y, -3))
     sq = _n.sum(_n.square(diffs), axis=-1)
-    sqv = np.asarray(unwrap(sq))
+    sqv = _as_array(unwrap(sq))
     zero = sqv == 0
     safe = _n.where(zero, np.ones((), sqv.dtype), sq)
     return _n.where(zero, np.zeros((), sqv.dtype), _n.sqrt(safe))
@@ -794,5 +795,5 @@ def logdet(x):
     """
     from rnnkit.ops.linalg import slogdet
     sign, value = slogdet(x)
-    sv = np.asarray(unwrap(sign))
-    return _n.where(sv > 0, value, np.asarray(np.nan, np.asarray(unwrap(value)).dtype))
+    sv = _as_array(unwrap(sign))
+    return _n.where(sv > 0, value, np.asarray(np.nan, _as_array(unwrap(value)).dtype))

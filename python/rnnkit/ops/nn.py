@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 from rnnkit.ops._base import _arr, _floatx, _record_op, _state, _unary, np, unwrap
+from rnnkit.ops._base import _as_array, _namespace
 
 SELU_ALPHA = 1.6732632423543772848170429916717
 SELU_SCALE = 1.0507009873554804934193349852946
@@ -24,7 +25,7 @@ def _apply(x, forward, derivative):
     y = forward(xv)
     tape = _state.tape
     if tape is None:
-        return y if type(y) is np.ndarray else np.asarray(y)
+        return y if type(y) is np.ndarray else _as_array(y)
     return _record_op(tape, y, (x,), lambda g, need: (derivative(g, xv, y),))
 
 
@@ -61,7 +62,7 @@ def _erf(x):
             vec = np.vectorize(math.erf, otypes=[np.float64])
 
             def _erf_impl(a):
-                a = np.asarray(a)
+                a = _as_array(a)
                 out = vec(a)
                 return out.astype(a.dtype) if a.dtype.kind == "f" else out
     return _erf_impl(x)
@@ -78,7 +79,7 @@ sigmoid = _unary("sigmoid", _sigmoid, lambda g, x, y: g * (y * (1.0 - y)),
 array([0.5])""")
 def _float_in(x):
     # integer and boolean inputs of float-valued functions become floatx (as in Keras)
-    a = np.asarray(x)
+    a = _as_array(x)
     return a.astype(_floatx()) if a.dtype.kind in "biu" else x
 
 
@@ -425,8 +426,10 @@ def one_hot(x, num_classes, axis=-1, dtype=None, sparse=False):
            [0., 0., 1.]], dtype=float32)
     """
     del sparse
-    xv = np.asarray(unwrap(x))
-    out = (xv[..., None] == np.arange(num_classes)).astype(dtype or _floatx())
+    xv = _as_array(unwrap(x))
+    classes = np.arange(num_classes) if type(xv) is np.ndarray else \
+        _namespace(xv).arange(num_classes)
+    out = (xv[..., None] == classes).astype(dtype or _floatx())
     if axis != -1 and axis != out.ndim - 1:
         out = np.moveaxis(out, -1, axis)
     return out

@@ -13,6 +13,7 @@ import string
 from rnnkit.ops._base import (Tensor, _arr, _expand_reduced, _floatx, _named_function,
                               _nondiff, _norm_axes, _op_doc, _record_multi, _record_op,
                               _state, _unary, builtins, np, unwrap)
+from rnnkit.ops._base import _as_array, _check_devices, _xp
 
 _sum, _max, _min, _abs, _round, _any, _all = (builtins.sum, builtins.max, builtins.min,
                                               builtins.abs, builtins.round, builtins.any,
@@ -28,10 +29,12 @@ def _binary(name, forward, vjp, doc=None, example=None):
     def op(x1, x2):
         a = unwrap(x1)
         b = unwrap(x2)
+        if type(a) is not type(b):
+            _check_devices(a, b, name)
         y = forward(a, b)
         tape = _state.tape
         if tape is None:
-            return y if type(y) is np.ndarray else np.asarray(y)
+            return y if type(y) is np.ndarray else _as_array(y)
         return _record_op(tape, y, (x1, x2), lambda g, need: vjp(g, a, b, y, need))
 
     op.__name__ = op.__qualname__ = name
@@ -67,7 +70,7 @@ def _float_in(forward):
     """`forward` for a float-valued function: integer and boolean inputs are converted to
     `config.floatx()` first, as Keras does (NumPy would give float16 or float64)."""
     def run(x):
-        a = x if type(x) is np.ndarray else np.asarray(x)
+        a = x if type(x) is np.ndarray else _as_array(x)
         return forward(a.astype(_floatx()) if a.dtype.kind in "biu" else a)
     return run
 
@@ -215,7 +218,7 @@ def clip(x, x_min, x_max):
     y = np.minimum(np.maximum(xv, lo), hi)
     tape = _state.tape
     if tape is None:
-        return y if type(y) is np.ndarray else np.asarray(y)
+        return y if type(y) is np.ndarray else _as_array(y)
 
     def vjp(g, need):
         below, above = xv < lo, xv > hi
@@ -350,10 +353,12 @@ def matmul(x1, x2):
     (4, 2, 5)
     """
     a, b = unwrap(x1), unwrap(x2)
+    if type(a) is not type(b):
+        _check_devices(a, b, "matmul")
     y = np.matmul(a, b)
     tape = _state.tape
     if tape is None:
-        return y if type(y) is np.ndarray else np.asarray(y)
+        return y if type(y) is np.ndarray else _as_array(y)
 
     def vjp(g, need):
         a2 = a[None, :] if a.ndim == 1 else a
@@ -409,7 +414,7 @@ def tensordot(x1, x2, axes=2):
     y = np.tensordot(a, b, axes=(ca, cb))
     tape = _state.tape
     if tape is None:
-        return y if type(y) is np.ndarray else np.asarray(y)
+        return y if type(y) is np.ndarray else _as_array(y)
     return _record_op(tape, y, (x1, x2), lambda g, need: _tensordot_vjp(g, a, b, ca, cb, need))
 
 
@@ -421,11 +426,11 @@ def _tensordot_vjp(g, a, b, ca, cb, need):
     if need[0]:
         r = np.tensordot(g, b, axes=(list(range(nfa, g.ndim)), fb))
         src = fa + [ca[j] for j in np.argsort(cb)]
-        ga = np.transpose(r, np.argsort(src))
+        ga = np.transpose(r, tuple(np.argsort(src).tolist()))
     if need[1]:
         r = np.tensordot(a, g, axes=(fa, list(range(nfa))))
         src = [cb[j] for j in np.argsort(ca)] + fb
-        gb = np.transpose(r, np.argsort(src))
+        gb = np.transpose(r, tuple(np.argsort(src).tolist()))
     return ga, gb
 
 
@@ -533,7 +538,7 @@ def einsum(subscripts, *operands, **kwargs):
         return cast(einsum(subscripts, *operands), kwargs["preferred_element_type"])
     tape = _state.tape
     if tape is None:
-        return y if type(y) is np.ndarray else np.asarray(y)
+        return y if type(y) is np.ndarray else _as_array(y)
 
     def vjp(g, need):
         subs, out = _parse_einsum(subscripts, [v.ndim for v in vals])
@@ -573,7 +578,7 @@ def _reduction(name, forward, vjp, doc, example=None):
         y = forward(xv, axis, keepdims)
         tape = _state.tape
         if tape is None:
-            return y if type(y) is np.ndarray else np.asarray(y)
+            return y if type(y) is np.ndarray else _as_array(y)
 
         def node_vjp(g, need):
             g = _expand_reduced(g, xv.shape, axis, keepdims)
@@ -596,7 +601,7 @@ def _count(x, axis):
 sum = _reduction("sum", lambda x, axis, k: np.sum(x, axis=axis, keepdims=k),
                  lambda g, x, y, axis: np.broadcast_to(g, x.shape),
                  "Sums the elements of `x` over the given axes.")
-mean = _reduction("mean", lambda x, axis, k: np.mean(_float_in(np.asarray)(x), axis=axis,
+mean = _reduction("mean", lambda x, axis, k: np.mean(_float_in(_as_array)(x), axis=axis,
                                                     keepdims=k),
                   lambda g, x, y, axis: np.broadcast_to(g / _count(x, axis), x.shape),
                   "Averages the elements of `x` over the given axes.", """>>> import numpy as np, rnnkit as keras
@@ -644,11 +649,11 @@ def _std_vjp(g, x, y, axis):
     return g * (x - np.mean(x, axis=axis, keepdims=True)) / (n * y)
 
 
-var = _reduction("var", lambda x, axis, k: np.var(_float_in(np.asarray)(x), axis=axis,
+var = _reduction("var", lambda x, axis, k: np.var(_float_in(_as_array)(x), axis=axis,
                                                   keepdims=k), _var_vjp,
                  "Returns the variance of `x` over the given axes (population variance, "
                  "`ddof=0`).")
-std = _reduction("std", lambda x, axis, k: np.std(_float_in(np.asarray)(x), axis=axis,
+std = _reduction("std", lambda x, axis, k: np.std(_float_in(_as_array)(x), axis=axis,
                                                   keepdims=k), _std_vjp,
                  "Returns the standard deviation of `x` over the given axes (`ddof=0`).")
 
@@ -662,10 +667,10 @@ def _prod_vjp(g, x, y, axis):
     xt = np.transpose(x, perm)
     lead = xt.shape[:len(keep)]
     flat = xt.reshape(lead + (-1,))
-    ones = np.ones(lead + (1,), dtype=x.dtype)
+    ones = _xp(x).ones(lead + (1,), dtype=x.dtype)
     left = np.cumprod(np.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
     right = np.cumprod(np.concatenate([ones, flat[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
-    others = np.transpose((left * right).reshape(xt.shape), np.argsort(perm))
+    others = np.transpose((left * right).reshape(xt.shape), tuple(np.argsort(perm).tolist()))
     return g * others
 
 
@@ -736,7 +741,7 @@ def norm(x, ord=None, axis=None, keepdims=False):
     y = np.linalg.norm(xv, ord=ord, axis=_axis_arg(axis), keepdims=keepdims)
     tape = _state.tape
     if tape is None:
-        return y if type(y) is np.ndarray else np.asarray(y)
+        return y if type(y) is np.ndarray else _as_array(y)
     if isinstance(axis, (tuple, list)) and len(axis) == 1:
         axis = axis[0]
     if axis is None:
@@ -785,7 +790,7 @@ def cumsum(x, axis=None, dtype=None):
     y = np.cumsum(xv, axis=axis, dtype=dtype)
     tape = _state.tape
     if tape is None:
-        return y if type(y) is np.ndarray else np.asarray(y)
+        return y if type(y) is np.ndarray else _as_array(y)
 
     def vjp(g, need):
         if axis is None:
@@ -809,7 +814,7 @@ def _reshaping(name, forward, doc, params="x"):
         y = forward(xv, *args, **kwargs)
         tape = _state.tape
         if tape is None:
-            return y if type(y) is np.ndarray else np.asarray(y)
+            return y if type(y) is np.ndarray else _as_array(y)
         return _record_op(tape, y, (x,), lambda g, need: (np.reshape(g, xv.shape),))
 
     names = [p.split("=")[0].strip() for p in params.split(",")]
@@ -869,7 +874,7 @@ def transpose(x, axes=None):
         return y
     if axes is None:
         return _record_op(tape, y, (x,), lambda g, need: (np.transpose(g),))
-    inverse = np.argsort([int(a) % xv.ndim for a in axes])
+    inverse = tuple(np.argsort([int(a) % xv.ndim for a in axes]).tolist())
     return _record_op(tape, y, (x,), lambda g, need: (np.transpose(g, inverse),))
 
 
@@ -973,11 +978,11 @@ def concatenate(xs, axis=0):
     if tape is None:
         return y
     if axis is None:
-        sizes = np.cumsum([v.size for v in vals])[:-1]
+        sizes = np.cumsum([v.size for v in vals])[:-1].tolist()
         return _record_op(tape, y, xs, lambda g, need: tuple(
             p.reshape(v.shape) for p, v in zip(np.split(g, sizes), vals)))
     ax = axis % y.ndim
-    cuts = np.cumsum([v.shape[ax] for v in vals])[:-1]
+    cuts = np.cumsum([v.shape[ax] for v in vals])[:-1].tolist()
     return _record_op(tape, y, xs, lambda g, need: tuple(np.split(g, cuts, axis=ax)))
 
 
@@ -1232,11 +1237,11 @@ def get_item(x, key):
     y = xv[key]
     tape = _state.tape
     if tape is None:
-        return y if type(y) is np.ndarray else np.asarray(y)
+        return y if type(y) is np.ndarray else _as_array(y)
     basic = _basic_key(key)
 
     def vjp(g, need):
-        z = np.zeros(xv.shape, dtype=g.dtype)
+        z = _xp(g).zeros(xv.shape, dtype=g.dtype)
         if basic:
             z[key] = g
         else:
@@ -1282,14 +1287,14 @@ def take(x, indices, axis=None):
            [1, 2]])
     """
     xv = unwrap(x)
-    idx = np.asarray(unwrap(indices))
+    idx = _as_array(unwrap(indices))
     y = np.take(xv, idx, axis=axis)
     tape = _state.tape
     if tape is None:
-        return y if type(y) is np.ndarray else np.asarray(y)
+        return y if type(y) is np.ndarray else _as_array(y)
 
     def vjp(g, need):
-        z = np.zeros(xv.shape, dtype=g.dtype)
+        z = _xp(g).zeros(xv.shape, dtype=g.dtype)
         if axis is None:
             np.add.at(z.reshape(-1), idx, g)
         else:
@@ -1312,7 +1317,7 @@ def take_along_axis(x, indices, axis=None):
         The selected elements (differentiable in `x`).
     """
     xv = unwrap(x)
-    idx = np.asarray(unwrap(indices))
+    idx = _as_array(unwrap(indices))
     y = np.take_along_axis(xv, idx, axis=axis)
     tape = _state.tape
     if tape is None:
@@ -1320,13 +1325,13 @@ def take_along_axis(x, indices, axis=None):
 
     def vjp(g, need):
         if axis is None:
-            z = np.zeros(xv.size, dtype=g.dtype)
+            z = _xp(g).zeros(xv.size, dtype=g.dtype)
             np.add.at(z, idx, g)
             return (z.reshape(xv.shape),)
         ax = axis % xv.ndim
         full = list(y.shape)
         full[ax] = xv.shape[ax]
-        z = np.zeros(full, dtype=g.dtype)
+        z = _xp(g).zeros(full, dtype=g.dtype)
         fancy = []
         for d in range(y.ndim):
             if d == ax:
@@ -1334,7 +1339,7 @@ def take_along_axis(x, indices, axis=None):
             else:
                 shp = [1] * y.ndim
                 shp[d] = y.shape[d]
-                fancy.append(np.arange(y.shape[d]).reshape(shp))
+                fancy.append(_xp(g).arange(y.shape[d]).reshape(shp))
         np.add.at(z, tuple(fancy), g)
         return (z,)      # summed back over axes where x was broadcast
 

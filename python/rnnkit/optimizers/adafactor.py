@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from rnnkit import placement
 from rnnkit.optimizers import schedules as _schedules
 from rnnkit.optimizers.base_optimizer import Optimizer, _scalar
 
@@ -89,13 +90,15 @@ class Adafactor(Optimizer):
         self._r, self._c, self._v = [], [], []
         for var in var_list:
             shape = tuple(var.shape)
-            if len(shape) < 2:
-                self._r.append(self.add_variable((), name="r_unused"))
-                self._c.append(self.add_variable((), name="c_unused"))
-            else:
-                self._r.append(self.add_variable(shape[:-1], dtype=var.dtype, name="r"))
-                self._c.append(self.add_variable(shape[:-2] + shape[-1:], dtype=var.dtype,
-                                                 name="c"))
+            where = "cpu" if type(var.value) is np.ndarray else var.device
+            with placement.device(where):          # the slots live with their variable
+                if len(shape) < 2:
+                    self._r.append(self.add_variable((), name="r_unused"))
+                    self._c.append(self.add_variable((), name="c_unused"))
+                else:
+                    self._r.append(self.add_variable(shape[:-1], dtype=var.dtype, name="r"))
+                    self._c.append(self.add_variable(shape[:-2] + shape[-1:], dtype=var.dtype,
+                                                     name="c"))
             self._v.append(self.add_variable_from_reference(var, "velocity"))
 
     def update_step(self, gradient, variable, learning_rate):

@@ -28,7 +28,9 @@ import warnings
 import numpy as np
 
 from rnnkit import initializers as _initializers
+from rnnkit import placement
 from rnnkit import saving as _saving
+from rnnkit.array_library import as_array as _as_array
 from rnnkit.autodiff import unwrap
 from rnnkit.optimizers import schedules as _schedules
 from rnnkit.variables import Variable
@@ -50,18 +52,18 @@ def _value(x):
     """The NumPy value of a Variable / Tensor / array-like (size-1 Variables as 0-d)."""
     if isinstance(x, Variable):
         return x.value
-    return np.asarray(unwrap(x))
+    return _as_array(unwrap(x))
 
 
 def _scalar(x, dtype=None):
-    v = np.asarray(_value(x) if isinstance(x, Variable) else unwrap(x))
+    v = _as_array(_value(x) if isinstance(x, Variable) else unwrap(x))
     if v.size == 1:
         v = v.reshape(())
     return v if dtype is None else v.astype(dtype)
 
 
 def _assign(variable, value):
-    value = np.asarray(value)
+    value = _as_array(value)
     target = tuple(variable.shape)
     if value.shape != target and value.size == int(np.prod(target, dtype=np.int64)):
         value = value.reshape(target)
@@ -226,8 +228,11 @@ class Optimizer:
         self._trainable_variables = []
         self._trainable_variables_indices = {}
 
-        self.iterations = Variable(np.int64(0), dtype="int64", trainable=False,
-                                   name="iteration", path=f"{self.name}/iteration")
+        # The step counter and the learning rate are host scalars on every device: the
+        # step's constants are computed from them on the host, never read back from a device.
+        with placement.device("cpu"):
+            self.iterations = Variable(np.int64(0), dtype="int64", trainable=False,
+                                       name="iteration", path=f"{self.name}/iteration")
         self._variables.append(self.iterations)
 
         if isinstance(learning_rate, _schedules.LearningRateSchedule) or callable(learning_rate):
@@ -247,8 +252,10 @@ class Optimizer:
                 "LearningRateSchedule, or a callable (that takes in the current iteration "
                 "value and returns the corresponding learning rate value). Received instead: "
                 f"learning_rate={learning_rate}")
-        return _ScalarVariable(np.float32(learning_rate), dtype="float32", trainable=False,
-                               name="learning_rate", path=f"{self.name}/learning_rate")
+        with placement.device("cpu"):
+            return _ScalarVariable(np.float32(learning_rate), dtype="float32",
+                                   trainable=False, name="learning_rate",
+                                   path=f"{self.name}/learning_rate")
 
     @property
     def learning_rate(self):
@@ -347,8 +354,13 @@ class Optimizer:
         name = name or "var"
         ref = getattr(reference_variable, "path", None) or str(reference_variable.name)
         name = ref.replace("/", "_").replace(":", "_") + "_" + name
-        return self.add_variable(shape=reference_variable.shape, initializer=initializer,
-                                 dtype=reference_variable.dtype, name=name)
+        # The slot lives on the device of its variable.
+        value = getattr(reference_variable, "value", None)
+        where = "cpu:0" if value is None or type(value) is np.ndarray else \
+            getattr(reference_variable, "device", "cpu:0")
+        with placement.device(where):
+            return self.add_variable(shape=reference_variable.shape, initializer=initializer,
+                                     dtype=reference_variable.dtype, name=name)
 
     def add_optimizer_variables(self, trainable_variables, name, initializer="zeros"):
         """Creates one slot per variable for each slot name.
@@ -487,7 +499,7 @@ class Optimizer:
             self._check_variables_are_known(trainable_variables)
 
         grads, trainable_variables = self._filter_empty_gradients(grads, trainable_variables)
-        grads = [np.asarray(unwrap(g)) for g in grads]
+        grads = [_as_array(unwrap(g)) for g in grads]
         for g, v in zip(grads, trainable_variables):
             if g.shape != tuple(v.shape):
                 raise ValueError(
@@ -537,10 +549,10 @@ class Optimizer:
                 step = constants.get(dtype)
                 if step is None:
                     step = constants[dtype] = self._step_constants(dtype, learning_rate)
-                self._update_in_place(np.asarray(grad, dtype=dtype), variable, step)
+                self._update_in_place(_as_array(grad, dtype=dtype), variable, step)
             return
         for grad, variable in zip(grads, trainable_variables):
-            self.update_step(np.asarray(grad, dtype=variable.dtype), variable, learning_rate)
+            self.update_step(_as_array(grad, dtype=variable.dtype), variable, learning_rate)
 
     def _filter_empty_gradients(self, grads, variables):
         kept_g, kept_v, missing = [], [], []

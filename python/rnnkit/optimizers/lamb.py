@@ -89,7 +89,11 @@ class Lamb(Optimizer):
             np.sqrt(v.value / (1.0 - beta_2_power)) + self.epsilon)
         w_norm = np.sqrt(np.sum(np.square(variable.value)))
         g_norm = np.sqrt(np.sum(np.square(update)))
-        ratio = w_norm / g_norm if w_norm > 0 and g_norm > 0 else np.asarray(1.0, dt)
+        if isinstance(w_norm, (np.ndarray, np.generic)):
+            ratio = w_norm / g_norm if w_norm > 0 and g_norm > 0 else np.asarray(1.0, dt)
+        else:    # on a device: no host test of the norms
+            both = (w_norm > 0) & (g_norm > 0)
+            ratio = np.where(both, w_norm / np.where(both, g_norm, 1.0), 1.0).astype(dt)
         self.assign_sub(variable, ratio * lr * update)
 
     def get_config(self):

@@ -6,7 +6,7 @@ import warnings
 
 import numpy as np
 
-from rnnkit import constraints, initializers, ops, regularizers
+from rnnkit import array_library, constraints, initializers, ops, regularizers
 from rnnkit.autodiff import unwrap
 from rnnkit.layers.core._checks import (check_bool, is_int, normalize_shape, refuse_lora,
                                         refuse_quantization)
@@ -116,10 +116,13 @@ class Embedding(Layer):
 
     def _ids(self, inputs):
         """The ids as an integer array, checked against [0, input_dim)."""
-        value = np.asarray(unwrap(inputs))
+        value = unwrap(inputs)
+        on_host = type(value) is np.ndarray or array_library.is_host(value)
+        if on_host:
+            value = np.asarray(value)
         kind = value.dtype.kind
         if kind == "f":
-            if not np.all(np.isfinite(value)):
+            if on_host and not np.all(np.isfinite(value)):
                 raise ValueError(f"Layer '{self.name}' (Embedding) received non-finite ids "
                                  f"(NaN or inf); ids must be integers in [0, {self.input_dim}).")
             # Truncation towards zero, as Keras' cast to int32 (1.7 -> 1; -0.5 -> 0).
@@ -129,7 +132,8 @@ class Embedding(Layer):
         elif kind not in "iu":
             raise TypeError(f"Layer '{self.name}' (Embedding) expects integer ids, got an input "
                             f"of dtype {value.dtype}")
-        if value.size:
+        # Checking device ids would copy them to the host: device ids are not checked.
+        if value.size and on_host:
             low, high = value.min(), value.max()
             bad = low if low < 0 else (high if high >= self.input_dim else None)
             if bad is not None:

@@ -6,6 +6,7 @@ import numpy as np
 
 from rnnkit import constraints, initializers, ops, regularizers
 from rnnkit.autodiff import record, unwrap
+from rnnkit.array_library import as_array as _as_array
 from rnnkit.distribution import _state as _distribution
 from rnnkit.layers.core._checks import check_bool, check_float, is_int, normalize_shape
 from rnnkit.layers.layer import InputSpec, Layer, shape_of
@@ -197,7 +198,7 @@ class BatchNormalization(Layer):
         shape = shape_of(inputs)
         self._check_input(shape)
         if mask is not None:
-            mask = np.asarray(unwrap(mask))
+            mask = _as_array(unwrap(mask))
             if mask.ndim != len(shape) - 1:
                 raise ValueError(
                     f"Layer '{self.name}' (BatchNormalization): the mask provided should be one "
@@ -214,7 +215,7 @@ class BatchNormalization(Layer):
             return self._train_unmasked(inputs)
         if training and self.trainable:
             mean, variance = self._moments(inputs, mask)
-            self._update_moving(np.asarray(unwrap(mean)), np.asarray(unwrap(variance)))
+            self._update_moving(_as_array(unwrap(mean)), _as_array(unwrap(variance)))
         else:
             mean = ops.cast(self.moving_mean, dtype)
             variance = ops.cast(self.moving_variance, dtype)
@@ -233,15 +234,15 @@ class BatchNormalization(Layer):
 
     def _update_moving(self, batch_mean, batch_var):
         momentum = self.momentum
-        self.moving_mean.assign(self.moving_mean.numpy() * momentum +
+        self.moving_mean.assign(self.moving_mean.value * momentum +
                                 batch_mean * (1.0 - momentum))
-        self.moving_variance.assign(self.moving_variance.numpy() * momentum +
+        self.moving_variance.assign(self.moving_variance.value * momentum +
                                     batch_var * (1.0 - momentum))
 
     def _train_unmasked(self, inputs):
         """Training without a mask as ONE differentiable op (it runs every training step):
         the batch moments, the normalisation and its closed-form VJP for x, gamma and beta."""
-        x = np.asarray(unwrap(inputs))
+        x = _as_array(unwrap(inputs))
         axes = self._reduction_axes
         count = x.size // self._channels
         mean = x.mean(axis=axes)

@@ -6,8 +6,9 @@ import numbers
 
 import numpy as np
 
-from rnnkit import ops
+from rnnkit import array_library, ops
 from rnnkit import random as rnn_random
+from rnnkit.autodiff import unwrap
 from rnnkit.layers.core._checks import is_int, normalize_shape
 from rnnkit.layers.layer import Layer, shape_of
 
@@ -113,7 +114,9 @@ class Dropout(Layer):
         shape = self._mask_shape(shape_of(inputs))
         dtype = ops.dtype(inputs)
         # The mask is a constant ({0, 1/(1-rate)}); the gradient flows through the product.
-        mask = rnn_random.dropout(np.ones(shape, dtype=dtype), self.rate,
+        value = unwrap(inputs)
+        xp = np if type(value) is np.ndarray else array_library.namespace(value)
+        mask = rnn_random.dropout(xp.ones(shape, dtype=dtype), self.rate,   # on the device
                                   seed=self.seed_generator)
         return ops.multiply(inputs, mask.astype(dtype, copy=False))
 

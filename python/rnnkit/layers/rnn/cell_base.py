@@ -12,7 +12,7 @@ import inspect
 
 import numpy as np
 
-from rnnkit import activations, constraints, initializers, ops, regularizers, tree
+from rnnkit import activations, array_library, constraints, initializers, ops, regularizers, tree
 from rnnkit import random as rnn_random
 from rnnkit.layers.core._checks import check_bool
 from rnnkit.layers.layer import Layer
@@ -197,7 +197,10 @@ class BuiltinCell(Layer):
             A list with one zero array of shape `(batch_size, units)` per state (one for
             SimpleRNN and GRU cells, two (`h`, `c`) for LSTM cells), of the cell's dtype.
         """
-        return [np.zeros((batch_size, self.units), dtype=self.dtype)
+        kernel = getattr(self, "kernel", None)
+        xp = np if kernel is None or type(kernel.value) is np.ndarray else \
+            array_library.namespace(kernel.value)       # on the device of the weights
+        return [xp.zeros((batch_size, self.units), dtype=self.dtype)
                 for _ in range(len(self.state_shapes()))]
 
     def state_shapes(self):
@@ -216,9 +219,10 @@ class BuiltinCell(Layer):
     def _draw_mask(self, like, rate):
         count = self.gates if self.per_gate_masks else 1
         shape = (count,) + tuple(like.shape) if count > 1 else tuple(like.shape)
-        ones = np.ones(shape, dtype=self.dtype)
-        return np.asarray(rnn_random.dropout(ones, rate, seed=self.seed_generator),
-                          dtype=self.dtype)
+        xp = np if type(like) is np.ndarray else array_library.namespace(like)
+        ones = xp.ones(shape, dtype=self.dtype)     # on the device of `like`
+        return array_library.as_array(rnn_random.dropout(ones, rate, seed=self.seed_generator),
+                                      dtype=self.dtype)
 
     def get_dropout_mask(self, step_input):
         """Returns the input dropout multipliers of the current sequence.

@@ -64,7 +64,7 @@ def try_call(layer, args, kwargs):
     x = args[0]
     if type(x) is np.ndarray:
         value = x
-    elif type(x) is autodiff.Tensor:
+    elif type(x) is autodiff.Tensor and type(x._value) is np.ndarray:
         value = x._value
     else:
         return NOT_TAKEN

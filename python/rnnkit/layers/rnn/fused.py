@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnkit import autodiff, core, ops
+from rnnkit import array_library, autodiff, core, ops
 from rnnkit.layers.rnn.cell_base import BuiltinCell
 from rnnkit.layers.rnn.stacked_rnn_cells import StackedRNNCells
 
@@ -41,12 +41,15 @@ def _forward_one(cell, names, x, states, mask, go_backwards, return_sequences,
                  zero_output_for_mask, training):
     """One cell over the sequence: (output, [states]). Under a recording GradientTape this is
     one differentiable op whose VJP is the core's BPTT."""
-    x_value = np.asarray(autodiff.unwrap(x))
-    state_values = [np.asarray(autodiff.unwrap(s)) for s in states]
+    x_value = array_library.as_array(autodiff.unwrap(x))
+    state_values = [array_library.as_array(autodiff.unwrap(s)) for s in states]
     input_mask = recurrent_mask = None
     if training:
+        # the masks are drawn on the device of x (only the shapes of these arrays are read)
         input_mask = cell.get_dropout_mask(x_value[:, 0])
         recurrent_mask = cell.get_recurrent_dropout_mask(
+            state_values[0] if state_values and state_values[0].shape ==
+            (x_value.shape[0], cell.units) else
             np.zeros((x_value.shape[0], cell.units), dtype=x_value.dtype))
     activation, recurrent_activation = names
     kernel, recurrent_kernel = cell.kernel.value, cell.recurrent_kernel.value

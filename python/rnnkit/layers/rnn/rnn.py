@@ -16,7 +16,7 @@ import contextlib
 
 import numpy as np
 
-from rnnkit import ops, tree
+from rnnkit import array_library, autodiff, ops, tree
 from rnnkit.cuda.arrays import is_device_array
 from rnnkit.layers.core._checks import check_bool
 from rnnkit.layers.layer import InputSpec, Layer, shape_of, to_snake_case
@@ -257,7 +257,7 @@ class RNN(Layer):
     def _create_state_variables(self, batch):
         initial = self.get_initial_state(batch)
         self.states = tree.map_structure(
-            lambda value: Variable(np.asarray(value), dtype=self.dtype, trainable=False,
+            lambda value: Variable(value, dtype=self.dtype, trainable=False,
                                    name="rnn_state", path=f"{self.name}/rnn_state"), initial)
 
     def get_initial_state(self, batch_size):
@@ -348,7 +348,8 @@ class RNN(Layer):
             if result is not fast_call.NOT_TAKEN:
                 return result
         first = args[0] if args else kwargs.get("inputs")
-        if is_device_array(first):
+        if is_device_array(first) and not _weights_on_device(self):
+            # host weights, GPU input: inference on device copies of the weights
             from rnnkit.cuda import layers as gpu_layers
             if not args:
                 args = (kwargs.pop("inputs"),)
@@ -396,7 +397,7 @@ class RNN(Layer):
 
         if self.stateful:
             for variable, value in zip(tree.flatten(self.states), tree.flatten(final_states)):
-                variable.assign(np.asarray(value))
+                variable.assign(array_library.as_array(autodiff.unwrap(value)))
         if self.return_state:
             return [output] + list(final_states)
         return output
@@ -546,6 +547,13 @@ def _describe(value):
     return f"array of shape {tuple(shape)}" if shape is not None else repr(value)
 
 
+def _weights_on_device(layer):
+    """Whether the layer's weights live on a device (placed with `rnnkit.device`): it then
+    computes there through the generic path, training included."""
+    weights = layer.weights if layer.built else ()
+    return bool(weights) and type(weights[0].value) is not np.ndarray
+
+
 def _check_real(leaf, layer_name):
     """TypeError for a complex (or otherwise non-real) input, as Keras; floats, ints and bools
     pass (Keras casts them to the compute dtype)."""
@@ -568,7 +576,7 @@ def _check_mask(mask, batch, steps):
     if isinstance(mask, (list, tuple)) and mask and not np.isscalar(mask[0]) and \
             np.ndim(mask[0]) == 2:
         mask = mask[0]  # one mask per input sequence: they are the same
-    mask = np.asarray(mask.value if isinstance(mask, Variable) else mask)
+    mask = array_library.as_array(mask.value if isinstance(mask, Variable) else mask)
     if mask.dtype.kind not in "biuf":
         raise TypeError(f"`mask` must hold booleans or numbers, got dtype {mask.dtype}")
     if mask.shape != (batch, steps):
