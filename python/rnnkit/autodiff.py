@@ -462,6 +462,14 @@ def _unbroadcast(g, shape):
     return g
 
 
+def _zeros_namespace(slots):
+    """The array module of the gradients in `slots` that are not None."""
+    for g in slots:
+        if g is not None:
+            return np if type(g) is np.ndarray else _namespace(g)
+    return np
+
+
 def _creation_order(node):
     return node.seq
 
@@ -700,13 +708,14 @@ class GradientTape:
                 parents = node.parents
                 need = tuple([p is not None and p[0] in relevant for p in parents])
                 if node.multi:
-                    gs = slots
-                    if any(g is None for g in slots):
-                        # zeros on the device of the gradients the node did receive
-                        present = next(g for g in slots if g is not None)
-                        xp = np if type(present) is np.ndarray else _namespace(present)
-                        gs = [g if g is not None else xp.zeros(shape, dtype)
-                              for g, (shape, dtype) in zip(slots, node.outs)]
+                    xp = None
+                    gs = []
+                    for g, (shape, dtype) in zip(slots, node.outs):
+                        if g is None:
+                            if xp is None:     # on the device of the gradients received
+                                xp = _zeros_namespace(slots)
+                            g = xp.zeros(shape, dtype)
+                        gs.append(g)
                     gs = tuple(gs)
                     in_grads = node.vjp(gs, need)
                 else:
