@@ -324,3 +324,18 @@ def test_stateful_layer_keeps_its_states_on_the_device():
     _assert_on_strict(dev.states)
     dev.reset_states()
     _assert_on_strict(dev.states)
+
+
+def test_fit_takes_device_arrays_as_data():
+    """Device arrays as `fit` / `evaluate` / `predict` data are batched on the device (the
+    shuffled indices go up, no data comes down) and train as host data does."""
+    host, dev = _pair()
+    ids, labels = _data(32)
+    want = host.fit(ids, labels, batch_size=8, epochs=2, verbose=0, shuffle=True,
+                    validation_split=0.25)
+    got = dev.fit(strict_arrays.to_device(ids), strict_arrays.to_device(labels),
+                  batch_size=8, epochs=2, verbose=0, shuffle=True, validation_split=0.25)
+    assert got.history == want.history
+    predicted = dev.predict(strict_arrays.to_device(ids), batch_size=8, verbose=0)
+    assert type(predicted) is np.ndarray
+    np.testing.assert_array_equal(predicted, host.predict(ids, batch_size=8, verbose=0))

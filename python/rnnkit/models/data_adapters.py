@@ -42,7 +42,7 @@ import warnings
 
 import numpy as np
 
-from rnnkit import tree
+from rnnkit import array_library, tree
 from rnnkit.distribution import _state as _distribution
 
 __all__ = ["PyDataset", "Sequence", "EpochIterator", "get_adapter", "unpack_validation_data",
@@ -54,6 +54,10 @@ __all__ = ["PyDataset", "Sequence", "EpochIterator", "get_adapter", "unpack_vali
 def _to_array(value):
     """A NumPy array from an array-like (a tensor through `.numpy()`); an array is returned as
     is, not copied."""
+    if type(value) is np.ndarray:
+        return value
+    if hasattr(value, "shape") and not array_library.is_host(value):
+        return value     # a device array (CuPy, ...): batches are sliced on its device
     if hasattr(value, "numpy") and not isinstance(value, np.ndarray):
         value = value.numpy()
     return np.asarray(value)
