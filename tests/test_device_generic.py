@@ -341,3 +341,31 @@ def test_fit_takes_device_arrays_as_data():
     predicted = dev.predict(strict_arrays.to_device(ids), batch_size=8, verbose=0)
     assert type(predicted) is np.ndarray
     np.testing.assert_array_equal(predicted, host.predict(ids, batch_size=8, verbose=0))
+
+
+@pytest.mark.filterwarnings("ignore:Skipping variable loading for optimizer")  # not built yet
+@pytest.mark.parametrize("filename", ["model.keras", "model.h5", "model.weights.h5"])
+def test_save_on_the_device_load_on_either(tmp_path, filename):
+    """Saving copies the weights to the host (explicitly); loading places them on the
+    current device."""
+    host, dev = _pair()
+    ids, labels = _data()
+    dev.fit(ids, labels, batch_size=8, epochs=1, verbose=0)
+    path = str(tmp_path / filename)
+    want = dev.predict(ids, verbose=0)
+    if filename.endswith(".weights.h5"):
+        dev.save_weights(path)
+        loaded = []
+        for where in (DEVICE, "cpu"):
+            model = _model(where)
+            model.load_weights(path)
+            loaded.append(model)
+    else:
+        dev.save(path)
+        with keras.device(DEVICE):
+            on_device = keras.models.load_model(path)
+        loaded = [on_device, keras.models.load_model(path)]
+    _assert_on_strict(loaded[0].weights)
+    assert all(type(w.value) is np.ndarray for w in loaded[1].weights)
+    for model in loaded:
+        np.testing.assert_array_equal(model.predict(ids, verbose=0), want)
