@@ -1,6 +1,8 @@
 #include "rnnkit/threads.h"
 
+#if defined(RNNKIT_WITH_OPENMP)
 #include <omp.h>
+#endif
 #include <pthread.h>
 #include <sched.h>
 
@@ -32,7 +34,32 @@ void set_num_threads(int n) {
   g_threads = n;
 }
 
-int get_num_threads() { return g_threads > 0 ? g_threads : omp_get_max_threads(); }
+namespace {
+#if defined(RNNKIT_WITH_OPENMP)
+int default_threads() { return omp_get_max_threads(); }
+#else
+// What omp_get_max_threads() gives: the first number of OMP_NUM_THREADS when it is a positive
+// integer, else the CPUs this process may run on.
+int default_threads() {
+  static const int threads = [] {
+    if (const char* v = std::getenv("OMP_NUM_THREADS")) {
+      char* end = nullptr;
+      const long n = std::strtol(v, &end, 10);
+      if (end != v && n > 0 && n <= INT_MAX && (*end == '\0' || *end == ',')) return static_cast<int>(n);
+    }
+#if defined(__linux__)
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
+#endif
+    const unsigned n = std::thread::hardware_concurrency();
+    return n > 0 ? static_cast<int>(n) : 1;
+  }();
+  return threads;
+}
+#endif
+}  // namespace
+
+int get_num_threads() { return g_threads > 0 ? g_threads : default_threads(); }
 
 namespace detail {
 
@@ -177,6 +204,7 @@ Team& team() {
 
 namespace {
 
+#if defined(RNNKIT_WITH_OPENMP)
 // RNNKIT_THREAD_TEAM=openmp runs the parallel parts as OpenMP regions instead (libgomp's wait
 // policy then applies between and at the end of them): for comparisons, and as an escape hatch.
 bool use_openmp() {
@@ -186,15 +214,18 @@ bool use_openmp() {
   }();
   return openmp;
 }
+#endif
 
 }  // namespace
 
 void run_team(int threads, void (*fn)(void* context, int t, int n), void* context) {
+#if defined(RNNKIT_WITH_OPENMP)
   if (threads > 1 && use_openmp()) {
 #pragma omp parallel num_threads(threads)
     fn(context, omp_get_thread_num(), omp_get_num_threads());
     return;
   }
+#endif
   // Another caller's work holds the team (a concurrent call from another thread): run alone.
   if (threads <= 1 || !team().try_run(threads, fn, context)) fn(context, 0, 1);
 }

@@ -205,8 +205,9 @@ def format_config(info=None) -> str:
         f"  ISA levels:        {build['isa_level_flags']} "
         + ("(chosen at run time)" if len(build["isa_compiled"]) > 1 else "(no run-time dispatch)"),
         f"  ISA (common code): {build['isa_level']}: {build['isa_features']}",
-        f"  OpenMP:            {build['openmp_version']} ({build['openmp_flags']}, "
-        f"{build['openmp_libraries']})",
+        f"  OpenMP:            "
+        + (f"{build['openmp_version']} ({build['openmp_flags']}, {build['openmp_libraries']})"
+           if build["openmp_version"] else "not used (every parallel part on rnnkit's thread team)"),
         f"  CUDA backend:      {'built' if build['cuda_built'] else 'not built'}"
         + (f" (nvcc {build['cuda_compiler_version']}, architectures "
            f"{build['cuda_architectures']})" if build["cuda_built"] else ""),

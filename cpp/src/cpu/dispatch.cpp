@@ -10,6 +10,9 @@
 #include "cpu/stream.h"
 #include "rnnkit/error.h"
 #include "rnnkit/isa.h"
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#include <cpuid.h>
+#endif
 
 // The levels this build has (cmake/isa.cmake defines RNNKIT_ISA_LEVEL_<NAME> for each); each
 // defines, in its own copies of the cpu/ sources, rnnkit::cpu::<level>::isa_backend() (the
@@ -61,16 +64,40 @@ struct Level {
 };
 
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-// __builtin_cpu_supports also checks that the OS saves the AVX / AVX-512 registers (XCR0).
-bool has_avx2() {
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+// Asked of the CPU itself (CPUID, and XGETBV for whether the OS saves the AVX / AVX-512
+// registers), not through __builtin_cpu_supports: that one depends on the compiler runtime
+// having filled __cpu_model, which not every toolchain's does (zig's, for the manylinux_2_28
+// wheel, leaves it empty, and every CPU would look like a baseline one).
+struct CpuFeatures {
+  bool avx2 = false;
+  bool avx512 = false;
+};
+
+CpuFeatures detect_cpu_features() {
+  CpuFeatures f;
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  if (!__get_cpuid(0, &a, &b, &c, &d) || a < 7) return f;
+  __get_cpuid(1, &a, &b, &c, &d);
+  const bool osxsave = c & (1u << 27), avx = c & (1u << 28), fma = c & (1u << 12);
+  if (!osxsave || !avx) return f;
+  unsigned xcr0_lo = 0, xcr0_hi = 0;
+  __asm__ volatile("xgetbv" : "=a"(xcr0_lo), "=d"(xcr0_hi) : "c"(0));
+  const bool os_avx = (xcr0_lo & 0x6u) == 0x6u;                // SSE and AVX state
+  const bool os_avx512 = os_avx && (xcr0_lo & 0xE0u) == 0xE0u;  // opmask, ZMM0-15 upper, ZMM16-31
+  __get_cpuid_count(7, 0, &a, &b, &c, &d);
+  const bool avx2 = b & (1u << 5), avx512f = b & (1u << 16), avx512dq = b & (1u << 17),
+             avx512bw = b & (1u << 30), avx512vl = b & (1u << 31);
+  f.avx2 = os_avx && avx2 && fma;
+  f.avx512 = f.avx2 && os_avx512 && avx512f && avx512dq && avx512bw && avx512vl;
+  return f;
 }
-bool has_avx512() {
-  __builtin_cpu_init();
-  return has_avx2() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-         __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+
+const CpuFeatures& cpu_features() {
+  static const CpuFeatures features = detect_cpu_features();
+  return features;
 }
+bool has_avx2() { return cpu_features().avx2; }
+bool has_avx512() { return cpu_features().avx512; }
 #else
 bool has_avx2() { return false; }
 bool has_avx512() { return false; }
