@@ -369,3 +369,82 @@ def test_save_on_the_device_load_on_either(tmp_path, filename):
     assert all(type(w.value) is np.ndarray for w in loaded[1].weights)
     for model in loaded:
         np.testing.assert_array_equal(model.predict(ids, verbose=0), want)
+
+
+class _MinimalCell(keras.layers.Layer):
+    """A custom cell: the RNN runs it through the generic per-step loop."""
+
+    def __init__(self, units, **kwargs):
+        super().__init__(**kwargs)
+        self.units = self.state_size = units
+
+    def build(self, input_shape):
+        self.w = self.add_weight(shape=(input_shape[-1], self.units))
+        self.u = self.add_weight(shape=(self.units, self.units))
+
+    def call(self, x, states):
+        h = ops.tanh(ops.add(ops.matmul(x, self.w), ops.matmul(states[0], self.u)))
+        return h, [h]
+
+
+# name -> (layer factory, how it is called: None, "mask", "pair" or "rank4")
+_LAYERS = {
+    "custom-cell-rnn": (lambda: _L.RNN(_MinimalCell(3), return_sequences=True), "mask"),
+    "lstm-generic-activations": (lambda: _L.LSTM(3, recurrent_activation="hard_sigmoid"),
+                                 None),
+    "bidirectional-gru": (lambda: _L.Bidirectional(_L.GRU(3, return_sequences=True)), "mask"),
+    "stacked-cells": (lambda: _L.RNN(_L.StackedRNNCells([_L.LSTMCell(3), _L.GRUCell(2)])),
+                      None),
+    "conv-lstm-1d": (lambda: _L.ConvLSTM1D(2, 2), "rank4"),
+    "einsum-dense": (lambda: _L.EinsumDense("btc,cd->btd", output_shape=(None, 3)), None),
+    "multi-head-attention": (lambda: _L.MultiHeadAttention(2, 3), "pair"),
+    "attention": (lambda: _L.Attention(), "list"),
+    "concatenate": (lambda: _L.Concatenate(), "list"),
+    "max-pooling": (lambda: _L.MaxPooling1D(2), None),
+    "average-pooling-same": (lambda: _L.AveragePooling1D(2, padding="same"), None),
+    "conv1d-transpose": (lambda: _L.Conv1DTranspose(2, 3), None),
+    "separable-conv1d": (lambda: _L.SeparableConv1D(2, 3), None),
+    "group-normalization": (lambda: _L.GroupNormalization(2), None),
+    "rms-normalization": (lambda: _L.RMSNormalization(), None),
+    "gaussian-noise": (lambda: _L.GaussianNoise(0.1, seed=1), None),
+    "gaussian-dropout": (lambda: _L.GaussianDropout(0.1, seed=1), None),
+    "alpha-dropout": (lambda: _L.AlphaDropout(0.2, seed=1), None),
+    "spatial-dropout": (lambda: _L.SpatialDropout1D(0.3, seed=1), None),
+    "prelu": (lambda: _L.PReLU(), None),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_LAYERS))
+def test_layer_training_call_on_strict_matches_numpy(name):
+    """More layers: a training call under a tape, outputs and weight gradients equal to the
+    last bit, with the layer built on the strict device."""
+    make, kind = _LAYERS[name]
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 5, 4, 3) if kind == "rank4" else (2, 5, 4)).astype("float32")
+    mask = np.ones((2, 5), bool)
+    mask[1, 3:] = False
+    results = []
+    for device, put in ((None, lambda a: a), (DEVICE, strict_arrays.to_device)):
+        def call(layer, training):
+            if kind == "mask":
+                return layer(put(x), mask=put(mask), training=training)
+            if kind == "pair":
+                return layer(put(x), put(x), training=training)
+            if kind == "list":
+                return layer([put(x), put(x)])
+            return layer(put(x), training=training)
+        with keras.device(device or "cpu"):
+            layer = make()
+            call(layer, False)                  # builds it on the device
+        if results:
+            layer.set_weights(results[0][2])
+            _assert_on_strict(layer.weights)
+        with keras.GradientTape() as tape:
+            loss = ops.sum(ops.square(call(layer, True)))
+        grads = tape.gradient(loss, layer.trainable_weights)
+        results.append((array_library.to_host(keras.autodiff.unwrap(loss)),
+                        [array_library.to_host(keras.autodiff.unwrap(g)) for g in grads],
+                        layer.get_weights()))
+    np.testing.assert_array_equal(results[1][0], results[0][0])
+    for got, want in zip(results[1][1], results[0][1]):
+        np.testing.assert_array_equal(got, want)

@@ -31,7 +31,7 @@ import threading
 
 import numpy as np
 
-from rnnkit import array_library
+from rnnkit import array_library, placement
 
 __all__ = [
     "SeedGenerator",
@@ -240,6 +240,17 @@ def numpy_rng(seed=None):
     return _rng_from_pair(draw_seed(seed))
 
 
+def _current_device_rng(seed):
+    """NumPy's generator on the CPU; inside `rnnkit.device(...)` of another device, that
+    device's generator (the draws land there)."""
+    where = placement.current_device()
+    if where == "cpu:0":
+        return numpy_rng(seed)
+    pair = draw_seed(seed)
+    library = array_library.library_for_device(where)
+    return library.rng([int(pair[0]), int(pair[1])], placement.parse_device_name(where)[1])
+
+
 def device_rng(seed, like):
     """A random generator that draws on the device of the array `like` (NumPy's generator
     for host arrays), from the same `(seed, counter)` pair `numpy_rng` would use.
@@ -316,12 +327,12 @@ def uniform(shape, minval=0.0, maxval=1.0, dtype=None, seed=None):
     ((2, 3), dtype('float32'), True)
     """
     dt = _float_dtype(dtype, "uniform")
-    rng = numpy_rng(seed)
+    rng = _current_device_rng(seed)
     gdt = _gen_dtype(dt)
     u = rng.random(_shape(shape), dtype=gdt)
     lo = np.asarray(minval, dtype=gdt)
     hi = np.asarray(maxval, dtype=gdt)
-    out = np.asarray(lo + (hi - lo) * u, dtype=dt)
+    out = array_library.as_array(lo + (hi - lo) * u, dtype=dt)
     # Rounding can land exactly on maxval; step back to the largest value below it.
     hi_dt = np.asarray(maxval, dtype=dt)
     lo_dt = np.asarray(minval, dtype=dt)
@@ -353,7 +364,7 @@ def normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
     True
     """
     dt = _float_dtype(dtype, "normal")
-    rng = numpy_rng(seed)
+    rng = _current_device_rng(seed)
     z = rng.standard_normal(_shape(shape), dtype=_gen_dtype(dt))
     return (np.asarray(mean) + np.asarray(stddev) * z).astype(dt)
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 
 
-from rnnkit.ops._base import _record_op, _state, np, unwrap
+from rnnkit.ops._base import _record_op, _state, _xp, np, unwrap
 
 __all__ = ["conv", "depthwise_conv", "separable_conv", "max_pool", "average_pool",
            "conv_transpose", "adaptive_average_pool", "adaptive_max_pool"]
@@ -88,7 +88,7 @@ def _windows(xv, k, stride, dilation, padding, fill=0.0):
 def _scatter(dcols, padded_length, stride, dilation, out, pads, length):
     """The adjoint of the window gather: sums dcols (B, out, k, C) back into (B, L, C)."""
     b, _, k, c = dcols.shape
-    dxp = np.zeros((b, padded_length, c), dtype=dcols.dtype)
+    dxp = _xp(dcols).zeros((b, padded_length, c), dtype=dcols.dtype)
     stop = (out - 1) * stride + 1
     for j in range(k):   # a loop over the kernel taps, not over positions
         start = j * dilation
@@ -291,7 +291,7 @@ def _pool(inputs, pool_size, strides, padding, data_format, kind):
         fill = -np.inf if xv.dtype.kind == "f" else np.iinfo(xv.dtype).min
         xp, index, out, pads = _windows(xv, k, stride, 1, padding, fill)
         cols = xp[:, index, :]                                    # (B, out, k, C)
-        arg = np.argmax(cols, axis=2) if out else np.zeros(cols.shape[:2] + cols.shape[3:],
+        arg = np.argmax(cols, axis=2) if out else _xp(cols).zeros(cols.shape[:2] + cols.shape[3:],
                                                             dtype=np.intp)
         y = np.take_along_axis(cols, arg[:, :, None, :], axis=2)[:, :, 0, :]
     else:
@@ -300,6 +300,8 @@ def _pool(inputs, pool_size, strides, padding, data_format, kind):
         if padding == "same":
             ones = np.pad(np.ones(length, dtype=xv.dtype), pads)
             counts = ones[index].sum(axis=1)[None, :, None]
+            if type(xv) is not np.ndarray:
+                counts = _xp(xv).asarray(counts)           # an upload of a few counts
         else:
             counts = np.asarray(k, dtype=xv.dtype)
         y = (cols.sum(axis=2) / counts).astype(xv.dtype, copy=False)
@@ -307,7 +309,7 @@ def _pool(inputs, pool_size, strides, padding, data_format, kind):
     if tape is not None:
         def vjp(g, need):
             if kind == "max":
-                dcols = np.zeros(cols.shape, dtype=g.dtype)
+                dcols = _xp(g).zeros(cols.shape, dtype=g.dtype)
                 np.put_along_axis(dcols, arg[:, :, None, :], g[:, :, None, :], axis=2)
             else:
                 dcols = np.broadcast_to((g / counts)[:, :, None, :], cols.shape)
@@ -474,7 +476,7 @@ def conv_transpose(inputs, kernel, strides=1, padding="valid", output_padding=No
     k2 = kv.transpose(2, 0, 1).reshape(c, k * o)          # (C, k*O)
     x2 = xv.reshape(b * length, c)
     cols = np.matmul(x2, k2).reshape(b, length, k, o)
-    yfull = np.zeros((b, full, o), dtype=dtype)
+    yfull = _xp(cols).zeros((b, full, o), dtype=dtype)
     stop = (length - 1) * stride + 1
     for j in range(k):   # a loop over the kernel taps, not over positions
         yfull[:, j * dilation:j * dilation + stop:stride, :] += cols[:, :, j, :]
@@ -482,7 +484,7 @@ def conv_transpose(inputs, kernel, strides=1, padding="valid", output_padding=No
     tape = _state.tape
     if tape is not None:
         def vjp(g, need):
-            gfull = np.zeros((b, full, o), dtype=g.dtype)
+            gfull = _xp(g).zeros((b, full, o), dtype=g.dtype)
             gfull[:, offset:offset + n_out, :] = g
             index = np.arange(length)[:, None] * stride + np.arange(k)[None, :] * dilation
             gcols = gfull[:, index, :].reshape(b * length, k * o)     # (B*L, k*O)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import numbers
 
 import numpy as np
 
-from rnnkit import ops
+from rnnkit import array_library, ops, placement
 from rnnkit import random as rnn_random
 from rnnkit import regularizers
+from rnnkit.autodiff import unwrap
 from rnnkit.layers.core._checks import normalize_shape
 from rnnkit.layers.layer import InputSpec, Layer, shape_of
 from rnnkit.layers.regularization.dropout import _check_noise_shape, _check_rate, _check_seed
@@ -21,6 +23,14 @@ SELU_SCALE = 1.0507009873554804934193349852946
 def _seed_generator(seed):
     return seed if isinstance(seed, rnn_random.SeedGenerator) else \
         rnn_random.SeedGenerator(seed)
+
+
+def _device_of(inputs):
+    """A `rnnkit.device` block for the device of `inputs`, so that draws land there."""
+    value = unwrap(inputs)
+    if type(value) is np.ndarray:
+        return contextlib.nullcontext()
+    return placement.device(array_library.device_of(value))
 
 
 def _config_seed(seed):
@@ -82,9 +92,11 @@ class SpatialDropout1D(_PassThrough):
             return inputs
         b, _, c = shape_of(inputs)
         dtype = ops.dtype(inputs)
-        mask = rnn_random.dropout(np.ones((b, 1, c), dtype=dtype), self.rate,
+        value = unwrap(inputs)
+        xp = np if type(value) is np.ndarray else array_library.namespace(value)
+        mask = rnn_random.dropout(xp.ones((b, 1, c), dtype=dtype), self.rate,
                                   seed=self.seed_generator)
-        return ops.multiply(inputs, np.asarray(mask, dtype=dtype))
+        return ops.multiply(inputs, array_library.as_array(mask, dtype=dtype))
 
     def get_config(self):
         return {"rate": self.rate, "seed": _config_seed(self.seed), "name": self.name,
@@ -139,9 +151,10 @@ class GaussianNoise(_PassThrough):
         if not training or self.stddev == 0.0:
             return inputs
         dtype = ops.dtype(inputs)
-        noise = rnn_random.normal(shape_of(inputs), mean=0.0, stddev=self.stddev, dtype=dtype,
-                                  seed=self.seed_generator)
-        return ops.add(inputs, np.asarray(noise, dtype=dtype))
+        with _device_of(inputs):
+            noise = rnn_random.normal(shape_of(inputs), mean=0.0, stddev=self.stddev,
+                                      dtype=dtype, seed=self.seed_generator)
+        return ops.add(inputs, array_library.as_array(noise, dtype=dtype))
 
     def get_config(self):
         return {**super().get_config(), "stddev": self.stddev,
@@ -187,9 +200,10 @@ class GaussianDropout(_PassThrough):
             return inputs
         dtype = ops.dtype(inputs)
         stddev = math.sqrt(self.rate / (1.0 - self.rate)) if self.rate < 1 else math.inf
-        noise = rnn_random.normal(shape_of(inputs), mean=1.0, stddev=stddev, dtype=dtype,
-                                  seed=self.seed_generator)
-        return ops.multiply(inputs, np.asarray(noise, dtype=dtype))
+        with _device_of(inputs):
+            noise = rnn_random.normal(shape_of(inputs), mean=1.0, stddev=stddev, dtype=dtype,
+                                      seed=self.seed_generator)
+        return ops.multiply(inputs, array_library.as_array(noise, dtype=dtype))
 
     def get_config(self):
         return {**super().get_config(), "rate": self.rate, "seed": _config_seed(self.seed)}
@@ -245,8 +259,9 @@ class AlphaDropout(_PassThrough):
                                  f"input shape {shape}")
             shape = tuple(s if d is None else d for d, s in zip(self.noise_shape, shape))
         dtype = ops.dtype(inputs)
-        kept = (np.asarray(rnn_random.uniform(shape, dtype=dtype, seed=self.seed_generator))
-                >= self.rate).astype(dtype)
+        with _device_of(inputs):
+            kept = (array_library.as_array(rnn_random.uniform(
+                shape, dtype=dtype, seed=self.seed_generator)) >= self.rate).astype(dtype)
         alpha_p = -SELU_ALPHA * SELU_SCALE
         a = ((1 - self.rate) * (1 + self.rate * alpha_p ** 2)) ** -0.5
         b = -a * alpha_p * self.rate

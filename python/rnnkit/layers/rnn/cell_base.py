@@ -20,6 +20,15 @@ from rnnkit.layers.layer import Layer
 
 # -- what the RNN layer asks of any cell (built in or not) ----------------------------------------
 
+def weights_namespace(layer):
+    """The array module of the device `layer`'s weights live on (NumPy for host weights or
+    none yet)."""
+    weights = layer.weights if getattr(layer, "built", False) else ()
+    if not weights or type(weights[0].value) is np.ndarray:
+        return np
+    return array_library.namespace(weights[0].value)
+
+
 def _as_state_shape(entry):
     """One state's size: an int (a width) or a shape without the batch axis."""
     if hasattr(entry, "as_list"):

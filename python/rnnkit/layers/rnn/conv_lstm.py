@@ -8,7 +8,7 @@ import itertools
 
 import numpy as np
 
-from rnnkit import activations, constraints, initializers, ops, regularizers
+from rnnkit import activations, array_library, constraints, initializers, ops, regularizers
 from rnnkit import random as rnn_random
 from rnnkit.layers.core._checks import check_bool, is_int
 from rnnkit.layers.layer import InputSpec, Layer
@@ -204,7 +204,9 @@ class ConvLSTMCell(Layer):
     def get_initial_state(self, batch_size=None):
         """Zero `h` and `c`, `(batch, *output_spatial, filters)`."""
         shape = (batch_size,) + tuple(self.state_size[0])
-        return [np.zeros(shape, self.dtype), np.zeros(shape, self.dtype)]
+        xp = np if type(self.kernel.value) is np.ndarray else \
+            array_library.namespace(self.kernel.value)       # on the device of the weights
+        return [xp.zeros(shape, self.dtype), xp.zeros(shape, self.dtype)]
 
     def reset_dropout_mask(self):
         """Forgets the input dropout masks (a new sequence draws new ones)."""

@@ -21,7 +21,8 @@ from rnnkit.cuda.arrays import is_device_array
 from rnnkit.layers.core._checks import check_bool
 from rnnkit.layers.layer import InputSpec, Layer, shape_of, to_snake_case
 from rnnkit.layers.rnn import fast_call, fused, streaming
-from rnnkit.layers.rnn.cell_base import BuiltinCell, call_accepts_training, state_shapes
+from rnnkit.layers.rnn.cell_base import (BuiltinCell, call_accepts_training, state_shapes,
+                                         weights_namespace)
 from rnnkit.layers.rnn.stacked_rnn_cells import StackedRNNCells
 from rnnkit.variables import Variable
 
@@ -276,7 +277,8 @@ class RNN(Layer):
             if not isinstance(states, (list, tuple)):
                 states = [states]
             return list(states)
-        return [np.zeros((batch_size,) + shape, dtype=self.dtype) for shape in self._state_shapes]
+        xp = weights_namespace(self.cell)            # zeros on the device of the weights
+        return [xp.zeros((batch_size,) + shape, dtype=self.dtype) for shape in self._state_shapes]
 
     # -- state handling ----------------------------------------------------------------------------
     def reset_state(self):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from rnnkit.layers.layer import Layer
-from rnnkit.layers.rnn.cell_base import call_accepts_training, state_shapes
+from rnnkit.layers.rnn.cell_base import call_accepts_training, state_shapes, weights_namespace
 
 
 def _check_cell(cell):
@@ -96,7 +96,8 @@ class StackedRNNCells(Layer):
                 value = fn(batch_size=batch_size)
                 states.append(list(value) if isinstance(value, (list, tuple)) else [value])
             else:
-                states.append([np.zeros((batch_size,) + s, dtype=self.dtype)
+                xp = weights_namespace(cell)         # zeros on the device of its weights
+                states.append([xp.zeros((batch_size,) + s, dtype=self.dtype)
                                for s in state_shapes(cell)])
         return states
 
