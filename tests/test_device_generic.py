@@ -448,3 +448,29 @@ def test_layer_training_call_on_strict_matches_numpy(name):
     np.testing.assert_array_equal(results[1][0], results[0][0])
     for got, want in zip(results[1][1], results[0][1]):
         np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("optimizer", [
+    "adamw", "adagrad", "nadam", "adamax", "adadelta", "lion", "ftrl", "lamb", "adafactor",
+    lambda: keras.optimizers.Adam(global_clipnorm=1.0, use_ema=True),
+    lambda: keras.optimizers.SGD(clipvalue=0.05, weight_decay=0.01)],
+    ids=lambda o: o if isinstance(o, str) else "options")
+def test_every_optimizer_on_strict_matches_numpy(optimizer):
+    histories, weights = [], []
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((16, 5, 4)).astype("float32")
+    y = rng.integers(0, 3, 16)
+    for device in ("cpu", DEVICE):
+        with keras.device(device):
+            model = keras.Sequential([keras.Input((5, 4)), _L.LSTM(4), _L.Dense(3)])
+            model.compile(optimizer=optimizer() if callable(optimizer) else optimizer,
+                          loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        if weights:
+            model.set_weights(weights[0])
+        weights.append(model.get_weights())
+        histories.append(model.fit(x, y, batch_size=8, epochs=2, verbose=0,
+                                   shuffle=False).history)
+        weights.append(model.get_weights())
+    assert histories[1] == histories[0]
+    for got, want in zip(weights[3], weights[1]):
+        np.testing.assert_array_equal(got, want)
