@@ -17,10 +17,12 @@ Accepted names (case-insensitive): Keras' `"cpu"`, `"cpu:0"`, `"gpu:1"` (the typ
 index 0), and TensorFlow's `"/cpu:0"`, `"/device:GPU:0"`,
 `"/job:localhost/replica:0/task:0/device:CPU:0"`; `"cuda"` is a synonym of `"gpu"`.
 
-This build has only the CPU backend, with one device, `cpu:0`: naming a GPU (or TPU) raises
-RuntimeError (as Keras on JAX does where no GPU is present), a device index that does not exist
-or a name that is not a device raises ValueError. A GPU backend makes its devices available with
-`register_device_type("gpu", count)`; code that places arrays or kernels reads
+The CPU has one device, `cpu:0`. The GPUs are registered the first time a GPU name is used,
+when the GPU backend can run here (`rnnkit.cuda.is_available()`, CuPy installed); elsewhere
+naming a GPU (or TPU) raises RuntimeError (as Keras on JAX does where no GPU is present). A
+device index that does not exist or a name that is not a device raises ValueError. An array
+library registered with `rnnkit.array_library.register_array_library` brings its own device
+type. Variables are created on the current device; code that places arrays reads
 `current_device()`.
 
 The stack is thread-local: a new thread starts on the default device, not on its parent's.
