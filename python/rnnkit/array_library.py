@@ -230,10 +230,7 @@ def library_of(value):
         return NUMPY
     from rnnkit.cuda.arrays import is_device_array
     if is_device_array(value):
-        library = _cupy()
-        if isinstance(value, library.array_types):
-            return library
-        return library                 # DLPack / CUDA-array-interface arrays: CuPy takes them
+        return _cupy()        # CuPy arrays, and GPU arrays CuPy takes (DLPack, CUDA interface)
     for kind_, library in list(_by_type.items()):
         if isinstance(value, kind_):
             return library
@@ -284,13 +281,9 @@ def check_same_device(*values, what="this operation"):
     """
     first = None
     for value in values:
-        if value is None or type(value) is np.ndarray and first in (None, "cpu:0"):
-            if value is not None:
-                first = "cpu:0"
+        if value is None or type(value) in (int, float, bool):
             continue
-        if type(value) in (int, float, bool):
-            continue
-        where = device_of(value)
+        where = "cpu:0" if type(value) is np.ndarray else device_of(value)
         if first is None:
             first = where
         elif where != first:
