@@ -43,6 +43,17 @@ Modes (rows):
 To add a row, add its name to MODES and a `mode_<name>` method to the runner classes returning
 a zero-argument callable that runs one step.
 
+ISA levels (`--isa baseline,avx2[,avx512]`): the rnnkit column becomes one column per ISA level
+of its CPU kernels (each worker runs with `RNNKIT_ISA=<level>`; only levels this CPU runs), and
+`--native-python PATH` adds a column for an interpreter whose rnnkit is a `-march=native` build,
+the reference of the ratio columns (`<level>/native`: native's time over the level's, so 1.0 is
+as fast as native). `--rnnkit-python PATH` runs the level columns in another interpreter, e.g. a
+fresh venv with the portable wheel installed. With --isa the keras column is left out.
+
+    python bench/compare.py --isa baseline,avx2 --rnnkit-python /tmp/wheel-venv/bin/python \
+        --native-python .venv-native/bin/python --cells lstm,gru,simple_rnn \
+        --shapes seed_mnist,medium --levels core
+
 PyTorch is a benchmark-only extra: `pip install torch==2.13.0` (the CPU build). Keras on JAX
 is optional: the keras column is filled when `--keras-python` names an interpreter with keras
 and jax (or the running one has them); otherwise it shows `-`.
@@ -437,11 +448,17 @@ def parse_list(text, allowed, what):
 
 
 def python_of(framework, args):
-    return args.keras_python if framework == "keras" else sys.executable
+    if framework == "keras":
+        return args.keras_python
+    if framework == "rnnkit" and args.rnnkit_python:
+        return args.rnnkit_python
+    return sys.executable
 
 
-def run_worker(framework, level, cell, shape_text, modes, args):
-    cmd = [python_of(framework, args), os.path.abspath(__file__), "--worker", framework,
+def run_worker(framework, level, cell, shape_text, modes, args, python=None, extra_env=None):
+    """Runs one worker subprocess; returns {mode: result row}. `python` overrides the
+    framework's interpreter, `extra_env` adds environment variables (e.g. RNNKIT_ISA)."""
+    cmd = [python or python_of(framework, args), os.path.abspath(__file__), "--worker", framework,
            "--level", level, "--cell", cell, "--shape", shape_text, "--modes", ",".join(modes),
            "--threads", str(args.threads), "--target-s", str(args.target_s),
            "--min-repeats", str(args.min_repeats)]
@@ -450,6 +467,7 @@ def run_worker(framework, level, cell, shape_text, modes, args):
     env = dict(os.environ)
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         env[var] = str(args.threads)
+    env.update(extra_env or {})
     if framework == "keras":
         env["KERAS_BACKEND"] = "jax"
         env.setdefault("JAX_PLATFORMS", "cpu")
@@ -493,6 +511,85 @@ def _ratio(a, b):
     return a / b if a is not None and b else None
 
 
+def best_of_rounds(jobs, run_job, rounds):
+    """Runs every job once per round, rotating (and every other round reversing) their order,
+    and keeps each (job, mode)'s least median: the machines are shared and their speed drifts
+    over seconds, and noise only slows calls down. `run_job(job)` returns {mode: row}."""
+    best = {}
+    for round_index in range(rounds):
+        shift = round_index % len(jobs)
+        order = jobs[shift:] + jobs[:shift]
+        if round_index % 2:
+            order = order[::-1]
+        for job in order:
+            for mode, row in run_job(job).items():
+                key = (job, mode)
+                best[key] = row["median_s"] if key not in best else min(best[key], row["median_s"])
+    return best
+
+
+def isa_table(args, isa_levels, levels, cells, shapes, modes):
+    """The --isa table: torch, the native build (--native-python) and rnnkit at each ISA level,
+    every case in rotating rounds. Returns the exit status."""
+    columns = (["native"] if args.native_python else []) + isa_levels
+    if not args.json:
+        print(f"# threads={args.threads}, float32, best of {args.rounds} rotating rounds of the "
+              f"median time per call; rnnkit at each ISA level from "
+              f"{args.rnnkit_python or sys.executable}"
+              + (f", native build from {args.native_python}" if args.native_python else "")
+              + "; <level>/native > 1: the level is faster than the native build")
+        head = f"{'level':<5} {'cell':<10} {'mode':<7} {'shape':<13} {'torch ms':>10}"
+        head += "".join(f" {c + ' ms':>12}" for c in columns)
+        if args.native_python:
+            head += "".join(f" {c + '/native':>15}" for c in isa_levels)
+        print(head, flush=True)
+
+    def run_job(job):
+        column, level, cell, shape_name = job
+        if column == "torch":
+            return run_worker("torch", "api", cell, shape_name, modes, args)
+        if column == "native":
+            return run_worker("rnnkit", level, cell, shape_name, modes, args,
+                              python=args.native_python)
+        return run_worker("rnnkit", level, cell, shape_name, modes, args,
+                          extra_env={"RNNKIT_ISA": column})
+
+    failed = False
+    for cell in cells:
+        for shape_name, shape in shapes:
+            jobs = [("torch", "api", cell, shape_name)]
+            jobs += [(c, level, cell, shape_name) for level in levels for c in columns]
+            best = best_of_rounds(jobs, run_job, args.rounds)
+            for level in levels:
+                for mode in modes:
+                    torch_s = best.get((("torch", "api", cell, shape_name), mode))
+                    t = {c: best.get(((c, level, cell, shape_name), mode)) for c in columns}
+                    failed |= torch_s is None or any(v is None for v in t.values())
+                    ratios = {c: _ratio(t.get("native"), t[c]) for c in isa_levels}
+                    if args.json:
+                        print(json.dumps({"level": level, "cell": cell, "mode": mode,
+                                          "shape": shape_name, "torch_s": torch_s,
+                                          **{f"{c}_s": t[c] for c in columns},
+                                          **{f"{c}_over_native": ratios[c] for c in isa_levels}}),
+                              flush=True)
+                        continue
+                    line = f"{level:<5} {cell:<10} {mode:<7} {shape_name:<13} {_ms(torch_s):>10}"
+                    line += "".join(f" {_ms(t[c]):>12}" for c in columns)
+                    if args.native_python:
+                        line += "".join(f" {ratios[c]:>15.2f}" if ratios[c] is not None
+                                        else f" {'-':>15}" for c in isa_levels)
+                    print(line, flush=True)
+    return 1 if failed else 0
+
+
+def supported_isa_levels(python):
+    """The ISA levels the rnnkit of `python` can run on this CPU (lowest first)."""
+    proc = subprocess.run([python, "-c", "import rnnkit; print(' '.join("
+                           "rnnkit._core.build_info()['isa_supported']))"],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return proc.stdout.split() if proc.returncode == 0 else []
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -509,6 +606,14 @@ def main(argv=None):
     p.add_argument("--keras-python", default=None,
                    help="a Python interpreter with keras and jax for the keras column "
                         "(default: this one)")
+    p.add_argument("--isa", default=None,
+                   help="comma-separated ISA levels (baseline,avx2,avx512): one rnnkit column "
+                        "per level (RNNKIT_ISA), instead of the keras and rnnkit columns")
+    p.add_argument("--rnnkit-python", default=None,
+                   help="the Python interpreter whose rnnkit is timed (default: this one)")
+    p.add_argument("--native-python", default=None,
+                   help="with --isa: an interpreter whose rnnkit is a -march=native build, the "
+                        "reference column")
     p.add_argument("--threads", type=int, default=os.cpu_count() or 1,
                    help="threads for every framework (default: os.cpu_count())")
     p.add_argument("--quick", action="store_true", help="fewer repeats (about 0.3 s per case)")
@@ -548,6 +653,22 @@ def main(argv=None):
         shapes = [parse_shape(s) for s in parse_list(args.shapes, None, "shape")]
     except argparse.ArgumentTypeError as e:
         p.error(str(e))
+    if args.isa is not None:
+        isa_levels = parse_list(args.isa, ("baseline", "avx2", "avx512"), "ISA level")
+        runnable = supported_isa_levels(python_of("rnnkit", args))
+        missing = [level for level in isa_levels if level not in runnable]
+        if missing:
+            p.error(f"--isa: this CPU (or the rnnkit of {python_of('rnnkit', args)}) cannot run "
+                    f"{', '.join(missing)}; it runs {', '.join(runnable) or 'nothing'}")
+        for fw, python in (("torch", sys.executable), ("rnnkit", python_of("rnnkit", args)),
+                           ("rnnkit", args.native_python)):
+            err = python and check_importable(fw, python)
+            if err:
+                print(f"error: cannot import {fw} in {python}: {err}", file=sys.stderr)
+                return 1
+        return isa_table(args, isa_levels, levels, cells, shapes, modes)
+    if args.native_python:
+        p.error("--native-python needs --isa")
     if args.keras_python is None:
         args.keras_python = sys.executable
     notes = []
@@ -585,10 +706,8 @@ def main(argv=None):
     failed = False
     for cell in cells:
         for shape_name, shape in shapes:
-            # The machines are shared and their speed drifts over seconds: the workers take
-            # turns (the order rotates each round), several rounds, and each keeps its best
-            # median (noise only slows calls down). Torch's API is the same at both levels, so
-            # one torch worker per round serves both.
+            # The workers take turns over several rounds (best_of_rounds). Torch's API is the
+            # same at both levels, so one torch worker per round serves both.
             jobs = []
             for fw in frameworks:
                 if fw == "torch":
@@ -598,23 +717,17 @@ def main(argv=None):
                         jobs.append((fw, "api"))
                 else:
                     jobs += [(fw, level) for level in levels]
-            best = {}
-            for round_index in range(args.rounds):
-                shift = round_index % len(jobs)
-                order = jobs[shift:] + jobs[:shift]
-                if round_index % 2:
-                    order = order[::-1]
-                for fw, level in order:
-                    run_modes = modes
-                    if level == "core" and "api" in levels and fw == "rnnkit":
-                        run_modes = [m for m in modes if m != "fit"]   # fit is an api mode
-                    if not run_modes:
-                        continue
-                    for mode, row in run_worker(fw, level, cell, shape_name, run_modes,
-                                                args).items():
-                        key = (fw, level, mode)
-                        best[key] = row["median_s"] if key not in best \
-                            else min(best[key], row["median_s"])
+            def run_job(job):
+                fw, level = job
+                run_modes = modes
+                if level == "core" and "api" in levels and fw == "rnnkit":
+                    run_modes = [m for m in modes if m != "fit"]   # fit is an api mode
+                if not run_modes:
+                    return {}
+                return run_worker(fw, level, cell, shape_name, run_modes, args)
+
+            best = {(fw, level, mode): t
+                    for ((fw, level), mode), t in best_of_rounds(jobs, run_job, args.rounds).items()}
             for level in levels:
                 for mode in modes:
                     if level == "core" and mode == "fit" and "api" in levels:
