@@ -122,6 +122,7 @@ class _HostDrawnGenerator:
 NUMPY = ArrayLibrary("numpy", "cpu", (np.ndarray,), np, to_host=lambda a: a,
                      to_device=lambda a, index=0: a, rng=_numpy_rng)
 
+_HOST_SCALARS = (int, float, bool, complex)
 _lock = threading.Lock()
 _by_type = {np.ndarray: NUMPY}        # exact array class -> library
 _by_device_type = {"cpu": NUMPY}
@@ -222,11 +223,12 @@ def library_of(value):
     library = _by_type.get(kind)
     if library is not None:
         return library
+    if kind in _HOST_SCALARS or isinstance(value, np.generic):
+        return NUMPY
     inner = getattr(value, "_value", None)       # Variable, autodiff.Tensor
     if inner is not None and kind.__name__ in ("Variable", "Tensor"):
         return library_of(inner)
-    if kind in (int, float, bool, complex, list, tuple) or value is None or \
-            isinstance(value, np.generic):
+    if kind in (list, tuple) or value is None:
         return NUMPY
     from rnnkit.cuda.arrays import is_device_array
     if is_device_array(value):
@@ -327,8 +329,11 @@ def as_array(value, dtype=None):
     """`value` as an array of its own library, never moved: host values (Python numbers,
     lists, NumPy scalars) become NumPy arrays, device arrays stay as they are (cast to `dtype`
     when given, on their device)."""
-    if type(value) is np.ndarray:
+    kind = type(value)
+    if kind is np.ndarray:
         return value if dtype is None else value.astype(dtype, copy=False)
+    if kind in _HOST_SCALARS or isinstance(value, np.generic):    # an op's NumPy scalar
+        return np.asarray(value, dtype=dtype)
     library = library_of(value)
     if library is NUMPY:
         return np.asarray(value, dtype=dtype)
