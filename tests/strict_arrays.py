@@ -7,7 +7,9 @@ to the host behind the user's back fails a test here, without a GPU. `s.get()` a
 `to_host` are the explicit copies (CuPy's `.get()` / `cupy.asnumpy`). NumPy functions and
 ufuncs applied to a StrictArray dispatch to this library (NumPy's `__array_function__` /
 `__array_ufunc__` protocols, which CuPy implements too) and return StrictArrays; mixing a
-StrictArray with a host array of rank >= 1 is a TypeError, as in CuPy.
+StrictArray with a host array -- even a 0-d one, which CuPy's kernels refuse as well (they take
+Python and NumPy scalars only) -- is a TypeError. Host index arrays are accepted in indexing
+(an upload, as in CuPy).
 
 `strict` is the module namespace (`strict.zeros`, `strict.asarray`, `strict.random`, ...): a
 proxy over NumPy that unwraps arguments and wraps results. The fused recurrent core for this
@@ -33,16 +35,14 @@ def _refuse(what):
 
 
 def _unwrap(value):
-    """StrictArray -> its ndarray (also inside lists and tuples); host arrays of rank >= 1
-    are refused (CuPy does not mix host and device arrays)."""
+    """StrictArray -> its ndarray (also inside lists and tuples); host arrays are refused,
+    0-d ones included (CuPy's kernels take Python and NumPy scalars, no NumPy array)."""
     kind = type(value)
     if kind is StrictArray:
         return value._a
     if kind is np.ndarray:
-        if value.ndim:
-            raise TypeError(f"A host numpy.ndarray of shape {value.shape} was mixed with "
-                            f"StrictArrays; copy it to the device explicitly first")
-        return value
+        raise TypeError(f"A host numpy.ndarray of shape {value.shape} was mixed with "
+                        f"StrictArrays; copy it to the device explicitly first")
     if kind in (list, tuple):
         return kind(_unwrap(v) for v in value)
     if kind is dict:

@@ -177,6 +177,9 @@ def test_mixed_devices_are_a_clear_error_naming_both():
     # scalars go with any device
     assert type(ops.multiply(s, 2.0)) is strict_arrays.StrictArray
     assert type(ops.add(s, np.float32(1))) is strict_arrays.StrictArray
+    # a 0-d host array (which CuPy's kernels refuse) meets a device array as a NumPy scalar
+    assert type(ops.multiply(np.asarray(2.0, "float32"), s)) is strict_arrays.StrictArray
+    assert type(ops.where(s > 0, s, np.zeros((), "float32"))) is strict_arrays.StrictArray
 
 
 def test_dropout_draws_on_the_device_with_the_host_stream():

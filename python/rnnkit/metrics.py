@@ -107,6 +107,8 @@ def _read(variable):
 
 def _add(variable, delta):
     """variable += delta for a scalar Variable."""
+    if type(delta) is np.ndarray and delta.ndim == 0:
+        delta = delta[()]        # a host number: a NumPy scalar goes with any device
     variable.assign(np.reshape(_read(variable) + delta, variable.shape))
 
 
@@ -453,7 +455,7 @@ def binary_accuracy(y_true, y_pred, threshold=0.5):
     y_pred = _np(y_pred)
     y_true = _np(y_true).astype(y_pred.dtype, copy=False)
     y_true, y_pred = _squeeze_or_expand(y_true, y_pred)
-    y_pred = (y_pred > np.asarray(threshold, dtype=y_pred.dtype)).astype(y_true.dtype)
+    y_pred = (y_pred > np.asarray(threshold, dtype=y_pred.dtype)[()]).astype(y_true.dtype)
     return np.equal(y_true, y_pred).astype("float32")
 
 

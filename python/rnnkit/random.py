@@ -332,10 +332,16 @@ def uniform(shape, minval=0.0, maxval=1.0, dtype=None, seed=None):
     u = rng.random(_shape(shape), dtype=gdt)
     lo = np.asarray(minval, dtype=gdt)
     hi = np.asarray(maxval, dtype=gdt)
+    if type(u) is not np.ndarray:       # device draws: the bounds as NumPy scalars
+        lo, hi = lo[()], hi[()]
     out = array_library.as_array(lo + (hi - lo) * u, dtype=dt)
     # Rounding can land exactly on maxval; step back to the largest value below it.
     hi_dt = np.asarray(maxval, dtype=dt)
     lo_dt = np.asarray(minval, dtype=dt)
+    if type(out) is not np.ndarray:
+        if hi_dt > lo_dt:    # host scalars: the bounds were given as numbers
+            out = np.where(out >= hi_dt[()], np.nextafter(hi_dt, lo_dt)[()], out)
+        return out
     np.copyto(out, np.nextafter(hi_dt, lo_dt), where=(out >= hi_dt) & (hi_dt > lo_dt))
     return out
 
@@ -366,6 +372,8 @@ def normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
     dt = _float_dtype(dtype, "normal")
     rng = _current_device_rng(seed)
     z = rng.standard_normal(_shape(shape), dtype=_gen_dtype(dt))
+    if type(z) is not np.ndarray:       # device draws: NumPy scalars, not 0-d host arrays
+        return (np.asarray(mean)[()] + np.asarray(stddev)[()] * z).astype(dt)
     return (np.asarray(mean) + np.asarray(stddev) * z).astype(dt)
 
 

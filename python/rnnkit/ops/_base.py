@@ -74,12 +74,20 @@ def _host_scalar(x):
 
 
 def _check_devices(a, b, name):
-    """DeviceMismatchError (a ValueError) naming both devices when the arrays `a` and `b` live
-    on different devices (scalars go anywhere). Called when their types differ."""
-    if _host_scalar(a) or _host_scalar(b):
-        return
+    """`(a, b)` ready to meet: DeviceMismatchError (a ValueError) naming both devices when
+    the arrays live on different devices; a 0-d host array meeting a device array becomes a
+    NumPy scalar (which goes with any device; CuPy refuses 0-d NumPy arrays). Called when
+    their types differ."""
+    a_scalar, b_scalar = _host_scalar(a), _host_scalar(b)
+    if a_scalar and b_scalar:
+        return a, b
+    if a_scalar:            # b is an array of another kind than a
+        return (a[()] if type(a) is np.ndarray else a), b
+    if b_scalar:
+        return a, (b[()] if type(b) is np.ndarray else b)
     from rnnkit.array_library import check_same_device
     check_same_device(a, b, what=f"ops.{name}")
+    return a, b
 
 
 def _arr(y):

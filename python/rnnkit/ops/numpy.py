@@ -30,7 +30,7 @@ def _binary(name, forward, vjp, doc=None, example=None):
         a = unwrap(x1)
         b = unwrap(x2)
         if type(a) is not type(b):
-            _check_devices(a, b, name)
+            a, b = _check_devices(a, b, name)
         y = forward(a, b)
         tape = _state.tape
         if tape is None:
@@ -354,7 +354,7 @@ def matmul(x1, x2):
     """
     a, b = unwrap(x1), unwrap(x2)
     if type(a) is not type(b):
-        _check_devices(a, b, "matmul")
+        a, b = _check_devices(a, b, "matmul")
     y = np.matmul(a, b)
     tape = _state.tape
     if tape is None:
@@ -1373,6 +1373,8 @@ def where(condition, x1=None, x2=None):
     if x1 is None or x2 is None:
         raise ValueError("where: x1 and x2 must be given together")
     a, b = unwrap(x1), unwrap(x2)
+    if type(a) is not type(b):
+        a, b = _check_devices(a, b, "where")
     y = np.where(cond, a, b)
     tape = _state.tape
     if tape is None:

@@ -59,7 +59,10 @@ def _scalar(x, dtype=None):
     v = _as_array(_value(x) if isinstance(x, Variable) else unwrap(x))
     if v.size == 1:
         v = v.reshape(())
-    return v if dtype is None else v.astype(dtype)
+    if dtype is not None:
+        v = v.astype(dtype)
+    # a host number as a NumPy scalar (device arrays take those, not 0-d host arrays)
+    return v[()] if type(v) is np.ndarray and v.ndim == 0 else v
 
 
 def _assign(variable, value):
@@ -619,7 +622,7 @@ class Optimizer:
         for variable in variables:
             if self._use_weight_decay(variable):
                 lr = _scalar(lr_now, variable.dtype)
-                wd = np.asarray(self.weight_decay, dtype=variable.dtype)
+                wd = np.asarray(self.weight_decay, dtype=variable.dtype)[()]
                 v = _value(variable)
                 _assign(variable, v - v * wd * lr)
 
@@ -628,7 +631,7 @@ class Optimizer:
         first_step = self._update_count() == 0
         for var, average in zip(trainable_variables, self._model_variables_moving_average):
             momentum = 0.0 if first_step else self.ema_momentum
-            momentum = np.asarray(momentum, dtype=var.dtype)
+            momentum = np.asarray(momentum, dtype=var.dtype)[()]
             _assign(average, momentum * _value(average) + (1 - momentum) * _value(var))
 
     def _overwrite_model_variables_with_average_value(self, trainable_variables):
