@@ -358,10 +358,15 @@ class Trainer:
     # -- one batch -------------------------------------------------------------------------------
     def _step_device(self):
         """The device of the model's weights (None for the CPU): where a step computes."""
-        weights = self.weights
-        if not weights or type(weights[0].value) is np.ndarray:
+        first = self.__dict__.get("_step_weight")      # the first weight, once there is one
+        if first is None:
+            weights = self.weights
+            if not weights:
+                return None
+            first = self.__dict__["_step_weight"] = weights[0]   # not a tracked attribute
+        if type(first.value) is np.ndarray:
             return None
-        where = weights[0].device
+        where = first.device
         return None if where == "cpu:0" else where
 
     def _on_step_device(self, *structures):
