@@ -4,12 +4,16 @@
 The models are built so that `summary()` prints their shapes and parameter totals. The MNIST
 section reads `--data PATH`, else the project's 5,000-image subset where a checkout has it beside
 the repository, else Keras' MNIST, downloaded once (see `mnist_data.py`). `--small` shortens
-the training runs (for CI).
+the training runs (for CI). `--device gpu` builds and trains every model on the GPU (all of the
+script runs inside `keras.device(...)`; the data stay NumPy arrays, and `fit` moves each batch to
+the device, as Keras does).
 
-    python examples/guide.py [--small] [--data PATH]
+    python examples/guide.py [--small] [--data PATH] [--device cpu|gpu|gpu:N]
 """
 
 import argparse
+import contextlib
+import sys
 
 import numpy as np
 
@@ -20,8 +24,19 @@ import mnist_data
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--small", action="store_true", help="short training runs (CI)")
+parser.add_argument("--device", default=None,
+                    help="where the models are built and trained: cpu, gpu, gpu:N "
+                         "(default: rnnkit's default device)")
 mnist_data.add_argument(parser)
 args = parser.parse_args()
+
+# The whole guide runs on one device: the scope stays open until the script ends.
+device_scope = contextlib.ExitStack()
+if args.device:
+    try:
+        device_scope.enter_context(keras.device(args.device))
+    except (RuntimeError, ValueError) as error:
+        sys.exit(f"--device {args.device}: {error}")
 
 
 def section(title):
