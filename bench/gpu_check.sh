@@ -8,9 +8,12 @@
 #   2. build           _core, _cuda, rnnkit_cuda_tests                  (~1-2 min on 16 cores)
 #   3. smoke           one tiny GPU forward+backward per cell against the CPU, each error printed
 #   4. C++ GPU tests   rnnkit_cuda_tests: the option grid against the CPU, bit-identical repeats
-#   5. Python GPU tests  tests/test_gpu.py, tests/test_cuda_plumbing.py
+#   5. Python GPU tests  tests/test_gpu.py, tests/test_cuda_plumbing.py, and the `gpu` (CuPy)
+#                      variants of tests/test_device_generic.py, test_ops.py, test_autodiff.py
 #   6. sanitizer       a few grid cases under compute-sanitizer (memcheck, racecheck)
 #   7. benchmark       bench/gpu_bench.py against PyTorch/cuDNN (a table, row by row)
+#   8. fit             bench/gpu_fit.py: model.fit on the GPU against the same model in PyTorch
+#                      (the guide's MNIST model; Embedding -> Bidirectional(LSTM(256)) -> Dense)
 #
 # Every step writes its log to OUT_DIR and a line to OUT_DIR/summary.txt, whatever happens: a
 # failing or timed-out step is recorded and the next one runs; at the end OUT_DIR.tar.gz holds
@@ -187,6 +190,11 @@ fi
 run_step pytest_gpu 180 "$python" -m pytest -q -rf -p no:cacheprovider --maxfail=30 \
   tests/test_gpu.py tests/test_cuda_plumbing.py
 tail -1 "$out/pytest_gpu.log" 2>/dev/null | sed 's/^/    /' | tee -a "$summary"
+# The device-generic Python side on CuPy: the op and gradient cases and the models of the
+# strict-library tests, run on the GPU (their `cupy` variants, marked gpu).
+run_step pytest_device_generic 120 "$python" -m pytest -q -rf -p no:cacheprovider --maxfail=30 \
+  -m gpu tests/test_device_generic.py tests/test_ops.py tests/test_autodiff.py
+tail -1 "$out/pytest_device_generic.log" 2>/dev/null | sed 's/^/    /' | tee -a "$summary"
 
 # ---- 6. compute-sanitizer on a few cases ------------------------------------------------------
 if [ $built -eq 0 ] && command -v compute-sanitizer > /dev/null; then
@@ -199,10 +207,20 @@ if [ $built -eq 0 ] && command -v compute-sanitizer > /dev/null; then
 fi
 
 # ---- 7. benchmark -----------------------------------------------------------------------------
-bench_args=(--out "$out/gpu_bench.md" --budget "$(( $(left) - 15 ))")
+bench_args=(--out "$out/gpu_bench.md" --budget "$(( $(left) - 90 ))")  # leaves the fit rows ~75 s
 [ "$mode" = "--full" ] || bench_args+=(--quick)
 run_step gpu_bench 400 "$python" bench/gpu_bench.py "${bench_args[@]}"
 cat "$out/gpu_bench.md" 2>/dev/null | tee -a "$summary" > /dev/null
+
+# ---- 8. fit on the GPU ------------------------------------------------------------------------
+fit_args=(--device gpu --out "$out/gpu_fit.md")
+[ "$mode" = "--full" ] || fit_args+=(--epochs 1)
+if [ "$(left)" -gt 40 ]; then
+  run_step gpu_fit "$(( $(left) - 10 ))" "$python" bench/gpu_fit.py "${fit_args[@]}"
+  cat "$out/gpu_fit.md" 2>/dev/null | tee -a "$summary" > /dev/null
+else
+  note "==== gpu_fit: SKIPPED (no time left in GPU_CHECK_BUDGET)"
+fi
 
 note "==== total $(( $(date +%s) - start_all )) s; logs in $out and $out.tar.gz"
 # Everything in one file too, for machines that hand back only a few files.
