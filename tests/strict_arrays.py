@@ -173,10 +173,19 @@ class StrictArray:
         return method
 
 
+def _defers_to(other):
+    """CuPy's rule for `cupy_x <op> other` (`_should_use_rop`): the other operand's reflected
+    method runs when it opts out of ufuncs (`__array_ufunc__ = None`), or has no
+    `__array_ufunc__` and a higher `__array_priority__` than CuPy's 100."""
+    if not hasattr(other, "__array_ufunc__"):
+        return getattr(other, "__array_priority__", 0) > 100
+    return other.__array_ufunc__ is None
+
+
 def _binary(ufunc, reflected=False):
     if reflected:
         return lambda self, other: ufunc(other, self)
-    return lambda self, other: ufunc(self, other)
+    return lambda self, other: NotImplemented if _defers_to(other) else ufunc(self, other)
 
 
 for _name, _ufunc in (("add", np.add), ("sub", np.subtract), ("mul", np.multiply),
