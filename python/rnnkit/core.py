@@ -243,6 +243,20 @@ def _registered_library(*arrays):
     return None
 
 
+def _device_sequence(what, x, kernel, recurrent_kernel, bias):
+    """The module whose `rnn_forward` / `rnn_backward` run a call on device arrays: the
+    registered library's own (after checking that every array is on its device), or
+    `rnnkit.cuda.sequence` for GPU arrays; None for a call on the CPU."""
+    library = _registered_library(x, kernel, recurrent_kernel)
+    if library is not None:
+        array_library.check_same_device(x, kernel, recurrent_kernel, bias, what=what)
+        return library.sequence
+    if _on_gpu(x, kernel, recurrent_kernel):
+        from rnnkit.cuda import sequence
+        return sequence
+    return None
+
+
 def _on_gpu(*arrays):
     """Whether the call runs on the GPU: x or a weight is a GPU array (any other argument then
     must be one too, on the same GPU)."""
@@ -358,14 +372,8 @@ def rnn_forward(cell: str, x, kernel, recurrent_kernel, bias=None, *, initial_st
     >>> result.output.shape, len(result.states), bool(np.allclose(result.output, y))
     ((2, 5, 4), 2, True)
     """
-    library = _registered_library(x, kernel, recurrent_kernel)
-    if library is not None or _on_gpu(x, kernel, recurrent_kernel):
-        if library is None:
-            from rnnkit.cuda import sequence
-        else:
-            array_library.check_same_device(x, kernel, recurrent_kernel, bias,
-                                            what="rnnkit.core.rnn_forward")
-            sequence = library.sequence
+    sequence = _device_sequence("rnnkit.core.rnn_forward", x, kernel, recurrent_kernel, bias)
+    if sequence is not None:
         return sequence.rnn_forward(
             cell, x, kernel, recurrent_kernel, bias, initial_state=initial_state, mask=mask,
             input_dropout_mask=input_dropout_mask, recurrent_dropout_mask=recurrent_dropout_mask,
@@ -438,14 +446,8 @@ def rnn_backward(cell: str, x, kernel, recurrent_kernel, bias=None, *, reserve, 
     >>> grads.d_x.shape, grads.d_kernel.shape, grads.d_bias is None
     ((2, 5, 3), (3, 4), True)
     """
-    library = _registered_library(x, kernel, recurrent_kernel)
-    if library is not None or _on_gpu(x, kernel, recurrent_kernel):
-        if library is None:
-            from rnnkit.cuda import sequence
-        else:
-            array_library.check_same_device(x, kernel, recurrent_kernel, bias,
-                                            what="rnnkit.core.rnn_backward")
-            sequence = library.sequence
+    sequence = _device_sequence("rnnkit.core.rnn_backward", x, kernel, recurrent_kernel, bias)
+    if sequence is not None:
         return sequence.rnn_backward(
             cell, x, kernel, recurrent_kernel, bias, reserve=reserve, d_output=d_output,
             d_states=d_states, initial_state=initial_state, mask=mask,
