@@ -168,11 +168,11 @@ def test_mixed_devices_are_a_clear_error_naming_both():
     kernel = np.ones((3, 8), dtype="float32")
     with pytest.raises(DeviceMismatchError, match=both):
         core.rnn_forward("simple_rnn", x, kernel, strict_arrays.strict.ones((8, 8), "float32"))
-    with keras.device(DEVICE):
-        dense = keras.layers.Dense(2)
-        dense.build((None, 3))
+    # a layer uploads host inputs to its device, but never moves a device input to the host
+    host_dense = keras.layers.Dense(2)
+    host_dense.build((None, 3))
     with pytest.raises(DeviceMismatchError, match=both):
-        dense(h)
+        host_dense(s)
     assert issubclass(DeviceMismatchError, ValueError)
     # scalars go with any device
     assert type(ops.multiply(s, 2.0)) is strict_arrays.StrictArray

@@ -30,7 +30,7 @@ import threading
 import numpy as np
 
 __all__ = ["ArrayLibrary", "NUMPY", "as_array", "register_array_library", "unregister_array_library",
-           "library_of", "library_for_device", "namespace", "device_of", "is_host",
+           "only_host", "library_of", "library_for_device", "namespace", "device_of", "is_host",
            "to_host", "to_device", "check_same_device", "DeviceMismatchError"]
 
 
@@ -127,6 +127,14 @@ _lock = threading.Lock()
 _by_type = {np.ndarray: NUMPY}        # exact array class -> library
 _by_device_type = {"cpu": NUMPY}
 _cupy_library = None
+_only_host = True       # no library but NumPy's is registered: every array is a host array
+
+
+def only_host():
+    """Whether NumPy is the only array library registered, so that no array, `Variable` or
+    current device can be anywhere but on the host (the CPU's fast check: code that places
+    arrays skips its device logic when this is true)."""
+    return _only_host
 
 
 def register_array_library(library):
@@ -142,6 +150,7 @@ def register_array_library(library):
         TypeError: If `library` is not an `ArrayLibrary`.
         ValueError: If its device type is `"cpu"` (NumPy's).
     """
+    global _only_host
     from rnnkit import placement
     if not isinstance(library, ArrayLibrary):
         raise TypeError(f"register_array_library expects an ArrayLibrary, got "
@@ -154,6 +163,7 @@ def register_array_library(library):
         for kind in library.array_types:
             _by_type[kind] = library
         _by_device_type[library.device_type] = library
+        _only_host = False
     placement._define_device_type(library.device_type)
     placement.register_device_type(library.device_type, library.device_count)
 
@@ -169,7 +179,7 @@ def unregister_array_library(name):
 
 
 def _remove(name):
-    global _cupy_library
+    global _cupy_library, _only_host
     old = next((lib for lib in _by_device_type.values() if lib.name == name), None)
     if old is None or old is NUMPY:
         return None
@@ -178,6 +188,7 @@ def _remove(name):
     _by_device_type.pop(old.device_type, None)
     if old is _cupy_library:
         _cupy_library = None
+    _only_host = len(_by_device_type) == 1
     return old
 
 

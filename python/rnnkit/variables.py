@@ -56,8 +56,9 @@ class Variable(ArithmeticOperators):
     array([1., 2.], dtype=float32)
     """
 
-    # NumPy defers binary operators with a Variable operand to our reflected methods.
-    __array_priority__ = 100
+    # NumPy defers binary operators with a Variable operand to our reflected methods, and so
+    # does CuPy for a priority above its arrays' 100 (`cupy_x + v` runs `v.__radd__`).
+    __array_priority__ = 150
 
     def __init__(self, initializer, shape=None, dtype=None, trainable=True, name="variable",
                  constraint=None, path=None):

@@ -597,6 +597,56 @@ class Layer:
     # Most layers compute on floats; an Embedding turns this off to keep its integer ids.
     _casts_int_inputs = True
 
+    # Host inputs are uploaded to the layer's device (see `_input_device`); layers that
+    # compute on the host by nature (the preprocessing layers) turn this off.
+    _uploads_host_inputs = True
+
+    def _input_device(self):
+        """Where the host arrays given to this layer go: the device of the layer's weights,
+        or the current device when it has no weight yet (it builds them there). `None` for
+        the CPU (host inputs stay as they are). Only asked when a device library is
+        registered (`array_library.only_host()` is false)."""
+        first = self.__dict__.get("_device_weight")      # the first weight, once there is one
+        if first is None:
+            weights = self.weights
+            if weights:
+                first = self.__dict__["_device_weight"] = weights[0]  # not a tracked attribute
+        if first is not None:
+            value = first.value
+            if type(value) is np.ndarray:
+                return None
+            where = array_library.device_of(value)
+        else:
+            from rnnkit import placement
+            where = placement.current_device()
+        return None if where == "cpu:0" else where
+
+    def _upload_host_inputs(self, args, kwargs):
+        """The call's host arrays (NumPy arrays, and the Python numbers and lists that the
+        input conversion made arrays) copied to the layer's device, explicitly, once: every
+        array leaf of the arguments (the inputs, `mask`, `initial_state`, ...). Device arrays
+        are left as they are: one on another device than the layer's fails in the op that
+        meets both, naming both devices. Nothing ever moves from a device to the host."""
+        where = self._input_device()
+        if where is None:
+            return args, kwargs
+
+        def upload(leaf):
+            if type(leaf) is np.ndarray:
+                return array_library.to_device(leaf, where)
+            return leaf
+
+        def upload_all(structure):
+            if type(structure) is np.ndarray:
+                return array_library.to_device(structure, where)
+            if type(structure) in _LEAF_TYPES or type(structure) in _SCALAR_TYPES:
+                return structure
+            return tree.map_structure(upload, structure)
+
+        args = tuple(upload_all(a) for a in args)
+        kwargs = {k: (v if k == "training" else upload_all(v)) for k, v in kwargs.items()}
+        return args, kwargs
+
     def __call__(self, *args, **kwargs):
         """Calls the layer: converts the inputs, builds the layer if needed and runs `call`.
 
@@ -651,6 +701,14 @@ class Layer:
             previous_mask = _carried_mask(first)
             if previous_mask is not None and self._call_has_mask_arg:
                 kwargs["mask"] = previous_mask
+        if not array_library.only_host() and self._uploads_host_inputs:
+            # A device library is registered: host arrays go to the layer's device (Keras
+            # converts NumPy inputs to tensors of its device the same way).
+            args, kwargs = self._upload_host_inputs(args, kwargs)
+            inputs = args[0]
+            if type(previous_mask) is np.ndarray:
+                previous_mask = kwargs.get("mask") if "mask" in kwargs else \
+                    self._upload_host_inputs((previous_mask,), {})[0][0]
         if not self.built:
             self._maybe_build(inputs)
         if self._losses:

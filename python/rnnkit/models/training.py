@@ -495,7 +495,8 @@ class Trainer:
             x: the inputs (an array or array-like, a list of arrays, or a dict by input name).
 
         Returns:
-            NumPy arrays, structured like the model's outputs.
+            NumPy arrays, structured like the model's outputs (copied from the device of
+            the model's weights; host inputs are copied there first).
 
         Example:
 
@@ -503,7 +504,8 @@ class Trainer:
         probabilities = model.predict_on_batch(x_batch)
         ```
         """
-        return tree.map_structure(_to_array, self(_structure_to_arrays(x), training=False))
+        # NumPy out, as Keras: outputs on a device are copied to the host explicitly
+        return tree.map_structure(_host_array, self(_structure_to_arrays(x), training=False))
 
     def _format_result(self, logs, return_dict):
         if return_dict:

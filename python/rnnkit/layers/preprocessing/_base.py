@@ -111,6 +111,7 @@ class HostLayer(Layer):
     (strings included): the inputs are not cast to the layer's float dtype."""
 
     _casts_int_inputs = False
+    _uploads_host_inputs = False      # computes on the host: inputs stay there
 
     def _convert_input(self, value):
         return to_numpy(value)

@@ -86,6 +86,8 @@ def try_call(layer, args, kwargs):
         return NOT_TAKEN
     batch, steps, width = value.shape
     kernel = cell.kernel.value
+    if type(kernel) is not np.ndarray:     # weights on a device: the full path uploads x
+        return NOT_TAKEN
     if batch == 0 or steps == 0 or width == 0 or kernel.shape[0] != width:
         return NOT_TAKEN
     if layer.stateful:
