@@ -139,6 +139,27 @@ def test_keyword_inputs_mask_and_initial_state_are_uploaded(strict_registered): 
     np.testing.assert_allclose(array_library.to_host(dev(x)), host(x), rtol=1e-6, atol=1e-7)
 
 
+def test_the_on_batch_methods_take_host_data(strict_registered):  # noqa: F811
+    def model(device):
+        with keras.device(device):
+            m = keras.Sequential([keras.Input((4, 3)), keras.layers.GRU(5),
+                                  keras.layers.Dense(1)])
+            m.compile(optimizer="sgd", loss="mse", metrics=["mae"])
+            return m
+    host, dev = model("cpu"), model(DEVICE)
+    dev.set_weights(host.get_weights())
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((6, 4, 3)).astype("float32")
+    y = rng.standard_normal((6, 1)).astype("float32")
+    for method in ("train_on_batch", "test_on_batch"):
+        want = getattr(host, method)(x, y)
+        got = getattr(dev, method)(x, y)
+        assert all(type(v) is float for v in got)            # copied to the host explicitly
+        np.testing.assert_allclose(got, want, rtol=1e-6)
+    assert type(dev.weights[0].value) is STRICT                # trained where it lives
+    np.testing.assert_allclose(dev.predict_on_batch(x), host.predict_on_batch(x), rtol=1e-6)
+
+
 def test_mixed_devices_are_still_an_error_naming_both(strict_registered):  # noqa: F811
     s = strict_arrays.strict.ones((2, 3), dtype="float32")
     with pytest.raises(DeviceMismatchError, match=BOTH):
