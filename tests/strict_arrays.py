@@ -21,6 +21,8 @@ CuPy's `rnnkit.cuda.sequence`.
 
 from __future__ import annotations
 
+import types
+
 import numpy as np
 
 from rnnkit import array_library, core
@@ -321,9 +323,25 @@ class StrictSequence:
                               wrap(g.d_kernel), wrap(g.d_recurrent_kernel), wrap(g.d_bias))
 
 
+def _host_erf(a):
+    """erf of a host array in its float dtype (SciPy's where installed, else math.erf)."""
+    try:
+        from scipy.special import erf
+    except ImportError:
+        import math
+        out = np.vectorize(math.erf, otypes=[np.float64])(a)
+        return out.astype(a.dtype) if a.dtype.kind == "f" else out
+    return erf(a)
+
+
+# The strict library's scipy.special (CuPy's is cupyx.scipy.special). It has erf but no erfinv,
+# so that rnnkit's elementwise fallback for a library without a function runs here too.
+_special = _Namespace(types.SimpleNamespace(erf=_host_erf), "strict.special")
+
 LIBRARY = array_library.ArrayLibrary(
     "strict", "strict", (StrictArray,), strict, to_host=to_host, to_device=to_device,
-    rng=lambda seed_words, index=0: _Generator(seed_words), sequence=StrictSequence)
+    rng=lambda seed_words, index=0: _Generator(seed_words), sequence=StrictSequence,
+    special=_special)
 
 
 def register():

@@ -477,3 +477,28 @@ def test_every_optimizer_on_strict_matches_numpy(optimizer):
     assert histories[1] == histories[0]
     for got, want in zip(weights[3], weights[1]):
         np.testing.assert_array_equal(got, want)
+
+
+def test_special_functions_run_on_the_device_library():
+    # erf comes from the library's scipy.special (the strict one has erf); erfinv, which the
+    # strict library lacks, from rnnkit's elementwise fallback -- on the device either way.
+    x = np.linspace(-0.95, 0.95, 13).astype("float32")
+    for name in ("erf", "erfinv", "erfc"):
+        got = getattr(ops, name)(strict_arrays.to_device(x))
+        assert type(got) is strict_arrays.StrictArray, name
+        np.testing.assert_allclose(strict_arrays.to_host(got), getattr(ops, name)(x),
+                                   rtol=2e-6, atol=1e-7, err_msg=name)
+
+
+def test_a_library_without_a_special_function_says_so():
+    class Empty:
+        pass
+
+    library = strict_arrays.LIBRARY
+    saved = library.special
+    library.special = Empty()
+    try:
+        with pytest.raises(NotImplementedError, match="erf of strict arrays"):
+            ops.erf(strict_arrays.to_device(np.zeros(3, "float32")))
+    finally:
+        library.special = saved

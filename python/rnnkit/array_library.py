@@ -59,10 +59,12 @@ class ArrayLibrary:
             on the device. Defaults to drawing on the host and copying (explicitly).
         sequence: Optional module-like object with the fused recurrent core for its arrays:
             `rnn_forward` / `rnn_backward` with `rnnkit.core`'s signatures.
+        special: Optional module-like object with `scipy.special`'s functions (`erf`,
+            `erfinv`, ...) for its arrays, e.g. `cupyx.scipy.special`.
     """
 
     def __init__(self, name, device_type, array_types, namespace, *, to_host, to_device,
-                 device_index=None, device_count=1, rng=None, sequence=None):
+                 device_index=None, device_count=1, rng=None, sequence=None, special=None):
         self.name = name
         self.device_type = device_type
         self.array_types = tuple(array_types)
@@ -73,6 +75,7 @@ class ArrayLibrary:
         self.device_count = device_count
         self._rng = rng
         self.sequence = sequence
+        self.special = special
 
     def device_index(self, array):
         """The index of the device `array` is on."""
@@ -198,6 +201,8 @@ def _cupy():
     if _cupy_library is None:
         import cupy
 
+        import cupyx.scipy.special as special
+
         from rnnkit.cuda import sequence
 
         def to_device(array, index=0):
@@ -212,7 +217,7 @@ def _cupy():
         library = ArrayLibrary(
             "cupy", "gpu", (cupy.ndarray,), cupy, to_host=cupy.asnumpy, to_device=to_device,
             device_index=lambda a: a.device.id, device_count=cupy.cuda.runtime.getDeviceCount(),
-            rng=rng, sequence=sequence)
+            rng=rng, sequence=sequence, special=special)
         register_array_library(library)
         _cupy_library = library
     return _cupy_library
@@ -284,6 +289,28 @@ def device_of(value):
 def is_host(value):
     """Whether `value` is in host memory (a NumPy array or a Python value)."""
     return type(value) is np.ndarray or library_of(value) is NUMPY
+
+
+def special_function(name, x, host, generic=None):
+    """`scipy.special.<name>` of array `x` on its own device: `host(x)` for host arrays, else
+    the library's `special.<name>` (`ArrayLibrary.special`), else `generic(x)` (an
+    implementation from elementwise NumPy functions, which follow the array's library).
+
+    Raises:
+        NotImplementedError: `x` is a device array whose library has no such function and no
+            `generic` was given (copying to the host behind the caller's back is not an option).
+    """
+    if type(x) is np.ndarray or is_host(x):
+        return host(x)
+    library = library_of(x)
+    function = getattr(library.special, name, None) if library.special is not None else None
+    if function is not None:
+        return function(x)
+    if generic is not None:
+        return generic(x)
+    raise NotImplementedError(
+        f"{name} of {library.name} arrays: the library registered no special function "
+        f"{name!r} (ArrayLibrary.special); copy the array to the host explicitly first")
 
 
 def check_same_device(*values, what="this operation"):

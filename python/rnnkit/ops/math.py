@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 
+from rnnkit import array_library
 from rnnkit.ops import numpy as _n
 from rnnkit.ops._base import (_arr, _nondiff, _op_doc, _record_multi, _record_op, _state,
                               _unary, builtins, np, unwrap)
@@ -30,11 +31,18 @@ def _erf_array(x):
 
 
 def _erfinv_array(x):
+    return array_library.special_function("erfinv", x, _host_erfinv, _erfinv_elementwise)
+
+
+def _host_erfinv(x):
     try:
         from scipy.special import erfinv as scipy_erfinv
         return _as_array(scipy_erfinv(x)).astype(x.dtype)
     except ImportError:          # pragma: no cover - scipy is optional
-        pass
+        return _erfinv_elementwise(x)
+
+
+def _erfinv_elementwise(x):
     # Giles' single-precision approximation, refined by Newton steps in float64.
     x64 = _as_array(x, np.float64)
     w = -np.log((1.0 - x64) * (1.0 + x64))
@@ -51,7 +59,7 @@ def _erfinv_array(x):
         p_l = c + p_l * wl
     y = np.where(small, p_s, p_l) * x64
     for _ in range(3):
-        err = np.vectorize(math.erf)(y) - x64
+        err = _erf_array(y) - x64
         y = y - err / (_TWO_OVER_SQRT_PI * np.exp(-y * y))
     y = np.where(x64 == 1, np.inf, np.where(x64 == -1, -np.inf, y))
     y = np.where(np.abs(x64) > 1, np.nan, y)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 
+from rnnkit import array_library
 from rnnkit.ops._base import _arr, _floatx, _record_op, _state, _unary, np, unwrap
 from rnnkit.ops._base import _as_array, _namespace
 
@@ -48,24 +49,29 @@ def _hard_sigmoid(x):
     return np.clip(x / 6.0 + 0.5, 0.0, 1.0)
 
 
-_erf_impl = None
+_host_erf_impl = None
 
 
-def _erf(x):
-    """erf, elementwise, in x's float dtype (SciPy's when available, else math.erf)."""
-    global _erf_impl
-    if _erf_impl is None:
+def _host_erf(x):
+    """erf of a host array, in its float dtype (SciPy's when available, else math.erf)."""
+    global _host_erf_impl
+    if _host_erf_impl is None:
         try:
             from scipy.special import erf as scipy_erf
-            _erf_impl = scipy_erf
+            _host_erf_impl = scipy_erf
         except ImportError:          # pragma: no cover - scipy is optional
             vec = np.vectorize(math.erf, otypes=[np.float64])
 
-            def _erf_impl(a):
+            def _host_erf_impl(a):
                 a = _as_array(a)
                 out = vec(a)
                 return out.astype(a.dtype) if a.dtype.kind == "f" else out
-    return _erf_impl(x)
+    return _host_erf_impl(x)
+
+
+def _erf(x):
+    """erf, elementwise, in x's float dtype, on x's device (the library's own erf there)."""
+    return array_library.special_function("erf", x, _host_erf)
 
 
 # ------------------------------------------------------------------------------------------------
