@@ -249,16 +249,16 @@ class device:
 
     Inside `with rnnkit.device(name):` the named device is the current device of this
     thread (`rnnkit.placement.current_device()`), which code placing arrays or kernels
-    reads. This build computes everything on its one CPU device, so the block changes no
-    result: it checks the name and lets code written for `keras.device` run unchanged.
-    Blocks nest, and leaving one, normally or by an exception, restores the device that was
+    reads: variables created inside it live on that device (a GPU's through CuPy), and
+    layers and `fit` compute where their weights are (docs/gpu.md). Blocks nest, and leaving one, normally or by an exception, restores the device that was
     current before. Each thread has its own stack: a new thread starts on the default
     device.
 
     Accepted names, case-insensitive: Keras' `"cpu"`, `"cpu:0"`, `"gpu:1"` (the type alone
     means index 0), TensorFlow's `"/cpu:0"`, `"/device:GPU:0"` and
     `"/job:localhost/replica:0/task:0/device:CPU:0"`; `"cuda"` is a synonym of `"gpu"`.
-    This build has one device, `"cpu:0"`.
+    `list_devices()` says which this machine has (`"cpu:0"`, and `"gpu:N"` where the GPU
+    backend and CuPy can run).
 
     Args:
         device_name: The device, a string of one of the forms above.
