@@ -257,8 +257,8 @@ class device:
     Accepted names, case-insensitive: Keras' `"cpu"`, `"cpu:0"`, `"gpu:1"` (the type alone
     means index 0), TensorFlow's `"/cpu:0"`, `"/device:GPU:0"` and
     `"/job:localhost/replica:0/task:0/device:CPU:0"`; `"cuda"` is a synonym of `"gpu"`.
-    `list_devices()` says which this machine has (`"cpu:0"`, and `"gpu:N"` where the GPU
-    backend and CuPy can run).
+    The GPUs become devices the first time a GPU name is used, where the GPU backend and CuPy
+    can run (see the module's docstring).
 
     Args:
         device_name: The device, a string of one of the forms above.
