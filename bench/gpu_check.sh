@@ -8,8 +8,8 @@
 #   2. build           _core, _cuda, rnnkit_cuda_tests                  (~1-2 min on 16 cores)
 #   3. smoke           one tiny GPU forward+backward per cell against the CPU, each error printed
 #   4. C++ GPU tests   rnnkit_cuda_tests: the option grid against the CPU, bit-identical repeats
-#   5. Python GPU tests  tests/test_gpu.py, tests/test_cuda_plumbing.py, and the `gpu` (CuPy)
-#                      variants of tests/test_device_generic.py, test_ops.py, test_autodiff.py
+#   5. Python GPU tests  tests/core/test_gpu.py, tests/core/test_cuda_plumbing.py, and the `gpu` (CuPy)
+#                      variants of tests/models/test_device_generic.py, test_ops.py, test_autodiff.py
 #   6. sanitizer       a few grid cases under compute-sanitizer (memcheck, racecheck)
 #   7. benchmark       bench/gpu_bench.py against PyTorch/cuDNN (a table, row by row)
 #   8. fit             bench/gpu_fit.py: model.fit on the GPU against the same model in PyTorch
@@ -188,12 +188,12 @@ fi
 
 # ---- 5. Python GPU tests ----------------------------------------------------------------------
 run_step pytest_gpu 180 "$python" -m pytest -q -rf -p no:cacheprovider --maxfail=30 \
-  tests/test_gpu.py tests/test_cuda_plumbing.py
+  tests/core/test_gpu.py tests/core/test_cuda_plumbing.py
 tail -1 "$out/pytest_gpu.log" 2>/dev/null | sed 's/^/    /' | tee -a "$summary"
 # The device-generic Python side on CuPy: the op and gradient cases and the models of the
 # strict-library tests, run on the GPU (their `cupy` variants, marked gpu).
 run_step pytest_device_generic 120 "$python" -m pytest -q -rf -p no:cacheprovider --maxfail=30 \
-  -m gpu tests/test_device_generic.py tests/test_ops.py tests/test_autodiff.py
+  -m gpu tests/models/test_device_generic.py tests/support/test_ops.py tests/support/test_autodiff.py
 tail -1 "$out/pytest_device_generic.log" 2>/dev/null | sed 's/^/    /' | tee -a "$summary"
 
 # ---- 6. compute-sanitizer on a few cases ------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Op cases run on every array library (tests/test_ops.py, tests/test_autodiff.py): name ->
+"""Op cases run on every array library (tests/support/test_ops.py, tests/support/test_autodiff.py): name ->
 (function of the `rnnkit.ops` module and its arrays, host arrays its arguments)."""
 
 import numpy as np

@@ -1,6 +1,6 @@
 """Runs `examples/guide.py` with the strict array library registered, so that
 `--device strict:0` places the whole guide on a "device" whose arrays refuse implicit
-conversion to the host (as CuPy's do). Used by `tests/test_examples_on_device.py`:
+conversion to the host (as CuPy's do). Used by `tests/models/test_examples_on_device.py`:
 
     python tests/guide_on_strict.py --small --device strict:0 [--data PATH]
 

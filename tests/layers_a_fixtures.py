@@ -9,8 +9,9 @@ import os
 import numpy as np
 
 import rnnkit as keras
+import paths
 
-HERE = os.path.join(os.path.dirname(__file__), "fixtures", "layers_a")
+HERE = str(paths.FIXTURES / "layers_a")
 _cache = {}
 
 

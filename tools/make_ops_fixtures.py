@@ -10,7 +10,7 @@ Run by hand in a scratch environment that has Keras (never in CI):
     KERAS_BACKEND=jax python tools/make_ops_fixtures.py
 
 Each case is a function `case(ops, *inputs)` written against the `keras.ops` API, so the test
-(tests/test_ops_more.py) runs the very same function with `rnnkit.ops` on the stored inputs and
+(tests/support/test_ops_more.py) runs the very same function with `rnnkit.ops` on the stored inputs and
 compares. Inputs are made here from a fixed seed and stored next to the outputs
 (`<case>/in_<i>`, `<case>/out_<j>`). To keep the file small, all arrays are packed into one
 byte buffer (`buffer`) with a JSON index (`index`: name -> dtype, shape, offset); `load`

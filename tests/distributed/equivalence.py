@@ -1,4 +1,4 @@
-"""Launched by tests/test_distribution.py as `mpiexec -n 2 python equivalence.py OUT_DIR
+"""Launched by tests/models/test_distribution.py as `mpiexec -n 2 python equivalence.py OUT_DIR
 [ENGINE]`: trains small models with the data-parallel distribution, and (on rank 0) the same
 models in one process on the full batches, and writes `OUT_DIR/rank<r>.npz` with, per
 configuration: the final weights of both runs, the logs of both runs, and a digest of every

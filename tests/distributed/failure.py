@@ -1,4 +1,4 @@
-"""Launched by tests/test_distribution.py as `mpiexec -n 2 python failure.py MODE`: rank 1
+"""Launched by tests/models/test_distribution.py as `mpiexec -n 2 python failure.py MODE`: rank 1
 fails in the middle of the first epoch while rank 0 goes on training; every process must
 end, with rank 1's error reported, within seconds.
 
