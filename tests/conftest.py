@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import re
 import zlib
 
 import numpy as np
 import pytest
+
+# The suite builds its models on the CPU also on a machine with a usable GPU (where rnnkit's
+# default device would be gpu:0); the GPU tests place theirs explicitly.
+os.environ.setdefault("RNNKIT_DEVICE", "cpu")
 
 _FOLDER = re.compile(r"^tests/[a-z_]+/(?=test_)")
 

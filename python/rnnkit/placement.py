@@ -7,8 +7,10 @@
 - `device(name)`: a context manager making `name` the current device of this thread inside
   the `with` block. Contexts nest; leaving one (normally or by an exception) restores the
   device that was current before it.
-- `current_device()`: the current device as a canonical name, `"cpu:0"` by default; the
-  `RNNKIT_DEVICE` environment variable (any accepted name, e.g. `RNNKIT_DEVICE=cpu`) sets the
+- `current_device()`: the current device as a canonical name. By default that is `"gpu:0"`
+  where the GPU backend can run (`rnnkit.cuda.is_available()`: a CUDA build, CuPy, a GPU), as
+  Keras puts work on the first GPU, else `"cpu:0"`; the `RNNKIT_DEVICE` environment variable
+  (any accepted name, e.g. `RNNKIT_DEVICE=cpu` to keep a GPU machine on the CPU) sets the
   default of every thread.
 - `parse_device_name(name)`: `(type, index)`, e.g. `("gpu", 1)` for `"/device:GPU:1"`.
 - `list_devices(device_type=None)`: the available devices, e.g. `["cpu:0"]`.
@@ -197,12 +199,13 @@ def _check_available(name, device_type, index, source=""):
 
 
 def _default_device():
-    """`cpu:0`, or the device `RNNKIT_DEVICE` names (cached per value of the variable)."""
+    """The device `RNNKIT_DEVICE` names, else `gpu:0` where the GPU backend can run (as Keras
+    places work on the first GPU), else `cpu:0` (cached per value of the variable)."""
     value = os.environ.get(ENV_VAR)
     cached = getattr(_state, "default", None)
     if cached is None or cached[0] != value:
         if value is None or not value.strip():
-            resolved = "cpu:0"
+            resolved = "gpu:0" if _gpu_count() > 0 else "cpu:0"
         else:
             source = f" (from the {ENV_VAR} environment variable)"
             try:
@@ -220,7 +223,7 @@ def current_device():
 
     That is the device of the innermost `with rnnkit.device(...)` block of this thread;
     outside any block, the device named by the `RNNKIT_DEVICE` environment variable, else
-    `"cpu:0"`.
+    `"gpu:0"` where the GPU backend can run (`rnnkit.cuda.is_available()`), else `"cpu:0"`.
 
     Returns:
         A string `"<type>:<index>"`.

@@ -155,3 +155,20 @@ def test_guide_cpu_inference():
         cpu_model.set_weights(model.get_weights())
         out = cpu_model.predict_on_batch(x)
     assert_close(out, model.predict_on_batch(x), rtol=1e-5, atol=1e-6)
+
+
+def test_default_device_is_the_gpu_where_it_can_run(monkeypatch):
+    # A GPU backend that can run makes gpu:0 the default (Keras' placement on the first GPU);
+    # RNNKIT_DEVICE=cpu keeps such a machine on the CPU. (_gpu_count stands in for the probe.)
+    monkeypatch.setattr(placement, "_gpu_count", lambda: 1)
+    monkeypatch.setitem(placement._device_counts, "gpu", 1)
+    monkeypatch.setattr(placement._state, "default", None, raising=False)
+    assert placement.current_device() == "gpu:0"
+    monkeypatch.setenv(placement.ENV_VAR, "cpu")
+    assert placement.current_device() == "cpu:0"
+
+
+def test_default_device_is_the_cpu_without_a_usable_gpu(monkeypatch):
+    monkeypatch.setattr(placement, "_gpu_count", lambda: 0)
+    monkeypatch.setattr(placement._state, "default", None, raising=False)
+    assert placement.current_device() == "cpu:0"
