@@ -438,11 +438,13 @@ void gemm(std::int64_t M, std::int64_t N, std::int64_t K, Operand<T> A, Operand<
   const std::int64_t work_threads = std::max<std::int64_t>(1, M * N * K / (std::int64_t(1) << 16));
   const int team = static_cast<int>(std::max<std::int64_t>(
       1, std::min({static_cast<std::int64_t>(threads), units, work_threads})));
-  // The units in 2 * team pieces, claimed in order by whichever thread is free (a piece packs
-  // its own copy of the operand it does not split, so not finer): a thread that a busy neighbour
-  // delays takes fewer, and the caller does not wait for one that has not started (thread_pool.h,
-  // parallel_claimed). Every element of C is one thread's whole sum over k either way.
-  const std::int64_t pieces = std::min<std::int64_t>(units, 2 * team);
+  // One piece of the units per thread, as a fixed split would give them, but claimed in order
+  // by whichever thread is free: the caller takes the next piece when it is done with its own
+  // and finds it unclaimed, so it never waits for a worker that has not started (a busy
+  // neighbour delayed it: thread_pool.h, parallel_claimed). Not finer: each piece packs its own
+  // copy of the operand it does not split, so more pieces would cost a quiet machine more
+  // packing. Every element of C is one thread's whole sum over k either way.
+  const std::int64_t pieces = team;
   detail::WorkClaims claims(pieces);
   const auto piece = [&](std::int64_t t, std::int64_t n) {
     const std::int64_t u0 = units * t / n, u1 = units * (t + 1) / n;
