@@ -9,7 +9,8 @@ last CPU this process may use), every library runs `--calls` timed calls of each
 warm-up, back to back (a loop of calls, as training or inference runs them):
   forward: inference over the sequence (last output);
   train:   forward with return_sequences and the backward of all weights and the input.
-Prints one line per (condition, library, mode): median and p95 in ms over all rounds.
+Prints one line per (condition, library, mode): median, p95, max and mean in ms over all rounds
+(the mean is the throughput: a loop of N calls takes N times the mean).
 RNNKIT_THREAD_TEAM=openmp in the environment runs rnnkit's parallel parts as OpenMP regions
 (libgomp's wait policy) instead of rnnkit's own thread team, for the comparison.
 """
@@ -124,11 +125,11 @@ def main():
     print(f"# {args.cell} B,T,I,H={args.shape}, {args.threads} threads, {args.rounds} rounds x "
           f"{args.calls} calls, CPUs {sorted(os.sched_getaffinity(0))}")
     print(f"{'condition':9s} {'library':7s} {'mode':8s} {'median ms':>10s} {'p95 ms':>8s} "
-          f"{'max ms':>8s}")
+          f"{'max ms':>8s} {'mean ms':>8s}")
     for (condition, lib, mode), values in sorted(results.items()):
         v = np.asarray(values) * 1e3
         print(f"{condition:9s} {lib:7s} {mode:8s} {np.median(v):10.3f} "
-              f"{np.percentile(v, 95):8.3f} {v.max():8.2f}")
+              f"{np.percentile(v, 95):8.3f} {v.max():8.2f} {v.mean():8.3f}")
 
 
 if __name__ == "__main__":

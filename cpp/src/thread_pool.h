@@ -26,7 +26,16 @@ void wake_all(const std::atomic<std::uint32_t>& word, const std::atomic<int>& sl
 // Runs fn(context, t, n) for t in [0, n) concurrently, the calling thread being t = 0, and
 // returns when every one has returned. n is `threads`, or 1 when the team is busy with another
 // caller's work (fn must accept any n >= 1, as for an OpenMP region's team size).
-void run_team(int threads, void (*fn)(void* context, int t, int n), void* context);
+//
+// claimed = true is for a part whose work is all claimed dynamically (from a counter that fn
+// shares through `context`), so that any thread, the caller alone included, may do all of it:
+// fn(context, 0, n) is then the only call sure to run. Each other t runs at most once, and only
+// if its worker joins the part before the caller has finished its own fn; the call returns once
+// the caller's fn has returned (every item claimed) and every worker that joined has left. A
+// worker that comes late (descheduled by a busy neighbour) finds the part closed and never
+// reads `context`, so the caller need not wait for it.
+void run_team(int threads, void (*fn)(void* context, int t, int n), void* context,
+              bool claimed = false);
 
 template <typename F>
 void parallel(int threads, F&& f) {
@@ -38,6 +47,36 @@ void parallel(int threads, F&& f) {
   run_team(threads, [](void* c, int t, int n) { (*static_cast<Fn*>(c))(t, n); },
            const_cast<void*>(static_cast<const void*>(&f)));
 }
+
+// parallel() for a part whose work f claims dynamically (run_team's `claimed`): f(t, n) must do
+// only work it claims from a counter shared by all threads, and the part is done when f(0, n),
+// run by the caller, has returned: the caller does not wait for a worker that has not joined.
+template <typename F>
+void parallel_claimed(int threads, F&& f) {
+  if (threads <= 1) {
+    f(0, 1);
+    return;
+  }
+  using Fn = std::remove_reference_t<F>;
+  run_team(threads, [](void* c, int t, int n) { (*static_cast<Fn*>(c))(t, n); },
+           const_cast<void*>(static_cast<const void*>(&f)), /*claimed=*/true);
+}
+
+// Items [0, items) handed out in order, one claim at a time, to the threads of a
+// parallel_claimed part (it lives on the caller's stack, which the part never outlives).
+class WorkClaims {
+ public:
+  explicit WorkClaims(std::int64_t items) : items_(items) {}
+
+  bool next(std::int64_t& item) {
+    item = next_.fetch_add(1, std::memory_order_relaxed);
+    return item < items_;
+  }
+
+ private:
+  const std::int64_t items_;
+  alignas(64) std::atomic<std::int64_t> next_{0};
+};
 
 // A barrier for the n threads of one parallel() call (the per-step sync of the time loop).
 // Every thread calls join(n) with the team size it was given before its first wait.

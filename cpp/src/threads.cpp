@@ -127,14 +127,28 @@ void wake_all(const std::atomic<std::uint32_t>& word, const std::atomic<int>& sl
 
 namespace {
 
-// The workers of run_team. A job is published as one 32-bit word: a counter in the high bits
-// and the team size in the low 8, so a worker that is not part of a job never reads the job's
-// other fields (which the next job may be overwriting).
+// The workers of run_team. A part (job) is published in two words: `job_`, its 32-bit
+// generation, which idle workers wait on (a futex word), and `state_`, 64 bits that a worker
+// reads, and for a claimed part changes, before it touches the part's fields (fn_, context_):
+//   bits 0-7   the team size n of the part
+//   bits 8-15  (claimed parts) the workers that joined the part and have not yet left
+//   bit  16    (claimed parts) closed: the caller's share is done, nobody may join any more
+//   bit  17    the part is claimed
+//   bits 32-63 the generation (the same as job_)
+// A worker runs a fixed part (claimed = false) always, and the caller waits for every worker (as
+// before). A worker joins a claimed part only by a compare-and-swap on state_ that checks the
+// generation it saw and that the part is still open; once joined, the caller cannot close the
+// part and reuse fn_ / context_ (or return, ending the lifetime of the context on its stack)
+// until the worker has left. So a worker that wakes up late, after its part closed, sees the
+// generation or the closed bit changed, and goes back to waiting without reading anything else.
+// `finished_` is only a wake-up counter for the caller: the caller tests the real condition
+// (pending_ == 0, or no worker joined) and sleeps while finished_ keeps the value it read
+// before that test, so a wake-up between the test and the sleep is not lost.
 class Team {
  public:
   static constexpr int kMaxThreads = 255;
 
-  bool try_run(int threads, void (*fn)(void*, int, int), void* context) {
+  bool try_run(int threads, void (*fn)(void*, int, int), void* context, bool claimed) {
     std::unique_lock<std::mutex> lock(use_, std::try_to_lock);
     if (!lock.owns_lock()) return false;
     threads = threads > kMaxThreads ? kMaxThreads : threads;
@@ -145,25 +159,69 @@ class Team {
     }
     fn_ = fn;
     context_ = context;
-    pending_.store(threads - 1, std::memory_order_relaxed);
-    const std::uint32_t job = ((previous >> 8) + 1) << 8 | static_cast<std::uint32_t>(threads);
-    job_.store(job, std::memory_order_seq_cst);
+    const std::uint32_t generation = previous + 1;
+    if (!claimed) pending_.store(threads - 1, std::memory_order_relaxed);
+    state_.store(std::uint64_t{generation} << 32 | (claimed ? kClaimed : 0) |
+                     static_cast<std::uint64_t>(threads),
+                 std::memory_order_seq_cst);
+    job_.store(generation, std::memory_order_seq_cst);
     wake_all(job_, job_sleepers_);
     fn(context, 0, threads);
-    wait_while_equal(finished_, previous, caller_sleepers_);
+    if (claimed) {
+      // Every item is claimed: close the part, then wait for the workers that joined it.
+      if (joined(state_.fetch_or(kClosed, std::memory_order_seq_cst)) > 0) {
+        wait_until([this] { return joined(state_.load(std::memory_order_seq_cst)) == 0; });
+      }
+    } else {
+      wait_until([this] { return pending_.load(std::memory_order_seq_cst) == 0; });
+    }
     return true;
   }
 
  private:
+  static constexpr std::uint64_t kJoinedOne = 1 << 8, kClosed = 1 << 16, kClaimed = 1 << 17;
+  static int joined(std::uint64_t state) { return static_cast<int>(state >> 8 & 0xFF); }
+
+  template <typename Done>
+  void wait_until(Done done) {
+    for (;;) {
+      const std::uint32_t seen = finished_.load(std::memory_order_seq_cst);
+      if (done()) return;
+      wait_while_equal(finished_, seen, caller_sleepers_);
+    }
+  }
+
+  void signal_caller() {
+    finished_.fetch_add(1, std::memory_order_seq_cst);
+    wake_all(finished_, caller_sleepers_);
+  }
+
   void work(int index, std::uint32_t seen) {
     for (;;) {
       wait_while_equal(job_, seen, job_sleepers_, /*for_work=*/true);
       seen = job_.load(std::memory_order_acquire);
-      if (index >= static_cast<int>(seen & 0xFF)) continue;  // not in this job
-      fn_(context_, index, static_cast<int>(seen & 0xFF));
-      if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-        finished_.store(seen, std::memory_order_seq_cst);
-        wake_all(finished_, caller_sleepers_);
+      std::uint64_t state = state_.load(std::memory_order_acquire);
+      if (static_cast<std::uint32_t>(state >> 32) != seen) continue;  // gone already
+      const int n = static_cast<int>(state & 0xFF);
+      if (index >= n) continue;  // not in this part
+      if (!(state & kClaimed)) {
+        fn_(context_, index, n);  // the caller waits for this thread
+        if (pending_.fetch_sub(1, std::memory_order_seq_cst) == 1) signal_caller();
+        continue;
+      }
+      // Join unless the part moved on (another generation) or closed; a failed exchange
+      // reloads `state` (another worker joined, or the caller closed the part).
+      for (;;) {
+        if (static_cast<std::uint32_t>(state >> 32) != seen || (state & kClosed)) break;
+        if (state_.compare_exchange_weak(state, state + kJoinedOne, std::memory_order_acq_rel,
+                                         std::memory_order_acquire)) {
+          fn_(context_, index, n);
+          // The last to leave a closed part lets its caller go (the caller, seeing the count at
+          // zero, may then reuse or free the context: nothing is read after this).
+          const std::uint64_t left = state_.fetch_sub(kJoinedOne, std::memory_order_seq_cst);
+          if (joined(left) == 1 && (left & kClosed)) signal_caller();
+          break;
+        }
       }
     }
   }
@@ -174,6 +232,7 @@ class Team {
   void* context_ = nullptr;
   alignas(64) std::atomic<std::uint32_t> job_{0};
   std::atomic<int> job_sleepers_{0};
+  alignas(64) std::atomic<std::uint64_t> state_{0};
   alignas(64) std::atomic<int> pending_{0};
   alignas(64) std::atomic<std::uint32_t> finished_{0};
   std::atomic<int> caller_sleepers_{0};
@@ -218,7 +277,7 @@ bool use_openmp() {
 
 }  // namespace
 
-void run_team(int threads, void (*fn)(void* context, int t, int n), void* context) {
+void run_team(int threads, void (*fn)(void* context, int t, int n), void* context, bool claimed) {
 #if defined(RNNKIT_WITH_OPENMP)
   if (threads > 1 && use_openmp()) {
 #pragma omp parallel num_threads(threads)
@@ -227,7 +286,7 @@ void run_team(int threads, void (*fn)(void* context, int t, int n), void* contex
   }
 #endif
   // Another caller's work holds the team (a concurrent call from another thread): run alone.
-  if (threads <= 1 || !team().try_run(threads, fn, context)) fn(context, 0, 1);
+  if (threads <= 1 || !team().try_run(threads, fn, context, claimed)) fn(context, 0, 1);
 }
 
 }  // namespace detail

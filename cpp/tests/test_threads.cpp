@@ -1,8 +1,13 @@
 // rnnkit's thread team (src/thread_pool.h): results do not depend on whether a call got the team
 // (concurrent callers fall back to one thread), the step barrier keeps a team in step over many
 // steps, and many back-to-back calls neither hang nor differ.
+#include <sched.h>
+
 #include <atomic>
+#include <chrono>
+#include <cstdint>
 #include <cstring>
+#include <random>
 #include <thread>
 #include <vector>
 
@@ -83,4 +88,153 @@ TEST_CASE(threads_concurrent_callers_get_the_same_results) {
   }
   rnnkit::set_num_threads(previous);
   CHECK_EQ(mismatches.load(), 0);
+}
+
+namespace {
+
+// A claimed part's context, on the caller's stack: `open` is cleared as soon as the part
+// returns, so a worker that touched the context after its part closed would be seen.
+struct ClaimedPart {
+  explicit ClaimedPart(std::int64_t items) : claims(items), done(static_cast<std::size_t>(items)) {}
+  rnnkit::detail::WorkClaims claims;
+  std::vector<std::atomic<int>> done;
+  std::atomic<bool> open{true};
+  std::atomic<int> late{0};
+};
+
+void delay(std::minstd_rand& rng) {
+  switch (rng() % 8) {
+    case 0: sched_yield(); break;
+    case 1: std::this_thread::sleep_for(std::chrono::microseconds(rng() % 200)); break;
+    default: break;
+  }
+}
+
+}  // namespace
+
+// Many tiny parts back to back, claimed and fixed mixed, with random yields and sleeps in the
+// threads: every item of a claimed part runs exactly once, every index of a fixed part once, no
+// worker touches a claimed part's context after the part returned, and nothing hangs. Workers
+// often come late here (the caller's share is tiny), which is the path that closes a part
+// without them.
+TEST_CASE(threads_claimed_parts_under_random_delays) {
+  constexpr int kParts = 6000;
+  std::atomic<int> touched_closed{0}, wrong{0};
+  std::atomic<std::uint32_t> seed{1};
+  for (int threads : {2, 3, 4}) {
+    for (int part = 0; part < kParts; ++part) {
+      const std::int64_t items = 1 + part % 7;
+      if (part % 5 == 4) {  // a fixed part: everyone runs, once
+        std::vector<std::atomic<int>> hits(static_cast<std::size_t>(threads));
+        rnnkit::detail::parallel(threads, [&](int t, int n) {
+          std::minstd_rand rng(seed.fetch_add(1));
+          if (t > 0) delay(rng);
+          hits[static_cast<std::size_t>(t)].fetch_add(1);
+          if (n != threads) wrong.fetch_add(1);
+        });
+        for (auto& h : hits) if (h.load() != 1) wrong.fetch_add(1);
+        continue;
+      }
+      ClaimedPart ctx(items);
+      rnnkit::detail::parallel_claimed(threads, [&ctx, &seed, &touched_closed](int t, int) {
+        std::minstd_rand rng(seed.fetch_add(1));
+        if (!ctx.open.load()) touched_closed.fetch_add(1);
+        if (t > 0) delay(rng);
+        for (std::int64_t i; ctx.claims.next(i);) {
+          ctx.done[static_cast<std::size_t>(i)].fetch_add(1);
+          if (rng() % 16 == 0) delay(rng);
+        }
+        if (!ctx.open.load()) touched_closed.fetch_add(1);
+      });
+      ctx.open.store(false);
+      for (auto& d : ctx.done) if (d.load() != 1) wrong.fetch_add(1);
+    }
+  }
+  CHECK_EQ(wrong.load(), 0);
+  CHECK_EQ(touched_closed.load(), 0);
+}
+
+// A worker held up inside a claimed part (it joined, took an item and sleeps) is waited for: its
+// items are done when the part returns. Then, with the worker asleep on its futex, tiny parts
+// (which the caller mostly finishes before the worker wakes and finds them closed) still do
+// every item once.
+TEST_CASE(threads_claimed_part_waits_for_joined_workers) {
+  std::atomic<int> ran_by_worker{0};
+  for (int r = 0; r < 50; ++r) {
+    rnnkit::detail::WorkClaims claims(4);
+    std::atomic<int> done{0};
+    rnnkit::detail::parallel_claimed(2, [&](int t, int) {
+      for (std::int64_t i; claims.next(i);) {
+        if (t > 0) {
+          ran_by_worker.fetch_add(1);
+          std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        }
+        done.fetch_add(1);
+      }
+    });
+    CHECK_EQ(done.load(), 4);  // a joined worker's item is done before the part returns
+  }
+  // Sleep long enough for the worker to fall asleep, then a tiny part: still every item once.
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  for (int r = 0; r < 200; ++r) {
+    rnnkit::detail::WorkClaims claims(3);
+    std::atomic<int> done{0};
+    rnnkit::detail::parallel_claimed(2, [&](int, int) {
+      for (std::int64_t i; claims.next(i);) done.fetch_add(1);
+    });
+    CHECK_EQ(done.load(), 3);
+  }
+}
+
+// Concurrent callers of claimed and fixed parts: one gets the team, the others run alone.
+TEST_CASE(threads_claimed_parts_from_concurrent_callers) {
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> callers;
+  for (int k = 0; k < 3; ++k) {
+    callers.emplace_back([&wrong, k] {
+      for (int r = 0; r < 2000; ++r) {
+        rnnkit::detail::WorkClaims claims(5);
+        std::vector<std::atomic<int>> done(5);
+        rnnkit::detail::parallel_claimed(2 + k % 2, [&](int, int) {
+          for (std::int64_t i; claims.next(i);) done[static_cast<std::size_t>(i)].fetch_add(1);
+        });
+        for (auto& d : done) if (d.load() != 1) wrong.fetch_add(1);
+        std::atomic<int> hits{0};
+        rnnkit::detail::parallel(2, [&](int, int n) { hits.fetch_add(n == 2 ? 1 : 2); });
+        if (hits.load() != 2) wrong.fetch_add(1);
+      }
+    });
+  }
+  for (auto& t : callers) t.join();
+  CHECK_EQ(wrong.load(), 0);
+}
+
+// The row split (claimed row chunks) and the claimed GEMM pieces give the same bits at 1, 2 and
+// 3 threads: GRU (64, 28, 28, 64) float32, the contention benchmark's shape, forward and backward.
+TEST_CASE(threads_row_split_bits_do_not_depend_on_thread_count) {
+  Config c;
+  c.kind = CellKind::gru;
+  c.B = 64;
+  c.T = 28;
+  c.I = 28;
+  c.H = 64;
+  c.return_sequences = true;
+  const int previous = rnnkit::get_num_threads();
+  Inputs<float> in = make_inputs(c).as<float>();
+  rnnkit::set_num_threads(1);
+  Outputs<float> f1 = run_forward<float>(c, in, true);
+  Gradients<float> g1 = run_backward<float>(c, in, f1);
+  for (int threads : {2, 3}) {
+    rnnkit::set_num_threads(threads);
+    for (int r = 0; r < 20; ++r) {
+      Outputs<float> f = run_forward<float>(c, in, true);
+      Gradients<float> g = run_backward<float>(c, in, f);
+      CHECK(f.output.data == f1.output.data);
+      CHECK(g.d_x.data == g1.d_x.data);
+      CHECK(g.d_kernel.data == g1.d_kernel.data);
+      CHECK(g.d_recurrent_kernel.data == g1.d_recurrent_kernel.data);
+      CHECK(g.d_bias.data == g1.d_bias.data);
+    }
+  }
+  rnnkit::set_num_threads(previous);
 }

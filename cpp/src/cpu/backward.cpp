@@ -51,7 +51,7 @@ class BackwardPass {
     init_gradients();
     detail::StepBarrier barrier(plan.threads);
     RowClaims claims(d_.B, plan.threads);
-    detail::parallel(plan.threads, [&](int thread, int threads) {
+    run_loop(plan, [&](int thread, int threads) {
       for_each_share<T>(plan, thread, threads, d_.B, d_.H, &barrier, &claims,
                         [&](const LoopShare& share) {
         kernels::visit_cell(cell_, [&](auto cell) {
@@ -245,8 +245,9 @@ class BackwardPass {
       for (std::int64_t chunk = 0; chunk < chunks; ++chunk) sums(chunk);
       return;
     }
-    detail::parallel(team, [&](int t, int n) {
-      for (std::int64_t chunk = chunks * t / n; chunk < chunks * (t + 1) / n; ++chunk) sums(chunk);
+    detail::WorkClaims claims(chunks);  // any thread may sum any chunk: claimed
+    detail::parallel_claimed(team, [&](int, int) {
+      for (std::int64_t chunk; claims.next(chunk);) sums(chunk);
     });
   }
 

@@ -69,7 +69,7 @@ class ForwardPass {
       project(t_lo, n, proj);
       detail::StepBarrier barrier(plan.threads);
       RowClaims claims(d_.B, plan.threads);
-      detail::parallel(plan.threads, [&](int thread, int threads) {
+      run_loop(plan, [&](int thread, int threads) {
         for_each_share<T>(plan, thread, threads, d_.B, d_.H, &barrier, &claims,
                           [&](const LoopShare& share) {
           for (std::int64_t s = s0; s < s0 + n; ++s) {

@@ -438,7 +438,15 @@ void gemm(std::int64_t M, std::int64_t N, std::int64_t K, Operand<T> A, Operand<
   const std::int64_t work_threads = std::max<std::int64_t>(1, M * N * K / (std::int64_t(1) << 16));
   const int team = static_cast<int>(std::max<std::int64_t>(
       1, std::min({static_cast<std::int64_t>(threads), units, work_threads})));
-  const auto share = [&](std::int64_t t, std::int64_t n) {
+  // One piece of the units per thread, as a fixed split would give them, but claimed in order
+  // by whichever thread is free: the caller takes the next piece when it is done with its own
+  // and finds it unclaimed, so it never waits for a worker that has not started (a busy
+  // neighbour delayed it: thread_pool.h, parallel_claimed). Not finer: each piece packs its own
+  // copy of the operand it does not split, so more pieces would cost a quiet machine more
+  // packing. Every element of C is one thread's whole sum over k either way.
+  const std::int64_t pieces = team;
+  detail::WorkClaims claims(pieces);
+  const auto piece = [&](std::int64_t t, std::int64_t n) {
     const std::int64_t u0 = units * t / n, u1 = units * (t + 1) / n;
     if (split_rows) {
       const std::int64_t m0 = u0 * kMaxRows, m1 = std::min(M, u1 * kMaxRows);
@@ -454,7 +462,13 @@ void gemm(std::int64_t M, std::int64_t N, std::int64_t K, Operand<T> A, Operand<
       }
     }
   };
-  detail::parallel(team, share);  // one thread: no team to wake
+  if (team == 1) {  // no team to wake
+    piece(0, 1);
+    return;
+  }
+  detail::parallel_claimed(team, [&](int, int) {
+    for (std::int64_t p; claims.next(p);) piece(p, pieces);
+  });
 }
 
 template void gemm<float>(std::int64_t, std::int64_t, std::int64_t, Operand<float>, Operand<float>,

@@ -124,4 +124,14 @@ void for_each_share(const LoopPlan& plan, int thread, int threads, std::int64_t 
   body(loop_share<T>(plan, thread, threads, batch, units, barrier));
 }
 
+// Runs a time loop's parallel part, loop(thread, threads) calling for_each_share: with the row
+// split every row chunk is claimed, so the caller closes the part without waiting for a worker
+// that has not joined (thread_pool.h, parallel_claimed); the split of the units needs every
+// thread (each owns its units, and the step barrier counts them all).
+template <typename Loop>
+void run_loop(const LoopPlan& plan, Loop&& loop) {
+  if (plan.by_rows) detail::parallel_claimed(plan.threads, loop);
+  else detail::parallel(plan.threads, loop);
+}
+
 RNNKIT_CPU_NAMESPACE_END
