@@ -37,15 +37,21 @@ void wake_all(const std::atomic<std::uint32_t>& word, const std::atomic<int>& sl
 void run_team(int threads, void (*fn)(void* context, int t, int n), void* context,
               bool claimed = false);
 
+// Runs f(t, n) on the team (`claimed` as for run_team); f(0, 1) alone for one thread.
 template <typename F>
-void parallel(int threads, F&& f) {
+void run_on_team(int threads, F&& f, bool claimed) {
   if (threads <= 1) {
     f(0, 1);
     return;
   }
   using Fn = std::remove_reference_t<F>;
   run_team(threads, [](void* c, int t, int n) { (*static_cast<Fn*>(c))(t, n); },
-           const_cast<void*>(static_cast<const void*>(&f)));
+           const_cast<void*>(static_cast<const void*>(&f)), claimed);
+}
+
+template <typename F>
+void parallel(int threads, F&& f) {
+  run_on_team(threads, f, /*claimed=*/false);
 }
 
 // parallel() for a part whose work f claims dynamically (run_team's `claimed`): f(t, n) must do
@@ -53,13 +59,7 @@ void parallel(int threads, F&& f) {
 // run by the caller, has returned: the caller does not wait for a worker that has not joined.
 template <typename F>
 void parallel_claimed(int threads, F&& f) {
-  if (threads <= 1) {
-    f(0, 1);
-    return;
-  }
-  using Fn = std::remove_reference_t<F>;
-  run_team(threads, [](void* c, int t, int n) { (*static_cast<Fn*>(c))(t, n); },
-           const_cast<void*>(static_cast<const void*>(&f)), /*claimed=*/true);
+  run_on_team(threads, f, /*claimed=*/true);
 }
 
 // Items [0, items) handed out in order, one claim at a time, to the threads of a

@@ -19,16 +19,21 @@ using namespace rnnkit_test;
 
 namespace {
 
-Config unit_split_config() {
-  // B = 16 at H = 64 on two threads: the threads split the units, with a barrier every step.
+// A GRU returning every step's output.
+Config gru_sequence_config(int B, int T, int I, int H) {
   Config c;
   c.kind = CellKind::gru;
-  c.B = 16;
-  c.T = 12;
-  c.I = 10;
-  c.H = 64;
+  c.B = B;
+  c.T = T;
+  c.I = I;
+  c.H = H;
   c.return_sequences = true;
   return c;
+}
+
+Config unit_split_config() {
+  // B = 16 at H = 64 on two threads: the threads split the units, with a barrier every step.
+  return gru_sequence_config(16, 12, 10, 64);
 }
 
 }  // namespace
@@ -212,13 +217,7 @@ TEST_CASE(threads_claimed_parts_from_concurrent_callers) {
 // The row split (claimed row chunks) and the claimed GEMM pieces give the same bits at 1, 2 and
 // 3 threads: GRU (64, 28, 28, 64) float32, the contention benchmark's shape, forward and backward.
 TEST_CASE(threads_row_split_bits_do_not_depend_on_thread_count) {
-  Config c;
-  c.kind = CellKind::gru;
-  c.B = 64;
-  c.T = 28;
-  c.I = 28;
-  c.H = 64;
-  c.return_sequences = true;
+  const Config c = gru_sequence_config(64, 28, 28, 64);
   const int previous = rnnkit::get_num_threads();
   Inputs<float> in = make_inputs(c).as<float>();
   rnnkit::set_num_threads(1);
