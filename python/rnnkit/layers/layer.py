@@ -597,55 +597,42 @@ class Layer:
     # Most layers compute on floats; an Embedding turns this off to keep its integer ids.
     _casts_int_inputs = True
 
-    # Host inputs are uploaded to the layer's device (see `_input_device`); layers that
+    # Host inputs are uploaded to the layer's device (see `_host_input_uploader`); layers that
     # compute on the host by nature (the preprocessing layers) turn this off.
     _uploads_host_inputs = True
 
-    def _input_device(self):
-        """Where the host arrays given to this layer go: the device of the layer's weights,
-        or the current device when it has no weight yet (it builds them there). `None` for
-        the CPU (host inputs stay as they are). Only asked when a device library is
-        registered (`array_library.only_host()` is false)."""
-        first = self.__dict__.get("_device_weight")      # the first weight, once there is one
+    def _weights_device(self):
+        """The device of the layer's weights (that of its first weight), e.g. `"gpu:0"` or
+        `"cpu:0"`; `None` while it has none."""
+        first = self.__dict__.get("_first_weight")      # the first weight, once there is one
         if first is None:
             weights = self.weights
-            if weights:
-                first = self.__dict__["_device_weight"] = weights[0]  # not a tracked attribute
-        if first is not None:
-            value = first.value
-            if type(value) is np.ndarray:
+            if not weights:
                 return None
-            where = array_library.device_of(value)
-        else:
-            from rnnkit import placement
-            where = placement.current_device()
-        return None if where == "cpu:0" else where
+            first = self.__dict__["_first_weight"] = weights[0]  # not a tracked attribute
+        value = first.value
+        return "cpu:0" if type(value) is np.ndarray else array_library.device_of(value)
 
-    def _upload_host_inputs(self, args, kwargs):
-        """The call's host arrays (NumPy arrays, and the Python numbers and lists that the
-        input conversion made arrays) copied to the layer's device, explicitly, once: every
-        array leaf of the arguments (the inputs, `mask`, `initial_state`, ...). Device arrays
-        are left as they are: one on another device than the layer's fails in the op that
-        meets both, naming both devices. Nothing ever moves from a device to the host."""
-        where = self._input_device()
-        if where is None:
-            return args, kwargs
+    def _host_input_uploader(self):
+        """A function that copies the host arrays of a structure (NumPy arrays, and the Python
+        numbers and lists that the input conversion made arrays) to the layer's device,
+        explicitly: the device of its weights, or the current device while it has none (it
+        builds them there). `None` for the CPU. Device arrays are left as they are: one on
+        another device than the layer's fails in the op that meets both, naming both devices.
+        Nothing ever moves from a device to the host."""
+        from rnnkit import placement
+        where = self._weights_device() or placement.current_device()
+        if where == "cpu:0":
+            return None
 
-        def upload(leaf):
-            if type(leaf) is np.ndarray:
-                return array_library.to_device(leaf, where)
-            return leaf
+        def upload_leaf(leaf):
+            return array_library.to_device(leaf, where) if type(leaf) is np.ndarray else leaf
 
-        def upload_all(structure):
-            if type(structure) is np.ndarray:
-                return array_library.to_device(structure, where)
+        def upload(structure):
             if type(structure) in _LEAF_TYPES or type(structure) in _SCALAR_TYPES:
-                return structure
-            return tree.map_structure(upload, structure)
-
-        args = tuple(upload_all(a) for a in args)
-        kwargs = {k: (v if k == "training" else upload_all(v)) for k, v in kwargs.items()}
-        return args, kwargs
+                return upload_leaf(structure)      # one array (the common case): no walk
+            return tree.map_structure(upload_leaf, structure)
+        return upload
 
     def __call__(self, *args, **kwargs):
         """Calls the layer: converts the inputs, builds the layer if needed and runs `call`.
@@ -701,14 +688,16 @@ class Layer:
             previous_mask = _carried_mask(first)
             if previous_mask is not None and self._call_has_mask_arg:
                 kwargs["mask"] = previous_mask
-        if not array_library.only_host() and self._uploads_host_inputs:
-            # A device library is registered: host arrays go to the layer's device (Keras
-            # converts NumPy inputs to tensors of its device the same way).
-            args, kwargs = self._upload_host_inputs(args, kwargs)
+        # A device library is registered: the call's host arrays (the inputs, `mask`,
+        # `initial_state`, ...) go to the layer's device, once (Keras converts NumPy inputs
+        # to tensors of its device the same way).
+        upload = None if array_library.only_host() or not self._uploads_host_inputs \
+            else self._host_input_uploader()
+        if upload is not None:
+            args = tuple(upload(a) for a in args)
+            kwargs = {k: (v if k == "training" else upload(v)) for k, v in kwargs.items()}
             inputs = args[0]
-            if type(previous_mask) is np.ndarray:
-                previous_mask = kwargs.get("mask") if "mask" in kwargs else \
-                    self._upload_host_inputs((previous_mask,), {})[0][0]
+            previous_mask = kwargs["mask"] if "mask" in kwargs else upload(previous_mask)
         if not self.built:
             self._maybe_build(inputs)
         if self._losses:

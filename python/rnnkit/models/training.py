@@ -22,9 +22,7 @@ from rnnkit.models.data_adapters import _structure_to_arrays, _to_array
 
 def _float(value):
     """A plain float for the logs: device values are copied to the host explicitly."""
-    if type(value) is not np.ndarray and not array_library.is_host(unwrap(value)):
-        value = array_library.to_host(unwrap(value))
-    return float(np.asarray(_to_array(value), dtype=np.float64))
+    return float(np.asarray(_host_array(value), dtype=np.float64))
 
 
 def _shape(value):
@@ -35,11 +33,10 @@ def _shape(value):
 
 
 def _host_array(value):
-    """A prediction as a NumPy array (copied from its device explicitly)."""
+    """A NumPy array of an array-like, Tensor or device array (copied from its device
+    explicitly)."""
     value = unwrap(value)
-    if type(value) is np.ndarray or array_library.is_host(value):
-        return _to_array(value)
-    return array_library.to_host(value)
+    return _to_array(value) if array_library.is_host(value) else array_library.to_host(value)
 
 
 class _CompiledOutput:
@@ -146,7 +143,12 @@ class Trainer:
     def _setup_outputs(self, y, y_pred):
         """Per output: its loss function and weight, its metrics and weighted metrics, and the
         log key of each metric (Keras' names: `<output>_<metric>` for several outputs, and
-        `weighted_<metric>` where a weighted metric's name is already taken)."""
+        `weighted_<metric>` where a weighted metric's name is already taken). The metrics'
+        states are created on the device of the model's weights."""
+        with placement.device(self._step_device() or "cpu"):
+            self._compile_outputs(y, y_pred)
+
+    def _compile_outputs(self, y, y_pred):
         from rnnkit import losses
         preds = tree.flatten(y_pred)
         names = self._output_names()
@@ -357,17 +359,10 @@ class Trainer:
 
     # -- one batch -------------------------------------------------------------------------------
     def _step_device(self):
-        """The device of the model's weights (None for the CPU): where a step computes."""
-        first = self.__dict__.get("_step_weight")      # the first weight, once there is one
-        if first is None:
-            weights = self.weights
-            if not weights:
-                return None
-            first = self.__dict__["_step_weight"] = weights[0]   # not a tracked attribute
-        if type(first.value) is np.ndarray:
-            return None
-        where = first.device
-        return None if where == "cpu:0" else where
+        """The device of the model's weights (None for the CPU, or before it has weights):
+        where a step computes."""
+        where = self._weights_device()
+        return None if where in (None, "cpu:0") else where
 
     def _on_step_device(self, *structures):
         """The batch's arrays copied to the weights' device, once per batch (as they are on
@@ -389,8 +384,7 @@ class Trainer:
         with GradientTape() as tape:
             y_pred = self(x, training=True)
             if self._compiled_outputs is None:
-                with placement.device(self._step_device() or "cpu"):   # metric states
-                    self._setup_outputs(y, y_pred)
+                self._setup_outputs(y, y_pred)
                 self._reset_metrics()
             total, per_output = self._compute_losses(y, y_pred, sample_weight)
             regularization = self.losses
@@ -412,8 +406,7 @@ class Trainer:
         x, y, sample_weight = self._on_step_device(x, y, sample_weight)
         y_pred = self(x, training=False)
         if self._compiled_outputs is None:
-            with placement.device(self._step_device() or "cpu"):
-                self._setup_outputs(y, y_pred)
+            self._setup_outputs(y, y_pred)
             self._reset_metrics()
         total, per_output = self._compute_losses(y, y_pred, sample_weight)
         loss = total
