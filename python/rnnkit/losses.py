@@ -374,13 +374,14 @@ def _sparse_ce(y_true, y_pred, from_logits=False, ignore_class=None, axis=-1, me
     if ignore_class is not None:
         valid = labels != ignore_class
         labels = np.where(valid, labels, 0)
-    out_of_range = on_host and (labels < 0) | (labels >= num_classes)
-    if on_host and np.any(out_of_range):
-        bad = labels[out_of_range].ravel()[0]
-        raise ValueError(
-            f"sparse_categorical_crossentropy: label {int(bad)} is out of range for "
-            f"{num_classes} classes (valid labels are 0 to {num_classes - 1}); "
-            f"y_pred.shape={pred_shape}.")
+    if on_host:
+        out_of_range = (labels < 0) | (labels >= num_classes)
+        if np.any(out_of_range):
+            bad = labels[out_of_range].ravel()[0]
+            raise ValueError(
+                f"sparse_categorical_crossentropy: label {int(bad)} is out of range for "
+                f"{num_classes} classes (valid labels are 0 to {num_classes - 1}); "
+                f"y_pred.shape={pred_shape}.")
     if valid is not None and not from_logits:
         # Ignored rows are replaced by ones so renormalisation never divides by zero; their
         # loss is zeroed below and they get no gradient.

@@ -240,15 +240,23 @@ def numpy_rng(seed=None):
     return _rng_from_pair(draw_seed(seed))
 
 
+def _rng_on(library, index, seed):
+    """A generator drawing on device `index` of `library` (NumPy's for the host), from the
+    `(seed, counter)` pair `numpy_rng` would use."""
+    pair = draw_seed(seed)
+    if library is array_library.NUMPY:
+        return _rng_from_pair(pair)
+    return library.rng([int(pair[0]), int(pair[1])], index)
+
+
 def _current_device_rng(seed):
     """NumPy's generator on the CPU; inside `rnnkit.device(...)` of another device, that
     device's generator (the draws land there)."""
     where = placement.current_device()
     if where == "cpu:0":
         return numpy_rng(seed)
-    pair = draw_seed(seed)
-    library = array_library.library_for_device(where)
-    return library.rng([int(pair[0]), int(pair[1])], placement.parse_device_name(where)[1])
+    return _rng_on(array_library.library_for_device(where),
+                   placement.parse_device_name(where)[1], seed)
 
 
 def device_rng(seed, like):
@@ -263,11 +271,9 @@ def device_rng(seed, like):
         An object with NumPy Generator's drawing methods (`random`, `standard_normal`, ...)
         returning arrays of `like`'s library.
     """
-    pair = draw_seed(seed)
     library = array_library.library_of(like)
-    if library is array_library.NUMPY:
-        return _rng_from_pair(pair)
-    return library.rng([int(pair[0]), int(pair[1])], library.device_index(like))
+    index = 0 if library is array_library.NUMPY else library.device_index(like)
+    return _rng_on(library, index, seed)
 
 
 # -- dtype helpers ---------------------------------------------------------------------------
