@@ -291,6 +291,12 @@ def is_host(value):
     return type(value) is np.ndarray or library_of(value) is NUMPY
 
 
+def host_scalar(value):
+    """A 0-d NumPy array as a NumPy scalar, anything else as it is: a host number meets the
+    arrays of every device as a scalar (CuPy's kernels refuse 0-d NumPy arrays)."""
+    return value[()] if type(value) is np.ndarray and value.ndim == 0 else value
+
+
 def special_function(name, x, host, generic=None):
     """`scipy.special.<name>` of array `x` on its own device: `host(x)` for host arrays, else
     the library's `special.<name>` (`ArrayLibrary.special`), else `generic(x)` (an

@@ -50,6 +50,7 @@ from rnnkit import losses as _losses
 from rnnkit import saving as _saving
 from rnnkit import masking
 from rnnkit.array_library import as_array as _as_array
+from rnnkit.array_library import host_scalar
 from rnnkit.array_library import namespace as _namespace
 from rnnkit.autodiff import unwrap
 from rnnkit.losses import (binary_crossentropy, binary_focal_crossentropy,
@@ -107,8 +108,7 @@ def _read(variable):
 
 def _add(variable, delta):
     """variable += delta for a scalar Variable."""
-    if type(delta) is np.ndarray and delta.ndim == 0:
-        delta = delta[()]        # a host number: a NumPy scalar goes with any device
+    delta = host_scalar(delta)
     variable.assign(np.reshape(_read(variable) + delta, variable.shape))
 
 

@@ -9,6 +9,7 @@ import textwrap
 import numpy as np
 
 from rnnkit.array_library import as_array as _as_array
+from rnnkit.array_library import host_scalar
 from rnnkit.array_library import namespace as _namespace
 from rnnkit.autodiff import Tensor, _record_multi, _record_op, _state, unwrap
 
@@ -82,9 +83,9 @@ def _check_devices(a, b, name):
     if a_scalar and b_scalar:
         return a, b
     if a_scalar:            # b is an array of another kind than a
-        return (a[()] if type(a) is np.ndarray else a), b
+        return host_scalar(a), b
     if b_scalar:
-        return a, (b[()] if type(b) is np.ndarray else b)
+        return a, host_scalar(b)
     from rnnkit.array_library import check_same_device
     check_same_device(a, b, what=f"ops.{name}")
     return a, b

@@ -114,7 +114,7 @@ class Adafactor(Optimizer):
         index = self._get_variable_index(variable)
         r, c, v = self._r[index], self._c[index], self._v[index]
         rho = np.minimum(lr, 1 / np.sqrt(step))
-        alpha = np.maximum(np.asarray(self.epsilon_2, dt)[()], _rms(variable.value)) * rho
+        alpha = np.maximum(_scalar(self.epsilon_2, dt), _rms(variable.value)) * rho
         g2 = np.square(gradient) + self.epsilon_1
         beta_2 = 1 - np.power(step, np.asarray(self.beta_2_decay, dt))
         if len(variable.shape) >= 2:
@@ -127,7 +127,7 @@ class Adafactor(Optimizer):
         else:
             self.assign(v, beta_2 * v.value + (1 - beta_2) * g2)
         u = gradient / np.sqrt(v.value)
-        u_hat = u / np.maximum(np.asarray(1.0, dt)[()], _rms(u) / self.clip_threshold)
+        u_hat = u / np.maximum(_scalar(1.0, dt), _rms(u) / self.clip_threshold)
         self.assign_sub(variable, alpha * u_hat)
 
     def get_config(self):

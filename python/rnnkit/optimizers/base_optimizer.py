@@ -31,6 +31,7 @@ from rnnkit import initializers as _initializers
 from rnnkit import placement
 from rnnkit import saving as _saving
 from rnnkit.array_library import as_array as _as_array
+from rnnkit.array_library import host_scalar
 from rnnkit.autodiff import unwrap
 from rnnkit.optimizers import schedules as _schedules
 from rnnkit.variables import Variable
@@ -61,8 +62,7 @@ def _scalar(x, dtype=None):
         v = v.reshape(())
     if dtype is not None:
         v = v.astype(dtype)
-    # a host number as a NumPy scalar (device arrays take those, not 0-d host arrays)
-    return v[()] if type(v) is np.ndarray and v.ndim == 0 else v
+    return host_scalar(v)
 
 
 def _assign(variable, value):
@@ -622,7 +622,7 @@ class Optimizer:
         for variable in variables:
             if self._use_weight_decay(variable):
                 lr = _scalar(lr_now, variable.dtype)
-                wd = np.asarray(self.weight_decay, dtype=variable.dtype)[()]
+                wd = _scalar(self.weight_decay, variable.dtype)
                 v = _value(variable)
                 _assign(variable, v - v * wd * lr)
 
@@ -631,7 +631,7 @@ class Optimizer:
         first_step = self._update_count() == 0
         for var, average in zip(trainable_variables, self._model_variables_moving_average):
             momentum = 0.0 if first_step else self.ema_momentum
-            momentum = np.asarray(momentum, dtype=var.dtype)[()]
+            momentum = _scalar(momentum, var.dtype)
             _assign(average, momentum * _value(average) + (1 - momentum) * _value(var))
 
     def _overwrite_model_variables_with_average_value(self, trainable_variables):

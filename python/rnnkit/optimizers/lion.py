@@ -90,7 +90,7 @@ class Lion(Optimizer):
         """Applies the Lion update to one variable (see the class docstring)."""
         dt = np.dtype(variable.dtype)
         lr = _scalar(learning_rate, dt)
-        beta_1, beta_2 = np.asarray(self.beta_1, dt)[()], np.asarray(self.beta_2, dt)[()]
+        beta_1, beta_2 = _scalar(self.beta_1, dt), _scalar(self.beta_2, dt)
         m = self._momentums[self._get_variable_index(variable)]
         self.assign_sub(variable, lr * np.sign(m.value * beta_1 + gradient * (1 - beta_1)))
         self.assign(m, m.value * beta_2 + gradient * (1 - beta_2))

@@ -94,7 +94,7 @@ class SGD(Optimizer):
 
     def _step_constants(self, dtype, learning_rate):
         """The learning rate and the momentum, in `dtype`, for this step."""
-        return _scalar(learning_rate, dtype), np.asarray(self.momentum, dtype=dtype)[()]
+        return _scalar(learning_rate, dtype), _scalar(self.momentum, dtype)
 
     def _update_in_place(self, g, variable, constants):
         lr, momentum = constants
