@@ -552,8 +552,7 @@ def _describe(value):
 def _weights_on_device(layer):
     """Whether the layer's weights live on a device (placed with `rnnkit.device`): it then
     computes there through the generic path, training included."""
-    weights = layer.weights if layer.built else ()
-    return bool(weights) and type(weights[0].value) is not np.ndarray
+    return layer._weights_device() not in (None, "cpu:0")
 
 
 def _check_real(leaf, layer_name):
