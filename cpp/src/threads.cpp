@@ -259,10 +259,6 @@ Team& team() {
   return *t;
 }
 
-}  // namespace
-
-namespace {
-
 #if defined(RNNKIT_WITH_OPENMP)
 // RNNKIT_THREAD_TEAM=openmp runs the parallel parts as OpenMP regions instead (libgomp's wait
 // policy then applies between and at the end of them): for comparisons, and as an escape hatch.
