@@ -4,6 +4,7 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -33,7 +34,8 @@ rnnkit::TensorView view_of(const py::object& obj, const char* name, Mode mode = 
   auto array = py::reinterpret_borrow<py::array>(obj);
   const auto dtype = array.dtype();
   const char kind = dtype.kind();
-  const bool any_mask = mode == Mode::metadata && std::string(name) == "mask";
+  const bool is_mask = std::strcmp(name, "mask") == 0;
+  const bool any_mask = mode == Mode::metadata && is_mask;
   if (any_mask && (kind == 'b' || kind == 'i' || kind == 'u' || kind == 'f')) view.dtype = rnnkit::DType::uint8;
   else if (any_mask) {
     throw py::type_error("mask must hold booleans or numbers, got dtype " + std::string(py::str(dtype)));
@@ -41,7 +43,7 @@ rnnkit::TensorView view_of(const py::object& obj, const char* name, Mode mode = 
   else if (kind == 'f' && dtype.itemsize() == 4) view.dtype = rnnkit::DType::float32;
   else if (kind == 'f' && dtype.itemsize() == 8) view.dtype = rnnkit::DType::float64;
   else if ((kind == 'u' || kind == 'b') && dtype.itemsize() == 1) view.dtype = rnnkit::DType::uint8;
-  else if (std::string(name) == "mask") {
+  else if (is_mask) {
     throw py::type_error("argument 'mask' must be uint8 or bool, got " + std::string(py::str(dtype)));
   }
   else {
@@ -443,14 +445,14 @@ PYBIND11_MODULE(_core, m) {
   py::register_exception<rnnkit::InvalidArgument>(m, "InvalidArgument", PyExc_ValueError);
   py::register_exception<rnnkit::TypeMismatch>(m, "TypeMismatch", PyExc_TypeError);
 
-  m.def("forward", &forward, py::kw_only(), py::arg("cell"), py::arg("input_size"),
+  m.def("forward", &forward, py::arg("cell"), py::arg("input_size"),
         py::arg("units"), py::arg("activation"), py::arg("recurrent_activation"),
         py::arg("reset_after"), py::arg("go_backwards"), py::arg("return_sequences"),
         py::arg("zero_output_for_mask"), py::arg("training"), py::arg("x"), py::arg("kernel"),
         py::arg("recurrent_kernel"), py::arg("bias"), py::arg("initial_h"), py::arg("initial_c"),
         py::arg("mask"), py::arg("input_dropout"), py::arg("recurrent_dropout"),
         "Returns (output, final_h, final_c or None, reserve or None).");
-  m.def("backward", &backward, py::kw_only(), py::arg("cell"), py::arg("input_size"),
+  m.def("backward", &backward, py::arg("cell"), py::arg("input_size"),
         py::arg("units"), py::arg("activation"), py::arg("recurrent_activation"),
         py::arg("reset_after"), py::arg("go_backwards"), py::arg("return_sequences"),
         py::arg("zero_output_for_mask"), py::arg("x"), py::arg("kernel"),

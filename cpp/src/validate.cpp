@@ -190,8 +190,45 @@ std::int64_t checked_mul(std::int64_t a, std::int64_t b, const char* what) {
   return product;
 }
 
+namespace {
+
+// The bound validate_dims checks: every buffer (reserve, scratch, packed panels, outputs) is at
+// most a small multiple of one of these terms; bounding 16x their sum in bytes (8 per element)
+// plus the alignment slack bounds every product and byte count derived from them. `mul` and
+// `add` say what an overflow does.
+template <class Mul, class Add>
+void bound_sizes(std::int64_t G, std::int64_t H, std::int64_t I, std::int64_t batch,
+                 std::int64_t timesteps, Mul mul, Add add) {
+  constexpr std::int64_t kPad = 64;  // >= any panel width or alignment, in elements
+  const std::int64_t GH = mul(G, H);
+  const std::int64_t rows = mul(batch, timesteps);
+  const std::int64_t width = add(add(GH, I), H);
+  std::int64_t total = mul(rows, width);
+  total = add(total, mul(batch, GH));
+  total = add(total, mul(add(GH, kPad), add(H, kPad)));
+  total = mul(mul(total, 16), 8);
+  add(total, kPad * kPad);
+}
+
+}  // namespace
+
 void validate_dims(const CellSpec& cell, std::int64_t batch, std::int64_t timesteps) {
   const std::int64_t G = cell.gates(), H = cell.units, I = cell.input_size;
+  // Every call checks; only a failing one builds the message (it costs more than the check).
+  bool fits = true;
+  bound_sizes(
+      G, H, I, batch, timesteps,
+      [&fits](std::int64_t a, std::int64_t b) {
+        std::int64_t product = 0;
+        if (a < 0 || b < 0 || __builtin_mul_overflow(a, b, &product)) fits = false;
+        return product;
+      },
+      [&fits](std::int64_t a, std::int64_t b) {
+        std::int64_t sum = 0;
+        if (__builtin_add_overflow(a, b, &sum)) fits = false;
+        return sum;
+      });
+  if (fits) return;
   const std::pair<const char*, std::int64_t> extents[] = {
       {"units", H}, {"input_size (features of 'x')", I}, {"batch (x.shape[0])", batch},
       {"timesteps (x.shape[1])", timesteps}};
@@ -204,26 +241,16 @@ void validate_dims(const CellSpec& cell, std::int64_t batch, std::int64_t timest
                            std::to_string(I) + ", units=" + std::to_string(H) + ", gates=" +
                            std::to_string(G) + "): a size";
   const char* w = what.c_str();
-  auto add = [w](std::int64_t a, std::int64_t b) {
-    std::int64_t sum = 0;
-    if (__builtin_add_overflow(a, b, &sum)) {
-      fail(std::string(w) + " = " + std::to_string(a) + " + " + std::to_string(b) +
-           " overflows a 64-bit size");
-    }
-    return sum;
-  };
-  // Every buffer (reserve, scratch, packed panels, outputs) is at most a small multiple of one of
-  // these terms; bounding 16x their sum in bytes (8 per element) plus the alignment slack bounds
-  // every product and byte count derived from them.
-  constexpr std::int64_t kPad = 64;  // >= any panel width or alignment, in elements
-  const std::int64_t GH = checked_mul(G, H, w);
-  const std::int64_t rows = checked_mul(batch, timesteps, w);
-  const std::int64_t width = add(add(GH, I), H);
-  std::int64_t total = checked_mul(rows, width, w);
-  total = add(total, checked_mul(batch, GH, w));
-  total = add(total, checked_mul(add(GH, kPad), add(H, kPad), w));
-  total = checked_mul(checked_mul(total, 16, w), 8, w);
-  add(total, kPad * kPad);
+  bound_sizes(
+      G, H, I, batch, timesteps, [w](std::int64_t a, std::int64_t b) { return checked_mul(a, b, w); },
+      [w](std::int64_t a, std::int64_t b) {
+        std::int64_t sum = 0;
+        if (__builtin_add_overflow(a, b, &sum)) {
+          fail(std::string(w) + " = " + std::to_string(a) + " + " + std::to_string(b) +
+               " overflows a 64-bit size");
+        }
+        return sum;
+      });
 }
 
 void expect_tensor(const TensorView& view, const char* name, DType dtype, Device device,

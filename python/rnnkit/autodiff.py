@@ -351,8 +351,8 @@ def _record_multi(tape, ys, inputs, vjp):
     parents = tuple([_input_node(tape, x) for x in inputs])
     if not any(parents):
         return ys
-    node = _Node(tape, vjp, parents, tuple((y.shape, y.dtype) for y in ys), multi=True)
-    return [Tensor(y, node, i) if _is_float(y.dtype) else y for i, y in enumerate(ys)]
+    node = _Node(tape, vjp, parents, tuple([(y.shape, y.dtype) for y in ys]), multi=True)
+    return [Tensor(y, node, i) if y.dtype.kind in "fc" else y for i, y in enumerate(ys)]
 
 
 def record(outputs, inputs, vjp):
@@ -383,12 +383,16 @@ def record(outputs, inputs, vjp):
     if tape is None:
         return outputs
     single = not isinstance(outputs, (tuple, list))
-    ys = [_as_array(outputs)] if single else [_as_array(o) for o in outputs]
+    if single:
+        ys = [outputs if type(outputs) is np.ndarray else _as_array(outputs)]
+    else:
+        ys = [o if type(o) is np.ndarray else _as_array(o) for o in outputs]
     n_inputs = len(inputs)
 
     def node_vjp(grads, need):
-        grads = tuple(np.ascontiguousarray(g) if type(g) is np.ndarray else
-                      _namespace(g).ascontiguousarray(g) for g in grads)
+        grads = tuple([g if type(g) is np.ndarray and g.flags.c_contiguous else
+                       np.ascontiguousarray(g) if type(g) is np.ndarray else
+                       _namespace(g).ascontiguousarray(g) for g in grads])
         result = vjp(grads)
         if result is None:
             return (None,) * n_inputs
@@ -483,7 +487,7 @@ def _accumulate(grads, ref, g):
         g = _as_array(g)
     if g.shape != shape:
         g = _unbroadcast(g, shape)
-    if g.dtype != dtype:
+    if g.dtype is not dtype and g.dtype != dtype:
         g = g.astype(dtype)
     slots = grads.get(node)
     if slots is None:

@@ -35,6 +35,8 @@ from rnnkit.layers.rnn.cell_base import BuiltinCell
 NOT_TAKEN = object()
 
 _DTYPES = {name: np.dtype(name) for name in ("float32", "float64")}
+# initial_h, initial_c, mask, input_dropout, recurrent_dropout: none on the fast path.
+_NO_STATES_MASK_DROPOUT = (None,) * 5
 
 
 def _contiguous(array):
@@ -100,19 +102,17 @@ def try_call(layer, args, kwargs):
     if kernel.dtype is not dtype or recurrent_kernel.dtype is not dtype:
         return NOT_TAKEN
     core_name, (activation, recurrent_activation) = spec
-    core_args = dict(
-        cell=core_name, input_size=width, units=recurrent_kernel.shape[0],
-        activation=activation, recurrent_activation=recurrent_activation,
-        reset_after=bool(getattr(cell, "reset_after", True)),
-        go_backwards=bool(layer.go_backwards), return_sequences=bool(layer.return_sequences),
-        zero_output_for_mask=bool(layer.zero_output_for_mask), x=value, kernel=kernel,
-        recurrent_kernel=recurrent_kernel, bias=bias, initial_h=None, initial_c=None, mask=None,
-        input_dropout=None, recurrent_dropout=None)
+    # `_core.forward`'s and `_core.backward`'s leading arguments, passed by position (matching 19
+    # keywords costs the binding more than the core's own checks at one timestep).
+    head = (core_name, width, recurrent_kernel.shape[0], activation, recurrent_activation,
+            bool(getattr(cell, "reset_after", True)), bool(layer.go_backwards),
+            bool(layer.return_sequences), bool(layer.zero_output_for_mask))
+    arrays = (value, kernel, recurrent_kernel, bias) + _NO_STATES_MASK_DROPOUT
     if autodiff._state.tape is None:
-        output, h, c, _ = _core.forward(training=False, **core_args)
+        output, h, c, _ = _core.forward(*head, False, *arrays)
         outputs = [output, h] if c is None else [output, h, c]
     else:
-        outputs = _recorded_call(cell, x, bias, core_args)
+        outputs = _recorded_call(cell, x, bias, head, arrays)
     return outputs if layer.return_state else outputs[0]
 
 
@@ -128,10 +128,10 @@ def _stateful_step(layer, x, value, training):
     return [output] + states if layer.return_state else output
 
 
-def _recorded_call(cell, x, bias, core_args):
+def _recorded_call(cell, x, bias, head, arrays):
     """The core's forward under a recording tape: one op whose VJP is the core's backward
     (what `fused._forward_one` records, without its generality)."""
-    output, h, c, reserve = _core.forward(training=True, **core_args)
+    output, h, c, reserve = _core.forward(*head, True, *arrays)
     weights = [cell.kernel, cell.recurrent_kernel]
     if bias is not None:
         weights.append(cell.bias)
@@ -140,8 +140,7 @@ def _recorded_call(cell, x, bias, core_args):
 
     def vjp(grads):
         d_x, _, _, d_kernel, d_recurrent_kernel, d_bias = _core.backward(
-            reserve=reserve, d_output=grads[0], d_final_h=grads[1],
-            d_final_c=grads[2] if lstm else None, need_d_x=need_d_x, **core_args)
+            *head, *arrays, reserve, grads[0], grads[1], grads[2] if lstm else None, need_d_x)
         return [d_x, d_kernel, d_recurrent_kernel] + ([d_bias] if bias is not None else [])
 
     return list(autodiff.record((output, h, c) if lstm else (output, h), (x, *weights), vjp))
