@@ -47,7 +47,7 @@ import numpy as np
 
 from rnnkit import masking, ops
 from rnnkit import saving as _saving
-from rnnkit.autodiff import record, unwrap
+from rnnkit.autodiff import Tensor, record, unwrap
 from rnnkit.array_library import as_array as _as_array
 
 __all__ = [
@@ -108,6 +108,9 @@ def _auto_name(class_name):
     return prefix if count == 0 else f"{prefix}_{count}"
 
 
+_ARRAY_TYPES = (np.ndarray, Tensor)
+
+
 def _shape(x):
     return tuple(np.shape(unwrap(x)))
 
@@ -119,6 +122,10 @@ def _float_dtype(x):
 
 def _convert(x, dtype=None):
     """`x` as an array/tensor of `dtype` (tracking kept); dtype None: keep floats, else float32."""
+    if dtype is None and type(x) in _ARRAY_TYPES:
+        value = x if type(x) is np.ndarray else x.value
+        if type(value) is np.ndarray and value.dtype.kind == "f":
+            return x              # floats stay as they are (the prediction of a training step)
     t = ops.convert_to_tensor(x)
     if dtype is None:
         dtype = _float_dtype(t)
@@ -402,19 +409,36 @@ def _picked_negative_log_softmax(logits, labels, axis, mean=False):
     ONE differentiable op: the training loop calls it every step, and its VJP is simply
     softmax - one_hot."""
     z = _as_array(unwrap(logits))
-    index = np.expand_dims(labels, axis)
-    shifted = z - np.max(z, axis=axis, keepdims=True)
+    shifted = z - z.max(axis=axis, keepdims=True)
     exp = np.exp(shifted)
-    total = np.sum(exp, axis=axis, keepdims=True)
-    loss = np.squeeze(np.log(total) - np.take_along_axis(shifted, index, axis=axis), axis)
+    total = exp.sum(axis=axis, keepdims=True)
+    if type(z) is np.ndarray and z.ndim == 2 and axis == 1:
+        # (batch, classes) on the host, the training case: plain indexing picks the labels'
+        # entries (the general take_along_axis costs more than the arithmetic here).
+        rows = np.arange(z.shape[0])
+
+        def picked(values):
+            return values[rows, labels]
+
+        def minus_one_hot(values):
+            values[rows, labels] -= 1.0
+    else:
+        index = np.expand_dims(labels, axis)
+
+        def picked(values):
+            return np.squeeze(np.take_along_axis(values, index, axis=axis), axis)
+
+        def minus_one_hot(values):
+            np.put_along_axis(values, index, np.take_along_axis(values, index, axis=axis) - 1.0,
+                              axis=axis)
+    loss = np.log(total).squeeze(axis) - picked(shifted)
     count = loss.size
     if mean:
         loss = np.mean(loss)
 
     def vjp(grads):
         softmax = exp / total
-        np.put_along_axis(softmax, index, np.take_along_axis(softmax, index, axis=axis) - 1.0,
-                          axis=axis)
+        minus_one_hot(softmax)
         scale = grads[0] / count if mean else np.expand_dims(grads[0], axis)
         return (softmax * scale,)
 

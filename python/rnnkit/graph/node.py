@@ -28,6 +28,7 @@ class Node:
         order: A counter over all nodes, in creation order (a topological order).
         index: The position of the node in `operation._inbound_nodes`.
         input_tensors: The symbolic tensors among `args` and `kwargs`, flattened.
+        single_input: The symbolic tensor when the call is `operation(tensor)`, else None.
         output_tensors: The symbolic outputs, flattened.
     """
 
@@ -40,6 +41,9 @@ class Node:
         self.output_tensors = tree.flatten(outputs)
         self.input_tensors = [x for x in tree.flatten((args, kwargs))
                               if isinstance(x, KerasTensor)]
+        # The common call, `operation(tensor)`: replaying it needs no walk over structures.
+        self.single_input = args[0] if (len(args) == 1 and not kwargs and
+                                        isinstance(args[0], KerasTensor)) else None
         self.is_input = is_input
         nodes = operation.__dict__.setdefault("_inbound_nodes", [])
         self.index = len(nodes)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rnnkit import tree
 from rnnkit.graph.keras_tensor import KerasTensor
-from rnnkit.masking import get_keras_mask
+from rnnkit.masking import any_masks, get_keras_mask
 
 
 def _input_mask(node, env):
@@ -21,6 +21,8 @@ def _input_mask(node, env):
 
 def _output_masks(operation, args, kwargs, input_mask, leaves):
     masks = operation.compute_mask(args[0] if args else None, kwargs.get("mask", input_mask))
+    if masks is None and not any_masks():
+        return [None] * len(leaves)
     if len(leaves) == 1:
         masks = [masks[0] if isinstance(masks, (list, tuple)) else masks]
     elif not (isinstance(masks, (list, tuple)) and len(masks) == len(leaves)):
@@ -70,16 +72,21 @@ def run_graph(nodes, inputs, values, masks=None, training=None):
 
     for node in nodes:
         operation = node.operation
-        args = tree.map_structure(value_of, node.args)
-        kwargs = tree.map_structure(value_of, node.kwargs)
+        single = node.single_input
+        if single is not None:
+            value, input_mask = env[id(single)]
+            args, kwargs = (value,), {}
+        else:
+            args = tree.map_structure(value_of, node.args)
+            kwargs = tree.map_structure(value_of, node.kwargs)
+            input_mask = _input_mask(node, env)
         if training is not None and operation._call_has_training_arg and \
                 "training" not in kwargs:
             kwargs["training"] = training
-        input_mask = _input_mask(node, env)
         if operation._call_has_mask_arg and "mask" not in kwargs and input_mask is not None:
             kwargs["mask"] = input_mask
         result = operation(*args, **kwargs)
-        leaves = tree.flatten(result)
+        leaves = tree.flatten(result) if tree.is_nested(result) else [result]
         if len(leaves) != len(node.output_tensors):
             raise ValueError(
                 f"{operation.name} returned {len(leaves)} tensors when called on arrays, but "

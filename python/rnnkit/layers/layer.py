@@ -573,6 +573,12 @@ class Layer:
             # The hot path: an array in the layer's dtype is used as it is (a watched one
             # stays tracked: the tape knows it by identity).
             return value
+        if type(value) is autodiff.Tensor:
+            # The other hot path: the previous layer's output on the recording tape.
+            node = value._node
+            if (node is not None and node.tape is autodiff._state.tape and
+                    value._value.dtype is _NUMPY_DTYPES.get(self.dtype)):
+                return value
         recording = autodiff.is_recording()
         from rnnkit import ops
         if recording and (isinstance(value, Variable) or autodiff.is_tracked(value)):
