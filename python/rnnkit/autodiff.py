@@ -265,24 +265,19 @@ def _input_node(tape, x, create=True):
         node = x._node
         if node is not None and node.tape is tape:
             return (node, x._index)
-        if tape._leaves:
-            entry = tape._leaves.get(id(x))
-            if entry is not None and entry[0] is x:
-                return entry[1]
+    elif t is not np.ndarray and not isinstance(x, Variable):
         return None
-    if t is np.ndarray:
-        if tape._leaves:
-            entry = tape._leaves.get(id(x))
-            if entry is not None and entry[0] is x:
-                return entry[1]
-        return None
-    if isinstance(x, Variable):
-        entry = tape._leaves.get(id(x))
+    # A watched value, or a Variable an op read before: the tape's leaves know it by identity.
+    leaves = tape._leaves
+    if leaves:
+        entry = leaves.get(id(x))
         if entry is not None and entry[0] is x:
             return entry[1]
-        if create and x.trainable and tape._watch_accessed and _is_float(x.value.dtype):
-            return tape._add_leaf(x, x.value)
-        return None
+    if create and t is not Tensor and t is not np.ndarray and x.trainable and \
+            tape._watch_accessed:
+        value = x.value
+        if value.dtype.kind in "fc":
+            return tape._add_leaf(x, value)
     return None
 
 
