@@ -375,3 +375,43 @@ def test_saving_round_trip(tmp_path, rng):
     other = guide_model(MIXED)
     other.load_weights(tmp_path / "w.weights.h5")
     np.testing.assert_array_equal(other.predict(x, verbose=0), want)
+
+
+@pytest.mark.parametrize("make", [
+    lambda **k: keras.layers.MaxPooling1D(**k), lambda **k: keras.layers.AveragePooling1D(**k),
+    lambda **k: keras.layers.GlobalAveragePooling1D(**k),
+    lambda **k: keras.layers.GlobalMaxPooling1D(**k),
+])
+def test_pooling_in_bfloat16(make, rng):
+    x = rng.uniform(-1, 1, (3, 6, 4)).astype(np.float32)
+    y = make(dtype=MIXED)(x)
+    assert y.dtype == BF16
+    want = make()(rounded(x))
+    # bfloat16 arithmetic on bfloat16 values: a few roundings of values <= 1
+    assert np.abs(y.astype(np.float32) - want).max() <= 4 * U
+
+
+@pytest.mark.parametrize("name", ["Add", "Subtract", "Multiply", "Average", "Maximum",
+                                  "Minimum", "Concatenate"])
+def test_merging_in_bfloat16(name, rng):
+    a, b = (rng.uniform(-1, 1, (3, 6, 4)).astype(np.float32) for _ in range(2))
+    y = getattr(keras.layers, name)(dtype=MIXED)([a, b])
+    assert y.dtype == BF16
+    want = getattr(keras.layers, name)()([rounded(a), rounded(b)])
+    np.testing.assert_array_equal(y, want.astype(BF16))    # one rounding of the float32 result
+
+
+def test_conv1d_in_bfloat16(rng):
+    x = rng.uniform(-1, 1, (3, 6, 4)).astype(np.float32)
+    layer = keras.layers.Conv1D(5, 3, dtype=MIXED)
+    y = layer(x)
+    assert y.dtype == BF16 and layer.kernel.value.dtype == np.float32
+    ref = keras.layers.Conv1D(5, 3)
+    ref(x)
+    ref.set_weights([rounded(w) for w in layer.get_weights()])
+    want = ref(rounded(x))
+    # float32 accumulation, then two roundings (the product, the bias add)
+    assert np.abs(y.astype(np.float32) - want).max() <= 2 * U * np.abs(want).max() * 1.01
+    with keras.GradientTape() as tape:
+        loss = ops.sum(ops.cast(layer(x), "float32"))
+    assert all(g.dtype == np.float32 for g in tape.gradient(loss, layer.trainable_weights))
