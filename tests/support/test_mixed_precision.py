@@ -415,3 +415,41 @@ def test_conv1d_in_bfloat16(rng):
     with keras.GradientTape() as tape:
         loss = ops.sum(ops.cast(layer(x), "float32"))
     assert all(g.dtype == np.float32 for g in tape.gradient(loss, layer.trainable_weights))
+
+
+def test_symbolic_outputs_carry_the_compute_dtype():
+    mixed_precision.set_global_policy(MIXED)
+    inputs = keras.Input((5, 4))
+    hidden = keras.layers.LSTM(3, return_sequences=True)(inputs)
+    assert hidden.dtype == "bfloat16"
+    assert keras.layers.Dense(2, dtype="float32")(hidden).dtype == "float32"
+
+
+def test_stateful_layer_continues_from_its_rounded_states(rng):
+    x = rng.uniform(-1, 1, (2, 5, 4)).astype(np.float32)
+    layer = keras.layers.LSTM(3, stateful=True, return_state=True, dtype=MIXED)
+    _, h, c = layer(x)
+    assert all(v.value.dtype == np.float32 for v in layer.states)
+    np.testing.assert_array_equal(layer.states[0].numpy(), h.astype(np.float32))
+    second = layer(x)[0]
+    want = core_reference(layer, x, initial_state=[h.astype(np.float32), c.astype(np.float32)])
+    np.testing.assert_array_equal(second, want.output.astype(BF16))
+    # one step at a time (the float32 stream is skipped): the same definition
+    step = keras.layers.LSTM(3, stateful=True, dtype=MIXED)
+    step(x[:, :1])
+    step.set_weights(layer.get_weights())
+    step.reset_state()
+    out = step(x[:, :1])
+    np.testing.assert_array_equal(out, core_reference(step, x[:, :1]).output.astype(BF16))
+
+
+def test_recurrent_dropout_in_training(rng):
+    x = rng.uniform(-1, 1, (4, 5, 3)).astype(np.float32)
+    layer = keras.layers.GRU(6, dropout=0.3, recurrent_dropout=0.3, dtype=MIXED, seed=1)
+    with keras.GradientTape() as tape:
+        y = layer(x, training=True)
+        loss = ops.sum(ops.cast(y, "float32"))
+    grads = tape.gradient(loss, layer.trainable_weights)
+    assert y.dtype == BF16 and all(g.dtype == np.float32 for g in grads)
+    assert all(np.isfinite(g).all() for g in grads)
+    assert not np.array_equal(y, layer(x, training=False))
