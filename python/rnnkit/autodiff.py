@@ -51,6 +51,8 @@ class _State(threading.local):
 
 
 _state = _State()
+# True once a layer with a mixed dtype policy exists (until then unwrap skips the autocast read)
+mixed_layers_exist = False
 _seq = itertools.count()
 
 
@@ -252,11 +254,13 @@ def unwrap(x):
         return x._value
     if isinstance(x, Variable):
         v = x.value
-        autocast = _state.autocast
-        if autocast is not None and x._autocast and v.dtype.kind == "f":
-            # Inside a mixed-precision layer's call (Keras' autocast scope): the op sees the
-            # weight in the compute dtype; its gradient is cast back to the Variable's dtype.
-            return v.astype(autocast)
+        if mixed_layers_exist:
+            autocast = _state.autocast
+            if autocast is not None and x._autocast and v.dtype.kind == "f":
+                # Inside a mixed-precision layer's call (Keras' autocast scope): the op sees
+                # the weight in the compute dtype; its gradient is cast back to the Variable's
+                # dtype.
+                return v.astype(autocast)
         if _state.tape is not None and not x.trainable:
             return v.copy()
         return v

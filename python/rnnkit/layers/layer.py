@@ -352,6 +352,8 @@ class Layer:
         # The dtype weights are read in inside `call` (None: as they are).
         self._read_dtype = None if policy.compute_dtype == policy.variable_dtype else \
             np.dtype(policy.compute_dtype)
+        if self._read_dtype is not None:
+            _autodiff().mixed_layers_exist = True
         self._trainable = trainable
         self.autocast = autocast
         self.built = False
@@ -785,12 +787,15 @@ class Layer:
         stack = _training_stack()
         stack.append(explicit_training if explicit_training is not None else current_training())
         # Under a mixed policy, weights are read in the compute dtype inside `call`
-        # (autodiff.unwrap casts them; their gradients stay in the variable dtype).
-        autocast_state = _autodiff()._state
-        read_dtype = self._read_dtype if self.autocast else None
-        previous_read = autocast_state.autocast
-        if read_dtype is not previous_read:
-            autocast_state.autocast = read_dtype
+        # (autodiff.unwrap casts them; their gradients stay in the variable dtype). Until a
+        # mixed layer exists, nothing to do.
+        read_dtype = previous_read = None
+        if _AUTODIFF and _AUTODIFF[0].mixed_layers_exist:
+            autocast_state = _AUTODIFF[0]._state
+            read_dtype = self._read_dtype if self.autocast else None
+            previous_read = autocast_state.autocast
+            if read_dtype is not previous_read:
+                autocast_state.autocast = read_dtype
         try:
             outputs = self.call(*args, **kwargs)
         finally:

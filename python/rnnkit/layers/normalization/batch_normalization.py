@@ -314,4 +314,5 @@ class BatchNormalization(Layer):
 def _is_16_bit(x):
     """Whether `x` holds bfloat16 (or float16) values."""
     dtype = getattr(x, "dtype", None)
-    return dtype is not None and np.dtype(dtype).name in ("bfloat16", "float16")
+    # (itemsize and kind: `dtype.name` is computed in Python by NumPy on every read)
+    return dtype is not None and dtype.itemsize == 2 and dtype.kind in "fV"
