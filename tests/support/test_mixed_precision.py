@@ -487,3 +487,15 @@ def test_against_keras_mixed_bfloat16(name):
     assert np.abs(got - keras_mixed).max() <= 8 * U * scale
     # and rnnkit's float32 state is on average closer to float32 than Keras' bfloat16 one
     assert np.abs(got - keras_float32).mean() <= np.abs(keras_mixed - keras_float32).mean()
+
+
+def test_gpu_arrays_are_refused_by_mixed_recurrent_layers():
+    class FakeGpuArray:          # what rnnkit.cuda.arrays.is_device_array recognises
+        shape, dtype = (2, 3, 4), np.dtype("float32")
+
+        def __dlpack_device__(self):
+            return (2, 0)        # kDLCUDA, device 0
+
+    layer = keras.layers.LSTM(3, dtype=MIXED)
+    with pytest.raises(ValueError, match="mixed_bfloat16.*CPU only"):
+        layer(FakeGpuArray())

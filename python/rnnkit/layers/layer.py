@@ -669,6 +669,11 @@ class Layer:
             array = np.asarray(value)
         else:
             array = value                     # a device array stays on its device
+            if self._read_dtype is not None:
+                raise ValueError(
+                    f"Layer '{self.name}' has the dtype policy {self._dtype_policy.name!r}, "
+                    f"which rnnkit computes on the CPU only (NumPy arrays of ml_dtypes' "
+                    f"bfloat16); got a device array. Use dtype='float32' on a GPU.")
         if _is_floating(array.dtype) and self.autocast and \
                 array.dtype != np.dtype(self.compute_dtype):
             array = array.astype(self.compute_dtype)

@@ -355,6 +355,11 @@ class RNN(Layer):
                 return result
         first = args[0] if args else kwargs.get("inputs")
         if is_device_array(first) and not _weights_on_device(self):
+            if self._read_dtype is not None:
+                raise ValueError(
+                    f"Layer '{self.name}' has the dtype policy {self.dtype_policy.name!r}, "
+                    f"which rnnkit computes on the CPU only; got a GPU array. Use "
+                    f"dtype='float32' for GPU inference.")
             # host weights, GPU input: inference on device copies of the weights
             from rnnkit.cuda import layers as gpu_layers
             if not args:
