@@ -17,6 +17,10 @@ from rnnkit import core, dtype_policies, mixed_precision, ops
 BF16 = np.dtype(ml_dtypes.bfloat16)
 MIXED = "mixed_bfloat16"
 U = 2.0 ** -9        # bfloat16's unit roundoff (8-bit significand, round to nearest)
+F16 = "mixed_float16"
+# per mixed policy: the compute dtype and its unit roundoff (float16: 11-bit significand)
+COMPUTE = {MIXED: BF16, F16: np.dtype("float16")}
+UNIT = {MIXED: U, F16: 2.0 ** -11}
 
 RECURRENT = [
     ("SimpleRNN", {}),
@@ -32,16 +36,16 @@ def _global_policy_reset():
     mixed_precision.set_global_policy(None)
 
 
-def rounded(a):
-    """`a` rounded to bfloat16, as float32 (exact)."""
-    return np.asarray(a, np.float32).astype(BF16).astype(np.float32)
+def rounded(a, dtype=BF16):
+    """`a` rounded to `dtype` (bfloat16 or float16), as float32 (exact)."""
+    return np.asarray(a, np.float32).astype(dtype).astype(np.float32)
 
 
-def pair(name, kwargs, x, **layer_kwargs):
-    """A float32 layer and a mixed_bfloat16 one with the same weights (both built on x)."""
+def pair(name, kwargs, x, policy=MIXED, **layer_kwargs):
+    """A float32 layer and a mixed one (`policy`) with the same weights (both built on x)."""
     cls = getattr(keras.layers, name)
     ref = cls(8, **kwargs, **layer_kwargs)
-    mixed = cls(8, **kwargs, dtype=MIXED, **layer_kwargs)
+    mixed = cls(8, **kwargs, dtype=policy, **layer_kwargs)
     ref(x)
     mixed(x)
     mixed.set_weights(ref.get_weights())
@@ -50,13 +54,15 @@ def pair(name, kwargs, x, **layer_kwargs):
 
 def core_reference(layer, x, *, mask=None, initial_state=None, training=False):
     """What the docs define a mixed recurrent layer to return: rnnkit.core in float32 on the
-    bfloat16-rounded input, weights and initial states."""
+    input, weights and initial states rounded to the compute dtype."""
     cell = layer.cell
     bias = cell.fused_bias()
-    states = None if initial_state is None else [rounded(s) for s in initial_state]
+    dt = np.dtype(layer.compute_dtype)
+    states = None if initial_state is None else [rounded(s, dt) for s in initial_state]
     return core.rnn_forward(
-        cell.core_name, rounded(x), rounded(cell.kernel.numpy()),
-        rounded(cell.recurrent_kernel.numpy()), None if bias is None else rounded(bias),
+        cell.core_name, rounded(x, dt), rounded(cell.kernel.numpy(), dt),
+        rounded(cell.recurrent_kernel.numpy(), dt),
+        None if bias is None else rounded(bias, dt),
         initial_state=states, mask=mask, reset_after=getattr(cell, "reset_after", True),
         go_backwards=layer.go_backwards, return_sequences=layer.return_sequences,
         zero_output_for_mask=layer.zero_output_for_mask, training=training)
@@ -90,7 +96,7 @@ def test_get_config_serializes_the_policy_as_keras():
     assert keras.layers.Dense(2).get_config()["dtype"] == "float32"   # plain policies unchanged
 
 
-@pytest.mark.parametrize("policy", ["mixed_float16", "float16", "bfloat16"])
+@pytest.mark.parametrize("policy", ["float16", "bfloat16"])
 def test_other_16_bit_policies_are_refused(policy):
     with pytest.raises(ValueError, match=policy):
         mixed_precision.set_global_policy(policy)
@@ -151,11 +157,12 @@ def test_missing_ml_dtypes_is_a_clear_error():
 
 
 # -- recurrent layers: the exact definition -----------------------------------------------------
+@pytest.mark.parametrize("policy", [MIXED, F16])
 @pytest.mark.parametrize("name,kwargs", RECURRENT)
 @pytest.mark.parametrize("go_backwards", [False, True])
 @pytest.mark.parametrize("masked", [False, True])
-def test_recurrent_layer_is_the_float32_core_on_bfloat16_values(name, kwargs, go_backwards,
-                                                                masked, rng):
+def test_recurrent_layer_is_the_float32_core_on_16_bit_values(name, kwargs, go_backwards,
+                                                              masked, policy, rng):
     x = rng.uniform(-1, 1, (4, 6, 5)).astype(np.float32)
     mask = None
     if masked:
@@ -163,14 +170,15 @@ def test_recurrent_layer_is_the_float32_core_on_bfloat16_values(name, kwargs, go
         mask[1, 4:] = False
         mask[2, :2] = False
         mask[3, 2] = False
-    _, layer = pair(name, kwargs, x, return_sequences=True, return_state=True,
+    _, layer = pair(name, kwargs, x, policy, return_sequences=True, return_state=True,
                     go_backwards=go_backwards)
+    dt = COMPUTE[policy]
     outputs = layer(x, mask=mask)
-    assert all(o.dtype == BF16 for o in outputs)
+    assert all(o.dtype == dt for o in outputs)
     ref = core_reference(layer, x, mask=mask)
-    np.testing.assert_array_equal(outputs[0], ref.output.astype(BF16))
+    np.testing.assert_array_equal(outputs[0], ref.output.astype(dt))
     for got, want in zip(outputs[1:], ref.states):
-        np.testing.assert_array_equal(got, want.astype(BF16))
+        np.testing.assert_array_equal(got, want.astype(dt))
     # the same numbers under a recording tape (the differentiable path)
     with keras.GradientTape():
         taped = layer(ops.convert_to_tensor(x), mask=mask)
@@ -205,10 +213,12 @@ def test_bidirectional_concatenates_both_exact_directions(rng):
     np.testing.assert_array_equal(y, np.concatenate([forward, backward], axis=-1))
 
 
+@pytest.mark.parametrize("policy", [MIXED, F16])
 @pytest.mark.parametrize("name,kwargs", RECURRENT)
-def test_gradients_are_the_float32_core_backward(name, kwargs, rng):
+def test_gradients_are_the_float32_core_backward(name, kwargs, policy, rng):
     x = rng.uniform(-1, 1, (4, 6, 5)).astype(np.float32)
-    _, layer = pair(name, kwargs, x, return_sequences=True)
+    _, layer = pair(name, kwargs, x, policy, return_sequences=True)
+    dt = COMPUTE[policy]
     seed = rng.normal(size=(4, 6, 8)).astype(np.float32)
     xt = ops.convert_to_tensor(x)
     with keras.GradientTape() as tape:
@@ -224,12 +234,12 @@ def test_gradients_are_the_float32_core_backward(name, kwargs, rng):
     cell = layer.cell
     bias = cell.fused_bias()
     g = core.rnn_backward(
-        cell.core_name, rounded(x), rounded(cell.kernel.numpy()),
-        rounded(cell.recurrent_kernel.numpy()), None if bias is None else rounded(bias),
-        reserve=ref.reserve, d_output=rounded(seed), reset_after=getattr(cell, "reset_after",
-                                                                          True),
+        cell.core_name, rounded(x, dt), rounded(cell.kernel.numpy(), dt),
+        rounded(cell.recurrent_kernel.numpy(), dt),
+        None if bias is None else rounded(bias, dt), reserve=ref.reserve,
+        d_output=rounded(seed, dt), reset_after=getattr(cell, "reset_after", True),
         return_sequences=True)
-    np.testing.assert_array_equal(grads[0], rounded(g.d_x))
+    np.testing.assert_array_equal(grads[0], rounded(g.d_x, dt))
     np.testing.assert_array_equal(grads[1], g.d_kernel)
     np.testing.assert_array_equal(grads[2], g.d_recurrent_kernel)
     d_bias = g.d_bias
@@ -240,20 +250,23 @@ def test_gradients_are_the_float32_core_backward(name, kwargs, rng):
 # -- against float32: the documented tolerances ----------------------------------------------------
 # Recurrent outputs (|y| <= 1): max |mixed - float32| <= 8u and mean <= 2u (docs/mixed_precision.md
 # derives them for these shapes: T = 12, H = 8, inputs in [-1, 1], Keras' initializers).
+@pytest.mark.parametrize("policy", [MIXED, F16])
 @pytest.mark.parametrize("name,kwargs", RECURRENT)
-def test_outputs_within_bfloat16_tolerance_of_float32(name, kwargs, rng):
+def test_outputs_within_tolerance_of_float32(name, kwargs, policy, rng):
     x = rng.uniform(-1, 1, (8, 12, 5)).astype(np.float32)
-    ref, mixed = pair(name, kwargs, x, return_sequences=True)
+    ref, mixed = pair(name, kwargs, x, policy, return_sequences=True)
+    u = UNIT[policy]
     err = np.abs(ref(x) - mixed(x).astype(np.float32))
-    assert err.max() <= 8 * U, err.max()
-    assert err.mean() <= 2 * U, err.mean()
-    assert err.max() > 0        # it did compute in bfloat16
+    assert err.max() <= 8 * u, err.max()
+    assert err.mean() <= 2 * u, err.mean()
+    assert err.max() > 0        # it did compute in 16 bits
 
 
+@pytest.mark.parametrize("policy", [MIXED, F16])
 @pytest.mark.parametrize("name,kwargs", RECURRENT)
-def test_weight_gradients_within_tolerance_of_float32(name, kwargs, rng):
+def test_weight_gradients_within_tolerance_of_float32(name, kwargs, policy, rng):
     x = rng.uniform(-1, 1, (8, 12, 5)).astype(np.float32)
-    ref, mixed = pair(name, kwargs, x)
+    ref, mixed = pair(name, kwargs, x, policy)
     seed = rng.normal(size=(8, 8)).astype(np.float32)
 
     def grads(layer):
@@ -264,7 +277,7 @@ def test_weight_gradients_within_tolerance_of_float32(name, kwargs, rng):
     for a, b in zip(grads(ref), grads(mixed)):
         assert b.dtype == np.float32
         rel = np.linalg.norm(a - b) / np.linalg.norm(a)
-        assert rel <= 16 * U, rel
+        assert rel <= 16 * UNIT[policy], rel
 
 
 def guide_model(dtype=None, last_dtype=None):
@@ -499,3 +512,35 @@ def test_gpu_arrays_are_refused_by_mixed_recurrent_layers():
     layer = keras.layers.LSTM(3, dtype=MIXED)
     with pytest.raises(ValueError, match="mixed_bfloat16.*CPU only"):
         layer(FakeGpuArray())
+
+
+# -- mixed_float16 ----------------------------------------------------------------------------------
+def test_mixed_float16_policy_and_loss_scaling(rng):
+    layer = keras.layers.Dense(3, dtype=F16)
+    assert (layer.dtype, layer.compute_dtype) == ("float32", "float16")
+    assert layer(np.ones((2, 4), np.float32)).dtype == np.float16
+    assert layer.get_config()["dtype"]["config"] == {"name": F16}
+    mixed_precision.set_global_policy(F16)
+    model = guide_model()
+    x = rng.uniform(0, 1, (64, 28, 28)).astype(np.float32)
+    y = rng.integers(0, 10, 64)
+    model.compile(optimizer="adam",
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    # as Keras: compile wraps the optimizer to scale the loss
+    assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
+    first = model.evaluate(x, y, verbose=0)
+    model.fit(x, y, batch_size=16, epochs=4, verbose=0, shuffle=False)
+    assert model.evaluate(x, y, verbose=0) < first
+    assert all(w.value.dtype == np.float32 for w in model.weights)
+    assert model.predict(x[:2], verbose=0).dtype == np.float16
+    # auto_scale_loss=False leaves the optimizer as given
+    model.compile(optimizer="sgd", loss="mse", auto_scale_loss=False)
+    assert isinstance(model.optimizer, keras.optimizers.SGD)
+
+
+def test_losses_score_float16_predictions_in_float32():
+    y_pred = np.array([[0.1, 0.9], [0.8, 0.2]], np.float16)
+    loss = keras.losses.MeanSquaredError()(np.array([[0.0, 1.0], [1.0, 0.0]]), y_pred)
+    assert np.asarray(loss).dtype == np.float32
+    want = np.mean((y_pred.astype(np.float32) - [[0, 1], [1, 0]]) ** 2)
+    np.testing.assert_allclose(loss, want, rtol=1e-6)

@@ -1,16 +1,18 @@
 """`keras.mixed_precision`: dtype policies (the dtypes a layer keeps its weights in and
 computes in) and the global policy.
 
-The policies that work are `"float32"`, `"float64"` and `"mixed_bfloat16"`. A layer built with
+The policies that work are `"float32"`, `"float64"`, `"mixed_bfloat16"` and `"mixed_float16"`. A layer built with
 `dtype=DTypePolicy("float64")` (or under `set_global_policy("float64")`) keeps float64 weights
 and computes in float64. Under `"mixed_bfloat16"` a layer keeps float32 weights and computes in
 bfloat16 (Keras' mixed precision): floating inputs are cast to bfloat16, weights are read as
 bfloat16 inside `call`, outputs are bfloat16, gradients of the weights are float32. bfloat16
 arrays are NumPy arrays of `ml_dtypes.bfloat16` (`pip install ml_dtypes`, or rnnkit's `bf16`
 extra); the recurrent layers keep their state and accumulate in float32 (see
-docs/mixed_precision.md for what is computed and the expected error). The policies `"float16"`,
-`"mixed_float16"` and `"bfloat16"` can be created and serialized, but `set_global_policy` and
-layers refuse them with a `ValueError` saying so.
+docs/mixed_precision.md for what is computed and the expected error). `"mixed_float16"` is the
+same with NumPy's float16 (no extra package), and `Model.compile` wraps the optimizer in a
+`LossScaleOptimizer` under it, as Keras does. The policies `"float16"` and `"bfloat16"`
+(16-bit weights) can be created and serialized, but `set_global_policy` and layers refuse them
+with a `ValueError` saying so.
 
 Example:
 
@@ -36,7 +38,7 @@ _POLICIES = {
 # What rnnkit computes in.
 SUPPORTED_COMPUTE_DTYPES = ("float32", "float64")
 # The policies rnnkit computes with: the plain float32 / float64 ones and mixed_bfloat16.
-SUPPORTED_POLICIES = ("float32", "float64", "mixed_bfloat16")
+SUPPORTED_POLICIES = ("float32", "float64", "mixed_bfloat16", "mixed_float16")
 
 _global_policy = None
 
@@ -89,7 +91,7 @@ class DTypePolicy:
     @property
     def is_supported(self):
         """Whether rnnkit can compute with this policy (`"float32"`, `"float64"`,
-        `"mixed_bfloat16"`)."""
+        `"mixed_bfloat16"`, `"mixed_float16"`)."""
         return self._name in SUPPORTED_POLICIES
 
     def convert_input(self, x, autocast, dtype):
@@ -146,7 +148,7 @@ def set_dtype_policy(policy):
 
     Raises:
         ValueError: For an unknown policy, one rnnkit does not compute with (`"float16"`,
-            `"mixed_float16"`, `"bfloat16"`), or `"mixed_bfloat16"` without `ml_dtypes`.
+            `"bfloat16"`), or `"mixed_bfloat16"` without `ml_dtypes`.
     """
     global _global_policy
     new = _as_policy(policy)

@@ -55,11 +55,12 @@ def _forward_one(cell, names, x, states, mask, go_backwards, return_sequences,
     activation, recurrent_activation = names
     kernel, recurrent_kernel = cell.kernel.value, cell.recurrent_kernel.value
     bias = cell.fused_bias()
-    reduced = x_value.dtype.kind == "V"      # bfloat16 compute (a "mixed_bfloat16" policy)
+    # 16-bit compute (bfloat16 or float16: a "mixed_bfloat16" or "mixed_float16" policy)
+    reduced = x_value.dtype.itemsize == 2
     if reduced:
-        # The float32 core on bfloat16 values (exact in float32): the inputs and the weights
-        # rounded to bfloat16, as a bfloat16 GEMM with float32 accumulation multiplies them;
-        # the state and the gates in float32; the outputs rounded to bfloat16 below.
+        # The float32 core on 16-bit values (exact in float32): the inputs and the weights
+        # rounded to the compute dtype, as a 16-bit GEMM with float32 accumulation multiplies
+        # them; the state and the gates in float32; the outputs rounded back below.
         compute = x_value.dtype
         x_value = x_value.astype(np.float32)
         state_values = [s.astype(compute).astype(np.float32) for s in state_values]
@@ -105,7 +106,7 @@ def _forward_one(cell, names, x, states, mask, go_backwards, return_sequences,
 
 
 def _round_through(value, dtype):
-    """`value` (a float32 weight) rounded to `dtype` (bfloat16), as float32."""
+    """`value` (a float32 weight) rounded to `dtype` (bfloat16 or float16), as float32."""
     return np.ascontiguousarray(value.astype(dtype).astype(np.float32))
 
 
