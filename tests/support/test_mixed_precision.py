@@ -544,3 +544,22 @@ def test_losses_score_float16_predictions_in_float32():
     assert np.asarray(loss).dtype == np.float32
     want = np.mean((y_pred.astype(np.float32) - [[0, 1], [1, 0]]) ** 2)
     np.testing.assert_allclose(loss, want, rtol=1e-6)
+
+
+def test_wrappers_follow_keras_dtypes(rng):
+    x = rng.uniform(-1, 1, (2, 5, 4)).astype(np.float32)
+    # around a mixed layer, a wrapper takes the global policy and casts its outputs to it
+    bidi = keras.layers.Bidirectional(keras.layers.LSTM(3, dtype=MIXED, return_state=True))
+    assert bidi.dtype_policy.name == "float32"
+    out = bidi(x)
+    assert [o.dtype for o in out] == [np.float32] + [BF16] * 4     # states stay bfloat16
+    inner = core_reference(bidi.forward_layer, x).output.astype(BF16)
+    np.testing.assert_array_equal(out[0][:, :3], inner.astype(np.float32))
+    wrapped = keras.layers.TimeDistributed(keras.layers.Dense(3, dtype=MIXED))
+    assert wrapped(x).dtype == np.float32
+    # a float64 layer still gives a float64 wrapper (rnnkit's default: the layer's dtype)
+    assert keras.layers.Bidirectional(keras.layers.GRU(3, dtype="float64"))(x).dtype == \
+        np.float64
+    mixed_precision.set_global_policy(MIXED)
+    assert keras.layers.Bidirectional(keras.layers.LSTM(3))(x).dtype == BF16
+    assert keras.layers.TimeDistributed(keras.layers.Dense(3))(x).dtype == BF16
