@@ -47,14 +47,18 @@ __all__ = ["GradientTape", "Tensor", "record", "unwrap", "is_tracked", "custom_g
 
 class _State(threading.local):
     tape = None          # the tape recording on this thread, or None
+    autocast = None      # a mixed-precision layer's compute dtype: Variables are read in it
 
 
 _state = _State()
+# True once a layer with a mixed dtype policy exists (until then unwrap skips the autocast read)
+mixed_layers_exist = False
 _seq = itertools.count()
 
 
 def _is_float(dtype):
-    return dtype.kind in "fc"
+    # bfloat16 (ml_dtypes) is NumPy kind "V"
+    return dtype.kind in "fc" or (dtype.kind == "V" and dtype.name == "bfloat16")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -250,6 +254,13 @@ def unwrap(x):
         return x._value
     if isinstance(x, Variable):
         v = x.value
+        if mixed_layers_exist:
+            autocast = _state.autocast
+            if autocast is not None and x._autocast and v.dtype.kind == "f":
+                # Inside a mixed-precision layer's call (Keras' autocast scope): the op sees
+                # the weight in the compute dtype; its gradient is cast back to the Variable's
+                # dtype.
+                return v.astype(autocast)
         if _state.tape is not None and not x.trainable:
             return v.copy()
         return v
@@ -347,7 +358,7 @@ def _record_multi(tape, ys, inputs, vjp):
     if not any(parents):
         return ys
     node = _Node(tape, vjp, parents, tuple([(y.shape, y.dtype) for y in ys]), multi=True)
-    return [Tensor(y, node, i) if y.dtype.kind in "fc" else y for i, y in enumerate(ys)]
+    return [Tensor(y, node, i) if _is_float(y.dtype) else y for i, y in enumerate(ys)]
 
 
 def record(outputs, inputs, vjp):

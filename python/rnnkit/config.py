@@ -55,9 +55,10 @@ def set_floatx(value):
     """Sets the default float dtype (see the module docstring for where it is used).
 
     Args:
-        value: `"float16"`, `"bfloat16"`, `"float32"` or `"float64"`. NumPy has no bfloat16,
-            so `"bfloat16"` is refused; `"float16"` is accepted for creation ops, but the
-            RNN core computes in float32 and float64 only.
+        value: `"float16"`, `"bfloat16"`, `"float32"` or `"float64"`. `"bfloat16"` is
+            refused (layers compute in bfloat16 under the `"mixed_bfloat16"` dtype policy
+            instead, see `rnnkit.mixed_precision`); `"float16"` is accepted for creation ops,
+            but the RNN core computes in float32 and float64 only.
 
     Raises:
         ValueError: If `value` is not one of those names.
@@ -68,8 +69,10 @@ def set_floatx(value):
         raise ValueError(f"Unknown `floatx` value: {value!r}. Expected one of "
                          f"{set(_FLOAT_DTYPES)}")
     if value == "bfloat16":
-        raise ValueError("set_floatx: 'bfloat16' is not available in rnnkit (NumPy has no "
-                         "bfloat16); use 'float16', 'float32' or 'float64'")
+        raise ValueError("set_floatx: 'bfloat16' is not available in rnnkit as the default "
+                         "float dtype; use 'float16', 'float32' or 'float64', and "
+                         "keras.mixed_precision.set_global_policy('mixed_bfloat16') to "
+                         "compute in bfloat16")
     _FLOATX = value
 
 

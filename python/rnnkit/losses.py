@@ -117,14 +117,15 @@ def _shape(x):
 
 def _float_dtype(x):
     dt = np.asarray(unwrap(x)).dtype if not hasattr(x, "dtype") else np.dtype(x.dtype)
-    return dt.name if dt.kind == "f" else "float32"
+    # float16 predictions (a "mixed_float16" policy) are scored in float32, as Keras does
+    return dt.name if dt.kind == "f" and dt.itemsize >= 4 else "float32"
 
 
 def _convert(x, dtype=None):
     """`x` as an array/tensor of `dtype` (tracking kept); dtype None: keep floats, else float32."""
     if dtype is None and type(x) in _ARRAY_TYPES:
         value = x if type(x) is np.ndarray else x.value
-        if type(value) is np.ndarray and value.dtype.kind == "f":
+        if type(value) is np.ndarray and value.dtype.kind == "f" and value.dtype.itemsize >= 4:
             return x              # floats stay as they are (the prediction of a training step)
     t = ops.convert_to_tensor(x)
     if dtype is None:

@@ -59,6 +59,9 @@ class Variable(ArithmeticOperators):
     # NumPy defers binary operators with a Variable operand to our reflected methods, and so
     # does CuPy for a priority above its arrays' 100 (`cupy_x + v` runs `v.__radd__`).
     __array_priority__ = 150
+    # Read in a mixed-precision layer's compute dtype inside its `call` (`add_weight(...,
+    # autocast=False)` turns it off for one weight).
+    _autocast = True
 
     def __init__(self, initializer, shape=None, dtype=None, trainable=True, name="variable",
                  constraint=None, path=None):

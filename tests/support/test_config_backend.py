@@ -146,7 +146,7 @@ def test_dtype_policies():
     layer = keras.layers.Dense(2, dtype=mixed_precision.DTypePolicy("float64"))
     assert layer.dtype == "float64"
     with pytest.raises(ValueError, match="float16"):
-        mixed_precision.set_global_policy("mixed_float16")
+        mixed_precision.set_global_policy("float16")
     with pytest.raises(ValueError, match="float16"):
         config.set_dtype_policy(keras.DTypePolicy("float16"))
     with pytest.raises(ValueError, match="Cannot convert"):

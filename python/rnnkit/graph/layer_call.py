@@ -70,7 +70,7 @@ def symbolic_call(layer, args, kwargs):
     shapes = _output_shapes(layer, args, kwargs)
     node_index = len(layer.__dict__.get("_inbound_nodes", ()))
     counter = iter(range(1 << 30))
-    out_dtype = layer.dtype
+    out_dtype = getattr(layer, "compute_dtype", layer.dtype)   # outputs are in the compute dtype
 
     def make(shape):
         return KerasTensor(shape, out_dtype, name=f"{layer.name}_{node_index}_{next(counter)}")

@@ -71,6 +71,56 @@ def standardize_dtype(dtype, argument="dtype"):
     return name
 
 
+def layer_policy(dtype, layer_class=None):
+    """The `DTypePolicy` a layer's `dtype` argument stands for: None (the global policy), a
+    policy, a policy name, a serialized policy (a dict) or a dtype name ("float32").
+
+    Args:
+        dtype: The argument.
+        layer_class: The layer's class, named in the error when it cannot use the policy.
+
+    Raises:
+        ValueError: For a dtype or policy rnnkit does not compute with, or a mixed policy on a
+            layer that does not support one.
+    """
+    from rnnkit import mixed_precision
+    if dtype is None:
+        policy = mixed_precision.dtype_policy()
+    elif isinstance(dtype, mixed_precision.DTypePolicy):
+        policy = dtype
+    elif isinstance(dtype, dict):
+        policy = mixed_precision.DTypePolicy.from_config(dtype.get("config", dtype))
+    elif isinstance(dtype, str) and dtype in mixed_precision._POLICIES:
+        policy = mixed_precision.DTypePolicy(dtype)
+    else:
+        policy = mixed_precision.DTypePolicy(standardize_dtype(dtype))
+    what = "rnnkit" if layer_class is None else f"Layer {layer_class.__name__}"
+    mixed_precision.check_supported(policy, what)
+    if policy.compute_dtype == policy.variable_dtype:
+        return policy
+    if layer_class is not None and not supports_mixed_precision(layer_class):
+        raise ValueError(
+            f"Layer {layer_class.__name__} does not support the dtype policy {policy.name!r} "
+            f"in rnnkit (it would compute in float32 silently). Pass dtype='float32' to this "
+            f"layer, or use a layer that supports mixed precision (docs/mixed_precision.md).")
+    return policy
+
+
+def supports_mixed_precision(layer_class):
+    """Whether layers of `layer_class` compute under a mixed policy: a user's layer written
+    with rnnkit.ops does; a built-in layer does when its own class says so
+    (`_mixed_precision = True` in the class body, not inherited)."""
+    for cls in layer_class.__mro__:
+        if cls.__module__.startswith("rnnkit."):
+            return cls is Layer or cls.__dict__.get("_mixed_precision", False)
+    return True
+
+
+def _is_floating(dtype):
+    """Floating dtypes, bfloat16 (`ml_dtypes`, NumPy kind "V") included."""
+    return dtype.kind == "f" or (dtype.kind == "V" and dtype.name == "bfloat16")
+
+
 def _carried_mask(inputs):
     """The mask the inputs carry: one input's, or a list when several inputs carry one."""
     if type(inputs) in _LEAF_TYPES:
@@ -231,8 +281,11 @@ class Layer:
             the layer's output on every call; the penalty is added to `losses`.
         trainable: Bool, whether the layer's weights are updated in training. Defaults to
             `True`.
-        dtype: `"float32"` (the default) or `"float64"`: the dtype of the weights and of the
-            computation. Other dtypes raise `ValueError`.
+        dtype: `"float32"` (the default), `"float64"`, or a dtype policy (a `DTypePolicy`,
+            its name or its config): `"mixed_bfloat16"` keeps float32 weights and computes in
+            bfloat16 (see `rnnkit.mixed_precision`). Other dtypes raise `ValueError`; so does
+            a mixed policy on a built-in layer that does not support one. Defaults to the
+            global policy (`mixed_precision.global_policy()`).
         autocast: Bool, whether floating inputs are cast to `dtype` on call. Defaults to
             `True`.
         name: Optional string. By default a unique name derived from the class name
@@ -292,7 +345,15 @@ class Layer:
         self._input_shape_arg = None if input_shape is None else tuple(input_shape)
         self._batch_size_arg = batch_size
         self.name = name or unique_name(to_snake_case(type(self).__name__))
-        self.dtype = standardize_dtype(dtype)
+        policy = layer_policy(dtype, type(self))
+        self._dtype_policy = policy
+        self.dtype = policy.variable_dtype
+        self.compute_dtype = policy.compute_dtype
+        # The dtype weights are read in inside `call` (None: as they are).
+        self._read_dtype = None if policy.compute_dtype == policy.variable_dtype else \
+            np.dtype(policy.compute_dtype)
+        if self._read_dtype is not None:
+            _autodiff().mixed_layers_exist = True
         self._trainable = trainable
         self.autocast = autocast
         self.built = False
@@ -302,6 +363,17 @@ class Layer:
         self._call_signature = inspect.signature(self.call)
         self._call_has_training_arg = "training" in self._call_signature.parameters
         self._call_has_mask_arg = "mask" in self._call_signature.parameters
+
+    @property
+    def dtype_policy(self):
+        """The layer's `DTypePolicy` (Keras' attribute): `dtype` is its variable dtype,
+        `compute_dtype` the dtype of inputs, computations and outputs."""
+        return self._dtype_policy
+
+    @property
+    def variable_dtype(self):
+        """The dtype of the layer's weights (the same as `dtype`)."""
+        return self._dtype_policy.variable_dtype
 
     # -- sub-layer tracking --------------------------------------------------------------------
     def __setattr__(self, name, value):
@@ -338,7 +410,8 @@ class Layer:
                 to `"glorot_uniform"` for weights of rank >= 2, else `"zeros"`.
             dtype: `"float32"` or `"float64"`. Defaults to the layer's dtype.
             trainable: Bool, whether optimizers update the weight. Defaults to `True`.
-            autocast: Accepted for Keras compatibility; it has no effect.
+            autocast: Bool, whether the layer reads the weight in its compute dtype inside
+                `call` under a mixed policy (`"mixed_bfloat16"`). Defaults to `True`.
             regularizer: Optional regularizer; its penalty on the weight is part of `losses`.
             constraint: Optional constraint applied to the weight after each optimizer update.
             name: Optional string. Defaults to `"variable_<n>"`.
@@ -360,6 +433,8 @@ class Layer:
         variable = Variable(init, shape=shape, dtype=dtype, trainable=trainable, name=name,
                             constraint=constraints.get(constraint), path=path)
         variable.regularizer = regularizers.get(regularizer)
+        if not autocast:
+            variable._autocast = False   # read as stored under a mixed policy
         self._own_weights.append(variable)
         return variable
 
@@ -569,7 +644,7 @@ class Layer:
         Under a recording GradientTape, tracked inputs (watched Variables, Tensors) stay
         tracked."""
         autodiff = _autodiff()
-        if type(value) is np.ndarray and value.dtype is _NUMPY_DTYPES.get(self.dtype):
+        if type(value) is np.ndarray and value.dtype is _NUMPY_DTYPES.get(self.compute_dtype):
             # The hot path: an array in the layer's dtype is used as it is (a watched one
             # stays tracked: the tape knows it by identity).
             return value
@@ -577,16 +652,16 @@ class Layer:
             # The other hot path: the previous layer's output on the recording tape.
             node = value._node
             if (node is not None and node.tape is autodiff._state.tape and
-                    value._value.dtype is _NUMPY_DTYPES.get(self.dtype)):
+                    value._value.dtype is _NUMPY_DTYPES.get(self.compute_dtype)):
                 return value
         recording = autodiff.is_recording()
         from rnnkit import ops
         if recording and (isinstance(value, Variable) or autodiff.is_tracked(value)):
             value = ops.convert_to_tensor(value)
             if autodiff.is_tracked(value):
-                if self.autocast and np.dtype(value.dtype).kind == "f" and \
-                        value.dtype != np.dtype(self.dtype):
-                    return ops.cast(value, self.dtype)
+                if self.autocast and _is_floating(np.dtype(value.dtype)) and \
+                        value.dtype != np.dtype(self.compute_dtype):
+                    return ops.cast(value, self.compute_dtype)
                 return value
         if isinstance(value, Variable):
             value = value.value
@@ -594,10 +669,16 @@ class Layer:
             array = np.asarray(value)
         else:
             array = value                     # a device array stays on its device
-        if array.dtype.kind == "f" and self.autocast and array.dtype != np.dtype(self.dtype):
-            array = array.astype(self.dtype)
+            if self._read_dtype is not None:
+                raise ValueError(
+                    f"Layer '{self.name}' has the dtype policy {self._dtype_policy.name!r}, "
+                    f"which rnnkit computes on the CPU only (NumPy arrays of ml_dtypes' "
+                    f"bfloat16); got a device array. Use dtype='float32' on a GPU.")
+        if _is_floating(array.dtype) and self.autocast and \
+                array.dtype != np.dtype(self.compute_dtype):
+            array = array.astype(self.compute_dtype)
         elif array.dtype.kind in "iu" and self._casts_int_inputs:
-            array = array.astype(self.dtype)
+            array = array.astype(self.compute_dtype)
         return array
 
     # Most layers compute on floats; an Embedding turns this off to keep its integer ids.
@@ -710,10 +791,22 @@ class Layer:
             self._losses = []
         stack = _training_stack()
         stack.append(explicit_training if explicit_training is not None else current_training())
+        # Under a mixed policy, weights are read in the compute dtype inside `call`
+        # (autodiff.unwrap casts them; their gradients stay in the variable dtype). Until a
+        # mixed layer exists, nothing to do.
+        read_dtype = previous_read = None
+        if _AUTODIFF and _AUTODIFF[0].mixed_layers_exist:
+            autocast_state = _AUTODIFF[0]._state
+            read_dtype = self._read_dtype if self.autocast else None
+            previous_read = autocast_state.autocast
+            if read_dtype is not previous_read:
+                autocast_state.autocast = read_dtype
         try:
             outputs = self.call(*args, **kwargs)
         finally:
             stack.pop()
+            if read_dtype is not previous_read:
+                autocast_state.autocast = previous_read
         if self.activity_regularizer is not None:
             for leaf in tree.flatten(outputs):
                 self.add_loss(self.activity_regularizer(leaf))
@@ -753,7 +846,11 @@ class Layer:
         >>> keras.layers.Dropout(0.5, name="drop").get_config()
         {'name': 'drop', 'trainable': True, 'dtype': 'float32', 'rate': 0.5, 'seed': None, 'noise_shape': None}
         """
-        config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
+        dtype = self.dtype
+        if self._read_dtype is not None:   # a mixed policy: serialized as Keras 3 does
+            from rnnkit import dtype_policies
+            dtype = dtype_policies.serialize(self._dtype_policy)
+        config = {"name": self.name, "trainable": self.trainable, "dtype": dtype}
         return config
 
     @classmethod

@@ -1,12 +1,18 @@
 """`keras.mixed_precision`: dtype policies (the dtypes a layer keeps its weights in and
 computes in) and the global policy.
 
-rnnkit's layers and its C++ core compute in float32 or float64, so the policies that work are
-`"float32"` and `"float64"`: a layer built with `dtype=DTypePolicy("float64")` (or under
-`set_global_policy("float64")`) keeps float64 weights and computes in float64. Policies that
-compute in float16 or bfloat16 (`"float16"`, `"mixed_float16"`, `"bfloat16"`,
-`"mixed_bfloat16"`) can be created and serialized, but `set_global_policy` and layers refuse
-them with a `ValueError` saying so.
+The policies that work are `"float32"`, `"float64"`, `"mixed_bfloat16"` and `"mixed_float16"`. A layer built with
+`dtype=DTypePolicy("float64")` (or under `set_global_policy("float64")`) keeps float64 weights
+and computes in float64. Under `"mixed_bfloat16"` a layer keeps float32 weights and computes in
+bfloat16 (Keras' mixed precision): floating inputs are cast to bfloat16, weights are read as
+bfloat16 inside `call`, outputs are bfloat16, gradients of the weights are float32. bfloat16
+arrays are NumPy arrays of `ml_dtypes.bfloat16` (`pip install ml_dtypes`, or rnnkit's `bf16`
+extra); the recurrent layers keep their state and accumulate in float32 (see
+docs/mixed_precision.md for what is computed and the expected error). `"mixed_float16"` is the
+same with NumPy's float16 (no extra package), and `Model.compile` wraps the optimizer in a
+`LossScaleOptimizer` under it, as Keras does. The policies `"float16"` and `"bfloat16"`
+(16-bit weights) can be created and serialized, but `set_global_policy` and layers refuse them
+with a `ValueError` saying so.
 
 Example:
 
@@ -31,6 +37,8 @@ _POLICIES = {
 }
 # What rnnkit computes in.
 SUPPORTED_COMPUTE_DTYPES = ("float32", "float64")
+# The policies rnnkit computes with: the plain float32 / float64 ones and mixed_bfloat16.
+SUPPORTED_POLICIES = ("float32", "float64", "mixed_bfloat16", "mixed_float16")
 
 _global_policy = None
 
@@ -82,15 +90,16 @@ class DTypePolicy:
 
     @property
     def is_supported(self):
-        """Whether rnnkit can compute with this policy (float32 or float64 compute)."""
-        return self._compute_dtype in SUPPORTED_COMPUTE_DTYPES
+        """Whether rnnkit can compute with this policy (`"float32"`, `"float64"`,
+        `"mixed_bfloat16"`, `"mixed_float16"`)."""
+        return self._name in SUPPORTED_POLICIES
 
     def convert_input(self, x, autocast, dtype):
         """Casts floating `x` to `dtype` when `autocast` is on (Keras' hook; rnnkit layers
         cast their inputs themselves)."""
-        import numpy as np
         from rnnkit import ops
-        if autocast and np.dtype(ops.dtype(x)).kind == "f" and ops.dtype(x) != dtype:
+        from rnnkit.backend import is_float_dtype
+        if autocast and is_float_dtype(ops.dtype(x)) and ops.dtype(x) != dtype:
             return ops.cast(x, dtype)
         return x
 
@@ -138,16 +147,44 @@ def set_dtype_policy(policy):
             to `config.floatx()`.
 
     Raises:
-        ValueError: For an unknown policy, or one that computes in float16 or bfloat16
-            (rnnkit's core computes in float32 and float64 only).
+        ValueError: For an unknown policy, one rnnkit does not compute with (`"float16"`,
+            `"bfloat16"`), or `"mixed_bfloat16"` without `ml_dtypes`.
     """
     global _global_policy
     new = _as_policy(policy)
-    if new is not None and not new.is_supported:
-        raise ValueError(f"rnnkit cannot use the dtype policy {new.name!r}: it computes in "
-                         f"{new.compute_dtype}, and rnnkit's layers and C++ core compute in "
-                         f"float32 or float64 only. Use 'float32' or 'float64'.")
+    if new is not None:
+        check_supported(new)
     _global_policy = new
+
+
+def check_supported(policy, what="rnnkit"):
+    """Raises a ValueError unless rnnkit can compute with `policy` (a `DTypePolicy`); `what`
+    names who refuses (a layer) in the message."""
+    if not policy.is_supported:
+        raise ValueError(f"{what} cannot use the dtype policy {policy.name!r}: it computes in "
+                         f"{policy.compute_dtype} with {policy.variable_dtype} weights, and "
+                         f"rnnkit supports the policies {list(SUPPORTED_POLICIES)} only.")
+    if policy.compute_dtype == "bfloat16":
+        bfloat16_dtype(f"the dtype policy {policy.name!r}")
+
+
+def bfloat16_dtype(purpose="bfloat16"):
+    """The NumPy dtype of bfloat16 (`ml_dtypes.bfloat16`), imported on first use.
+
+    Args:
+        purpose: What needs it (for the error message).
+
+    Raises:
+        ValueError: If `ml_dtypes` is not installed.
+    """
+    try:
+        import ml_dtypes
+    except ImportError:
+        raise ValueError(f"{purpose} needs bfloat16 arrays, which rnnkit takes from the "
+                         f"`ml_dtypes` package: `pip install ml_dtypes` (or "
+                         f"`pip install rnnkit[bf16]`).") from None
+    import numpy as np
+    return np.dtype(ml_dtypes.bfloat16)
 
 
 set_global_policy = set_dtype_policy

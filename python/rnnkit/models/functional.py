@@ -74,6 +74,8 @@ class Model(Trainer, Layer):
     4
     """
 
+    _mixed_precision = True   # computes under "mixed_bfloat16" (docs/mixed_precision.md)
+
     def __new__(cls, *args, **kwargs):
         if cls is Model and (len(args) >= 2 or "inputs" in kwargs or "outputs" in kwargs):
             return super().__new__(Functional)
@@ -378,6 +380,8 @@ class Functional(Model):
     >>> model({"tokens": np.array([[1, 2, 0]]), "extra": np.ones((1, 2))}).shape
     (1, 1)
     """
+
+    _mixed_precision = True   # computes under "mixed_bfloat16" (docs/mixed_precision.md)
 
     def __init__(self, inputs, outputs, name=None, **kwargs):
         for t in tree.flatten(inputs):

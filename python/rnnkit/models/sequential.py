@@ -59,6 +59,8 @@ class Sequential(Model):
     (None, 3)
     """
 
+    _mixed_precision = True   # computes under "mixed_bfloat16" (docs/mixed_precision.md)
+
     def __init__(self, layers=None, trainable=True, name=None, **kwargs):
         super().__init__(trainable=trainable, name=name or unique_name("sequential"), **kwargs)
         self._stack = []

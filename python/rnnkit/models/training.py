@@ -96,9 +96,12 @@ class Trainer:
             weighted_metrics: Like `metrics`, but weighted by `sample_weight` /
                 `class_weight`. A weighted metric whose name a plain metric already has is
                 logged as `weighted_<name>`.
-            run_eagerly, steps_per_execution, jit_compile, auto_scale_loss: Accepted for
-                Keras compatibility, without effect: rnnkit always runs eagerly on kernels
+            run_eagerly, steps_per_execution, jit_compile: Accepted for Keras
+                compatibility, without effect: rnnkit always runs eagerly on kernels
                 compiled ahead of time.
+            auto_scale_loss: Bool; when True (the default) and the model's dtype policy is
+                `"mixed_float16"`, the optimizer is wrapped in a `LossScaleOptimizer` (as
+                Keras does).
 
         Masked timesteps (a model output's mask, e.g. from `Embedding(mask_zero=True)`) count
         in neither the loss nor the metrics.
@@ -123,13 +126,19 @@ class Trainer:
                 raise ValueError(f"Expected `{what}` argument to be a list, tuple, or dict. "
                                  f"Received instead: {what}={spec} of type {type(spec)}")
         self.optimizer = optimizers.get(optimizer)
+        policy = getattr(self, "dtype_policy", None)
+        if (auto_scale_loss and policy is not None and policy.name == "mixed_float16" and
+                not isinstance(self.optimizer, optimizers.LossScaleOptimizer)):
+            # As Keras: float16 gradients need loss scaling to stay in range
+            self.optimizer = optimizers.LossScaleOptimizer(self.optimizer,
+                                                           name="loss_scale_optimizer")
         self.loss = loss
         self.loss_weights = loss_weights
         self._metric_specs = metrics
         self._weighted_metric_specs = weighted_metrics
         self._compiled_outputs = None      # per-output loss functions and metrics, set lazily
         self.compiled = True
-        del run_eagerly, steps_per_execution, jit_compile, auto_scale_loss
+        del run_eagerly, steps_per_execution, jit_compile
 
     def _assert_compiled(self, method):
         if not getattr(self, "compiled", False):

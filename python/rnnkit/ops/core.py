@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rnnkit import array_library
-from rnnkit.autodiff import _input_node, custom_gradient  # noqa: F401 (re-exported)
+from rnnkit.autodiff import _input_node, _is_float, custom_gradient  # noqa: F401 (re-exported)
 from rnnkit.ops._base import Tensor, _floatx, _record_op, _state, np, unwrap
 from rnnkit.ops._base import _as_array
 from rnnkit.variables import Variable
@@ -136,7 +136,7 @@ def cast(x, dtype):
         xv = _as_array(xv)
     y = xv.astype(dtype, copy=False)
     tape = _state.tape
-    if tape is None or y.dtype.kind not in "fc" or xv.dtype.kind not in "fc":
+    if tape is None or not _is_float(y.dtype) or not _is_float(xv.dtype):
         return y
     return _record_op(tape, y, (x,), _identity_vjp)
 

@@ -14,6 +14,7 @@ from rnnkit.ops._base import (Tensor, _arr, _expand_reduced, _floatx, _named_fun
                               _nondiff, _norm_axes, _op_doc, _record_multi, _record_op,
                               _state, _unary, builtins, np, unwrap)
 from rnnkit.ops._base import _as_array, _check_devices, _xp
+from rnnkit import backend as _backend
 
 _sum, _max, _min, _abs, _round, _any, _all = (builtins.sum, builtins.max, builtins.min,
                                               builtins.abs, builtins.round, builtins.any,
@@ -356,6 +357,10 @@ def matmul(x1, x2):
     if type(a) is not type(b):
         a, b = _check_devices(a, b, "matmul")
     y = np.matmul(a, b)
+    if y.dtype.kind == "f" and (a.dtype.kind == "V" or b.dtype.kind == "V"):
+        # ml_dtypes multiplies bfloat16 with float32 accumulation and returns float32; Keras'
+        # result is the promoted dtype (bfloat16 for two bfloat16 operands)
+        y = y.astype(_backend.result_type(a.dtype, b.dtype))
     tape = _state.tape
     if tape is None:
         return y if type(y) is np.ndarray else _as_array(y)

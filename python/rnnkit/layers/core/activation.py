@@ -35,6 +35,8 @@ class Activation(Layer):
     array([[0., 0., 2.]], dtype=float32)
     """
 
+    _mixed_precision = True   # computes under "mixed_bfloat16" (docs/mixed_precision.md)
+
     supports_masking = True
 
     def __init__(self, activation, **kwargs):

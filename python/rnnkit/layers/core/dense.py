@@ -58,6 +58,8 @@ class Dense(Layer):
     (2, 10, 3)
     """
 
+    _mixed_precision = True   # computes under "mixed_bfloat16" (docs/mixed_precision.md)
+
     supports_masking = True
 
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",

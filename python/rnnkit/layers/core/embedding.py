@@ -71,6 +71,8 @@ class Embedding(Layer):
            [ True, False, False]])
     """
 
+    _mixed_precision = True   # computes under "mixed_bfloat16" (docs/mixed_precision.md)
+
     # Keep integer ids as they are (the base layer turns other integer inputs into floats).
     _casts_int_inputs = False
 
@@ -146,7 +148,10 @@ class Embedding(Layer):
     def call(self, inputs):
         """Returns the rows of `embeddings` selected by the ids."""
         ids = self._ids(inputs)
-        return ops.take(self.embeddings, ids, axis=0)
+        outputs = ops.take(self.embeddings, ids, axis=0)
+        if self._read_dtype is not None:       # a mixed policy: rows in the compute dtype
+            outputs = ops.cast(outputs, self.compute_dtype)
+        return outputs
 
     def compute_mask(self, inputs, previous_mask=None):
         """Returns `inputs != 0` with `mask_zero`, else `None`.

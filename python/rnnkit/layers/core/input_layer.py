@@ -54,6 +54,8 @@ class InputLayer(Layer):
     <KerasTensor shape=(None, 5), dtype=float32, name=features>
     """
 
+    _mixed_precision = True   # computes under "mixed_bfloat16" (docs/mixed_precision.md)
+
     def __init__(self, shape=None, batch_size=None, dtype=None, batch_shape=None, name=None,
                  sparse=None, ragged=None, optional=False, **kwargs):
         if sparse or ragged:

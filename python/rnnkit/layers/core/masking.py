@@ -41,6 +41,8 @@ class Masking(Layer):
     array([[ True, False,  True]])
     """
 
+    _mixed_precision = True   # computes under "mixed_bfloat16" (docs/mixed_precision.md)
+
     supports_masking = True
 
     def __init__(self, mask_value=0.0, **kwargs):

@@ -27,6 +27,8 @@ class Add(Merge):
     [[3.0, 3.0]]
     """
 
+    _mixed_precision = True   # computes under "mixed_bfloat16" (docs/mixed_precision.md)
+
     def _merge_function(self, inputs, masks):
         out = inputs[0]
         for x in inputs[1:]:
@@ -49,6 +51,8 @@ class Subtract(Merge):
     >>> keras.layers.Subtract()([np.ones((1, 2)), 3 * np.ones((1, 2))]).tolist()
     [[-2.0, -2.0]]
     """
+
+    _mixed_precision = True   # computes under "mixed_bfloat16" (docs/mixed_precision.md)
 
     _min_inputs = 2
 
@@ -86,6 +90,8 @@ class Multiply(Merge):
     [[6.0, 6.0]]
     """
 
+    _mixed_precision = True   # computes under "mixed_bfloat16" (docs/mixed_precision.md)
+
     def _merge_function(self, inputs, masks):
         all_masked = all(m is not None for m in masks)
         out = None
@@ -115,6 +121,8 @@ class Average(Merge):
     >>> keras.layers.Average()([np.ones((1, 2)), 3 * np.ones((1, 2))]).tolist()
     [[2.0, 2.0]]
     """
+
+    _mixed_precision = True   # computes under "mixed_bfloat16" (docs/mixed_precision.md)
 
     def _merge_function(self, inputs, masks):
         out = inputs[0]
@@ -160,6 +168,8 @@ class Maximum(Merge):
     [[3.0, 5.0]]
     """
 
+    _mixed_precision = True   # computes under "mixed_bfloat16" (docs/mixed_precision.md)
+
     def _merge_function(self, inputs, masks):
         return _merge_with_masks(ops.maximum, inputs, masks)
 
@@ -179,6 +189,8 @@ class Minimum(Merge):
     >>> keras.layers.Minimum()([np.array([[1.0, 5.0]]), np.array([[3.0, 2.0]])]).tolist()
     [[1.0, 2.0]]
     """
+
+    _mixed_precision = True   # computes under "mixed_bfloat16" (docs/mixed_precision.md)
 
     def _merge_function(self, inputs, masks):
         return _merge_with_masks(ops.minimum, inputs, masks)
@@ -205,6 +217,8 @@ class Concatenate(Merge):
     >>> keras.layers.Concatenate(axis=1)([np.zeros((2, 2, 5)), np.ones((2, 1, 5))]).shape
     (2, 3, 5)
     """
+
+    _mixed_precision = True   # computes under "mixed_bfloat16" (docs/mixed_precision.md)
 
     def __init__(self, axis=-1, **kwargs):
         if not is_int(axis):

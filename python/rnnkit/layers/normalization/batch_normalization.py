@@ -78,6 +78,8 @@ class BatchNormalization(Layer):
     array([0.01, 0.02], dtype=float32)
     """
 
+    _mixed_precision = True   # computes under "mixed_bfloat16" (docs/mixed_precision.md)
+
     supports_masking = True
 
     def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
@@ -146,18 +148,18 @@ class BatchNormalization(Layer):
             self.gamma = self.add_weight(
                 shape=shape, name="gamma", initializer=self.gamma_initializer,
                 regularizer=self.gamma_regularizer, constraint=self.gamma_constraint,
-                trainable=True)
+                trainable=True, autocast=False)
         if self.center:
             self.beta = self.add_weight(
                 shape=shape, name="beta", initializer=self.beta_initializer,
                 regularizer=self.beta_regularizer, constraint=self.beta_constraint,
-                trainable=True)
+                trainable=True, autocast=False)
         self.moving_mean = self.add_weight(
             shape=shape, name="moving_mean", initializer=self.moving_mean_initializer,
-            trainable=False)
+            trainable=False, autocast=False)
         self.moving_variance = self.add_weight(
             shape=shape, name="moving_variance", initializer=self.moving_variance_initializer,
-            trainable=False)
+            trainable=False, autocast=False)
         self._rank = rank
         self._channels = channels
         self._axis_index = axis
@@ -195,6 +197,11 @@ class BatchNormalization(Layer):
 
     def call(self, inputs, training=False, mask=None):
         """Normalizes the input; see the class docstring for the arguments."""
+        if _is_16_bit(inputs):
+            # As Keras: 16-bit inputs (a "mixed_bfloat16" policy) are normalized in float32
+            # (moments, moving statistics, gamma and beta), the output cast back.
+            outputs = self.call(ops.cast(inputs, "float32"), training=training, mask=mask)
+            return ops.cast(outputs, self.compute_dtype)
         shape = shape_of(inputs)
         self._check_input(shape)
         if mask is not None:
@@ -302,3 +309,10 @@ class BatchNormalization(Layer):
             "renorm_clipping": self.renorm_clipping,
             "renorm_momentum": self.renorm_momentum,
         }
+
+
+def _is_16_bit(x):
+    """Whether `x` holds bfloat16 (or float16) values."""
+    dtype = getattr(x, "dtype", None)
+    # (itemsize and kind: `dtype.name` is computed in Python by NumPy on every read)
+    return dtype is not None and dtype.itemsize == 2 and dtype.kind in "fV"

@@ -10,6 +10,7 @@ import numpy as np
 from rnnkit import constraints, initializers, ops, regularizers
 from rnnkit.layers.core._checks import check_bool, is_int, normalize_shape
 from rnnkit.layers.layer import InputSpec, Layer
+from rnnkit.layers.normalization.batch_normalization import _is_16_bit
 
 
 def _check_axis(axis, layer_name):
@@ -78,6 +79,8 @@ class LayerNormalization(Layer):
     [[-1.2247, 0.0, 1.2247]]
     """
 
+    _mixed_precision = True   # computes under "mixed_bfloat16" (docs/mixed_precision.md)
+
     supports_masking = True
 
     def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True,
@@ -117,15 +120,21 @@ class LayerNormalization(Layer):
         self.input_spec = InputSpec(ndim=len(shape), axes=dict(zip(axes, weight_shape)))
         self.gamma = self.add_weight(
             shape=weight_shape, name="gamma", initializer=self.gamma_initializer,
-            regularizer=self.gamma_regularizer, constraint=self.gamma_constraint) \
+            regularizer=self.gamma_regularizer, constraint=self.gamma_constraint,
+            autocast=False) \
             if (self.scale or self.rms_scaling) else None
         self.beta = self.add_weight(
             shape=weight_shape, name="beta", initializer=self.beta_initializer,
-            regularizer=self.beta_regularizer, constraint=self.beta_constraint) \
+            regularizer=self.beta_regularizer, constraint=self.beta_constraint,
+            autocast=False) \
             if (self.center and not self.rms_scaling) else None
 
     def call(self, inputs):
         """Returns the normalized input."""
+        if _is_16_bit(inputs):
+            # As Keras: the moments and the normalization in float32 for 16-bit inputs (a
+            # "mixed_bfloat16" policy), the output in the compute dtype.
+            return ops.cast(self.call(ops.cast(inputs, "float32")), self.compute_dtype)
         rank = len(inputs.shape)
         axes = _axes_in(self, self.axis, inputs.shape)
         bshape = [1] * rank

@@ -90,6 +90,8 @@ _POOL_ARGS = """
 
 
 class MaxPooling1D(_Pooling1D):
+
+    _mixed_precision = True   # computes under "mixed_bfloat16" (docs/mixed_precision.md)
     __doc__ = """Max pooling over windows of the steps axis (`rnnkit.ops.max_pool`).
 
     With `"same"` padding the padded positions never win.
@@ -105,6 +107,8 @@ class MaxPooling1D(_Pooling1D):
 
 
 class AveragePooling1D(_Pooling1D):
+
+    _mixed_precision = True   # computes under "mixed_bfloat16" (docs/mixed_precision.md)
     __doc__ = """Average pooling over windows of the steps axis (`rnnkit.ops.average_pool`).
 
     With `"same"` padding a window's mean is taken over its real steps only, as in Keras.
@@ -175,6 +179,8 @@ class GlobalAveragePooling1D(_GlobalPooling1D):
     [[2.0]]
     """
 
+    _mixed_precision = True   # computes under "mixed_bfloat16" (docs/mixed_precision.md)
+
     supports_masking = True
 
     def call(self, inputs, mask=None):
@@ -224,6 +230,8 @@ class GlobalMaxPooling1D(_GlobalPooling1D):
     >>> keras.layers.GlobalMaxPooling1D()(np.array([[[1.0], [3.0], [2.0]]])).tolist()
     [[3.0]]
     """
+
+    _mixed_precision = True   # computes under "mixed_bfloat16" (docs/mixed_precision.md)
 
     def call(self, inputs):
         """Returns the maximum over the steps."""

@@ -84,6 +84,8 @@ class Dropout(Layer):
     [0.0, 2.0]
     """
 
+    _mixed_precision = True   # computes under "mixed_bfloat16" (docs/mixed_precision.md)
+
     supports_masking = True
 
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):

@@ -32,6 +32,8 @@ class Flatten(Layer):
     (2, 12)
     """
 
+    _mixed_precision = True   # computes under "mixed_bfloat16" (docs/mixed_precision.md)
+
     def __init__(self, data_format=None, **kwargs):
         super().__init__(**kwargs)
         self.data_format = standardize_data_format(data_format)
@@ -115,6 +117,8 @@ class Reshape(Layer):
     >>> keras.layers.Reshape((3, -1))(np.zeros((2, 12))).shape
     (2, 3, 4)
     """
+
+    _mixed_precision = True   # computes under "mixed_bfloat16" (docs/mixed_precision.md)
 
     def __init__(self, target_shape, **kwargs):
         super().__init__(**kwargs)

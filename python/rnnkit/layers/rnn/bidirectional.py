@@ -78,6 +78,8 @@ class Bidirectional(Layer):
     (32, 10, 4)
     """
 
+    _mixed_precision = True   # computes under "mixed_bfloat16" (docs/mixed_precision.md)
+
     def __init__(self, layer, merge_mode="concat", weights=None, backward_layer=None, **kwargs):
         if not isinstance(layer, Layer):
             raise ValueError("Please initialize `Bidirectional` layer with a "
@@ -98,8 +100,9 @@ class Bidirectional(Layer):
                 f"Bidirectional could not make a backward copy of {layer.name!r} "
                 f"({type(layer).__name__}): it has no `go_backwards` argument. Wrap an RNN layer "
                 "(LSTM, GRU, SimpleRNN, or RNN(cell) for a cell).")
-        # The wrapper computes in the wrapped layer's dtype unless told otherwise.
-        kwargs.setdefault("dtype", layer.dtype)
+        # The wrapper computes in the wrapped layer's dtype unless told otherwise; around a
+        # layer with a mixed policy it takes the global policy, as Keras.
+        kwargs.setdefault("dtype", layer.dtype if layer._read_dtype is None else None)
         super().__init__(**kwargs)
         base_name = layer.name[len("forward_"):] if layer.name.startswith("forward_") \
             else layer.name
@@ -220,6 +223,10 @@ class Bidirectional(Layer):
         if self.return_sequences:
             # The backward half comes in processing order; align it with the input's time axis.
             backward = ops.flip(backward, axis=1)
+        if ops.dtype(forward) != self.compute_dtype:
+            # the outputs (not the states) in the wrapper's compute dtype, as Keras
+            forward = ops.cast(forward, self.compute_dtype)
+            backward = ops.cast(backward, self.compute_dtype)
         if self.merge_mode == "concat":
             output = ops.concatenate([forward, backward], axis=-1)
         elif self.merge_mode == "sum":

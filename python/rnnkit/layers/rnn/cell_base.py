@@ -111,6 +111,8 @@ class BuiltinCell(Layer):
     cells share; each subclass sets its gate count and writes its step in `call`.
     """
 
+    _mixed_precision = True   # computes under "mixed_bfloat16" (docs/mixed_precision.md)
+
     gates = 1
     core_name = None          # the C++ core's name for the cell: simple_rnn, gru, lstm
     has_recurrent_activation = True
@@ -209,7 +211,7 @@ class BuiltinCell(Layer):
         kernel = getattr(self, "kernel", None)
         xp = np if kernel is None or type(kernel.value) is np.ndarray else \
             array_library.namespace(kernel.value)       # on the device of the weights
-        return [xp.zeros((batch_size, self.units), dtype=self.dtype)
+        return [xp.zeros((batch_size, self.units), dtype=self.compute_dtype)
                 for _ in range(len(self.state_shapes()))]
 
     def state_shapes(self):
@@ -230,8 +232,10 @@ class BuiltinCell(Layer):
         shape = (count,) + tuple(like.shape) if count > 1 else tuple(like.shape)
         xp = np if type(like) is np.ndarray else array_library.namespace(like)
         ones = xp.ones(shape, dtype=self.dtype)     # on the device of `like`
-        return array_library.as_array(rnn_random.dropout(ones, rate, seed=self.seed_generator),
+        mask = array_library.as_array(rnn_random.dropout(ones, rate, seed=self.seed_generator),
                                       dtype=self.dtype)
+        # in the compute dtype (bfloat16 under "mixed_bfloat16"), as the cell's inputs
+        return mask if self.compute_dtype == self.dtype else mask.astype(self.compute_dtype)
 
     def get_dropout_mask(self, step_input):
         """Returns the input dropout multipliers of the current sequence.

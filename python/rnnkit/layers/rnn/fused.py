@@ -28,7 +28,8 @@ def plan(layer, sequences):
     for cell in cells:
         spec = cell.fused_spec() if isinstance(cell, BuiltinCell) else None
         # `is` first: `dtype.name` is computed in Python by NumPy on every read.
-        if spec is None or (dtype is not _DTYPES.get(cell.dtype) and cell.dtype != dtype.name):
+        if spec is None or (dtype is not _DTYPES.get(cell.compute_dtype) and
+                            cell.compute_dtype != dtype.name):
             return None
         fused_cells.append((cell, spec[1]))
     return fused_cells
@@ -54,6 +55,20 @@ def _forward_one(cell, names, x, states, mask, go_backwards, return_sequences,
     activation, recurrent_activation = names
     kernel, recurrent_kernel = cell.kernel.value, cell.recurrent_kernel.value
     bias = cell.fused_bias()
+    # 16-bit compute (bfloat16 or float16: a "mixed_bfloat16" or "mixed_float16" policy)
+    reduced = x_value.dtype.itemsize == 2
+    if reduced:
+        # The float32 core on 16-bit values (exact in float32): the inputs and the weights
+        # rounded to the compute dtype, as a 16-bit GEMM with float32 accumulation multiplies
+        # them; the state and the gates in float32; the outputs rounded back below.
+        compute = x_value.dtype
+        x_value = x_value.astype(np.float32)
+        state_values = [s.astype(compute).astype(np.float32) for s in state_values]
+        kernel, recurrent_kernel = _round_through(kernel, compute), \
+            _round_through(recurrent_kernel, compute)
+        bias = None if bias is None else _round_through(bias, compute)
+        input_mask = None if input_mask is None else input_mask.astype(np.float32)
+        recurrent_mask = None if recurrent_mask is None else recurrent_mask.astype(np.float32)
     options = dict(
         mask=mask, input_dropout_mask=input_mask, recurrent_dropout_mask=recurrent_mask,
         activation=activation, recurrent_activation=recurrent_activation,
@@ -62,8 +77,12 @@ def _forward_one(cell, names, x, states, mask, go_backwards, return_sequences,
     recording = autodiff.is_recording()
     result = core.rnn_forward(cell.core_name, x_value, kernel, recurrent_kernel, bias,
                               initial_state=state_values, training=recording, **options)
+    output, final_states = result.output, list(result.states)
+    if reduced:
+        output = output.astype(compute)
+        final_states = [s.astype(compute) for s in final_states]
     if not recording:
-        return result.output, list(result.states)
+        return output, final_states
 
     weights = [cell.kernel, cell.recurrent_kernel] + ([cell.bias] if cell.bias is not None
                                                       else [])
@@ -72,6 +91,9 @@ def _forward_one(cell, names, x, states, mask, go_backwards, return_sequences,
 
     def vjp(grads):
         d_output, d_states = grads[0], list(grads[1:])
+        if reduced:   # the float32 core's backward; the casts' gradients pass unchanged
+            d_output = d_output.astype(np.float32)
+            d_states = [d.astype(np.float32) for d in d_states]
         g = core.rnn_backward(cell.core_name, x_value, kernel, recurrent_kernel, bias,
                               reserve=result.reserve, d_output=d_output, d_states=d_states,
                               initial_state=state_values, need_d_x=need_d_x, **options)
@@ -79,8 +101,13 @@ def _forward_one(cell, names, x, states, mask, go_backwards, return_sequences,
             ([g.d_bias] if bias is not None else [])
         return [g.d_x] + list(g.d_initial_state) + weight_grads
 
-    outputs = autodiff.record((result.output, *result.states), (x, *states, *weights), vjp)
+    outputs = autodiff.record((output, *final_states), (x, *states, *weights), vjp)
     return outputs[0], list(outputs[1:])
+
+
+def _round_through(value, dtype):
+    """`value` (a float32 weight) rounded to `dtype` (bfloat16 or float16), as float32."""
+    return np.ascontiguousarray(value.astype(dtype).astype(np.float32))
 
 
 def run(fused_cells, x, states, *, mask, go_backwards, return_sequences, zero_output_for_mask,

@@ -67,6 +67,8 @@ class GRUCell(BuiltinCell):
     ((2, 4), (2, 12))
     """
 
+    _mixed_precision = True   # computes under "mixed_bfloat16" (docs/mixed_precision.md)
+
     gates = 3
     core_name = "gru"
 
@@ -224,6 +226,8 @@ class GRU(BuiltinRNN):
     >>> out.shape, state.shape
     ((32, 10, 4), (32, 4))
     """
+
+    _mixed_precision = True   # computes under "mixed_bfloat16" (docs/mixed_precision.md)
 
     cell_class = GRUCell
 

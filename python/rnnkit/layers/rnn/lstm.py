@@ -71,6 +71,8 @@ class LSTMCell(BuiltinCell):
     (2, 4)
     """
 
+    _mixed_precision = True   # computes under "mixed_bfloat16" (docs/mixed_precision.md)
+
     gates = 4
     core_name = "lstm"
 
@@ -225,6 +227,8 @@ class LSTM(BuiltinRNN):
     >>> out.shape, h.shape, c.shape
     ((32, 10, 4), (32, 4), (32, 4))
     """
+
+    _mixed_precision = True   # computes under "mixed_bfloat16" (docs/mixed_precision.md)
 
     cell_class = LSTMCell
 

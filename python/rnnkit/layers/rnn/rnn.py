@@ -126,6 +126,8 @@ class RNN(Layer):
     (32, 2)
     """
 
+    _mixed_precision = True   # computes under "mixed_bfloat16" (docs/mixed_precision.md)
+
     def __init__(self, cell, return_sequences=False, return_state=False, go_backwards=False,
                  stateful=False, unroll=False, zero_output_for_mask=False, **kwargs):
         if isinstance(cell, (list, tuple)):
@@ -278,7 +280,8 @@ class RNN(Layer):
                 states = [states]
             return list(states)
         xp = weights_namespace(self.cell)            # zeros on the device of the weights
-        return [xp.zeros((batch_size,) + shape, dtype=self.dtype) for shape in self._state_shapes]
+        return [xp.zeros((batch_size,) + shape, dtype=self.compute_dtype)
+                for shape in self._state_shapes]
 
     # -- state handling ----------------------------------------------------------------------------
     def reset_state(self):
@@ -345,12 +348,18 @@ class RNN(Layer):
         """Calls the layer (see `Layer.__call__`). On a GPU array (CuPy, or any CUDA array with
         `__dlpack__`) the layer runs its inference on the GPU and returns CuPy arrays."""
         if (type(self).call is RNN.call and type(self).get_initial_state is
-                RNN.get_initial_state and not _generic_only[-1]):
+                RNN.get_initial_state and not _generic_only[-1] and self._read_dtype is None):
+            # (a mixed policy takes the full path: fused.run computes it)
             result = fast_call.try_call(self, args, kwargs)
             if result is not fast_call.NOT_TAKEN:
                 return result
         first = args[0] if args else kwargs.get("inputs")
         if is_device_array(first) and not _weights_on_device(self):
+            if self._read_dtype is not None:
+                raise ValueError(
+                    f"Layer '{self.name}' has the dtype policy {self.dtype_policy.name!r}, "
+                    f"which rnnkit computes on the CPU only; got a GPU array. Use "
+                    f"dtype='float32' for GPU inference.")
             # host weights, GPU input: inference on device copies of the weights
             from rnnkit.cuda import layers as gpu_layers
             if not args:
@@ -375,7 +384,7 @@ class RNN(Layer):
             _check_real(leaf, self.name)
         mask = _check_mask(mask, batch, steps)
         if (self.stateful and steps == 1 and initial_state is None and mask is None
-                and not _generic_only[-1]):
+                and not _generic_only[-1] and self._read_dtype is None):
             # One timestep of a stateful layer: the C++ stream keeps the packed weights.
             streamed = streaming.try_step(self, fused.plan(self, sequences), sequences,
                                           training)
@@ -479,6 +488,8 @@ class BuiltinRNN(RNN):
     config) flat; attribute reads such as `layer.units` go through to the cell.
     """
 
+    _mixed_precision = True   # computes under "mixed_bfloat16" (docs/mixed_precision.md)
+
     cell_class = None
 
     def __init__(self, units, cell_args, *, use_cudnn=None, activity_regularizer=None,
@@ -566,7 +577,7 @@ def _check_real(leaf, layer_name):
             dtype = np.dtype(dtype)
         except TypeError:
             return
-    if dtype.kind not in "biuf":
+    if dtype.kind not in "biuf" and dtype.name != "bfloat16":
         raise TypeError(f"Layer '{layer_name}' expects real inputs (float, int or bool), got an "
                         f"input of dtype {dtype}")
 

@@ -62,6 +62,8 @@ class SimpleRNNCell(BuiltinCell):
     (32, 4)
     """
 
+    _mixed_precision = True   # computes under "mixed_bfloat16" (docs/mixed_precision.md)
+
     gates = 1
     core_name = "simple_rnn"
     has_recurrent_activation = False
@@ -168,6 +170,8 @@ class SimpleRNN(BuiltinRNN):
     >>> out.shape, state.shape
     ((32, 10, 4), (32, 4))
     """
+
+    _mixed_precision = True   # computes under "mixed_bfloat16" (docs/mixed_precision.md)
 
     cell_class = SimpleRNNCell
 

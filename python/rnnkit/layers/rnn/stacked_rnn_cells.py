@@ -52,6 +52,8 @@ class StackedRNNCells(Layer):
     (2, 4)
     """
 
+    _mixed_precision = True   # computes under "mixed_bfloat16" (docs/mixed_precision.md)
+
     def __init__(self, cells, **kwargs):
         if not isinstance(cells, (list, tuple)) or not cells:
             raise ValueError(f"Argument `cells` must be a non-empty list of cells, got {cells!r}")

@@ -51,13 +51,17 @@ class TimeDistributed(Layer):
     (32, 10, 3)
     """
 
+    _mixed_precision = True   # computes under "mixed_bfloat16" (docs/mixed_precision.md)
+
     supports_masking = True
 
     def __init__(self, layer, **kwargs):
         if not isinstance(layer, Layer):
             raise ValueError(f"Please initialize `TimeDistributed` layer with a "
                              f"`rnnkit.layers.Layer` instance. Received: layer={layer!r}")
-        kwargs.setdefault("dtype", layer.dtype)
+        # The wrapper computes in the wrapped layer's dtype unless told otherwise; around a
+        # layer with a mixed policy it takes the global policy, as Keras.
+        kwargs.setdefault("dtype", layer.dtype if layer._read_dtype is None else None)
         super().__init__(**kwargs)
         self.layer = layer
         # Integer ids stay integers when the wrapped layer wants them (an Embedding).
@@ -138,7 +142,11 @@ class TimeDistributed(Layer):
 
         def split(value):
             out_shape = shape_of(value)
-            return ops.reshape(value, (batch, steps) + out_shape[1:])
+            value = ops.reshape(value, (batch, steps) + out_shape[1:])
+            # the wrapper's compute dtype, as Keras (a mixed layer wrapped by a float32 one)
+            if ops.dtype(value) != self.compute_dtype and _floating(value):
+                value = ops.cast(value, self.compute_dtype)
+            return value
 
         return tree.map_structure(split, outputs)
 
@@ -165,3 +173,8 @@ class TimeDistributed(Layer):
         config = dict(config)
         config["layer"] = saving.deserialize(config["layer"], custom_objects=custom_objects)
         return cls(**config)
+
+
+def _floating(value):
+    """Whether `value` holds floats (bfloat16 included)."""
+    return ops.dtype(value) in ("float16", "bfloat16", "float32", "float64")
