@@ -188,7 +188,8 @@ import os, rnnkit
 assert os.path.realpath(rnnkit.__file__).startswith(os.path.realpath('${work}/venv')), rnnkit.__file__
 print('the tests import', os.path.dirname(rnnkit.__file__))")
   [[ -d "${root}/../shared" ]] && ln -sfn "$(cd "${root}/.." && pwd)/shared" "${work}/shared"
-  "${work}/venv/bin/pip" install -q pytest hypothesis "mpi4py>=4.0" "mpich>=4.2"
+  # pyproject.toml's test extra (the wheel is installed already; its extras would reinstall it)
+  "${work}/venv/bin/pip" install -q pytest hypothesis "mpi4py>=4.0" "mpich>=4.2" "ml_dtypes>=0.5"
   levels="$("${work}/venv/bin/python" -c "
 import rnnkit; print(' '.join(rnnkit._core.build_info()['isa_supported']))")"
   for isa in ${levels}; do
