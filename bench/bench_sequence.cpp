@@ -13,7 +13,8 @@
 //   train FLOPs   = 3 * forward FLOPs            (forward with return_sequences + backward)
 // Then, per cell, the streaming step (rnnkit::Stream::step, one timestep per call, on the calling
 // thread) at B=1, I=64, H=64 unless --stream says otherwise: the median time per step, each
-// timed call being 1000 steps, once per weight format of the packed weights
+// timed call being 1000 steps; then Stream::run over chunks of 64 steps (1024 steps per timed
+// call), also per step. Both once per weight format of the packed weights
 // (StreamOptions::weight_format; all three unless --stream-format names one).
 // Exit status: 0 on success, 1 when rnnkit throws or a result is not finite, 2 on bad arguments.
 #include <algorithm>
@@ -305,15 +306,32 @@ bool bench_stream(rnnkit::CellKind kind, rnnkit::WeightFormat format, const Conf
         for (std::int64_t k = 0; k < kSteps; ++k) stream.step(xs[k % kRing], ov);
       },
       cfg.repeats, cfg.target_s);
-  const double step_s = t.median_s / kSteps;
   const double flops = 2.0 * B * (I + H) * G * H;
-  std::printf("%-10s %-7s %-12s B=%-3lld T=1    I=%-3lld H=%-4lld threads=1 repeats=%-3d "
-              "median %10.3f us/step %6.2f GFLOP/s weights=%s\n",
-              rnnkit::cell_kind_name(kind), "stream", "step", static_cast<long long>(B),
-              static_cast<long long>(I), static_cast<long long>(H), t.repeats, step_s * 1e6,
-              flops / step_s * 1e-9, rnnkit::weight_format_name(format));
-  std::fflush(stdout);
-  if (!all_finite(out, B * H)) {
+  const auto report = [&](const char* what, std::int64_t T, const Timing& timing,
+                          std::int64_t steps) {
+    const double step_s = timing.median_s / steps;
+    std::printf("%-10s %-7s %-12s B=%-3lld T=%-4lld I=%-3lld H=%-4lld threads=1 repeats=%-3d "
+                "median %10.3f us/step %6.2f GFLOP/s weights=%s\n",
+                rnnkit::cell_kind_name(kind), "stream", what, static_cast<long long>(B),
+                static_cast<long long>(T), static_cast<long long>(I), static_cast<long long>(H),
+                timing.repeats, step_s * 1e6, flops / step_s * 1e-9,
+                rnnkit::weight_format_name(format));
+    std::fflush(stdout);
+  };
+  report("step", 1, t, kSteps);
+  // run() over chunks of kChunk steps (an audio buffer's worth), 1024 steps per timed call.
+  constexpr std::int64_t kChunk = 64, kCalls = 16;
+  Buffer xc = floats(B * kChunk * I), oc = floats(B * kChunk * H);
+  fill_uniform(xc, B * kChunk * I, -1.0f, 1.0f, rng);
+  const auto xcv = make_view(xc.data(), DType::float32, {B, kChunk, I});
+  const auto ocv = make_view(oc.data(), DType::float32, {B, kChunk, H});
+  const Timing tr = time_calls(
+      [&] {
+        for (std::int64_t k = 0; k < kCalls; ++k) stream.run(xcv, ocv);
+      },
+      cfg.repeats, cfg.target_s);
+  report("run", kChunk, tr, kChunk * kCalls);
+  if (!all_finite(out, B * H) || !all_finite(oc, B * kChunk * H)) {
     std::fprintf(stderr, "error: stream output is not finite\n");
     return false;
   }

@@ -380,3 +380,54 @@ TEST_CASE(stream_16bit_errors_name_the_argument) {
   s.step(x.view(), after.view());
   CHECK(before.data == after.data);
 }
+
+// run() computes the input products of a chunk of steps at once (up to 32 steps, fewer for wide
+// layers or batches): runs over several chunks and a partial last one, with and without a mask,
+// equal forward (float32: the weights as given; bfloat16: rounded first) bit for bit.
+TEST_CASE(stream_run_over_several_chunks_matches_forward) {
+  struct Case {
+    CellKind kind;
+    bool reset_after;
+    std::int64_t B, T, I, H;
+  };
+  const Case cases[] = {{CellKind::lstm, true, 2, 70, 9, 150},     // 6 steps per chunk
+                        {CellKind::simple_rnn, true, 1, 100, 5, 8},  // 32 per chunk
+                        {CellKind::gru, false, 3, 45, 12, 40},
+                        {CellKind::gru, true, 1, 33, 64, 64}};
+  for (const Case& k : cases) {
+    for (bool masked : {false, true}) {
+      for (WeightFormat format : {WeightFormat::float32, WeightFormat::bfloat16}) {
+        Config c;
+        c.kind = k.kind;
+        c.reset_after = k.reset_after;
+        c.B = k.B;
+        c.T = k.T;
+        c.I = k.I;
+        c.H = k.H;
+        c.return_sequences = true;
+        c.seed = 900 + k.T;
+        if (masked) {
+          c.mask.assign(c.B * c.T, 1);
+          for (std::size_t i = 0; i < c.mask.size(); i += 7) c.mask[i] = 0;
+        }
+        Inputs<float> in = make_inputs(c).as<float>();
+        Inputs<float> in_ref = in;
+        if (format == WeightFormat::bfloat16) {
+          in_ref.kernel = rounded(kFormats[0], in.kernel);
+          in_ref.recurrent_kernel = rounded(kFormats[0], in.recurrent_kernel);
+        }
+        Outputs<float> ref = run_forward<float>(c, in_ref, false);
+        Stream s = make_stream(c, in, with_format(format));
+        Array<float> out({c.B, c.T, c.H});
+        s.run(in.x.view(), out.view(), masked ? in.mask.view() : TensorView{});
+        CHECK_MSG(same_bits(out.data, ref.output.data.data(), out.size()),
+                  cell_kind_name(k.kind) << " T=" << k.T << " H=" << k.H << " masked " << masked
+                                         << " " << rnnkit::weight_format_name(format)
+                                         << ": run() over several chunks differs");
+        Array<float> h({c.B, c.H});
+        s.states(h.view());
+        CHECK(same_bits(h.data, ref.final_h.data.data(), h.size()));
+      }
+    }
+  }
+}

@@ -251,7 +251,9 @@ class StreamKernelT final : public StreamKernel {
         w_elems_(G_ * panels_per_gate_ * I_ * kPanelWidth<T>),
         r_elems_(G_ * panels_per_gate_ * H_ * kPanelWidth<T>),
         weights_(w_elems_ + r_elems_ + 64),
-        buffer_(2 * GH_ + 2 * B_ * GH_ + 4 * B_ * H_ + 8 * 16) {
+        chunk_(std::clamp<std::int64_t>(kProjectionBytes / (B_ * GH_ * std::int64_t(sizeof(T))), 1,
+                                        kMaxChunk)),
+        buffer_(2 * GH_ + (chunk_ + 1) * B_ * GH_ + 4 * B_ * H_ + 8 * 16) {
     T* at = buffer_.data;
     const auto take = [&at](std::int64_t n) {
       T* p = at;
@@ -262,7 +264,7 @@ class StreamKernelT final : public StreamKernel {
     packed_r_ = weights_.data + (w_elems_ + 31) / 32 * 32;  // 64-byte aligned
     bias_in_ = take(GH_);
     bias_rec_ = take(GH_);
-    proj_ = take(B_ * GH_);
+    proj_ = take(chunk_ * B_ * GH_);
     rec_ = take(B_ * GH_);
     h_ = take(B_ * H_);
     c_ = take(B_ * H_);
@@ -317,9 +319,13 @@ class StreamKernelT final : public StreamKernel {
     const T* x = static_cast<const T*>(x_any);
     T* out = static_cast<T*>(out_any);
     if (mask) std::fill(last_output_, last_output_ + B_ * H_, T(0));
-    for (std::int64_t t = 0; t < steps; ++t) {
-      T* seq = sequences ? out + t * H_ : nullptr;
-      step(x + t * I_, steps * I_, t, steps, seq, steps * H_, mask);
+    for (std::int64_t t0 = 0; t0 < steps; t0 += chunk_) {
+      const std::int64_t n = std::min(chunk_, steps - t0);
+      project(x, steps, t0, n);
+      for (std::int64_t t = t0; t < t0 + n; ++t) {
+        T* seq = sequences ? out + t * H_ : nullptr;
+        step(proj_ + (t - t0) * B_ * GH_, t, steps, seq, steps * H_, mask);
+      }
     }
     if (!sequences) std::memcpy(out, mask ? last_output_ : h_, B_ * H_ * sizeof(T));
   }
@@ -345,13 +351,24 @@ class StreamKernelT final : public StreamKernel {
 
   // One step at time t of `steps`: x row b at x + b * x_ld; its output (when seq) at
   // seq + b * out_ld.
-  void step(const T* x, std::int64_t x_ld, std::int64_t t, std::int64_t steps, T* seq,
-            std::int64_t out_ld, const std::uint8_t* mask) {
+  // The input products of steps [t0, t0 + n) of x [B, steps, I] into proj_ ([n, B, GH]): they
+  // do not depend on the states, so each weight group is read once for the whole chunk (it stays
+  // in L1 across the chunk's rows) instead of once per step. Each element is the same chain of
+  // products as one step at a time would compute.
+  void project(const T* x, std::int64_t steps, std::int64_t t0, std::int64_t n) {
+    for (std::size_t i = 0; i < w_groups_.size(); ++i)
+      for (std::int64_t t = 0; t < n; ++t)
+        for (std::int64_t b = 0; b < B_; ++b)
+          groups_row<T, C>(w_groups_, i, i + 1, I_, kGemmDepth, x + (b * steps + t0 + t) * I_,
+                           proj_ + (t * B_ + b) * GH_);
+  }
+
+  // One step at time t of `steps`, its input products at proj [B, GH]: the recurrent products
+  // and the pointwise pass. Its output row b (when seq) goes to seq + b * out_ld.
+  void step(T* proj, std::int64_t t, std::int64_t steps, T* seq, std::int64_t out_ld,
+            const std::uint8_t* mask) {
     const kernels::CellActivations acts{cell_.activation, cell_.recurrent_activation};
     const std::size_t groups = w_groups_.size();
-    for (std::int64_t b = 0; b < B_; ++b) {
-      groups_row<T, C>(w_groups_, 0, groups, I_, kGemmDepth, x + b * x_ld, proj_ + b * GH_);
-    }
     // Reset-before GRU: the candidate's product reads r * h_{t-1}, so z and r come first.
     const std::size_t first = first_phase_groups_;
     for (std::int64_t b = 0; b < B_; ++b) {
@@ -359,7 +376,7 @@ class StreamKernelT final : public StreamKernel {
     }
     if constexpr (Cell::kResetBefore) {
       for (std::int64_t b = 0; b < B_; ++b) {
-        const kernels::ForwardRow<T> r = row(b, mask ? mask[b * steps + t] != 0 : true);
+        const kernels::ForwardRow<T> r = row(proj, b, mask ? mask[b * steps + t] != 0 : true);
         for_lanes<T>(units_, [acts, r](auto ops, std::int64_t j) {
           Cell::template reset_gate<decltype(ops)>(acts, r, j);
         });
@@ -370,7 +387,7 @@ class StreamKernelT final : public StreamKernel {
     const bool zero_masked = opt_.zero_output_for_mask;
     for (std::int64_t b = 0; b < B_; ++b) {
       const bool real = mask ? mask[b * steps + t] != 0 : true;
-      const kernels::ForwardRow<T> r = row(b, real);
+      const kernels::ForwardRow<T> r = row(proj, b, real);
       T* h = h_ + b * H_;
       T* last = mask ? last_output_ + b * H_ : nullptr;
       T* o = seq ? seq + b * out_ld : nullptr;
@@ -389,9 +406,9 @@ class StreamKernelT final : public StreamKernel {
     }
   }
 
-  kernels::ForwardRow<T> row(std::int64_t b, bool real) const {
+  kernels::ForwardRow<T> row(T* proj, std::int64_t b, bool real) const {
     kernels::ForwardRow<T> r;
-    r.pre = proj_ + b * GH_;
+    r.pre = proj + b * GH_;
     r.rec = rec_ + b * GH_;
     r.h_prev = h_ + b * H_;
     r.bias_in = bias_in_;
@@ -409,7 +426,11 @@ class StreamKernelT final : public StreamKernel {
   CellSpec cell_;
   StreamOptions opt_;
   std::int64_t B_, I_, H_, G_, GH_, panels_per_gate_, w_elems_, r_elems_;
+  // run() computes the input products of up to chunk_ steps at once (project()), in a buffer
+  // of at most kProjectionBytes (at least one step's).
+  static constexpr std::int64_t kProjectionBytes = 32 * 1024, kMaxChunk = 32;
   AlignedArray<S> weights_;
+  std::int64_t chunk_;
   AlignedArray<T> buffer_;
   S *packed_w_, *packed_r_;
   T *bias_in_, *bias_rec_, *proj_, *rec_, *h_, *c_, *last_output_,
