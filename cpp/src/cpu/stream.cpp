@@ -6,7 +6,12 @@
 // zero, in passes of the depth the big GEMMs use (kGemmDepth for x W, kPanelDepth for h R), the
 // passes added in k order; the pointwise pass is the same code. The speed at B = 1 comes from
 // running several column panels at once (eight independent accumulator chains instead of the
-// micro-tile's two), with no packing, thread team or zero-fill per call.
+// micro-tile's two), with no packing, thread team or zero-fill per call; run() computes the input
+// products of a chunk of steps before their recurrent parts (project()).
+//
+// The weights may be stored in 16 bits (StreamOptions::weight_format): only how a panel row is
+// read changes (load_row), so the products are those of the float32 stream with the rounded
+// weights, in the same order.
 #include "cpu/stream.h"
 
 #include <algorithm>
