@@ -67,8 +67,8 @@ enum class Code { same, bf16, f16_bits, f16c };
 template <Code C>
 constexpr bool kInterleaved = C == Code::bf16 || C == Code::f16_bits;
 
-template <typename T>
-using UintOf = std::uint32_t __attribute__((vector_size(kVectorBytes)));
+// 32-bit unsigned lanes, as many as the float vector has.
+using UintVec = std::uint32_t __attribute__((vector_size(kVectorBytes)));
 
 // The float of a half's bits held in the low 16 bits of each lane (the high bits zero): the
 // magnitude's bits moved into float position make a float 2^-112 times the half's value (the
@@ -102,7 +102,7 @@ RNNKIT_INLINE void load_row(const S* row, V& lo, V& hi) {
     }
 #endif
   } else {
-    using U = UintOf<float>;
+    using U = UintVec;
     const U u = load<U>(row);
     if constexpr (C == Code::bf16) {
       const U even = u << 16, odd = u & 0xffff0000u;
