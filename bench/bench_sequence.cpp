@@ -3,6 +3,7 @@
 //
 //   rnnkit_bench [--cell lstm|gru|simple_rnn|all] [--shape NAME|B,T,I,H]... [--threads N]
 //                [--repeats N] [--target-s SECONDS] [--stream B,I,H | --no-stream | --stream-only]
+//                [--stream-format float32|bfloat16|float16|all]
 //
 // Defaults: all three cells, the five shapes below, rnnkit's default thread count, and for each
 // case as many repeats as fit in about --target-s seconds (1.5 s; at least 1, at most 200) after
@@ -12,7 +13,9 @@
 //   train FLOPs   = 3 * forward FLOPs            (forward with return_sequences + backward)
 // Then, per cell, the streaming step (rnnkit::Stream::step, one timestep per call, on the calling
 // thread) at B=1, I=64, H=64 unless --stream says otherwise: the median time per step, each
-// timed call being 1000 steps.
+// timed call being 1000 steps; then Stream::run over chunks of 64 steps (1024 steps per timed
+// call), also per step. Both once per weight format of the packed weights
+// (StreamOptions::weight_format; all three unless --stream-format names one).
 // Exit status: 0 on success, 1 when rnnkit throws or a result is not finite, 2 on bad arguments.
 #include <algorithm>
 #include <chrono>
@@ -133,6 +136,7 @@ struct Config {
   std::vector<Shape> shapes;
   Shape stream{"stream", 1, 1, 64, 64};
   bool run_stream = true, run_sequences = true;
+  std::vector<rnnkit::WeightFormat> stream_formats;
   int threads = 0;
   int repeats = 0;
   double target_s = 1.5;
@@ -266,7 +270,8 @@ bool bench_case(rnnkit::CellKind kind, const Shape& s, const Config& cfg, std::m
 }
 
 // The streaming step: Stream::step over a ring of precomputed inputs, 1000 steps per timed call.
-bool bench_stream(rnnkit::CellKind kind, const Config& cfg, std::mt19937& rng) {
+bool bench_stream(rnnkit::CellKind kind, rnnkit::WeightFormat format, const Config& cfg,
+                  std::mt19937& rng) {
   using rnnkit::DType;
   using rnnkit::make_view;
   const Shape& s = cfg.stream;
@@ -284,11 +289,14 @@ bool bench_stream(rnnkit::CellKind kind, const Config& cfg, std::mt19937& rng) {
   fill_uniform(kernel, I * G * H, -0.1f, 0.1f, rng);
   fill_uniform(recurrent, H * G * H, -0.1f, 0.1f, rng);
   fill_uniform(bias, bias_n, -0.1f, 0.1f, rng);
+  rnnkit::StreamOptions options;
+  options.weight_format = format;
   rnnkit::Stream stream(cell, DType::float32, B,
                         make_view(kernel.data(), DType::float32, {I, G * H}),
                         make_view(recurrent.data(), DType::float32, {H, G * H}),
                         gru2 ? make_view(bias.data(), DType::float32, {2, G * H})
-                             : make_view(bias.data(), DType::float32, {G * H}));
+                             : make_view(bias.data(), DType::float32, {G * H}),
+                        options);
   std::vector<rnnkit::TensorView> xs;
   for (std::int64_t r = 0; r < kRing; ++r)
     xs.push_back(make_view(x.f32() + r * B * I, DType::float32, {B, I}));
@@ -298,15 +306,32 @@ bool bench_stream(rnnkit::CellKind kind, const Config& cfg, std::mt19937& rng) {
         for (std::int64_t k = 0; k < kSteps; ++k) stream.step(xs[k % kRing], ov);
       },
       cfg.repeats, cfg.target_s);
-  const double step_s = t.median_s / kSteps;
   const double flops = 2.0 * B * (I + H) * G * H;
-  std::printf("%-10s %-7s %-12s B=%-3lld T=1    I=%-3lld H=%-4lld threads=1 repeats=%-3d "
-              "median %10.3f us/step %6.2f GFLOP/s\n",
-              rnnkit::cell_kind_name(kind), "stream", "step", static_cast<long long>(B),
-              static_cast<long long>(I), static_cast<long long>(H), t.repeats, step_s * 1e6,
-              flops / step_s * 1e-9);
-  std::fflush(stdout);
-  if (!all_finite(out, B * H)) {
+  const auto report = [&](const char* what, std::int64_t T, const Timing& timing,
+                          std::int64_t steps) {
+    const double step_s = timing.median_s / steps;
+    std::printf("%-10s %-7s %-12s B=%-3lld T=%-4lld I=%-3lld H=%-4lld threads=1 repeats=%-3d "
+                "median %10.3f us/step %6.2f GFLOP/s weights=%s\n",
+                rnnkit::cell_kind_name(kind), "stream", what, static_cast<long long>(B),
+                static_cast<long long>(T), static_cast<long long>(I), static_cast<long long>(H),
+                timing.repeats, step_s * 1e6, flops / step_s * 1e-9,
+                rnnkit::weight_format_name(format));
+    std::fflush(stdout);
+  };
+  report("step", 1, t, kSteps);
+  // run() over chunks of kChunk steps (an audio buffer's worth), 1024 steps per timed call.
+  constexpr std::int64_t kChunk = 64, kCalls = 16;
+  Buffer xc = floats(B * kChunk * I), oc = floats(B * kChunk * H);
+  fill_uniform(xc, B * kChunk * I, -1.0f, 1.0f, rng);
+  const auto xcv = make_view(xc.data(), DType::float32, {B, kChunk, I});
+  const auto ocv = make_view(oc.data(), DType::float32, {B, kChunk, H});
+  const Timing tr = time_calls(
+      [&] {
+        for (std::int64_t k = 0; k < kCalls; ++k) stream.run(xcv, ocv);
+      },
+      cfg.repeats, cfg.target_s);
+  report("run", kChunk, tr, kChunk * kCalls);
+  if (!all_finite(out, B * H) || !all_finite(oc, B * kChunk * H)) {
     std::fprintf(stderr, "error: stream output is not finite\n");
     return false;
   }
@@ -319,6 +344,7 @@ bool bench_stream(rnnkit::CellKind kind, const Config& cfg, std::mt19937& rng) {
                "usage: rnnkit_bench [--cell lstm|gru|simple_rnn|all] [--shape NAME|B,T,I,H]...\n"
                "                    [--threads N] [--repeats N] [--target-s SECONDS]\n"
                "                    [--stream B,I,H | --no-stream | --stream-only]\n"
+               "                    [--stream-format float32|bfloat16|float16|all]\n"
                "shapes:");
   for (const Shape& s : kDefaultShapes)
     std::fprintf(stderr, " %s(%lld,%lld,%lld,%lld)", s.name.c_str(),
@@ -383,6 +409,16 @@ Config parse_args(int argc, char** argv) {
       if (std::sscanf(v.c_str(), "%lld,%lld,%lld", &b, &in, &h) != 3 || b < 1 || in < 1 || h < 1)
         usage(("--stream wants B,I,H, got '" + v + "'").c_str());
       cfg.stream = {"stream", b, 1, in, h};
+    } else if (arg == "--stream-format") {
+      const std::string v = value();
+      if (v == "all") {
+        cfg.stream_formats = {rnnkit::WeightFormat::float32, rnnkit::WeightFormat::bfloat16,
+                              rnnkit::WeightFormat::float16};
+      } else if (v == "float32" || v == "bfloat16" || v == "float16") {
+        cfg.stream_formats.push_back(rnnkit::weight_format_from_name(v));
+      } else {
+        usage(("unknown stream format '" + v + "'").c_str());
+      }
     } else if (arg == "--no-stream") {
       cfg.run_stream = false;
     } else if (arg == "--stream-only") {
@@ -402,6 +438,9 @@ Config parse_args(int argc, char** argv) {
   }
   if (cfg.cells.empty())
     cfg.cells = {rnnkit::CellKind::lstm, rnnkit::CellKind::gru, rnnkit::CellKind::simple_rnn};
+  if (cfg.stream_formats.empty())
+    cfg.stream_formats = {rnnkit::WeightFormat::float32, rnnkit::WeightFormat::bfloat16,
+                          rnnkit::WeightFormat::float16};
   if (cfg.shapes.empty()) cfg.shapes.assign(std::begin(kDefaultShapes), std::end(kDefaultShapes));
   return cfg;
 }
@@ -426,7 +465,9 @@ int main(int argc, char** argv) {
       for (rnnkit::CellKind kind : cfg.cells)
         for (const Shape& s : cfg.shapes) ok = bench_case(kind, s, cfg, rng) && ok;
     if (cfg.run_stream)
-      for (rnnkit::CellKind kind : cfg.cells) ok = bench_stream(kind, cfg, rng) && ok;
+      for (rnnkit::CellKind kind : cfg.cells)
+        for (rnnkit::WeightFormat format : cfg.stream_formats)
+          ok = bench_stream(kind, format, cfg, rng) && ok;
     return ok ? 0 : 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());

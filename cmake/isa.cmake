@@ -14,8 +14,8 @@
 # Sets RNNKIT_ISA_LEVELS (the levels built) and RNNKIT_ISA_DISPATCH (ON/OFF).
 
 set(RNNKIT_ISA_FLAGS_baseline "")
-set(RNNKIT_ISA_FLAGS_avx2 -mavx2 -mfma)
-set(RNNKIT_ISA_FLAGS_avx512 -mavx2 -mfma -mavx512f -mavx512bw -mavx512dq -mavx512vl)
+set(RNNKIT_ISA_FLAGS_avx2 -mavx2 -mfma -mf16c)
+set(RNNKIT_ISA_FLAGS_avx512 -mavx2 -mfma -mf16c -mavx512f -mavx512bw -mavx512dq -mavx512vl)
 
 set(RNNKIT_ISA_DISPATCH OFF)
 set(_rnnkit_isa_why "")

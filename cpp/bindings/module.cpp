@@ -311,9 +311,11 @@ class PyStream {
   PyStream(const std::string& cell, std::int64_t input_size, std::int64_t units,
            const std::string& activation, const std::string& recurrent_activation,
            bool reset_after, bool zero_output_for_mask, std::int64_t batch,
-           const py::object& kernel, const py::object& recurrent_kernel, const py::object& bias)
+           const py::object& kernel, const py::object& recurrent_kernel, const py::object& bias,
+           const std::string& weight_format)
       : stream_(make(cell, input_size, units, activation, recurrent_activation, reset_after,
-                     zero_output_for_mask, batch, kernel, recurrent_kernel, bias)) {}
+                     zero_output_for_mask, batch, kernel, recurrent_kernel, bias,
+                     weight_format)) {}
 
   void set_weights(const py::object& kernel, const py::object& recurrent_kernel,
                    const py::object& bias) {
@@ -366,18 +368,20 @@ class PyStream {
 
   std::int64_t batch() const { return stream_.batch(); }
   std::string dtype() const { return rnnkit::dtype_name(stream_.dtype()); }
+  std::string weight_format() const { return rnnkit::weight_format_name(stream_.weight_format()); }
 
  private:
   static rnnkit::Stream make(const std::string& cell, std::int64_t input_size, std::int64_t units,
                              const std::string& activation, const std::string& recurrent_activation,
                              bool reset_after, bool zero_output_for_mask, std::int64_t batch,
                              const py::object& kernel, const py::object& recurrent_kernel,
-                             const py::object& bias) {
+                             const py::object& bias, const std::string& weight_format) {
     const auto spec = cell_spec(cell, input_size, units, activation, recurrent_activation,
                                 !bias.is_none(), reset_after);
     const auto kv = view_of(kernel, "kernel");
     rnnkit::StreamOptions options;
     options.zero_output_for_mask = zero_output_for_mask;
+    options.weight_format = rnnkit::weight_format_from_name(weight_format);
     return rnnkit::Stream(spec, kv.dtype, batch, kv, view_of(recurrent_kernel, "recurrent_kernel"),
                           view_of(bias, "bias"), options);
   }
@@ -482,11 +486,11 @@ PYBIND11_MODULE(_core, m) {
                        "packed once, states kept inside; bit-identical to forward().")
       .def(py::init<const std::string&, std::int64_t, std::int64_t, const std::string&,
                     const std::string&, bool, bool, std::int64_t, const py::object&,
-                    const py::object&, const py::object&>(),
+                    const py::object&, const py::object&, const std::string&>(),
            py::kw_only(), py::arg("cell"), py::arg("input_size"), py::arg("units"),
            py::arg("activation"), py::arg("recurrent_activation"), py::arg("reset_after"),
            py::arg("zero_output_for_mask"), py::arg("batch"), py::arg("kernel"),
-           py::arg("recurrent_kernel"), py::arg("bias"))
+           py::arg("recurrent_kernel"), py::arg("bias"), py::arg("weight_format") = "float32")
       .def("set_weights", &PyStream::set_weights, py::arg("kernel"), py::arg("recurrent_kernel"),
            py::arg("bias"), "Repacks new weights of the same shapes; the states are kept.")
       .def("step", &PyStream::step, py::arg("x_t"), "x_t (B, I) -> the new h (B, H).")
@@ -498,7 +502,8 @@ PYBIND11_MODULE(_core, m) {
            "Copies h (B, H) and, for LSTM, c (B, H; zeros when None) into the states.")
       .def("states", &PyStream::states, "Returns copies (h, c or None).")
       .def_property_readonly("batch", &PyStream::batch)
-      .def_property_readonly("dtype", &PyStream::dtype);
+      .def_property_readonly("dtype", &PyStream::dtype)
+      .def_property_readonly("weight_format", &PyStream::weight_format);
   m.def("set_num_threads", &rnnkit::set_num_threads, py::arg("n"));
   m.def("get_num_threads", &rnnkit::get_num_threads);
   m.def("cpu_isa", &rnnkit::cpu_isa,

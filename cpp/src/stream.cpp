@@ -1,6 +1,8 @@
 // rnnkit::Stream: the checks of every call, then the CPU kernel (cpu/stream.cpp).
 #include "rnnkit/stream.h"
 
+#include <cmath>
+#include <cstring>
 #include <string>
 
 #include "cpu/stream.h"
@@ -12,11 +14,13 @@ namespace rnnkit {
 class Stream::Impl {
  public:
   Impl(const CellSpec& c, DType d, std::int64_t b, const StreamOptions& o)
-      : cell(c), dtype(d), batch(b), kernel(cpu::make_stream_kernel(c, d, b, o)) {}
+      : cell(c), dtype(d), batch(b), format(o.weight_format),
+        kernel(cpu::make_stream_kernel(c, d, b, o)) {}
 
   CellSpec cell;
   DType dtype;
   std::int64_t batch;
+  WeightFormat format;
   std::unique_ptr<cpu::StreamKernel> kernel;
 };
 
@@ -48,6 +52,25 @@ void expect_weights(const CellSpec& cell, DType dtype, const TensorView& kernel,
   }
 }
 
+// A 16-bit format refuses a weight whose rounding to it is not finite: NaN, infinities, and
+// magnitudes that round past the format's largest finite value (ties to even: from 65520 for
+// float16, from the bit pattern 0x7f7f8000 for bfloat16).
+void expect_representable(const TensorView& w, const char* name, WeightFormat format) {
+  if (format == WeightFormat::float32) return;
+  const std::uint32_t limit = format == WeightFormat::float16 ? 0x477ff000u : 0x7f7f8000u;
+  const float* v = w.as<const float>();
+  const std::int64_t n = w.numel(), cols = w.shape[w.rank - 1];
+  for (std::int64_t i = 0; i < n; ++i) {
+    std::uint32_t bits;
+    std::memcpy(&bits, v + i, sizeof bits);
+    if ((bits & 0x7fffffffu) < limit) continue;
+    fail(std::string("argument '") + name + "' holds " + std::to_string(v[i]) + " at [" +
+         std::to_string(i / cols) + ", " + std::to_string(i % cols) + "], which weight_format " +
+         weight_format_name(format) + " cannot represent (expected a finite value of magnitude " +
+         (format == WeightFormat::float16 ? "below 65520" : "below 3.3961e38") + ")");
+  }
+}
+
 bool overlap(const TensorView& a, const TensorView& b) {
   const char* a0 = static_cast<const char*>(a.data);
   const char* b0 = static_cast<const char*>(b.data);
@@ -58,6 +81,24 @@ bool overlap(const TensorView& a, const TensorView& b) {
 
 }  // namespace
 
+const char* weight_format_name(WeightFormat format) {
+  switch (format) {
+    case WeightFormat::float32: return "float32";
+    case WeightFormat::bfloat16: return "bfloat16";
+    case WeightFormat::float16: return "float16";
+  }
+  fail("StreamOptions::weight_format must be float32, bfloat16 or float16, got the value " +
+       std::to_string(static_cast<int>(format)));
+}
+
+WeightFormat weight_format_from_name(const std::string& name, const char* argument) {
+  if (name == "float32") return WeightFormat::float32;
+  if (name == "bfloat16") return WeightFormat::bfloat16;
+  if (name == "float16") return WeightFormat::float16;
+  fail(std::string("argument '") + argument +
+       "' must be one of 'float32', 'bfloat16', 'float16', got '" + name + "'");
+}
+
 Stream::Stream(const CellSpec& cell, DType dtype, std::int64_t batch, const TensorView& kernel,
                const TensorView& recurrent_kernel, const TensorView& bias,
                const StreamOptions& options) {
@@ -67,7 +108,15 @@ Stream::Stream(const CellSpec& cell, DType dtype, std::int64_t batch, const Tens
   }
   if (batch < 1) fail("batch must be at least 1, got " + std::to_string(batch));
   validate_dims(cell, batch, 1);
+  weight_format_name(options.weight_format);  // throws for a value outside the enum
+  if (dtype != DType::float32 && options.weight_format != WeightFormat::float32) {
+    fail(std::string("StreamOptions::weight_format ") + weight_format_name(options.weight_format) +
+         " needs a float32 stream, got dtype " + dtype_name(dtype) +
+         " (a float64 stream stores float64 weights)");
+  }
   expect_weights(cell, dtype, kernel, recurrent_kernel, bias);
+  expect_representable(kernel, "kernel", options.weight_format);
+  expect_representable(recurrent_kernel, "recurrent_kernel", options.weight_format);
   impl_ = std::make_unique<Impl>(cell, dtype, batch, options);
   impl_->kernel->set_weights(kernel.data, recurrent_kernel.data,
                              bias.present() ? bias.data : nullptr);
@@ -80,6 +129,8 @@ Stream& Stream::operator=(Stream&&) noexcept = default;
 void Stream::set_weights(const TensorView& kernel, const TensorView& recurrent_kernel,
                          const TensorView& bias) {
   expect_weights(impl_->cell, impl_->dtype, kernel, recurrent_kernel, bias);
+  expect_representable(kernel, "kernel", impl_->format);
+  expect_representable(recurrent_kernel, "recurrent_kernel", impl_->format);
   impl_->kernel->set_weights(kernel.data, recurrent_kernel.data,
                              bias.present() ? bias.data : nullptr);
 }
@@ -148,5 +199,6 @@ void Stream::states(const TensorView& h, const TensorView& c) const {
 const CellSpec& Stream::cell() const { return impl_->cell; }
 DType Stream::dtype() const { return impl_->dtype; }
 std::int64_t Stream::batch() const { return impl_->batch; }
+WeightFormat Stream::weight_format() const { return impl_->format; }
 
 }  // namespace rnnkit

@@ -526,10 +526,19 @@ class RNNStream:
         reset_after: Bool, GRU only (Keras' default `True`).
         zero_output_for_mask: Bool, masked steps of `run` output zeros instead of the previous
             output. Defaults to `False`.
+        weight_format: How a float32 stream stores its packed `kernel` and `recurrent_kernel`:
+            `"float32"` (the default, bit-identical to `rnn_forward`), `"bfloat16"` or
+            `"float16"` (half the bytes read per step; arithmetic and states stay float32).
+            Each weight is rounded to the nearest value of the format once, when packed, and the
+            results equal bit for bit `rnn_forward`'s with the weights rounded so beforehand.
+            The bias is not rounded.
 
     Raises:
-        ValueError: For an unknown cell or activation, or weights of the wrong shape.
-        TypeError: For weights that are not float32/float64 or of mixed dtypes.
+        ValueError: For an unknown cell, activation or weight_format, weights of the wrong
+            shape, a 16-bit weight_format for float64 weights, or a weight the format cannot
+            hold (not finite after rounding, e.g. above 65504 for float16).
+        TypeError: For weights that are not float32/float64 or of mixed dtypes, or a
+            weight_format that is not a string.
 
     Example:
 
@@ -548,12 +557,15 @@ class RNNStream:
 
     def __init__(self, cell, kernel, recurrent_kernel, bias=None, *, batch_size=1,
                  activation="tanh", recurrent_activation="sigmoid", reset_after=True,
-                 zero_output_for_mask=False):
+                 zero_output_for_mask=False, weight_format="float32"):
         if cell not in CELLS:
             raise ValueError(f"cell must be one of {CELLS}, got {cell!r}")
         if isinstance(batch_size, (bool, np.bool_)) or not isinstance(batch_size,
                                                                       (int, np.integer)):
             raise TypeError(f"batch_size must be an int, got {batch_size!r}")
+        if not isinstance(weight_format, str):
+            raise TypeError(f"weight_format must be a string ('float32', 'bfloat16' or "
+                            f"'float16'), got {weight_format!r}")
         kernel = _as_kernel_array(kernel, "kernel")
         recurrent_kernel = _as_kernel_array(recurrent_kernel, "recurrent_kernel")
         bias = _as_kernel_array(bias, "bias")
@@ -566,7 +578,8 @@ class RNNStream:
             activation=_activation_name(activation, "activation"),
             recurrent_activation=_activation_name(recurrent_activation, "recurrent_activation"),
             reset_after=bool(reset_after), zero_output_for_mask=bool(zero_output_for_mask),
-            batch=int(batch_size), kernel=kernel, recurrent_kernel=recurrent_kernel, bias=bias)
+            batch=int(batch_size), kernel=kernel, recurrent_kernel=recurrent_kernel, bias=bias,
+            weight_format=weight_format)
 
     @property
     def batch_size(self):
@@ -577,6 +590,11 @@ class RNNStream:
     def dtype(self):
         """The stream's dtype name (`"float32"` or `"float64"`)."""
         return self._stream.dtype
+
+    @property
+    def weight_format(self):
+        """How the packed weights are stored: `"float32"`, `"bfloat16"` or `"float16"`."""
+        return self._stream.weight_format
 
     def set_weights(self, kernel, recurrent_kernel, bias=None):
         """Packs new weights of the same shapes and dtype; the states are kept."""

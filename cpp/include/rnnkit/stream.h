@@ -19,15 +19,40 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 
 #include "rnnkit/cell.h"
 #include "rnnkit/tensor.h"
 
 namespace rnnkit {
 
+// How a float32 stream stores its packed weights (kernel and recurrent_kernel; the bias stays in
+// the stream's dtype). The arithmetic and the states are float32 in every format.
+//   float32   the default: results equal forward()'s bit for bit.
+//   bfloat16  each weight rounded to the nearest bfloat16 (ties to even) once, when packed.
+//   float16   each weight rounded to the nearest IEEE half (ties to even) once, when packed.
+// A 16-bit stream reads half the bytes per step. Its results equal, bit for bit, those of a
+// float32 stream (or forward()) given the weights already rounded to that format: the same
+// products in the same order, only the weights differ. Against the unrounded weights each weight
+// moves by at most u relative (u = 2^-8 for bfloat16, 2^-11 for float16; float16 subnormals, below
+// 2^-14, by at most 2^-25 absolute), so a pre-activation moves by at most
+// u * (sum_k |x_k W_kj| + sum_k |h_k R_kj|) per step (first order; docs/cpp.md).
+// A weight whose rounding is not finite (NaN, infinite, or beyond the format's range: 65504 for
+// float16) is refused with InvalidArgument. Only for float32 streams: a float64 stream with a
+// 16-bit format is refused.
+enum class WeightFormat { float32, bfloat16, float16 };
+
+// "float32", "bfloat16", "float16"; InvalidArgument for a value outside the enum.
+const char* weight_format_name(WeightFormat format);
+// The inverse; InvalidArgument naming `argument` for an unknown name.
+WeightFormat weight_format_from_name(const std::string& name,
+                                     const char* argument = "weight_format");
+
 struct StreamOptions {
   // run() with a mask: masked steps output zeros instead of repeating the previous output.
   bool zero_output_for_mask = false;
+  // The packed weights' storage (see WeightFormat).
+  WeightFormat weight_format = WeightFormat::float32;
 };
 
 class Stream {
@@ -67,6 +92,7 @@ class Stream {
   const CellSpec& cell() const;
   DType dtype() const;
   std::int64_t batch() const;
+  WeightFormat weight_format() const;
 
   // The per-dtype implementation (cpu/stream.cpp).
   class Impl;

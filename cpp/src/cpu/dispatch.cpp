@@ -78,7 +78,8 @@ CpuFeatures detect_cpu_features() {
   unsigned a = 0, b = 0, c = 0, d = 0;
   if (!__get_cpuid(0, &a, &b, &c, &d) || a < 7) return f;
   __get_cpuid(1, &a, &b, &c, &d);
-  const bool osxsave = c & (1u << 27), avx = c & (1u << 28), fma = c & (1u << 12);
+  const bool osxsave = c & (1u << 27), avx = c & (1u << 28), fma = c & (1u << 12),
+             f16c = c & (1u << 29);  // every AVX2 CPU has it; the avx2 level uses it (stream)
   if (!osxsave || !avx) return f;
   unsigned xcr0_lo = 0, xcr0_hi = 0;
   __asm__ volatile("xgetbv" : "=a"(xcr0_lo), "=d"(xcr0_hi) : "c"(0));
@@ -87,7 +88,7 @@ CpuFeatures detect_cpu_features() {
   __get_cpuid_count(7, 0, &a, &b, &c, &d);
   const bool avx2 = b & (1u << 5), avx512f = b & (1u << 16), avx512dq = b & (1u << 17),
              avx512bw = b & (1u << 30), avx512vl = b & (1u << 31);
-  f.avx2 = os_avx && avx2 && fma;
+  f.avx2 = os_avx && avx2 && fma && f16c;
   f.avx512 = f.avx2 && os_avx512 && avx512f && avx512dq && avx512bw && avx512vl;
   return f;
 }

@@ -4,8 +4,8 @@
 // each time with that level's flags and with RNNKIT_ISA_NS set to the level's name:
 //
 //   baseline  the compiler's x86-64 default (SSE2)
-//   avx2      -mavx2 -mfma
-//   avx512    -mavx2 -mfma -mavx512f -mavx512bw -mavx512dq -mavx512vl
+//   avx2      -mavx2 -mfma -mf16c
+//   avx512    -mavx2 -mfma -mf16c -mavx512f -mavx512bw -mavx512dq -mavx512vl
 //
 // Everything those sources and the cpu/*.h headers define lives in the inline namespace
 // rnnkit::cpu::RNNKIT_ISA_NS (RNNKIT_CPU_NAMESPACE_BEGIN / _END below), so the three copies of
