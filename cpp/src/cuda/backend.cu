@@ -67,6 +67,11 @@ class CudaBackend final : public DeviceBackend {
                      const BackwardArgs& args, const CallSizes& sizes,
                      const ExecutionContext& context) const override {
     Gpu gpu(context);
+    // On a stream the caller is capturing, nothing runs now: the reserve holds what an earlier
+    // call left (or nothing yet, when the forward is in the same capture), and the copy to the
+    // host and the wait below are not allowed during a capture (they would invalidate the
+    // caller's graph). The stamp cannot be checked then; backward's work is captured as is.
+    if (gpu.caller_capturing()) return;
     const Dims d(cell, sizes.batch, sizes.timesteps);
     Arena arena(Arena::align(args.workspace.data));
     std::uint64_t* slot = sizes.dtype == DType::float64
