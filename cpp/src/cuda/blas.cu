@@ -85,12 +85,17 @@ std::uint64_t mix(std::uint64_t seed, std::uint64_t value) {
 
 Gpu::Gpu(const ExecutionContext& context)
     : stream_(static_cast<cudaStream_t>(context.stream)) {
-  RNNKIT_CUDA_CHECK(cudaGetDevice(&previous_device_));
-  if (previous_device_ != context.device_index) RNNKIT_CUDA_CHECK(cudaSetDevice(context.device_index));
+  int current = 0;
+  RNNKIT_CUDA_CHECK(cudaGetDevice(&current));
+  if (current != context.device_index) {
+    RNNKIT_CUDA_CHECK(cudaSetDevice(context.device_index));
+    previous_device_ = current;  // restored by the destructor; untouched when already current
+  }
   try {
     set_up(context);
   } catch (...) {
-    cudaSetDevice(previous_device_);  // the destructor does not run for a constructor that threw
+    // The destructor does not run for a constructor that threw.
+    if (previous_device_ >= 0) cudaSetDevice(previous_device_);
     throw;
   }
 }

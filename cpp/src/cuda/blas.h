@@ -76,7 +76,7 @@ class Gpu {
   cudaStream_t capture_stream_ = nullptr;
   cublasHandle_t handle_;
   void* workspace_ = nullptr;  // cuBLAS workspace of stream_ (kBlasWorkspaceBytes)
-  int previous_device_ = -1;
+  int previous_device_ = -1;  // the caller's device when the call switched to another, else -1
   bool capturing_ = false;
 };
 
