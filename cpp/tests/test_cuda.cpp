@@ -125,6 +125,9 @@ GpuRun<T> run_gpu(const Config& c, Inputs<T>& in, bool use_graph, cudaStream_t s
   const auto bm = rnnkit::backward_memory(c.cell(), c.options(true), dtype_of<T>(), c.B, c.T,
                                           rnnkit::Device::cuda);
   b.workspace = dev.workspace(bm.workspace_bytes);
+  // cudaMemset and cudaMemcpy from pageable memory may return before the device is done, and
+  // they run on the legacy stream, which a non-blocking `stream` does not wait for.
+  cuda_ok(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
   if (caller_capture) cuda_ok(cudaStreamBeginCapture(stream, cudaStreamCaptureModeGlobal), "cudaStreamBeginCapture");
   rnnkit::forward(c.cell(), c.options(true), f, context);
 
