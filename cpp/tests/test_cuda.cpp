@@ -13,6 +13,9 @@
 #include <vector>
 
 #include "rnnkit/cuda.h"
+#if defined(RNNKIT_CUDA_EMULATION)
+#include "cuda/kernels.h"
+#endif
 #include "test_harness.h"
 #include "test_util.h"
 
@@ -373,6 +376,33 @@ void caller_capture() {
 }
 
 #if defined(RNNKIT_CUDA_EMULATION)
+// The graph cache key (cuda/kernels.h) tells apart what changes the captured launches: the TF32
+// switch for float32 (other cuBLAS kernels; float64 ignores it), the presence of an optional
+// argument, the direction, forward against backward.
+void graph_key() {
+  const Config c = grid()[239];
+  const rnnkit::plan::Dims d(c.cell(), c.B, c.T);
+  const TensorView absent;
+  TensorView present;
+  present.rank = 2;
+  const SequenceOptions options = c.options(true);
+  SequenceOptions reversed = options;
+  reversed.go_backwards = !options.go_backwards;
+  const auto key = [&](const SequenceOptions& o, DType dtype, bool backward, bool tf32,
+                       const TensorView& optional) {
+    return rnnkit::cuda::call_key(c.cell(), o, d, dtype, backward, tf32, {&optional});
+  };
+  const std::uint64_t base = key(options, DType::float32, false, false, absent);
+  CHECK(key(options, DType::float32, false, false, absent) == base);
+  CHECK(key(options, DType::float32, false, true, absent) != base);
+  CHECK(key(options, DType::float64, false, true, absent) ==
+        key(options, DType::float64, false, false, absent));
+  CHECK(key(options, DType::float64, false, false, absent) != base);
+  CHECK(key(options, DType::float32, false, false, present) != base);
+  CHECK(key(reversed, DType::float32, false, false, absent) != base);
+  CHECK(key(options, DType::float32, true, false, absent) != base);
+}
+
 // Under the host emulation (cpp/tests/cuda_emulation), after the grid: the graph path ran (each
 // configuration's second call was captured, then instantiated or updated, and launched) and the
 // cache of executable graphs stayed bounded.
@@ -417,6 +447,7 @@ int main(int argc, char** argv) {
   }
   add_test("refusals", refusals, __FILE__, __LINE__);
 #if defined(RNNKIT_CUDA_EMULATION)
+  add_test("graph key", graph_key, __FILE__, __LINE__);
   if (argc <= 1) add_test("emulated graph path", emulated_graph_path_ran, __FILE__, __LINE__);
 #endif
   // After the emulated graph path (whose counters count every capture as launched).
