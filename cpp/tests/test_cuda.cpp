@@ -13,6 +13,9 @@
 #include <vector>
 
 #include "rnnkit/cuda.h"
+#if defined(RNNKIT_CUDA_EMULATION)
+#include "cuda/kernels.h"
+#endif
 #include "test_harness.h"
 #include "test_util.h"
 
@@ -78,12 +81,15 @@ struct GpuRun {
   Gradients<T> grads;
 };
 
-// Forward (training) and backward of `c` on the GPU.
+// Forward (training) and backward of `c` on the GPU, queued on `stream`. With `caller_capture`,
+// both calls are made while the test captures `stream` into a graph of its own (global mode, as
+// PyTorch's torch.cuda.graph), which is then instantiated and launched once.
 template <typename T>
-GpuRun<T> run_gpu(const Config& c, Inputs<T>& in, bool use_graph) {
+GpuRun<T> run_gpu(const Config& c, Inputs<T>& in, bool use_graph, cudaStream_t stream = nullptr,
+                  bool caller_capture = false) {
   DeviceArrays dev;
   const auto context = [&] {
-    auto ctx = rnnkit::ExecutionContext::cuda(0);
+    auto ctx = rnnkit::ExecutionContext::cuda(0, stream);
     ctx.use_graph = use_graph;
     return ctx;
   }();
@@ -106,20 +112,10 @@ GpuRun<T> run_gpu(const Config& c, Inputs<T>& in, bool use_graph) {
   const auto fm = rnnkit::forward_memory(c.cell(), c.options(true), dtype_of<T>(), c.B, c.T,
                                          rnnkit::Device::cuda);
   f.workspace = dev.workspace(fm.workspace_bytes);
-  rnnkit::forward(c.cell(), c.options(true), f, context);
-
+  // Everything the backward call reads is allocated before a capture begins (cudaMalloc is not
+  // allowed during one).
   run.grads = make_gradients<T>(c, in);
   rnnkit::BackwardArgs b;
-  b.x = f.x;
-  b.kernel = f.kernel;
-  b.recurrent_kernel = f.recurrent_kernel;
-  b.bias = f.bias;
-  b.initial_h = f.initial_h;
-  b.initial_c = f.initial_c;
-  b.mask = f.mask;
-  b.input_dropout = f.input_dropout;
-  b.recurrent_dropout = f.recurrent_dropout;
-  b.reserve = f.reserve;
   b.d_output = dev.copy(in.w_output);
   b.d_final_h = dev.copy(in.w_h);
   b.d_final_c = dev.copy(in.w_c);
@@ -132,7 +128,35 @@ GpuRun<T> run_gpu(const Config& c, Inputs<T>& in, bool use_graph) {
   const auto bm = rnnkit::backward_memory(c.cell(), c.options(true), dtype_of<T>(), c.B, c.T,
                                           rnnkit::Device::cuda);
   b.workspace = dev.workspace(bm.workspace_bytes);
+  // cudaMemset and cudaMemcpy from pageable memory may return before the device is done, and
+  // they run on the legacy stream, which a non-blocking `stream` does not wait for.
+  cuda_ok(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
+  if (caller_capture) cuda_ok(cudaStreamBeginCapture(stream, cudaStreamCaptureModeGlobal), "cudaStreamBeginCapture");
+  rnnkit::forward(c.cell(), c.options(true), f, context);
+
+  b.x = f.x;
+  b.kernel = f.kernel;
+  b.recurrent_kernel = f.recurrent_kernel;
+  b.bias = f.bias;
+  b.initial_h = f.initial_h;
+  b.initial_c = f.initial_c;
+  b.mask = f.mask;
+  b.input_dropout = f.input_dropout;
+  b.recurrent_dropout = f.recurrent_dropout;
+  b.reserve = f.reserve;
   rnnkit::backward(c.cell(), c.options(true), b, context);
+  if (caller_capture) {
+    cudaGraph_t graph = nullptr;
+    cuda_ok(cudaStreamEndCapture(stream, &graph), "cudaStreamEndCapture");
+    cudaGraphExec_t exec = nullptr;
+    const cudaError_t made = cudaGraphInstantiate(&exec, graph, 0);
+    cudaGraphDestroy(graph);
+    cuda_ok(made, "cudaGraphInstantiate");
+    const cudaError_t launched = cudaGraphLaunch(exec, stream);
+    cuda_ok(cudaStreamSynchronize(stream), "cudaStreamSynchronize");
+    cudaGraphExecDestroy(exec);
+    cuda_ok(launched, "cudaGraphLaunch");
+  }
   cuda_ok(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
 
   read_back(f.output, run.out.output);
@@ -279,7 +303,106 @@ void refusals() {
   CHECK_MSG(threw, "a device kernel in a CPU call must be refused by name");
 }
 
+// A caller that captures its own stream into a CUDA graph (PyTorch's torch.cuda.graph, CuPy's
+// stream capture) around forward and backward: rnnkit queues its work on that stream without
+// allocating or synchronizing (either would invalidate the capture), backward skips the reserve
+// check (the forward has not run yet at capture time), and launching the caller's graph gives
+// the bits of ordinary calls. On a stream with no earlier call outside a capture, rnnkit cannot
+// create its cuBLAS workspace and refuses the call with an error saying so, leaving the capture
+// valid.
+void caller_capture() {
+  Config c = grid()[239];  // an LSTM with a mask, dropout, go_backwards and return_sequences
+  Inputs<float> in = make_inputs(c).as<float>();
+  GpuRun<float> plain = run_gpu<float>(c, in, false);
+  cudaStream_t stream = nullptr;
+  cuda_ok(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), "cudaStreamCreateWithFlags");
+  struct Destroy {
+    cudaStream_t s;
+    ~Destroy() { cudaStreamDestroy(s); }
+  } destroy{stream};
+
+  // Refused: no call on this stream outside a capture yet.
+  {
+    DeviceArrays dev;
+    Outputs<float> out = make_outputs<float>(c, false);
+    rnnkit::ForwardArgs f;
+    f.x = dev.copy(in.x);
+    f.kernel = dev.copy(in.kernel);
+    f.recurrent_kernel = dev.copy(in.recurrent_kernel);
+    f.bias = dev.copy(in.bias);
+    f.initial_h = dev.copy(in.initial_h);
+    f.initial_c = dev.copy(in.initial_c);
+    f.mask = dev.copy(in.mask);
+    f.input_dropout = dev.copy(in.input_dropout);
+    f.recurrent_dropout = dev.copy(in.recurrent_dropout);
+    f.output = dev.like(out.output);
+    f.final_h = dev.like(out.final_h);
+    f.final_c = dev.like(out.final_c);
+    const auto fm = rnnkit::forward_memory(c.cell(), c.options(false), DType::float32, c.B, c.T,
+                                           rnnkit::Device::cuda);
+    f.workspace = dev.workspace(fm.workspace_bytes);
+    cuda_ok(cudaStreamBeginCapture(stream, cudaStreamCaptureModeGlobal), "cudaStreamBeginCapture");
+    std::string message;
+    try {
+      rnnkit::forward(c.cell(), c.options(false), f, rnnkit::ExecutionContext::cuda(0, stream));
+    } catch (const rnnkit::Error& e) {
+      message = e.what();
+    }
+    cudaGraph_t graph = nullptr;
+    const cudaError_t ended = cudaStreamEndCapture(stream, &graph);
+    if (graph) cudaGraphDestroy(graph);
+    CHECK_MSG(message.find("being captured") != std::string::npos,
+              "a first call inside a capture must say why it is refused, got: " + message);
+    CHECK_MSG(ended == cudaSuccess, "the refused call must leave the caller's capture valid");
+  }
+
+  // After one ordinary call on the stream, calls inside the caller's capture work.
+  for (bool use_graph : {true, false}) {
+    GpuRun<float> warm = run_gpu<float>(c, in, use_graph, stream);
+    GpuRun<float> captured = run_gpu<float>(c, in, use_graph, stream, true);
+    for (const GpuRun<float>* run : {&warm, &captured}) {
+      const std::string tag = std::string(run == &warm ? "on a stream" : "in the caller's graph") +
+                              (use_graph ? " (graphs on)" : " (graphs off)");
+      expect_same(run->out.output, plain.out.output, tag + " output");
+      expect_same(run->out.final_h, plain.out.final_h, tag + " final_h");
+      expect_same(run->out.reserve, plain.out.reserve, tag + " reserve");
+      expect_same(run->grads.d_x, plain.grads.d_x, tag + " d_x");
+      expect_same(run->grads.d_initial_h, plain.grads.d_initial_h, tag + " d_initial_h");
+      expect_same(run->grads.d_kernel, plain.grads.d_kernel, tag + " d_kernel");
+      expect_same(run->grads.d_recurrent_kernel, plain.grads.d_recurrent_kernel, tag + " d_recurrent_kernel");
+      expect_same(run->grads.d_bias, plain.grads.d_bias, tag + " d_bias");
+    }
+  }
+}
+
 #if defined(RNNKIT_CUDA_EMULATION)
+// The graph cache key (cuda/kernels.h) tells apart what changes the captured launches: the TF32
+// switch for float32 (other cuBLAS kernels; float64 ignores it), the presence of an optional
+// argument, the direction, forward against backward.
+void graph_key() {
+  const Config c = grid()[239];
+  const rnnkit::plan::Dims d(c.cell(), c.B, c.T);
+  const TensorView absent;
+  TensorView present;
+  present.rank = 2;
+  const SequenceOptions options = c.options(true);
+  SequenceOptions reversed = options;
+  reversed.go_backwards = !options.go_backwards;
+  const auto key = [&](const SequenceOptions& o, DType dtype, bool backward, bool tf32,
+                       const TensorView& optional) {
+    return rnnkit::cuda::call_key(c.cell(), o, d, dtype, backward, tf32, {&optional});
+  };
+  const std::uint64_t base = key(options, DType::float32, false, false, absent);
+  CHECK(key(options, DType::float32, false, false, absent) == base);
+  CHECK(key(options, DType::float32, false, true, absent) != base);
+  CHECK(key(options, DType::float64, false, true, absent) ==
+        key(options, DType::float64, false, false, absent));
+  CHECK(key(options, DType::float64, false, false, absent) != base);
+  CHECK(key(options, DType::float32, false, false, present) != base);
+  CHECK(key(reversed, DType::float32, false, false, absent) != base);
+  CHECK(key(options, DType::float32, true, false, absent) != base);
+}
+
 // Under the host emulation (cpp/tests/cuda_emulation), after the grid: the graph path ran (each
 // configuration's second call was captured, then instantiated or updated, and launched) and the
 // cache of executable graphs stayed bounded.
@@ -324,7 +447,10 @@ int main(int argc, char** argv) {
   }
   add_test("refusals", refusals, __FILE__, __LINE__);
 #if defined(RNNKIT_CUDA_EMULATION)
+  add_test("graph key", graph_key, __FILE__, __LINE__);
   if (argc <= 1) add_test("emulated graph path", emulated_graph_path_ran, __FILE__, __LINE__);
 #endif
+  // After the emulated graph path (whose counters count every capture as launched).
+  add_test("caller capture", caller_capture, __FILE__, __LINE__);
   return run_registered(argc, argv);
 }

@@ -67,6 +67,11 @@ class CudaBackend final : public DeviceBackend {
                      const BackwardArgs& args, const CallSizes& sizes,
                      const ExecutionContext& context) const override {
     Gpu gpu(context);
+    // On a stream the caller is capturing, nothing runs now: the reserve holds what an earlier
+    // call left (or nothing yet, when the forward is in the same capture), and the copy to the
+    // host and the wait below are not allowed during a capture (they would invalidate the
+    // caller's graph). The stamp cannot be checked then; backward's work is captured as is.
+    if (gpu.caller_capturing()) return;
     const Dims d(cell, sizes.batch, sizes.timesteps);
     Arena arena(Arena::align(args.workspace.data));
     std::uint64_t* slot = sizes.dtype == DType::float64
@@ -96,7 +101,7 @@ const CudaBackend g_backend;
 }  // namespace
 
 std::uint64_t call_key(const CellSpec& cell, const SequenceOptions& options, const Dims& d,
-                       DType dtype, bool backward,
+                       DType dtype, bool backward, bool allow_tf32,
                        std::initializer_list<const TensorView*> optional) {
   std::uint64_t key = mix(0, static_cast<std::uint64_t>(cell.kind));
   for (std::int64_t v : {d.B, d.T, d.I, d.H}) key = mix(key, static_cast<std::uint64_t>(v));
@@ -105,7 +110,8 @@ std::uint64_t call_key(const CellSpec& cell, const SequenceOptions& options, con
   const unsigned flags = cell.use_bias | cell.reset_after << 1 | options.go_backwards << 2 |
                          options.return_sequences << 3 | options.zero_output_for_mask << 4 |
                          options.training << 5 | backward << 6 |
-                         (dtype == DType::float64) << 7;
+                         (dtype == DType::float64) << 7 |
+                         (allow_tf32 && dtype == DType::float32) << 8;
   key = mix(key, flags);
   for (const TensorView* view : optional) {
     key = mix(key, view->present() ? static_cast<std::uint64_t>(view->rank) + 1 : 0);

@@ -303,7 +303,7 @@ void backward(const CellSpec& cell, const SequenceOptions& options, const Backwa
   Gpu gpu(context);
   const Dims d(cell, sizes.batch, sizes.timesteps);
   const std::uint64_t key =
-      call_key(cell, options, d, sizes.dtype, true,
+      call_key(cell, options, d, sizes.dtype, true, context.allow_tf32,
                {&args.bias, &args.initial_h, &args.initial_c, &args.mask, &args.input_dropout,
                 &args.recurrent_dropout, &args.d_final_h, &args.d_final_c, &args.d_x});
   gpu.run(key, context.use_graph, [&] { BackwardPass<T>(cell, options, args, sizes, gpu).run(); });

@@ -30,6 +30,14 @@ struct ThreadState {
   // Keys run once without a graph (the warm-up), most recent first.
   std::list<std::uint64_t> seen;
 
+  // Whether `stream` has its workspace already.
+  bool has_workspace(cudaStream_t stream) const {
+    for (const auto& entry : workspaces) {
+      if (entry.first == stream) return true;
+    }
+    return false;
+  }
+
   // The workspace of `stream`, allocated on first use (outside any capture of ours: Gpu's
   // constructor runs before it begins).
   void* workspace_for(cudaStream_t stream) {
@@ -77,18 +85,37 @@ std::uint64_t mix(std::uint64_t seed, std::uint64_t value) {
 
 Gpu::Gpu(const ExecutionContext& context)
     : stream_(static_cast<cudaStream_t>(context.stream)) {
-  RNNKIT_CUDA_CHECK(cudaGetDevice(&previous_device_));
-  if (previous_device_ != context.device_index) RNNKIT_CUDA_CHECK(cudaSetDevice(context.device_index));
+  int current = 0;
+  RNNKIT_CUDA_CHECK(cudaGetDevice(&current));
+  if (current != context.device_index) {
+    RNNKIT_CUDA_CHECK(cudaSetDevice(context.device_index));
+    previous_device_ = current;  // restored by the destructor; untouched when already current
+  }
   try {
     set_up(context);
   } catch (...) {
-    cudaSetDevice(previous_device_);  // the destructor does not run for a constructor that threw
+    // The destructor does not run for a constructor that threw.
+    if (previous_device_ >= 0) cudaSetDevice(previous_device_);
     throw;
   }
 }
 
 void Gpu::set_up(const ExecutionContext& context) {
   ThreadState& state = thread_state(context.device_index);
+  // A call on a stream the caller is capturing queues its work there, but it must not allocate
+  // the handle or the stream's workspace now: cublasCreate and cudaMalloc (and the
+  // cudaDeviceSynchronize before an old workspace is freed) are not allowed during a capture and
+  // would invalidate the caller's graph with an error that does not say why. They are made by
+  // the first call on that stream outside a capture.
+  const bool capturing = caller_capturing();
+  if (capturing && ((!context.blas_handle && !state.handle) || !state.has_workspace(stream_))) {
+    throw Error(
+        "rnnkit's CUDA backend was called on a stream that is being captured into a CUDA graph "
+        "(or while another stream's capture forbids allocations), before any call on that stream "
+        "outside a capture: make one call of the same kind on that stream first (it creates the "
+        "cuBLAS handle and the stream's cuBLAS workspace, which cannot be allocated during a "
+        "capture)");
+  }
   if (context.blas_handle) {
     handle_ = static_cast<cublasHandle_t>(context.blas_handle);
   } else {
@@ -96,7 +123,7 @@ void Gpu::set_up(const ExecutionContext& context) {
     handle_ = state.handle;
   }
   workspace_ = state.workspace_for(stream_);
-  if (!state.capture_stream) {
+  if (!state.capture_stream && !capturing) {
     // Non-blocking: no implicit ordering with the legacy default stream, whose use by anyone
     // would otherwise invalidate our captures.
     RNNKIT_CUDA_CHECK(cudaStreamCreateWithFlags(&state.capture_stream, cudaStreamNonBlocking));

@@ -53,13 +53,16 @@ class Gpu {
   template <typename Work>
   void run(std::uint64_t key, bool use_graph, Work&& work);
 
+  // Whether the caller's stream is being captured by the caller (or its capture status cannot be
+  // read: the legacy stream while another stream captures, say). Work is then queued on it
+  // directly, and nothing may allocate, free or synchronize.
+  bool caller_capturing() const;
+
  private:
   // The handle, workspace and capture stream of this thread on the context's GPU.
   void set_up(const ExecutionContext& context);
   // True the first time this thread sees `key` on this GPU (and remembers it).
   bool first_sight(std::uint64_t key);
-  // Whether the caller's stream is being captured by the caller.
-  bool caller_capturing() const;
   // Points the handle at `stream` with this call's workspace: cublasSetStream resets the
   // handle's workspace to cuBLAS' default pool, which allocates (cudaMallocAsync) inside a
   // capture, so the workspace is set again after every cublasSetStream.
@@ -73,18 +76,19 @@ class Gpu {
   cudaStream_t capture_stream_ = nullptr;
   cublasHandle_t handle_;
   void* workspace_ = nullptr;  // cuBLAS workspace of stream_ (kBlasWorkspaceBytes)
-  int previous_device_ = -1;
+  int previous_device_ = -1;  // the caller's device when the call switched to another, else -1
   bool capturing_ = false;
 };
 
 template <typename Work>
 void Gpu::run(std::uint64_t key, bool use_graph, Work&& work) {
-  if (!use_graph || caller_capturing() || first_sight(key)) {
+  if (!use_graph || !capture_stream_ || caller_capturing() || first_sight(key)) {
     work();
     return;
   }
-  begin_capture();
   try {
+    // Inside the try: a begin that fails must still put the handle back on the caller's stream.
+    begin_capture();
     work();
   } catch (...) {
     abandon_capture();

@@ -275,7 +275,7 @@ void forward(const CellSpec& cell, const SequenceOptions& options, const Forward
   Gpu gpu(context);
   const Dims d(cell, sizes.batch, sizes.timesteps);
   const std::uint64_t key =
-      call_key(cell, options, d, sizes.dtype, false,
+      call_key(cell, options, d, sizes.dtype, false, context.allow_tf32,
                {&args.bias, &args.initial_h, &args.initial_c, &args.mask, &args.input_dropout,
                 &args.recurrent_dropout});
   gpu.run(key, context.use_graph, [&] { ForwardPass<T>(cell, options, args, sizes, gpu).run(); });

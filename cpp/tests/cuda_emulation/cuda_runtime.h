@@ -33,6 +33,7 @@ enum cudaError_t {
   cudaSuccess = 0,
   cudaErrorInvalidValue = 1,
   cudaErrorMemoryAllocation = 2,
+  cudaErrorStreamCaptureUnsupported = 900,
   cudaErrorGraphExecUpdateFailure = 910,
 };
 enum cudaMemcpyKind {
@@ -62,6 +63,14 @@ struct rnnkit_emulated_stream {
   bool capturing = false;
 };
 using cudaStream_t = rnnkit_emulated_stream*;
+// Streams being captured now. While one is, the calls CUDA forbids during a capture (allocating,
+// freeing, synchronizing, copying to or from host memory on the captured stream) fail as they do
+// on a GPU, where they also invalidate the capture: this thread is the only one, so every
+// capture mode forbids them here.
+inline int& rnnkit_emulated_captures_active() {
+  static int active = 0;
+  return active;
+}
 struct rnnkit_emulated_graph {
   int unused = 0;
 };
@@ -87,9 +96,11 @@ inline RnnkitCudaEmulationCounters& rnnkit_cuda_emulation_counters() {
 }
 
 inline const char* cudaGetErrorName(cudaError_t e) {
+  if (e == cudaErrorStreamCaptureUnsupported) return "cudaErrorStreamCaptureUnsupported";
   return e == cudaSuccess ? "cudaSuccess" : "cudaErrorEmulated";
 }
 inline const char* cudaGetErrorString(cudaError_t e) {
+  if (e == cudaErrorStreamCaptureUnsupported) return "operation not permitted when stream is capturing";
   return e == cudaSuccess ? "no error" : "emulated CUDA error";
 }
 inline cudaError_t cudaGetLastError() { return cudaSuccess; }
@@ -118,6 +129,7 @@ inline cudaError_t cudaGetDeviceProperties(cudaDeviceProp* prop, int device) {
   return cudaSuccess;
 }
 inline cudaError_t cudaMalloc(void** p, std::size_t bytes) {
+  if (rnnkit_emulated_captures_active()) return cudaErrorStreamCaptureUnsupported;
   // 256-byte aligned, as cudaMalloc's memory is.
   *p = std::aligned_alloc(256, (bytes + 255) / 256 * 256);
   if (!*p) return cudaErrorMemoryAllocation;
@@ -125,6 +137,7 @@ inline cudaError_t cudaMalloc(void** p, std::size_t bytes) {
   return cudaSuccess;
 }
 inline cudaError_t cudaFree(void* p) {
+  if (rnnkit_emulated_captures_active()) return cudaErrorStreamCaptureUnsupported;
   if (p) ++rnnkit_cuda_emulation_counters().frees;
   std::free(p);
   return cudaSuccess;
@@ -133,9 +146,13 @@ inline cudaError_t cudaMemcpy(void* dst, const void* src, std::size_t bytes, cud
   std::memmove(dst, src, bytes);
   return cudaSuccess;
 }
-inline cudaError_t cudaMemcpyAsync(void* dst, const void* src, std::size_t bytes, cudaMemcpyKind,
-                                   cudaStream_t) {
+inline cudaError_t cudaMemcpyAsync(void* dst, const void* src, std::size_t bytes,
+                                   cudaMemcpyKind kind, cudaStream_t stream) {
   if (bytes && (!dst || !src)) return cudaErrorInvalidValue;
+  // A copy between the device and (pageable) host memory cannot be captured.
+  if (stream && stream->capturing && kind != cudaMemcpyDeviceToDevice) {
+    return cudaErrorStreamCaptureUnsupported;
+  }
   std::memmove(dst, src, bytes);
   return cudaSuccess;
 }
@@ -148,8 +165,12 @@ inline cudaError_t cudaMemsetAsync(void* dst, int value, std::size_t bytes, cuda
   std::memset(dst, value, bytes);
   return cudaSuccess;
 }
-inline cudaError_t cudaDeviceSynchronize() { return cudaSuccess; }
-inline cudaError_t cudaStreamSynchronize(cudaStream_t) { return cudaSuccess; }
+inline cudaError_t cudaDeviceSynchronize() {
+  return rnnkit_emulated_captures_active() ? cudaErrorStreamCaptureUnsupported : cudaSuccess;
+}
+inline cudaError_t cudaStreamSynchronize(cudaStream_t stream) {
+  return stream && stream->capturing ? cudaErrorStreamCaptureUnsupported : cudaSuccess;
+}
 inline cudaError_t cudaStreamCreateWithFlags(cudaStream_t* stream, unsigned int) {
   *stream = new rnnkit_emulated_stream;
   return cudaSuccess;
@@ -166,12 +187,14 @@ inline cudaError_t cudaStreamIsCapturing(cudaStream_t stream, cudaStreamCaptureS
 inline cudaError_t cudaStreamBeginCapture(cudaStream_t stream, cudaStreamCaptureMode) {
   if (!stream || stream->capturing) return cudaErrorInvalidValue;  // never the legacy stream
   stream->capturing = true;
+  ++rnnkit_emulated_captures_active();
   ++rnnkit_cuda_emulation_counters().captures;
   return cudaSuccess;
 }
 inline cudaError_t cudaStreamEndCapture(cudaStream_t stream, cudaGraph_t* graph) {
   if (!stream || !stream->capturing) return cudaErrorInvalidValue;
   stream->capturing = false;
+  --rnnkit_emulated_captures_active();
   *graph = new rnnkit_emulated_graph;
   return cudaSuccess;
 }
