@@ -257,6 +257,21 @@ def _device_sequence(what, x, kernel, recurrent_kernel, bias):
     return None
 
 
+def _refuse_device_arrays(what, **named):
+    """On a CPU call (x and the kernels on the host), a device array among the other arguments
+    is a DeviceMismatchError naming it (rather than the array library's refusal of an implicit
+    copy, which names neither the argument nor the devices)."""
+    for name, value in named.items():
+        values = value if type(value) in (list, tuple) else (value,)
+        for item in values:
+            if item is None or type(item) is np.ndarray or array_library.is_host(item):
+                continue
+            raise array_library.DeviceMismatchError(
+                f"{what}: argument '{name}' is on {array_library.device_of(item)!r} but 'x' and "
+                f"the kernels are on 'cpu:0'. Put every array on one device first "
+                f"(rnnkit.array_library.to_device / to_host).")
+
+
 def _on_gpu(*arrays):
     """Whether the call runs on the GPU: x or a weight is a GPU array (any other argument then
     must be one too, on the same GPU)."""
@@ -373,7 +388,11 @@ def rnn_forward(cell: str, x, kernel, recurrent_kernel, bias=None, *, initial_st
     ((2, 5, 4), 2, True)
     """
     sequence = _device_sequence("rnnkit.core.rnn_forward", x, kernel, recurrent_kernel, bias)
-    if sequence is not None:
+    if sequence is None:
+        _refuse_device_arrays("rnnkit.core.rnn_forward", bias=bias, initial_state=initial_state,
+                              mask=mask, input_dropout_mask=input_dropout_mask,
+                              recurrent_dropout_mask=recurrent_dropout_mask)
+    else:
         return sequence.rnn_forward(
             cell, x, kernel, recurrent_kernel, bias, initial_state=initial_state, mask=mask,
             input_dropout_mask=input_dropout_mask, recurrent_dropout_mask=recurrent_dropout_mask,
@@ -447,7 +466,12 @@ def rnn_backward(cell: str, x, kernel, recurrent_kernel, bias=None, *, reserve, 
     ((2, 5, 3), (3, 4), True)
     """
     sequence = _device_sequence("rnnkit.core.rnn_backward", x, kernel, recurrent_kernel, bias)
-    if sequence is not None:
+    if sequence is None:
+        _refuse_device_arrays("rnnkit.core.rnn_backward", bias=bias, reserve=reserve,
+                              d_output=d_output, d_states=d_states, initial_state=initial_state,
+                              mask=mask, input_dropout_mask=input_dropout_mask,
+                              recurrent_dropout_mask=recurrent_dropout_mask)
+    else:
         return sequence.rnn_backward(
             cell, x, kernel, recurrent_kernel, bias, reserve=reserve, d_output=d_output,
             d_states=d_states, initial_state=initial_state, mask=mask,

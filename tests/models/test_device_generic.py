@@ -182,6 +182,35 @@ def test_mixed_devices_are_a_clear_error_naming_both():
     assert type(ops.where(s > 0, s, np.zeros((), "float32"))) is strict_arrays.StrictArray
 
 
+@pytest.mark.parametrize("argument", ["bias", "initial_state", "mask", "input_dropout_mask",
+                                      "reserve", "d_output"])
+def test_core_call_on_host_arrays_names_a_device_argument(argument):
+    # x and the kernels on the host make it a CPU call: any other array on a device is refused
+    # by name before anything is copied (not by the library's refusal of an implicit copy).
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 3, 4), dtype=np.float32)
+    kernel = rng.standard_normal((4, 8), dtype=np.float32)
+    recurrent = rng.standard_normal((2, 8), dtype=np.float32)
+    host = {"bias": np.zeros(8, np.float32),
+            "initial_state": [np.zeros((2, 2), np.float32)] * 2,
+            "mask": np.ones((2, 3), bool),
+            "input_dropout_mask": np.ones((2, 4), np.float32)}
+    fwd = core.rnn_forward("lstm", x, kernel, recurrent, training=True, return_sequences=True,
+                           **host)
+    host.update(reserve=fwd.reserve, d_output=np.ones_like(fwd.output))
+    on_device = array_library.to_device(host[argument][0] if argument == "initial_state"
+                                        else host[argument], DEVICE)
+    given = dict(host, **{argument: [host["initial_state"][0], on_device]
+                          if argument == "initial_state" else on_device})
+    message = rf"argument '{argument}' is on '{DEVICE}' but 'x' and the kernels are on 'cpu:0'"
+    if argument not in ("reserve", "d_output"):
+        forward_args = {k: v for k, v in given.items() if k not in ("reserve", "d_output")}
+        with pytest.raises(DeviceMismatchError, match=message):
+            core.rnn_forward("lstm", x, kernel, recurrent, return_sequences=True, **forward_args)
+    with pytest.raises(DeviceMismatchError, match=message):
+        core.rnn_backward("lstm", x, kernel, recurrent, return_sequences=True, **given)
+
+
 def test_dropout_draws_on_the_device_with_the_host_stream():
     x = np.ones((4, 5), dtype="float32")
     want = keras.random.dropout(x, 0.5, seed=7)
