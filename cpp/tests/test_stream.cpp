@@ -102,51 +102,13 @@ const Config kBase = [] {
 }();
 
 std::vector<Config> stream_configs() {
-  std::vector<Config> out;
-  struct Variant {
-    const char* name;
-    CellKind kind;
-    bool reset_after;
-  };
-  const Variant variants[] = {{"simple_rnn", CellKind::simple_rnn, true},
-                              {"gru", CellKind::gru, true},
-                              {"gru_reset_before", CellKind::gru, false},
-                              {"lstm", CellKind::lstm, true}};
-  struct Size {
-    std::int64_t B, T, I, H;
-  };
   // One step of the bench size; a SIMD tail (H = 19); k passes of both products (I = 300 >
   // 256, H = 150 > 128); a batch.
   // Tiny calls (T <= 2, B * T <= 4), where forward reads the weights unpacked (gemm_direct),
   // SIMD tails included.
-  const Size sizes[] = {{1, 5, 64, 64}, {3, 6, 7, 19}, {2, 4, 300, 40}, {2, 3, 9, 150},
-                        {1, 1, 7, 19},  {2, 2, 5, 9},  {4, 1, 12, 40}, {1, 2, 300, 33}};
-  int seed = 1;
-  for (const Variant& v : variants) {
-    for (const Size& s : sizes) {
-      for (int option = 0; option < 3; ++option) {
-        Config c = kBase;
-        c.kind = v.kind;
-        c.reset_after = v.reset_after;
-        c.B = s.B;
-        c.T = s.T;
-        c.I = s.I;
-        c.H = s.H;
-        c.seed = seed++;
-        c.use_bias = option != 1;
-        c.initial_states = option != 2;
-        if (option == 2) {
-          c.activation = Activation::relu;
-          c.recurrent_activation = Activation::hard_sigmoid;
-        }
-        c.name = std::string(v.name) + " B=" + std::to_string(s.B) + " I=" +
-                 std::to_string(s.I) + " H=" + std::to_string(s.H) + " option " +
-                 std::to_string(option);
-        out.push_back(c);
-      }
-    }
-  }
-  return out;
+  return cell_option_grid({{1, 5, 64, 64}, {3, 6, 7, 19}, {2, 4, 300, 40}, {2, 3, 9, 150},
+                           {1, 1, 7, 19}, {2, 2, 5, 9}, {4, 1, 12, 40}, {1, 2, 300, 33}},
+                          1, kBase);
 }
 
 }  // namespace

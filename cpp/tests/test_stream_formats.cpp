@@ -162,46 +162,9 @@ void check_format(Config c, const Format& f) {
 }
 
 std::vector<Config> format_configs() {
-  struct Variant {
-    const char* name;
-    CellKind kind;
-    bool reset_after;
-  };
-  const Variant variants[] = {{"simple_rnn", CellKind::simple_rnn, true},
-                              {"gru", CellKind::gru, true},
-                              {"gru_reset_before", CellKind::gru, false},
-                              {"lstm", CellKind::lstm, true}};
-  struct Size {
-    std::int64_t B, T, I, H;
-  };
   // The bench size; a SIMD tail; k passes of both products (I > 256, H > 128); batches.
-  const Size sizes[] = {{1, 5, 64, 64}, {3, 6, 7, 19}, {2, 4, 300, 40}, {2, 3, 9, 150}, {4, 2, 12, 40}};
-  std::vector<Config> out;
-  int seed = 500;
-  for (const Variant& v : variants) {
-    for (const Size& s : sizes) {
-      for (int option = 0; option < 3; ++option) {
-        Config c;
-        c.kind = v.kind;
-        c.reset_after = v.reset_after;
-        c.B = s.B;
-        c.T = s.T;
-        c.I = s.I;
-        c.H = s.H;
-        c.seed = seed++;
-        c.use_bias = option != 1;
-        c.initial_states = option != 2;
-        if (option == 2) {
-          c.activation = Activation::relu;
-          c.recurrent_activation = Activation::hard_sigmoid;
-        }
-        c.name = std::string(v.name) + " B=" + std::to_string(s.B) + " I=" + std::to_string(s.I) +
-                 " H=" + std::to_string(s.H) + " option " + std::to_string(option);
-        out.push_back(c);
-      }
-    }
-  }
-  return out;
+  return cell_option_grid(
+      {{1, 5, 64, 64}, {3, 6, 7, 19}, {2, 4, 300, 40}, {2, 3, 9, 150}, {4, 2, 12, 40}}, 500);
 }
 
 // A linear SimpleRNN without bias, I = 1, x = 1, h0 = 0: its first output is the packed kernel

@@ -124,6 +124,54 @@ struct Config {
   Shape output_shape() const { return return_sequences ? Shape{B, T, H} : Shape{B, H}; }
 };
 
+// (B, T, I, H) of one grid entry.
+struct GridSize {
+  std::int64_t B, T, I, H;
+};
+
+// Every fused cell variant (SimpleRNN, GRU with reset_after true and false, LSTM) at each size,
+// each three ways: with bias and initial states; without bias; without initial states and with
+// relu / hard_sigmoid. Seeds count up from first_seed; `base` gives the other fields.
+inline std::vector<Config> cell_option_grid(const std::vector<GridSize>& sizes, int first_seed,
+                                            const Config& base = Config{}) {
+  struct Variant {
+    const char* name;
+    CellKind kind;
+    bool reset_after;
+  };
+  const Variant variants[] = {{"simple_rnn", CellKind::simple_rnn, true},
+                              {"gru", CellKind::gru, true},
+                              {"gru_reset_before", CellKind::gru, false},
+                              {"lstm", CellKind::lstm, true}};
+  std::vector<Config> out;
+  int seed = first_seed;
+  for (const Variant& v : variants) {
+    for (const GridSize& s : sizes) {
+      for (int option = 0; option < 3; ++option) {
+        Config c = base;
+        c.kind = v.kind;
+        c.reset_after = v.reset_after;
+        c.B = s.B;
+        c.T = s.T;
+        c.I = s.I;
+        c.H = s.H;
+        c.seed = seed++;
+        c.use_bias = option != 1;
+        c.initial_states = option != 2;
+        if (option == 2) {
+          c.activation = Activation::relu;
+          c.recurrent_activation = Activation::hard_sigmoid;
+        }
+        c.name = std::string(v.name) + " B=" + std::to_string(s.B) + " I=" +
+                 std::to_string(s.I) + " H=" + std::to_string(s.H) + " option " +
+                 std::to_string(option);
+        out.push_back(c);
+      }
+    }
+  }
+  return out;
+}
+
 // The inputs of one call, plus the loss weights Wo, Wh, Wc of L = sum(output*Wo) + sum(h*Wh)
 // (+ sum(c*Wc)).
 template <typename T>
