@@ -150,7 +150,15 @@ def dtype(x):
     Returns:
         A string such as `"float32"`.
     """
-    return _as_array(unwrap(x)).dtype.name
+    dt = _as_array(unwrap(x)).dtype
+    name = _DTYPE_NAMES.get(dt)
+    if name is None:
+        name = _DTYPE_NAMES[dt] = dt.name
+    return name
+
+
+# dtype -> its name: NumPy computes `dtype.name` in Python on every read (a few µs).
+_DTYPE_NAMES = {}
 
 
 def shape(x):
