@@ -211,14 +211,18 @@ def _fake_cupy():
                                                         a.device.id)
     cupy.empty = lambda shape, dtype: _FakeDeviceArray(np.empty(shape, dtype))
 
+    cupy.current_device = 0          # what cupy.cuda.Device(...) makes current
+
     class _Device:
         def __init__(self, index):
             self.index = index
 
         def __enter__(self):
+            self.previous, cupy.current_device = cupy.current_device, self.index
             return self
 
         def __exit__(self, *exc):
+            cupy.current_device = self.previous
             return False
 
     cupy.cuda = types.SimpleNamespace(Device=_Device,
@@ -345,3 +349,32 @@ def test_layer_on_a_gpu_array_goes_to_the_backend_with_cached_device_weights(fak
     layer(x)
     third = [kw for name, kw in fake_gpu.calls if name == "forward"][-1]
     assert third["kernel"][0] != first["kernel"][0]
+
+
+class _DlpackProducer:
+    """A PyTorch/JAX-like GPU tensor: DLPack only, on GPU `device_id`."""
+
+    def __init__(self, array, device_id):
+        self.array, self.device_id = np.asarray(array), device_id
+
+    def __dlpack_device__(self):
+        return (2, self.device_id)
+
+    def __dlpack__(self, stream=None):
+        raise AssertionError("the fake cupy.from_dlpack does not call it")
+
+
+def test_dlpack_arrays_are_taken_with_their_own_gpu_current(fake_gpu):
+    # CuPy hands the producer the current GPU's stream: that must be the array's own GPU.
+    from rnnkit.cuda.arrays import as_cupy
+    cupy = sys.modules["cupy"]
+    seen = []
+
+    def from_dlpack(value):
+        seen.append(cupy.current_device)
+        return _FakeDeviceArray(value.array, value.device_id)
+
+    cupy.from_dlpack = from_dlpack
+    taken = as_cupy(_DlpackProducer(np.ones(3, np.float32), 1), "x")
+    assert seen == [1] and taken.device.id == 1
+    assert cupy.current_device == 0            # the caller's current GPU is restored

@@ -61,10 +61,25 @@ def as_cupy(value, name):
         raise ValueError(
             f"argument '{name}' is a host array ({type(value).__name__}) but this call runs on the "
             f"GPU: pass every array on the same GPU (cupy.asarray(...) copies one there)")
-    # DLPack first (PyTorch, JAX): the producer orders the hand-over on CuPy's current stream.
+    # DLPack first (PyTorch, JAX): the producer orders the hand-over on the stream CuPy names,
+    # the current one of the current GPU; so the array's own GPU is made current first (another
+    # GPU's stream would order nothing, or be refused).
     if hasattr(type(value), "__dlpack__"):
-        return cupy.from_dlpack(value)
+        device = _dlpack_gpu(value)
+        if device is None:
+            return cupy.from_dlpack(value)
+        with cupy.cuda.Device(device):
+            return cupy.from_dlpack(value)
     return cupy.asarray(value)
+
+
+def _dlpack_gpu(value):
+    """The GPU index of a DLPack producer's CUDA memory, or None when it does not say."""
+    try:
+        kind, index = type(value).__dlpack_device__(value)
+    except Exception:  # no __dlpack_device__, or one that fails: let CuPy decide
+        return None
+    return int(index) if int(kind) in _DLPACK_CUDA else None
 
 
 def descriptor(array):
