@@ -81,6 +81,27 @@ struct GpuRun {
   Gradients<T> grads;
 };
 
+// Forward's arguments on the device: copies of the inputs, and outputs shaped like `out`'s
+// (the reserve and the workspace are the caller's to add).
+template <typename T>
+rnnkit::ForwardArgs device_forward_args(DeviceArrays& dev, const Inputs<T>& in,
+                                        const Outputs<T>& out) {
+  rnnkit::ForwardArgs f;
+  f.x = dev.copy(in.x);
+  f.kernel = dev.copy(in.kernel);
+  f.recurrent_kernel = dev.copy(in.recurrent_kernel);
+  f.bias = dev.copy(in.bias);
+  f.initial_h = dev.copy(in.initial_h);
+  f.initial_c = dev.copy(in.initial_c);
+  f.mask = dev.copy(in.mask);
+  f.input_dropout = dev.copy(in.input_dropout);
+  f.recurrent_dropout = dev.copy(in.recurrent_dropout);
+  f.output = dev.like(out.output);
+  f.final_h = dev.like(out.final_h);
+  f.final_c = dev.like(out.final_c);
+  return f;
+}
+
 // Forward (training) and backward of `c` on the GPU, queued on `stream`. With `caller_capture`,
 // both calls are made while the test captures `stream` into a graph of its own (global mode, as
 // PyTorch's torch.cuda.graph), which is then instantiated and launched once.
@@ -95,19 +116,7 @@ GpuRun<T> run_gpu(const Config& c, Inputs<T>& in, bool use_graph, cudaStream_t s
   }();
   GpuRun<T> run;
   run.out = make_outputs<T>(c, true);
-  rnnkit::ForwardArgs f;
-  f.x = dev.copy(in.x);
-  f.kernel = dev.copy(in.kernel);
-  f.recurrent_kernel = dev.copy(in.recurrent_kernel);
-  f.bias = dev.copy(in.bias);
-  f.initial_h = dev.copy(in.initial_h);
-  f.initial_c = dev.copy(in.initial_c);
-  f.mask = dev.copy(in.mask);
-  f.input_dropout = dev.copy(in.input_dropout);
-  f.recurrent_dropout = dev.copy(in.recurrent_dropout);
-  f.output = dev.like(run.out.output);
-  f.final_h = dev.like(run.out.final_h);
-  f.final_c = dev.like(run.out.final_c);
+  rnnkit::ForwardArgs f = device_forward_args(dev, in, run.out);
   f.reserve = dev.like(run.out.reserve);
   const auto fm = rnnkit::forward_memory(c.cell(), c.options(true), dtype_of<T>(), c.B, c.T,
                                          rnnkit::Device::cuda);
@@ -325,19 +334,7 @@ void caller_capture() {
   {
     DeviceArrays dev;
     Outputs<float> out = make_outputs<float>(c, false);
-    rnnkit::ForwardArgs f;
-    f.x = dev.copy(in.x);
-    f.kernel = dev.copy(in.kernel);
-    f.recurrent_kernel = dev.copy(in.recurrent_kernel);
-    f.bias = dev.copy(in.bias);
-    f.initial_h = dev.copy(in.initial_h);
-    f.initial_c = dev.copy(in.initial_c);
-    f.mask = dev.copy(in.mask);
-    f.input_dropout = dev.copy(in.input_dropout);
-    f.recurrent_dropout = dev.copy(in.recurrent_dropout);
-    f.output = dev.like(out.output);
-    f.final_h = dev.like(out.final_h);
-    f.final_c = dev.like(out.final_c);
+    rnnkit::ForwardArgs f = device_forward_args(dev, in, out);
     const auto fm = rnnkit::forward_memory(c.cell(), c.options(false), DType::float32, c.B, c.T,
                                            rnnkit::Device::cuda);
     f.workspace = dev.workspace(fm.workspace_bytes);
