@@ -286,6 +286,12 @@ def device_of(value):
     return library.device_name(value)
 
 
+def is_real_floating(dtype):
+    """Whether `dtype` (a NumPy dtype) holds real floats: float16/32/64, and bfloat16, which
+    `ml_dtypes` registers with NumPy's kind "V" (a mixed_bfloat16 policy's compute dtype)."""
+    return dtype.kind == "f" or (dtype.kind == "V" and dtype.name == "bfloat16")
+
+
 def is_host(value):
     """Whether `value` is in host memory (a NumPy array or a Python value)."""
     return type(value) is np.ndarray or library_of(value) is NUMPY

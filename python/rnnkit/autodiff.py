@@ -35,6 +35,7 @@ import numpy as np
 
 from rnnkit._operators import ArithmeticOperators
 from rnnkit.array_library import as_array as _as_array
+from rnnkit.array_library import is_real_floating as _is_real_floating
 from rnnkit.array_library import namespace as _namespace
 from rnnkit._operators import binary as _binary
 from rnnkit._operators import ops as _ops
@@ -57,8 +58,7 @@ _seq = itertools.count()
 
 
 def _is_float(dtype):
-    # bfloat16 (ml_dtypes) is NumPy kind "V"
-    return dtype.kind in "fc" or (dtype.kind == "V" and dtype.name == "bfloat16")
+    return dtype.kind in "fc" or _is_real_floating(dtype)
 
 
 # ------------------------------------------------------------------------------------------------

@@ -116,11 +116,6 @@ def supports_mixed_precision(layer_class):
     return True
 
 
-def _is_floating(dtype):
-    """Floating dtypes, bfloat16 (`ml_dtypes`, NumPy kind "V") included."""
-    return dtype.kind == "f" or (dtype.kind == "V" and dtype.name == "bfloat16")
-
-
 def _carried_mask(inputs):
     """The mask the inputs carry: one input's, or a list when several inputs carry one."""
     if type(inputs) in _LEAF_TYPES:
@@ -659,7 +654,7 @@ class Layer:
         if recording and (isinstance(value, Variable) or autodiff.is_tracked(value)):
             value = ops.convert_to_tensor(value)
             if autodiff.is_tracked(value):
-                if self.autocast and _is_floating(np.dtype(value.dtype)) and \
+                if self.autocast and array_library.is_real_floating(np.dtype(value.dtype)) and \
                         value.dtype != np.dtype(self.compute_dtype):
                     return ops.cast(value, self.compute_dtype)
                 return value
@@ -669,17 +664,22 @@ class Layer:
             array = np.asarray(value)
         else:
             array = value                     # a device array stays on its device
-            if self._read_dtype is not None:
-                raise ValueError(
-                    f"Layer '{self.name}' has the dtype policy {self._dtype_policy.name!r}, "
-                    f"which rnnkit computes on the CPU only (NumPy arrays of ml_dtypes' "
-                    f"bfloat16); got a device array. Use dtype='float32' on a GPU.")
-        if _is_floating(array.dtype) and self.autocast and \
+            self._refuse_device_input_if_mixed()
+        if array_library.is_real_floating(array.dtype) and self.autocast and \
                 array.dtype != np.dtype(self.compute_dtype):
             array = array.astype(self.compute_dtype)
         elif array.dtype.kind in "iu" and self._casts_int_inputs:
             array = array.astype(self.compute_dtype)
         return array
+
+    def _refuse_device_input_if_mixed(self):
+        """A layer under a mixed policy computes on the CPU only (its 16-bit arrays are NumPy's,
+        bfloat16 from ml_dtypes): a device input is a ValueError saying so."""
+        if self._read_dtype is not None:
+            raise ValueError(
+                f"Layer '{self.name}' has the dtype policy {self._dtype_policy.name!r}, which "
+                f"rnnkit computes on the CPU only (NumPy arrays of ml_dtypes' bfloat16); got a "
+                f"device array. Use dtype='float32' on a GPU.")
 
     # Most layers compute on floats; an Embedding turns this off to keep its integer ids.
     _casts_int_inputs = True

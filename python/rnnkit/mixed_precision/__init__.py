@@ -35,9 +35,7 @@ _POLICIES = {
     "float32": ("float32", "float32"), "float64": ("float64", "float64"),
     "mixed_float16": ("float16", "float32"), "mixed_bfloat16": ("bfloat16", "float32"),
 }
-# What rnnkit computes in.
-SUPPORTED_COMPUTE_DTYPES = ("float32", "float64")
-# The policies rnnkit computes with: the plain float32 / float64 ones and mixed_bfloat16.
+# The policies rnnkit computes with: the plain float32 / float64 ones and the two mixed ones.
 SUPPORTED_POLICIES = ("float32", "float64", "mixed_bfloat16", "mixed_float16")
 
 _global_policy = None

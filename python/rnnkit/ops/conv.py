@@ -16,8 +16,7 @@ implemented; others raise ValueError.
 
 from __future__ import annotations
 
-
-
+from rnnkit import array_library
 from rnnkit.ops._base import _record_op, _state, _xp, np, unwrap
 
 __all__ = ["conv", "depthwise_conv", "separable_conv", "max_pool", "average_pool",
@@ -288,7 +287,7 @@ def _pool(inputs, pool_size, strides, padding, data_format, kind):
     xv = unwrap(x)
     length = xv.shape[1]
     if kind == "max":
-        fill = -np.inf if xv.dtype.kind in "fV" else np.iinfo(xv.dtype).min
+        fill = -np.inf if array_library.is_real_floating(xv.dtype) else np.iinfo(xv.dtype).min
         xp, index, out, pads = _windows(xv, k, stride, 1, padding, fill)
         cols = xp[:, index, :]                                    # (B, out, k, C)
         arg = np.argmax(cols, axis=2) if out else _xp(cols).zeros(cols.shape[:2] + cols.shape[3:],

@@ -355,11 +355,7 @@ class RNN(Layer):
                 return result
         first = args[0] if args else kwargs.get("inputs")
         if is_device_array(first) and not _weights_on_device(self):
-            if self._read_dtype is not None:
-                raise ValueError(
-                    f"Layer '{self.name}' has the dtype policy {self.dtype_policy.name!r}, "
-                    f"which rnnkit computes on the CPU only; got a GPU array. Use "
-                    f"dtype='float32' for GPU inference.")
+            self._refuse_device_input_if_mixed()
             # host weights, GPU input: inference on device copies of the weights
             from rnnkit.cuda import layers as gpu_layers
             if not args:
@@ -577,7 +573,7 @@ def _check_real(leaf, layer_name):
             dtype = np.dtype(dtype)
         except TypeError:
             return
-    if dtype.kind not in "biuf" and dtype.name != "bfloat16":
+    if dtype.kind not in "biu" and not array_library.is_real_floating(dtype):
         raise TypeError(f"Layer '{layer_name}' expects real inputs (float, int or bool), got an "
                         f"input of dtype {dtype}")
 

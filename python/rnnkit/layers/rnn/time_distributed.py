@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import numpy as np
 
-from rnnkit import ops, tree
+from rnnkit import array_library, ops, tree
 from rnnkit.layers.layer import InputSpec, Layer, shape_of
 
 
@@ -144,7 +145,8 @@ class TimeDistributed(Layer):
             out_shape = shape_of(value)
             value = ops.reshape(value, (batch, steps) + out_shape[1:])
             # the wrapper's compute dtype, as Keras (a mixed layer wrapped by a float32 one)
-            if ops.dtype(value) != self.compute_dtype and _floating(value):
+            if ops.dtype(value) != self.compute_dtype and \
+                    array_library.is_real_floating(np.dtype(ops.dtype(value))):
                 value = ops.cast(value, self.compute_dtype)
             return value
 
@@ -173,8 +175,3 @@ class TimeDistributed(Layer):
         config = dict(config)
         config["layer"] = saving.deserialize(config["layer"], custom_objects=custom_objects)
         return cls(**config)
-
-
-def _floating(value):
-    """Whether `value` holds floats (bfloat16 included)."""
-    return ops.dtype(value) in ("float16", "bfloat16", "float32", "float64")
