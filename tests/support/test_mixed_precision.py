@@ -68,6 +68,27 @@ def core_reference(layer, x, *, mask=None, initial_state=None, training=False):
         zero_output_for_mask=layer.zero_output_for_mask, training=training)
 
 
+def test_rounded_weights_follow_every_weight_change():
+    # The rounded weights are cached between calls; assignments and an optimizer's in-place
+    # update must both be seen by the next call.
+    rng = np.random.default_rng(7)
+    x = rng.uniform(-1, 1, (3, 4, 5)).astype(np.float32)
+    layer = keras.layers.LSTM(8, dtype=MIXED)
+    first = np.asarray(layer(x)).astype(np.float32)
+    assert_exact = np.testing.assert_array_equal
+    assert_exact(first, core_reference(layer, x).output.astype(BF16).astype(np.float32))
+    layer.set_weights([w * 1.5 for w in layer.get_weights()])
+    assigned = np.asarray(layer(x)).astype(np.float32)
+    assert not np.array_equal(assigned, first)
+    assert_exact(assigned, core_reference(layer, x).output.astype(BF16).astype(np.float32))
+    optimizer = keras.optimizers.SGD(0.5)
+    optimizer.apply([np.ones(w.shape, np.float32) for w in layer.trainable_weights],
+                    layer.trainable_weights)
+    stepped = np.asarray(layer(x)).astype(np.float32)
+    assert not np.array_equal(stepped, assigned)
+    assert_exact(stepped, core_reference(layer, x).output.astype(BF16).astype(np.float32))
+
+
 # -- the policy API ---------------------------------------------------------------------------------
 def test_policy_attributes_and_global_policy():
     layer = keras.layers.Dense(3, dtype=MIXED)

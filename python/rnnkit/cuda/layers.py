@@ -13,17 +13,13 @@ from rnnkit.cuda.arrays import as_cupy, is_device_array
 def _device_weights(cell, device):
     """(kernel, recurrent_kernel, bias) of `cell` on GPU `device`, copied when changed."""
     import cupy
-    variables = [cell.kernel, cell.recurrent_kernel] + ([cell.bias] if cell.bias is not None else [])
-    versions = tuple((id(v), v.version) for v in variables)
-    cache = cell.__dict__.setdefault("_rnnkit_device_weights", {})
-    entry = cache.get(device)
-    if entry is None or entry[0] != versions:
+
+    def copy(kernel, recurrent_kernel, bias):
         with cupy.cuda.Device(device):
-            bias = cell.fused_bias()
-            weights = (cupy.asarray(cell.kernel.value), cupy.asarray(cell.recurrent_kernel.value),
-                       None if bias is None else cupy.asarray(bias))
-        entry = cache[device] = (versions, weights)
-    return entry[1]
+            return (cupy.asarray(kernel), cupy.asarray(recurrent_kernel),
+                    None if bias is None else cupy.asarray(bias))
+
+    return cell.derived_weights(("gpu", device), copy)
 
 
 def _refuse(layer, why):

@@ -335,6 +335,21 @@ class BuiltinCell(Layer):
         """Returns the bias value handed to the C++ core, or `None` without a bias."""
         return None if self.bias is None else self.bias.value
 
+    def derived_weights(self, kind, make):
+        """`make(kernel, recurrent_kernel, bias)` of the weights' values (another form of the
+        fused weights: copies on a GPU, values rounded to 16 bits), cached per `kind` and made
+        again only when a weight changed (`Variable.version`; assignments and the optimizers'
+        in-place updates move it), not on every call."""
+        variables = [self.kernel, self.recurrent_kernel] + \
+            ([self.bias] if self.bias is not None else [])
+        versions = tuple((id(v), v.version) for v in variables)
+        cache = self.__dict__.setdefault("_derived_weights", {})  # not a tracked attribute
+        entry = cache.get(kind)
+        if entry is None or entry[0] != versions:
+            made = make(self.kernel.value, self.recurrent_kernel.value, self.fused_bias())
+            entry = cache[kind] = (versions, made)
+        return entry[1]
+
     # -- config ----------------------------------------------------------------------------------
     def cell_config(self):
         """Returns the cell's own arguments as a dict.

@@ -64,9 +64,9 @@ def _forward_one(cell, names, x, states, mask, go_backwards, return_sequences,
         compute = x_value.dtype
         x_value = x_value.astype(np.float32)
         state_values = [s.astype(compute).astype(np.float32) for s in state_values]
-        kernel, recurrent_kernel = _round_through(kernel, compute), \
-            _round_through(recurrent_kernel, compute)
-        bias = None if bias is None else _round_through(bias, compute)
+        kernel, recurrent_kernel, bias = cell.derived_weights(
+            ("rounded", compute), lambda *weights: tuple(
+                None if w is None else _round_through(w, compute) for w in weights))
         input_mask = None if input_mask is None else input_mask.astype(np.float32)
         recurrent_mask = None if recurrent_mask is None else recurrent_mask.astype(np.float32)
     options = dict(
