@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import itertools
 import threading
 
 import numpy as np
@@ -54,7 +53,6 @@ class _State(threading.local):
 _state = _State()
 # True once a layer with a mixed dtype policy exists (until then unwrap skips the autocast read)
 mixed_layers_exist = False
-_seq = itertools.count()
 
 
 def _is_float(dtype):
@@ -72,17 +70,35 @@ class _Node:
     outs: per output, (shape, dtype). vjp(grads, need) -> one gradient (or None) per input, where
     `grads` is the gradient array of the single output (multi=False) or a tuple with one array per
     output (multi=True), and `need` a tuple of bools: which inputs need a gradient.
+    An op joins its tape's list of ops, in creation order (a topological order). `tape` is the
+    tape's key, not the tape: the tape holds its nodes, and a node holding the tape back would
+    make a reference cycle that only the garbage collector frees (keeping every VJP's arrays
+    alive until it runs).
     """
 
-    __slots__ = ("tape", "seq", "vjp", "parents", "outs", "multi")
+    __slots__ = ("tape", "vjp", "parents", "outs", "multi")
 
     def __init__(self, tape, vjp, parents, outs, multi=False):
-        self.tape = tape
-        self.seq = next(_seq)
+        self.tape = tape._key
         self.vjp = vjp
         self.parents = parents
         self.outs = outs
         self.multi = multi
+        if vjp is not None:
+            tape._ops.append(self)
+
+
+class _Leaf:
+    """A watched value, or a Variable an op read: a node without parents or VJP."""
+
+    __slots__ = ("tape", "outs")
+    vjp = None
+    parents = ()
+    multi = False
+
+    def __init__(self, key, shape, dtype):
+        self.tape = key
+        self.outs = ((shape, dtype),)
 
 
 def _released_vjp(*_):
@@ -274,7 +290,7 @@ def _input_node(tape, x, create=True):
     t = type(x)
     if t is Tensor:
         node = x._node
-        if node is not None and node.tape is tape:
+        if node is not None and node.tape is tape._key:
             return (node, x._index)
     elif t is not np.ndarray and not isinstance(x, Variable):
         return None
@@ -290,6 +306,15 @@ def _input_node(tape, x, create=True):
         if value.dtype.kind in "fc":
             return tape._add_leaf(x, value)
     return None
+
+
+def _source_ref(tape, x):
+    """`_input_node` of a gradient() source, which must be a Variable, Tensor or array."""
+    t = type(x)
+    if t is not Tensor and t is not np.ndarray and not isinstance(x, (Variable, np.ndarray)):
+        raise TypeError(f"gradient() sources must be Variables, Tensors or arrays, got "
+                        f"{t.__name__}")
+    return _input_node(tape, x, create=False)
 
 
 def is_tracked(x):
@@ -351,14 +376,17 @@ def _record_op(tape, y, inputs, vjp):
     return Tensor(y, _Node(tape, vjp, parents, ((y.shape, y.dtype),)), 0)
 
 
-def _record_multi(tape, ys, inputs, vjp):
-    """Multi-output internal op: vjp(grads_tuple, need). Returns a list."""
-    ys = [y if type(y) is np.ndarray else _as_array(y) for y in ys]
+def _record_multi(tape, ys, inputs, vjp, converted=False):
+    """Multi-output internal op: vjp(grads_tuple, need). Returns a list. `converted`: the
+    outputs are already arrays."""
+    if not converted:
+        ys = [y if type(y) is np.ndarray else _as_array(y) for y in ys]
     parents = tuple([_input_node(tape, x) for x in inputs])
     if not any(parents):
         return ys
     node = _Node(tape, vjp, parents, tuple([(y.shape, y.dtype) for y in ys]), multi=True)
-    return [Tensor(y, node, i) if _is_float(y.dtype) else y for i, y in enumerate(ys)]
+    return [Tensor(y, node, i) if y.dtype.kind in "fc" or _is_float(y.dtype) else y
+            for i, y in enumerate(ys)]
 
 
 def record(outputs, inputs, vjp):
@@ -408,7 +436,7 @@ def record(outputs, inputs, vjp):
                              f"for {n_inputs} inputs")
         return result
 
-    wrapped = _record_multi(tape, ys, tuple(inputs), node_vjp)
+    wrapped = _record_multi(tape, ys, tuple(inputs), node_vjp, True)
     if single:
         return wrapped[0]
     return tuple(wrapped) if isinstance(outputs, tuple) else list(wrapped)
@@ -434,8 +462,12 @@ def _flatten(x):
 
 
 def _pack_like(structure, leaves):
-    if type(structure) is list and all(not isinstance(s, (list, tuple, dict)) for s in structure):
-        return list(leaves)
+    if type(structure) is list:
+        for s in structure:
+            if isinstance(s, (list, tuple, dict)):
+                break
+        else:
+            return list(leaves)
     it = iter(leaves)
 
     def build(s):
@@ -480,10 +512,6 @@ def _zeros_namespace(slots):
     return np
 
 
-def _creation_order(node):
-    return node.seq
-
-
 def _accumulate(grads, ref, g):
     """Adds the gradient `g` of output `ref[1]` of node `ref[0]` into `grads` (summed over
     broadcast axes and cast to the output's shape and dtype)."""
@@ -497,6 +525,9 @@ def _accumulate(grads, ref, g):
         g = g.astype(dtype)
     slots = grads.get(node)
     if slots is None:
+        if not node.multi:
+            grads[node] = [g]
+            return
         slots = grads[node] = [None] * len(node.outs)
     slots[idx] = g if slots[idx] is None else slots[idx] + g
 
@@ -536,6 +567,8 @@ class GradientTape:
         self._persistent = bool(persistent)
         self._watch_accessed = bool(watch_accessed_variables)
         self._leaves = {}          # id(obj) -> (obj, (leaf node, 0))
+        self._ops = []             # the recorded op nodes, in creation order
+        self._key = object()       # what the nodes of this tape hold to say so (see _Node)
         self._used = False
         self._entered = False
 
@@ -571,7 +604,7 @@ class GradientTape:
             _state.tape = self
 
     def _add_leaf(self, obj, value):
-        ref = (_Node(self, None, (), ((value.shape, value.dtype),)), 0)
+        ref = (_Leaf(self._key, value.shape, value.dtype), 0)
         self._leaves[id(obj)] = (obj, ref)
         return ref
 
@@ -597,7 +630,7 @@ class GradientTape:
                                 f"got {type(leaf).__name__}")
             if not _is_float(value.dtype):
                 continue
-            if isinstance(leaf, Tensor) and leaf._node is not None and leaf._node.tape is self:
+            if isinstance(leaf, Tensor) and leaf._node is not None and leaf._node.tape is self._key:
                 continue
             entry = self._leaves.get(id(leaf))
             if entry is None or entry[0] is not leaf:
@@ -651,12 +684,7 @@ class GradientTape:
 
         single_source = not isinstance(sources, (list, tuple, dict))
         src_leaves = [sources] if single_source else _flatten(sources)
-        src_refs = []
-        for s in src_leaves:
-            if not isinstance(s, (Variable, Tensor, np.ndarray)):
-                raise TypeError(f"gradient() sources must be Variables, Tensors or arrays, got "
-                                f"{type(s).__name__}")
-            src_refs.append(_input_node(self, s, create=False))
+        src_refs = [_source_ref(self, s) for s in src_leaves]
 
         targets = _flatten(target)
         if output_gradients is None:
@@ -667,7 +695,6 @@ class GradientTape:
                 raise ValueError("output_gradients must have the structure of target")
 
         grads = {}          # node -> list of accumulated output gradients
-        roots = []
         for t, seed in zip(targets, seeds):
             ref = _input_node(self, t, create=False)
             if ref is None:
@@ -679,44 +706,30 @@ class GradientTape:
             else:
                 seed = unwrap(seed)
             _accumulate(grads, ref, seed)
-            roots.append(ref[0])
 
-        # The nodes reachable from the targets, in creation order.
-        seen = set()
-        stack = roots
-        nodes = []
-        while stack:
-            node = stack.pop()
-            if node in seen:
-                continue
-            seen.add(node)
-            nodes.append(node)
-            for p in node.parents:
-                if p is not None and p[0] not in seen:
-                    stack.append(p[0])
-        nodes.sort(key=_creation_order)
-
-        # Which of them lead to a source (only those need a VJP call).
+        # The ops on a path from a source to a target need a VJP call. The tape's list is in
+        # creation order, so one pass forward finds those that depend on a source, and one pass
+        # back (over the ops that received a gradient) propagates the gradients.
+        recorded = self._ops
         source_nodes = {r[0] for r in src_refs if r is not None}
         relevant = set(source_nodes)
-        for node in nodes:
-            if node in relevant:
-                continue
-            for p in node.parents:
-                if p is not None and p[0] in relevant:
-                    relevant.add(node)
-                    break
+        if relevant:
+            for node in recorded:
+                for p in node.parents:
+                    if p is not None and p[0] in relevant:
+                        relevant.add(node)
+                        break
 
         previous, _state.tape = _state.tape, None      # VJPs run unrecorded
         try:
-            for node in reversed(nodes):
-                if node.vjp is None or node not in relevant:
+            for node in reversed(recorded):
+                if node not in relevant or node not in grads:
                     continue
-                slots = grads.get(node) if node in source_nodes else grads.pop(node, None)
-                if slots is None:
-                    continue
+                slots = grads[node] if node in source_nodes else grads.pop(node)
                 parents = node.parents
                 need = tuple([p is not None and p[0] in relevant for p in parents])
+                if True not in need:
+                    continue
                 if node.multi:
                     xp = None
                     gs = []
@@ -726,8 +739,7 @@ class GradientTape:
                                 xp = _zeros_namespace(slots)
                             g = xp.zeros(shape, dtype)
                         gs.append(g)
-                    gs = tuple(gs)
-                    in_grads = node.vjp(gs, need)
+                    in_grads = node.vjp(tuple(gs), need)
                 else:
                     in_grads = node.vjp(slots[0], need)
                 for p, n, g in zip(parents, need, in_grads):
@@ -738,20 +750,17 @@ class GradientTape:
 
         out = []
         for s, ref in zip(src_leaves, src_refs):
-            g = None
-            if ref is not None:
-                slots = grads.get(ref[0])
-                if slots is not None:
-                    g = slots[ref[1]]
+            slots = grads.get(ref[0]) if ref is not None else None
+            g = slots[ref[1]] if slots is not None else None
             if g is None and unconnected_gradients == "zero":
                 value = unwrap(s) if not isinstance(s, Variable) else s.value
                 g = np.zeros_like(value)
             out.append(g)
 
         if not self._persistent:
-            for node in nodes:           # release what the VJPs kept alive
-                if node.vjp is not None:
-                    node.vjp = _released_vjp
+            for node in recorded:        # release what the VJPs kept alive
+                node.vjp = _released_vjp
+            self._ops = []
         if single_source:
             return out[0]
         return _pack_like(sources, out)

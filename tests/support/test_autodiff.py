@@ -654,6 +654,25 @@ def test_released_graph_after_non_persistent_gradient(rng):
     assert tape2.gradient(z, t) is None
 
 
+def test_a_dropped_tape_and_its_graph_are_freed_without_the_garbage_collector(rng):
+    """Nodes name their tape by a key, not by the tape: a tape and what its VJPs keep (a fused
+    RNN's reserve, say) go as soon as the last reference does, not at the next collection."""
+    import gc
+    import weakref
+    w = Variable(rng.normal(size=3))
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        with GradientTape() as tape:
+            y = ops.sum(ops.exp(w * 2.0))
+        tape_ref, y_ref = weakref.ref(tape), weakref.ref(y)
+        del tape, y
+        assert tape_ref() is None and y_ref() is None
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def test_stop_recording(rng):
     t = Tensor(rng.normal(size=3))
     with GradientTape() as tape:

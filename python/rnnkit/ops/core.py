@@ -44,7 +44,7 @@ def convert_to_tensor(x, dtype=None, sparse=None, ragged=None):
         value = unwrap(x)
         if dtype is not None and np.dtype(dtype) != value.dtype:
             return cast(x, dtype)
-        if type(x) is Tensor and x._node is not None and x._node.tape is tape:
+        if type(x) is Tensor and x._node is not None and x._node.tape is tape._key:
             return x
         return _record_op(tape, value, (x,), _identity_vjp)
     if isinstance(x, (list, tuple)) and tape is not None and any(

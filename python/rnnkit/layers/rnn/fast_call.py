@@ -108,11 +108,12 @@ def try_call(layer, args, kwargs):
             bool(getattr(cell, "reset_after", True)), bool(layer.go_backwards),
             bool(layer.return_sequences), bool(layer.zero_output_for_mask))
     arrays = (value, kernel, recurrent_kernel, bias) + _NO_STATES_MASK_DROPOUT
-    if autodiff._state.tape is None:
+    tape = autodiff._state.tape
+    if tape is None:
         output, h, c, _ = _core.forward(*head, False, *arrays)
         outputs = [output, h] if c is None else [output, h, c]
     else:
-        outputs = _recorded_call(cell, x, bias, head, arrays)
+        outputs = _recorded_call(tape, cell, x, bias, head, arrays)
     return outputs if layer.return_state else outputs[0]
 
 
@@ -128,19 +129,32 @@ def _stateful_step(layer, x, value, training):
     return [output] + states if layer.return_state else output
 
 
-def _recorded_call(cell, x, bias, head, arrays):
+def _c_contiguous(g):
+    return g if type(g) is np.ndarray and g.flags.c_contiguous else np.ascontiguousarray(g)
+
+
+def _recorded_call(tape, cell, x, bias, head, arrays):
     """The core's forward under a recording tape: one op whose VJP is the core's backward
     (what `fused._forward_one` records, without its generality)."""
     output, h, c, reserve = _core.forward(*head, True, *arrays)
-    weights = [cell.kernel, cell.recurrent_kernel]
-    if bias is not None:
-        weights.append(cell.bias)
-    need_d_x = autodiff.is_tracked(x)
-    lstm = c is not None
+    if bias is None:
+        inputs = (x, cell.kernel, cell.recurrent_kernel)
+    else:
+        inputs = (x, cell.kernel, cell.recurrent_kernel, cell.bias)
 
-    def vjp(grads):
+    if c is None:
+        def vjp(grads, need):
+            d_output, d_h = grads
+            d_x, _, _, d_kernel, d_recurrent_kernel, d_bias = _core.backward(
+                *head, *arrays, reserve, _c_contiguous(d_output), _c_contiguous(d_h), None,
+                need[0])
+            return d_x, d_kernel, d_recurrent_kernel, d_bias
+        return autodiff._record_multi(tape, (output, h), inputs, vjp, True)
+
+    def lstm_vjp(grads, need):
+        d_output, d_h, d_c = grads
         d_x, _, _, d_kernel, d_recurrent_kernel, d_bias = _core.backward(
-            *head, *arrays, reserve, grads[0], grads[1], grads[2] if lstm else None, need_d_x)
-        return [d_x, d_kernel, d_recurrent_kernel] + ([d_bias] if bias is not None else [])
-
-    return list(autodiff.record((output, h, c) if lstm else (output, h), (x, *weights), vjp))
+            *head, *arrays, reserve, _c_contiguous(d_output), _c_contiguous(d_h),
+            _c_contiguous(d_c), need[0])
+        return d_x, d_kernel, d_recurrent_kernel, d_bias
+    return autodiff._record_multi(tape, (output, h, c), inputs, lstm_vjp, True)
