@@ -148,6 +148,21 @@ _ARRAYS = ("x", "kernel", "recurrent_kernel", "bias", "initial_h", "initial_c", 
            "recurrent_dropout")
 
 
+# `_core.forward`'s and `_core.backward`'s parameters around `training` (forward) or the gradients
+# (backward), in order: the calls pass them by position, because matching twenty keywords costs
+# the binding more than the core's own checks on a small call.
+_CORE_HEAD = ("cell", "input_size", "units", "activation", "recurrent_activation", "reset_after",
+              "go_backwards", "return_sequences", "zero_output_for_mask")
+_CORE_ARRAYS = ("x", "kernel", "recurrent_kernel", "bias", "initial_h", "initial_c", "mask",
+                "input_dropout", "recurrent_dropout")
+
+
+def _core_forward(args, training):
+    """`_core.forward` on the arguments of `_gather` (converted)."""
+    return _core.forward(*[args[k] for k in _CORE_HEAD], training,
+                         *[args[k] for k in _CORE_ARRAYS])
+
+
 def _converted(args):
     """`args` with every array in the layout the core reads (copies only where needed)."""
     args = dict(args)
@@ -406,7 +421,7 @@ def rnn_forward(cell: str, x, kernel, recurrent_kernel, bias=None, *, initial_st
         _core.check_forward(training=bool(training), **args)  # before any copy
         args = _converted(args)
     args, empty_batch, _ = _padded(args)
-    output, h, c, reserve = _core.forward(training=bool(training), **args)
+    output, h, c, reserve = _core_forward(args, bool(training))
     if empty_batch:
         output, h = output[:0], h[:0]
         c = None if c is None else c[:0]
@@ -505,8 +520,7 @@ def rnn_backward(cell: str, x, kernel, recurrent_kernel, bias=None, *, reserve, 
             if reserve.size != 0:
                 raise ValueError(f"argument 'reserve' must be empty for an empty batch, got "
                                  f"shape {reserve.shape}")
-            forward_args = {k: v for k, v in args.items()}
-            reserve = _core.forward(training=True, **forward_args)[3]
+            reserve = _core_forward(args, True)[3]
             d_output = _pad(d_output, 0, 0) if d_output.ndim >= 1 and d_output.shape[0] == 0 \
                 else d_output
             # (0, H) state gradients: the dummy sample's are zero (None); other shapes go on to
@@ -514,8 +528,8 @@ def rnn_backward(cell: str, x, kernel, recurrent_kernel, bias=None, *, reserve, 
             d_final_h = None if d_final_h is not None and d_final_h.shape[:1] == (0,) else d_final_h
             d_final_c = None if d_final_c is not None and d_final_c.shape[:1] == (0,) else d_final_c
     d_x, d_h0, d_c0, d_kernel, d_recurrent, d_bias = _core.backward(
-        reserve=reserve, d_output=d_output, d_final_h=d_final_h, d_final_c=d_final_c,
-        need_d_x=bool(need_d_x), **args)
+        *[args[k] for k in _CORE_HEAD], *[args[k] for k in _CORE_ARRAYS], reserve, d_output,
+        d_final_h, d_final_c, bool(need_d_x))
     if empty_batch:
         d_x = None if d_x is None else d_x[:0]
         d_h0 = d_h0[:0]
