@@ -226,6 +226,45 @@ def test_recorded_call_equals_full_path(layer_class, cell_args, dtype, options, 
         np.testing.assert_array_equal(a, b)
 
 
+def test_recorded_call_asks_the_core_for_d_x_only_when_a_source_needs_it(monkeypatch):
+    """x is watched, but gradient() asks for the weights only: the backward skips d_x. A
+    strided output gradient is taken (made contiguous for the core)."""
+    rng = np.random.default_rng(2)
+    layer = keras.layers.LSTM(4, return_sequences=True)
+    x = rng.standard_normal((3, 6, 5)).astype("float32")
+    layer(x)
+    g = rng.standard_normal((3, 6, 8)).astype("float32")[:, :, ::2]
+    asked = []
+    real_core = fast_call._core
+
+    class Spy:
+        forward = staticmethod(real_core.forward)
+
+        @staticmethod
+        def backward(*args):
+            asked.append(args[-1])      # need_d_x
+            return real_core.backward(*args)
+
+    monkeypatch.setattr(fast_call, "_core", Spy)
+
+    def gradients(sources_of, through_full_path):
+        with keras.GradientTape() as tape:
+            tape.watch(x)
+            y = full_path(layer, x, training=True) if through_full_path else layer(x)
+        return tape.gradient(y, sources_of(), output_gradients=g)
+
+    weights_only = gradients(lambda: layer.trainable_weights, False)
+    assert asked == [False]
+    with_x = gradients(lambda: [x, *layer.trainable_weights], False)
+    assert asked == [False, True]
+    monkeypatch.setattr(fast_call, "_core", real_core)
+    for fast, sources_of in ((weights_only, lambda: layer.trainable_weights),
+                             (with_x, lambda: [x, *layer.trainable_weights])):
+        full = gradients(sources_of, True)
+        for a, b in zip(fast, full):
+            np.testing.assert_array_equal(a, b)
+
+
 def test_recorded_call_on_a_tensor_input_and_in_a_model():
     """A layer fed by another layer gets a Tensor under the tape; fit's steps go through it."""
     rng = np.random.default_rng(1)

@@ -137,24 +137,15 @@ def _recorded_call(tape, cell, x, bias, head, arrays):
     """The core's forward under a recording tape: one op whose VJP is the core's backward
     (what `fused._forward_one` records, without its generality)."""
     output, h, c, reserve = _core.forward(*head, True, *arrays)
-    if bias is None:
-        inputs = (x, cell.kernel, cell.recurrent_kernel)
-    else:
-        inputs = (x, cell.kernel, cell.recurrent_kernel, cell.bias)
+    weights = (cell.kernel, cell.recurrent_kernel) if bias is None else \
+        (cell.kernel, cell.recurrent_kernel, cell.bias)
 
-    if c is None:
-        def vjp(grads, need):
-            d_output, d_h = grads
-            d_x, _, _, d_kernel, d_recurrent_kernel, d_bias = _core.backward(
-                *head, *arrays, reserve, _c_contiguous(d_output), _c_contiguous(d_h), None,
-                need[0])
-            return d_x, d_kernel, d_recurrent_kernel, d_bias
-        return autodiff._record_multi(tape, (output, h), inputs, vjp, True)
-
-    def lstm_vjp(grads, need):
-        d_output, d_h, d_c = grads
+    def vjp(grads, need):
+        d_final_c = _c_contiguous(grads[2]) if c is not None else None
         d_x, _, _, d_kernel, d_recurrent_kernel, d_bias = _core.backward(
-            *head, *arrays, reserve, _c_contiguous(d_output), _c_contiguous(d_h),
-            _c_contiguous(d_c), need[0])
-        return d_x, d_kernel, d_recurrent_kernel, d_bias
-    return autodiff._record_multi(tape, (output, h, c), inputs, lstm_vjp, True)
+            *head, *arrays, reserve, _c_contiguous(grads[0]), _c_contiguous(grads[1]), d_final_c,
+            need[0])
+        return (d_x, d_kernel, d_recurrent_kernel) + (() if bias is None else (d_bias,))
+
+    outputs = (output, h) if c is None else (output, h, c)
+    return autodiff._record_multi(tape, outputs, (x, *weights), vjp, True)
