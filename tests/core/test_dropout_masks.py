@@ -176,7 +176,8 @@ def gate_list(kind, which, recurrent_dropout):
 @pytest.mark.parametrize("rates", RATE_PAIRS, ids=lambda r: f"in{r[0]}-rec{r[1]}")
 def test_keep_rate_and_scale_of_every_mask(rng, kind, wrapper, path, rates):
     dropout, recurrent_dropout = rates
-    layer = make_layer(kind, wrapper, dropout, recurrent_dropout)
+    # Seeded: a 4-sigma bound on hundreds of unseeded draws fails now and then by chance.
+    layer = make_layer(kind, wrapper, dropout, recurrent_dropout, seed=2024)
     for which, rate in (("input", dropout), ("recurrent", recurrent_dropout)):
         for g in gate_list(kind, which, recurrent_dropout):
             m = observe(layer, kind, which, g, rng, recurrent_dropout, path)
@@ -303,6 +304,9 @@ def test_fused_and_generic_draw_the_same_masks(rng, kind):
 @pytest.mark.parametrize("rates", [(0.1, 0.6), (0.7, 0.2)], ids=lambda r: f"in{r[0]}-rec{r[1]}")
 def test_bidirectional_masks(rng, kind, rates):
     dropout, recurrent_dropout = rates
+    # Unseeded layers (a seed would give both directions the same masks, as in Keras), drawn
+    # from a fixed global seed: a 4-sigma bound fails now and then on entropy-seeded draws.
+    keras.utils.set_random_seed(2024)
     bi = keras.layers.Bidirectional(make_layer(kind, "layer", dropout, recurrent_dropout),
                                     merge_mode=None)
     bi.build((B, T, H))
