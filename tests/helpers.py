@@ -188,3 +188,17 @@ def assert_same(actual, desired, err_msg="", **kwargs):
     _check_finite(actual, "actual" + suffix)
     _check_finite(desired, "desired" + suffix)
     np.testing.assert_array_equal(actual, desired, err_msg=err_msg, **kwargs)
+
+
+def assert_stream_gives(stream, x, states, want):
+    """From `states`, `stream` gives `want` (an `rnn_forward` result with return_sequences) bit
+    for bit, stepped one timestep at a time (outputs and final states) and in one `run`.
+    Returns the stepped outputs."""
+    stream.set_states(states)
+    steps = np.stack([stream.step(x[:, t]) for t in range(x.shape[1])], axis=1)
+    assert_same(steps, want.output)
+    for got, expected in zip(stream.states, want.states):
+        assert_same(got, expected)
+    stream.set_states(states)
+    assert_same(stream.run(x), want.output)
+    return steps

@@ -9,7 +9,7 @@ reference in float64) they stay within the first-order bound of docs/cpp.md.
 
 import numpy as np
 import pytest
-from helpers import assert_same, make_states, make_weights, make_x
+from helpers import assert_same, assert_stream_gives, make_states, make_weights, make_x
 from reference import reference_forward
 
 from rnnkit import core
@@ -54,13 +54,7 @@ def test_16bit_stream_equals_rnn_forward_with_rounded_weights(rng, size, cell, r
     stream = core.RNNStream(cell, kernel, recurrent, bias, batch_size=B, reset_after=reset_after,
                             weight_format=weight_format)
     assert stream.weight_format == weight_format and stream.dtype == "float32"
-    stream.set_states(states)
-    steps = np.stack([stream.step(x[:, t]) for t in range(T)], axis=1)
-    assert_same(steps, want.output)
-    for got, expected in zip(stream.states, want.states):
-        assert_same(got, expected)
-    stream.set_states(states)
-    assert_same(stream.run(x), want.output)
+    steps = assert_stream_gives(stream, x, states, want)
 
     # Against the unrounded weights, in float64 from the Keras equations: per step a
     # pre-activation moves by at most u * (sum_k |x_k W_kj| + sum_k |h_k R_kj|); over T steps

@@ -9,7 +9,7 @@ called one step at a time must give what the normal (fused) path gives, bit for 
 
 import numpy as np
 import pytest
-from helpers import assert_close, assert_same, make_states, make_weights, make_x
+from helpers import assert_close, assert_same, assert_stream_gives, make_states, make_weights, make_x
 from reference import reference_forward
 
 import rnnkit as keras
@@ -45,14 +45,8 @@ def test_stream_equals_rnn_forward_bit_for_bit(rng, size, cell, reset_after, use
     want = core.rnn_forward(cell, x, *weights, initial_state=states, return_sequences=True,
                             **options)
     stream = _stream(cell, weights, B, **options)
-    stream.set_states(states)
-    steps = np.stack([stream.step(x[:, t]) for t in range(T)], axis=1)
-    assert_same(steps, want.output)
-    for got, expected in zip(stream.states, want.states):
-        assert_same(got, expected)
-    # One run over everything from the same states; then pieces returning the last output.
-    stream.set_states(states)
-    assert_same(stream.run(x), want.output)
+    steps = assert_stream_gives(stream, x, states, want)
+    # Pieces from the same states, the last returning only the last output.
     stream.set_states(states)
     stream.run(x[:, :2])
     assert_same(stream.run(x[:, 2:], return_sequences=False), want.output[:, -1])
