@@ -122,16 +122,9 @@ TEST_CASE(stream_matches_forward_bit_for_bit) {
 
 template <typename T>
 void check_masked(CellKind kind, bool reset_after, bool zero_output, bool sequences) {
-  Config c = kBase;
-  c.kind = kind;
+  Config c = masked_stream_config(kind, zero_output);
   c.reset_after = reset_after;
-  c.B = 3;
-  c.T = 5;
-  c.I = 6;
-  c.H = 21;
   c.return_sequences = sequences;
-  c.zero_output_for_mask = zero_output;
-  c.mask = {0, 1, 1, 0, 0,  1, 1, 0, 1, 1,  1, 0, 0, 0, 1};
   Inputs<T> in = make_inputs(c).template as<T>();
   Outputs<T> ref = run_forward<T>(c, in, false);
   rnnkit::StreamOptions o;

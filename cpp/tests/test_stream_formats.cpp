@@ -245,15 +245,7 @@ TEST_CASE(stream_16bit_masked_run_and_set_weights) {
   for (const Format& f : kFormats) {
     for (bool zero_output : {false, true}) {
       for (CellKind kind : {CellKind::lstm, CellKind::gru, CellKind::simple_rnn}) {
-        Config c;
-        c.kind = kind;
-        c.B = 3;
-        c.T = 5;
-        c.I = 6;
-        c.H = 21;
-        c.return_sequences = true;
-        c.zero_output_for_mask = zero_output;
-        c.mask = {0, 1, 1, 0, 0, 1, 1, 0, 1, 1, 1, 0, 0, 0, 1};
+        const Config c = masked_stream_config(kind, zero_output);
         Inputs<float> in = make_inputs(c).as<float>();
         Inputs<float> in_rounded = in;
         in_rounded.kernel = rounded(f, in.kernel);

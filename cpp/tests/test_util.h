@@ -199,6 +199,21 @@ struct Inputs {
   }
 };
 
+// The masked case of the stream tests: B = 3 rows with real steps at the start, in the middle
+// and at the end, T = 5, a SIMD tail (H = 21), every output returned.
+inline Config masked_stream_config(CellKind kind, bool zero_output_for_mask) {
+  Config c;
+  c.kind = kind;
+  c.B = 3;
+  c.T = 5;
+  c.I = 6;
+  c.H = 21;
+  c.return_sequences = true;
+  c.zero_output_for_mask = zero_output_for_mask;
+  c.mask = {0, 1, 1, 0, 0,  1, 1, 0, 1, 1,  1, 0, 0, 0, 1};
+  return c;
+}
+
 inline Inputs<double> make_inputs(const Config& c) {
   std::mt19937_64 rng(c.seed);
   std::uniform_real_distribution<double> uni(-1.0, 1.0);

@@ -385,8 +385,7 @@ def _record_multi(tape, ys, inputs, vjp, converted=False):
     if not any(parents):
         return ys
     node = _Node(tape, vjp, parents, tuple([(y.shape, y.dtype) for y in ys]), multi=True)
-    return [Tensor(y, node, i) if y.dtype.kind in "fc" or _is_float(y.dtype) else y
-            for i, y in enumerate(ys)]
+    return [Tensor(y, node, i) if _is_float(y.dtype) else y for i, y in enumerate(ys)]
 
 
 def record(outputs, inputs, vjp):
