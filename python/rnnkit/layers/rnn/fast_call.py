@@ -129,7 +129,8 @@ def _stateful_step(layer, x, value, training):
     return [output] + states if layer.return_state else output
 
 
-def _c_contiguous(g):
+def _as_contiguous(g):
+    """A gradient as the core reads it (C-contiguous), copied only when it is not."""
     return g if type(g) is np.ndarray and g.flags.c_contiguous else np.ascontiguousarray(g)
 
 
@@ -141,9 +142,9 @@ def _recorded_call(tape, cell, x, bias, head, arrays):
         (cell.kernel, cell.recurrent_kernel, cell.bias)
 
     def vjp(grads, need):
-        d_final_c = _c_contiguous(grads[2]) if c is not None else None
+        d_final_c = _as_contiguous(grads[2]) if c is not None else None
         d_x, _, _, d_kernel, d_recurrent_kernel, d_bias = _core.backward(
-            *head, *arrays, reserve, _c_contiguous(grads[0]), _c_contiguous(grads[1]), d_final_c,
+            *head, *arrays, reserve, _as_contiguous(grads[0]), _as_contiguous(grads[1]), d_final_c,
             need[0])
         return (d_x, d_kernel, d_recurrent_kernel) + (() if bias is None else (d_bias,))
 
