@@ -1,7 +1,7 @@
 # The CPU backend's instruction-set levels (cpp/src/cpu/isa.h explains the scheme).
 #
-# Expects RNNKIT_CPU_LEVEL_SOURCES (the per-level sources, cpu/*.cpp but dispatch.cpp) and the
-# target rnnkit_core (which holds cpu/dispatch.cpp). Three builds:
+# Expects RNNKIT_CPU_LEVEL_SOURCES (the per-level sources, cpu/*.cpp but dispatch.cpp and
+# caches.cpp) and the target rnnkit_core (which holds those two). Three builds:
 #
 #   RNNKIT_NATIVE=ON    one level, "native": the sources go straight into rnnkit_core, which is
 #                       compiled with -march=native; nothing is dispatched.

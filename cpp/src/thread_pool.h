@@ -17,9 +17,10 @@ namespace rnnkit::detail {
 
 // Waits until `word` no longer holds `old`: bounded spinning (about 300 us for a worker waiting
 // for work, 50 us otherwise), then a futex sleep (counted in `sleepers`, so that wake_all can skip
-// the system call when nobody sleeps).
-void wait_while_equal(const std::atomic<std::uint32_t>& word, std::uint32_t old,
-                      std::atomic<int>& sleepers, bool for_work = false);
+// the system call when nobody sleeps). Returns how long it waited, in nanoseconds, when it had to
+// sleep (at least 1), and 0 when the spin was enough.
+std::int64_t wait_while_equal(const std::atomic<std::uint32_t>& word, std::uint32_t old,
+                              std::atomic<int>& sleepers, bool for_work = false);
 // Wakes every sleeper of wait_while_equal on `word` (after `word` was changed).
 void wake_all(const std::atomic<std::uint32_t>& word, const std::atomic<int>& sleepers);
 
@@ -94,14 +95,28 @@ class StepBarrier {
       wake_all(generation_, sleepers_);
       return;
     }
-    wait_while_equal(generation_, generation, sleepers_);
+    const std::int64_t late = wait_while_equal(generation_, generation, sleepers_);
+    if (late) late_ns_.fetch_add(late, std::memory_order_relaxed);
   }
 
+  // The time the threads spent waiting for a partner that was late beyond the spin (most likely
+  // descheduled by another process), in nanoseconds, summed over the threads. Read after the
+  // threads are done with the barrier.
+  std::int64_t late_wait_ns() const { return late_ns_.load(std::memory_order_relaxed); }
+
  private:
+  std::atomic<std::int64_t> late_ns_{0};
   std::atomic<int> n_;
   alignas(64) std::atomic<int> arrived_{0};
   alignas(64) std::atomic<std::uint32_t> generation_{0};
   std::atomic<int> sleepers_{0};
 };
+
+// A process-wide memory of contention: note_contended_steps() after a time loop whose threads
+// spent much of it waiting for each other at the step barrier (StepBarrier::late_wait_ns); for the
+// next second, steps_recently_contended() says so, and the time loop prefers the split of its
+// rows, which needs no barrier, where it would otherwise split the units (cpu/partition.h).
+void note_contended_steps();
+bool steps_recently_contended();
 
 }  // namespace rnnkit::detail

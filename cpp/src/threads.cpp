@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <sched.h>
 
+#include <algorithm>
 #include <chrono>
 #include <climits>
 #include <cstdlib>
@@ -106,12 +107,12 @@ void futex_wake(const std::atomic<std::uint32_t>& word) {
 
 }  // namespace
 
-void wait_while_equal(const std::atomic<std::uint32_t>& word, std::uint32_t old,
-                      std::atomic<int>& sleepers, bool for_work) {
+std::int64_t wait_while_equal(const std::atomic<std::uint32_t>& word, std::uint32_t old,
+                              std::atomic<int>& sleepers, bool for_work) {
   const auto spin = for_work ? kJobSpin : kStepSpin;
   const auto start = std::chrono::steady_clock::now();
   for (int i = 1;; ++i) {
-    if (word.load(std::memory_order_acquire) != old) return;
+    if (word.load(std::memory_order_acquire) != old) return 0;
     cpu_relax();
     if (i % 64 == 0 && std::chrono::steady_clock::now() - start > spin) break;
   }
@@ -119,6 +120,32 @@ void wait_while_equal(const std::atomic<std::uint32_t>& word, std::uint32_t old,
   sleepers.fetch_add(1, std::memory_order_seq_cst);
   while (word.load(std::memory_order_seq_cst) == old) futex_wait(word, old);
   sleepers.fetch_sub(1, std::memory_order_seq_cst);
+  const auto waited = std::chrono::steady_clock::now() - start;
+  return std::max<std::int64_t>(
+      1, std::chrono::duration_cast<std::chrono::nanoseconds>(waited).count());
+}
+
+namespace {
+// steady_clock nanoseconds until which steps_recently_contended() holds.
+std::atomic<std::int64_t> g_contended_until{0};
+constexpr auto kContentionMemory = std::chrono::seconds(1);
+
+std::int64_t steady_now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
+
+void note_contended_steps() {
+  g_contended_until.store(
+      steady_now_ns() + std::chrono::nanoseconds(kContentionMemory).count(),
+      std::memory_order_relaxed);
+}
+
+bool steps_recently_contended() {
+  const std::int64_t until = g_contended_until.load(std::memory_order_relaxed);
+  return until != 0 && steady_now_ns() < until;
 }
 
 void wake_all(const std::atomic<std::uint32_t>& word, const std::atomic<int>& sleepers) {

@@ -13,7 +13,8 @@
 
 #include "test_harness.h"
 #include "test_util.h"
-#include "../src/thread_pool.h"
+#include "cpu/partition.h"
+#include "thread_pool.h"
 
 using namespace rnnkit_test;
 
@@ -66,6 +67,50 @@ TEST_CASE(threads_step_barrier_keeps_the_team_in_step) {
     }
   });
   CHECK_EQ(wrong.load(), 0);
+}
+
+// A partner that arrives late at every step (asleep far longer than the 50 us spin) makes the
+// other thread wait beyond the spin, and the barrier counts that time; a barrier nobody waited
+// at counts none.
+TEST_CASE(threads_step_barrier_reports_late_partners) {
+  rnnkit::detail::StepBarrier unused(2);
+  CHECK_EQ(unused.late_wait_ns(), 0);
+  rnnkit::detail::StepBarrier barrier(2);
+  std::thread partner([&] {
+    for (int s = 0; s < 4; ++s) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(3));
+      barrier.wait();
+    }
+  });
+  for (int s = 0; s < 4; ++s) barrier.wait();
+  partner.join();
+  // Four waits of about 3 ms each (the partner's sleep): well over 2 ms in all, even if the
+  // scheduler made this thread the late one at a step or two.
+  CHECK(barrier.late_wait_ns() > 2000000);
+}
+
+// The time loop's plan at 2 threads: rows for small weights; for weights past half the L2, the
+// forward splits the units unless steps were recently contended, the backward the rows; never
+// rows for too few rows per thread or for streamed weights.
+TEST_CASE(threads_loop_plan_follows_weights_and_contention) {
+  using rnnkit::cpu::LoopPlan;
+  const int previous = rnnkit::get_num_threads();
+  rnnkit::set_num_threads(2);
+  // LSTM, H = 256: 1 MiB of packed float32 weights; H = 64: 64 KiB.
+  const bool big_past_half_l2 = (std::int64_t(1) << 20) > rnnkit::cpu::l2_cache_bytes() / 2;
+  CHECK(LoopPlan::forward<float>(32, 64, 256).by_rows);
+  CHECK(LoopPlan::backward<float>(32, 256, 1024).by_rows);
+  if (big_past_half_l2 && !rnnkit::detail::steps_recently_contended())
+    CHECK(!LoopPlan::forward<float>(32, 256, 1024).by_rows);
+  rnnkit::detail::note_contended_steps();
+  CHECK(rnnkit::detail::steps_recently_contended());
+  const LoopPlan contended = LoopPlan::forward<float>(32, 256, 1024);
+  CHECK_EQ(contended.threads, 2);
+  CHECK(contended.by_rows);
+  CHECK(!LoopPlan::forward<float>(16, 256, 1024).by_rows);   // 8 rows a thread
+  CHECK(!LoopPlan::forward<float>(64, 1024, 4096).by_rows);  // 16 MiB: streamed
+  CHECK(!LoopPlan::backward<float>(64, 1024, 4096).by_rows);
+  rnnkit::set_num_threads(previous);
 }
 
 TEST_CASE(threads_concurrent_callers_get_the_same_results) {

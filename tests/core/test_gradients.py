@@ -381,16 +381,20 @@ def two_threads():
 
 @pytest.mark.parametrize("variant", VARIANTS, ids=VARIANT_IDS)
 @pytest.mark.parametrize("dropout", [None, "per_gate"])
-@pytest.mark.parametrize("B", [64, 16], ids=["split_rows", "split_units"])
+@pytest.mark.parametrize("B, H", [(64, 64), (16, 256), (64, 256)],
+                         ids=["split_rows", "split_units", "split_units_large_weights"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
-def test_threaded_sizes_bit_identical(rng, two_threads, variant, dropout, B, dtype):
-    """At these sizes two threads share the time loop (B = 64: 32 batch rows each; B = 16: half
-    the units of every row each), every large GEMM and the bias gradient's columns. Which thread
+def test_threaded_sizes_bit_identical(rng, two_threads, variant, dropout, B, H, dtype):
+    """At these sizes two threads share the time loop, every large GEMM and the bias gradient's
+    columns: B = 64, H = 64: 32 batch rows each (the packed recurrent weights, at most 128 KiB,
+    fit in half of any L2); B = 16: half the units of every row each; B = 64, H = 256: the
+    forward splits the units wherever the weights (up to 2 MiB) overflow half the L2, the
+    backward the rows. Which thread
     computes an element must not change its arithmetic: repeated calls, and one thread alone,
     give bit-identical outputs and gradients."""
     import rnnkit
     cell, reset_after = variant
-    T, I, H = 10, 8, 256
+    T, I = 10, 8
     args, kw = make_case(rng, cell, B, T, I, H, reset_after=reset_after, dtype=dtype,
                          initial_state=True, mask="holes", recurrent_dropout=dropout)
     kw["return_sequences"] = True

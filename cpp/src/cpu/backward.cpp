@@ -37,7 +37,7 @@ class BackwardPass {
   }
 
   void run() {
-    const LoopPlan plan = LoopPlan::make<T>(d_.B, d_.H, d_.GH);
+    const LoopPlan plan = LoopPlan::backward<T>(d_.B, d_.H, d_.GH);
     // A step or two of a few rows on one thread: dot products against R's rows instead of a
     // transposition of R (other bits than the packed path; tiny calls only).
     dot_ = d_.B * d_.T <= kDotRows && plan.threads == 1;
@@ -51,7 +51,7 @@ class BackwardPass {
     init_gradients();
     detail::StepBarrier barrier(plan.threads);
     RowClaims claims(d_.B, plan.threads);
-    run_loop(plan, [&](int thread, int threads) {
+    run_loop(plan, barrier, [&](int thread, int threads) {
       for_each_share<T>(plan, thread, threads, d_.B, d_.H, &barrier, &claims,
                         [&](const LoopShare& share) {
         kernels::visit_cell(cell_, [&](auto cell) {

@@ -49,7 +49,7 @@ class ForwardPass {
   void run() {
     // A step or two on one thread reads R where it lies: packing it would cost more than the
     // products it serves. Same bits either way (gemm_direct with gemm_panels' depth).
-    direct_ = d_.T <= kDirectSteps && LoopPlan::make<T>(d_.B, d_.H, d_.GH).threads == 1;
+    direct_ = d_.T <= kDirectSteps && LoopPlan::forward<T>(d_.B, d_.H, d_.GH).threads == 1;
     if (!direct_) pack_recurrent_weights();
     init_states();
     kernels::visit_cell(cell_, [this](auto cell) { time_loop<decltype(cell)>(); });
@@ -60,7 +60,7 @@ class ForwardPass {
   template <class Cell>
   void time_loop() {
     const std::int64_t chunk = projection_chunk(d_, opt_.training);
-    const LoopPlan plan = LoopPlan::make<T>(d_.B, d_.H, d_.GH);
+    const LoopPlan plan = LoopPlan::forward<T>(d_.B, d_.H, d_.GH);
     for (std::int64_t s0 = 0; s0 < d_.T; s0 += chunk) {
       const std::int64_t n = std::min(chunk, d_.T - s0);
       // Original time range [t_lo, t_lo + n) read by processing steps [s0, s0 + n).
@@ -69,7 +69,7 @@ class ForwardPass {
       project(t_lo, n, proj);
       detail::StepBarrier barrier(plan.threads);
       RowClaims claims(d_.B, plan.threads);
-      run_loop(plan, [&](int thread, int threads) {
+      run_loop(plan, barrier, [&](int thread, int threads) {
         for_each_share<T>(plan, thread, threads, d_.B, d_.H, &barrier, &claims,
                           [&](const LoopShare& share) {
           for (std::int64_t s = s0; s < s0 + n; ++s) {

@@ -1,7 +1,8 @@
 // Run-time instruction-set dispatch of the CPU backend.
 //
-// The CPU backend's sources (cpu/*.cpp except cpu/dispatch.cpp) are compiled once per ISA level,
-// each time with that level's flags and with RNNKIT_ISA_NS set to the level's name:
+// The CPU backend's sources (cpu/*.cpp except cpu/dispatch.cpp and cpu/caches.cpp) are compiled
+// once per ISA level, each time with that level's flags and with RNNKIT_ISA_NS set to the
+// level's name:
 //
 //   baseline  the compiler's x86-64 default (SSE2)
 //   avx2      -mavx2 -mfma -mf16c
