@@ -64,6 +64,13 @@ rnnkit::TensorView view_of(const py::object& obj, const char* name, Mode mode = 
   return view;
 }
 
+// An output array the caller hands in must accept writes (a read-only view would be written
+// through its data pointer otherwise).
+void require_writeable(const py::object& obj, const char* name) {
+  if (py::isinstance<py::array>(obj) && !py::reinterpret_borrow<py::array>(obj).writeable())
+    throw py::value_error(std::string("argument '") + name + "' must be a writeable array");
+}
+
 rnnkit::CellSpec cell_spec(const std::string& cell, std::int64_t input_size, std::int64_t units,
                            const std::string& activation, const std::string& recurrent_activation,
                            bool use_bias, bool reset_after) {
@@ -353,7 +360,14 @@ class PyStream {
     stream_.set_states(view_of(h, "h"), view_of(c, "c"));
   }
 
-  py::tuple states() const {
+  // Into h and c when given (the core checks their dtype, shape and layout), else new arrays.
+  py::tuple states(const py::object& h_out, const py::object& c_out) const {
+    if (!h_out.is_none()) {
+      require_writeable(h_out, "h");
+      require_writeable(c_out, "c");
+      stream_.states(view_of(h_out, "h"), view_of(c_out, "c"));
+      return py::make_tuple(h_out, c_out);
+    }
     const auto dtype = stream_.dtype();
     const std::int64_t B = stream_.batch(), H = stream_.cell().units;
     py::array h = new_array(dtype, {B, H});
@@ -500,7 +514,8 @@ PYBIND11_MODULE(_core, m) {
       .def("reset_states", &PyStream::reset_states, "States to zero.")
       .def("set_states", &PyStream::set_states, py::arg("h"), py::arg("c") = py::none(),
            "Copies h (B, H) and, for LSTM, c (B, H; zeros when None) into the states.")
-      .def("states", &PyStream::states, "Returns copies (h, c or None).")
+      .def("states", &PyStream::states, py::arg("h") = py::none(), py::arg("c") = py::none(),
+           "Copies (h, c or None) into new arrays, or into h and c when given (returns them).")
       .def_property_readonly("batch", &PyStream::batch)
       .def_property_readonly("dtype", &PyStream::dtype)
       .def_property_readonly("weight_format", &PyStream::weight_format);

@@ -192,6 +192,7 @@ void Stream::states(const TensorView& h, const TensorView& c) const {
   if (c.present()) {
     if (s.cell.kind != CellKind::lstm) fail("argument 'c' must not be given: only LSTM has a carry state");
     expect_tensor(c, "c", s.dtype, Device::cpu, {s.batch, s.cell.units});
+    if (overlap(h, c)) fail("argument 'c' must not overlap 'h'");
   }
   impl_->kernel->states(h.data, c.present() ? c.data : nullptr);
 }

@@ -186,6 +186,7 @@ TEST_CASE(stream_states_reset_and_weights) {
   s.states(hc.view(), cc.view());
   CHECK(hc.data == h.data);
   CHECK(cc.data == std::vector<float>(c.B * c.H, 0.0f));
+  CHECK_THROWS_AS(s.states(hc.view(), hc.view()), InvalidArgument, "must not overlap 'h'");
 }
 
 TEST_CASE(stream_errors_name_the_argument) {

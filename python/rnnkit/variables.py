@@ -164,6 +164,11 @@ class Variable(ArithmeticOperators):
         self._version += 1
         return self
 
+    def _updated_in_place(self):
+        """Marks the value as changed by code that wrote its array in place (an optimizer's
+        `out=` ufuncs, a C++ stream's states): the version moves on as an assignment's does."""
+        self._version += 1
+
     def assign_add(self, delta):
         """Adds `delta` (broadcast to the variable's shape) to the value; returns the variable."""
         return self.assign(self._value + _operand(delta))

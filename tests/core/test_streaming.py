@@ -106,6 +106,19 @@ def test_stream_set_weights_and_checks(rng):
         core.RNNStream("lstm", *weights, batch_size=0)
     with pytest.raises(ValueError, match="states"):
         stream.set_states([np.zeros((2, 3), np.float32)])
+    # The binding's states() into given arrays (what the stateful layer's stream uses).
+    h, c = np.full((2, 3), 9, np.float32), np.full((2, 3), 9, np.float32)
+    assert stream._stream.states(h, c) == (h, c)
+    for given, own in zip((h, c), stream._stream.states()):
+        assert_same(given, own)
+    frozen = np.zeros((2, 3), np.float32)
+    frozen.flags.writeable = False
+    with pytest.raises(ValueError, match="'h' must be a writeable"):
+        stream._stream.states(frozen, c)
+    with pytest.raises(ValueError, match="'c'"):
+        stream._stream.states(h, np.zeros((2, 4), np.float32))
+    with pytest.raises(ValueError, match="overlap"):
+        stream._stream.states(h, h)
 
 
 # -- the stateful layer path -----------------------------------------------------------------
@@ -149,7 +162,7 @@ def _pair(layer_class, kwargs, units=5, batch=2, features=3, seed=0, **layer_kwa
 def _normal(layer, x, **kwargs):
     """The call through the normal path (the stream switched off)."""
     original = streaming.try_step
-    streaming.try_step = lambda *args: streaming.NOT_TAKEN
+    streaming.try_step = lambda *args, **kwargs: streaming.NOT_TAKEN
     try:
         return layer(x, **kwargs)
     finally:
@@ -164,14 +177,28 @@ def _assert_same_outputs(a, b):
         assert_same(np.asarray(x), np.asarray(y))
 
 
+@pytest.mark.parametrize("return_state", [True, False])
 @pytest.mark.parametrize("return_sequences", [False, True])
 @pytest.mark.parametrize("layer_class,kwargs", LAYERS)
-def test_stateful_one_step_calls_equal_the_normal_path(layer_class, kwargs, return_sequences):
-    a, b = _pair(layer_class, kwargs, return_sequences=return_sequences, return_state=True)
+def test_stateful_one_step_calls_equal_the_normal_path(layer_class, kwargs, return_sequences,
+                                                       return_state):
+    """Without return_state the stream writes the states straight into the state variables;
+    with it, the returned states are arrays of their own. The first steps are contiguous
+    arrays (the layer's fast path, fast_call), the later ones strided slices (RNN.call)."""
+    a, b = _pair(layer_class, kwargs, return_sequences=return_sequences,
+                 return_state=return_state)
     rng = np.random.default_rng(1)
     x = rng.uniform(-1, 1, (2, 9, 3)).astype(np.float32)
     for t in range(4):
-        _assert_same_outputs(a(x[:, t:t + 1]), _normal(b, x[:, t:t + 1]))
+        versions = [v.version for v in a.states]
+        out = a(np.ascontiguousarray(x[:, t:t + 1]))
+        _assert_same_outputs(out, _normal(b, x[:, t:t + 1]))
+        for va, vb, before in zip(a.states, b.states, versions):
+            assert_same(va.numpy(), vb.numpy())
+            assert va.version > before      # caches keyed on versions see the new states
+        if return_state:
+            for state, variable in zip(out[1:], a.states):
+                assert not np.shares_memory(np.asarray(state), variable.value)
     cache = a._stream_cache
     cache.stream = counting = _CountingStream(cache.stream)
     for t in range(4, 6):

@@ -86,7 +86,7 @@ class Stream {
   void reset_states();
   // Copies h [B, H] (and, for LSTM, c [B, H]; zeros when absent) into the stream's states.
   void set_states(const TensorView& h, const TensorView& c = {});
-  // Copies the current states out: h [B, H], and c [B, H] for LSTM (optional).
+  // Copies the current states out: h [B, H], and c [B, H] for LSTM (optional; not overlapping h).
   void states(const TensorView& h, const TensorView& c = {}) const;
 
   const CellSpec& cell() const;

@@ -77,7 +77,7 @@ def _updated_in_place(*variables):
     """Marks variables whose arrays an update rule changed in place (`out=` ufuncs save the
     temporaries and the copy of `assign`): their version moves on as an assignment's does."""
     for variable in variables:
-        variable._version += 1
+        variable._updated_in_place()
 
 
 class _ScalarVariable(Variable):

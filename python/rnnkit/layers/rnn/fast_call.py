@@ -93,7 +93,7 @@ def try_call(layer, args, kwargs):
     if batch == 0 or steps == 0 or width == 0 or kernel.shape[0] != width:
         return NOT_TAKEN
     if layer.stateful:
-        return _stateful_step(layer, x, value, training)
+        return _stateful_step(layer, x, value, training, cell, spec, dtype)
     recurrent_kernel = cell.recurrent_kernel.value
     bias = cell.fused_bias()
     if not (_contiguous(kernel) and _contiguous(recurrent_kernel) and
@@ -117,16 +117,20 @@ def try_call(layer, args, kwargs):
     return outputs if layer.return_state else outputs[0]
 
 
-def _stateful_step(layer, x, value, training):
+def _stateful_step(layer, x, value, training, cell, spec, dtype):
     """One timestep of a stateful layer, for inference: the C++ stream that holds the packed
     weights (what `RNN.call` does for such a call, without the layer machinery before it)."""
     if value.shape[1] != 1 or type(x) is not np.ndarray or autodiff._state.tape is not None:
         return NOT_TAKEN
-    result = streaming.try_step(layer, fused.plan(layer, value), value, training)
+    # fused.plan's answer, from what try_call checked: one built-in cell, x of the layer's dtype.
+    plan = [(cell, spec[1])] if _DTYPES.get(cell.compute_dtype) is dtype else \
+        fused.plan(layer, value)
+    returns_states = bool(layer.return_state)
+    result = streaming.try_step(layer, plan, value, training, states_out=returns_states)
     if result is streaming.NOT_TAKEN:
         return NOT_TAKEN
     output, states = result
-    return [output] + states if layer.return_state else output
+    return [output] + states if returns_states else output
 
 
 def _as_contiguous(g):

@@ -80,10 +80,17 @@ def _stream_for(layer, cell, names, batch, dtype):
     return cache
 
 
-def try_step(layer, plan, sequences, training):
+def _in_place(variable):
+    """Whether the stream may write a state straight into the variable's array."""
+    value = variable.value
+    return type(value) is np.ndarray and value.flags.c_contiguous and value.flags.writeable
+
+
+def try_step(layer, plan, sequences, training, states_out=True):
     """`(output, final_states)` of a stateful one-step inference call through the stream, with
     the layer's state variables updated; or `NOT_TAKEN` (see the module docstring). `plan` is
-    the fused plan of the call."""
+    the fused plan of the call. Without `states_out` (a layer that does not return its states)
+    the final states are only written into the variables, and the list is empty."""
     if plan is None or len(plan) != 1 or autodiff._state.tape is not None:
         return NOT_TAKEN
     states = layer.states
@@ -111,6 +118,19 @@ def try_step(layer, plan, sequences, training):
     if cache.state_versions != versions:
         stream.set_states(variables[0].value, variables[1].value if lstm else None)
     output = stream.run(sequences, bool(layer.return_sequences), None)
+    h_var = variables[0]
+    c_var = variables[1] if lstm else None
+    if not states_out and _in_place(h_var) and (c_var is None or _in_place(c_var)):
+        # Straight into the variables' arrays, as assign() would copy them there.
+        h_var._updated_in_place()
+        if c_var is None:
+            stream.states(h_var.value)
+            cache.state_versions = h_var.version
+        else:
+            stream.states(h_var.value, c_var.value)
+            c_var._updated_in_place()
+            cache.state_versions = (h_var.version, c_var.version)
+        return output, []
     h, c = stream.states()
     variables[0].assign(h)
     if lstm:
