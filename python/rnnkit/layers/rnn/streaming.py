@@ -15,7 +15,9 @@ changed: the cache holds the variables and their `version` (bumped by every assi
 how `set_weights`, optimizers and `assign` change a weight). The stream's states are the stored
 state variables' values: they are copied into the stream only when a variable's version is not
 the one the last call left (after `reset_states`, an assignment, or a call through another path),
-and the new states are assigned to the variables after every call.
+and the new states reach the variables after every call: assigned from new arrays when the call
+returns them (`return_state`), else written by the stream straight into the variables' arrays
+(what `assign` would copy there; the versions move on the same way).
 """
 
 from __future__ import annotations
