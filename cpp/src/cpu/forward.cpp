@@ -211,6 +211,7 @@ class ForwardPass {
     r.saved_c = opt_.training && reserve_.c_prev ? reserve_.c_prev + saved : nullptr;
     r.saved_hh = opt_.training && reserve_.hh ? reserve_.hh + saved : nullptr;
     r.real = real_step(b, t);
+    r.keep_sums = opt_.training;
     r.H = H;
     return r;
   }

@@ -431,6 +431,7 @@ class StreamKernelT final : public StreamKernel {
     r.saved_c = nullptr;
     r.saved_hh = nullptr;
     r.real = real;
+    r.keep_sums = false;
     r.H = H_;
     return r;
   }

@@ -51,7 +51,8 @@ struct CellActivations {
 // in the Keras order (LSTM i, f, c, o; GRU z, r, h).
 template <typename S>
 struct ForwardRow {
-  S* pre;             // [G*H] in: x_t W (no bias); out: the summed gate pre-activations
+  S* pre;             // [G*H] in: x_t W (no bias); out, when keep_sums: the summed gate
+                      // pre-activations
   const S* rec;       // [G*H] h_{t-1} R (reset-before GRU, candidate block: (r * h_{t-1}) R_h)
   const S* h_prev;    // [H] h_{t-1}
   const S* bias_in;   // [G*H] input bias (zeros when absent)
@@ -62,6 +63,8 @@ struct ForwardRow {
   S* saved_c;         // [H] LSTM, training: out c_{t-1}; else null
   S* saved_hh;        // [H] GRU reset_after, training: out h_{t-1} R_h + b_rh; else null
   bool real;          // the step is not masked
+  bool keep_sums;     // training: pre must hold the sums afterwards (the reserve); inference
+                      // skips those stores (a cell that reads a sum back stores it anyway)
   std::int64_t H;
 };
 
@@ -95,15 +98,16 @@ RNNKIT_HD RNNKIT_INLINE typename Ops::V gru_update(typename Ops::V z, typename O
   else return Ops::madd(Ops::splat(1) - z, n, z * h_prev);
 }
 
-// pre[k] + (bias_in[k] + rec[k] + bias_rec[k]), stored back into pre. Without a recurrent bias
-// the last term is a zero lane (adding it keeps the sum's rounding the same as with one).
-template <class Ops, bool kRecurrentBias>
+// pre[k] + (bias_in[k] + rec[k] + bias_rec[k]), stored back into pre when r.keep_sums (or
+// kKeep: the cell reads it back). Without a recurrent bias the last term is a zero lane (adding
+// it keeps the sum's rounding the same as with one).
+template <class Ops, bool kRecurrentBias, bool kKeep = false>
 RNNKIT_HD RNNKIT_INLINE typename Ops::V gate_sum(const ForwardRow<typename Ops::S>& r,
                                                  std::int64_t k) {
   using V = typename Ops::V;
   const V br = kRecurrentBias ? Ops::load(r.bias_rec + k) : Ops::splat(0);
   const V a = Ops::load(r.pre + k) + (Ops::load(r.bias_in + k) + Ops::load(r.rec + k) + br);
-  Ops::store(r.pre + k, a);
+  if (kKeep || r.keep_sums) Ops::store(r.pre + k, a);
   return a;
 }
 
@@ -217,7 +221,7 @@ struct GruCell {
     const V hh = Ops::load(r.rec + k) + Ops::load(r.bias_rec + k);
     if (r.saved_hh) Ops::store(r.saved_hh + j, hh);
     const V a = Ops::load(r.pre + k) + (Ops::load(r.bias_in + k) + rg * hh);
-    Ops::store(r.pre + k, a);
+    if (r.keep_sums) Ops::store(r.pre + k, a);
     h_prev = Ops::load(r.h_prev + j);
     return detail::gru_update<Ops>(z, h_prev, Ops::act(f.act, a));
   }
@@ -253,7 +257,7 @@ struct GruResetBeforeCell {
                                                  const ForwardRow<typename Ops::S>& r,
                                                  std::int64_t j) {
     using V = typename Ops::V;
-    detail::gate_sum<Ops, false>(r, j);  // z: activated in forward
+    detail::gate_sum<Ops, false, true>(r, j);  // z: activated in forward, from pre
     const V rg = Ops::act(f.gate, detail::gate_sum<Ops, false>(r, r.H + j));
     Ops::store(r.reset_h + j, rg * Ops::load(r.h_gemm + j));
   }
