@@ -470,3 +470,67 @@ TEST_CASE(determinism_threaded_medium) {
     test_determinism<float>(c);
   }
 }
+
+namespace {
+
+// `a` with its batch row repeated `copies` times (a B = 1 array, batch first).
+template <typename T>
+rnnkit_test::Array<T> repeat_row(const rnnkit_test::Array<T>& a, std::int64_t copies) {
+  if (a.absent) return a;
+  rnnkit_test::Array<T> out = a;
+  out.shape[0] = copies;
+  out.data.clear();
+  for (std::int64_t i = 0; i < copies; ++i) out.data.insert(out.data.end(), a.data.begin(), a.data.end());
+  return out;
+}
+
+template <typename T>
+bool leading_bits_equal(const rnnkit_test::Array<T>& one, const rnnkit_test::Array<T>& batch) {
+  return one.absent ? batch.absent
+                    : batch.data.size() >= one.data.size() &&
+                          std::memcmp(one.data.data(), batch.data.data(), one.data.size() * sizeof(T)) == 0;
+}
+
+}  // namespace
+
+// A batch of one runs its recurrent products on its own kernel (several panels at once instead
+// of the micro-tile's single row): the same bits as that row inside a batch of three, forward and
+// backward (outputs, states, and the gradients of x and of the initial states), at 1 and 2 threads,
+// with a partial last panel (H = 40) and two k passes (H = 300).
+TEST_CASE(batch_of_one_matches_its_row_in_a_batch) {
+  using namespace rnnkit_test;
+  struct Case { CellKind kind; bool reset_after; };
+  for (Case k : {Case{CellKind::lstm, true}, Case{CellKind::gru, true}, Case{CellKind::gru, false},
+                 Case{CellKind::simple_rnn, true}}) {
+    for (std::int64_t H : {40, 300}) {
+      for (int threads : {1, 2}) {
+        ThreadCount count(threads);
+        Config one;
+        one.kind = k.kind;
+        one.reset_after = k.reset_after;
+        one.B = 1;
+        one.T = 6;  // B * T >= 4 rows: the GEMMs outside the loop take the same path for both
+        one.I = 5;
+        one.H = H;
+        one.return_sequences = true;
+        one.seed = 77 + H;
+        Config three = one;
+        three.B = 3;
+        Inputs<float> in1 = make_inputs(one).as<float>();
+        Inputs<float> in3 = in1;
+        for (auto* a : {&in3.x, &in3.initial_h, &in3.initial_c, &in3.w_output, &in3.w_h, &in3.w_c})
+          *a = repeat_row(*a, 3);
+        const std::string name = std::string(rnnkit::cell_kind_name(k.kind)) + " H=" +
+                                 std::to_string(H) + " threads=" + std::to_string(threads);
+        Outputs<float> f1 = run_forward<float>(one, in1, true), f3 = run_forward<float>(three, in3, true);
+        CHECK_MSG(leading_bits_equal(f1.output, f3.output), name << ": output");
+        CHECK_MSG(leading_bits_equal(f1.final_h, f3.final_h), name << ": final_h");
+        CHECK_MSG(leading_bits_equal(f1.final_c, f3.final_c), name << ": final_c");
+        Gradients<float> g1 = run_backward<float>(one, in1, f1), g3 = run_backward<float>(three, in3, f3);
+        CHECK_MSG(leading_bits_equal(g1.d_x, g3.d_x), name << ": d_x");
+        CHECK_MSG(leading_bits_equal(g1.d_initial_h, g3.d_initial_h), name << ": d_initial_h");
+        CHECK_MSG(leading_bits_equal(g1.d_initial_c, g3.d_initial_c), name << ": d_initial_c");
+      }
+    }
+  }
+}

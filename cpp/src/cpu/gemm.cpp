@@ -79,6 +79,63 @@ inline void row_block(int rows, std::int64_t K, const T* A, std::int64_t lda, co
   }
 }
 
+// Row 0 of C over NP consecutive full panels (Bp at the first one's row k_begin, the next ones
+// panel_stride further): 2 * NP independent accumulator chains. The micro-tile's single row has
+// two, and at M = 1 the FMA latency, not the FMA rate, would set the pace. Same products in the
+// same order as micro_tile<T, 1, false>, so the same bits.
+template <typename T, int NP>
+inline void one_row_panels(std::int64_t K, const T* A, const T* Bp, std::int64_t panel_stride,
+                           T* C, bool accumulate) {
+  using V = typename SimdOf<T>::type;
+  constexpr int L = static_cast<int>(sizeof(V) / sizeof(T));
+  constexpr int W = 2 * L;
+  V acc[2 * NP];
+#pragma GCC unroll 8
+  for (int p = 0; p < 2 * NP; ++p) acc[p] = V{};
+  for (std::int64_t k = 0; k < K; ++k) {
+    const T a = A[k];
+#pragma GCC unroll 4
+    for (int p = 0; p < NP; ++p) {
+      const T* b = Bp + p * panel_stride + k * W;
+      acc[2 * p] += a * load<V>(b);
+      acc[2 * p + 1] += a * load<V>(b + L);
+    }
+  }
+#pragma GCC unroll 4
+  for (int p = 0; p < NP; ++p) {
+    T* c = C + p * W;
+    if (accumulate) {
+      acc[2 * p] += load<V>(c);
+      acc[2 * p + 1] += load<V>(c + L);
+    }
+    store(c, acc[2 * p]);
+    store(c + L, acc[2 * p + 1]);
+  }
+}
+
+// gemm_panels for one row of A (a batch of one): the full panels four at a time, then the rest.
+template <typename T>
+void gemm_panels_one_row(const T* A, const PackedPanels<T>& B, std::int64_t k0,
+                         std::int64_t depth, std::int64_t panel_begin, std::int64_t panel_end,
+                         T* C, bool add) {
+  constexpr std::int64_t W = kPanelWidth<T>;
+  const std::int64_t stride = B.rows * W;
+  const std::int64_t full_end = std::min(panel_end, B.cols / W);
+  std::int64_t p = panel_begin;
+  for (; p + 4 <= full_end; p += 4)
+    one_row_panels<T, 4>(depth, A + k0, B.panel(p) + k0 * W, stride, C + p * W, add);
+  switch (full_end - p) {
+    case 3: one_row_panels<T, 3>(depth, A + k0, B.panel(p) + k0 * W, stride, C + p * W, add); break;
+    case 2: one_row_panels<T, 2>(depth, A + k0, B.panel(p) + k0 * W, stride, C + p * W, add); break;
+    case 1: one_row_panels<T, 1>(depth, A + k0, B.panel(p) + k0 * W, stride, C + p * W, add); break;
+    default: break;
+  }
+  for (p = std::max(p, full_end); p < panel_end; ++p) {   // the last, partial panel
+    const int cols = static_cast<int>(std::min(W, B.cols - p * W));
+    row_block(1, depth, A + k0, 0, B.panel(p) + k0 * W, C + p * W, 0, cols, add);
+  }
+}
+
 }  // namespace
 
 template <typename T>
@@ -141,6 +198,10 @@ void gemm_panels(std::int64_t M, const T* A, std::int64_t lda, const PackedPanel
   for (std::int64_t k0 = k_begin; k0 < k_end; k0 += kDepth) {
     const std::int64_t depth = std::min(kDepth, k_end - k0);
     const bool add = accumulate || k0 > k_begin;
+    if (M == 1 && !B.prefetch) {
+      gemm_panels_one_row(A, B, k0, depth, panel_begin, panel_end, C, add);
+      continue;
+    }
     // The slice the next panel will read, asked for into L2 a few lines per tile.
     constexpr std::int64_t kLine = 64;
     const std::int64_t slice_lines = depth * W * static_cast<std::int64_t>(sizeof(T)) / kLine;
