@@ -493,17 +493,18 @@ bool leading_bits_equal(const rnnkit_test::Array<T>& one, const rnnkit_test::Arr
 
 }  // namespace
 
-// A batch of one runs its recurrent products on its own kernel (several panels at once instead
-// of the micro-tile's single row): the same bits as that row inside a batch of three, forward and
-// backward (outputs, states, and the gradients of x and of the initial states), at 1 and 2 threads,
-// with a partial last panel (H = 40) and two k passes (H = 300).
-TEST_CASE(batch_of_one_matches_its_row_in_a_batch) {
+// A batch of one or two runs its recurrent products on its own kernel (several panels at once
+// instead of the micro-tile's one or two rows): the same bits as those rows inside a batch of
+// three, forward and backward (outputs, states, and the gradients of x and of the initial states),
+// at 1 and 2 threads, with a partial last panel (H = 40) and two k passes (H = 300).
+TEST_CASE(small_batches_match_their_rows_in_a_batch) {
   using namespace rnnkit_test;
   struct Case { CellKind kind; bool reset_after; };
   for (Case k : {Case{CellKind::lstm, true}, Case{CellKind::gru, true}, Case{CellKind::gru, false},
                  Case{CellKind::simple_rnn, true}}) {
     for (std::int64_t H : {40, 300}) {
       for (int threads : {1, 2}) {
+      for (std::int64_t small : {1, 2}) {
         ThreadCount count(threads);
         Config one;
         one.kind = k.kind;
@@ -516,12 +517,16 @@ TEST_CASE(batch_of_one_matches_its_row_in_a_batch) {
         one.seed = 77 + H;
         Config three = one;
         three.B = 3;
-        Inputs<float> in1 = make_inputs(one).as<float>();
-        Inputs<float> in3 = in1;
+        Inputs<float> row = make_inputs(one).as<float>();
+        one.B = small;  // `small` copies of the row, against three
+        Inputs<float> in1 = row, in3 = row;
+        for (auto* a : {&in1.x, &in1.initial_h, &in1.initial_c, &in1.w_output, &in1.w_h, &in1.w_c})
+          *a = repeat_row(*a, small);
         for (auto* a : {&in3.x, &in3.initial_h, &in3.initial_c, &in3.w_output, &in3.w_h, &in3.w_c})
           *a = repeat_row(*a, 3);
         const std::string name = std::string(rnnkit::cell_kind_name(k.kind)) + " H=" +
-                                 std::to_string(H) + " threads=" + std::to_string(threads);
+                                 std::to_string(H) + " threads=" + std::to_string(threads) +
+                                 " B=" + std::to_string(small);
         Outputs<float> f1 = run_forward<float>(one, in1, true), f3 = run_forward<float>(three, in3, true);
         CHECK_MSG(leading_bits_equal(f1.output, f3.output), name << ": output");
         CHECK_MSG(leading_bits_equal(f1.final_h, f3.final_h), name << ": final_h");
@@ -530,6 +535,7 @@ TEST_CASE(batch_of_one_matches_its_row_in_a_batch) {
         CHECK_MSG(leading_bits_equal(g1.d_x, g3.d_x), name << ": d_x");
         CHECK_MSG(leading_bits_equal(g1.d_initial_h, g3.d_initial_h), name << ": d_initial_h");
         CHECK_MSG(leading_bits_equal(g1.d_initial_c, g3.d_initial_c), name << ": d_initial_c");
+      }
       }
     }
   }

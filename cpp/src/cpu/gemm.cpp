@@ -79,60 +79,76 @@ inline void row_block(int rows, std::int64_t K, const T* A, std::int64_t lda, co
   }
 }
 
-// Row 0 of C over NP consecutive full panels (Bp at the first one's row k_begin, the next ones
-// panel_stride further): 2 * NP independent accumulator chains. The micro-tile's single row has
-// two, and at M = 1 the FMA latency, not the FMA rate, would set the pace. Same products in the
-// same order as micro_tile<T, 1, false>, so the same bits.
-template <typename T, int NP>
-inline void one_row_panels(std::int64_t K, const T* A, const T* Bp, std::int64_t panel_stride,
-                           T* C, bool accumulate) {
+// Rows [0, MR) of C over NP consecutive full panels (Bp at the first one's row k_begin, the next
+// ones panel_stride further): 2 * MR * NP independent accumulator chains. The micro-tile has
+// 2 * MR, and with one or two rows (a batch of one or two) the FMA latency, not the FMA rate,
+// would set its pace. Same products in the same order as micro_tile<T, MR, false>: the same bits.
+template <typename T, int MR, int NP>
+inline void few_rows_panels(std::int64_t K, const T* A, std::int64_t lda, const T* Bp,
+                            std::int64_t panel_stride, T* C, std::int64_t ldc, bool accumulate) {
   using V = typename SimdOf<T>::type;
   constexpr int L = static_cast<int>(sizeof(V) / sizeof(T));
   constexpr int W = 2 * L;
-  V acc[2 * NP];
+  V acc[MR][2 * NP];
+#pragma GCC unroll 2
+  for (int r = 0; r < MR; ++r) {
 #pragma GCC unroll 8
-  for (int p = 0; p < 2 * NP; ++p) acc[p] = V{};
+    for (int p = 0; p < 2 * NP; ++p) acc[r][p] = V{};
+  }
   for (std::int64_t k = 0; k < K; ++k) {
-    const T a = A[k];
 #pragma GCC unroll 4
     for (int p = 0; p < NP; ++p) {
       const T* b = Bp + p * panel_stride + k * W;
-      acc[2 * p] += a * load<V>(b);
-      acc[2 * p + 1] += a * load<V>(b + L);
+      const V b0 = load<V>(b), b1 = load<V>(b + L);
+#pragma GCC unroll 2
+      for (int r = 0; r < MR; ++r) {
+        const T a = A[r * lda + k];
+        acc[r][2 * p] += a * b0;
+        acc[r][2 * p + 1] += a * b1;
+      }
     }
   }
+#pragma GCC unroll 2
+  for (int r = 0; r < MR; ++r) {
 #pragma GCC unroll 4
-  for (int p = 0; p < NP; ++p) {
-    T* c = C + p * W;
-    if (accumulate) {
-      acc[2 * p] += load<V>(c);
-      acc[2 * p + 1] += load<V>(c + L);
+    for (int p = 0; p < NP; ++p) {
+      T* c = C + r * ldc + p * W;
+      if (accumulate) {
+        acc[r][2 * p] += load<V>(c);
+        acc[r][2 * p + 1] += load<V>(c + L);
+      }
+      store(c, acc[r][2 * p]);
+      store(c + L, acc[r][2 * p + 1]);
     }
-    store(c, acc[2 * p]);
-    store(c + L, acc[2 * p + 1]);
   }
 }
 
-// gemm_panels for one row of A (a batch of one): the full panels four at a time, then the rest.
-template <typename T>
-void gemm_panels_one_row(const T* A, const PackedPanels<T>& B, std::int64_t k0,
-                         std::int64_t depth, std::int64_t panel_begin, std::int64_t panel_end,
-                         T* C, bool add) {
+// gemm_panels for MR = 1 or 2 rows of A (a batch of one or two): the full panels NP at a time
+// (eight accumulator chains), then the rest; the last, partial panel on the micro-tile.
+template <typename T, int MR>
+void gemm_panels_few_rows(const T* A, std::int64_t lda, const PackedPanels<T>& B, std::int64_t k0,
+                          std::int64_t depth, std::int64_t panel_begin, std::int64_t panel_end,
+                          T* C, std::int64_t ldc, bool add) {
   constexpr std::int64_t W = kPanelWidth<T>;
+  constexpr int NP = 4 / MR;
   const std::int64_t stride = B.rows * W;
   const std::int64_t full_end = std::min(panel_end, B.cols / W);
+  const T* a = A + k0;
   std::int64_t p = panel_begin;
-  for (; p + 4 <= full_end; p += 4)
-    one_row_panels<T, 4>(depth, A + k0, B.panel(p) + k0 * W, stride, C + p * W, add);
-  switch (full_end - p) {
-    case 3: one_row_panels<T, 3>(depth, A + k0, B.panel(p) + k0 * W, stride, C + p * W, add); break;
-    case 2: one_row_panels<T, 2>(depth, A + k0, B.panel(p) + k0 * W, stride, C + p * W, add); break;
-    case 1: one_row_panels<T, 1>(depth, A + k0, B.panel(p) + k0 * W, stride, C + p * W, add); break;
-    default: break;
+  for (; p + NP <= full_end; p += NP)
+    few_rows_panels<T, MR, NP>(depth, a, lda, B.panel(p) + k0 * W, stride, C + p * W, ldc, add);
+  const std::int64_t left = full_end - p;  // fewer than NP
+  const T* Bp = B.panel(p) + k0 * W;
+  if constexpr (NP > 3) {
+    if (left == 3) few_rows_panels<T, MR, 3>(depth, a, lda, Bp, stride, C + p * W, ldc, add);
   }
-  for (p = std::max(p, full_end); p < panel_end; ++p) {   // the last, partial panel
+  if constexpr (NP > 2) {
+    if (left == 2) few_rows_panels<T, MR, 2>(depth, a, lda, Bp, stride, C + p * W, ldc, add);
+  }
+  if (left == 1) few_rows_panels<T, MR, 1>(depth, a, lda, Bp, stride, C + p * W, ldc, add);
+  for (p = std::max(p, full_end); p < panel_end; ++p) {
     const int cols = static_cast<int>(std::min(W, B.cols - p * W));
-    row_block(1, depth, A + k0, 0, B.panel(p) + k0 * W, C + p * W, 0, cols, add);
+    row_block(MR, depth, a, lda, B.panel(p) + k0 * W, C + p * W, ldc, cols, add);
   }
 }
 
@@ -198,8 +214,9 @@ void gemm_panels(std::int64_t M, const T* A, std::int64_t lda, const PackedPanel
   for (std::int64_t k0 = k_begin; k0 < k_end; k0 += kDepth) {
     const std::int64_t depth = std::min(kDepth, k_end - k0);
     const bool add = accumulate || k0 > k_begin;
-    if (M == 1 && !B.prefetch) {
-      gemm_panels_one_row(A, B, k0, depth, panel_begin, panel_end, C, add);
+    if (M <= 2 && !B.prefetch) {
+      if (M == 1) gemm_panels_few_rows<T, 1>(A, lda, B, k0, depth, panel_begin, panel_end, C, ldc, add);
+      else gemm_panels_few_rows<T, 2>(A, lda, B, k0, depth, panel_begin, panel_end, C, ldc, add);
       continue;
     }
     // The slice the next panel will read, asked for into L2 a few lines per tile.
