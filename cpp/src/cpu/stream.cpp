@@ -409,9 +409,10 @@ class StreamKernelT final : public StreamKernel {
   }
 
   // rec_ [B, GH] = a [B, H] * the recurrent panels of groups [g0, g1), group by group: a group
-  // (16 KiB of float32 weights at most) is read from L2 once per step and then from L1 for the
-  // other rows, instead of the whole matrix once per row (B = 4, LSTM, H = 64: 5.5 -> 4.7 us a
-  // step). The order changes no product: each column is one group's, summed over k as before.
+  // (four panels, 16 KiB of float32 weights at H = 64) is read from L2 once per step and then
+  // from L1 for the other rows, instead of the whole matrix once per row (B = 4, LSTM, H = 64:
+  // run 5.5 -> 4.7 us a step). The order changes no product: each column is one group's, summed
+  // over k as before.
   void recurrent_products(std::size_t g0, std::size_t g1, const T* a) {
     for (std::size_t i = g0; i < g1; ++i)
       for (std::int64_t b = 0; b < B_; ++b)

@@ -82,10 +82,11 @@ def _stream_for(layer, cell, names, batch, dtype):
     return cache
 
 
-def _in_place(variable):
-    """Whether the stream may write a state straight into the variable's array."""
+def _in_place(variable, dtype):
+    """Whether the stream (of `dtype`) may write a state straight into the variable's array."""
     value = variable.value
-    return type(value) is np.ndarray and value.flags.c_contiguous and value.flags.writeable
+    return (type(value) is np.ndarray and value.dtype is dtype and value.flags.c_contiguous and
+            value.flags.writeable)
 
 
 def try_step(layer, plan, sequences, training, states_out=True):
@@ -122,14 +123,16 @@ def try_step(layer, plan, sequences, training, states_out=True):
     output = stream.run(sequences, bool(layer.return_sequences), None)
     h_var = variables[0]
     c_var = variables[1] if lstm else None
-    if not states_out and _in_place(h_var) and (c_var is None or _in_place(c_var)):
+    dtype = sequences.dtype
+    if not states_out and _in_place(h_var, dtype) and (c_var is None or _in_place(c_var, dtype)):
         # Straight into the variables' arrays, as assign() would copy them there.
-        h_var._updated_in_place()
         if c_var is None:
             stream.states(h_var.value)
+            h_var._updated_in_place()
             cache.state_versions = h_var.version
         else:
             stream.states(h_var.value, c_var.value)
+            h_var._updated_in_place()
             c_var._updated_in_place()
             cache.state_versions = (h_var.version, c_var.version)
         return output, []
