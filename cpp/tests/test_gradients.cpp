@@ -390,9 +390,7 @@ rnnkit_test::Config medium_config(rnnkit::CellKind kind, bool reset_after, std::
 // against finite differences on random elements, and 1 thread against 2 threads.
 TEST_CASE(threaded_loop_forward_gradients_and_thread_counts) {
   using namespace rnnkit_test;
-  struct Case { CellKind kind; bool reset_after; };
-  for (Case k : {Case{CellKind::lstm, true}, Case{CellKind::gru, true}, Case{CellKind::gru, false},
-                 Case{CellKind::simple_rnn, true}}) {
+  for (const CellVariant& k : kCells) {
     const std::string name = std::string(rnnkit::cell_kind_name(k.kind)) +
                              (k.kind == CellKind::gru ? (k.reset_after ? "(reset_after)" : "(reset_before)") : "");
     Config c = medium_config(k.kind, k.reset_after, 4);
@@ -499,9 +497,7 @@ bool leading_bits_equal(const rnnkit_test::Array<T>& one, const rnnkit_test::Arr
 // at 1 and 2 threads, with a partial last panel (H = 40) and two k passes (H = 300).
 TEST_CASE(small_batches_match_their_rows_in_a_batch) {
   using namespace rnnkit_test;
-  struct Case { CellKind kind; bool reset_after; };
-  for (Case k : {Case{CellKind::lstm, true}, Case{CellKind::gru, true}, Case{CellKind::gru, false},
-                 Case{CellKind::simple_rnn, true}}) {
+  for (const CellVariant& k : kCells) {
     for (std::int64_t H : {40, 300}) {
       for (int threads : {1, 2}) {
       for (std::int64_t small : {1, 2}) {
