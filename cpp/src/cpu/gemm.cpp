@@ -79,13 +79,15 @@ inline void row_block(int rows, std::int64_t K, const T* A, std::int64_t lda, co
   }
 }
 
-// Rows [0, MR) of C over NP consecutive full panels (Bp at the first one's row k_begin, the next
-// ones panel_stride further): 2 * MR * NP independent accumulator chains. The micro-tile has
-// 2 * MR, and with one or two rows (a batch of one or two) the FMA latency, not the FMA rate,
-// would set its pace. Same products in the same order as micro_tile<T, MR, false>: the same bits.
+// Rows [0, MR) of C over NP consecutive panels of W columns, k in [0, K): A's element (r, k) at
+// A[r * lda + k * a_step]; panel p's row k at Bp + p * panel_stride + k * b_step; C's row r at
+// C + r * ldc. 2 * MR * NP independent accumulator chains: the micro-tile has 2 * MR, and with one
+// or two rows (a batch of one or two) the FMA latency, not the FMA rate, would set its pace.
+// Each element is the chain of FMAs over k from zero, as in micro_tile: the same bits.
 template <typename T, int MR, int NP>
-inline void few_rows_panels(std::int64_t K, const T* A, std::int64_t lda, const T* Bp,
-                            std::int64_t panel_stride, T* C, std::int64_t ldc, bool accumulate) {
+inline void few_rows_panels(std::int64_t K, const T* A, std::int64_t lda, std::int64_t a_step,
+                            const T* Bp, std::int64_t b_step, std::int64_t panel_stride, T* C,
+                            std::int64_t ldc, bool accumulate) {
   using V = typename SimdOf<T>::type;
   constexpr int L = static_cast<int>(sizeof(V) / sizeof(T));
   constexpr int W = 2 * L;
@@ -98,11 +100,11 @@ inline void few_rows_panels(std::int64_t K, const T* A, std::int64_t lda, const 
   for (std::int64_t k = 0; k < K; ++k) {
 #pragma GCC unroll 4
     for (int p = 0; p < NP; ++p) {
-      const T* b = Bp + p * panel_stride + k * W;
+      const T* b = Bp + p * panel_stride + k * b_step;
       const V b0 = load<V>(b), b1 = load<V>(b + L);
 #pragma GCC unroll 2
       for (int r = 0; r < MR; ++r) {
-        const T a = A[r * lda + k];
+        const T a = A[r * lda + k * a_step];
         acc[r][2 * p] += a * b0;
         acc[r][2 * p + 1] += a * b1;
       }
@@ -136,16 +138,17 @@ void gemm_panels_few_rows(const T* A, std::int64_t lda, const PackedPanels<T>& B
   const T* a = A + k0;
   std::int64_t p = panel_begin;
   for (; p + NP <= full_end; p += NP)
-    few_rows_panels<T, MR, NP>(depth, a, lda, B.panel(p) + k0 * W, stride, C + p * W, ldc, add);
+    few_rows_panels<T, MR, NP>(depth, a, lda, 1, B.panel(p) + k0 * W, W, stride, C + p * W, ldc,
+                               add);
   const std::int64_t left = full_end - p;  // fewer than NP
   const T* Bp = B.panel(p) + k0 * W;
   if constexpr (NP > 3) {
-    if (left == 3) few_rows_panels<T, MR, 3>(depth, a, lda, Bp, stride, C + p * W, ldc, add);
+    if (left == 3) few_rows_panels<T, MR, 3>(depth, a, lda, 1, Bp, W, stride, C + p * W, ldc, add);
   }
   if constexpr (NP > 2) {
-    if (left == 2) few_rows_panels<T, MR, 2>(depth, a, lda, Bp, stride, C + p * W, ldc, add);
+    if (left == 2) few_rows_panels<T, MR, 2>(depth, a, lda, 1, Bp, W, stride, C + p * W, ldc, add);
   }
-  if (left == 1) few_rows_panels<T, MR, 1>(depth, a, lda, Bp, stride, C + p * W, ldc, add);
+  if (left == 1) few_rows_panels<T, MR, 1>(depth, a, lda, 1, Bp, W, stride, C + p * W, ldc, add);
   for (p = std::max(p, full_end); p < panel_end; ++p) {
     const int cols = static_cast<int>(std::min(W, B.cols - p * W));
     row_block(MR, depth, a, lda, B.panel(p) + k0 * W, C + p * W, ldc, cols, add);
@@ -362,29 +365,15 @@ void gemm_serial(std::int64_t M, std::int64_t N, std::int64_t K, Operand<T> A, O
 
 namespace {
 
-// NP consecutive panels of W columns of one row of C: 2 * NP independent accumulator chains.
+// NP consecutive panels of W columns of one row of C, B read where it lies (row-major, ldb), in
+// passes of `depth` added in k order.
 template <typename T, int NP>
 inline void direct_panels(std::int64_t K, std::int64_t depth, const T* A, std::int64_t a_stride,
                           const T* B, std::int64_t ldb, T* C, bool accumulate) {
-  using V = typename SimdOf<T>::type;
-  constexpr int L = static_cast<int>(sizeof(V) / sizeof(T));
+  constexpr std::int64_t W = kPanelWidth<T>;
   for (std::int64_t k0 = 0; k0 < K; k0 += depth) {
-    const std::int64_t k1 = std::min(K, k0 + depth);
-    V acc[2 * NP];
-#pragma GCC unroll 8
-    for (int p = 0; p < 2 * NP; ++p) acc[p] = V{};
-    for (std::int64_t k = k0; k < k1; ++k) {
-      const T a = A[k * a_stride];
-      const T* b = B + k * ldb;
-#pragma GCC unroll 8
-      for (int p = 0; p < 2 * NP; ++p) acc[p] += a * load<V>(b + p * L);
-    }
-    const bool add = accumulate || k0 > 0;
-#pragma GCC unroll 8
-    for (int p = 0; p < 2 * NP; ++p) {
-      if (add) acc[p] += load<V>(C + p * L);
-      store(C + p * L, acc[p]);
-    }
+    few_rows_panels<T, 1, NP>(std::min(depth, K - k0), A + k0 * a_stride, 0, a_stride,
+                              B + k0 * ldb, ldb, W, C, 0, accumulate || k0 > 0);
   }
 }
 
