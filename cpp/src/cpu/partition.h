@@ -172,9 +172,8 @@ void for_each_share(const LoopPlan& plan, int thread, int threads, std::int64_t 
 // better split too.
 template <typename Loop>
 void run_loop(const LoopPlan& plan, const detail::StepBarrier& barrier, Loop&& loop) {
-  if (plan.by_rows || plan.threads == 1) {
-    if (plan.by_rows) detail::parallel_claimed(plan.threads, loop);
-    else detail::parallel(plan.threads, loop);
+  if (plan.by_rows) {
+    detail::parallel_claimed(plan.threads, loop);
     return;
   }
   const auto start = std::chrono::steady_clock::now();
