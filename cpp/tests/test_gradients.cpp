@@ -332,13 +332,7 @@ TEST_CASE(backward_without_input_gradient) {
   using namespace rnnkit_test;
   for (CellKind kind : {CellKind::lstm, CellKind::gru, CellKind::simple_rnn}) {
     for (Dropout dropout : {Dropout::none, Dropout::shared, Dropout::per_gate}) {
-      Config c;
-      c.kind = kind;
-      c.B = 3;
-      c.T = 4;
-      c.I = 5;
-      c.H = 6;
-      c.return_sequences = true;
+      Config c = sequence_config(kind, 3, 4, 5, 6);
       c.dropout = dropout;
       Inputs<float> in = make_inputs(c).as<float>();
       Outputs<float> fwd = run_forward<float>(c, in, true);
@@ -502,14 +496,9 @@ TEST_CASE(small_batches_match_their_rows_in_a_batch) {
       for (int threads : {1, 2}) {
       for (std::int64_t small : {1, 2}) {
         ThreadCount count(threads);
-        Config one;
-        one.kind = k.kind;
+        // T = 6: B * T >= 4 rows, so the GEMMs outside the loop take the same path for both.
+        Config one = sequence_config(k.kind, 1, 6, 5, H);
         one.reset_after = k.reset_after;
-        one.B = 1;
-        one.T = 6;  // B * T >= 4 rows: the GEMMs outside the loop take the same path for both
-        one.I = 5;
-        one.H = H;
-        one.return_sequences = true;
         one.seed = 77 + H;
         Config three = one;
         three.B = 3;

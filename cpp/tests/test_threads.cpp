@@ -22,14 +22,7 @@ namespace {
 
 // A GRU returning every step's output.
 Config gru_sequence_config(int B, int T, int I, int H) {
-  Config c;
-  c.kind = CellKind::gru;
-  c.B = B;
-  c.T = T;
-  c.I = I;
-  c.H = H;
-  c.return_sequences = true;
-  return c;
+  return sequence_config(CellKind::gru, B, T, I, H);
 }
 
 Config unit_split_config() {

@@ -124,6 +124,20 @@ struct Config {
   Shape output_shape() const { return return_sequences ? Shape{B, T, H} : Shape{B, H}; }
 };
 
+// A `kind` cell over (B, T, I) inputs with H units, returning every step's output; the other
+// fields at their defaults.
+inline Config sequence_config(CellKind kind, std::int64_t B, std::int64_t T, std::int64_t I,
+                              std::int64_t H) {
+  Config c;
+  c.kind = kind;
+  c.B = B;
+  c.T = T;
+  c.I = I;
+  c.H = H;
+  c.return_sequences = true;
+  return c;
+}
+
 // (B, T, I, H) of one grid entry.
 struct GridSize {
   std::int64_t B, T, I, H;
@@ -202,13 +216,7 @@ struct Inputs {
 // The masked case of the stream tests: B = 3 rows with real steps at the start, in the middle
 // and at the end, T = 5, a SIMD tail (H = 21), every output returned.
 inline Config masked_stream_config(CellKind kind, bool zero_output_for_mask) {
-  Config c;
-  c.kind = kind;
-  c.B = 3;
-  c.T = 5;
-  c.I = 6;
-  c.H = 21;
-  c.return_sequences = true;
+  Config c = sequence_config(kind, 3, 5, 6, 21);
   c.zero_output_for_mask = zero_output_for_mask;
   c.mask = {0, 1, 1, 0, 0,  1, 1, 0, 1, 1,  1, 0, 0, 0, 1};
   return c;
