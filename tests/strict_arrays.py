@@ -319,7 +319,8 @@ class StrictSequence:
         arrays = [to_host(a) if type(a) is StrictArray else a for a in arrays]
         g = core.rnn_backward(cell, *arrays, **cls._host(kwargs))
         wrap = lambda a: None if a is None else to_device(a)   # noqa: E731
-        return core.Gradients(wrap(g.d_x), [wrap(s) for s in g.d_initial_state],
+        d_initial = None if g.d_initial_state is None else [wrap(s) for s in g.d_initial_state]
+        return core.Gradients(wrap(g.d_x), d_initial,
                               wrap(g.d_kernel), wrap(g.d_recurrent_kernel), wrap(g.d_bias))
 
 

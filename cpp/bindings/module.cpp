@@ -213,7 +213,7 @@ py::tuple backward(const std::string& cell, std::int64_t input_size, std::int64_
                    const py::object& mask, const py::object& input_dropout,
                    const py::object& recurrent_dropout, const py::object& reserve,
                    const py::object& d_output, const py::object& d_final_h,
-                   const py::object& d_final_c, bool need_d_x) {
+                   const py::object& d_final_c, bool need_d_x, bool need_d_initial_state) {
   const auto spec = cell_spec(cell, input_size, units, activation, recurrent_activation,
                               !bias.is_none(), reset_after);
   const auto options = sequence_options(go_backwards, return_sequences, zero_output_for_mask, true);
@@ -242,17 +242,20 @@ py::tuple backward(const std::string& cell, std::int64_t input_size, std::int64_
     args.d_x = out_view(a, dtype);
     d_x = a;
   }
-  py::array d_h0 = new_array(dtype, {B, units});
   py::array d_kernel = new_array(dtype, {input_size, GH});
   py::array d_recurrent = new_array(dtype, {units, GH});
-  py::object d_c0 = py::none(), d_bias = py::none();
-  args.d_initial_h = out_view(d_h0, dtype);
+  py::object d_h0 = py::none(), d_c0 = py::none(), d_bias = py::none();
   args.d_kernel = out_view(d_kernel, dtype);
   args.d_recurrent_kernel = out_view(d_recurrent, dtype);
-  if (spec.kind == rnnkit::CellKind::lstm) {
-    py::array c = new_array(dtype, {B, units});
-    args.d_initial_c = out_view(c, dtype);
-    d_c0 = c;
+  if (need_d_initial_state) {
+    py::array h = new_array(dtype, {B, units});
+    args.d_initial_h = out_view(h, dtype);
+    d_h0 = h;
+    if (spec.kind == rnnkit::CellKind::lstm) {
+      py::array c = new_array(dtype, {B, units});
+      args.d_initial_c = out_view(c, dtype);
+      d_c0 = c;
+    }
   }
   if (spec.use_bias) {
     const bool two_rows = spec.kind == rnnkit::CellKind::gru && reset_after;
@@ -477,8 +480,9 @@ PYBIND11_MODULE(_core, m) {
         py::arg("recurrent_kernel"), py::arg("bias"), py::arg("initial_h"), py::arg("initial_c"),
         py::arg("mask"), py::arg("input_dropout"), py::arg("recurrent_dropout"),
         py::arg("reserve"), py::arg("d_output"), py::arg("d_final_h"), py::arg("d_final_c"),
-        py::arg("need_d_x") = true,
-        "Returns (d_x or None, d_initial_h, d_initial_c or None, d_kernel, d_recurrent_kernel, d_bias or None).");
+        py::arg("need_d_x") = true, py::arg("need_d_initial_state") = true,
+        "Returns (d_x or None, d_initial_h or None, d_initial_c or None, d_kernel, "
+        "d_recurrent_kernel, d_bias or None).");
   m.def("check_forward", &check_forward, py::kw_only(), py::arg("cell"), py::arg("input_size"),
         py::arg("units"), py::arg("activation"), py::arg("recurrent_activation"),
         py::arg("reset_after"), py::arg("go_backwards"), py::arg("return_sequences"),

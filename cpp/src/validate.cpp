@@ -373,13 +373,13 @@ CallSizes validate_backward(const CellSpec& cell, const SequenceOptions& options
   const bool lstm = cell.kind == CellKind::lstm;
   if (lstm) {
     if (args.d_final_c.present()) expect_tensor(args.d_final_c, "d_final_c", sizes.dtype, sizes.device, {B, H});
-    expect_tensor(args.d_initial_c, "d_initial_c", sizes.dtype, sizes.device, {B, H});
+    if (args.d_initial_c.present()) expect_tensor(args.d_initial_c, "d_initial_c", sizes.dtype, sizes.device, {B, H});
   } else {
     expect_absent(args.d_final_c, "d_final_c", "only an LSTM has a carry state");
     expect_absent(args.d_initial_c, "d_initial_c", "only an LSTM has a carry state");
   }
   if (args.d_x.present()) expect_tensor(args.d_x, "d_x", sizes.dtype, sizes.device, {B, T, cell.input_size});
-  expect_tensor(args.d_initial_h, "d_initial_h", sizes.dtype, sizes.device, {B, H});
+  if (args.d_initial_h.present()) expect_tensor(args.d_initial_h, "d_initial_h", sizes.dtype, sizes.device, {B, H});
   expect_tensor(args.d_kernel, "d_kernel", sizes.dtype, sizes.device,
                 {cell.input_size, cell.gates() * H});
   expect_tensor(args.d_recurrent_kernel, "d_recurrent_kernel", sizes.dtype, sizes.device,

@@ -326,6 +326,32 @@ TEST_CASE(forward_reference_larger_lstm_and_gru) {
   }
 }
 
+namespace {
+
+// Restores the default thread count when a test ends.
+struct ThreadCount {
+  explicit ThreadCount(int n) { rnnkit::set_num_threads(n); }
+  ~ThreadCount() { rnnkit::set_num_threads(0); }
+};
+
+// The backward of `fwd` with the gradients that `drop` clears left absent (on a garbage workspace).
+template <class Drop>
+rnnkit_test::Gradients<float> backward_without(const rnnkit_test::Config& c,
+                                               rnnkit_test::Inputs<float>& in,
+                                               rnnkit_test::Outputs<float>& fwd, Drop drop) {
+  using namespace rnnkit_test;
+  Gradients<float> partial = make_gradients<float>(c, in);
+  drop(partial);
+  auto sizes = rnnkit::backward_memory(c.cell(), c.options(true), DType::float32, c.B, c.T);
+  auto ws = garbage_workspace(sizes.workspace_bytes);
+  rnnkit::BackwardArgs a = backward_args(in, fwd, partial);
+  a.workspace = workspace_view(ws, sizes.workspace_bytes);
+  rnnkit::backward(c.cell(), c.options(true), a);
+  return partial;
+}
+
+}  // namespace
+
 // d_x is optional: without it the input-gradient GEMM is skipped and every other gradient stays
 // bit for bit the same (with and without input dropout, whose path computes d_x per gate).
 TEST_CASE(backward_without_input_gradient) {
@@ -337,13 +363,8 @@ TEST_CASE(backward_without_input_gradient) {
       Inputs<float> in = make_inputs(c).as<float>();
       Outputs<float> fwd = run_forward<float>(c, in, true);
       Gradients<float> full = run_backward<float>(c, in, fwd);
-      Gradients<float> partial = make_gradients<float>(c, in);
-      partial.d_x = Array<float>();
-      auto sizes = rnnkit::backward_memory(c.cell(), c.options(true), DType::float32, c.B, c.T);
-      auto ws = garbage_workspace(sizes.workspace_bytes);
-      rnnkit::BackwardArgs a = backward_args(in, fwd, partial);
-      a.workspace = workspace_view(ws, sizes.workspace_bytes);
-      rnnkit::backward(c.cell(), c.options(true), a);
+      Gradients<float> partial =
+          backward_without(c, in, fwd, [](Gradients<float>& g) { g.d_x = Array<float>(); });
       CHECK(full.d_kernel.data == partial.d_kernel.data);
       CHECK(full.d_recurrent_kernel.data == partial.d_recurrent_kernel.data);
       CHECK(full.d_bias.data == partial.d_bias.data);
@@ -353,13 +374,39 @@ TEST_CASE(backward_without_input_gradient) {
   }
 }
 
-namespace {
+// d_initial_h and d_initial_c are optional: without them the first step's recurrent product is
+// skipped and every other gradient stays bit for bit the same (masks, dropout, the reset-before
+// GRU whose candidate product the first step still needs, 1 and 2 threads).
+TEST_CASE(backward_without_initial_state_gradient) {
+  using namespace rnnkit_test;
+  for (int threads : {1, 2}) {
+    ThreadCount team(threads);
+    for (const CellVariant& cell : kCells) {
+      for (Dropout dropout : {Dropout::none, Dropout::per_gate}) {
+        for (bool masked : {false, true}) {
+          Config c = sequence_config(cell.kind, 3, 4, 5, 6);
+          c.reset_after = cell.reset_after;
+          c.dropout = dropout;
+          c.initial_states = masked;
+          if (masked) c.mask = {1, 1, 0, 1, 0, 0, 1, 1, 1, 1, 1, 0};
+          Inputs<float> in = make_inputs(c).as<float>();
+          Outputs<float> fwd = run_forward<float>(c, in, true);
+          Gradients<float> full = run_backward<float>(c, in, fwd);
+          Gradients<float> partial = backward_without(c, in, fwd, [](Gradients<float>& g) {
+            g.d_initial_h = Array<float>();
+            g.d_initial_c = Array<float>();
+          });
+          CHECK_MSG(full.d_x.data == partial.d_x.data, cell.name << " threads " << threads);
+          CHECK(full.d_kernel.data == partial.d_kernel.data);
+          CHECK(full.d_recurrent_kernel.data == partial.d_recurrent_kernel.data);
+          CHECK(full.d_bias.data == partial.d_bias.data);
+        }
+      }
+    }
+  }
+}
 
-// Restores the default thread count when a test ends.
-struct ThreadCount {
-  explicit ThreadCount(int n) { rnnkit::set_num_threads(n); }
-  ~ThreadCount() { rnnkit::set_num_threads(0); }
-};
+namespace {
 
 rnnkit_test::Config medium_config(rnnkit::CellKind kind, bool reset_after, std::int64_t T) {
   rnnkit_test::Config c;

@@ -78,14 +78,15 @@ class Gradients(NamedTuple):
 
     Attributes:
         d_x: Gradient of `x`, `(B, T, I)`; `None` with `need_d_x=False`.
-        d_initial_state: `[dh0]`, or `[dh0, dc0]` for an LSTM.
+        d_initial_state: `[dh0]`, or `[dh0, dc0]` for an LSTM; `None` with
+            `need_d_initial_state=False`.
         d_kernel: Gradient of `kernel`, `(I, G*H)`.
         d_recurrent_kernel: Gradient of `recurrent_kernel`, `(H, G*H)`.
         d_bias: Gradient of `bias` (its shape); `None` when `bias` is `None`.
     """
 
     d_x: Optional[np.ndarray]       # None when rnn_backward(need_d_x=False)
-    d_initial_state: list           # [dh0] or [dh0, dc0]
+    d_initial_state: Optional[list]  # [dh0] or [dh0, dc0]; None when not asked for
     d_kernel: np.ndarray
     d_recurrent_kernel: np.ndarray
     d_bias: Optional[np.ndarray]    # None when bias is None
@@ -435,7 +436,7 @@ def rnn_backward(cell: str, x, kernel, recurrent_kernel, bias=None, *, reserve, 
                  recurrent_dropout_mask=None, activation="tanh", recurrent_activation="sigmoid",
                  reset_after: bool = True, go_backwards: bool = False,
                  return_sequences: bool = False, zero_output_for_mask: bool = False,
-                 need_d_x: bool = True) -> Gradients:
+                 need_d_x: bool = True, need_d_initial_state: bool = True) -> Gradients:
     """Computes every gradient of one `rnn_forward(..., training=True)` call (BPTT).
 
     Args:
@@ -459,6 +460,9 @@ def rnn_backward(cell: str, x, kernel, recurrent_kernel, bias=None, *, reserve, 
         zero_output_for_mask: The forward call's value.
         need_d_x: Bool; with `False` the input gradient is not computed (`d_x` is `None`),
             which saves a matrix product. Defaults to `True`.
+        need_d_initial_state: Bool; with `False` the initial state's gradient is not
+            computed (`d_initial_state` is `None`), which saves the first timestep's
+            recurrent product on the CPU. Defaults to `True`.
 
     Returns:
         A `Gradients(d_x, d_initial_state, d_kernel, d_recurrent_kernel, d_bias)`.
@@ -493,7 +497,8 @@ def rnn_backward(cell: str, x, kernel, recurrent_kernel, bias=None, *, reserve, 
             input_dropout_mask=input_dropout_mask, recurrent_dropout_mask=recurrent_dropout_mask,
             activation=activation, recurrent_activation=recurrent_activation,
             reset_after=reset_after, go_backwards=go_backwards, return_sequences=return_sequences,
-            zero_output_for_mask=zero_output_for_mask, need_d_x=need_d_x)
+            zero_output_for_mask=zero_output_for_mask, need_d_x=need_d_x,
+            need_d_initial_state=need_d_initial_state)
     args = _gather(cell, x, kernel, recurrent_kernel, bias, initial_state, mask,
                    input_dropout_mask, recurrent_dropout_mask, activation, recurrent_activation,
                    reset_after, go_backwards, return_sequences, zero_output_for_mask)
@@ -529,15 +534,15 @@ def rnn_backward(cell: str, x, kernel, recurrent_kernel, bias=None, *, reserve, 
             d_final_c = None if d_final_c is not None and d_final_c.shape[:1] == (0,) else d_final_c
     d_x, d_h0, d_c0, d_kernel, d_recurrent, d_bias = _core.backward(
         *[args[k] for k in _CORE_HEAD], *[args[k] for k in _CORE_ARRAYS], reserve, d_output,
-        d_final_h, d_final_c, bool(need_d_x))
+        d_final_h, d_final_c, bool(need_d_x), bool(need_d_initial_state))
     if empty_batch:
         d_x = None if d_x is None else d_x[:0]
-        d_h0 = d_h0[:0]
+        d_h0 = None if d_h0 is None else d_h0[:0]
         d_c0 = None if d_c0 is None else d_c0[:0]
     if no_features:
         d_x = None if d_x is None else np.ascontiguousarray(d_x[..., :0])
         d_kernel = np.ascontiguousarray(d_kernel[:0])
-    d_initial = [d_h0, d_c0] if cell == "lstm" else [d_h0]
+    d_initial = None if d_h0 is None else [d_h0, d_c0] if cell == "lstm" else [d_h0]
     return Gradients(d_x, d_initial, d_kernel, d_recurrent, d_bias)
 
 

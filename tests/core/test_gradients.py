@@ -369,6 +369,40 @@ def test_skipping_the_input_gradient_leaves_the_others_unchanged(rng, case):
         assert_same(a, b)
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("case", option_grid(seed=29)[::3])
+def test_skipping_the_initial_state_gradient_leaves_the_others_unchanged(rng, case, threads):
+    """need_d_initial_state=False skips the first step's recurrent product: every other
+    gradient keeps its bits (masks, dropout, GRU's reset-before candidate, both thread
+    splits)."""
+    import rnnkit
+    cell, reset_after = case["variant"]
+    args, kwargs = make_case(rng, cell, 3, 4, 5, 6, reset_after=reset_after,
+                             use_bias=case["use_bias"], initial_state=case["initial_state"],
+                             mask=case["mask"], input_dropout=case["input_dropout"],
+                             recurrent_dropout=case["recurrent_dropout"])
+    options = dict(go_backwards=case["go_backwards"], return_sequences=case["return_sequences"],
+                   zero_output_for_mask=case["zero_output_for_mask"])
+    before = rnnkit.get_num_threads()
+    rnnkit.set_num_threads(threads)
+    try:
+        result = core.rnn_forward(*args, **kwargs, **options, training=True)
+        probe = rng.standard_normal(result.output.shape)
+        d_states = [rng.standard_normal(s.shape) for s in result.states]
+        full = core.rnn_backward(*args, **kwargs, **options, reserve=result.reserve,
+                                 d_output=probe, d_states=d_states)
+        partial = core.rnn_backward(*args, **kwargs, **options, reserve=result.reserve,
+                                    d_output=probe, d_states=d_states,
+                                    need_d_initial_state=False)
+    finally:
+        rnnkit.set_num_threads(before)
+    assert partial.d_initial_state is None
+    assert len(full.d_initial_state) == len(result.states)
+    for name in ("d_x", "d_kernel", "d_recurrent_kernel", "d_bias"):
+        a, b = getattr(full, name), getattr(partial, name)
+        assert (a is None and b is None) or np.array_equal(a, b), name
+
+
 @pytest.fixture
 def two_threads():
     import rnnkit

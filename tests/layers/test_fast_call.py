@@ -227,8 +227,9 @@ def test_recorded_call_equals_full_path(layer_class, cell_args, dtype, options, 
 
 
 def test_recorded_call_asks_the_core_for_d_x_only_when_a_source_needs_it(monkeypatch):
-    """x is watched, but gradient() asks for the weights only: the backward skips d_x. A
-    strided output gradient is taken (made contiguous for the core)."""
+    """x is watched, but gradient() asks for the weights only: the backward skips d_x. It
+    never asks for the zero initial states' gradient. A strided output gradient is taken
+    (made contiguous for the core)."""
     rng = np.random.default_rng(2)
     layer = keras.layers.LSTM(4, return_sequences=True)
     x = rng.standard_normal((3, 6, 5)).astype("float32")
@@ -242,7 +243,8 @@ def test_recorded_call_asks_the_core_for_d_x_only_when_a_source_needs_it(monkeyp
 
         @staticmethod
         def backward(*args):
-            asked.append(args[-1])      # need_d_x
+            asked.append(args[-2])      # need_d_x
+            assert args[-1] is False    # need_d_initial_state
             return real_core.backward(*args)
 
     monkeypatch.setattr(fast_call, "_core", Spy)

@@ -67,8 +67,9 @@ struct BackwardArgs {
 
   TensorView d_x;                // out: [B, T, I]; optional: absent skips the input gradient
                                  // (a model's first layer reads data, which needs none)
-  TensorView d_initial_h;        // out: [B, H]
-  TensorView d_initial_c;        // out: [B, H]; LSTM only
+  TensorView d_initial_h;        // out: [B, H]; optional: absent skips the initial state's
+                                 // gradient (on the CPU, the first step's recurrent product)
+  TensorView d_initial_c;        // out: [B, H]; LSTM only; optional
   TensorView d_kernel;           // out: like kernel
   TensorView d_recurrent_kernel; // out: like recurrent_kernel
   TensorView d_bias;             // out: like bias; absent when !cell.use_bias

@@ -108,6 +108,8 @@ class BackwardPass {
       }
       share.sync();
     }
+    // The last step's h gradient is the initial state's: skipped when the caller needs none.
+    if (s == 0 && !args_.d_initial_h.present()) return;
     recurrent_gradient(t, 0, Cell::kResetBefore ? 2 : static_cast<int>(d_.G), share);
   }
 
@@ -216,7 +218,7 @@ class BackwardPass {
 
   void weight_gradients() {
     const std::int64_t n = d_.B * d_.H, rows = d_.B * d_.T;
-    std::memcpy(args_.d_initial_h.as<T>(), s_.dh, n * sizeof(T));
+    if (args_.d_initial_h.present()) std::memcpy(args_.d_initial_h.as<T>(), s_.dh, n * sizeof(T));
     if (args_.d_initial_c.present()) std::memcpy(args_.d_initial_c.as<T>(), s_.dc, n * sizeof(T));
     if (args_.d_bias.present()) {
       T* db = args_.d_bias.as<T>();

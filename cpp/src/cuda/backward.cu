@@ -215,7 +215,9 @@ class BackwardPass {
 
   void weight_gradients() {
     const std::int64_t n = plane(), rows = d_.B * d_.T;
-    copy_or_zero(stream(), args_.d_initial_h.as<T>(), static_cast<const T*>(s_.dh), n);
+    if (args_.d_initial_h.present()) {
+      copy_or_zero(stream(), args_.d_initial_h.as<T>(), static_cast<const T*>(s_.dh), n);
+    }
     if (args_.d_initial_c.present()) {
       copy_or_zero(stream(), args_.d_initial_c.as<T>(), static_cast<const T*>(s_.dc), n);
     }

@@ -123,7 +123,7 @@ def rnn_backward(cell, x, kernel, recurrent_kernel, bias=None, *, reserve, d_out
                  d_states=None, initial_state=None, mask=None, input_dropout_mask=None,
                  recurrent_dropout_mask=None, activation="tanh", recurrent_activation="sigmoid",
                  reset_after=True, go_backwards=False, return_sequences=False,
-                 zero_output_for_mask=False, need_d_x=True):
+                 zero_output_for_mask=False, need_d_x=True, need_d_initial_state=True):
     """`rnnkit.core.rnn_backward` on the GPU; see there. Returns CuPy arrays."""
     module = _cuda_api.backend()
     import cupy
@@ -155,11 +155,12 @@ def rnn_backward(cell, x, kernel, recurrent_kernel, bias=None, *, reserve, d_out
         units, inputs = common["units"], common["input_size"]
         gh = _host.GATES[cell] * units
         if batch == 0 and x.ndim == 3 and steps > 0:
-            return _empty_backward(cell, arrays, units, need_d_x)
+            return _empty_backward(cell, arrays, units, need_d_x, need_d_initial_state)
         workspace_bytes, _ = _memory(module, common, dtype, batch, steps, True, True)
         d_x = cupy.empty((batch, steps, inputs), dtype) if need_d_x else None
-        d_h0 = cupy.empty((batch, units), dtype)
-        d_c0 = cupy.empty((batch, units), dtype) if cell == "lstm" else None
+        d_h0 = cupy.empty((batch, units), dtype) if need_d_initial_state else None
+        d_c0 = cupy.empty((batch, units), dtype) if cell == "lstm" and need_d_initial_state \
+            else None
         d_kernel = cupy.empty((inputs, gh), dtype)
         d_recurrent = cupy.empty((units, gh), dtype)
         d_bias = None
@@ -175,18 +176,19 @@ def rnn_backward(cell, x, kernel, recurrent_kernel, bias=None, *, reserve, d_out
             **{k: v for k, v in common.items() if k != "use_bias"},
             **{name: descriptor(arrays[name]) for name in _NAMES},
             **{name: descriptor(value) for name, value in grads_in.items()})
-    d_initial = [d_h0, d_c0] if cell == "lstm" else [d_h0]
+    d_initial = None if d_h0 is None else [d_h0, d_c0] if cell == "lstm" else [d_h0]
     return Gradients(d_x, d_initial, d_kernel, d_recurrent, d_bias)
 
 
-def _empty_backward(cell, arrays, units, need_d_x):
+def _empty_backward(cell, arrays, units, need_d_x, need_d_initial_state):
     """An empty batch: no sample contributes, so every weight gradient is zero."""
     import cupy
     from rnnkit.core import Gradients
     x = arrays["x"]
     dtype = x.dtype
     d_x = cupy.empty(x.shape, dtype) if need_d_x else None
-    d_initial = [cupy.empty((0, units), dtype) for _ in range(2 if cell == "lstm" else 1)]
+    d_initial = [cupy.empty((0, units), dtype) for _ in range(2 if cell == "lstm" else 1)] \
+        if need_d_initial_state else None
     d_bias = None if arrays["bias"] is None else cupy.zeros(arrays["bias"].shape, dtype)
     return Gradients(d_x, d_initial, cupy.zeros(arrays["kernel"].shape, dtype),
                      cupy.zeros(arrays["recurrent_kernel"].shape, dtype), d_bias)

@@ -149,7 +149,7 @@ def _recorded_call(tape, cell, x, bias, head, arrays):
         d_final_c = _as_contiguous(grads[2]) if c is not None else None
         d_x, _, _, d_kernel, d_recurrent_kernel, d_bias = _core.backward(
             *head, *arrays, reserve, _as_contiguous(grads[0]), _as_contiguous(grads[1]), d_final_c,
-            need[0])
+            need[0], False)
         return (d_x, d_kernel, d_recurrent_kernel) + (() if bias is None else (d_bias,))
 
     outputs = (output, h) if c is None else (output, h, c)

@@ -86,8 +86,10 @@ def _forward_one(cell, names, x, states, mask, go_backwards, return_sequences,
 
     weights = [cell.kernel, cell.recurrent_kernel] + ([cell.bias] if cell.bias is not None
                                                       else [])
-    # Data fed to a model's first layer needs no gradient: skip that GEMM.
+    # Data fed to a model's first layer needs no gradient: skip that GEMM. Zero (or constant)
+    # initial states need none either: skip the first step's recurrent product.
     need_d_x = autodiff.is_tracked(x)
+    need_d_states = any(autodiff.is_tracked(s) for s in states)
 
     def vjp(grads):
         d_output, d_states = grads[0], list(grads[1:])
