@@ -347,24 +347,33 @@ def test_all_masked_batch_gradients(rng, variant):
         assert_same(d, w)
 
 
-@pytest.mark.parametrize("case", option_grid(seed=23)[::4])
-def test_skipping_the_input_gradient_leaves_the_others_unchanged(rng, case):
+def _backward_with_and_without(rng, case, **skip):
+    """One option-grid case's forward call, its backward with every gradient, and its backward
+    with `skip` (`need_d_x=False` or `need_d_initial_state=False`), from the same probes."""
     cell, reset_after = case["variant"]
     args, kwargs = make_case(rng, cell, 3, 4, 5, 6, reset_after=reset_after,
                              use_bias=case["use_bias"], initial_state=case["initial_state"],
                              mask=case["mask"], input_dropout=case["input_dropout"],
                              recurrent_dropout=case["recurrent_dropout"])
-    options = dict(go_backwards=case["go_backwards"], return_sequences=case["return_sequences"],
-                   zero_output_for_mask=case["zero_output_for_mask"])
-    result = core.rnn_forward(*args, **kwargs, **options, training=True)
-    probe = rng.standard_normal(result.output.shape)
-    full = core.rnn_backward(*args, **kwargs, **options, reserve=result.reserve, d_output=probe)
-    partial = core.rnn_backward(*args, **kwargs, **options, reserve=result.reserve, d_output=probe,
-                           need_d_x=False)
-    assert partial.d_x is None and full.d_x is not None
-    for name in ("d_kernel", "d_recurrent_kernel", "d_bias"):
+    kwargs.update(go_backwards=case["go_backwards"], return_sequences=case["return_sequences"],
+                  zero_output_for_mask=case["zero_output_for_mask"])
+    result = core.rnn_forward(*args, **kwargs, training=True)
+    kwargs.update(reserve=result.reserve, d_output=rng.standard_normal(result.output.shape),
+                  d_states=[rng.standard_normal(s.shape) for s in result.states])
+    return result, core.rnn_backward(*args, **kwargs), core.rnn_backward(*args, **kwargs, **skip)
+
+
+def _assert_same_gradients(full, partial, names):
+    for name in names:
         a, b = getattr(full, name), getattr(partial, name)
         assert (a is None and b is None) or np.array_equal(a, b), name
+
+
+@pytest.mark.parametrize("case", option_grid(seed=23)[::4])
+def test_skipping_the_input_gradient_leaves_the_others_unchanged(rng, case):
+    _, full, partial = _backward_with_and_without(rng, case, need_d_x=False)
+    assert partial.d_x is None and full.d_x is not None
+    _assert_same_gradients(full, partial, ("d_kernel", "d_recurrent_kernel", "d_bias"))
     for a, b in zip(full.d_initial_state, partial.d_initial_state):
         assert_same(a, b)
 
@@ -373,34 +382,17 @@ def test_skipping_the_input_gradient_leaves_the_others_unchanged(rng, case):
 @pytest.mark.parametrize("case", option_grid(seed=29)[::3])
 def test_skipping_the_initial_state_gradient_leaves_the_others_unchanged(rng, case, threads):
     """need_d_initial_state=False skips the first step's recurrent product: every other
-    gradient keeps its bits (masks, dropout, GRU's reset-before candidate, both thread
-    splits)."""
+    gradient keeps its bits (masks, dropout, GRU's reset-before candidate, 1 and 2 threads)."""
     import rnnkit
-    cell, reset_after = case["variant"]
-    args, kwargs = make_case(rng, cell, 3, 4, 5, 6, reset_after=reset_after,
-                             use_bias=case["use_bias"], initial_state=case["initial_state"],
-                             mask=case["mask"], input_dropout=case["input_dropout"],
-                             recurrent_dropout=case["recurrent_dropout"])
-    options = dict(go_backwards=case["go_backwards"], return_sequences=case["return_sequences"],
-                   zero_output_for_mask=case["zero_output_for_mask"])
     before = rnnkit.get_num_threads()
     rnnkit.set_num_threads(threads)
     try:
-        result = core.rnn_forward(*args, **kwargs, **options, training=True)
-        probe = rng.standard_normal(result.output.shape)
-        d_states = [rng.standard_normal(s.shape) for s in result.states]
-        full = core.rnn_backward(*args, **kwargs, **options, reserve=result.reserve,
-                                 d_output=probe, d_states=d_states)
-        partial = core.rnn_backward(*args, **kwargs, **options, reserve=result.reserve,
-                                    d_output=probe, d_states=d_states,
-                                    need_d_initial_state=False)
+        result, full, partial = _backward_with_and_without(rng, case, need_d_initial_state=False)
     finally:
         rnnkit.set_num_threads(before)
     assert partial.d_initial_state is None
     assert len(full.d_initial_state) == len(result.states)
-    for name in ("d_x", "d_kernel", "d_recurrent_kernel", "d_bias"):
-        a, b = getattr(full, name), getattr(partial, name)
-        assert (a is None and b is None) or np.array_equal(a, b), name
+    _assert_same_gradients(full, partial, ("d_x", "d_kernel", "d_recurrent_kernel", "d_bias"))
 
 
 @pytest.fixture
