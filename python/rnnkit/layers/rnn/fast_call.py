@@ -113,7 +113,7 @@ def try_call(layer, args, kwargs):
         output, h, c, _ = _core.forward(*head, False, *arrays)
         outputs = [output, h] if c is None else [output, h, c]
     else:
-        outputs = _recorded_call(tape, cell, x, bias, head, arrays)
+        outputs = _recorded_call(tape, cell, x, bias, head, arrays, layer.return_state)
     return outputs if layer.return_state else outputs[0]
 
 
@@ -138,19 +138,26 @@ def _as_contiguous(g):
     return g if type(g) is np.ndarray and g.flags.c_contiguous else np.ascontiguousarray(g)
 
 
-def _recorded_call(tape, cell, x, bias, head, arrays):
+def _recorded_call(tape, cell, x, bias, head, arrays, return_state):
     """The core's forward under a recording tape: one op whose VJP is the core's backward
-    (what `fused._forward_one` records, without its generality)."""
+    (what `fused._forward_one` records, without its generality). Without `return_state` the op
+    has the one output the layer returns, so the backward gets no zero state gradients."""
     output, h, c, reserve = _core.forward(*head, True, *arrays)
-    weights = (cell.kernel, cell.recurrent_kernel) if bias is None else \
-        (cell.kernel, cell.recurrent_kernel, cell.bias)
+    inputs = (x, cell.kernel, cell.recurrent_kernel) if bias is None else \
+        (x, cell.kernel, cell.recurrent_kernel, cell.bias)
+
+    def backward(d_output, d_final_h, d_final_c, need_d_x):
+        d_x, _, _, d_kernel, d_recurrent_kernel, d_bias = _core.backward(
+            *head, *arrays, reserve, d_output, d_final_h, d_final_c, need_d_x, False)
+        return (d_x, d_kernel, d_recurrent_kernel) + (() if bias is None else (d_bias,))
+
+    if not return_state:
+        return [autodiff._record_op(
+            tape, output, inputs, lambda g, need: backward(_as_contiguous(g), None, None, need[0]))]
 
     def vjp(grads, need):
         d_final_c = _as_contiguous(grads[2]) if c is not None else None
-        d_x, _, _, d_kernel, d_recurrent_kernel, d_bias = _core.backward(
-            *head, *arrays, reserve, _as_contiguous(grads[0]), _as_contiguous(grads[1]), d_final_c,
-            need[0], False)
-        return (d_x, d_kernel, d_recurrent_kernel) + (() if bias is None else (d_bias,))
+        return backward(_as_contiguous(grads[0]), _as_contiguous(grads[1]), d_final_c, need[0])
 
     outputs = (output, h) if c is None else (output, h, c)
-    return autodiff._record_multi(tape, outputs, (x, *weights), vjp, True)
+    return autodiff._record_multi(tape, outputs, inputs, vjp, True)
