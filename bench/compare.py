@@ -29,7 +29,8 @@ Modes (rows):
     train    forward with return_sequences=True, then the gradients of sum(output * g) with
              respect to the inputs and every weight. rnnkit api: `tape.gradient(y, [x,
              *layer.trainable_weights], output_gradients=g)` after `tape.watch(x)`; rnnkit
-             core: rnn_forward(training=True) + rnn_backward; torch autograd.grad(out, [x,
+             core: rnn_forward(training=True) + rnn_backward (need_d_initial_state=False: the
+             zero initial state is no input here, as in the layer); torch autograd.grad(out, [x,
              *params], g); Keras/JAX: the gradient of sum(output * g) in (weights, x).
     fit      one training epoch of the Keras guide's MNIST model at the case's sizes: the
              recurrent layer (H units) -> BatchNormalization -> Dense(10), on FIT_SAMPLES
@@ -253,7 +254,8 @@ class RnnkitRunner:
 
         def step():
             res = core.rnn_forward(*w, training=True, return_sequences=True)
-            return core.rnn_backward(*w, reserve=res.reserve, d_output=g, return_sequences=True)
+            return core.rnn_backward(*w, reserve=res.reserve, d_output=g, return_sequences=True,
+                                     need_d_initial_state=False)
         return step
 
     def mode_fit(self):
