@@ -122,9 +122,9 @@ def _stateful_step(layer, x, value, training, cell, spec, dtype):
     weights (what `RNN.call` does for such a call, without the layer machinery before it)."""
     if value.shape[1] != 1 or type(x) is not np.ndarray or autodiff._state.tape is not None:
         return NOT_TAKEN
-    # fused.plan's answer, from what try_call checked: one built-in cell, x of the layer's dtype.
-    plan = [(cell, spec[1])] if _DTYPES.get(cell.compute_dtype) is dtype else \
-        fused.plan(layer, value)
+    # fused.plan for the one built-in cell try_call checked (its spec already at hand).
+    entry = fused.cell_plan(cell, spec, dtype)
+    plan = None if entry is None else [entry]
     returns_states = bool(layer.return_state)
     result = streaming.try_step(layer, plan, value, training, states_out=returns_states)
     if result is streaming.NOT_TAKEN:

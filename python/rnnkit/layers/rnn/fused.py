@@ -26,13 +26,23 @@ def plan(layer, sequences):
     dtype = sequences.dtype
     fused_cells = []
     for cell in cells:
-        spec = cell.fused_spec() if isinstance(cell, BuiltinCell) else None
-        # `is` first: `dtype.name` is computed in Python by NumPy on every read.
-        if spec is None or (dtype is not _DTYPES.get(cell.compute_dtype) and
-                            cell.compute_dtype != dtype.name):
+        entry = cell_plan(cell, cell.fused_spec() if isinstance(cell, BuiltinCell) else None,
+                          dtype)
+        if entry is None:
             return None
-        fused_cells.append((cell, spec[1]))
+        fused_cells.append(entry)
     return fused_cells
+
+
+def cell_plan(cell, spec, dtype):
+    """One cell's entry of `plan`: `(cell, activation names)` when the core runs it on `dtype`
+    inputs, else None. `spec` is the cell's `fused_spec()` (None for a cell that is no
+    built-in one)."""
+    # `is` first: `dtype.name` is computed in Python by NumPy on every read.
+    if spec is None or (dtype is not _DTYPES.get(cell.compute_dtype) and
+                        cell.compute_dtype != dtype.name):
+        return None
+    return cell, spec[1]
 
 
 _DTYPES = {name: np.dtype(name) for name in ("float32", "float64")}
