@@ -161,3 +161,38 @@ def test_custom_cell_trains_through_the_tape(rng):
     layer.set_weights([bumped, recurrent])
     minus = float(np.sum(layer(x) ** 2))
     assert abs((plus - minus) / (2 * eps) - np.asarray(grads[0])[1, 2]) < 1e-6
+
+
+@pytest.mark.parametrize("track_states", [False, True])
+def test_fused_backward_asks_for_the_initial_state_gradient_only_when_a_state_is_tracked(
+        rng, monkeypatch, track_states):
+    """Constant initial states (plain arrays) need no gradient: the core then skips the first
+    step's recurrent product. Tracked ones (Variables) get theirs, as before."""
+    from rnnkit.layers.rnn import fused
+    layer, core_name = make_layer("lstm", rng, 3, 4)
+    x = make_x(rng, 2, 5, 3, "float64")
+    states = make_states(rng, core_name, 2, 4, "float64")
+    asked = []
+    real_backward = fused.core.rnn_backward
+
+    def spy(*args, **kwargs):
+        asked.append(kwargs["need_d_initial_state"])
+        return real_backward(*args, **kwargs)
+
+    monkeypatch.setattr(fused.core, "rnn_backward", spy)
+    initial = [keras.Variable(s, dtype="float64") for s in states] if track_states else states
+    with GradientTape() as tape:
+        out = layer(x, initial_state=initial, training=True)
+        loss = ops.sum(ops.multiply(out[0], out[0]))
+    sources = layer.trainable_weights + (initial if track_states else [])
+    grads = tape.gradient(loss, sources)
+    assert asked == [track_states]
+    assert all(g is not None for g in grads)
+    monkeypatch.setattr(fused.core, "rnn_backward", real_backward)
+    with GradientTape() as tape:
+        tracked = [keras.Variable(s, dtype="float64") for s in states]
+        out = layer(x, initial_state=tracked, training=True)
+        loss = ops.sum(ops.multiply(out[0], out[0]))
+    reference = tape.gradient(loss, layer.trainable_weights + tracked)
+    for a, b in zip(grads, reference):
+        np.testing.assert_array_equal(a, b)

@@ -108,10 +108,12 @@ def _forward_one(cell, names, x, states, mask, go_backwards, return_sequences,
             d_states = [d.astype(np.float32) for d in d_states]
         g = core.rnn_backward(cell.core_name, x_value, kernel, recurrent_kernel, bias,
                               reserve=result.reserve, d_output=d_output, d_states=d_states,
-                              initial_state=state_values, need_d_x=need_d_x, **options)
+                              initial_state=state_values, need_d_x=need_d_x,
+                              need_d_initial_state=need_d_states, **options)
         weight_grads = [g.d_kernel, g.d_recurrent_kernel] + \
             ([g.d_bias] if bias is not None else [])
-        return [g.d_x] + list(g.d_initial_state) + weight_grads
+        d_initial = list(g.d_initial_state) if need_d_states else [None] * len(states)
+        return [g.d_x] + d_initial + weight_grads
 
     outputs = autodiff.record((output, *final_states), (x, *states, *weights), vjp)
     return outputs[0], list(outputs[1:])
