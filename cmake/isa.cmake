@@ -16,6 +16,13 @@
 set(RNNKIT_ISA_FLAGS_baseline "")
 set(RNNKIT_ISA_FLAGS_avx2 -mavx2 -mfma -mf16c)
 set(RNNKIT_ISA_FLAGS_avx512 -mavx2 -mfma -mf16c -mavx512f -mavx512bw -mavx512dq -mavx512vl)
+# The bfloat16 GEMMs on AMX tiles (cpu/amx.cpp) live in the avx512 level, for compilers that know
+# the instructions; cpu/amx.cpp decides at run time whether the CPU has them.
+include(CheckCXXCompilerFlag)
+check_cxx_compiler_flag("-mamx-tile -mamx-bf16" RNNKIT_COMPILER_HAS_AMX)
+if(RNNKIT_COMPILER_HAS_AMX)
+  list(APPEND RNNKIT_ISA_FLAGS_avx512 -mamx-tile -mamx-bf16)
+endif()
 
 set(RNNKIT_ISA_DISPATCH OFF)
 set(_rnnkit_isa_why "")

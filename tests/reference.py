@@ -159,13 +159,17 @@ def reference_forward(cell, x, kernel, recurrent_kernel, bias=None, *, initial_s
                       mask=None, input_dropout_mask=None, recurrent_dropout_mask=None,
                       activation="tanh", recurrent_activation="sigmoid", reset_after=True,
                       go_backwards=False, return_sequences=False, zero_output_for_mask=False,
-                      training=False, trace=None):
+                      training=False, trace=None, product_operand=None):
     """Returns (output, [h] or [h, c]) exactly as Keras 3 defines them, cast to x's dtype.
 
     `training` is accepted and ignored (the dropout masks are given explicitly). When `trace` is a
     list, (activation name, pre-activation array) is appended for every activation evaluated.
+    `product_operand(a)`, when given, is what a matrix product sees of each factor (the kernels,
+    the masked x_t and h_{t-1}, GRU's r * h_{t-1}): e.g. a rounding to bfloat16, as
+    `rnn_forward(..., bfloat16_matmuls=True)` multiplies.
     """
     del training
+    operand = product_operand if product_operand is not None else (lambda a: a)
     out_dtype = np.asarray(x).dtype
     x = np.asarray(x, dtype=np.float64)
     G = GATES[cell]
@@ -205,8 +209,8 @@ def reference_forward(cell, x, kernel, recurrent_kernel, bias=None, *, initial_s
     def block(a, k):
         return a[..., k * H:(k + 1) * H]
 
-    Wk = [block(W, k) for k in range(G)]
-    Rk = [block(R, k) for k in range(G)]
+    Wk = [operand(block(W, k)) for k in range(G)]
+    Rk = [operand(block(R, k)) for k in range(G)]
     bk = [block(b_in, k) for k in range(G)]
     rbk = [block(b_rec, k) for k in range(G)]
 
@@ -235,8 +239,9 @@ def reference_forward(cell, x, kernel, recurrent_kernel, bias=None, *, initial_s
     steps = range(T - 1, -1, -1) if go_backwards else range(T)
     for t in steps:
         x_t = x[:, t, :]
-        xs = [x_t * in_masks[k] for k in range(G)]   # input of gate k
-        hs = [h * rec_masks[k] for k in range(G)]    # h_{t-1} seen by gate k's recurrent kernel
+        xs = [operand(x_t * in_masks[k]) for k in range(G)]   # input of gate k
+        h_dropped = [h * rec_masks[k] for k in range(G)]
+        hs = [operand(a) for a in h_dropped]    # h_{t-1} seen by gate k's recurrent kernel
 
         if cell == "simple_rnn":
             new_h = phi(xs[0] @ Wk[0] + bk[0] + hs[0] @ Rk[0])
@@ -253,7 +258,7 @@ def reference_forward(cell, x, kernel, recurrent_kernel, bias=None, *, initial_s
             if reset_after:
                 rec_h = r * (hs[2] @ Rk[2] + rbk[2])
             else:
-                rec_h = (r * hs[2]) @ Rk[2]
+                rec_h = operand(r * h_dropped[2]) @ Rk[2]
             candidate = phi(x_h + rec_h)
             new_h = z * h + (1.0 - z) * candidate    # z keeps the old (undropped) state
             new_c = None

@@ -167,10 +167,11 @@ py::tuple forward(const std::string& cell, std::int64_t input_size, std::int64_t
                   const py::object& kernel, const py::object& recurrent_kernel,
                   const py::object& bias, const py::object& initial_h, const py::object& initial_c,
                   const py::object& mask, const py::object& input_dropout,
-                  const py::object& recurrent_dropout) {
+                  const py::object& recurrent_dropout, bool bfloat16_matmuls) {
   const auto spec = cell_spec(cell, input_size, units, activation, recurrent_activation,
                               !bias.is_none(), reset_after);
-  const auto options = sequence_options(go_backwards, return_sequences, zero_output_for_mask, training);
+  auto options = sequence_options(go_backwards, return_sequences, zero_output_for_mask, training);
+  options.bfloat16_matmuls = bfloat16_matmuls;
   const auto in = read_inputs(x, kernel, recurrent_kernel, bias, initial_h, initial_c, mask,
                               input_dropout, recurrent_dropout, Mode::exact);
   // Everything the core will check of the inputs, before the first allocation.
@@ -434,6 +435,7 @@ py::dict build_info() {
   info["isa"] = rnnkit::cpu_isa();
   info["isa_compiled"] = string_list(rnnkit::cpu_isa_compiled());
   info["isa_supported"] = string_list(rnnkit::cpu_isa_supported());
+  info["amx_bf16"] = rnnkit::cpu_amx_bf16();
   info["isa_level_flags"] = RNNKIT_BI_ISA_LEVEL_FLAGS;
   info["openmp_version"] = RNNKIT_BI_OPENMP_VERSION;
   info["openmp_libraries"] = RNNKIT_BI_OPENMP_LIBS;
@@ -472,6 +474,7 @@ PYBIND11_MODULE(_core, m) {
         py::arg("zero_output_for_mask"), py::arg("training"), py::arg("x"), py::arg("kernel"),
         py::arg("recurrent_kernel"), py::arg("bias"), py::arg("initial_h"), py::arg("initial_c"),
         py::arg("mask"), py::arg("input_dropout"), py::arg("recurrent_dropout"),
+        py::arg("bfloat16_matmuls") = false,
         "Returns (output, final_h, final_c or None, reserve or None).");
   m.def("backward", &backward, py::arg("cell"), py::arg("input_size"),
         py::arg("units"), py::arg("activation"), py::arg("recurrent_activation"),

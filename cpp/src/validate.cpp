@@ -316,6 +316,10 @@ CallSizes validate_forward(const CellSpec& cell, const SequenceOptions& options,
                   {"reserve", &args.reserve}, {"workspace", &args.workspace}});
   expect_weights(cell, sizes, args.kernel, args.recurrent_kernel, args.bias, args.initial_h,
                  args.initial_c, args.mask, args.input_dropout, args.recurrent_dropout);
+  if (options.bfloat16_matmuls && (sizes.dtype != DType::float32 || sizes.device != Device::cpu)) {
+    fail(std::string("options.bfloat16_matmuls needs float32 tensors on the CPU, got ") +
+         (sizes.dtype != DType::float32 ? "float64 tensors" : "tensors on a CUDA device"));
+  }
   const std::int64_t B = sizes.batch, T = sizes.timesteps, H = cell.units;
   if (options.return_sequences) {
     expect_tensor(args.output, "output", sizes.dtype, sizes.device, {B, T, H});

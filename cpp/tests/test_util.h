@@ -97,6 +97,7 @@ struct Config {
   bool initial_states = true;
   std::vector<std::uint8_t> mask;  // B*T entries, or empty for no mask
   Dropout dropout = Dropout::none;
+  bool bfloat16_matmuls = false;
   std::uint64_t seed = 1;
 
   CellSpec cell() const {
@@ -116,6 +117,7 @@ struct Config {
     o.return_sequences = return_sequences;
     o.zero_output_for_mask = zero_output_for_mask;
     o.training = training;
+    o.bfloat16_matmuls = bfloat16_matmuls;
     return o;
   }
   int G() const { return cell().gates(); }

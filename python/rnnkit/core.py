@@ -158,10 +158,10 @@ _CORE_ARRAYS = ("x", "kernel", "recurrent_kernel", "bias", "initial_h", "initial
                 "input_dropout", "recurrent_dropout")
 
 
-def _core_forward(args, training):
+def _core_forward(args, training, bfloat16_matmuls=False):
     """`_core.forward` on the arguments of `_gather` (converted)."""
     return _core.forward(*[args[k] for k in _CORE_HEAD], training,
-                         *[args[k] for k in _CORE_ARRAYS])
+                         *[args[k] for k in _CORE_ARRAYS], bfloat16_matmuls)
 
 
 def _converted(args):
@@ -352,7 +352,8 @@ def rnn_forward(cell: str, x, kernel, recurrent_kernel, bias=None, *, initial_st
                 mask=None, input_dropout_mask=None, recurrent_dropout_mask=None,
                 activation="tanh", recurrent_activation="sigmoid", reset_after: bool = True,
                 go_backwards: bool = False, return_sequences: bool = False,
-                zero_output_for_mask: bool = False, training: bool = False) -> ForwardResult:
+                zero_output_for_mask: bool = False, training: bool = False,
+                bfloat16_matmuls: bool = False) -> ForwardResult:
     """Runs one recurrent layer over a batch of sequences in the fused C++ kernel.
 
     This is what the SimpleRNN, GRU and LSTM layers call (on their weights' values). The
@@ -382,6 +383,12 @@ def rnn_forward(cell: str, x, kernel, recurrent_kernel, bias=None, *, initial_st
         return_sequences: Bool, return every timestep's output. Defaults to `False`.
         zero_output_for_mask: Bool, masked timesteps output zeros. Defaults to `False`.
         training: Bool, keep the `reserve` that `rnn_backward` needs. Defaults to `False`.
+        bfloat16_matmuls: Bool, float32 arrays on the CPU only: the matrix products (input
+            projection, recurrent product) multiply bfloat16 roundings of their operands and
+            sum in float32, on AMX tiles where `rnnkit._core.build_info()["amx_bf16"]` is
+            true; elsewhere the call computes in float32, as without it. The state, the gates
+            and the outputs stay float32. The `mixed_bfloat16` dtype policy uses it. Defaults
+            to `False`.
 
     Returns:
         A `ForwardResult(output, states, reserve)`.
@@ -408,6 +415,9 @@ def rnn_forward(cell: str, x, kernel, recurrent_kernel, bias=None, *, initial_st
         _refuse_device_arrays("rnnkit.core.rnn_forward", bias=bias, initial_state=initial_state,
                               mask=mask, input_dropout_mask=input_dropout_mask,
                               recurrent_dropout_mask=recurrent_dropout_mask)
+    elif bfloat16_matmuls:
+        raise ValueError("rnnkit.core.rnn_forward: bfloat16_matmuls=True runs on the CPU only, "
+                         "got arrays on a GPU")
     else:
         return sequence.rnn_forward(
             cell, x, kernel, recurrent_kernel, bias, initial_state=initial_state, mask=mask,
@@ -422,7 +432,7 @@ def rnn_forward(cell: str, x, kernel, recurrent_kernel, bias=None, *, initial_st
         _core.check_forward(training=bool(training), **args)  # before any copy
         args = _converted(args)
     args, empty_batch, _ = _padded(args)
-    output, h, c, reserve = _core_forward(args, bool(training))
+    output, h, c, reserve = _core_forward(args, bool(training), bool(bfloat16_matmuls))
     if empty_batch:
         output, h = output[:0], h[:0]
         c = None if c is None else c[:0]

@@ -53,8 +53,9 @@ def pair(name, kwargs, x, policy=MIXED, **layer_kwargs):
 
 
 def core_reference(layer, x, *, mask=None, initial_state=None, training=False):
-    """What the docs define a mixed recurrent layer to return: rnnkit.core in float32 on the
-    input, weights and initial states rounded to the compute dtype."""
+    """What the docs define a mixed recurrent layer to return: rnnkit.core on the input, weights
+    and initial states rounded to the compute dtype, in float32 (bfloat16: with
+    `bfloat16_matmuls`, which multiplies in bfloat16 where the CPU has AMX)."""
     cell = layer.cell
     bias = cell.fused_bias()
     dt = np.dtype(layer.compute_dtype)
@@ -65,7 +66,8 @@ def core_reference(layer, x, *, mask=None, initial_state=None, training=False):
         None if bias is None else rounded(bias, dt),
         initial_state=states, mask=mask, reset_after=getattr(cell, "reset_after", True),
         go_backwards=layer.go_backwards, return_sequences=layer.return_sequences,
-        zero_output_for_mask=layer.zero_output_for_mask, training=training)
+        zero_output_for_mask=layer.zero_output_for_mask, training=training,
+        bfloat16_matmuls=dt == BF16)
 
 
 def test_rounded_weights_follow_every_weight_change():

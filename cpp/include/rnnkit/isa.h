@@ -20,4 +20,10 @@ std::vector<std::string> cpu_isa_compiled();
 // The levels of cpu_isa_compiled() this CPU can run, lowest first.
 std::vector<std::string> cpu_isa_supported();
 
+// Whether float32 calls made with SequenceOptions::bfloat16_matmuls multiply on AMX tiles: the
+// chosen level has the kernels (avx512, built by a compiler that knows AMX), the CPU has
+// AMX-BF16, the OS lets the process use the tiles, and RNNKIT_AMX is not "0". When false, those
+// calls compute in float32 as without the option.
+bool cpu_amx_bf16();
+
 }  // namespace rnnkit

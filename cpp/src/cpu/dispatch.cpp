@@ -17,7 +17,8 @@
 // The levels this build has (cmake/isa.cmake defines RNNKIT_ISA_LEVEL_<NAME> for each); each
 // defines, in its own copies of the cpu/ sources, rnnkit::cpu::<level>::isa_backend() (the
 // DeviceBackend: forward, backward, memory queries; cpu/backend.cpp) and
-// isa_make_stream_kernel() (rnnkit::Stream's kernel; cpu/stream.cpp).
+// isa_make_stream_kernel() (rnnkit::Stream's kernel; cpu/stream.cpp) and amx_bf16_available()
+// (cpu/amx.h).
 #if !defined(RNNKIT_ISA_LEVEL_BASELINE) && !defined(RNNKIT_ISA_LEVEL_AVX2) && \
     !defined(RNNKIT_ISA_LEVEL_AVX512) && !defined(RNNKIT_ISA_LEVEL_NATIVE)
 #define RNNKIT_ISA_LEVEL_BASELINE 1
@@ -29,6 +30,7 @@ namespace baseline {
 const DeviceBackend& isa_backend();
 std::unique_ptr<StreamKernel> isa_make_stream_kernel(const CellSpec&, DType, std::int64_t,
                                                      const StreamOptions&);
+bool amx_bf16_available();
 }  // namespace baseline
 #endif
 #ifdef RNNKIT_ISA_LEVEL_AVX2
@@ -36,6 +38,7 @@ namespace avx2 {
 const DeviceBackend& isa_backend();
 std::unique_ptr<StreamKernel> isa_make_stream_kernel(const CellSpec&, DType, std::int64_t,
                                                      const StreamOptions&);
+bool amx_bf16_available();
 }  // namespace avx2
 #endif
 #ifdef RNNKIT_ISA_LEVEL_AVX512
@@ -43,6 +46,7 @@ namespace avx512 {
 const DeviceBackend& isa_backend();
 std::unique_ptr<StreamKernel> isa_make_stream_kernel(const CellSpec&, DType, std::int64_t,
                                                      const StreamOptions&);
+bool amx_bf16_available();
 }  // namespace avx512
 #endif
 #ifdef RNNKIT_ISA_LEVEL_NATIVE
@@ -50,6 +54,7 @@ namespace native {
 const DeviceBackend& isa_backend();
 std::unique_ptr<StreamKernel> isa_make_stream_kernel(const CellSpec&, DType, std::int64_t,
                                                      const StreamOptions&);
+bool amx_bf16_available();
 }  // namespace native
 #endif
 
@@ -60,6 +65,7 @@ struct Level {
   const DeviceBackend& (*backend)();
   std::unique_ptr<StreamKernel> (*make_stream_kernel)(const CellSpec&, DType, std::int64_t,
                                                       const StreamOptions&);
+  bool (*amx_bf16)();  // cpu/amx.h
   bool (*runs_here)();
 };
 
@@ -109,17 +115,21 @@ bool always() { return true; }
 const std::vector<Level>& levels() {
   static const std::vector<Level> all = {
 #ifdef RNNKIT_ISA_LEVEL_BASELINE
-      {"baseline", &baseline::isa_backend, &baseline::isa_make_stream_kernel, &always},
+      {"baseline", &baseline::isa_backend, &baseline::isa_make_stream_kernel,
+       &baseline::amx_bf16_available, &always},
 #endif
 #ifdef RNNKIT_ISA_LEVEL_AVX2
-      {"avx2", &avx2::isa_backend, &avx2::isa_make_stream_kernel, &has_avx2},
+      {"avx2", &avx2::isa_backend, &avx2::isa_make_stream_kernel,
+       &avx2::amx_bf16_available, &has_avx2},
 #endif
 #ifdef RNNKIT_ISA_LEVEL_AVX512
-      {"avx512", &avx512::isa_backend, &avx512::isa_make_stream_kernel, &has_avx512},
+      {"avx512", &avx512::isa_backend, &avx512::isa_make_stream_kernel,
+       &avx512::amx_bf16_available, &has_avx512},
 #endif
 #ifdef RNNKIT_ISA_LEVEL_NATIVE
       // -march=native: runs on the machine that built it (and the CPUs that have its extensions).
-      {"native", &native::isa_backend, &native::isa_make_stream_kernel, &always},
+      {"native", &native::isa_backend, &native::isa_make_stream_kernel,
+       &native::amx_bf16_available, &always},
 #endif
   };
   return all;
@@ -197,6 +207,8 @@ std::unique_ptr<StreamKernel> make_stream_kernel(const CellSpec& cell, DType dty
 }  // namespace rnnkit::cpu
 
 namespace rnnkit {
+
+bool cpu_amx_bf16() { return cpu::chosen().level->amx_bf16(); }
 
 std::string cpu_isa() { return cpu::isa_info().chosen; }
 

@@ -2,6 +2,7 @@
 // then runs one small GEMM against the packed recurrent weights and one fused pointwise pass (the
 // cell's arithmetic from kernels/cell_math.h, over the lanes of cpu/lanes.h).
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <type_traits>
 
@@ -18,6 +19,13 @@
 RNNKIT_CPU_NAMESPACE_BEGIN
 
 namespace {
+
+// The AMX kernels take float32; only float32 calls reach them (uses_amx), but the float64 pass
+// compiles the same calls.
+inline const float* as_float(const float* p) { return p; }
+inline float* as_float(float* p) { return p; }
+inline const float* as_float(const double*) { std::abort(); }
+inline float* as_float(double*) { std::abort(); }
 
 template <typename T>
 class ForwardPass {
@@ -49,8 +57,10 @@ class ForwardPass {
   void run() {
     // A step or two on one thread reads R where it lies: packing it would cost more than the
     // products it serves. Same bits either way (gemm_direct with gemm_panels' depth).
-    direct_ = d_.T <= kDirectSteps && LoopPlan::forward<T>(d_.B, d_.H, d_.GH).threads == 1;
-    if (!direct_) pack_recurrent_weights();
+    direct_ = !amx_ && d_.T <= kDirectSteps &&
+              LoopPlan::forward<T>(d_.B, d_.H, d_.GH).threads == 1;
+    if (amx_) pack_tiles_of_weights();
+    else if (!direct_) pack_recurrent_weights();
     init_states();
     kernels::visit_cell(cell_, [this](auto cell) { time_loop<decltype(cell)>(); });
     finish();
@@ -95,6 +105,17 @@ class ForwardPass {
     }
   }
 
+  // bfloat16_matmuls on AMX: both weight matrices rounded to bfloat16 and packed for the tiles.
+  void pack_tiles_of_weights() {
+    const std::int64_t per_gate = PackedTiles::elements_for(d_.H, d_.H);
+    for (std::int64_t g = 0; g < d_.G; ++g) {
+      tiles_[g] = {s_.tiles_recurrent + g * per_gate, d_.H, d_.H};
+      pack_tiles(as_float(recurrent_kernel_ + g * d_.H), d_.GH, 1, tiles_[g]);
+    }
+    kernel_tiles_ = {s_.tiles_kernel, d_.I, d_.GH};
+    pack_tiles(as_float(kernel_), d_.GH, 1, kernel_tiles_);
+  }
+
   void init_states() {
     const std::int64_t n = d_.B * d_.H;
     T* h = s_.h[0];
@@ -115,7 +136,8 @@ class ForwardPass {
   void project(std::int64_t t_lo, std::int64_t n, T* proj) {
     const std::int64_t rows = d_.B * n;
     if (input_dropout_.none() && n == d_.T) {
-      gemm<T>(rows, d_.GH, d_.I, {x_, d_.I, 1}, {kernel_, d_.GH, 1}, proj, d_.GH, false, threads_);
+      if (amx_) amx_gemm(rows, as_float(x_), d_.I, kernel_tiles_, as_float(proj), d_.GH, false, threads_);
+      else gemm<T>(rows, d_.GH, d_.I, {x_, d_.I, 1}, {kernel_, d_.GH, 1}, proj, d_.GH, false, threads_);
       return;
     }
     const int passes = std::max(1, input_dropout_.count);
@@ -134,8 +156,14 @@ class ForwardPass {
           for (std::int64_t i = 0; i < d_.I; ++i) dst[tt * d_.I + i] = src[tt * d_.I + i] * mb[i];
         }
       }
-      gemm<T>(rows, cols, d_.I, {s_.x_chunk, d_.I, 1}, {kernel_ + g * cols, d_.GH, 1},
-              proj + g * cols, d_.GH, false, threads_);
+      // (Per-gate input dropout masks, a core-API option, stay on the float32 GEMM.)
+      if (amx_ && passes == 1) {
+        amx_gemm(rows, as_float(s_.x_chunk), d_.I, kernel_tiles_, as_float(proj), d_.GH, false,
+                 threads_);
+      } else {
+        gemm<T>(rows, cols, d_.I, {s_.x_chunk, d_.I, 1}, {kernel_ + g * cols, d_.GH, 1},
+                proj + g * cols, d_.GH, false, threads_);
+      }
     }
   }
 
@@ -144,6 +172,13 @@ class ForwardPass {
   // The recurrent GEMM of gate g for this thread's share: recurrent[rows, g] = A_g[rows] R_g.
   // A is [B, H].
   void recurrent_gemm(int g, const T* A, const LoopShare& share) {
+    if (amx_) {
+      constexpr std::int64_t W = kPanelWidth<T>;
+      amx_gemm_columns(share.rows(), as_float(A + share.row_begin * d_.H), d_.H, tiles_[g],
+                       share.units.panel_begin * W, std::min(share.units.panel_end * W, d_.H),
+                       as_float(s_.recurrent + share.row_begin * d_.GH + g * d_.H), d_.GH, false);
+      return;
+    }
     if (direct_) {
       gemm_direct<T>(share.rows(), d_.H, d_.H, {A + share.row_begin * d_.H, d_.H, 1},
                      recurrent_kernel_ + g * d_.H, d_.GH,
@@ -274,6 +309,8 @@ class ForwardPass {
   ForwardScratch<T> s_{};
   Reserve<T> reserve_{};
   PackedPanels<T> packed_[4];
+  const bool amx_ = uses_amx<T>(opt_);
+  PackedTiles tiles_[4], kernel_tiles_;
   // Steps up to which a one-thread loop reads R unpacked (gemm_direct).
   static constexpr std::int64_t kDirectSteps = 2;
   bool direct_ = false;

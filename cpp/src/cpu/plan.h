@@ -7,7 +7,9 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <type_traits>
 
+#include "cpu/amx.h"
 #include "cpu/gemm.h"
 #include "plan/arena.h"
 #include "plan/sequence_plan.h"
@@ -29,9 +31,23 @@ inline std::int64_t projection_chunk(const Dims& d, bool training) {
   return std::clamp<std::int64_t>(kChunkElements / (d.B * d.GH), 1, d.T);
 }
 
+// Whether a forward call multiplies in bfloat16 on AMX tiles (SequenceOptions::bfloat16_matmuls):
+// float32, asked for, and this level and CPU have the tiles. The time loop's thread shares are
+// panels of kPanelWidth columns, which must be whole tile blocks.
+template <typename T>
+bool uses_amx(const SequenceOptions& options) {
+  if constexpr (std::is_same_v<T, float> && kPanelWidth<float> % kTileBlockCols == 0) {
+    return options.bfloat16_matmuls && amx_bf16_available();
+  } else {
+    return false;
+  }
+}
+
 template <typename T>
 struct ForwardScratch {
   T* packed_recurrent;  // G blocks of PackedPanels [H, H]
+  std::uint16_t* tiles_recurrent;  // AMX only: G blocks of PackedTiles [H, H]
+  std::uint16_t* tiles_kernel;     // AMX only: PackedTiles [I, G*H]
   T* zeros;             // [2 * G * H]: stands in for an absent bias
   T* proj;              // [B, chunk, G*H] input projection (inference only; training uses reserve)
   T* x_chunk;           // [B, chunk, I] copied / dropout-masked input
@@ -47,7 +63,12 @@ struct ForwardScratch {
                               const Dims& d) {
     ForwardScratch s{};
     const std::int64_t chunk = projection_chunk(d, options.training);
-    s.packed_recurrent = arena.take<T>(d.G * PackedPanels<T>::elements_for(d.H, d.H));
+    if (uses_amx<T>(options)) {
+      s.tiles_recurrent = arena.take<std::uint16_t>(d.G * PackedTiles::elements_for(d.H, d.H));
+      s.tiles_kernel = arena.take<std::uint16_t>(PackedTiles::elements_for(d.I, d.GH));
+    } else {
+      s.packed_recurrent = arena.take<T>(d.G * PackedPanels<T>::elements_for(d.H, d.H));
+    }
     s.zeros = arena.take<T>(2 * d.GH);
     s.proj = options.training ? nullptr : arena.take<T>(d.B * chunk * d.GH);
     s.x_chunk = arena.take<T>(d.B * chunk * d.I);

@@ -85,8 +85,12 @@ def _forward_one(cell, names, x, states, mask, go_backwards, return_sequences,
         reset_after=getattr(cell, "reset_after", True), go_backwards=go_backwards,
         return_sequences=return_sequences, zero_output_for_mask=zero_output_for_mask)
     recording = autodiff.is_recording()
+    # bfloat16 products on AMX tiles where the CPU has them (the same values, h_{t-1} rounded
+    # too); elsewhere the float32 core on the rounded values.
+    bf16 = reduced and compute.name == "bfloat16"
     result = core.rnn_forward(cell.core_name, x_value, kernel, recurrent_kernel, bias,
-                              initial_state=state_values, training=recording, **options)
+                              initial_state=state_values, training=recording,
+                              bfloat16_matmuls=bf16, **options)
     output, final_states = result.output, list(result.states)
     if reduced:
         output = output.astype(compute)

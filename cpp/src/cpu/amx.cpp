@@ -1,0 +1,279 @@
+#include "cpu/amx.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+// The avx512 level is compiled with -mamx-tile -mamx-bf16 where the compiler knows them
+// (cmake/isa.cmake), a native build where the build machine has AMX.
+#if defined(__AMX_TILE__) && defined(__AMX_BF16__) && defined(__AVX512BW__) && defined(__linux__)
+#define RNNKIT_AMX_BF16 1
+#endif
+
+#if defined(RNNKIT_AMX_BF16)
+#include <cpuid.h>
+#include <immintrin.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "thread_pool.h"
+#endif
+
+RNNKIT_CPU_NAMESPACE_BEGIN
+
+#if !defined(RNNKIT_AMX_BF16)
+
+bool amx_bf16_available() { return false; }
+void pack_tiles(const float*, std::int64_t, std::int64_t, PackedTiles&) { std::abort(); }
+void amx_gemm_columns(std::int64_t, const float*, std::int64_t, const PackedTiles&, std::int64_t,
+                      std::int64_t, float*, std::int64_t, bool) {
+  std::abort();
+}
+void amx_gemm(std::int64_t, const float*, std::int64_t, const PackedTiles&, float*, std::int64_t,
+              bool, int) {
+  std::abort();
+}
+
+#else
+
+namespace {
+
+// Linux's names for asking to use the tile data registers (asm/prctl.h, 5.16+).
+constexpr int kArchReqXcompPerm = 0x1023;
+constexpr int kXfeatureXtiledata = 18;
+
+bool probe_amx() {
+  const char* env = std::getenv("RNNKIT_AMX");
+  if (env && std::strcmp(env, "0") == 0) return false;
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
+  const bool tile = (d >> 24) & 1u, bf16 = (d >> 22) & 1u;
+  if (!tile || !bf16) return false;
+  return syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) == 0;
+}
+
+// float32 -> bfloat16, to nearest with ties to even; NaNs stay (quiet) NaNs.
+inline std::uint16_t to_bf16(float f) {
+  std::uint32_t u;
+  std::memcpy(&u, &f, sizeof(u));
+  if ((u & 0x7fffffffu) > 0x7f800000u) return static_cast<std::uint16_t>((u >> 16) | 0x40u);
+  return static_cast<std::uint16_t>((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+}
+
+// 16 floats to bfloat16, as to_bf16 does each.
+inline __m256i to_bf16(__m512 v) {
+  const __m512i u = _mm512_castps_si512(v);
+  const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
+  const __m512i rounded =
+      _mm512_srli_epi32(_mm512_add_epi32(u, _mm512_add_epi32(lsb, _mm512_set1_epi32(0x7fff))), 16);
+  const __m512i quiet = _mm512_or_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(0x40));
+  const __mmask16 nan = _mm512_cmpgt_epu32_mask(
+      _mm512_and_si512(u, _mm512_set1_epi32(0x7fffffff)), _mm512_set1_epi32(0x7f800000));
+  return _mm512_cvtepi32_epi16(_mm512_mask_mov_epi32(rounded, nan, quiet));
+}
+
+// Every tile is 16 rows of 64 bytes: C tiles 0-3 (float32), A tiles 4-5, B tiles 6-7.
+struct alignas(64) TileConfig {
+  std::uint8_t palette = 1, start_row = 0;
+  std::uint8_t reserved[14] = {};
+  std::uint16_t bytes_per_row[16] = {};
+  std::uint8_t rows[16] = {};
+
+  TileConfig() {
+    for (int t = 0; t < 8; ++t) {
+      bytes_per_row[t] = 64;
+      rows[t] = 16;
+    }
+  }
+};
+
+// Loads the tile shapes on this thread for the life of one call, and gives the tiles back after
+// (so that the OS need not save 8 KiB of tile data at each context switch).
+class TileScope {
+ public:
+  TileScope() {
+    static const TileConfig config;
+    _tile_loadconfig(&config);
+  }
+  ~TileScope() { _tile_release(); }
+  TileScope(const TileScope&) = delete;
+  TileScope& operator=(const TileScope&) = delete;
+};
+
+constexpr std::int64_t kBlockRows = 32;  // rows of C per block: two A tiles
+constexpr std::int64_t kTileElements = 16 * 32;  // bfloat16 values per A or B tile
+
+// Rows [0, rows) of A (rows <= 32), k in [0, K), as bfloat16 into `out` [32, Kp] (Kp = K rounded
+// up to kTileDepth), zeros beyond.
+void convert_rows(const float* A, std::int64_t lda, std::int64_t rows, std::int64_t K,
+                  std::int64_t Kp, std::uint16_t* out) {
+  for (std::int64_t r = 0; r < kBlockRows; ++r) {
+    std::uint16_t* dst = out + r * Kp;
+    if (r >= rows) {
+      std::memset(dst, 0, Kp * sizeof(std::uint16_t));
+      continue;
+    }
+    const float* src = A + r * lda;
+    std::int64_t k = 0;
+    for (; k + 16 <= K; k += 16) {
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + k), to_bf16(_mm512_loadu_ps(src + k)));
+    }
+    for (; k < K; ++k) dst[k] = to_bf16(src[k]);
+    for (; k < Kp; ++k) dst[k] = 0;
+  }
+}
+
+// One 32 x 32 block of C (rows r0.., block nb's columns) from converted A rows `a` [32, Kp].
+// TWO_A: both 16-row halves of A hold rows (else only the first).
+template <bool kTwoA>
+void block_product(const std::uint16_t* a, std::int64_t Kp, const std::uint16_t* b,
+                   std::int64_t k_blocks, float* C, std::int64_t ldc_bytes, bool load_c) {
+  if (load_c) {
+    _tile_loadd(0, C, ldc_bytes);
+    _tile_loadd(1, C + 16, ldc_bytes);
+    if constexpr (kTwoA) {
+      _tile_loadd(2, reinterpret_cast<char*>(C) + 16 * ldc_bytes, ldc_bytes);
+      _tile_loadd(3, reinterpret_cast<char*>(C + 16) + 16 * ldc_bytes, ldc_bytes);
+    }
+  } else {
+    _tile_zero(0);
+    _tile_zero(1);
+    if constexpr (kTwoA) {
+      _tile_zero(2);
+      _tile_zero(3);
+    }
+  }
+  const std::int64_t a_stride = Kp * 2;
+  for (std::int64_t kb = 0; kb < k_blocks; ++kb) {
+    const std::uint16_t* bk = b + kb * 2 * kTileElements;
+    _tile_loadd(6, bk, 64);
+    _tile_loadd(7, bk + kTileElements, 64);
+    _tile_loadd(4, a + kb * kTileDepth, a_stride);
+    _tile_dpbf16ps(0, 4, 6);
+    _tile_dpbf16ps(1, 4, 7);
+    if constexpr (kTwoA) {
+      _tile_loadd(5, a + 16 * Kp + kb * kTileDepth, a_stride);
+      _tile_dpbf16ps(2, 5, 6);
+      _tile_dpbf16ps(3, 5, 7);
+    }
+  }
+  _tile_stored(0, C, ldc_bytes);
+  _tile_stored(1, C + 16, ldc_bytes);
+  if constexpr (kTwoA) {
+    _tile_stored(2, reinterpret_cast<char*>(C) + 16 * ldc_bytes, ldc_bytes);
+    _tile_stored(3, reinterpret_cast<char*>(C + 16) + 16 * ldc_bytes, ldc_bytes);
+  }
+}
+
+// C[rows, cols] (+)= (a * block nb of B), for a block of up to 32 x 32: full blocks in place,
+// partial ones through a 32 x 32 scratch tile.
+void block_into(const std::uint16_t* a, std::int64_t Kp, const PackedTiles& B, std::int64_t nb,
+                std::int64_t rows, std::int64_t cols, float* C, std::int64_t ldc, bool accumulate) {
+  const std::int64_t k_blocks = PackedTiles::k_blocks(B.rows);
+  const std::uint16_t* b = B.block(nb);
+  const bool two = rows > 16;
+  if (cols == kTileBlockCols && (rows == kBlockRows || rows == 16)) {
+    if (two) block_product<true>(a, Kp, b, k_blocks, C, ldc * 4, accumulate);
+    else block_product<false>(a, Kp, b, k_blocks, C, ldc * 4, accumulate);
+    return;
+  }
+  alignas(64) float tile[kBlockRows * 32];
+  if (accumulate) {
+    std::memset(tile, 0, sizeof(tile));
+    for (std::int64_t r = 0; r < rows; ++r) std::memcpy(tile + r * 32, C + r * ldc, cols * 4);
+  }
+  if (two) block_product<true>(a, Kp, b, k_blocks, tile, 32 * 4, accumulate);
+  else block_product<false>(a, Kp, b, k_blocks, tile, 32 * 4, accumulate);
+  for (std::int64_t r = 0; r < rows; ++r) std::memcpy(C + r * ldc, tile + r * 32, cols * 4);
+}
+
+}  // namespace
+
+bool amx_bf16_available() {
+  static const bool available = probe_amx();
+  return available;
+}
+
+void pack_tiles(const float* src, std::int64_t row_stride, std::int64_t col_stride,
+                PackedTiles& out) {
+  const std::int64_t K = out.rows, N = out.cols, kb_count = PackedTiles::k_blocks(K);
+  for (std::int64_t nb = 0; nb < PackedTiles::col_blocks(N); ++nb) {
+    std::uint16_t* block = out.data + nb * kb_count * 2 * kTileElements;
+    for (std::int64_t kb = 0; kb < kb_count; ++kb) {
+      for (int half = 0; half < 2; ++half) {
+        std::uint16_t* tile = block + (kb * 2 + half) * kTileElements;
+        const std::int64_t n0 = nb * kTileBlockCols + half * 16;
+        for (std::int64_t pair = 0; pair < 16; ++pair) {
+          for (std::int64_t j = 0; j < 16; ++j) {
+            for (std::int64_t e = 0; e < 2; ++e) {
+              const std::int64_t k = kb * kTileDepth + 2 * pair + e, n = n0 + j;
+              tile[pair * 32 + j * 2 + e] =
+                  k < K && n < N ? to_bf16(src[k * row_stride + n * col_stride]) : 0;
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+namespace {
+thread_local std::vector<std::uint16_t> converted_rows;
+
+std::uint16_t* row_buffer(std::int64_t Kp) {
+  // 64-byte aligned within a grow-only buffer: no allocation once it has grown.
+  const std::size_t need = static_cast<std::size_t>(kBlockRows * Kp + 32);
+  if (converted_rows.size() < need) converted_rows.resize(need);
+  const auto address = reinterpret_cast<std::uintptr_t>(converted_rows.data());
+  return converted_rows.data() + ((64 - address % 64) % 64) / 2;
+}
+}  // namespace
+
+void amx_gemm_columns(std::int64_t M, const float* A, std::int64_t lda, const PackedTiles& B,
+                      std::int64_t col_begin, std::int64_t col_end, float* C, std::int64_t ldc,
+                      bool accumulate) {
+  if (M <= 0 || col_end <= col_begin) return;
+  const std::int64_t K = B.rows, Kp = PackedTiles::k_blocks(K) * kTileDepth;
+  std::uint16_t* a = row_buffer(Kp);
+  const TileScope tiles;
+  for (std::int64_t m0 = 0; m0 < M; m0 += kBlockRows) {
+    const std::int64_t rows = std::min(kBlockRows, M - m0);
+    convert_rows(A + m0 * lda, lda, rows, K, Kp, a);
+    for (std::int64_t n0 = col_begin; n0 < col_end; n0 += kTileBlockCols) {
+      block_into(a, Kp, B, n0 / kTileBlockCols, rows, std::min(kTileBlockCols, col_end - n0),
+                 C + m0 * ldc + n0, ldc, accumulate);
+    }
+  }
+}
+
+void amx_gemm(std::int64_t M, const float* A, std::int64_t lda, const PackedTiles& B, float* C,
+              std::int64_t ldc, bool accumulate, int threads) {
+  if (M <= 0 || B.cols <= 0) return;
+  const std::int64_t blocks = (M + kBlockRows - 1) / kBlockRows;
+  // Columns per pass: about 512 KiB of packed B, which then stays in L2 while the rows go by.
+  const std::int64_t Kp = PackedTiles::k_blocks(B.rows) * kTileDepth;
+  const std::int64_t chunk = std::max<std::int64_t>(
+      kTileBlockCols, (std::int64_t(256) << 10) / Kp / kTileBlockCols * kTileBlockCols);
+  const auto rows_of = [&](std::int64_t b0, std::int64_t b1) {
+    const std::int64_t m0 = b0 * kBlockRows, m1 = std::min(M, b1 * kBlockRows);
+    for (std::int64_t n0 = 0; n0 < B.cols; n0 += chunk) {
+      amx_gemm_columns(m1 - m0, A + m0 * lda, lda, B, n0, std::min(B.cols, n0 + chunk),
+                       C + m0 * ldc, ldc, accumulate);
+    }
+  };
+  const int team = static_cast<int>(std::min<std::int64_t>(std::max(threads, 1), blocks));
+  if (team == 1) {
+    rows_of(0, blocks);
+    return;
+  }
+  // As gemm: one piece per thread, claimed by whichever thread is free.
+  detail::WorkClaims claims(team);
+  detail::parallel_claimed(team, [&](int, int) {
+    for (std::int64_t p; claims.next(p);) rows_of(blocks * p / team, blocks * (p + 1) / team);
+  });
+}
+
+#endif  // RNNKIT_AMX_BF16
+
+RNNKIT_CPU_NAMESPACE_END

@@ -1,0 +1,64 @@
+// bfloat16 GEMMs on AMX tiles (Intel Advanced Matrix Extensions, AMX-BF16), for float32 calls
+// made with SequenceOptions::bfloat16_matmuls: both operands rounded to bfloat16 (to nearest,
+// ties to even), products summed in float32. One TDPBF16PS multiplies a 16 x 32 tile of A by a
+// 32 x 16 tile of B into a 16 x 16 float32 tile of C.
+//
+// Only the avx512 level has the kernels (on Linux, and where the compiler knows AMX: see
+// cmake/isa.cmake); other levels' amx_bf16_available() is false and their other functions are
+// never called.
+#pragma once
+
+#include "cpu/isa.h"
+
+#include <cstdint>
+
+RNNKIT_CPU_NAMESPACE_BEGIN
+
+// Whether the AMX path runs: this level has it, the CPU has AMX-TILE and AMX-BF16, the OS lets the
+// process use the tile registers (Linux: arch_prctl ARCH_REQ_XCOMP_PERM, asked once), and
+// RNNKIT_AMX is not "0" in the environment (read once; for comparing against the float32 path).
+bool amx_bf16_available();
+
+// Columns of one block of packed B: two 16-column tiles.
+inline constexpr std::int64_t kTileBlockCols = 32;
+// k per tile: 16 rows of bfloat16 pairs.
+inline constexpr std::int64_t kTileDepth = 32;
+
+// B of shape [K, N] in bfloat16, packed for the tiles: ceil(N / 32) column blocks, each of
+// ceil(K / 32) k blocks, each two 16 x 16 tiles of bfloat16 pairs (row r of a tile holds, for
+// its 16 columns n, B[k0 + 2r, n] and B[k0 + 2r + 1, n] side by side: AMX's "VNNI" layout).
+// Zero-padded in k and n, so that partial tiles multiply as full ones.
+struct PackedTiles {
+  std::uint16_t* data = nullptr;  // 64-byte aligned
+  std::int64_t rows = 0;          // K
+  std::int64_t cols = 0;          // N
+
+  static std::int64_t k_blocks(std::int64_t rows) { return (rows + kTileDepth - 1) / kTileDepth; }
+  static std::int64_t col_blocks(std::int64_t cols) {
+    return (cols + kTileBlockCols - 1) / kTileBlockCols;
+  }
+  static std::int64_t elements_for(std::int64_t rows, std::int64_t cols) {
+    return col_blocks(cols) * k_blocks(rows) * kTileDepth * kTileBlockCols;
+  }
+  const std::uint16_t* block(std::int64_t nb) const {
+    return data + nb * k_blocks(rows) * kTileDepth * kTileBlockCols;
+  }
+};
+
+// Packs the float32 [K, N] matrix whose element (k, n) is src[k * row_stride + n * col_stride],
+// rounded to bfloat16, into `out` (out.data holds elements_for(K, N)).
+void pack_tiles(const float* src, std::int64_t row_stride, std::int64_t col_stride,
+                PackedTiles& out);
+
+// C[M, col_begin:col_end) (+)= A[M, K] * B[K, same columns] on one thread, A float32 row-major
+// (leading dimension lda, rounded to bfloat16 here), C row-major (leading dimension ldc, pointing
+// at B's column 0). col_begin is a multiple of kTileBlockCols. Overwrites C unless accumulate.
+void amx_gemm_columns(std::int64_t M, const float* A, std::int64_t lda, const PackedTiles& B,
+                      std::int64_t col_begin, std::int64_t col_end, float* C, std::int64_t ldc,
+                      bool accumulate);
+
+// The same over all of B's columns, with the rows of C split among up to `threads` threads.
+void amx_gemm(std::int64_t M, const float* A, std::int64_t lda, const PackedTiles& B, float* C,
+              std::int64_t ldc, bool accumulate, int threads);
+
+RNNKIT_CPU_NAMESPACE_END
