@@ -214,10 +214,12 @@ py::tuple backward(const std::string& cell, std::int64_t input_size, std::int64_
                    const py::object& mask, const py::object& input_dropout,
                    const py::object& recurrent_dropout, const py::object& reserve,
                    const py::object& d_output, const py::object& d_final_h,
-                   const py::object& d_final_c, bool need_d_x, bool need_d_initial_state) {
+                   const py::object& d_final_c, bool need_d_x, bool need_d_initial_state,
+                   bool bfloat16_matmuls) {
   const auto spec = cell_spec(cell, input_size, units, activation, recurrent_activation,
                               !bias.is_none(), reset_after);
-  const auto options = sequence_options(go_backwards, return_sequences, zero_output_for_mask, true);
+  auto options = sequence_options(go_backwards, return_sequences, zero_output_for_mask, true);
+  options.bfloat16_matmuls = bfloat16_matmuls;
   const auto in = read_inputs(x, kernel, recurrent_kernel, bias, initial_h, initial_c, mask,
                               input_dropout, recurrent_dropout, Mode::exact);
   rnnkit_bindings::GradientViews grads;
@@ -484,6 +486,7 @@ PYBIND11_MODULE(_core, m) {
         py::arg("mask"), py::arg("input_dropout"), py::arg("recurrent_dropout"),
         py::arg("reserve"), py::arg("d_output"), py::arg("d_final_h"), py::arg("d_final_c"),
         py::arg("need_d_x") = true, py::arg("need_d_initial_state") = true,
+        py::arg("bfloat16_matmuls") = false,
         "Returns (d_x or None, d_initial_h or None, d_initial_c or None, d_kernel, "
         "d_recurrent_kernel, d_bias or None).");
   m.def("check_forward", &check_forward, py::kw_only(), py::arg("cell"), py::arg("input_size"),

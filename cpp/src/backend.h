@@ -18,8 +18,8 @@ class DeviceBackend {
   // Workspace bytes of one call; the reserve is the same on every device (plan::Reserve).
   virtual std::int64_t forward_workspace(const CellSpec& cell, const SequenceOptions& options,
                                          DType dtype, const plan::Dims& d) const = 0;
-  virtual std::int64_t backward_workspace(const CellSpec& cell, DType dtype,
-                                          const plan::Dims& d) const = 0;
+  virtual std::int64_t backward_workspace(const CellSpec& cell, const SequenceOptions& options,
+                                          DType dtype, const plan::Dims& d) const = 0;
   // Arguments already validated against `sizes` and the context. A training forward stamps the
   // reserve (plan/reserve_stamp.h); check_reserve, run before backward, refuses a reserve whose
   // stamp is not this call's.

@@ -60,14 +60,13 @@ MemorySizes forward_memory(const CellSpec& cell, const SequenceOptions& options,
 
 MemorySizes backward_memory(const CellSpec& cell, const SequenceOptions& options, DType dtype,
                             std::int64_t batch, std::int64_t timesteps, Device device) {
-  (void)options;
   validate_cell(cell);
   expect_sizes(batch, timesteps);
   validate_dims(cell, batch, timesteps);
   expect_float_dtype(dtype);
   const plan::Dims d(cell, batch, timesteps);
   MemorySizes sizes;
-  sizes.workspace_bytes = backend_for(device).backward_workspace(cell, dtype, d);
+  sizes.workspace_bytes = backend_for(device).backward_workspace(cell, options, dtype, d);
   return sizes;
 }
 

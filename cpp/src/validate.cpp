@@ -301,6 +301,17 @@ int expect_dropout(const TensorView& view, const char* name, const CellSpec& cel
   return 1;
 }
 
+namespace {
+
+void expect_bfloat16_matmuls_allowed(const SequenceOptions& options, const CallSizes& sizes) {
+  if (options.bfloat16_matmuls && (sizes.dtype != DType::float32 || sizes.device != Device::cpu)) {
+    fail(std::string("options.bfloat16_matmuls needs float32 tensors on the CPU, got ") +
+         (sizes.dtype != DType::float32 ? "float64 tensors" : "tensors on a CUDA device"));
+  }
+}
+
+}  // namespace
+
 CallSizes validate_forward(const CellSpec& cell, const SequenceOptions& options,
                            const ForwardArgs& args, const ExecutionContext& context) {
   validate_cell(cell);
@@ -316,10 +327,7 @@ CallSizes validate_forward(const CellSpec& cell, const SequenceOptions& options,
                   {"reserve", &args.reserve}, {"workspace", &args.workspace}});
   expect_weights(cell, sizes, args.kernel, args.recurrent_kernel, args.bias, args.initial_h,
                  args.initial_c, args.mask, args.input_dropout, args.recurrent_dropout);
-  if (options.bfloat16_matmuls && (sizes.dtype != DType::float32 || sizes.device != Device::cpu)) {
-    fail(std::string("options.bfloat16_matmuls needs float32 tensors on the CPU, got ") +
-         (sizes.dtype != DType::float32 ? "float64 tensors" : "tensors on a CUDA device"));
-  }
+  expect_bfloat16_matmuls_allowed(options, sizes);
   const std::int64_t B = sizes.batch, T = sizes.timesteps, H = cell.units;
   if (options.return_sequences) {
     expect_tensor(args.output, "output", sizes.dtype, sizes.device, {B, T, H});
@@ -362,6 +370,7 @@ CallSizes validate_backward(const CellSpec& cell, const SequenceOptions& options
                   {"d_bias", &args.d_bias}, {"workspace", &args.workspace}});
   expect_weights(cell, sizes, args.kernel, args.recurrent_kernel, args.bias, args.initial_h,
                  args.initial_c, args.mask, args.input_dropout, args.recurrent_dropout);
+  expect_bfloat16_matmuls_allowed(options, sizes);
   const std::int64_t B = sizes.batch, T = sizes.timesteps, H = cell.units;
   const MemorySizes reserve = forward_memory(cell, options, sizes.dtype, B, T, sizes.device);
   if (!args.reserve.present()) {

@@ -158,6 +158,12 @@ _CORE_ARRAYS = ("x", "kernel", "recurrent_kernel", "bias", "initial_h", "initial
                 "input_dropout", "recurrent_dropout")
 
 
+def _refuse_gpu_bfloat16(where, bfloat16_matmuls):
+    if bfloat16_matmuls:
+        raise ValueError(f"{where}: bfloat16_matmuls=True runs on the CPU only, got arrays on "
+                         f"a GPU")
+
+
 def _core_forward(args, training, bfloat16_matmuls=False):
     """`_core.forward` on the arguments of `_gather` (converted)."""
     return _core.forward(*[args[k] for k in _CORE_HEAD], training,
@@ -415,10 +421,8 @@ def rnn_forward(cell: str, x, kernel, recurrent_kernel, bias=None, *, initial_st
         _refuse_device_arrays("rnnkit.core.rnn_forward", bias=bias, initial_state=initial_state,
                               mask=mask, input_dropout_mask=input_dropout_mask,
                               recurrent_dropout_mask=recurrent_dropout_mask)
-    elif bfloat16_matmuls:
-        raise ValueError("rnnkit.core.rnn_forward: bfloat16_matmuls=True runs on the CPU only, "
-                         "got arrays on a GPU")
     else:
+        _refuse_gpu_bfloat16("rnnkit.core.rnn_forward", bfloat16_matmuls)
         return sequence.rnn_forward(
             cell, x, kernel, recurrent_kernel, bias, initial_state=initial_state, mask=mask,
             input_dropout_mask=input_dropout_mask, recurrent_dropout_mask=recurrent_dropout_mask,
@@ -446,7 +450,8 @@ def rnn_backward(cell: str, x, kernel, recurrent_kernel, bias=None, *, reserve, 
                  recurrent_dropout_mask=None, activation="tanh", recurrent_activation="sigmoid",
                  reset_after: bool = True, go_backwards: bool = False,
                  return_sequences: bool = False, zero_output_for_mask: bool = False,
-                 need_d_x: bool = True, need_d_initial_state: bool = True) -> Gradients:
+                 need_d_x: bool = True, need_d_initial_state: bool = True,
+                 bfloat16_matmuls: bool = False) -> Gradients:
     """Computes every gradient of one `rnn_forward(..., training=True)` call (BPTT).
 
     Args:
@@ -473,6 +478,10 @@ def rnn_backward(cell: str, x, kernel, recurrent_kernel, bias=None, *, reserve, 
         need_d_initial_state: Bool; with `False` the initial state's gradient is not
             computed (`d_initial_state` is `None`), which saves the first timestep's
             recurrent product on the CPU. Defaults to `True`.
+        bfloat16_matmuls: Bool, as for `rnn_forward`: the products outside the time loop
+            (the weight gradients and `d_x`) multiply bfloat16 roundings of their factors on
+            AMX tiles where the CPU has them; the time loop's own product stays float32.
+            Defaults to `False`.
 
     Returns:
         A `Gradients(d_x, d_initial_state, d_kernel, d_recurrent_kernel, d_bias)`.
@@ -501,6 +510,7 @@ def rnn_backward(cell: str, x, kernel, recurrent_kernel, bias=None, *, reserve, 
                               mask=mask, input_dropout_mask=input_dropout_mask,
                               recurrent_dropout_mask=recurrent_dropout_mask)
     else:
+        _refuse_gpu_bfloat16("rnnkit.core.rnn_backward", bfloat16_matmuls)
         return sequence.rnn_backward(
             cell, x, kernel, recurrent_kernel, bias, reserve=reserve, d_output=d_output,
             d_states=d_states, initial_state=initial_state, mask=mask,
@@ -544,7 +554,8 @@ def rnn_backward(cell: str, x, kernel, recurrent_kernel, bias=None, *, reserve, 
             d_final_c = None if d_final_c is not None and d_final_c.shape[:1] == (0,) else d_final_c
     d_x, d_h0, d_c0, d_kernel, d_recurrent, d_bias = _core.backward(
         *[args[k] for k in _CORE_HEAD], *[args[k] for k in _CORE_ARRAYS], reserve, d_output,
-        d_final_h, d_final_c, bool(need_d_x), bool(need_d_initial_state))
+        d_final_h, d_final_c, bool(need_d_x), bool(need_d_initial_state),
+        bool(bfloat16_matmuls))
     if empty_batch:
         d_x = None if d_x is None else d_x[:0]
         d_h0 = None if d_h0 is None else d_h0[:0]

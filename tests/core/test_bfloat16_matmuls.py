@@ -56,6 +56,29 @@ def test_one_step_is_the_product_of_the_rounded_factors(rng, B, I, H):
     assert np.all(np.abs(got - want) <= 4 * 2.0 ** -24 * (I + H) ** 0.5 * scale + 1e-30)
 
 
+@pytest.mark.parametrize("B,I,H", SHAPES)
+def test_backward_products_are_those_of_the_rounded_factors(rng, B, I, H):
+    """One linear step: the pre-activation's gradient is d_output, so d_kernel = x^T g,
+    d_recurrent_kernel = h0^T g and d_x = g W^T, each over bfloat16 roundings with AMX."""
+    x = rng.uniform(-1, 1, (B, 1, I)).astype(np.float32)
+    h0 = rng.uniform(-1, 1, (B, H)).astype(np.float32)
+    kernel, recurrent, bias = weights(rng, "simple_rnn", I, H)
+    g_out = rng.uniform(-1, 1, (B, H)).astype(np.float32)
+    options = dict(initial_state=[h0], activation=None)
+    fwd = core.rnn_forward("simple_rnn", x, kernel, recurrent, bias, training=True,
+                           bfloat16_matmuls=True, **options)
+    got = core.rnn_backward("simple_rnn", x, kernel, recurrent, bias, reserve=fwd.reserve,
+                            d_output=g_out, bfloat16_matmuls=True, **options)
+    factor = to_bf16 if AMX else (lambda a: np.asarray(a, np.float64))
+    cases = ((got.d_kernel, factor(x[:, 0]).T, factor(g_out)),
+             (got.d_recurrent_kernel, factor(h0).T, factor(g_out)),
+             (got.d_x[:, 0], factor(g_out), factor(kernel).T))
+    for result, a, b in cases:
+        want = a @ b
+        scale = np.abs(a) @ np.abs(b)
+        assert np.all(np.abs(result - want) <= 4 * 2.0 ** -24 * a.shape[1] ** 0.5 * scale)
+
+
 CASES = [
     ("lstm", {}),
     ("gru", {"reset_after": True}),
@@ -130,6 +153,29 @@ def test_sequence_rounds_every_factor_and_keeps_the_state_in_float32(rng, cell, 
         assert np.quantile(np.abs(g - w), 0.98) <= 2e-6
 
 
+@pytest.mark.parametrize("cell,options", CASES)
+def test_backward_within_bfloat16_error_of_float32(rng, cell, options):
+    """Every gradient of the backward with bfloat16 products (outside the time loop and the
+    loop's dh_{t-1} = dA_t R^T, gate by gate) within a few bfloat16 roundings (relative,
+    Frobenius) of the float32 backward on the same reserve; bit-identical without AMX."""
+    x, kernel, recurrent, bias, extra = case_arrays(rng, cell, options, B=37, T=5, I=20, H=45)
+    fwd = core.rnn_forward(cell, x, kernel, recurrent, bias, training=True,
+                           bfloat16_matmuls=True, **extra)
+    d_output = rng.uniform(-1, 1, fwd.output.shape).astype(np.float32)
+    d_states = [rng.uniform(-1, 1, s.shape).astype(np.float32) for s in fwd.states]
+    grads = [core.rnn_backward(cell, x, kernel, recurrent, bias, reserve=fwd.reserve,
+                               d_output=d_output, d_states=d_states, bfloat16_matmuls=b16,
+                               **extra) for b16 in (False, True)]
+    plain, mixed = ([g.d_x, *g.d_initial_state, g.d_kernel, g.d_recurrent_kernel, g.d_bias]
+                    for g in grads)
+    for want, got in zip(plain, mixed):
+        if not AMX:
+            np.testing.assert_array_equal(got, want)
+            continue
+        rel = np.linalg.norm(got - want) / np.linalg.norm(want)
+        assert 0 < rel <= 8 * 2.0 ** -9, rel
+
+
 @pytest.mark.parametrize("cell", ["lstm", "gru", "simple_rnn"])
 def test_training_reserve_serves_the_float32_backward(rng, cell):
     """The reserve of a bfloat16_matmuls forward feeds rnn_backward (float32): same outputs as
@@ -164,6 +210,10 @@ def test_refused_for_float64():
     kernel, recurrent = np.zeros((4, 20)), np.zeros((5, 20))
     with pytest.raises(ValueError, match="bfloat16_matmuls needs float32"):
         core.rnn_forward("lstm", x, kernel, recurrent, bfloat16_matmuls=True)
+    fwd = core.rnn_forward("lstm", x, kernel, recurrent, training=True)
+    with pytest.raises(ValueError, match="bfloat16_matmuls needs float32"):
+        core.rnn_backward("lstm", x, kernel, recurrent, reserve=fwd.reserve,
+                          d_output=np.zeros((2, 5)), bfloat16_matmuls=True)
 
 
 def test_without_amx_the_option_changes_nothing():
@@ -176,9 +226,17 @@ def test_without_amx_the_option_changes_nothing():
         "x = rng.uniform(-1, 1, (33, 7, 20)).astype(np.float32)\n"
         "k = rng.uniform(-.3, .3, (20, 160)).astype(np.float32)\n"
         "r = rng.uniform(-.3, .3, (40, 160)).astype(np.float32)\n"
-        "a = core.rnn_forward('lstm', x, k, r, return_sequences=True)\n"
-        "b = core.rnn_forward('lstm', x, k, r, return_sequences=True, bfloat16_matmuls=True)\n"
+        "a = core.rnn_forward('lstm', x, k, r, return_sequences=True, training=True)\n"
+        "b = core.rnn_forward('lstm', x, k, r, return_sequences=True, training=True,\n"
+        "                     bfloat16_matmuls=True)\n"
         "assert np.array_equal(a.output, b.output)\n"
+        "g = np.ones_like(a.output)\n"
+        "ga = core.rnn_backward('lstm', x, k, r, reserve=a.reserve, d_output=g,\n"
+        "                       return_sequences=True)\n"
+        "gb = core.rnn_backward('lstm', x, k, r, reserve=b.reserve, d_output=g,\n"
+        "                       return_sequences=True, bfloat16_matmuls=True)\n"
+        "for u, v in zip(ga[:1] + ga[2:4], gb[:1] + gb[2:4]):\n"
+        "    assert np.array_equal(u, v)\n"
         "print('ok')\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=120, env=dict(os.environ, RNNKIT_AMX="0"))

@@ -238,7 +238,7 @@ def test_bidirectional_concatenates_both_exact_directions(rng):
 
 @pytest.mark.parametrize("policy", [MIXED, F16])
 @pytest.mark.parametrize("name,kwargs", RECURRENT)
-def test_gradients_are_the_float32_core_backward(name, kwargs, policy, rng):
+def test_gradients_are_the_core_backward_on_the_rounded_values(name, kwargs, policy, rng):
     x = rng.uniform(-1, 1, (4, 6, 5)).astype(np.float32)
     _, layer = pair(name, kwargs, x, policy, return_sequences=True)
     dt = COMPUTE[policy]
@@ -261,7 +261,7 @@ def test_gradients_are_the_float32_core_backward(name, kwargs, policy, rng):
         rounded(cell.recurrent_kernel.numpy(), dt),
         None if bias is None else rounded(bias, dt), reserve=ref.reserve,
         d_output=rounded(seed, dt), reset_after=getattr(cell, "reset_after", True),
-        return_sequences=True)
+        return_sequences=True, bfloat16_matmuls=dt == BF16)
     np.testing.assert_array_equal(grads[0], rounded(g.d_x, dt))
     np.testing.assert_array_equal(grads[1], g.d_kernel)
     np.testing.assert_array_equal(grads[2], g.d_recurrent_kernel)

@@ -25,13 +25,16 @@ RNNKIT_CPU_NAMESPACE_BEGIN
 #if !defined(RNNKIT_AMX_BF16)
 
 bool amx_bf16_available() { return false; }
-void pack_tiles(const float*, std::int64_t, std::int64_t, PackedTiles&) { std::abort(); }
-void amx_gemm_columns(std::int64_t, const float*, std::int64_t, const PackedTiles&, std::int64_t,
-                      std::int64_t, float*, std::int64_t, bool) {
+void pack_tiles(FloatOperand, PackedTiles&) { std::abort(); }
+void amx_gemm_columns(std::int64_t, FloatOperand, const PackedTiles&, std::int64_t, std::int64_t,
+                      float*, std::int64_t, bool) {
   std::abort();
 }
-void amx_gemm(std::int64_t, const float*, std::int64_t, const PackedTiles&, float*, std::int64_t,
-              bool, int) {
+void amx_gemm(std::int64_t, FloatOperand, const PackedTiles&, float*, std::int64_t, bool, int) {
+  std::abort();
+}
+void amx_product(std::int64_t, std::int64_t, std::int64_t, FloatOperand, FloatOperand, float*,
+                 std::int64_t, bool, int) {
   std::abort();
 }
 
@@ -106,15 +109,49 @@ constexpr std::int64_t kTileElements = 16 * 32;  // bfloat16 values per A or B t
 
 // Rows [0, rows) of A (rows <= 32), k in [0, K), as bfloat16 into `out` [32, Kp] (Kp = K rounded
 // up to kTileDepth), zeros beyond.
-void convert_rows(const float* A, std::int64_t lda, std::int64_t rows, std::int64_t K,
-                  std::int64_t Kp, std::uint16_t* out) {
+void convert_rows(FloatOperand A, std::int64_t rows, std::int64_t K, std::int64_t Kp,
+                  std::uint16_t* out) {
+  if (A.col_stride != 1 && A.row_stride == 1) {
+    // A transposed view (backward's x^T, h^T): the rows' values of one k are contiguous. Two k
+    // at a time, 16 rows at a time: the pairs interleaved as 32-bit words, scattered to the rows.
+    std::memset(out, 0, kBlockRows * Kp * sizeof(std::uint16_t));
+    const __m512i row_words = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7,
+                                                                  6, 5, 4, 3, 2, 1, 0),
+                                                 _mm512_set1_epi32(static_cast<int>(Kp / 2)));
+    std::int64_t r0 = 0;
+    for (; r0 + 16 <= rows; r0 += 16) {
+      std::int64_t k = 0;
+      for (; k + 2 <= K; k += 2) {
+        const float* even = A.data + r0 + k * A.col_stride;
+        const __m512i lo = _mm512_cvtepu16_epi32(to_bf16(_mm512_loadu_ps(even)));
+        const __m512i hi = _mm512_cvtepu16_epi32(to_bf16(_mm512_loadu_ps(even + A.col_stride)));
+        _mm512_i32scatter_epi32(out + r0 * Kp + k, row_words,
+                                _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16)), 4);
+      }
+      for (; k < K; ++k) {
+        for (std::int64_t r = r0; r < r0 + 16; ++r) out[r * Kp + k] = to_bf16(A.data[r + k * A.col_stride]);
+      }
+    }
+    for (std::int64_t k = 0; k < K; ++k) {
+      for (std::int64_t r = r0; r < rows; ++r) out[r * Kp + k] = to_bf16(A.data[r + k * A.col_stride]);
+    }
+    return;
+  }
+  if (A.col_stride != 1) {
+    for (std::int64_t r = 0; r < kBlockRows; ++r) {
+      for (std::int64_t k = 0; k < Kp; ++k) {
+        out[r * Kp + k] = r < rows && k < K ? to_bf16(A.data[r * A.row_stride + k * A.col_stride]) : 0;
+      }
+    }
+    return;
+  }
   for (std::int64_t r = 0; r < kBlockRows; ++r) {
     std::uint16_t* dst = out + r * Kp;
     if (r >= rows) {
       std::memset(dst, 0, Kp * sizeof(std::uint16_t));
       continue;
     }
-    const float* src = A + r * lda;
+    const float* src = A.data + r * A.row_stride;
     std::int64_t k = 0;
     for (; k + 16 <= K; k += 16) {
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + k), to_bf16(_mm512_loadu_ps(src + k)));
@@ -195,27 +232,66 @@ bool amx_bf16_available() {
   return available;
 }
 
-void pack_tiles(const float* src, std::int64_t row_stride, std::int64_t col_stride,
-                PackedTiles& out) {
+namespace {
+
+// pack_tiles for column blocks [nb_begin, nb_end).
+void pack_tile_blocks(FloatOperand B, const PackedTiles& out, std::int64_t nb_begin,
+                      std::int64_t nb_end) {
   const std::int64_t K = out.rows, N = out.cols, kb_count = PackedTiles::k_blocks(K);
-  for (std::int64_t nb = 0; nb < PackedTiles::col_blocks(N); ++nb) {
+  const auto at = [&](std::int64_t k, std::int64_t n) {
+    return B.data[k * B.row_stride + n * B.col_stride];
+  };
+  for (std::int64_t nb = nb_begin; nb < nb_end; ++nb) {
     std::uint16_t* block = out.data + nb * kb_count * 2 * kTileElements;
     for (std::int64_t kb = 0; kb < kb_count; ++kb) {
       for (int half = 0; half < 2; ++half) {
         std::uint16_t* tile = block + (kb * 2 + half) * kTileElements;
         const std::int64_t n0 = nb * kTileBlockCols + half * 16;
+        const std::int64_t k0 = kb * kTileDepth;
+        if (B.col_stride == 1 && n0 + 16 <= N && k0 + kTileDepth <= K) {
+          // Row-major: rows k and k + 1 of 16 columns, interleaved into pairs.
+          for (std::int64_t pair = 0; pair < 16; ++pair) {
+            const float* even = B.data + (k0 + 2 * pair) * B.row_stride + n0;
+            const __m512i lo = _mm512_cvtepu16_epi32(to_bf16(_mm512_loadu_ps(even)));
+            const __m512i hi = _mm512_cvtepu16_epi32(to_bf16(_mm512_loadu_ps(even + B.row_stride)));
+            _mm512_storeu_si512(tile + pair * 32, _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16)));
+          }
+          continue;
+        }
+        if (B.row_stride == 1 && n0 + 16 <= N && k0 + kTileDepth <= K) {
+          // Transposed (W^T, R^T): each column's 32 k are contiguous; a column's pair p goes to
+          // row p of the tile.
+          alignas(64) std::uint32_t pairs[16][16];
+          for (std::int64_t j = 0; j < 16; ++j) {
+            const float* column = B.data + (n0 + j) * B.col_stride + k0;
+            const __m256i a = to_bf16(_mm512_loadu_ps(column));
+            const __m256i b = to_bf16(_mm512_loadu_ps(column + 16));
+            _mm256_store_si256(reinterpret_cast<__m256i*>(pairs[j]), a);
+            _mm256_store_si256(reinterpret_cast<__m256i*>(pairs[j] + 8), b);
+          }
+          auto* rows32 = reinterpret_cast<std::uint32_t*>(tile);
+          for (std::int64_t p = 0; p < 16; ++p) {
+            for (std::int64_t j = 0; j < 16; ++j) rows32[p * 16 + j] = pairs[j][p];
+          }
+          continue;
+        }
         for (std::int64_t pair = 0; pair < 16; ++pair) {
           for (std::int64_t j = 0; j < 16; ++j) {
             for (std::int64_t e = 0; e < 2; ++e) {
-              const std::int64_t k = kb * kTileDepth + 2 * pair + e, n = n0 + j;
-              tile[pair * 32 + j * 2 + e] =
-                  k < K && n < N ? to_bf16(src[k * row_stride + n * col_stride]) : 0;
+              const std::int64_t k = k0 + 2 * pair + e, n = n0 + j;
+              tile[pair * 32 + j * 2 + e] = k < K && n < N ? to_bf16(at(k, n)) : 0;
             }
           }
         }
       }
     }
   }
+}
+
+}  // namespace
+
+void pack_tiles(FloatOperand B, PackedTiles& out) {
+  pack_tile_blocks(B, out, 0, PackedTiles::col_blocks(out.cols));
 }
 
 namespace {
@@ -230,7 +306,7 @@ std::uint16_t* row_buffer(std::int64_t Kp) {
 }
 }  // namespace
 
-void amx_gemm_columns(std::int64_t M, const float* A, std::int64_t lda, const PackedTiles& B,
+void amx_gemm_columns(std::int64_t M, FloatOperand A, const PackedTiles& B,
                       std::int64_t col_begin, std::int64_t col_end, float* C, std::int64_t ldc,
                       bool accumulate) {
   if (M <= 0 || col_end <= col_begin) return;
@@ -239,7 +315,7 @@ void amx_gemm_columns(std::int64_t M, const float* A, std::int64_t lda, const Pa
   const TileScope tiles;
   for (std::int64_t m0 = 0; m0 < M; m0 += kBlockRows) {
     const std::int64_t rows = std::min(kBlockRows, M - m0);
-    convert_rows(A + m0 * lda, lda, rows, K, Kp, a);
+    convert_rows({A.data + m0 * A.row_stride, A.row_stride, A.col_stride}, rows, K, Kp, a);
     for (std::int64_t n0 = col_begin; n0 < col_end; n0 += kTileBlockCols) {
       block_into(a, Kp, B, n0 / kTileBlockCols, rows, std::min(kTileBlockCols, col_end - n0),
                  C + m0 * ldc + n0, ldc, accumulate);
@@ -247,20 +323,15 @@ void amx_gemm_columns(std::int64_t M, const float* A, std::int64_t lda, const Pa
   }
 }
 
-void amx_gemm(std::int64_t M, const float* A, std::int64_t lda, const PackedTiles& B, float* C,
-              std::int64_t ldc, bool accumulate, int threads) {
+void amx_gemm(std::int64_t M, FloatOperand A, const PackedTiles& B, float* C, std::int64_t ldc,
+              bool accumulate, int threads) {
   if (M <= 0 || B.cols <= 0) return;
   const std::int64_t blocks = (M + kBlockRows - 1) / kBlockRows;
-  // Columns per pass: about 512 KiB of packed B, which then stays in L2 while the rows go by.
-  const std::int64_t Kp = PackedTiles::k_blocks(B.rows) * kTileDepth;
-  const std::int64_t chunk = std::max<std::int64_t>(
-      kTileBlockCols, (std::int64_t(256) << 10) / Kp / kTileBlockCols * kTileBlockCols);
+  // Each block of rows is converted once and multiplied by all of B.
   const auto rows_of = [&](std::int64_t b0, std::int64_t b1) {
     const std::int64_t m0 = b0 * kBlockRows, m1 = std::min(M, b1 * kBlockRows);
-    for (std::int64_t n0 = 0; n0 < B.cols; n0 += chunk) {
-      amx_gemm_columns(m1 - m0, A + m0 * lda, lda, B, n0, std::min(B.cols, n0 + chunk),
-                       C + m0 * ldc, ldc, accumulate);
-    }
+    amx_gemm_columns(m1 - m0, {A.data + m0 * A.row_stride, A.row_stride, A.col_stride}, B, 0,
+                     B.cols, C + m0 * ldc, ldc, accumulate);
   };
   const int team = static_cast<int>(std::min<std::int64_t>(std::max(threads, 1), blocks));
   if (team == 1) {
@@ -272,6 +343,52 @@ void amx_gemm(std::int64_t M, const float* A, std::int64_t lda, const PackedTile
   detail::parallel_claimed(team, [&](int, int) {
     for (std::int64_t p; claims.next(p);) rows_of(blocks * p / team, blocks * (p + 1) / team);
   });
+}
+
+namespace {
+thread_local std::vector<std::uint16_t> packed_slices;
+}  // namespace
+
+void amx_product(std::int64_t M, std::int64_t N, std::int64_t K, FloatOperand A, FloatOperand B,
+                 float* C, std::int64_t ldc, bool accumulate, int threads) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) {
+    if (!accumulate) {
+      for (std::int64_t i = 0; i < M; ++i) std::fill(C + i * ldc, C + i * ldc + N, 0.0f);
+    }
+    return;
+  }
+  // k per slice: about 8 MiB of packed B (whole tiles' worth of k).
+  const std::int64_t per_k = PackedTiles::col_blocks(N) * kTileBlockCols;
+  const std::int64_t slice = std::min(
+      PackedTiles::k_blocks(K) * kTileDepth,
+      std::max<std::int64_t>(kTileDepth,
+                             (std::int64_t(4) << 20) / per_k / kTileDepth * kTileDepth));
+  const std::size_t need = static_cast<std::size_t>(PackedTiles::elements_for(slice, N) + 32);
+  if (packed_slices.size() < need) packed_slices.resize(need);
+  const auto address = reinterpret_cast<std::uintptr_t>(packed_slices.data());
+  std::uint16_t* buffer = packed_slices.data() + ((64 - address % 64) % 64) / 2;
+  for (std::int64_t k0 = 0; k0 < K; k0 += slice) {
+    const std::int64_t depth = std::min(slice, K - k0);
+    PackedTiles packed{buffer, depth, N};
+    const FloatOperand slice_of_b{B.data + k0 * B.row_stride, B.row_stride, B.col_stride};
+    const std::int64_t blocks = PackedTiles::col_blocks(N);
+    const int team = depth * N < (std::int64_t(1) << 16)
+                         ? 1
+                         : static_cast<int>(std::min<std::int64_t>(std::max(threads, 1), blocks));
+    if (team == 1) {
+      pack_tiles(slice_of_b, packed);
+    } else {
+      detail::WorkClaims claims(team);
+      detail::parallel_claimed(team, [&](int, int) {
+        for (std::int64_t p; claims.next(p);) {
+          pack_tile_blocks(slice_of_b, packed, blocks * p / team, blocks * (p + 1) / team);
+        }
+      });
+    }
+    amx_gemm(M, {A.data + k0 * A.col_stride, A.row_stride, A.col_stride}, packed, C, ldc,
+             accumulate || k0 > 0, threads);
+  }
 }
 
 #endif  // RNNKIT_AMX_BF16

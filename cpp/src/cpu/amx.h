@@ -11,6 +11,7 @@
 #include "cpu/isa.h"
 
 #include <cstdint>
+#include <cstdlib>
 
 RNNKIT_CPU_NAMESPACE_BEGIN
 
@@ -45,20 +46,40 @@ struct PackedTiles {
   }
 };
 
-// Packs the float32 [K, N] matrix whose element (k, n) is src[k * row_stride + n * col_stride],
-// rounded to bfloat16, into `out` (out.data holds elements_for(K, N)).
-void pack_tiles(const float* src, std::int64_t row_stride, std::int64_t col_stride,
-                PackedTiles& out);
+// A float32 matrix by element strides: element (i, j) is data[i * row_stride + j * col_stride]
+// (gemm.h's Operand<float>, repeated here so that this header stands alone).
+struct FloatOperand {
+  const float* data;
+  std::int64_t row_stride, col_stride;
+};
 
-// C[M, col_begin:col_end) (+)= A[M, K] * B[K, same columns] on one thread, A float32 row-major
-// (leading dimension lda, rounded to bfloat16 here), C row-major (leading dimension ldc, pointing
-// at B's column 0). col_begin is a multiple of kTileBlockCols. Overwrites C unless accumulate.
-void amx_gemm_columns(std::int64_t M, const float* A, std::int64_t lda, const PackedTiles& B,
+// Packs the float32 [K, N] matrix B, rounded to bfloat16, into `out` (out.data holds
+// elements_for(K, N); out.rows = K, out.cols = N). Fast for row-major and transposed sources.
+void pack_tiles(FloatOperand B, PackedTiles& out);
+
+// C[M, col_begin:col_end) (+)= A[M, K] * B[K, same columns] on one thread, A rounded to bfloat16
+// here, C row-major (leading dimension ldc, pointing at B's column 0). col_begin is a multiple of
+// kTileBlockCols. Overwrites C unless accumulate.
+void amx_gemm_columns(std::int64_t M, FloatOperand A, const PackedTiles& B,
                       std::int64_t col_begin, std::int64_t col_end, float* C, std::int64_t ldc,
                       bool accumulate);
 
 // The same over all of B's columns, with the rows of C split among up to `threads` threads.
-void amx_gemm(std::int64_t M, const float* A, std::int64_t lda, const PackedTiles& B, float* C,
-              std::int64_t ldc, bool accumulate, int threads);
+void amx_gemm(std::int64_t M, FloatOperand A, const PackedTiles& B, float* C, std::int64_t ldc,
+              bool accumulate, int threads);
+
+// C[M, N] (+)= A[M, K] * B[K, N], both rounded to bfloat16, for operands that are not packed
+// yet (backward's products): packs B a slice of k at a time into a buffer of the calling thread
+// (at most about 8 MiB, kept for the next call), the slices' sums added in k order. Every element
+// of C is summed in the same order whatever the thread count.
+void amx_product(std::int64_t M, std::int64_t N, std::int64_t K, FloatOperand A, FloatOperand B,
+                 float* C, std::int64_t ldc, bool accumulate, int threads);
+
+// The AMX calls take float32; only float32 calls reach them (uses_amx in cpu/plan.h), but the
+// float64 kernels compile the same code.
+inline const float* as_float(const float* p) { return p; }
+inline float* as_float(float* p) { return p; }
+inline const float* as_float(const double*) { std::abort(); }
+inline float* as_float(double*) { std::abort(); }
 
 RNNKIT_CPU_NAMESPACE_END

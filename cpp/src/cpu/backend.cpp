@@ -21,10 +21,11 @@ class CpuBackend final : public DeviceBackend {
     return arena.bytes();
   }
 
-  std::int64_t backward_workspace(const CellSpec& cell, DType dtype, const Dims& d) const override {
+  std::int64_t backward_workspace(const CellSpec& cell, const SequenceOptions& options,
+                                  DType dtype, const Dims& d) const override {
     Arena arena;
-    if (dtype == DType::float64) BackwardScratch<double>::carve(arena, cell, d);
-    else BackwardScratch<float>::carve(arena, cell, d);
+    if (dtype == DType::float64) BackwardScratch<double>::carve(arena, cell, options, d);
+    else BackwardScratch<float>::carve(arena, cell, options, d);
     return arena.bytes();
   }
 

@@ -29,7 +29,7 @@ class BackwardPass {
         input_dropout_(args.input_dropout, d_.G, d_.B, d_.I),
         recurrent_dropout_(args.recurrent_dropout, d_.G, d_.B, d_.H) {
     Arena arena(Arena::align(args.workspace.data));
-    s_ = BackwardScratch<T>::carve(arena, cell, d_);
+    s_ = BackwardScratch<T>::carve(arena, cell, options, d_);
     reserve_ = Reserve<T>::at(args.reserve.as<T>(), cell, d_);
     mask_ = args.mask.present() ? args.mask.as<const std::uint8_t>() : nullptr;
     d_output_ = args.d_output.as<const T>();
@@ -40,8 +40,14 @@ class BackwardPass {
     const LoopPlan plan = LoopPlan::backward<T>(d_.B, d_.H, d_.GH);
     // A step or two of a few rows on one thread: dot products against R's rows instead of a
     // transposition of R (other bits than the packed path; tiny calls only).
-    dot_ = d_.B * d_.T <= kDotRows && plan.threads == 1;
-    if (!dot_) {
+    dot_ = !amx_ && d_.B * d_.T <= kDotRows && plan.threads == 1;
+    if (amx_) {
+      const T* R = args_.recurrent_kernel.as<const T>();
+      for (std::int64_t g = 0; g < d_.G; ++g) {  // R_g^T, k = the gate's H units
+        tiles_[g] = {s_.tiles_recurrent_t + g * PackedTiles::elements_for(d_.H, d_.H), d_.H, d_.H};
+        pack_tiles({as_float(R + g * d_.H), 1, d_.GH}, tiles_[g]);
+      }
+    } else if (!dot_) {
       packed_.data = s_.packed_recurrent_t;
       packed_.rows = d_.GH;
       packed_.cols = d_.H;
@@ -118,6 +124,18 @@ class BackwardPass {
   void recurrent_gemm(std::int64_t t, int g0, int g1, const LoopShare& share, T* C,
                       bool accumulate) {
     const std::int64_t ld = d_.T * d_.GH;
+    if (amx_) {  // gate by gate, the later ones added in
+      constexpr std::int64_t W = kPanelWidth<T>;
+      const std::int64_t c0 = share.units.panel_begin * W;
+      const std::int64_t c1 = std::min(share.units.panel_end * W, d_.H);
+      for (int g = g0; g < g1; ++g) {
+        amx_gemm_columns(share.rows(),
+                         {as_float(d_rec_ + t * d_.GH + share.row_begin * ld + g * d_.H), ld, 1},
+                         tiles_[g], c0, c1, as_float(C + share.row_begin * d_.H), d_.H,
+                         accumulate || g > g0);
+      }
+      return;
+    }
     if (dot_) {  // one thread: all units of its rows
       gemm_dot<T>(share.rows(), d_.H, (g1 - g0) * d_.H,
                   d_rec_ + t * d_.GH + share.row_begin * ld + g0 * d_.H, ld,
@@ -265,6 +283,19 @@ class BackwardPass {
     }
   }
 
+  // C[M, N] = A[M, K] B[K, N] outside the time loop: bfloat16 products on AMX tiles for a call
+  // made with bfloat16_matmuls (where the CPU has them), else the float32 gemm.
+  void product(std::int64_t M, std::int64_t N, std::int64_t K, Operand<T> A, Operand<T> B, T* C,
+               std::int64_t ldc) const {
+    if (amx_) {
+      amx_product(M, N, K, {as_float(A.data), A.row_stride, A.col_stride},
+                  {as_float(B.data), B.row_stride, B.col_stride}, as_float(C), ldc, false,
+                  threads_);
+      return;
+    }
+    gemm<T>(M, N, K, A, B, C, ldc, false, threads_);
+  }
+
   void input_gradients() {
     const std::int64_t rows = d_.B * d_.T, I = d_.I, GH = d_.GH;
     const T* x = args_.x.as<const T>();
@@ -273,8 +304,8 @@ class BackwardPass {
     T* dx = args_.d_x.present() ? args_.d_x.as<T>() : nullptr;
     const T* dA = s_.d_pre;
     if (input_dropout_.none()) {
-      gemm<T>(I, GH, rows, {x, 1, I}, {dA, GH, 1}, dW, GH, false, threads_);
-      if (dx) gemm<T>(rows, I, GH, {dA, GH, 1}, {W, 1, GH}, dx, I, false, threads_);
+      product(I, GH, rows, {x, 1, I}, {dA, GH, 1}, dW, GH);
+      if (dx) product(rows, I, GH, {dA, GH, 1}, {W, 1, GH}, dx, I);
       return;
     }
     const bool shared = input_dropout_.shared();
@@ -285,11 +316,9 @@ class BackwardPass {
     for (int g = 0; g < input_dropout_.count; ++g) {
       const T* m = input_dropout_.gate(g);
       masked_sequence(x, m, I, x_masked);
-      gemm<T>(I, cols, rows, {x_masked, 1, I}, {dA + g * cols, GH, 1}, dW + g * cols, GH, false,
-              threads_);
+      product(I, cols, rows, {x_masked, 1, I}, {dA + g * cols, GH, 1}, dW + g * cols, GH);
       if (!dx) continue;
-      gemm<T>(rows, I, cols, {dA + g * cols, GH, 1}, {W + g * cols, 1, GH}, dx_gate, I, false,
-              threads_);
+      product(rows, I, cols, {dA + g * cols, GH, 1}, {W + g * cols, 1, GH}, dx_gate, I);
       for (std::int64_t b = 0; b < d_.B; ++b) {
         const T* mb = m + b * I;
         for (std::int64_t t = 0; t < d_.T; ++t) {
@@ -312,19 +341,19 @@ class BackwardPass {
     std::int64_t gates = d_.G;
     if (cell_.kind == CellKind::gru && !cell_.reset_after) {
       // The candidate's recurrent GEMM read r * h_in, kept by the loop in seq_h.
-      gemm<T>(H, H, rows, {s_.seq_h, 1, H}, {dR + 2 * H, GH, 1}, dU + 2 * H, GH, false, threads_);
+      product(H, H, rows, {s_.seq_h, 1, H}, {dR + 2 * H, GH, 1}, dU + 2 * H, GH);
       gates = 2;
     }
     const T* h_prev = reserve_.h_prev;
     if (recurrent_dropout_.none()) {
-      gemm<T>(H, gates * H, rows, {h_prev, 1, H}, {dR, GH, 1}, dU, GH, false, threads_);
+      product(H, gates * H, rows, {h_prev, 1, H}, {dR, GH, 1}, dU, GH);
       return;
     }
     const bool shared = recurrent_dropout_.shared();
     for (int g = 0; g < gates; ++g) {
       const std::int64_t c0 = shared ? 0 : g * H, cols = shared ? gates * H : H;
       masked_sequence(h_prev, recurrent_dropout_.gate(g), H, s_.seq_h);
-      gemm<T>(H, cols, rows, {s_.seq_h, 1, H}, {dR + c0, GH, 1}, dU + c0, GH, false, threads_);
+      product(H, cols, rows, {s_.seq_h, 1, H}, {dR + c0, GH, 1}, dU + c0, GH);
       if (shared) break;
     }
   }
@@ -338,6 +367,8 @@ class BackwardPass {
   BackwardScratch<T> s_{};
   Reserve<T> reserve_{};
   PackedPanels<T> packed_;
+  const bool amx_ = uses_amx<T>(opt_);
+  PackedTiles tiles_[4];
   // Rows (B * T) up to which a one-thread call takes gemm_dot for h's gradient.
   static constexpr std::int64_t kDotRows = 4;
   bool dot_ = false;

@@ -2,7 +2,6 @@
 // then runs one small GEMM against the packed recurrent weights and one fused pointwise pass (the
 // cell's arithmetic from kernels/cell_math.h, over the lanes of cpu/lanes.h).
 #include <algorithm>
-#include <cstdlib>
 #include <cstring>
 #include <type_traits>
 
@@ -19,13 +18,6 @@
 RNNKIT_CPU_NAMESPACE_BEGIN
 
 namespace {
-
-// The AMX kernels take float32; only float32 calls reach them (uses_amx), but the float64 pass
-// compiles the same calls.
-inline const float* as_float(const float* p) { return p; }
-inline float* as_float(float* p) { return p; }
-inline const float* as_float(const double*) { std::abort(); }
-inline float* as_float(double*) { std::abort(); }
 
 template <typename T>
 class ForwardPass {
@@ -110,10 +102,10 @@ class ForwardPass {
     const std::int64_t per_gate = PackedTiles::elements_for(d_.H, d_.H);
     for (std::int64_t g = 0; g < d_.G; ++g) {
       tiles_[g] = {s_.tiles_recurrent + g * per_gate, d_.H, d_.H};
-      pack_tiles(as_float(recurrent_kernel_ + g * d_.H), d_.GH, 1, tiles_[g]);
+      pack_tiles({as_float(recurrent_kernel_ + g * d_.H), d_.GH, 1}, tiles_[g]);
     }
     kernel_tiles_ = {s_.tiles_kernel, d_.I, d_.GH};
-    pack_tiles(as_float(kernel_), d_.GH, 1, kernel_tiles_);
+    pack_tiles({as_float(kernel_), d_.GH, 1}, kernel_tiles_);
   }
 
   void init_states() {
@@ -136,7 +128,7 @@ class ForwardPass {
   void project(std::int64_t t_lo, std::int64_t n, T* proj) {
     const std::int64_t rows = d_.B * n;
     if (input_dropout_.none() && n == d_.T) {
-      if (amx_) amx_gemm(rows, as_float(x_), d_.I, kernel_tiles_, as_float(proj), d_.GH, false, threads_);
+      if (amx_) amx_gemm(rows, {as_float(x_), d_.I, 1}, kernel_tiles_, as_float(proj), d_.GH, false, threads_);
       else gemm<T>(rows, d_.GH, d_.I, {x_, d_.I, 1}, {kernel_, d_.GH, 1}, proj, d_.GH, false, threads_);
       return;
     }
@@ -158,8 +150,8 @@ class ForwardPass {
       }
       // (Per-gate input dropout masks, a core-API option, stay on the float32 GEMM.)
       if (amx_ && passes == 1) {
-        amx_gemm(rows, as_float(s_.x_chunk), d_.I, kernel_tiles_, as_float(proj), d_.GH, false,
-                 threads_);
+        amx_gemm(rows, {as_float(s_.x_chunk), d_.I, 1}, kernel_tiles_, as_float(proj), d_.GH,
+                 false, threads_);
       } else {
         gemm<T>(rows, cols, d_.I, {s_.x_chunk, d_.I, 1}, {kernel_ + g * cols, d_.GH, 1},
                 proj + g * cols, d_.GH, false, threads_);
@@ -174,7 +166,7 @@ class ForwardPass {
   void recurrent_gemm(int g, const T* A, const LoopShare& share) {
     if (amx_) {
       constexpr std::int64_t W = kPanelWidth<T>;
-      amx_gemm_columns(share.rows(), as_float(A + share.row_begin * d_.H), d_.H, tiles_[g],
+      amx_gemm_columns(share.rows(), {as_float(A + share.row_begin * d_.H), d_.H, 1}, tiles_[g],
                        share.units.panel_begin * W, std::min(share.units.panel_end * W, d_.H),
                        as_float(s_.recurrent + share.row_begin * d_.GH + g * d_.H), d_.GH, false);
       return;

@@ -88,6 +88,7 @@ struct ForwardScratch {
 template <typename T>
 struct BackwardScratch {
   T* packed_recurrent_t;  // PackedPanels of R^T: [G*H, H]
+  std::uint16_t* tiles_recurrent_t;  // AMX only, instead: G blocks of PackedTiles of R_g^T [H, H]
   T* d_pre;               // [B, T, G*H] gradient of the gate pre-activations (input side)
   T* d_rec;               // [B, T, G*H] GRU reset_after: gradient of h R + b_r (recurrent side)
   T* dh;                  // [B, H] gradient of the state h after the current step
@@ -99,10 +100,15 @@ struct BackwardScratch {
   T* seq_h;               // [B, T, H] dropout-masked h_{t-1}, or GRU's r * h_{t-1}
   T* gates;               // [B, 2 * G + 6, H] per-row temporaries
 
-  static BackwardScratch carve(Arena& arena, const CellSpec& cell, const Dims& d) {
+  static BackwardScratch carve(Arena& arena, const CellSpec& cell, const SequenceOptions& options,
+                               const Dims& d) {
     BackwardScratch s{};
     const std::int64_t rows = d.B * d.T;
-    s.packed_recurrent_t = arena.take<T>(PackedPanels<T>::elements_for(d.GH, d.H));
+    if (uses_amx<T>(options)) {
+      s.tiles_recurrent_t = arena.take<std::uint16_t>(d.G * PackedTiles::elements_for(d.H, d.H));
+    } else {
+      s.packed_recurrent_t = arena.take<T>(PackedPanels<T>::elements_for(d.GH, d.H));
+    }
     s.d_pre = arena.take<T>(rows * d.GH);
     s.d_rec = has_candidate_projection(cell) ? arena.take<T>(rows * d.GH) : nullptr;
     s.dh = arena.take<T>(d.B * d.H);

@@ -48,7 +48,8 @@ class CudaBackend final : public DeviceBackend {
     return arena.bytes();
   }
 
-  std::int64_t backward_workspace(const CellSpec& cell, DType dtype, const Dims& d) const override {
+  std::int64_t backward_workspace(const CellSpec& cell, const SequenceOptions&, DType dtype,
+                                  const Dims& d) const override {
     Arena arena;
     if (dtype == DType::float64) BackwardScratch<double>::carve(arena, cell, d);
     else BackwardScratch<float>::carve(arena, cell, d);

@@ -107,13 +107,16 @@ def _forward_one(cell, names, x, states, mask, go_backwards, return_sequences,
 
     def vjp(grads):
         d_output, d_states = grads[0], list(grads[1:])
-        if reduced:   # the float32 core's backward; the casts' gradients pass unchanged
+        if reduced:
+            # the core's backward (with bfloat16, bfloat16 products outside the time loop);
+            # the casts' gradients pass unchanged
             d_output = d_output.astype(np.float32)
             d_states = [d.astype(np.float32) for d in d_states]
         g = core.rnn_backward(cell.core_name, x_value, kernel, recurrent_kernel, bias,
                               reserve=result.reserve, d_output=d_output, d_states=d_states,
                               initial_state=state_values, need_d_x=need_d_x,
-                              need_d_initial_state=need_d_states, **options)
+                              need_d_initial_state=need_d_states, bfloat16_matmuls=bf16,
+                              **options)
         weight_grads = [g.d_kernel, g.d_recurrent_kernel] + \
             ([g.d_bias] if bias is not None else [])
         d_initial = list(g.d_initial_state) if need_d_states else [None] * len(states)
