@@ -3,7 +3,7 @@
 //
 //   rnnkit_bench [--cell lstm|gru|simple_rnn|all] [--shape NAME|B,T,I,H]... [--threads N]
 //                [--repeats N] [--target-s SECONDS] [--stream B,I,H | --no-stream | --stream-only]
-//                [--stream-format float32|bfloat16|float16|all]
+//                [--stream-format float32|bfloat16|float16|all] [--bfloat16-matmuls]
 //
 // Defaults: all three cells, the five shapes below, rnnkit's default thread count, and for each
 // case as many repeats as fit in about --target-s seconds (1.5 s; at least 1, at most 200) after
@@ -16,6 +16,8 @@
 // timed call being 1000 steps; then Stream::run over chunks of 64 steps (1024 steps per timed
 // call), also per step. Both once per weight format of the packed weights
 // (StreamOptions::weight_format; all three unless --stream-format names one).
+// --bfloat16-matmuls sets SequenceOptions::bfloat16_matmuls on the sequence cases (bfloat16
+// products on AMX tiles where rnnkit::cpu_amx_bf16(); printed in the header).
 // Exit status: 0 on success, 1 when rnnkit throws or a result is not finite, 2 on bad arguments.
 #include <algorithm>
 #include <chrono>
@@ -136,6 +138,7 @@ struct Config {
   std::vector<Shape> shapes;
   Shape stream{"stream", 1, 1, 64, 64};
   bool run_stream = true, run_sequences = true;
+  bool bfloat16_matmuls = false;
   std::vector<rnnkit::WeightFormat> stream_formats;
   int threads = 0;
   int repeats = 0;
@@ -194,6 +197,7 @@ bool bench_case(rnnkit::CellKind kind, const Shape& s, const Config& cfg, std::m
     rnnkit::SequenceOptions opt;
     opt.training = false;
     opt.return_sequences = false;
+    opt.bfloat16_matmuls = cfg.bfloat16_matmuls;
     const auto mem = rnnkit::forward_memory(cell, opt, DType::float32, B, T);
     Buffer ws(mem.workspace_bytes);
     rnnkit::ForwardArgs a;
@@ -219,6 +223,7 @@ bool bench_case(rnnkit::CellKind kind, const Shape& s, const Config& cfg, std::m
     rnnkit::SequenceOptions opt;
     opt.training = true;
     opt.return_sequences = true;
+    opt.bfloat16_matmuls = cfg.bfloat16_matmuls;
     const auto fmem = rnnkit::forward_memory(cell, opt, DType::float32, B, T);
     const auto bmem = rnnkit::backward_memory(cell, opt, DType::float32, B, T);
     Buffer reserve = floats(fmem.reserve_elements);
@@ -345,6 +350,7 @@ bool bench_stream(rnnkit::CellKind kind, rnnkit::WeightFormat format, const Conf
                "                    [--threads N] [--repeats N] [--target-s SECONDS]\n"
                "                    [--stream B,I,H | --no-stream | --stream-only]\n"
                "                    [--stream-format float32|bfloat16|float16|all]\n"
+               "                    [--bfloat16-matmuls]\n"
                "shapes:");
   for (const Shape& s : kDefaultShapes)
     std::fprintf(stderr, " %s(%lld,%lld,%lld,%lld)", s.name.c_str(),
@@ -419,6 +425,8 @@ Config parse_args(int argc, char** argv) {
       } else {
         usage(("unknown stream format '" + v + "'").c_str());
       }
+    } else if (arg == "--bfloat16-matmuls") {
+      cfg.bfloat16_matmuls = true;
     } else if (arg == "--no-stream") {
       cfg.run_stream = false;
     } else if (arg == "--stream-only") {
@@ -459,6 +467,11 @@ int main(int argc, char** argv) {
                   rnnkit::get_num_threads(), cfg.target_s);
     // The CPU kernels' ISA level (RNNKIT_ISA forces one; docs/install.md).
     std::printf("# ISA level %s\n", rnnkit::cpu_isa().c_str());
+    if (cfg.bfloat16_matmuls) {
+      std::printf("# bfloat16_matmuls: %s\n", rnnkit::cpu_amx_bf16()
+                                                   ? "bfloat16 products on AMX tiles"
+                                                   : "no AMX-BF16 here: float32 products");
+    }
     std::mt19937 rng(12345);
     bool ok = true;
     if (cfg.run_sequences)
