@@ -12,7 +12,9 @@ RNNKIT_CPU_NAMESPACE_BEGIN
 
 namespace {
 
-constexpr int kMaxRows = 6;  // rows per micro-tile: 2 * kMaxRows accumulators + 2 B vectors + 1
+// Rows per micro-tile: 2 * kMaxRows accumulators + 2 B vectors + 1 broadcast, in the 16 vector
+// registers of AVX / SSE, or the 32 of AVX-512 (fewer loads of B per FMA).
+constexpr int kMaxRows = kVectorBytes == 64 ? 12 : 6;
 
 // One MR x W tile of C over k in [0, K). Bp points at the panel's row k_begin. A is either
 // row-major with leading dimension lda, or (kPackedA) a sliver holding the MR values of each k
@@ -24,7 +26,7 @@ inline void micro_tile(std::int64_t K, const T* A, std::int64_t lda, const T* Bp
   constexpr int L = static_cast<int>(sizeof(V) / sizeof(T));
   constexpr int W = 2 * L;
   V acc0[MR], acc1[MR];
-#pragma GCC unroll 6
+#pragma GCC unroll 12
   for (int r = 0; r < MR; ++r) {
     acc0[r] = V{};
     acc1[r] = V{};
@@ -37,7 +39,7 @@ inline void micro_tile(std::int64_t K, const T* A, std::int64_t lda, const T* Bp
   for (std::int64_t k = 0; k < K; ++k) {
     const V b0 = load<V>(Bp + k * W);
     const V b1 = load<V>(Bp + k * W + L);
-#pragma GCC unroll 6
+#pragma GCC unroll 12
     for (int r = 0; r < MR; ++r) {
       const T a = kPackedA ? A[k * MR + r] : A[r * lda + k];
       acc0[r] += a * b0;
@@ -45,7 +47,7 @@ inline void micro_tile(std::int64_t K, const T* A, std::int64_t lda, const T* Bp
     }
   }
   if (cols == W && rows == MR) {
-#pragma GCC unroll 6
+#pragma GCC unroll 12
     for (int r = 0; r < MR; ++r) {
       T* c = C + r * ldc;
       if (accumulate) {
@@ -69,6 +71,17 @@ inline void micro_tile(std::int64_t K, const T* A, std::int64_t lda, const T* Bp
 template <typename T>
 inline void row_block(int rows, std::int64_t K, const T* A, std::int64_t lda, const T* Bp, T* C,
                       std::int64_t ldc, int cols, bool accumulate) {
+  if constexpr (kMaxRows > 6) {
+    switch (rows) {
+      case 12: micro_tile<T, 12, false>(K, A, lda, Bp, C, ldc, 12, cols, accumulate); return;
+      case 11: micro_tile<T, 11, false>(K, A, lda, Bp, C, ldc, 11, cols, accumulate); return;
+      case 10: micro_tile<T, 10, false>(K, A, lda, Bp, C, ldc, 10, cols, accumulate); return;
+      case 9: micro_tile<T, 9, false>(K, A, lda, Bp, C, ldc, 9, cols, accumulate); return;
+      case 8: micro_tile<T, 8, false>(K, A, lda, Bp, C, ldc, 8, cols, accumulate); return;
+      case 7: micro_tile<T, 7, false>(K, A, lda, Bp, C, ldc, 7, cols, accumulate); return;
+      default: break;
+    }
+  }
   switch (rows) {
     case 6: micro_tile<T, 6, false>(K, A, lda, Bp, C, ldc, 6, cols, accumulate); break;
     case 5: micro_tile<T, 5, false>(K, A, lda, Bp, C, ldc, 5, cols, accumulate); break;
@@ -296,7 +309,7 @@ inline void pack_full_sliver(const T* src, std::int64_t rs, std::int64_t cs, std
       T* dst = sliver + k * kMaxRows;
 #pragma GCC unroll 8
       for (int kk = 0; kk < 8; ++kk) {
-#pragma GCC unroll 6
+#pragma GCC unroll 12
         for (int r = 0; r < kMaxRows; ++r) dst[kk * kMaxRows + r] = block[r][kk];
       }
     }
