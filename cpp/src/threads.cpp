@@ -24,6 +24,11 @@
 #include "rnnkit/error.h"
 #include "thread_pool.h"
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <xmmintrin.h>
+#define RNNKIT_HAS_MXCSR 1
+#endif
+
 namespace rnnkit {
 
 namespace {
@@ -63,6 +68,36 @@ int default_threads() {
 int get_num_threads() { return g_threads > 0 ? g_threads : default_threads(); }
 
 namespace detail {
+
+namespace {
+
+// The thread's floating-point control word (x86: MXCSR), and setting it.
+unsigned float_mode() {
+#ifdef RNNKIT_HAS_MXCSR
+  return _mm_getcsr();
+#else
+  return 0;
+#endif
+}
+
+void set_float_mode(unsigned mode) {
+#ifdef RNNKIT_HAS_MXCSR
+  if (_mm_getcsr() != mode) _mm_setcsr(mode);
+#else
+  (void)mode;
+#endif
+}
+
+// MXCSR's flush-to-zero (bit 15) and denormals-are-zero (bit 6).
+constexpr unsigned kFlushDenormalBits = 0x8040;
+
+}  // namespace
+
+FlushDenormals::FlushDenormals() : previous_(float_mode()) {
+  set_float_mode(previous_ | kFlushDenormalBits);
+}
+
+FlushDenormals::~FlushDenormals() { set_float_mode(previous_); }
 
 namespace {
 
@@ -186,6 +221,7 @@ class Team {
     }
     fn_ = fn;
     context_ = context;
+    float_mode_ = float_mode();
     const std::uint32_t generation = previous + 1;
     if (!claimed) pending_.store(threads - 1, std::memory_order_relaxed);
     state_.store(std::uint64_t{generation} << 32 | (claimed ? kClaimed : 0) |
@@ -232,6 +268,7 @@ class Team {
       const int n = static_cast<int>(state & 0xFF);
       if (index >= n) continue;  // not in this part
       if (!(state & kClaimed)) {
+        set_float_mode(float_mode_);
         fn_(context_, index, n);  // the caller waits for this thread
         if (pending_.fetch_sub(1, std::memory_order_seq_cst) == 1) signal_caller();
         continue;
@@ -242,6 +279,7 @@ class Team {
         if (static_cast<std::uint32_t>(state >> 32) != seen || (state & kClosed)) break;
         if (state_.compare_exchange_weak(state, state + kJoinedOne, std::memory_order_acq_rel,
                                          std::memory_order_acquire)) {
+          set_float_mode(float_mode_);
           fn_(context_, index, n);
           // The last to leave a closed part lets its caller go (the caller, seeing the count at
           // zero, may then reuse or free the context: nothing is read after this).
@@ -257,6 +295,7 @@ class Team {
   std::vector<std::thread> workers_;
   void (*fn_)(void*, int, int) = nullptr;
   void* context_ = nullptr;
+  unsigned float_mode_ = 0;  // the caller's (float_mode()), for the workers of the part
   alignas(64) std::atomic<std::uint32_t> job_{0};
   std::atomic<int> job_sleepers_{0};
   alignas(64) std::atomic<std::uint64_t> state_{0};

@@ -11,6 +11,10 @@
 #include <thread>
 #include <vector>
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <xmmintrin.h>
+#endif
+
 #include "test_harness.h"
 #include "test_util.h"
 #include "cpu/partition.h"
@@ -274,4 +278,32 @@ TEST_CASE(threads_row_split_bits_do_not_depend_on_thread_count) {
     }
   }
   rnnkit::set_num_threads(previous);
+}
+
+// The CPU kernels flush denormals (thread_pool.h, FlushDenormals) on every thread of the call,
+// and give the caller its floating-point mode back.
+TEST_CASE(cpu_kernels_flush_denormals_and_restore_the_callers_mode) {
+  for (int threads : {1, 2}) {
+    rnnkit::set_num_threads(threads);
+    Config c = sequence_config(CellKind::simple_rnn, 48, 3, 8, 40);
+    c.activation = Activation::linear;
+    c.initial_states = false;
+    c.use_bias = false;
+    Inputs<double> exact = make_inputs(c);
+    for (double& v : exact.x.data) v = 1e-20;
+    for (double& v : exact.kernel.data) v = 1e-21;  // x W = 8e-41: a float32 denormal
+    for (double& v : exact.recurrent_kernel.data) v = 0.5;
+    Inputs<float> in = exact.as<float>();
+    volatile float probe = 1e-39f;
+#if defined(__x86_64__) || defined(__i386__)
+    const unsigned before = _mm_getcsr();
+#endif
+    const Outputs<float> out = run_forward(c, in, false);
+#if defined(__x86_64__) || defined(__i386__)
+    CHECK_EQ(_mm_getcsr(), before);
+#endif
+    CHECK(probe * 1.0f > 0.0f);  // the caller still computes with denormals
+    for (float v : out.output.data) CHECK_EQ(v, 0.0f);
+  }
+  rnnkit::set_num_threads(0);
 }

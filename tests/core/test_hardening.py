@@ -462,3 +462,16 @@ def test_empty_batch_state_gradients_are_taken_and_checked():
     assert grads.d_initial_state[0].shape == (0, 4)
     with raises_exactly(_core.InvalidArgument, r"'d_final_h' must have shape \(0, 4\)"):
         core.rnn_backward("lstm", x, k, r, d_states=[np.zeros((1, 4)), np.zeros((1, 4))], **kw)
+
+
+def test_kernels_flush_denormals_and_leave_the_callers_mode():
+    """A product in float32's denormal range (8e-41 here) is flushed to zero inside the core, as
+    TensorFlow's and JAX's CPU kernels do (a gradient decaying through a long sequence would
+    otherwise crawl through microcode assists); NumPy, on the calling thread, keeps denormals."""
+    x = np.full((40, 3, 8), 1e-20, np.float32)
+    kernel = np.full((8, 40), 1e-21, np.float32)
+    recurrent = np.full((40, 40), 0.5, np.float32)
+    result = core.rnn_forward("simple_rnn", x, kernel, recurrent, activation=None)
+    assert np.all(result.output == 0)
+    tiny = np.float32(1e-39)
+    assert tiny * np.float32(1.0) > 0

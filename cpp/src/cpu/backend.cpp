@@ -4,6 +4,7 @@
 #include "cpu/kernels.h"
 #include "cpu/plan.h"
 #include "plan/reserve_stamp.h"
+#include "thread_pool.h"
 
 #include <cstring>
 
@@ -31,6 +32,7 @@ class CpuBackend final : public DeviceBackend {
 
   void forward(const CellSpec& cell, const SequenceOptions& options, const ForwardArgs& args,
                const CallSizes& sizes, const ExecutionContext&) const override {
+    const detail::FlushDenormals flush;  // thread_pool.h: also on the team's workers
     if (sizes.dtype == DType::float32) cpu::forward<float>(cell, options, args, sizes);
     else cpu::forward<double>(cell, options, args, sizes);
     if (options.training) {
@@ -62,6 +64,7 @@ class CpuBackend final : public DeviceBackend {
 
   void backward(const CellSpec& cell, const SequenceOptions& options, const BackwardArgs& args,
                 const CallSizes& sizes, const ExecutionContext&) const override {
+    const detail::FlushDenormals flush;
     if (sizes.dtype == DType::float32) cpu::backward<float>(cell, options, args, sizes);
     else cpu::backward<double>(cell, options, args, sizes);
   }
