@@ -68,28 +68,17 @@ inline void micro_tile(std::int64_t K, const T* A, std::int64_t lda, const T* Bp
   }
 }
 
-template <typename T>
+// micro_tile for `rows` (1 to MR) rows: the instance of exactly that many.
+template <typename T, int MR = kMaxRows>
 inline void row_block(int rows, std::int64_t K, const T* A, std::int64_t lda, const T* Bp, T* C,
                       std::int64_t ldc, int cols, bool accumulate) {
-  if constexpr (kMaxRows > 6) {
-    switch (rows) {
-      case 12: micro_tile<T, 12, false>(K, A, lda, Bp, C, ldc, 12, cols, accumulate); return;
-      case 11: micro_tile<T, 11, false>(K, A, lda, Bp, C, ldc, 11, cols, accumulate); return;
-      case 10: micro_tile<T, 10, false>(K, A, lda, Bp, C, ldc, 10, cols, accumulate); return;
-      case 9: micro_tile<T, 9, false>(K, A, lda, Bp, C, ldc, 9, cols, accumulate); return;
-      case 8: micro_tile<T, 8, false>(K, A, lda, Bp, C, ldc, 8, cols, accumulate); return;
-      case 7: micro_tile<T, 7, false>(K, A, lda, Bp, C, ldc, 7, cols, accumulate); return;
-      default: break;
+  if constexpr (MR > 1) {
+    if (rows < MR) {
+      row_block<T, MR - 1>(rows, K, A, lda, Bp, C, ldc, cols, accumulate);
+      return;
     }
   }
-  switch (rows) {
-    case 6: micro_tile<T, 6, false>(K, A, lda, Bp, C, ldc, 6, cols, accumulate); break;
-    case 5: micro_tile<T, 5, false>(K, A, lda, Bp, C, ldc, 5, cols, accumulate); break;
-    case 4: micro_tile<T, 4, false>(K, A, lda, Bp, C, ldc, 4, cols, accumulate); break;
-    case 3: micro_tile<T, 3, false>(K, A, lda, Bp, C, ldc, 3, cols, accumulate); break;
-    case 2: micro_tile<T, 2, false>(K, A, lda, Bp, C, ldc, 2, cols, accumulate); break;
-    default: micro_tile<T, 1, false>(K, A, lda, Bp, C, ldc, 1, cols, accumulate); break;
-  }
+  micro_tile<T, MR, false>(K, A, lda, Bp, C, ldc, MR, cols, accumulate);
 }
 
 // Rows [0, MR) of C over NP consecutive panels of W columns, k in [0, K): A's element (r, k) at
