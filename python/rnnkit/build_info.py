@@ -126,7 +126,8 @@ def get_config() -> dict:
         flags, `native`, `isa_features` and `isa_level` (what the common code targets), `isa`
         (the level the CPU kernels run), `isa_compiled` and `isa_supported` (the levels built,
         and those of them this CPU runs), `isa_level_flags`, `isa_forced` (the `RNNKIT_ISA`
-        environment variable, or None), OpenMP, `cuda_built`), `cpu` (`model`,
+        environment variable, or None), `amx_bf16` (whether `bfloat16_matmuls` multiplies on
+        AMX tiles here), OpenMP, `cuda_built`), `cpu` (`model`,
         `features`: the reported extensions this CPU has, `isa_level`, `runs_build`: whether it
         has every extension the build uses), `threads` (`num_threads`, `cpus_usable`,
         `OMP_NUM_THREADS`), `openmp` (`runtimes`: the loaded libraries) and `gpu` (`built`,
@@ -220,6 +221,9 @@ def format_config(info=None) -> str:
            else "the best this CPU runs")
         + f"; this CPU runs {', '.join(build['isa_supported'])})",
         f"  runs this build:   {'yes' if cpu['runs_build'] else 'no or unknown'}",
+        f"  bfloat16 products: "
+        + ("AMX tiles (mixed_bfloat16, bfloat16_matmuls)" if build.get("amx_bf16")
+           else "float32 (no usable AMX-BF16 here)"),
         f"  threads:           {threads['num_threads']} (usable CPUs {threads['cpus_usable']}, "
         f"OMP_NUM_THREADS={threads['OMP_NUM_THREADS']})",
         f"  OpenMP runtime:    {', '.join(openmp['runtimes']) or 'none found loaded'}",
