@@ -118,6 +118,12 @@ void convert_rows(FloatOperand A, std::int64_t rows, std::int64_t K, std::int64_
     const __m512i row_words = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7,
                                                                   6, 5, 4, 3, 2, 1, 0),
                                                  _mm512_set1_epi32(static_cast<int>(Kp / 2)));
+    const auto one_by_one = [&](std::int64_t r_begin, std::int64_t r_end, std::int64_t k_begin) {
+      for (std::int64_t k = k_begin; k < K; ++k) {
+        const float* src = A.data + k * A.col_stride;
+        for (std::int64_t r = r_begin; r < r_end; ++r) out[r * Kp + k] = to_bf16(src[r]);
+      }
+    };
     std::int64_t r0 = 0;
     for (; r0 + 16 <= rows; r0 += 16) {
       std::int64_t k = 0;
@@ -128,19 +134,16 @@ void convert_rows(FloatOperand A, std::int64_t rows, std::int64_t K, std::int64_
         _mm512_i32scatter_epi32(out + r0 * Kp + k, row_words,
                                 _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16)), 4);
       }
-      for (; k < K; ++k) {
-        for (std::int64_t r = r0; r < r0 + 16; ++r) out[r * Kp + k] = to_bf16(A.data[r + k * A.col_stride]);
-      }
+      one_by_one(r0, r0 + 16, k);  // an odd K's last k
     }
-    for (std::int64_t k = 0; k < K; ++k) {
-      for (std::int64_t r = r0; r < rows; ++r) out[r * Kp + k] = to_bf16(A.data[r + k * A.col_stride]);
-    }
+    one_by_one(r0, rows, 0);
     return;
   }
   if (A.col_stride != 1) {
     for (std::int64_t r = 0; r < kBlockRows; ++r) {
       for (std::int64_t k = 0; k < Kp; ++k) {
-        out[r * Kp + k] = r < rows && k < K ? to_bf16(A.data[r * A.row_stride + k * A.col_stride]) : 0;
+        const bool inside = r < rows && k < K;
+        out[r * Kp + k] = inside ? to_bf16(A.data[r * A.row_stride + k * A.col_stride]) : 0;
       }
     }
     return;

@@ -128,8 +128,13 @@ class ForwardPass {
   void project(std::int64_t t_lo, std::int64_t n, T* proj) {
     const std::int64_t rows = d_.B * n;
     if (input_dropout_.none() && n == d_.T) {
-      if (amx_) amx_gemm(rows, {as_float(x_), d_.I, 1}, kernel_tiles_, as_float(proj), d_.GH, false, threads_);
-      else gemm<T>(rows, d_.GH, d_.I, {x_, d_.I, 1}, {kernel_, d_.GH, 1}, proj, d_.GH, false, threads_);
+      if (amx_) {
+        amx_gemm(rows, {as_float(x_), d_.I, 1}, kernel_tiles_, as_float(proj), d_.GH, false,
+                 threads_);
+      } else {
+        gemm<T>(rows, d_.GH, d_.I, {x_, d_.I, 1}, {kernel_, d_.GH, 1}, proj, d_.GH, false,
+                threads_);
+      }
       return;
     }
     const int passes = std::max(1, input_dropout_.count);
