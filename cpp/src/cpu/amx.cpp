@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
-#include <vector>
 
 // The avx512 level is compiled with -mamx-tile -mamx-bf16 where the compiler knows them
 // (cmake/isa.cmake), a native build where the build machine has AMX.
@@ -17,6 +16,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "cpu/thread_buffer.h"
 #include "thread_pool.h"
 #endif
 
@@ -28,6 +28,10 @@ bool amx_bf16_available() { return false; }
 void pack_tiles(FloatOperand, PackedTiles&) { std::abort(); }
 void amx_gemm_columns(std::int64_t, FloatOperand, const PackedTiles&, std::int64_t, std::int64_t,
                       float*, std::int64_t, bool) {
+  std::abort();
+}
+void amx_gemm_gates(std::int64_t, FloatOperand, const PackedTiles*, int, std::int64_t,
+                    std::int64_t, float*, std::int64_t, std::int64_t, bool) {
   std::abort();
 }
 void amx_gemm(std::int64_t, FloatOperand, const PackedTiles&, float*, std::int64_t, bool, int) {
@@ -297,33 +301,29 @@ void pack_tiles(FloatOperand B, PackedTiles& out) {
   pack_tile_blocks(B, out, 0, PackedTiles::col_blocks(out.cols));
 }
 
-namespace {
-thread_local std::vector<std::uint16_t> converted_rows;
-
-std::uint16_t* row_buffer(std::int64_t Kp) {
-  // 64-byte aligned within a grow-only buffer: no allocation once it has grown.
-  const std::size_t need = static_cast<std::size_t>(kBlockRows * Kp + 32);
-  if (converted_rows.size() < need) converted_rows.resize(need);
-  const auto address = reinterpret_cast<std::uintptr_t>(converted_rows.data());
-  return converted_rows.data() + ((64 - address % 64) % 64) / 2;
-}
-}  // namespace
-
-void amx_gemm_columns(std::int64_t M, FloatOperand A, const PackedTiles& B,
-                      std::int64_t col_begin, std::int64_t col_end, float* C, std::int64_t ldc,
-                      bool accumulate) {
-  if (M <= 0 || col_end <= col_begin) return;
-  const std::int64_t K = B.rows, Kp = PackedTiles::k_blocks(K) * kTileDepth;
-  std::uint16_t* a = row_buffer(Kp);
+void amx_gemm_gates(std::int64_t M, FloatOperand A, const PackedTiles* B, int gates,
+                    std::int64_t col_begin, std::int64_t col_end, float* C, std::int64_t ldc,
+                    std::int64_t gate_stride, bool accumulate) {
+  if (M <= 0 || col_end <= col_begin || gates <= 0) return;
+  const std::int64_t K = B[0].rows, Kp = PackedTiles::k_blocks(K) * kTileDepth;
+  std::uint16_t* a = thread_buffer<std::uint16_t>(0, kBlockRows * Kp);
   const TileScope tiles;
   for (std::int64_t m0 = 0; m0 < M; m0 += kBlockRows) {
     const std::int64_t rows = std::min(kBlockRows, M - m0);
     convert_rows({A.data + m0 * A.row_stride, A.row_stride, A.col_stride}, rows, K, Kp, a);
-    for (std::int64_t n0 = col_begin; n0 < col_end; n0 += kTileBlockCols) {
-      block_into(a, Kp, B, n0 / kTileBlockCols, rows, std::min(kTileBlockCols, col_end - n0),
-                 C + m0 * ldc + n0, ldc, accumulate);
+    for (int g = 0; g < gates; ++g) {
+      for (std::int64_t n0 = col_begin; n0 < col_end; n0 += kTileBlockCols) {
+        block_into(a, Kp, B[g], n0 / kTileBlockCols, rows, std::min(kTileBlockCols, col_end - n0),
+                   C + g * gate_stride + m0 * ldc + n0, ldc, accumulate);
+      }
     }
   }
+}
+
+void amx_gemm_columns(std::int64_t M, FloatOperand A, const PackedTiles& B,
+                      std::int64_t col_begin, std::int64_t col_end, float* C, std::int64_t ldc,
+                      bool accumulate) {
+  amx_gemm_gates(M, A, &B, 1, col_begin, col_end, C, ldc, 0, accumulate);
 }
 
 void amx_gemm(std::int64_t M, FloatOperand A, const PackedTiles& B, float* C, std::int64_t ldc,
@@ -348,10 +348,6 @@ void amx_gemm(std::int64_t M, FloatOperand A, const PackedTiles& B, float* C, st
   });
 }
 
-namespace {
-thread_local std::vector<std::uint16_t> packed_slices;
-}  // namespace
-
 void amx_product(std::int64_t M, std::int64_t N, std::int64_t K, FloatOperand A, FloatOperand B,
                  float* C, std::int64_t ldc, bool accumulate, int threads) {
   if (M <= 0 || N <= 0) return;
@@ -367,10 +363,7 @@ void amx_product(std::int64_t M, std::int64_t N, std::int64_t K, FloatOperand A,
       PackedTiles::k_blocks(K) * kTileDepth,
       std::max<std::int64_t>(kTileDepth,
                              (std::int64_t(4) << 20) / per_k / kTileDepth * kTileDepth));
-  const std::size_t need = static_cast<std::size_t>(PackedTiles::elements_for(slice, N) + 32);
-  if (packed_slices.size() < need) packed_slices.resize(need);
-  const auto address = reinterpret_cast<std::uintptr_t>(packed_slices.data());
-  std::uint16_t* buffer = packed_slices.data() + ((64 - address % 64) % 64) / 2;
+  std::uint16_t* buffer = thread_buffer<std::uint16_t>(1, PackedTiles::elements_for(slice, N));
   for (std::int64_t k0 = 0; k0 < K; k0 += slice) {
     const std::int64_t depth = std::min(slice, K - k0);
     PackedTiles packed{buffer, depth, N};

@@ -64,6 +64,12 @@ void amx_gemm_columns(std::int64_t M, FloatOperand A, const PackedTiles& B,
                       std::int64_t col_begin, std::int64_t col_end, float* C, std::int64_t ldc,
                       bool accumulate);
 
+// amx_gemm_columns for `gates` matrices B[g] of the same K, against one A rounded once: C_g =
+// C + g * gate_stride (the time loop's gates, which all read h_{t-1}).
+void amx_gemm_gates(std::int64_t M, FloatOperand A, const PackedTiles* B, int gates,
+                    std::int64_t col_begin, std::int64_t col_end, float* C, std::int64_t ldc,
+                    std::int64_t gate_stride, bool accumulate);
+
 // The same over all of B's columns, with the rows of C split among up to `threads` threads.
 void amx_gemm(std::int64_t M, FloatOperand A, const PackedTiles& B, float* C, std::int64_t ldc,
               bool accumulate, int threads);

@@ -188,6 +188,20 @@ class ForwardPass {
                 s_.recurrent + share.row_begin * d_.GH + g * d_.H, d_.GH, false);
   }
 
+  // The recurrent GEMMs of gates [0, gates). On AMX, h_{t-1} is rounded once for all of them,
+  // unless each gate has its own recurrent dropout mask.
+  void recurrent_gemms(int gates, std::int64_t s, const LoopShare& share) {
+    if (amx_ && recurrent_dropout_.count <= 1) {
+      constexpr std::int64_t W = kPanelWidth<T>;
+      amx_gemm_gates(share.rows(), {as_float(gemm_input(s, 0) + share.row_begin * d_.H), d_.H, 1},
+                     tiles_, gates, share.units.panel_begin * W,
+                     std::min(share.units.panel_end * W, d_.H),
+                     as_float(s_.recurrent + share.row_begin * d_.GH), d_.GH, d_.H, false);
+      return;
+    }
+    for (int g = 0; g < gates; ++g) recurrent_gemm(g, gemm_input(s, g), share);
+  }
+
   // h_{t-1} as the recurrent GEMM of gate g sees it (recurrent dropout applied).
   const T* gemm_input(std::int64_t s, int g) const {
     const T* h = s_.h[s & 1];
@@ -203,7 +217,7 @@ class ForwardPass {
     const kernels::CellActivations acts{cell_.activation, cell_.recurrent_activation};
     // Reset-before GRU: the candidate's GEMM reads r * h_{t-1}, so z and r come first.
     const int first_phase_gates = Cell::kResetBefore ? 2 : static_cast<int>(d_.G);
-    for (int g = 0; g < first_phase_gates; ++g) recurrent_gemm(g, gemm_input(s, g), share);
+    recurrent_gemms(first_phase_gates, s, share);
     if constexpr (Cell::kResetBefore) {
       for (std::int64_t b = share.row_begin; b < share.row_end; ++b) {
         const kernels::ForwardRow<T> r = forward_row(s, t, b, proj_t + b * proj_ld);

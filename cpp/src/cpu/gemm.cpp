@@ -2,11 +2,10 @@
 
 #include <algorithm>
 #include <cstring>
-#include <memory>
-#include <new>
 
 #include "cpu/caches.h"
 #include "cpu/simd.h"
+#include "cpu/thread_buffer.h"
 #include "thread_pool.h"
 
 RNNKIT_CPU_NAMESPACE_BEGIN
@@ -263,21 +262,6 @@ constexpr std::int64_t kBlockK = kGemmDepth, kBlockM = 64 * kMaxRows, kBlockN = 
 // gemm's direct path (gemm_direct): at most this many rows of A, against at most this much of B.
 // With more rows, few k (at most kDirectRows) and little work (one thread's worth).
 constexpr std::int64_t kDirectRows = 4, kDirectBytes = 512 * 1024, kDirectMacs = 1 << 20;
-
-template <typename T>
-T* thread_buffer(int which, std::int64_t elements) {
-  struct Buffer {
-    std::unique_ptr<T[]> data;
-    std::int64_t size = 0;
-  };
-  thread_local Buffer buffers[2];
-  Buffer& b = buffers[which];
-  if (b.size < elements) {
-    b.data.reset(new (std::align_val_t(64)) T[elements]);
-    b.size = elements;
-  }
-  return b.data.get();
-}
 
 // Copies a kMaxRows x kc block of A (element (r, k) at src[r * rs + k * cs]) into a sliver, the
 // kMaxRows values of each k together. Fixed sizes, so the compiler unrolls and vectorizes.

@@ -1,0 +1,30 @@
+// Per-thread scratch that outlives a call: the packing buffers of the GEMMs (cpu/gemm.cpp,
+// cpu/amx.cpp), sized by their largest use so far.
+#pragma once
+
+#include "cpu/isa.h"
+
+#include <cstdint>
+#include <memory>
+#include <new>
+
+RNNKIT_CPU_NAMESPACE_BEGIN
+
+// This thread's buffer `which` (0 or 1) of elements of T, 64-byte aligned, at least `elements`
+// long; reallocated (contents lost) only when it must grow.
+template <typename T>
+T* thread_buffer(int which, std::int64_t elements) {
+  struct Buffer {
+    std::unique_ptr<T[]> data;
+    std::int64_t size = 0;
+  };
+  thread_local Buffer buffers[2];
+  Buffer& b = buffers[which];
+  if (b.size < elements) {
+    b.data.reset(new (std::align_val_t(64)) T[elements]);
+    b.size = elements;
+  }
+  return b.data.get();
+}
+
+RNNKIT_CPU_NAMESPACE_END
