@@ -35,12 +35,12 @@ struct SequenceOptions {
   bool return_sequences = false;   // output [B, T, H] instead of the last output [B, H]
   bool zero_output_for_mask = false;
   bool training = false;           // fill `reserve` with what backward() needs
-  // float32 forward calls on the CPU: the GEMMs (input projection, recurrent product) multiply
-  // bfloat16 roundings of their operands (x, the weights, h_{t-1}) and sum in float32, on AMX
-  // tiles where cpu_amx_bf16() (rnnkit/isa.h) says so; elsewhere the call computes in float32 as
-  // without it. The state, the gates and the outputs stay float32 either way; backward() is
-  // float32 (it reads the reserve this forward filled). Keras' mixed_bfloat16 policy uses it.
-  // float64 and CUDA calls refuse it.
+  // float32 calls on the CPU: the GEMMs (forward: the input projection and each step's recurrent
+  // product; backward: the weight and input gradients and each step's dA_t R^T) multiply
+  // bfloat16 roundings of their operands (x, the weights, h_{t-1}, the gate gradients) and sum
+  // in float32, on AMX tiles where cpu_amx_bf16() (rnnkit/isa.h) says so; elsewhere the call
+  // computes in float32 as without it. The state, the gates and the outputs stay float32 either
+  // way. Keras' mixed_bfloat16 policy uses it. float64 and CUDA calls refuse it.
   bool bfloat16_matmuls = false;
 };
 
