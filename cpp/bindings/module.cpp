@@ -4,6 +4,7 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <cstdint>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -415,6 +416,37 @@ py::list string_list(const std::vector<std::string>& names) {
   return list;
 }
 
+// float32 <-> bfloat16 between two C-contiguous arrays of the same size: source float32 and
+// destination uint16 (bfloat16's bits), or the other way round. Nothing is allocated.
+void convert_bfloat16(const py::array& source, py::array& destination) {
+  const auto describe = [](const py::array& a) {
+    return std::string(py::str(a.dtype())) + (a.flags() & py::array::c_style ? "" : ", not C-contiguous");
+  };
+  const bool to_bfloat16 = source.dtype().is(py::dtype::of<float>()) &&
+                           destination.dtype().is(py::dtype::of<std::uint16_t>());
+  const bool from_bfloat16 = source.dtype().is(py::dtype::of<std::uint16_t>()) &&
+                             destination.dtype().is(py::dtype::of<float>());
+  if (!(to_bfloat16 || from_bfloat16) || !(source.flags() & py::array::c_style) ||
+      !(destination.flags() & py::array::c_style) || !destination.writeable()) {
+    throw py::type_error("convert_bfloat16 expects C-contiguous arrays, float32 -> uint16 or uint16 "
+                         "-> float32 (destination writable); got source " + describe(source) +
+                         " and destination " + describe(destination));
+  }
+  if (source.size() != destination.size()) {
+    throw py::value_error("convert_bfloat16: source has " + std::to_string(source.size()) +
+                          " elements, destination " + std::to_string(destination.size()));
+  }
+  const void* in = source.data();
+  void* out = destination.mutable_data();
+  const std::int64_t count = source.size();
+  py::gil_scoped_release release;
+  if (to_bfloat16) {
+    rnnkit::float32_to_bfloat16(static_cast<const float*>(in), static_cast<std::uint16_t*>(out), count);
+  } else {
+    rnnkit::bfloat16_to_float32(static_cast<const std::uint16_t*>(in), static_cast<float*>(out), count);
+  }
+}
+
 // What this build was made with (cmake/build_info.cmake fills the macros at configure time).
 py::dict build_info() {
   py::dict info;
@@ -534,6 +566,9 @@ PYBIND11_MODULE(_core, m) {
   m.def("cpu_isa", &rnnkit::cpu_isa,
         "The ISA level the CPU kernels run (baseline, avx2, avx512, or native); chooses it on the "
         "first call, raises ValueError for a bad RNNKIT_ISA.");
+  m.def("convert_bfloat16", &convert_bfloat16, py::arg("source"), py::arg("destination"),
+        "Converts a C-contiguous float32 array into bfloat16 bits (uint16; round to nearest, ties "
+        "to even, as ml_dtypes) or bfloat16 bits into float32, into `destination` (same size).");
   m.def("build_info", &build_info,
         "Returns a dict of how this build was made: version, compiler, flags, RNNKIT_NATIVE, the "
         "ISA extensions the common code targets, the ISA levels built / supported here / running, "

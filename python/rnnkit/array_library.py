@@ -29,6 +29,8 @@ import threading
 
 import numpy as np
 
+from rnnkit import _core
+
 __all__ = ["ArrayLibrary", "NUMPY", "as_array", "register_array_library", "unregister_array_library",
            "only_host", "library_of", "library_for_device", "namespace", "device_of", "is_host",
            "to_host", "to_device", "check_same_device", "DeviceMismatchError"]
@@ -290,6 +292,31 @@ def is_real_floating(dtype):
     """Whether `dtype` (a NumPy dtype) holds real floats: float16/32/64, and bfloat16, which
     `ml_dtypes` registers with NumPy's kind "V" (a mixed_bfloat16 policy's compute dtype)."""
     return dtype.kind == "f" or (dtype.kind == "V" and dtype.name == "bfloat16")
+
+
+_FLOAT32 = np.dtype(np.float32)
+_UINT16 = np.dtype(np.uint16)
+
+
+def astype(array, dtype):
+    """`array` (a NumPy array) in `dtype`: `array` itself when it has it already, else
+    `array.astype(dtype)`. float32 <-> bfloat16 conversions of C-contiguous arrays run in C++
+    (`rnnkit._core.convert_bfloat16`: the same bits as ml_dtypes' cast, several times faster,
+    large arrays on the thread team)."""
+    dtype = np.dtype(dtype)
+    source = array.dtype
+    if source is dtype or source == dtype:
+        return array
+    if array.size >= 1024 and array.flags.c_contiguous:
+        if source is _FLOAT32 and dtype.kind == "V" and dtype.name == "bfloat16":
+            out = np.empty(array.shape, dtype)
+            _core.convert_bfloat16(array, out.view(_UINT16))
+            return out
+        if dtype is _FLOAT32 and source.kind == "V" and source.name == "bfloat16":
+            out = np.empty(array.shape, _FLOAT32)
+            _core.convert_bfloat16(array.view(_UINT16), out)
+            return out
+    return array.astype(dtype)
 
 
 def is_host(value):

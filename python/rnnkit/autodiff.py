@@ -34,6 +34,7 @@ import numpy as np
 
 from rnnkit._operators import ArithmeticOperators
 from rnnkit.array_library import as_array as _as_array
+from rnnkit.array_library import astype as _astype
 from rnnkit.array_library import is_real_floating as _is_real_floating
 from rnnkit.array_library import namespace as _namespace
 from rnnkit._operators import binary as _binary
@@ -521,7 +522,7 @@ def _accumulate(grads, ref, g):
     if g.shape != shape:
         g = _unbroadcast(g, shape)
     if g.dtype is not dtype and g.dtype != dtype:
-        g = g.astype(dtype)
+        g = _astype(g, dtype) if type(g) is np.ndarray else g.astype(dtype)
     slots = grads.get(node)
     if slots is None:
         if not node.multi:

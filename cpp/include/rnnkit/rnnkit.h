@@ -2,6 +2,7 @@
 #pragma once
 
 #include "rnnkit/activation.h"
+#include "rnnkit/bfloat16.h"
 #include "rnnkit/cell.h"
 #include "rnnkit/context.h"
 #include "rnnkit/error.h"

@@ -1,11 +1,16 @@
 // Chooses the CPU backend's ISA level once, at first use (cpu/isa.h explains the scheme). Compiled
 // once, for the baseline, like everything outside the per-level sources.
+#include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "backend.h"
+#include "rnnkit/bfloat16.h"
+#include "rnnkit/threads.h"
+#include "thread_pool.h"
 #include "cpu/isa.h"
 #include "cpu/stream.h"
 #include "rnnkit/error.h"
@@ -17,46 +22,37 @@
 // The levels this build has (cmake/isa.cmake defines RNNKIT_ISA_LEVEL_<NAME> for each); each
 // defines, in its own copies of the cpu/ sources, rnnkit::cpu::<level>::isa_backend() (the
 // DeviceBackend: forward, backward, memory queries; cpu/backend.cpp) and
-// isa_make_stream_kernel() (rnnkit::Stream's kernel; cpu/stream.cpp) and amx_bf16_available()
-// (cpu/amx.h).
+// isa_make_stream_kernel() (rnnkit::Stream's kernel; cpu/stream.cpp), amx_bf16_available()
+// (cpu/amx.h) and the float32 <-> bfloat16 conversions (cpu/convert.h).
 #if !defined(RNNKIT_ISA_LEVEL_BASELINE) && !defined(RNNKIT_ISA_LEVEL_AVX2) && \
     !defined(RNNKIT_ISA_LEVEL_AVX512) && !defined(RNNKIT_ISA_LEVEL_NATIVE)
 #define RNNKIT_ISA_LEVEL_BASELINE 1
 #endif
 
 namespace rnnkit::cpu {
+// What each level's copy of the cpu/ sources defines for this table.
+#define RNNKIT_DECLARE_LEVEL(level)                                                          \
+  namespace level {                                                                          \
+  const DeviceBackend& isa_backend();                                                        \
+  std::unique_ptr<StreamKernel> isa_make_stream_kernel(const CellSpec&, DType, std::int64_t, \
+                                                       const StreamOptions&);                \
+  bool amx_bf16_available();                                                                 \
+  void float32_to_bfloat16(const float*, std::uint16_t*, std::int64_t);                      \
+  void bfloat16_to_float32(const std::uint16_t*, float*, std::int64_t);                      \
+  }
 #ifdef RNNKIT_ISA_LEVEL_BASELINE
-namespace baseline {
-const DeviceBackend& isa_backend();
-std::unique_ptr<StreamKernel> isa_make_stream_kernel(const CellSpec&, DType, std::int64_t,
-                                                     const StreamOptions&);
-bool amx_bf16_available();
-}  // namespace baseline
+RNNKIT_DECLARE_LEVEL(baseline)
 #endif
 #ifdef RNNKIT_ISA_LEVEL_AVX2
-namespace avx2 {
-const DeviceBackend& isa_backend();
-std::unique_ptr<StreamKernel> isa_make_stream_kernel(const CellSpec&, DType, std::int64_t,
-                                                     const StreamOptions&);
-bool amx_bf16_available();
-}  // namespace avx2
+RNNKIT_DECLARE_LEVEL(avx2)
 #endif
 #ifdef RNNKIT_ISA_LEVEL_AVX512
-namespace avx512 {
-const DeviceBackend& isa_backend();
-std::unique_ptr<StreamKernel> isa_make_stream_kernel(const CellSpec&, DType, std::int64_t,
-                                                     const StreamOptions&);
-bool amx_bf16_available();
-}  // namespace avx512
+RNNKIT_DECLARE_LEVEL(avx512)
 #endif
 #ifdef RNNKIT_ISA_LEVEL_NATIVE
-namespace native {
-const DeviceBackend& isa_backend();
-std::unique_ptr<StreamKernel> isa_make_stream_kernel(const CellSpec&, DType, std::int64_t,
-                                                     const StreamOptions&);
-bool amx_bf16_available();
-}  // namespace native
+RNNKIT_DECLARE_LEVEL(native)
 #endif
+#undef RNNKIT_DECLARE_LEVEL
 
 namespace {
 
@@ -66,6 +62,8 @@ struct Level {
   std::unique_ptr<StreamKernel> (*make_stream_kernel)(const CellSpec&, DType, std::int64_t,
                                                       const StreamOptions&);
   bool (*amx_bf16)();  // cpu/amx.h
+  void (*float32_to_bfloat16)(const float*, std::uint16_t*, std::int64_t);  // cpu/convert.h
+  void (*bfloat16_to_float32)(const std::uint16_t*, float*, std::int64_t);
   bool (*runs_here)();
 };
 
@@ -116,20 +114,24 @@ const std::vector<Level>& levels() {
   static const std::vector<Level> all = {
 #ifdef RNNKIT_ISA_LEVEL_BASELINE
       {"baseline", &baseline::isa_backend, &baseline::isa_make_stream_kernel,
-       &baseline::amx_bf16_available, &always},
+       &baseline::amx_bf16_available,
+       &baseline::float32_to_bfloat16, &baseline::bfloat16_to_float32, &always},
 #endif
 #ifdef RNNKIT_ISA_LEVEL_AVX2
       {"avx2", &avx2::isa_backend, &avx2::isa_make_stream_kernel,
-       &avx2::amx_bf16_available, &has_avx2},
+       &avx2::amx_bf16_available,
+       &avx2::float32_to_bfloat16, &avx2::bfloat16_to_float32, &has_avx2},
 #endif
 #ifdef RNNKIT_ISA_LEVEL_AVX512
       {"avx512", &avx512::isa_backend, &avx512::isa_make_stream_kernel,
-       &avx512::amx_bf16_available, &has_avx512},
+       &avx512::amx_bf16_available,
+       &avx512::float32_to_bfloat16, &avx512::bfloat16_to_float32, &has_avx512},
 #endif
 #ifdef RNNKIT_ISA_LEVEL_NATIVE
       // -march=native: runs on the machine that built it (and the CPUs that have its extensions).
       {"native", &native::isa_backend, &native::isa_make_stream_kernel,
-       &native::amx_bf16_available, &always},
+       &native::amx_bf16_available,
+       &native::float32_to_bfloat16, &native::bfloat16_to_float32, &always},
 #endif
   };
   return all;
@@ -207,6 +209,51 @@ std::unique_ptr<StreamKernel> make_stream_kernel(const CellSpec& cell, DType dty
 }  // namespace rnnkit::cpu
 
 namespace rnnkit {
+
+namespace {
+void check_conversion(const void* source, const void* destination, std::int64_t count,
+                      const char* function) {
+  if (count < 0) {
+    throw InvalidArgument(std::string(function) + ": count must be >= 0, got " +
+                          std::to_string(count));
+  }
+  if (count > 0 && (source == nullptr || destination == nullptr)) {
+    throw InvalidArgument(std::string(function) + ": source and destination must not be null "
+                          "when count > 0 (count " + std::to_string(count) + ")");
+  }
+}
+
+// Large arrays in chunks claimed by the thread team: the conversion is bound by memory traffic
+// (and the first touch of a fresh destination's pages), which two cores share better than one.
+template <typename From, typename To>
+void convert(void (*level_fn)(const From*, To*, std::int64_t), const From* source, To* destination,
+             std::int64_t count) {
+  constexpr std::int64_t kChunk = std::int64_t{1} << 16;
+  const int threads = count >= 4 * kChunk ? get_num_threads() : 1;
+  if (threads <= 1) {
+    level_fn(source, destination, count);
+    return;
+  }
+  detail::WorkClaims claims((count + kChunk - 1) / kChunk);
+  detail::parallel_claimed(threads, [&](int, int) {
+    for (std::int64_t chunk; claims.next(chunk);) {
+      const std::int64_t begin = chunk * kChunk;
+      level_fn(source + begin, destination + begin, std::min(kChunk, count - begin));
+    }
+  });
+}
+
+}  // namespace
+
+void float32_to_bfloat16(const float* source, std::uint16_t* destination, std::int64_t count) {
+  check_conversion(source, destination, count, "float32_to_bfloat16");
+  convert(cpu::chosen().level->float32_to_bfloat16, source, destination, count);
+}
+
+void bfloat16_to_float32(const std::uint16_t* source, float* destination, std::int64_t count) {
+  check_conversion(source, destination, count, "bfloat16_to_float32");
+  convert(cpu::chosen().level->bfloat16_to_float32, source, destination, count);
+}
 
 bool cpu_amx_bf16() { return cpu::chosen().level->amx_bf16(); }
 

@@ -667,7 +667,7 @@ class Layer:
             self._refuse_device_input_if_mixed()
         if array_library.is_real_floating(array.dtype) and self.autocast and \
                 array.dtype != np.dtype(self.compute_dtype):
-            array = array.astype(self.compute_dtype)
+            array = array_library.astype(array, self.compute_dtype)
         elif array.dtype.kind in "iu" and self._casts_int_inputs:
             array = array.astype(self.compute_dtype)
         return array

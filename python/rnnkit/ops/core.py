@@ -134,7 +134,7 @@ def cast(x, dtype):
     xv = unwrap(x)
     if not isinstance(xv, np.ndarray):
         xv = _as_array(xv)
-    y = xv.astype(dtype, copy=False)
+    y = array_library.astype(xv, dtype) if type(xv) is np.ndarray else xv.astype(dtype, copy=False)
     tape = _state.tape
     if tape is None or not _is_float(y.dtype) or not _is_float(xv.dtype):
         return y

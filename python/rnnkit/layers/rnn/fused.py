@@ -72,8 +72,9 @@ def _forward_one(cell, names, x, states, mask, go_backwards, return_sequences,
         # rounded to the compute dtype, as a 16-bit GEMM with float32 accumulation multiplies
         # them; the state and the gates in float32; the outputs rounded back below.
         compute = x_value.dtype
-        x_value = x_value.astype(np.float32)
-        state_values = [s.astype(compute).astype(np.float32) for s in state_values]
+        x_value = array_library.astype(x_value, np.float32)
+        state_values = [array_library.astype(array_library.astype(s, compute), np.float32)
+                        for s in state_values]
         kernel, recurrent_kernel, bias = cell.derived_weights(
             ("rounded", compute), lambda *weights: tuple(
                 None if w is None else _round_through(w, compute) for w in weights))
@@ -93,8 +94,8 @@ def _forward_one(cell, names, x, states, mask, go_backwards, return_sequences,
                               bfloat16_matmuls=bf16, **options)
     output, final_states = result.output, list(result.states)
     if reduced:
-        output = output.astype(compute)
-        final_states = [s.astype(compute) for s in final_states]
+        output = array_library.astype(output, compute)
+        final_states = [array_library.astype(s, compute) for s in final_states]
     if not recording:
         return output, final_states
 
@@ -110,8 +111,8 @@ def _forward_one(cell, names, x, states, mask, go_backwards, return_sequences,
         if reduced:
             # the core's backward (with bfloat16, bfloat16 products outside the time loop);
             # the casts' gradients pass unchanged
-            d_output = d_output.astype(np.float32)
-            d_states = [d.astype(np.float32) for d in d_states]
+            d_output = array_library.astype(d_output, np.float32)
+            d_states = [array_library.astype(d, np.float32) for d in d_states]
         g = core.rnn_backward(cell.core_name, x_value, kernel, recurrent_kernel, bias,
                               reserve=result.reserve, d_output=d_output, d_states=d_states,
                               initial_state=state_values, need_d_x=need_d_x,
@@ -128,7 +129,7 @@ def _forward_one(cell, names, x, states, mask, go_backwards, return_sequences,
 
 def _round_through(value, dtype):
     """`value` (a float32 weight) rounded to `dtype` (bfloat16 or float16), as float32."""
-    return np.ascontiguousarray(value.astype(dtype).astype(np.float32))
+    return np.ascontiguousarray(array_library.astype(array_library.astype(value, dtype), np.float32))
 
 
 def run(fused_cells, x, states, *, mask, go_backwards, return_sequences, zero_output_for_mask,
