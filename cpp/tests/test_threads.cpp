@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstring>
 #include <random>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -278,6 +279,23 @@ TEST_CASE(threads_row_split_bits_do_not_depend_on_thread_count) {
     }
   }
   rnnkit::set_num_threads(previous);
+}
+
+// The row split's chunks come in a multiple of the threads (one or two each), so that no thread
+// runs the last chunk alone, and two each only when those still have 12 rows.
+TEST_CASE(threads_row_chunks_are_a_multiple_of_the_threads) {
+  using rnnkit::cpu::RowClaims;
+  CHECK_EQ(RowClaims::chunk_rows(32, 2), 16);
+  CHECK_EQ(RowClaims::chunk_rows(64, 2), 16);
+  for (int threads = 2; threads <= 4; ++threads) {
+    for (std::int64_t batch = 12 * threads; batch <= 200; ++batch) {
+      const std::int64_t chunk = RowClaims::chunk_rows(batch, threads);
+      const std::int64_t chunks = (batch + chunk - 1) / chunk;
+      CHECK_MSG(chunks == threads || (chunks == 2 * threads && chunk >= 12),
+                "batch " + std::to_string(batch) + ", " + std::to_string(threads) +
+                    " threads: chunks of " + std::to_string(chunk));
+    }
+  }
 }
 
 // The CPU kernels flush denormals (thread_pool.h, FlushDenormals) on every thread of the call,
