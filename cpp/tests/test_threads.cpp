@@ -19,6 +19,7 @@
 #include "test_harness.h"
 #include "test_util.h"
 #include "cpu/partition.h"
+#include "cpu/plan.h"
 #include "thread_pool.h"
 
 using namespace rnnkit_test;
@@ -296,6 +297,21 @@ TEST_CASE(threads_row_chunks_are_a_multiple_of_the_threads) {
                     " threads: chunks of " + std::to_string(chunk));
     }
   }
+}
+
+// Inference projects many cheap inputs a chunk of steps at a time (cpu/plan.h); training projects
+// the whole sequence at once. Same bits either way: LSTM with 64 x 260 x 512 products of I = 8
+// (chunked on any L2 up to 4 MiB).
+TEST_CASE(chunked_input_projection_gives_the_training_bits) {
+  const Config c = sequence_config(CellKind::lstm, 64, 260, 8, 128);
+  const rnnkit::plan::Dims d(rnnkit::CellSpec{rnnkit::CellKind::lstm, 8, 128}, 64, 260);
+  REQUIRE(rnnkit::cpu::projection_chunk<float>(d, false) < 260);
+  Inputs<float> in = make_inputs(c).as<float>();
+  const Outputs<float> inference = run_forward<float>(c, in, false);
+  const Outputs<float> training = run_forward<float>(c, in, true);
+  CHECK(inference.output.data == training.output.data);
+  CHECK(inference.final_h.data == training.final_h.data);
+  CHECK(inference.final_c.data == training.final_c.data);
 }
 
 // The CPU kernels flush denormals (thread_pool.h, FlushDenormals) on every thread of the call,

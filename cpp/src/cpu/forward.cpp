@@ -61,7 +61,7 @@ class ForwardPass {
  private:
   template <class Cell>
   void time_loop() {
-    const std::int64_t chunk = projection_chunk(d_, opt_.training);
+    const std::int64_t chunk = projection_chunk<T>(d_, opt_.training);
     const LoopPlan plan = LoopPlan::forward<T>(d_.B, d_.H, d_.GH);
     for (std::int64_t s0 = 0; s0 < d_.T; s0 += chunk) {
       const std::int64_t n = std::min(chunk, d_.T - s0);
