@@ -7,6 +7,7 @@
 
 #include "cpu/stream.h"
 #include "rnnkit/error.h"
+#include "thread_pool.h"
 #include "validate.h"
 
 namespace rnnkit {
@@ -140,6 +141,7 @@ void Stream::step(const TensorView& x_t, const TensorView& output) {
   expect_tensor(x_t, "x_t", s.dtype, Device::cpu, {s.batch, s.cell.input_size});
   expect_tensor(output, "output", s.dtype, Device::cpu, {s.batch, s.cell.units});
   if (overlap(x_t, output)) fail("argument 'output' must not overlap 'x_t'");
+  const detail::FlushDenormals flush;  // as forward does: the same bits
   impl_->kernel->run(x_t.data, 1, output.data, true, nullptr);
 }
 
@@ -170,6 +172,7 @@ void Stream::run(const TensorView& x, const TensorView& output, const TensorView
     }
     expect_tensor(mask, "mask", DType::uint8, Device::cpu, {s.batch, T});
   }
+  const detail::FlushDenormals flush;
   impl_->kernel->run(x.data, T, output.data, sequences,
                      mask.present() ? mask.as<const std::uint8_t>() : nullptr);
 }

@@ -138,6 +138,33 @@ void check_masked(CellKind kind, bool reset_after, bool zero_output, bool sequen
   check_final_states(c, s, ref, "masked");
 }
 
+// Stream flushes denormals as forward does (thread_pool.h, FlushDenormals), so the two keep the same
+// bits where a product falls below float32's normal range: x W = 8e-41 comes out 0 from both.
+TEST_CASE(stream_flushes_denormals_like_forward) {
+  Config c = sequence_config(CellKind::simple_rnn, 2, 3, 8, 16);
+  c.activation = Activation::linear;
+  c.initial_states = false;
+  c.use_bias = false;
+  Inputs<double> exact = make_inputs(c);
+  for (double& v : exact.x.data) v = 1e-20;
+  for (double& v : exact.kernel.data) v = 1e-21;
+  for (double& v : exact.recurrent_kernel.data) v = 0.5;
+  Inputs<float> in = exact.as<float>();
+  Outputs<float> ref = run_forward<float>(c, in, false);
+  Stream s = make_stream(c, in);
+  Array<float> out({c.B, c.T, c.H});
+  s.run(in.x.view(), out.view());
+  CHECK(same_bits(out.data, ref.output.data.data(), out.size()));
+  bool zeros = true;
+  for (float v : out.data) zeros = zeros && v == 0.0f;
+  CHECK(zeros);
+  Stream one = make_stream(c, in);
+  Array<float> x0 = time_slice(c, in.x, 0, 1), step_out({c.B, c.H});
+  one.step(view_of(x0.data.data(), rnnkit::DType::float32, {c.B, c.I}), step_out.view());
+  for (float v : step_out.data) zeros = zeros && v == 0.0f;
+  CHECK(zeros);
+}
+
 TEST_CASE(stream_masked_run_matches_forward) {
   for (bool zero_output : {false, true}) {
     for (bool sequences : {false, true}) {
