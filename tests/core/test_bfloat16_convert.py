@@ -123,3 +123,19 @@ def test_bad_arguments_are_refused_by_name():
     read_only.flags.writeable = False
     with pytest.raises(TypeError, match="writable"):
         _core.convert_bfloat16(x, read_only)
+
+
+def test_ops_cast_and_the_tape_use_the_same_bits():
+    """`ops.cast` to and from bfloat16 (what the mixed layers' autocast does) gives ml_dtypes'
+    bits on arrays large enough for the C++ path, and its gradient passes through."""
+    import rnnkit as keras
+    x = np.random.default_rng(3).standard_normal((64, 300)).astype(np.float32)
+    y = keras.ops.cast(x, "bfloat16")
+    np.testing.assert_array_equal(np.asarray(y).view(np.uint16), x.astype(BF16).view(np.uint16))
+    v = keras.Variable(x)
+    with keras.GradientTape() as tape:
+        z = keras.ops.cast(keras.ops.cast(v, "bfloat16"), "float32")
+        loss = keras.ops.sum(z * 2.0)
+    grad = tape.gradient(loss, v)
+    assert grad.dtype == np.float32
+    np.testing.assert_array_equal(grad, np.full_like(x, 2.0))
