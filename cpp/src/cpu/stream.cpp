@@ -70,15 +70,19 @@ constexpr bool kInterleaved = C == Code::bf16 || C == Code::f16_bits;
 // 32-bit unsigned lanes, as many as the float vector has.
 using UintVec = std::uint32_t __attribute__((vector_size(kVectorBytes)));
 
-// The float of a half's bits held in the low 16 bits of each lane (the high bits zero): the
-// magnitude's bits moved into float position make a float 2^-112 times the half's value (the
-// exponent biases differ by 112), exact for normals and subnormals alike; the multiply fixes it.
+// The float of a finite half's bits held in the low 16 bits of each lane (the high bits zero).
+// A normal half's magnitude bits moved into float position, plus 112 in the exponent (the biases
+// differ by 112), are its float. A subnormal half (exponent 0, value m * 2^-24) goes through the
+// normal float 2^-14 + m * 2^-24 (exponent field 113), less 2^-14: exact, and no float denormal
+// on the way, which the kernels' flush-to-zero mode would read as zero (thread_pool.h).
 template <typename V, typename U>
 RNNKIT_INLINE V widen_half_bits(U h) {
   const U magnitude = (h & 0x7fffu) << 13;
-  const V scaled = (V)magnitude * 0x1p112f;  // vector casts reinterpret the bits
-  const U sign = (h & 0x8000u) << 16;
-  return (V)((U)scaled | sign);
+  const U subnormal = (h & 0x7c00u) == 0;  // all ones where true
+  const U normal_bits = magnitude + (112u << 23);
+  const V lifted = (V)(magnitude + (113u << 23)) - 0x1p-14f;  // vector casts reinterpret bits
+  const U bits = (subnormal & (U)lifted) | (~subnormal & normal_bits);
+  return (V)(bits | ((h & 0x8000u) << 16));
 }
 
 // The two vectors of the W-column row at `row` (stored as S per Code C).
