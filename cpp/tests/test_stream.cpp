@@ -141,15 +141,9 @@ void check_masked(CellKind kind, bool reset_after, bool zero_output, bool sequen
 // Stream flushes denormals as forward does (thread_pool.h, FlushDenormals), so the two keep the same
 // bits where a product falls below float32's normal range: x W = 8e-41 comes out 0 from both.
 TEST_CASE(stream_flushes_denormals_like_forward) {
-  Config c = sequence_config(CellKind::simple_rnn, 2, 3, 8, 16);
-  c.activation = Activation::linear;
-  c.initial_states = false;
-  c.use_bias = false;
-  Inputs<double> exact = make_inputs(c);
-  for (double& v : exact.x.data) v = 1e-20;
-  for (double& v : exact.kernel.data) v = 1e-21;
-  for (double& v : exact.recurrent_kernel.data) v = 0.5;
-  Inputs<float> in = exact.as<float>();
+  DenormalCase denormal = denormal_product_case(2, 3, 16);
+  const Config& c = denormal.config;
+  Inputs<float>& in = denormal.inputs;
   Outputs<float> ref = run_forward<float>(c, in, false);
   Stream s = make_stream(c, in);
   Array<float> out({c.B, c.T, c.H});

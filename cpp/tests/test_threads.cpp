@@ -319,15 +319,9 @@ TEST_CASE(chunked_input_projection_gives_the_training_bits) {
 TEST_CASE(cpu_kernels_flush_denormals_and_restore_the_callers_mode) {
   for (int threads : {1, 2}) {
     rnnkit::set_num_threads(threads);
-    Config c = sequence_config(CellKind::simple_rnn, 48, 3, 8, 40);
-    c.activation = Activation::linear;
-    c.initial_states = false;
-    c.use_bias = false;
-    Inputs<double> exact = make_inputs(c);
-    for (double& v : exact.x.data) v = 1e-20;
-    for (double& v : exact.kernel.data) v = 1e-21;  // x W = 8e-41: a float32 denormal
-    for (double& v : exact.recurrent_kernel.data) v = 0.5;
-    Inputs<float> in = exact.as<float>();
+    DenormalCase denormal = denormal_product_case(48, 3, 40);  // x W = 8e-41
+    const Config& c = denormal.config;
+    Inputs<float>& in = denormal.inputs;
     volatile float probe = 1e-39f;
 #if defined(__x86_64__) || defined(__i386__)
     const unsigned before = _mm_getcsr();

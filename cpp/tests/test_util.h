@@ -278,6 +278,26 @@ inline Inputs<double> make_inputs(const Config& c) {
   return in;
 }
 
+// A linear SimpleRNN of I = 8 inputs, without bias or initial states, whose input products are
+// float32 denormals (x = 1e-20, W = 1e-21: x W = 8e-41; R = 0.5), and its inputs: what the tests
+// of the kernels' flush-to-zero mode run.
+struct DenormalCase {
+  Config config;
+  Inputs<float> inputs;
+};
+
+inline DenormalCase denormal_product_case(std::int64_t B, std::int64_t T, std::int64_t H) {
+  Config c = sequence_config(CellKind::simple_rnn, B, T, 8, H);
+  c.activation = Activation::linear;
+  c.initial_states = false;
+  c.use_bias = false;
+  Inputs<double> exact = make_inputs(c);
+  for (double& v : exact.x.data) v = 1e-20;
+  for (double& v : exact.kernel.data) v = 1e-21;
+  for (double& v : exact.recurrent_kernel.data) v = 0.5;
+  return {c, exact.as<float>()};
+}
+
 template <typename T>
 struct Outputs {
   Array<T> output, final_h, final_c, reserve;
