@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <new>
+#include <type_traits>
 
 RNNKIT_CPU_NAMESPACE_BEGIN
 
@@ -14,14 +15,21 @@ RNNKIT_CPU_NAMESPACE_BEGIN
 // long; reallocated (contents lost) only when it must grow.
 template <typename T>
 T* thread_buffer(int which, std::int64_t elements) {
+  static_assert(std::is_trivially_destructible_v<T>, "raw, aligned storage");
+  constexpr std::align_val_t kAlign{64};
+  struct Free {  // the aligned operator delete that matches the aligned operator new below
+    void operator()(T* p) const { ::operator delete(p, kAlign); }
+  };
   struct Buffer {
-    std::unique_ptr<T[]> data;
+    std::unique_ptr<T, Free> data;
     std::int64_t size = 0;
   };
   thread_local Buffer buffers[2];
   Buffer& b = buffers[which];
   if (b.size < elements) {
-    b.data.reset(new (std::align_val_t(64)) T[elements]);
+    b.data.reset();
+    const std::size_t bytes = static_cast<std::size_t>(elements) * sizeof(T);
+    b.data.reset(static_cast<T*>(::operator new(bytes, kAlign)));
     b.size = elements;
   }
   return b.data.get();
