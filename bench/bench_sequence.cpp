@@ -33,9 +33,6 @@
 #include <string>
 #include <vector>
 
-#if defined(__linux__)
-#include <sys/mman.h>
-#endif
 
 #include "rnnkit/rnnkit.h"
 
@@ -58,32 +55,20 @@ const Shape kDefaultShapes[] = {
 
 // A 64-byte aligned, zero-initialised byte buffer (at least 64 bytes, so a view of a zero-sized
 // buffer still has a non-null pointer).
+// Zeroed memory for the bench's arrays: an rnnkit::Workspace, so large ones get the huge pages the
+// Python bindings' workspaces get.
 class Buffer {
-  struct Free {
-    std::size_t align;
-    void operator()(std::uint8_t* p) const { ::operator delete(p, std::align_val_t{align}); }
-  };
-
  public:
-  // Buffers of 8 MiB or more on transparent huge pages, as the Python bindings' workspace (Linux).
-  explicit Buffer(std::int64_t bytes = 0) : data_(nullptr, Free{64}), bytes_(bytes) {
-    const bool huge = bytes >= (std::int64_t(8) << 20);
-    const std::size_t align = huge ? std::size_t(2) << 20 : 64;
-    std::size_t size = static_cast<std::size_t>(std::max<std::int64_t>(bytes, 1));
-    size = (size + align - 1) / align * align;
-    data_ = std::unique_ptr<std::uint8_t, Free>(
-        static_cast<std::uint8_t*>(::operator new(size, std::align_val_t{align})), Free{align});
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-    if (huge) madvise(data_.get(), size, MADV_HUGEPAGE);
-#endif
-    std::memset(data_.get(), 0, size);
+  explicit Buffer(std::int64_t bytes = 0)
+      : memory_(std::max<std::int64_t>(bytes, 1)), bytes_(bytes) {
+    std::memset(memory_.data(), 0, static_cast<std::size_t>(memory_.capacity()));
   }
-  void* data() const { return data_.get(); }
-  float* f32() const { return reinterpret_cast<float*>(data_.get()); }
+  void* data() const { return memory_.data(); }
+  float* f32() const { return static_cast<float*>(memory_.data()); }
   std::int64_t bytes() const { return bytes_; }
 
  private:
-  std::unique_ptr<std::uint8_t, Free> data_;
+  rnnkit::Workspace memory_;
   std::int64_t bytes_;
 };
 

@@ -5,16 +5,10 @@
 #include <pybind11/pybind11.h>
 
 #include <cstdint>
-#include <cstdlib>
 #include <cstring>
 #include <memory>
-#include <new>
 #include <string>
 #include <vector>
-
-#if defined(__linux__)
-#include <sys/mman.h>
-#endif
 
 #include "precheck.h"
 #include "rnnkit/rnnkit.h"
@@ -111,32 +105,12 @@ rnnkit::TensorView out_view(py::array& array, rnnkit::DType dtype) {
   return view;
 }
 
-// Scratch memory for one call. Kept per thread between calls: a fresh multi-megabyte buffer
-// would cost page faults (and zeroing) on every call. Large ones are 2 MiB aligned and asked for
-// transparent huge pages before their first use (Linux): the time loop reads packed recurrent
-// weights larger than L2 once per step, and with 4 KiB pages that is a TLB miss every few
-// panels (LSTM (64, 200, 512, 1024) forward 5-7% faster on a 2-core Xeon, GRU forward and training 7%).
+// Scratch memory for one call: this thread's rnnkit::Workspace, kept between calls (no page
+// faults per call; huge pages for large ones).
 struct Workspace {
   rnnkit::TensorView view(std::int64_t size) {
-    struct Free {
-      void operator()(std::uint8_t* p) const { std::free(p); }
-    };
-    thread_local std::unique_ptr<std::uint8_t, Free> buffer;
-    thread_local std::int64_t capacity = 0;
-    if (size > capacity) {
-      constexpr std::size_t kHugePage = std::size_t(2) << 20;
-      const bool huge = size >= std::int64_t(8) << 20;
-      const std::size_t align = huge ? kHugePage : 64;
-      const std::size_t bytes = (static_cast<std::size_t>(size) + align - 1) / align * align;
-      buffer.reset(nullptr);
-      buffer.reset(static_cast<std::uint8_t*>(std::aligned_alloc(align, bytes)));
-      if (!buffer) throw std::bad_alloc();
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-      if (huge) madvise(buffer.get(), bytes, MADV_HUGEPAGE);  // a hint; refused is fine
-#endif
-      capacity = size;
-    }
-    return rnnkit::make_view(buffer.get(), rnnkit::DType::uint8, {size});
+    thread_local rnnkit::Workspace workspace;
+    return workspace.view(size);
   }
 };
 

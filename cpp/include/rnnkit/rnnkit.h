@@ -11,3 +11,4 @@
 #include "rnnkit/stream.h"
 #include "rnnkit/tensor.h"
 #include "rnnkit/threads.h"
+#include "rnnkit/workspace.h"
