@@ -73,8 +73,7 @@ def _forward_one(cell, names, x, states, mask, go_backwards, return_sequences,
         # them; the state and the gates in float32; the outputs rounded back below.
         compute = x_value.dtype
         x_value = array_library.astype(x_value, np.float32)
-        state_values = [array_library.astype(array_library.astype(s, compute), np.float32)
-                        for s in state_values]
+        state_values = [_round_through(s, compute) for s in state_values]
         kernel, recurrent_kernel, bias = cell.derived_weights(
             ("rounded", compute), lambda *weights: tuple(
                 None if w is None else _round_through(w, compute) for w in weights))
@@ -128,7 +127,7 @@ def _forward_one(cell, names, x, states, mask, go_backwards, return_sequences,
 
 
 def _round_through(value, dtype):
-    """`value` (a float32 weight) rounded to `dtype` (bfloat16 or float16), as float32."""
+    """`value` (a weight or a state) rounded to `dtype` (bfloat16 or float16), as float32."""
     return np.ascontiguousarray(array_library.astype(array_library.astype(value, dtype), np.float32))
 
 
