@@ -145,11 +145,13 @@ def _recorded_call(tape, cell, x, bias, head, arrays, return_state):
     output, h, c, reserve = _core.forward(*head, True, *arrays)
     inputs = (x, cell.kernel, cell.recurrent_kernel) if bias is None else \
         (x, cell.kernel, cell.recurrent_kernel, cell.bias)
+    # _core.backward's arguments up to the output gradients, gathered once.
+    leading = head + arrays + (reserve,)
+    gradients = slice(3, 5) if bias is None else slice(3, 6)
 
     def backward(d_output, d_final_h, d_final_c, need_d_x):
-        d_x, _, _, d_kernel, d_recurrent_kernel, d_bias = _core.backward(
-            *head, *arrays, reserve, d_output, d_final_h, d_final_c, need_d_x, False)
-        return (d_x, d_kernel, d_recurrent_kernel) + (() if bias is None else (d_bias,))
+        d = _core.backward(*leading, d_output, d_final_h, d_final_c, need_d_x, False)
+        return (d[0],) + d[gradients]       # x, kernel, recurrent kernel[, bias]
 
     if not return_state:
         return [autodiff._record_op(
