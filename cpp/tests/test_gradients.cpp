@@ -2,10 +2,14 @@
 // differences (float64), float32 against float64, and determinism — for every cell and a set of
 // sequence options (masks with holes, initial states, go_backwards, return_sequences both ways,
 // shared and per-gate dropout masks, no bias, non-default activations).
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <cmath>
 #include <cstring>
 #include <random>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -570,5 +574,71 @@ TEST_CASE(small_batches_match_their_rows_in_a_batch) {
       }
       }
     }
+  }
+}
+
+namespace {
+
+// A copy of `a` that ends where an inaccessible page begins: reading one element past it faults.
+class FencedCopy {
+ public:
+  explicit FencedCopy(const rnnkit_test::Array<double>& a) {
+    const std::size_t page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+    const std::size_t bytes = a.data.size() * sizeof(double);
+    length_ = (bytes + page - 1) / page * page + page;
+    base_ = static_cast<char*>(
+        mmap(nullptr, length_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+    if (base_ == MAP_FAILED) throw std::runtime_error("mmap failed");
+    char* fence = base_ + length_ - page;
+    mprotect(fence, page, PROT_NONE);
+    data_ = reinterpret_cast<double*>(fence - bytes);
+    std::memcpy(data_, a.data.data(), bytes);
+    shape_ = a.shape;
+  }
+  ~FencedCopy() { munmap(base_, length_); }
+  FencedCopy(const FencedCopy&) = delete;
+  FencedCopy& operator=(const FencedCopy&) = delete;
+  rnnkit::TensorView view() { return rnnkit_test::view_of(data_, rnnkit::DType::float64, shape_); }
+
+ private:
+  char* base_ = nullptr;
+  std::size_t length_ = 0;
+  double* data_ = nullptr;
+  rnnkit_test::Shape shape_;
+};
+
+}  // namespace
+
+// Backward packs R^T (its columns are contiguous) into GEMM panels eight k at a time. The panels
+// of float64 on SSE are 4 wide: blocks of 8 columns read past the source and wrote past the
+// panel (a crash at the baseline level, H >= 128). Here R ends where an inaccessible page begins
+// and the workspace is followed by guard bytes no call may touch; d_x and d_initial_h, which go
+// through R^T, against finite differences.
+TEST_CASE(backward_packs_transposed_weights_within_bounds) {
+  using namespace rnnkit_test;
+  for (CellKind kind : {CellKind::lstm, CellKind::gru, CellKind::simple_rnn}) {
+    Config c = sequence_config(kind, 3, 3, 8, 128);
+    c.initial_states = true;
+    c.seed = 131;
+    Inputs<double> in = make_inputs(c);
+    Outputs<double> fwd = run_forward<double>(c, in, true);
+    Gradients<double> g = make_gradients<double>(c, in);
+    const auto sizes = rnnkit::backward_memory(c.cell(), c.options(true), DType::float64, c.B, c.T);
+    constexpr std::int64_t kGuard = 4096;
+    auto ws = garbage_workspace(sizes.workspace_bytes + kGuard);
+    FencedCopy fenced_r(in.recurrent_kernel);
+    rnnkit::BackwardArgs a = backward_args(in, fwd, g);
+    a.recurrent_kernel = fenced_r.view();
+    a.workspace = workspace_view(ws, sizes.workspace_bytes);
+    rnnkit::backward(c.cell(), c.options(true), a);
+    const std::string name = rnnkit::cell_kind_name(kind);
+    bool guard_intact = true;
+    for (std::int64_t i = sizes.workspace_bytes; i < sizes.workspace_bytes + kGuard; ++i)
+      guard_intact = guard_intact && ws[static_cast<std::size_t>(i)] == 0xA5;
+    CHECK_MSG(guard_intact, name << ": backward wrote past its workspace");
+    // 128 units: more rounding noise in the differences than the tiny cases' 1e-9.
+    check_against_finite_differences(name + " d_x", c, in, in.x, g.d_x, 0, 1e-8);
+    check_against_finite_differences(name + " d_initial_h", c, in, in.initial_h, g.d_initial_h, 0,
+                                     1e-8);
   }
 }

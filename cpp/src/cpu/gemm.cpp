@@ -177,18 +177,22 @@ void pack_panels(const T* src, std::int64_t row_stride, std::int64_t col_stride,
     std::int64_t k0 = 0;
     if (row_stride == 1 && width == W) {
       // A transposed source (backward's R^T): its columns are contiguous. Eight k at a time:
-      // read eight contiguous values of each of the W source columns, write them as rows.
+      // read eight contiguous values of each of J source columns, write them as rows. J is 8,
+      // or W where a panel is narrower (float64 on SSE: W = 4; blocks of 8 columns read and
+      // wrote past the panel there).
+      constexpr int J = W < 8 ? static_cast<int>(W) : 8;
+      static_assert(W % J == 0, "whole blocks per panel");
       for (; k0 + 8 <= K; k0 += 8) {
-        for (std::int64_t j0 = 0; j0 < W; j0 += 8) {
-          T block[8][8];
-          for (int j = 0; j < 8; ++j) {
+        for (std::int64_t j0 = 0; j0 < W; j0 += J) {
+          T block[J][8];
+          for (int j = 0; j < J; ++j) {
             std::memcpy(block[j], src + k0 + (n0 + j0 + j) * col_stride, sizeof(block[j]));
           }
           T* dst = panel + k0 * W + j0;
 #pragma GCC unroll 8
           for (int kk = 0; kk < 8; ++kk) {
 #pragma GCC unroll 8
-            for (int j = 0; j < 8; ++j) dst[kk * W + j] = block[j][kk];
+            for (int j = 0; j < J; ++j) dst[kk * W + j] = block[j][kk];
           }
         }
       }
