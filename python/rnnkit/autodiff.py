@@ -620,6 +620,12 @@ class GradientTape:
         Raises:
             TypeError: For any other kind of value.
         """
+        if type(x) is np.ndarray:      # one array: the common case, without the walk
+            if _is_float(x.dtype):
+                entry = self._leaves.get(id(x))
+                if entry is None or entry[0] is not x:
+                    self._add_leaf(x, x)
+            return
         for leaf in _flatten(x):
             if isinstance(leaf, (Variable, Tensor)):
                 value = unwrap(leaf) if isinstance(leaf, Tensor) else leaf.value
