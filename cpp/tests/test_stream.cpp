@@ -33,6 +33,7 @@ Stream make_stream(const Config& c, Inputs<T>& in, rnnkit::StreamOptions o = {})
 template <typename T>
 Array<T> time_slice(const Config& c, const Array<T>& x, std::int64_t t0, std::int64_t n) {
   Array<T> out({c.B, n, c.I});
+  if (n == 0) return out;  // no data to copy (memcpy's pointers must not be null even then)
   for (std::int64_t b = 0; b < c.B; ++b)
     std::memcpy(out.data.data() + b * n * c.I, x.data.data() + (b * c.T + t0) * c.I,
                 n * c.I * sizeof(T));
