@@ -688,29 +688,18 @@ class GradientTape:
                                "gradient() several times.")
         self._used = True
 
-        # A flat list (or tuple) of sources, and one target with its seed, are the common
-        # cases (a model's weights; a loss): taken without the nested-structure walk.
         single_source = not isinstance(sources, (list, tuple, dict))
-        flat_sources = type(sources) is list or type(sources) is tuple
-        if single_source:
-            src_leaves = [sources]
-        elif flat_sources:
-            src_leaves = sources
-            for s in sources:
-                if isinstance(s, (list, tuple, dict)):
-                    src_leaves = _flatten(sources)
-                    flat_sources = False
-                    break
-        else:
-            src_leaves = _flatten(sources)
+        src_leaves = [sources] if single_source else _flatten(sources)
         src_refs = [_source_ref(self, s) for s in src_leaves]
 
-        targets = [target] if type(target) is Tensor else _flatten(target)
+        # One target with its seed (a loss, a layer's output) skips the nested-structure walk.
+        single_target = type(target) is Tensor
+        targets = [target] if single_target else _flatten(target)
         if output_gradients is None:
             seeds = [None] * len(targets)
         else:
-            seeds = [output_gradients] if type(output_gradients) is np.ndarray and \
-                len(targets) == 1 and type(target) is Tensor else _flatten(output_gradients)
+            seeds = [output_gradients] if single_target and \
+                type(output_gradients) is np.ndarray else _flatten(output_gradients)
             if len(seeds) != len(targets):
                 raise ValueError("output_gradients must have the structure of target")
 
@@ -783,8 +772,6 @@ class GradientTape:
             self._ops = []
         if single_source:
             return out[0]
-        if flat_sources:
-            return out if type(sources) is list else tuple(out)
         return _pack_like(sources, out)
 
 
