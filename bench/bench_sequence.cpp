@@ -33,7 +33,6 @@
 #include <string>
 #include <vector>
 
-
 #include "rnnkit/rnnkit.h"
 
 namespace {
@@ -53,10 +52,9 @@ const Shape kDefaultShapes[] = {
     {"text_cls", 128, 80, 64, 128},
 };
 
-// A 64-byte aligned, zero-initialised byte buffer (at least 64 bytes, so a view of a zero-sized
-// buffer still has a non-null pointer).
-// Zeroed memory for the bench's arrays: an rnnkit::Workspace, so large ones get the huge pages the
-// Python bindings' workspaces get.
+// Zeroed, 64-byte aligned memory for the bench's arrays (at least one byte, so a view of a
+// zero-sized buffer still has a non-null pointer): an rnnkit::Workspace, so large ones get the
+// huge pages the Python bindings' workspaces get.
 class Buffer {
  public:
   explicit Buffer(std::int64_t bytes = 0)
