@@ -114,7 +114,7 @@ fi
 wheel="$(ls "${work}"/repaired/rnnkit-*.whl)"
 auditwheel show "${wheel}" >"${work}/show-repaired.txt" 2>&1
 sed -n '1,4p' "${work}/show-repaired.txt"
-if ! tr '\n' ' ' <"${work}/show-repaired.txt" | grep -q "consistent with the following platform tag"; then
+if ! grep -q "consistent with the following platform tag" <(tr '\n' ' ' <"${work}/show-repaired.txt"); then
   echo "FAILED: auditwheel show does not report a manylinux tag for ${wheel}" >&2
   exit 1
 fi
@@ -128,14 +128,18 @@ with zipfile.ZipFile(sys.argv[1]) as archive:
         if not info.filename.endswith((".py", "/")):
             print(f"  {info.file_size:>9}  {info.filename}")
 PY
+# Listings go to a file before grep reads them: under pipefail, `unzip -l | grep -q` fails whenever
+# grep exits on its match before unzip has written its last lines (SIGPIPE; one run in ten here).
+unzip -l "${wheel}" >"${work}/listing.txt"
 for licence in LICENSE third_party/eigen/COPYRIGHT.debian; do
-  if ! unzip -l "${wheel}" | grep -q "dist-info/licenses/${licence}$"; then
+  if ! grep -q "dist-info/licenses/${licence}$" "${work}/listing.txt"; then
     echo "FAILED: the wheel lacks the licence file ${licence}" >&2
     exit 1
   fi
 done
-echo "licence files: $(unzip -l "${wheel}" | grep -o '[^ ]*dist-info/licenses/.*' | tr '\n' ' ')"
-if unzip -p "${wheel}" 'rnnkit/_core*.so' | strings | grep -q "${root}"; then
+echo "licence files: $(grep -o '[^ ]*dist-info/licenses/.*' "${work}/listing.txt" | tr '\n' ' ')"
+unzip -p "${wheel}" 'rnnkit/_core*.so' | strings >"${work}/extension-strings.txt"
+if grep -q "${root}" "${work}/extension-strings.txt"; then
   echo "FAILED: the extension contains paths of the source tree (${root})" >&2
   exit 1
 fi
