@@ -90,16 +90,38 @@ class _Node:
 
 
 class _Leaf:
-    """A watched value, or a Variable an op read: a node without parents or VJP."""
+    """A watched value, or a Variable an op read: a node without parents or VJP.
 
-    __slots__ = ("tape", "outs")
+    A tape finds its leaves through its own table (`GradientTape._leaves`), never through the
+    leaf, so a Variable's leaf can serve every tape: it is made once per Variable (`_leaf_ref`).
+    """
+
+    __slots__ = ("outs",)
     vjp = None
     parents = ()
     multi = False
 
-    def __init__(self, key, shape, dtype):
-        self.tape = key
+    def __init__(self, shape, dtype):
         self.outs = ((shape, dtype),)
+
+
+def _variable_ref(x):
+    """A Variable's (leaf node, 0), or None before it has one. The Variable keeps it with its
+    own id: a copy of the Variable (copy, deepcopy, pickle) has another id and gets its own."""
+    kept = x._leaf_ref
+    return kept[1] if kept is not None and kept[0] == id(x) else None
+
+
+def _leaf_ref(x, value):
+    """(leaf node, 0) for the value `x`: a Variable's own (its shape and dtype never change,
+    so it is made on first use and kept on the Variable), a new one for anything else."""
+    if isinstance(x, Variable):
+        ref = _variable_ref(x)
+        if ref is None:
+            ref = (_Leaf(value.shape, value.dtype), 0)
+            x._leaf_ref = (id(x), ref)
+        return ref
+    return (_Leaf(value.shape, value.dtype), 0)
 
 
 def _released_vjp(*_):
@@ -296,16 +318,21 @@ def _input_node(tape, x, create=True):
     elif t is not np.ndarray and not isinstance(x, Variable):
         return None
     # A watched value, or a Variable an op read before: the tape's leaves know it by identity.
-    leaves = tape._leaves
-    if leaves:
-        entry = leaves.get(id(x))
-        if entry is not None and entry[0] is x:
-            return entry[1]
+    entry = tape._leaves.get(id(x))
+    if entry is not None and entry[0] is x:
+        return entry[1]
     if create and t is not Tensor and t is not np.ndarray and x.trainable and \
             tape._watch_accessed:
-        value = x.value
-        if value.dtype.kind in "fc":
-            return tape._add_leaf(x, value)
+        kept = x._leaf_ref          # _variable_ref(x), inline: this runs per weight per op
+        if kept is not None and kept[0] == id(x):
+            ref = kept[1]
+        else:
+            value = x.value
+            if value.dtype.kind not in "fc":
+                return None
+            ref = _leaf_ref(x, value)
+        tape._leaves[id(x)] = (x, ref)
+        return ref
     return None
 
 
@@ -604,7 +631,7 @@ class GradientTape:
             _state.tape = self
 
     def _add_leaf(self, obj, value):
-        ref = (_Leaf(self._key, value.shape, value.dtype), 0)
+        ref = _leaf_ref(obj, value)
         self._leaves[id(obj)] = (obj, ref)
         return ref
 
@@ -690,7 +717,14 @@ class GradientTape:
 
         single_source = not isinstance(sources, (list, tuple, dict))
         src_leaves = [sources] if single_source else _flatten(sources)
-        src_refs = [_source_ref(self, s) for s in src_leaves]
+        # A watched value or a Variable an op read is one of the tape's leaves (the common
+        # sources): found by identity before _source_ref's type checks.
+        leaves = self._leaves
+        src_refs = []
+        for s in src_leaves:
+            entry = leaves.get(id(s))
+            src_refs.append(entry[1] if entry is not None and entry[0] is s else
+                            _source_ref(self, s))
 
         # One target with its seed (a loss, a layer's output) skips the nested-structure walk.
         single_target = type(target) is Tensor
@@ -753,6 +787,14 @@ class GradientTape:
                     in_grads = node.vjp(slots[0], need)
                 for p, n, g in zip(parents, need, in_grads):
                     if n and g is not None:
+                        # The first gradient of a single-output node, of its exact shape and
+                        # dtype (a leaf's, from a VJP): _accumulate has nothing to convert.
+                        parent = p[0]
+                        if not parent.multi and type(g) is np.ndarray and parent not in grads:
+                            shape, dtype = parent.outs[0]
+                            if g.dtype is dtype and g.shape == shape:
+                                grads[parent] = [g]
+                                continue
                         _accumulate(grads, p, g)
         finally:
             _state.tape = previous

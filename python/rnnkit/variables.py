@@ -62,6 +62,9 @@ class Variable(ArithmeticOperators):
     # Read in a mixed-precision layer's compute dtype inside its `call` (`add_weight(...,
     # autocast=False)` turns it off for one weight).
     _autocast = True
+    # (id(self), (leaf, 0)): the GradientTape's leaf node for this Variable, made by autodiff on
+    # first use and shared by every tape (its shape and dtype never change).
+    _leaf_ref = None
 
     def __init__(self, initializer, shape=None, dtype=None, trainable=True, name="variable",
                  constraint=None, path=None):

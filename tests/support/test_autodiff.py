@@ -340,6 +340,30 @@ def test_trainable_variables_are_watched(rng):
     assert {id(v) for v in tape.watched_variables()} == {id(w), id(b)}
 
 
+def test_a_variable_and_its_copies_are_separate_sources_on_every_tape(rng):
+    """A Variable keeps its leaf node across tapes; a copy of it (copy, deepcopy, pickle:
+    the kept leaf comes along) must still be a source of its own."""
+    import copy
+    import pickle
+    w = Variable(rng.normal(size=(2, 3)), dtype="float64")
+    with GradientTape() as tape:            # w gets its leaf
+        y = ops.sum(w * 2.0)
+    assert_close(tape.gradient(y, w), np.full((2, 3), 2.0), rtol=0)
+    for twin in (copy.copy(w), copy.deepcopy(w), pickle.loads(pickle.dumps(w))):
+        with GradientTape() as tape:
+            y = ops.sum(w * 2.0) + ops.sum(twin * 3.0)
+        g_w, g_twin = tape.gradient(y, [w, twin])
+        assert_close(g_w, np.full((2, 3), 2.0), rtol=0)
+        assert_close(g_twin, np.full((2, 3), 3.0), rtol=0)
+    # Two tapes at once (a persistent one kept open) share the leaf without mixing.
+    with GradientTape(persistent=True) as first:
+        a = ops.sum(w * 5.0)
+    with GradientTape() as second:
+        b = ops.sum(w * 7.0)
+    assert_close(second.gradient(b, w), np.full((2, 3), 7.0), rtol=0)
+    assert_close(first.gradient(a, w), np.full((2, 3), 5.0), rtol=0)
+
+
 def test_variable_operators_and_float32(rng):
     w = Variable(rng.normal(size=(3, 3)))              # float32
     with GradientTape() as tape:
