@@ -372,3 +372,61 @@ def test_predict_of_a_model_matches():
     finally:
         fast_call.try_call = original
     np.testing.assert_array_equal(out, reference)
+
+
+def _random_input(shape=(2, 4, 5)):
+    return np.random.default_rng(3).standard_normal(shape).astype("float32")
+
+
+@pytest.mark.parametrize("change", [
+    lambda layer: setattr(layer, "return_sequences", True),
+    lambda layer: setattr(layer, "go_backwards", True),
+    lambda layer: setattr(layer.cell, "activation", keras.activations.relu),
+    lambda layer: setattr(layer.cell, "recurrent_activation", keras.activations.hard_sigmoid),
+    lambda layer: setattr(layer.cell, "kernel",
+                          keras.Variable(np.full(layer.cell.kernel.shape, 0.1, "float32"))),
+], ids=["return_sequences", "go_backwards", "activation", "recurrent_activation",
+        "kernel_variable"])
+def test_changes_after_a_fast_call_are_seen(change):
+    """The fast path keeps what it checked of a layer and its cell (fast_call._Plan) until an
+    attribute of either is set: a call after the change computes what the full path does."""
+    layer, _ = _built_lstm()
+    x = _random_input()
+    before = layer(x)
+    assert taken_through_call(layer, x)
+    change(layer)
+    after, answered = call_reporting(layer, x)
+    reference = full_path(layer, x)
+    assert answered
+    assert after.shape != before.shape or not np.array_equal(after, before)
+    np.testing.assert_array_equal(after, reference)
+
+
+def test_changes_that_refuse_the_fast_path_after_a_fast_call():
+    layer, x = _built_lstm()
+    assert taken(layer, x, training=True)
+    layer.cell.dropout = 0.5                 # a cell attribute: training now drops units
+    assert not taken(layer, x, training=True)
+    assert taken(layer, x, training=False)
+    other, _ = _built_lstm()
+    assert taken(other, x)
+    other.activity_regularizer = keras.regularizers.L2(0.1)   # a layer attribute
+    assert not taken(other, x)
+    third, _ = _built_lstm()
+    assert taken(third, x)
+    third.add_loss(np.float32(1.0))          # losses added in place, not by an attribute
+    assert not taken(third, x)
+
+
+def test_a_cell_class_patched_after_a_fast_call_is_refused():
+    class Cell(keras.layers.LSTMCell):
+        pass
+
+    layer = RNN(Cell(3))
+    x = _random_input()
+    layer(x)
+    assert taken(layer, x)
+    Cell.call = lambda self, inputs, states, training=False: keras.layers.LSTMCell.call(
+        self, inputs, states, training)
+    assert not taken(layer, x)
+

@@ -119,6 +119,12 @@ class BuiltinCell(Layer):
     # GRU and LSTM apply dropout only for 0 < rate < 1; SimpleRNN for any rate > 0 (Keras).
     dropout_needs_rate_below_one = True
 
+    def __setattr__(self, name, value):
+        # What the layer call's fast path checked of this cell (fast_call._Plan, which must
+        # match this token) may no longer hold.
+        self.__dict__.pop("_fast_call_token", None)
+        super().__setattr__(name, value)
+
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
                  bias_initializer="zeros", kernel_regularizer=None, recurrent_regularizer=None,

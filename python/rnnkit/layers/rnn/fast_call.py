@@ -21,6 +21,10 @@ The fast path is taken only when every one of these holds:
   and I positive and I the width the layer was built for, and the weights are C-contiguous.
 The C++ core still validates every argument. Under a recording `GradientTape` the call is one
 recorded op whose VJP is the core's backward, as on the full path.
+
+What depends on the layer and its cell only (the cell's spec, the weights' checks, the core's
+leading arguments) is checked once and kept as the layer's `_Plan` until an attribute of
+either is set; each call checks its input, training flag and mask.
 """
 
 from __future__ import annotations
@@ -55,6 +59,74 @@ def _training_flag(kwargs):
     return layer_module.current_training() if training is None else training
 
 
+class _Plan:
+    """What `try_call` checked of a layer and its cell, kept until either changes.
+
+    The layer keeps its plan under `_fast_call_plan`, which `RNN.__setattr__` drops; the cell
+    holds a token (`_fast_call_token`, dropped by `BuiltinCell.__setattr__`) that the plan must
+    still match. A weight Variable keeps its array for life (assignments copy into it), so the
+    weights' checks hold as long as the cell's attributes do.
+    """
+
+    __slots__ = ("token", "methods", "spec", "dtype", "width", "dropout", "head", "weights",
+                 "variables")
+
+    def __init__(self, token, methods, spec, dtype, width, dropout, head, weights, variables):
+        self.token = token
+        self.methods = methods
+        self.spec = spec
+        self.dtype = dtype
+        self.width = width
+        self.dropout = dropout
+        self.head = head
+        self.weights = weights
+        self.variables = variables
+
+
+def _make_plan(layer, cell):
+    """The plan of `layer`, or None when its calls need the full path whatever the input."""
+    # The cell must run the core's equations (fused_spec) from zero states.
+    spec = cell.fused_spec() if isinstance(cell, BuiltinCell) else None
+    if spec is None or type(cell).get_initial_state is not BuiltinCell.get_initial_state:
+        return None
+    if not layer.built or layer.activity_regularizer is not None:
+        return None
+    dtype = _DTYPES.get(layer.dtype)
+    kernel = cell.kernel.value
+    if dtype is None or type(kernel) is not np.ndarray:   # weights on a device: the full path
+        return None
+    width = kernel.shape[0]
+    recurrent_kernel = cell.recurrent_kernel.value
+    bias = cell.fused_bias()
+    if width == 0 or not (_contiguous(kernel) and _contiguous(recurrent_kernel) and
+                          (bias is None or _contiguous(bias))):
+        return None
+    if kernel.dtype is not dtype or recurrent_kernel.dtype is not dtype:
+        return None
+    core_name, (activation, recurrent_activation) = spec
+    # `_core.forward`'s and `_core.backward`'s leading arguments, passed by position (matching 19
+    # keywords costs the binding more than the core's own checks at one timestep).
+    head = (core_name, width, recurrent_kernel.shape[0], activation, recurrent_activation,
+            bool(getattr(cell, "reset_after", True)), bool(layer.go_backwards),
+            bool(layer.return_sequences), bool(layer.zero_output_for_mask))
+    variables = (cell.kernel, cell.recurrent_kernel) if bias is None else \
+        (cell.kernel, cell.recurrent_kernel, cell.bias)
+    # Training changes nothing for a cell without dropout.
+    dropout = cell._rate_applies(cell.dropout) or cell._rate_applies(cell.recurrent_dropout)
+    token = cell.__dict__.get("_fast_call_token")
+    if token is None:
+        token = cell.__dict__["_fast_call_token"] = object()
+    return _Plan(token, _cell_methods(cell), spec, dtype, width, dropout, head,
+                 (kernel, recurrent_kernel, bias), variables)
+
+
+def _cell_methods(cell):
+    """The cell class's call and get_initial_state: a class patched after the plan was made
+    (not through the cell's attributes) must not keep it."""
+    cls = type(cell)
+    return (cls.call, cls.get_initial_state)
+
+
 def try_call(layer, args, kwargs):
     """The outputs of `layer(*args, **kwargs)`, computed directly by the core, or `NOT_TAKEN`
     when the call needs the full path (see the module docstring)."""
@@ -73,47 +145,31 @@ def try_call(layer, args, kwargs):
     if masking.any_masks() and masking.get_keras_mask(x) is not None:
         return NOT_TAKEN
     cell = layer.cell
-    # The cell must run the core's equations (fused_spec) from zero states.
-    spec = cell.fused_spec() if isinstance(cell, BuiltinCell) else None
-    if spec is None or type(cell).get_initial_state is not BuiltinCell.get_initial_state:
+    plan = layer.__dict__.get("_fast_call_plan")
+    if plan is None or cell.__dict__.get("_fast_call_token") is not plan.token or \
+            _cell_methods(cell) != plan.methods:
+        plan = _make_plan(layer, cell)
+        if plan is None:
+            return NOT_TAKEN
+        layer.__dict__["_fast_call_plan"] = plan    # not through __setattr__, which drops it
+    if layer._losses:       # losses added in place since
         return NOT_TAKEN
-    if not layer.built or layer.activity_regularizer is not None or layer._losses:
+    if training and plan.dropout:
         return NOT_TAKEN
-    # Training changes nothing for a cell without dropout.
-    if training and (cell._rate_applies(cell.dropout) or
-                     cell._rate_applies(cell.recurrent_dropout)):
-        return NOT_TAKEN
-    dtype = _DTYPES.get(layer.dtype)
-    if value.dtype is not dtype or value.ndim != 3 or not _contiguous(value):
+    if value.dtype is not plan.dtype or value.ndim != 3 or not _contiguous(value):
         return NOT_TAKEN
     batch, steps, width = value.shape
-    kernel = cell.kernel.value
-    if type(kernel) is not np.ndarray:     # weights on a device: the full path uploads x
-        return NOT_TAKEN
-    if batch == 0 or steps == 0 or width == 0 or kernel.shape[0] != width:
+    if batch == 0 or steps == 0 or width != plan.width:
         return NOT_TAKEN
     if layer.stateful:
-        return _stateful_step(layer, x, value, training, cell, spec, dtype)
-    recurrent_kernel = cell.recurrent_kernel.value
-    bias = cell.fused_bias()
-    if not (_contiguous(kernel) and _contiguous(recurrent_kernel) and
-            (bias is None or _contiguous(bias))):
-        return NOT_TAKEN
-    if kernel.dtype is not dtype or recurrent_kernel.dtype is not dtype:
-        return NOT_TAKEN
-    core_name, (activation, recurrent_activation) = spec
-    # `_core.forward`'s and `_core.backward`'s leading arguments, passed by position (matching 19
-    # keywords costs the binding more than the core's own checks at one timestep).
-    head = (core_name, width, recurrent_kernel.shape[0], activation, recurrent_activation,
-            bool(getattr(cell, "reset_after", True)), bool(layer.go_backwards),
-            bool(layer.return_sequences), bool(layer.zero_output_for_mask))
-    arrays = (value, kernel, recurrent_kernel, bias) + _NO_STATES_MASK_DROPOUT
+        return _stateful_step(layer, x, value, training, cell, plan.spec, plan.dtype)
+    arrays = (value,) + plan.weights + _NO_STATES_MASK_DROPOUT
     tape = autodiff._state.tape
     if tape is None:
-        output, h, c, _ = _core.forward(*head, False, *arrays)
+        output, h, c, _ = _core.forward(*plan.head, False, *arrays)
         outputs = [output, h] if c is None else [output, h, c]
     else:
-        outputs = _recorded_call(tape, cell, x, bias, head, arrays, layer.return_state)
+        outputs = _recorded_call(tape, x, plan, arrays, layer.return_state)
     return outputs if layer.return_state else outputs[0]
 
 
@@ -138,28 +194,29 @@ def _as_contiguous(g):
     return g if type(g) is np.ndarray and g.flags.c_contiguous else np.ascontiguousarray(g)
 
 
-def _recorded_call(tape, cell, x, bias, head, arrays, return_state):
+def _recorded_call(tape, x, plan, arrays, return_state):
     """The core's forward under a recording tape: one op whose VJP is the core's backward
     (what `fused._forward_one` records, without its generality). Without `return_state` the op
     has the one output the layer returns, so the backward gets no zero state gradients."""
-    output, h, c, reserve = _core.forward(*head, True, *arrays)
-    inputs = (x, cell.kernel, cell.recurrent_kernel) if bias is None else \
-        (x, cell.kernel, cell.recurrent_kernel, cell.bias)
+    output, h, c, reserve = _core.forward(*plan.head, True, *arrays)
+    inputs = (x,) + plan.variables
     # _core.backward's arguments up to the output gradients, gathered once.
-    leading = head + arrays + (reserve,)
-    gradients = slice(3, 5) if bias is None else slice(3, 6)
+    leading = plan.head + arrays + (reserve,)
+    gradients = slice(3, 2 + len(inputs))       # kernel, recurrent kernel[, bias]
 
-    def backward(d_output, d_final_h, d_final_c, need_d_x):
-        d = _core.backward(*leading, d_output, d_final_h, d_final_c, need_d_x, False)
-        return (d[0],) + d[gradients]       # x, kernel, recurrent kernel[, bias]
-
+    # Each VJP calls the core itself (no shared helper): one Python call fewer per step.
     if not return_state:
-        return [autodiff._record_op(
-            tape, output, inputs, lambda g, need: backward(_as_contiguous(g), None, None, need[0]))]
+        def output_vjp(g, need):
+            d = _core.backward(*leading, _as_contiguous(g), None, None, need[0], False)
+            return (d[0],) + d[gradients]       # x, kernel, recurrent kernel[, bias]
+
+        return [autodiff._record_op(tape, output, inputs, output_vjp)]
 
     def vjp(grads, need):
         d_final_c = _as_contiguous(grads[2]) if c is not None else None
-        return backward(_as_contiguous(grads[0]), _as_contiguous(grads[1]), d_final_c, need[0])
+        d = _core.backward(*leading, _as_contiguous(grads[0]), _as_contiguous(grads[1]),
+                           d_final_c, need[0], False)
+        return (d[0],) + d[gradients]
 
     outputs = (output, h) if c is None else (output, h, c)
     return autodiff._record_multi(tape, outputs, inputs, vjp, True)

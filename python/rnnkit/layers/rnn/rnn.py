@@ -344,6 +344,11 @@ class RNN(Layer):
         return out
 
     # -- call --------------------------------------------------------------------------------------
+    def __setattr__(self, name, value):
+        # What the fast path checked of this layer (fast_call._Plan) may no longer hold.
+        self.__dict__.pop("_fast_call_plan", None)
+        super().__setattr__(name, value)
+
     def __call__(self, *args, **kwargs):
         """Calls the layer (see `Layer.__call__`). On a GPU array (CuPy, or any CUDA array with
         `__dlpack__`) the layer runs its inference on the GPU and returns CuPy arrays."""
