@@ -29,6 +29,8 @@ either is set; each call checks its input, training flag and mask.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from rnnkit import _core, autodiff, masking
@@ -59,7 +61,7 @@ def _training_flag(kwargs):
     return layer_module.current_training() if training is None else training
 
 
-class _Plan:
+class _Plan(NamedTuple):
     """What `try_call` checked of a layer and its cell, kept until either changes.
 
     The layer keeps its plan under `_fast_call_plan`, which `RNN.__setattr__` drops; the cell
@@ -68,19 +70,15 @@ class _Plan:
     weights' checks hold as long as the cell's attributes do.
     """
 
-    __slots__ = ("token", "methods", "spec", "dtype", "width", "dropout", "head", "weights",
-                 "variables")
-
-    def __init__(self, token, methods, spec, dtype, width, dropout, head, weights, variables):
-        self.token = token
-        self.methods = methods
-        self.spec = spec
-        self.dtype = dtype
-        self.width = width
-        self.dropout = dropout
-        self.head = head
-        self.weights = weights
-        self.variables = variables
+    token: object            # the cell's _fast_call_token when the plan was made
+    methods: tuple           # _cell_methods(cell) then
+    spec: tuple              # cell.fused_spec()
+    dtype: np.dtype          # the layer's (and weights') dtype
+    width: int               # the input width the layer was built for
+    dropout: bool            # whether training applies dropout
+    head: tuple              # _core.forward's / backward's leading arguments
+    weights: tuple           # kernel, recurrent kernel and bias arrays (bias may be None)
+    variables: tuple         # their Variables: the recorded op's inputs after x
 
 
 def _make_plan(layer, cell):
