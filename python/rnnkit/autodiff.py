@@ -338,6 +338,11 @@ def _input_node(tape, x, create=True):
 
 def _source_ref(tape, x):
     """`_input_node` of a gradient() source, which must be a Variable, Tensor or array."""
+    # A watched value or a Variable an op read (the common sources) is one of the tape's leaves:
+    # found by identity before the type checks.
+    entry = tape._leaves.get(id(x))
+    if entry is not None and entry[0] is x:
+        return entry[1]
     t = type(x)
     if t is not Tensor and t is not np.ndarray and not isinstance(x, (Variable, np.ndarray)):
         raise TypeError(f"gradient() sources must be Variables, Tensors or arrays, got "
@@ -717,14 +722,7 @@ class GradientTape:
 
         single_source = not isinstance(sources, (list, tuple, dict))
         src_leaves = [sources] if single_source else _flatten(sources)
-        # A watched value or a Variable an op read is one of the tape's leaves (the common
-        # sources): found by identity before _source_ref's type checks.
-        leaves = self._leaves
-        src_refs = []
-        for s in src_leaves:
-            entry = leaves.get(id(s))
-            src_refs.append(entry[1] if entry is not None and entry[0] is s else
-                            _source_ref(self, s))
+        src_refs = [_source_ref(self, s) for s in src_leaves]
 
         # One target with its seed (a loss, a layer's output) skips the nested-structure walk.
         single_target = type(target) is Tensor
